@@ -1,0 +1,77 @@
+# Shared setup for the quick-start commands: sourced, not run.
+# Every step is idempotent: running it again reuses what exists.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ODOO_SRC="${ODOO_SRC:-/opt/odoo18}"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+# The venv is keyed by the requirements file so that a changed pin gets a new one
+# and fresh clones of the same commit reuse the one already built.
+REQ_HASH="$(sha1sum "$REPO_DIR/requirements.txt" | cut -c1-12)"
+VENV="${SMS_JOURNEY_VENV:-$HOME/.cache/sms_journey/venv-$REQ_HASH}"
+ADDONS_PATH="$ODOO_SRC/odoo/addons,$REPO_DIR"
+
+log() { printf '\033[1m[sms_journey]\033[0m %s\n' "$*" >&2; }
+
+check_odoo_src() {
+    if [ ! -f "$ODOO_SRC/odoo-bin" ] || [ ! -d "$ODOO_SRC/odoo/addons/sms" ]; then
+        cat >&2 <<MSG
+[sms_journey] No Odoo 18 source tree at ODOO_SRC=$ODOO_SRC.
+  We need odoo-bin and odoo/addons (Odoo 18.0 Community) there. Get it from
+  Odoo's official 18.0 branch (git clone -b 18.0 --depth 1 https://github.com/odoo/odoo)
+  or the 18.0 nightly source package, and unpack it so that \$ODOO_SRC/odoo-bin exists,
+  or point ODOO_SRC at an existing tree. Odoo's code is never copied into this repo.
+MSG
+        exit 2
+    fi
+}
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.installed" ]; then
+        log "creating virtualenv $VENV"
+        mkdir -p "$(dirname "$VENV")"
+        "$PYTHON" -m venv "$VENV"
+        # pip's notes about this machine's local package mirrors are noise: keep them in a log.
+        if ! "$VENV/bin/pip" install -q -r "$REPO_DIR/requirements.txt" 2>"$VENV/pip.log"; then
+            grep -v "is ignored: it is neither" "$VENV/pip.log" >&2
+            exit 1
+        fi
+        touch "$VENV/.installed"
+    fi
+    export PATH="$VENV/bin:$PATH"
+}
+
+ensure_postgres() {
+    if ! pg_lsclusters -h 2>/dev/null | awk '$1=="15" && $2=="main" && $4=="online"' | grep -q .; then
+        log "starting PostgreSQL 15"
+        pg_ctlcluster --skip-systemctl-redirect 15 main start
+    fi
+    local me; me="$(id -un)"
+    if [ "$me" = "postgres" ]; then
+        echo "[sms_journey] Odoo refuses to run as the postgres role: run as another user." >&2
+        exit 2
+    fi
+    if ! su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='$me'\"" 2>/dev/null | grep -q 1; then
+        log "creating PostgreSQL role $me"
+        su postgres -c "createuser -s $me"
+    fi
+}
+
+db_exists() {
+    psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1
+}
+
+drop_db() {
+    if db_exists "$1"; then dropdb --force "$1"; fi
+}
+
+odoo_bin() {
+    "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" "$@"
+}
+
+setup_all() {
+    check_odoo_src
+    ensure_venv
+    ensure_postgres
+}

@@ -1,0 +1,37 @@
+{
+    "name": "SMS Journeys",
+    "summary": "SMS along the customer journey: consent, automated journeys, "
+    "two-way replies and delivery through your own SMS provider",
+    "version": "18.0.1.0.0",
+    "category": "Marketing",
+    "license": "LGPL-3",
+    "author": "sms_journey",
+    "website": "https://github.com/sms-journey/sms_journey",
+    "depends": [
+        "sms",
+        "phone_validation",
+        "link_tracker",
+        "mass_mailing_sms",
+        "sale_management",
+        "website_sale",
+        "calendar",
+    ],
+    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "data": [
+        "security/sms_journey_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "data/sms_consent_keyword_data.xml",
+        "views/sms_gateway_views.xml",
+        "views/sms_gateway_message_views.xml",
+        "views/sms_interaction_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/sms_journey_menus.xml",
+    ],
+    "demo": [
+        "demo/sms_gateway_demo.xml",
+    ],
+    "installable": True,
+    "application": True,
+}

@@ -1,0 +1,26 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    sms_gateway_id = fields.Many2one(
+        related="company_id.sms_gateway_id",
+        readonly=False,
+        domain="[('company_id', '=', company_id)]",
+    )
+    sms_send_window_start = fields.Float(
+        related="company_id.sms_send_window_start", readonly=False
+    )
+    sms_send_window_end = fields.Float(related="company_id.sms_send_window_end", readonly=False)
+    sms_frequency_cap = fields.Integer(related="company_id.sms_frequency_cap", readonly=False)
+    sms_frequency_cap_hours = fields.Integer(
+        related="company_id.sms_frequency_cap_hours", readonly=False
+    )
+    sms_frequency_cap_policy = fields.Selection(
+        related="company_id.sms_frequency_cap_policy", readonly=False
+    )
+    sms_brand_name = fields.Char(related="company_id.sms_brand_name", readonly=False)
+    sms_support_contact = fields.Char(
+        related="company_id.sms_support_contact", readonly=False
+    )

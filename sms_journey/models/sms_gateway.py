@@ -1,0 +1,155 @@
+from werkzeug.urls import url_encode
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.gateways.base import GatewayConfig, get_client
+
+
+class SmsGateway(models.Model):
+    """An SMS provider account, in the shape of ``payment.provider``.
+
+    Each provider adds its ``code`` and acts only on records of its code. The company's
+    active gateway (``res.company.sms_gateway_id``) carries every SMS Odoo sends for that
+    company; with none set, Odoo's stock IAP path is used untouched.
+    """
+
+    _name = "sms.gateway"
+    _description = "SMS Gateway"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    code = fields.Selection(
+        [("sandbox", "Sandbox"), ("twilio", "Twilio"), ("vonage", "Vonage")],
+        string="Provider",
+        required=True,
+        default="sandbox",
+        help="The sandbox speaks the Twilio API to a loopback server: "
+        "for demos and tests, nothing leaves the machine.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    api_url = fields.Char(
+        "API URL",
+        help="Base URL of the provider's API. Leave empty for the provider's default.",
+    )
+    account_sid = fields.Char("Account SID / API key", groups="base.group_system")
+    auth_token = fields.Char("Auth token / API secret", groups="base.group_system")
+    signature_secret = fields.Char(
+        "Signature secret",
+        groups="base.group_system",
+        help="Secret used to verify the signature of delivery reports and inbound "
+        "messages; providers that sign with the auth token leave it empty.",
+    )
+    sender = fields.Char(
+        help="Sender phone number in E.164 (+15551234567) or an alphanumeric sender "
+        "ID of up to 11 characters where the destination country allows it."
+    )
+    rate_limit = fields.Float(
+        "Messages per second",
+        default=10.0,
+        help="Provider throughput limit for this account: the outbox never sends faster.",
+    )
+    max_concurrency = fields.Integer(
+        "Parallel requests",
+        default=4,
+        help="How many requests may be in flight at once to this provider.",
+    )
+    timeout = fields.Float("Request time-out (s)", default=10.0)
+    max_attempts = fields.Integer(
+        "Attempts",
+        default=5,
+        help="How many times a temporary failure (HTTP 429, 5xx, time-out) is tried "
+        "before the message fails.",
+    )
+    price_per_segment = fields.Float(
+        "Price per segment", digits=(12, 5), help="Used for cost reporting."
+    )
+    currency_id = fields.Many2one(
+        "res.currency", related="company_id.currency_id", readonly=True
+    )
+
+    status_url = fields.Char(
+        "Delivery report URL", compute="_compute_webhook_urls",
+        help="Give this URL to the provider for delivery reports (status callbacks).",
+    )
+    inbound_url = fields.Char(
+        "Inbound URL", compute="_compute_webhook_urls",
+        help="Give this URL to the provider for incoming messages.",
+    )
+
+    _sql_constraints = [
+        ("rate_limit_positive", "CHECK(rate_limit > 0)", "The rate limit must be positive."),
+        (
+            "max_concurrency_positive",
+            "CHECK(max_concurrency > 0)",
+            "At least one request must be allowed at a time.",
+        ),
+    ]
+
+    @api.model
+    def _get_company_gateway(self, company=None):
+        """The active gateway of ``company`` (the current one by default), or an
+        empty recordset when the company uses Odoo's IAP service."""
+        company = company or self.env.company
+        gateway = company.sudo().sms_gateway_id
+        return gateway if gateway.active else self.browse()
+
+    def _compute_webhook_urls(self):
+        for gateway in self:
+            gateway.status_url = gateway._webhook_url("status") if gateway.id else False
+            gateway.inbound_url = gateway._webhook_url("inbound") if gateway.id else False
+
+    def _webhook_url(self, kind, **query):
+        """Public URL of this gateway's ``kind`` webhook ('status' or 'inbound').
+
+        Providers sign the full URL, so it is built from ``web.base.url`` exactly as
+        the provider will call it."""
+        self.ensure_one()
+        url = f"{self.get_base_url()}/sms_journey/{self.id}/{kind}"
+        return f"{url}?{url_encode(query)}" if query else url
+
+    def _get_config(self):
+        self.ensure_one()
+        gateway = self.sudo()
+        return GatewayConfig(
+            api_url=gateway.api_url or None,
+            account_sid=gateway.account_sid or None,
+            auth_token=gateway.auth_token or None,
+            signature_secret=gateway.signature_secret or None,
+            sender=gateway.sender or None,
+            timeout=gateway.timeout or 10.0,
+            rate_limit=gateway.rate_limit,
+            max_concurrency=gateway.max_concurrency,
+        )
+
+    def _get_client(self):
+        """A client of the provider's API (tools/gateways), to close after use."""
+        return get_client(self.code, self._get_config())
+
+    def action_send_test_sms(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a test SMS"),
+            "res_model": "sms.gateway.test",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_gateway_id": self.id},
+        }
+
+    def action_view_messages(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey.sms_gateway_message_action"
+        )
+        action["domain"] = [("gateway_id", "=", self.id)]
+        return action
+
+    def _check_usable(self):
+        for gateway in self:
+            if not gateway.active:
+                raise UserError(_("The gateway %s is archived.", gateway.name))

@@ -1,0 +1,622 @@
+import logging
+import threading
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..tools import phone as phone_tools
+from ..tools import schedule
+from ..tools.encoding import analyze
+from ..tools.gateways.base import OutgoingSms, SendResult
+from ..tools.gateways.dispatch import send_batch
+
+_logger = logging.getLogger(__name__)
+
+# Provider error codes (tools/gateways) → sms.sms failure_type, for Odoo's own UI.
+ERROR_TO_FAILURE_TYPE = {
+    "invalid_number": "sms_number_format",
+    "opted_out": "sms_blacklist",
+    "auth": "sms_acc",
+    "credit": "sms_credit",
+    "rate_limited": "sms_server",
+    "server_error": "sms_server",
+    "timeout": "sms_server",
+    "connection": "sms_server",
+}
+# Compliance cancellations → sms.sms failure_type.
+CANCEL_TO_FAILURE_TYPE = {
+    "invalid_number": "sms_number_format",
+    "opted_out": "sms_blacklist",
+    "no_consent": "sms_optout",
+    "frequency_cap": "sms_optout",
+}
+# Delivery-report error codes → the DELIVERY_ERRORS of sms.tracker (sms_<code>).
+ERROR_TO_DELIVERY_ERROR = {
+    "invalid_number": "invalid_destination",
+    "opted_out": "not_allowed",
+    "rejected": "rejected",
+    "expired": "expired",
+    "not_delivered": "not_delivered",
+}
+# A later report never moves a message back: delivered/failed are final.
+STATE_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "review": 1,
+    "sent": 2,
+    "delivered": 3,
+    "failed": 3,
+    "canceled": 3,
+}
+# A claim older than this means the worker died between request and commit.
+STALE_CLAIM = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+class SmsGatewayMessage(models.Model):
+    """One SMS handed to a gateway: the outbox row, then the lasting record of its
+    delivery (``sms.sms`` rows are deleted once sent; this one stays for reports,
+    costs and statistics).
+
+    Lifecycle: ``queued`` (due at ``due_at``) → ``sending`` (claimed and committed before
+    the request) → ``sent`` (accepted) → ``delivered`` / ``failed`` from delivery reports.
+    ``canceled`` holds the compliance reason; ``review`` is a send whose outcome was lost
+    in a crash and that the provider cannot confirm: never resent blindly.
+    """
+
+    _name = "sms.gateway.message"
+    _description = "SMS Outbox Message"
+    _order = "id desc"
+    _rec_name = "number"
+
+    sms_uuid = fields.Char("Reference", required=True, index=True, readonly=True)
+    sms_id = fields.Many2one("sms.sms", "SMS", ondelete="set null", readonly=True)
+    gateway_id = fields.Many2one("sms.gateway", required=True, index=True, readonly=True)
+    company_id = fields.Many2one(related="gateway_id.company_id", store=True)
+    partner_id = fields.Many2one("res.partner", index="btree_not_null", readonly=True)
+    mail_message_id = fields.Many2one("mail.message", ondelete="set null", readonly=True)
+    number = fields.Char(required=True, readonly=True)
+    body = fields.Text(readonly=True)
+    sms_kind = fields.Selection(
+        [
+            ("transactional", "Transactional"),
+            ("marketing", "Marketing"),
+            ("essential", "Essential"),
+        ],
+        string="Message type",
+        required=True,
+        default="transactional",
+        readonly=True,
+    )
+    state = fields.Selection(
+        [
+            ("queued", "Queued"),
+            ("sending", "Sending"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("failed", "Failed"),
+            ("canceled", "Canceled"),
+            ("review", "To review"),
+        ],
+        default="queued",
+        required=True,
+        index=True,
+        readonly=True,
+    )
+    due_at = fields.Datetime(
+        "Due at",
+        default=fields.Datetime.now,
+        required=True,
+        readonly=True,
+        help="Not sent before: quiet hours, frequency caps and retries move it later.",
+    )
+    deferred_reason = fields.Char(readonly=True)
+    claimed_at = fields.Datetime(readonly=True)
+    attempts = fields.Integer(readonly=True)
+    sent_at = fields.Datetime(readonly=True, index="btree_not_null")
+    delivered_at = fields.Datetime(readonly=True)
+    provider_message_id = fields.Char("Provider ID", readonly=True, index="btree_not_null")
+    provider_status = fields.Char(readonly=True)
+    error_code = fields.Char(readonly=True)
+    failure_reason = fields.Text(readonly=True)
+    encoding = fields.Char(readonly=True)
+    segments = fields.Integer(readonly=True)
+    cost = fields.Float(digits=(12, 5), readonly=True)
+    currency_id = fields.Many2one(related="gateway_id.currency_id")
+
+    _sql_constraints = [
+        ("sms_uuid_unique", "unique(sms_uuid)", "An SMS enters the outbox only once."),
+    ]
+
+    def init(self):
+        # The dispatch claim scans only due queued rows.
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS sms_gateway_message_queue_idx
+               ON sms_gateway_message (due_at, id) WHERE state = 'queued'"""
+        )
+
+    # ------------------------------------------------------------------
+    # Enqueue: compliance at send time
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _enqueue_sms(self, gateway, sms_records):
+        """Hand ``sms.sms`` records to ``gateway``'s outbox after the compliance rules.
+
+        Blocked SMS are canceled with a readable reason (kept on the outbox row and the
+        chatter notification); the others wait in the queue, deferred by quiet hours and
+        frequency caps, and the dispatch cron is woken up.
+        """
+        now = fields.Datetime.now()
+        company = gateway.company_id
+        blacklisted = self._blacklisted_numbers(sms_records.mapped("number"))
+        cap_times = self._recent_marketing_times(sms_records.partner_id, company, now)
+        vals_list, queued_sms = [], self.env["sms.sms"]
+        for sms in sms_records:
+            vals = self._prepare_outbox_values(gateway, sms)
+            verdict = self._check_compliance(
+                sms, vals["number"], company, blacklisted, cap_times, now
+            )
+            vals.update(verdict)
+            vals_list.append(vals)
+            if vals["state"] == "queued":
+                queued_sms |= sms
+        messages = self.create(vals_list)
+        for message in messages.filtered(lambda m: m.state == "canceled"):
+            message.sms_id._update_sms_state_and_trackers(
+                "canceled", failure_type=CANCEL_TO_FAILURE_TYPE.get(message.error_code, "unknown")
+            )
+            message._update_notification_reason()
+        if queued_sms:
+            queued_sms._update_sms_state_and_trackers("process")
+            self._trigger_dispatch(min(messages.filtered(lambda m: m.state == "queued").mapped("due_at")))
+        return messages
+
+    def _prepare_outbox_values(self, gateway, sms):
+        info = analyze(sms.body or "")
+        return {
+            "sms_uuid": sms.uuid,
+            "sms_id": sms.id,
+            "gateway_id": gateway.id,
+            "partner_id": sms.partner_id.id,
+            "mail_message_id": sms.mail_message_id.id,
+            "number": sms.number or "",
+            "body": sms.body or "",
+            "sms_kind": sms.sms_kind,
+            "encoding": info.encoding,
+            "segments": info.segments,
+            "cost": info.segments * gateway.price_per_segment,
+        }
+
+    def _check_compliance(self, sms, number, company, blacklisted, cap_times, now):
+        """What happens to one SMS: canceled with a reason, or queued at a due time.
+
+        ``cap_times`` maps partner id → send times of its recent marketing SMS and is
+        updated here, so several SMS to one partner in one batch share the cap.
+        """
+        kind = sms.sms_kind
+        partner = sms.partner_id
+        try:
+            e164 = phone_tools.normalize(number, self._default_region(partner, company))
+        except phone_tools.InvalidPhoneNumber as error:
+            return {"state": "canceled", "error_code": "invalid_number", "failure_reason": str(error)}
+        result = {"number": e164, "state": "queued", "due_at": now}
+        if kind != "essential" and e164 in blacklisted:
+            return dict(
+                result,
+                state="canceled",
+                error_code="opted_out",
+                failure_reason=_("The number %(number)s opted out of SMS.", number=e164),
+            )
+        if kind != "marketing":
+            return result
+        if not self._has_marketing_consent(sms, partner):
+            return dict(
+                result,
+                state="canceled",
+                error_code="no_consent",
+                failure_reason=_(
+                    "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
+                    who=partner.display_name or e164,
+                ),
+            )
+        due, reasons = now, []
+        if partner and company.sms_frequency_cap > 0:
+            times = cap_times.setdefault(partner.id, [])
+            release = schedule.cap_release_time(
+                times, company.sms_frequency_cap, company.sms_frequency_cap_hours, now
+            )
+            if release:
+                if company.sms_frequency_cap_policy == "skip":
+                    return dict(
+                        result,
+                        state="canceled",
+                        error_code="frequency_cap",
+                        failure_reason=_(
+                            "Frequency cap: %(cap)s marketing SMS per %(hours)s hours "
+                            "already reached for this contact.",
+                            cap=company.sms_frequency_cap,
+                            hours=company.sms_frequency_cap_hours,
+                        ),
+                    )
+                due = release
+                reasons.append(_("frequency cap"))
+        tz = self._recipient_timezone(partner, e164, company)
+        allowed = schedule.next_allowed_time(
+            due, tz, company.sms_send_window_start, company.sms_send_window_end
+        )
+        if allowed > due:
+            reasons.append(_("quiet hours (%(tz)s)", tz=tz))
+            due = allowed
+        if partner:
+            cap_times.setdefault(partner.id, []).append(due)
+        return dict(result, due_at=due, deferred_reason=", ".join(reasons) or False)
+
+    def _has_marketing_consent(self, sms, partner):
+        if partner:
+            return partner.sms_consent_state == "opted_in"
+        # Mailings to mailing lists: the list subscription is the recipient's consent
+        # (mass_mailing_sms already drops opted-out contacts).
+        mailing = getattr(sms, "mailing_id", False)
+        return bool(mailing and mailing.mailing_model_real == "mailing.contact")
+
+    @api.model
+    def _default_region(self, partner, company):
+        country = partner.country_id or company.country_id
+        return country.code or None
+
+    @api.model
+    def _recipient_timezone(self, partner, number, company):
+        return schedule.pick_timezone(
+            partner.tz if partner else None,
+            phone_tools.timezones_of(number),
+            company.partner_id.tz or self.env.user.tz,
+        )
+
+    @api.model
+    def _blacklisted_numbers(self, numbers):
+        sanitized = {phone_tools.try_normalize(n) for n in numbers if n} - {None}
+        if not sanitized:
+            return set()
+        records = self.env["phone.blacklist"].sudo().search([("number", "in", list(sanitized))])
+        return set(records.mapped("number"))
+
+    @api.model
+    def _recent_marketing_times(self, partners, company, now):
+        if not partners or company.sms_frequency_cap <= 0:
+            return {}
+        since = now - timedelta(hours=company.sms_frequency_cap_hours)
+        rows = self.search_read(
+            [
+                ("partner_id", "in", partners.ids),
+                ("sms_kind", "=", "marketing"),
+                ("state", "in", ("queued", "sending", "sent", "delivered", "review")),
+                ("due_at", ">=", since),
+            ],
+            ["partner_id", "due_at", "sent_at"],
+        )
+        times = {}
+        for row in rows:
+            times.setdefault(row["partner_id"][0], []).append(row["sent_at"] or row["due_at"])
+        return times
+
+    def _trigger_dispatch(self, at=None):
+        cron = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch", raise_if_not_found=False)
+        if cron:
+            now = fields.Datetime.now()
+            cron._trigger(at if at and at > now else None)
+
+    def _update_notification_reason(self):
+        """Show the outbox reason on the chatter notification of the SMS."""
+        for message in self:
+            if not message.failure_reason:
+                continue
+            notifications = self.env["mail.notification"].sudo().search(
+                [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+            )
+            notifications.write({"failure_reason": message.failure_reason})
+
+    # ------------------------------------------------------------------
+    # Dispatch: claim, send, record
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_dispatch(self, batch_size=500):
+        """Send due queued messages in claimed batches.
+
+        The claim is ``FOR UPDATE SKIP LOCKED`` and committed as ``sending`` before any
+        request, so parallel workers never pick the same row and a crash after the
+        request leaves a trace for ``_cron_reconcile`` instead of a silent resend.
+        """
+        auto_commit = not _testing()
+        claimed = self._claim_due(batch_size)
+        if auto_commit:
+            self.env.cr.commit()  # the claim must be durable before the provider sees it
+        if claimed:
+            for gateway, messages in claimed.grouped("gateway_id").items():
+                messages._send_claimed(gateway)
+                if auto_commit:
+                    self.env.cr.commit()  # results of each gateway batch are kept
+        remaining = self.search_count([("state", "=", "queued"), ("due_at", "<=", fields.Datetime.now())])
+        self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
+        if not remaining:
+            next_due = self.search([("state", "=", "queued")], order="due_at", limit=1).due_at
+            if next_due:
+                self._trigger_dispatch(next_due)
+        return claimed
+
+    @api.model
+    def _claim_due(self, limit, ids=None):
+        self.flush_model()
+        only_ids = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
+        rows = self.env.execute_query(
+            SQL(
+                """UPDATE sms_gateway_message
+                      SET state = 'sending', claimed_at = %(now)s, attempts = attempts + 1
+                    WHERE id IN (
+                        SELECT id FROM sms_gateway_message
+                         WHERE state = 'queued' AND due_at <= %(now)s %(only_ids)s
+                      ORDER BY due_at, id
+                         LIMIT %(limit)s
+                           FOR UPDATE SKIP LOCKED)
+                RETURNING id""",
+                now=fields.Datetime.now(),
+                limit=limit,
+                only_ids=only_ids,
+            )
+        )
+        self.invalidate_model(["state", "claimed_at", "attempts"])
+        return self.browse(sorted(row[0] for row in rows))
+
+    def _send_claimed(self, gateway):
+        client = gateway._get_client()
+        try:
+            outgoing = [message._to_outgoing() for message in self]
+            results = send_batch(
+                client,
+                outgoing,
+                rate_limit=gateway.rate_limit,
+                max_concurrency=gateway.max_concurrency,
+            )
+        finally:
+            client.close()
+        self._apply_send_results(results)
+
+    def _to_outgoing(self):
+        return OutgoingSms(
+            reference=self.sms_uuid,
+            to=self.number,
+            body=self.body,
+            status_callback=self.gateway_id._webhook_url("status", ref=self.sms_uuid),
+        )
+
+    def _apply_send_results(self, results):
+        by_ref = {message.sms_uuid: message for message in self}
+        # Re-read under lock: a delivery report may have arrived during the requests.
+        self.env.cr.execute(
+            "SELECT id FROM sms_gateway_message WHERE id IN %s FOR UPDATE", [tuple(self.ids)]
+        )
+        self.invalidate_recordset()
+        now = fields.Datetime.now()
+        for result in results:
+            message = by_ref.get(result.reference)
+            if not message:
+                continue
+            if result.status == "sent":
+                message._mark_sent(result, now)
+            elif result.status == "retry" and message.attempts < message.gateway_id.max_attempts:
+                message._schedule_retry(result, now)
+            else:
+                message._mark_failed(result.error_code or "unknown", result.error_message)
+
+    def _mark_sent(self, result, now):
+        vals = {
+            "provider_message_id": result.provider_message_id or self.provider_message_id,
+            "sent_at": self.sent_at or now,
+            "error_code": False,
+            "failure_reason": False,
+        }
+        if result.segments:
+            vals["segments"] = result.segments
+        if result.price:
+            vals["cost"] = abs(result.price)
+        if STATE_RANK[self.state] < STATE_RANK["sent"]:
+            vals["state"] = "sent"
+        self.write(vals)
+        sms = self.sms_id.sudo().exists()
+        if sms:
+            sms.sms_tracker_id._action_update_from_sms_state("pending")
+            sms.write({"state": "pending", "failure_type": False, "to_delete": True})
+        else:
+            self._trackers()._action_update_from_sms_state("pending")
+
+    def _schedule_retry(self, result, now):
+        delay = timedelta(seconds=result.retry_after or 30 * 2 ** max(self.attempts - 1, 0))
+        self.write(
+            {
+                "state": "queued",
+                "due_at": now + min(delay, MAX_BACKOFF),
+                "error_code": result.error_code,
+                "failure_reason": _(
+                    "Attempt %(n)s failed, retrying: %(error)s",
+                    n=self.attempts,
+                    error=result.error_message or result.error_code,
+                ),
+            }
+        )
+
+    def _mark_failed(self, error_code, reason):
+        self.write(
+            {
+                "state": "failed",
+                "error_code": error_code,
+                "failure_reason": reason or error_code,
+            }
+        )
+        failure_type = ERROR_TO_FAILURE_TYPE.get(error_code, "unknown")
+        sms = self.sms_id.sudo().exists()
+        if sms:
+            sms._update_sms_state_and_trackers("error", failure_type=failure_type)
+        else:
+            self._trackers()._action_update_from_sms_state("error", failure_type=failure_type)
+        self._update_notification_reason()
+        if error_code == "opted_out":
+            # The provider says the recipient unsubscribed (e.g. STOP to the carrier):
+            # record it so that every Odoo feature respects it.
+            self.env["res.partner"]._sms_consent_opt_out_number(
+                self.number, source="provider", proof=reason, partner=self.partner_id
+            )
+
+    def _trackers(self):
+        return self.env["sms.tracker"].sudo().search([("sms_uuid", "in", self.mapped("sms_uuid"))])
+
+    # ------------------------------------------------------------------
+    # Crash recovery
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_reconcile(self, limit=200):
+        """Settle messages left ``sending`` by a worker that died mid-batch.
+
+        Each is looked up at the provider by our reference: found → sent; provider says
+        it never arrived → queued again; provider can't tell → ``review`` for a person.
+        """
+        stale = self.search(
+            [("state", "=", "sending"), ("claimed_at", "<", fields.Datetime.now() - STALE_CLAIM)],
+            limit=limit,
+            order="id",
+        )
+        for gateway, messages in stale.grouped("gateway_id").items():
+            messages._reconcile_with_provider(gateway)
+        return stale
+
+    def _reconcile_with_provider(self, gateway):
+        client = gateway._get_client()
+        now = fields.Datetime.now()
+        try:
+            for message in self:
+                since = (message.claimed_at or now) - timedelta(minutes=5)
+                try:
+                    found = client.lookup(message._to_outgoing(), since)
+                except Exception as error:  # noqa: BLE001 - any doubt ends in review
+                    _logger.warning("Lookup of SMS %s failed: %s", message.sms_uuid, error)
+                    found = None
+                if found and found.status == "sent":
+                    message._mark_sent(found, now)
+                elif found and found.status == "retry":
+                    message.write({"state": "queued", "due_at": now, "failure_reason": False})
+                else:
+                    message.write(
+                        {
+                            "state": "review",
+                            "failure_reason": _(
+                                "The sending was interrupted and %(provider)s cannot confirm "
+                                "whether it received this SMS. Check the provider's logs, "
+                                "then resend it or mark it as sent.",
+                                provider=gateway.name,
+                            ),
+                        }
+                    )
+        finally:
+            client.close()
+        if any(m.state == "queued" for m in self):
+            self._trigger_dispatch()
+
+    def action_resend(self):
+        """Queue again messages a person checked (review) or that failed."""
+        todo = self.filtered(lambda m: m.state in ("review", "failed"))
+        todo.write({"state": "queued", "due_at": fields.Datetime.now(), "failure_reason": False})
+        todo.sms_id.sudo().exists()._update_sms_state_and_trackers("process")
+        self._trigger_dispatch()
+
+    def action_mark_sent(self):
+        for message in self.filtered(lambda m: m.state == "review"):
+            message._mark_sent(
+                SendResult(reference=message.sms_uuid, status="sent"), fields.Datetime.now()
+            )
+
+    # ------------------------------------------------------------------
+    # Delivery reports
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _process_status_reports(self, gateway, reports, reference=None):
+        """Apply delivery reports; duplicates and out-of-order ones are harmless:
+        a message never moves back from a final state."""
+        processed = self.browse()
+        for report in reports:
+            domain = [("gateway_id", "=", gateway.id)]
+            ref = report.reference or reference
+            if report.provider_message_id and ref:
+                domain += ["|", ("provider_message_id", "=", report.provider_message_id),
+                           ("sms_uuid", "=", ref)]
+            elif report.provider_message_id:
+                domain += [("provider_message_id", "=", report.provider_message_id)]
+            elif ref:
+                domain += [("sms_uuid", "=", ref)]
+            else:
+                continue
+            message = self.search(domain, limit=1)
+            if not message:
+                _logger.info("Delivery report for unknown SMS %s ignored", report.provider_message_id)
+                continue
+            message._apply_status_report(report)
+            processed |= message
+        return processed
+
+    def _apply_status_report(self, report):
+        now = fields.Datetime.now()
+        vals = {"provider_status": report.provider_status or report.status}
+        if report.provider_message_id and not self.provider_message_id:
+            vals["provider_message_id"] = report.provider_message_id
+        new_state = report.status
+        if STATE_RANK.get(new_state, 0) <= STATE_RANK[self.state]:
+            if new_state == "sent" and not self.sent_at:
+                vals["sent_at"] = now
+            self.write(vals)
+            return
+        vals["state"] = new_state
+        if new_state == "sent":
+            vals["sent_at"] = self.sent_at or now
+        elif new_state == "delivered":
+            vals.update(delivered_at=now, sent_at=self.sent_at or now)
+        elif new_state == "failed":
+            vals.update(error_code=report.error_code, failure_reason=report.error_message or report.error_code)
+        self.write(vals)
+        trackers = self._trackers()
+        if new_state == "sent":
+            trackers._action_update_from_sms_state("pending")
+        elif new_state == "delivered":
+            trackers._action_update_from_sms_state("sent")
+        elif new_state == "failed":
+            trackers._action_update_from_provider_error(
+                ERROR_TO_DELIVERY_ERROR.get(report.error_code, report.error_code or "not_delivered")
+            )
+        self.sms_id.sudo().exists().write({"to_delete": True})
+
+    # ------------------------------------------------------------------
+    # UI
+    # ------------------------------------------------------------------
+
+    def _send_now(self):
+        """Send these queued messages at once (test SMS), with the same claim."""
+        claimed = self._claim_due(len(self), ids=self.ids)
+        for gateway, messages in claimed.grouped("gateway_id").items():
+            messages._send_claimed(gateway)
+        return claimed
+
+    def action_sandbox_reply(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey.sms_sandbox_reply_action"
+        )
+        action["context"] = {
+            "default_gateway_id": self.gateway_id.id,
+            "default_number": self.number,
+        }
+        return action

@@ -1,0 +1,79 @@
+import logging
+
+from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+
+class SmsSms(models.Model):
+    """Route Odoo's SMS through the company's gateway.
+
+    Every SMS feature of Odoo ends in ``send()`` → ``_send()`` (chatter, composer, mass
+    mailing, server actions, the queue cron). For SMS of a company with an active
+    ``sms.gateway``, ``_send`` does not call IAP: it applies the compliance rules and hands
+    the messages to the outbox (``sms.gateway.message``), whose cron sends them with
+    claims, retries and throughput limits. Without a gateway, Odoo's IAP path runs
+    untouched.
+    """
+
+    _inherit = "sms.sms"
+
+    sms_kind = fields.Selection(
+        [
+            ("transactional", "Transactional"),
+            ("marketing", "Marketing"),
+            ("essential", "Essential"),
+        ],
+        string="Message type",
+        default="transactional",
+        required=True,
+        help="Marketing SMS need consent and respect quiet hours and frequency caps. "
+        "Transactional SMS skip those but respect an opt-out. Essential SMS (e.g. "
+        "security codes) are sent even to opted-out numbers.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        context_kind = self.env.context.get("sms_kind")
+        for vals in vals_list:
+            if "sms_kind" not in vals:
+                vals["sms_kind"] = context_kind or (
+                    "marketing" if vals.get("mailing_id") else "transactional"
+                )
+        return super().create(vals_list)
+
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        gateway_model = self.env["sms.gateway"]
+        by_gateway = {}
+        iap_sms = self.browse()
+        for sms in self:
+            gateway = gateway_model._get_company_gateway(sms._sms_journey_company())
+            if gateway:
+                by_gateway.setdefault(gateway, self.browse())
+                by_gateway[gateway] |= sms
+            else:
+                iap_sms |= sms
+        for gateway, sms_records in by_gateway.items():
+            self.env["sms.gateway.message"].sudo()._enqueue_sms(gateway, sms_records)
+        if iap_sms:
+            return super(SmsSms, iap_sms)._send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+            )
+        return None
+
+    def _sms_journey_company(self):
+        """The company an SMS is sent for: the record it was posted on, else the
+        mailing's, else the current one."""
+        self.ensure_one()
+        message = self.mail_message_id
+        if message.model and message.res_id and message.model in self.env:
+            record = self.env[message.model].browse(message.res_id).exists()
+            company = "company_id" in record._fields and record.sudo().company_id
+            if company:
+                return company
+        mailing = getattr(self, "mailing_id", False)
+        if mailing and mailing.sudo().user_id.company_id:
+            return mailing.sudo().user_id.company_id
+        return self.env.company

@@ -1,0 +1,121 @@
+"""Test bases other sms_journey tests (and modules built on it) reuse.
+
+``SmsJourneyCommon`` starts a loopback Twilio-format provider (the sandbox server) for
+the class, points a sandbox gateway of the main company at it and gives helpers to run
+the outbox and to play the provider's callbacks.
+"""
+
+from contextlib import contextmanager
+from unittest.mock import patch
+
+from odoo.tests import HttpCase, TransactionCase
+
+from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
+
+AUTH_TOKEN = "test-token"
+ACCOUNT_SID = "ACtest"
+
+
+class SmsJourneyMixin:
+    """Shared setup; combine with TransactionCase or HttpCase."""
+
+    provider_server_class = TwilioFormatServer
+    gateway_code = "sandbox"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.provider = cls._start_provider()
+        cls.addClassCleanup(cls.provider.stop)
+        cls.company = cls.env.company
+        cls.company.write(
+            {
+                "sms_send_window_start": 8.0,
+                "sms_send_window_end": 21.0,
+                "sms_frequency_cap": 1,
+                "sms_frequency_cap_hours": 24,
+                "sms_frequency_cap_policy": "defer",
+                "sms_brand_name": "Acme",
+                "sms_support_contact": "help@acme.test",
+            }
+        )
+        cls.gateway = cls.env["sms.gateway"].create(cls._gateway_values())
+        cls.company.sms_gateway_id = cls.gateway
+        cls.partner = cls.env["res.partner"].create(
+            {
+                "name": "Giulia Rossi",
+                "mobile": "+39 333 123 4567",
+                "country_id": cls.env.ref("base.it").id,
+                "tz": "Europe/Rome",
+                "email": "giulia@example.com",
+            }
+        )
+
+    @classmethod
+    def _start_provider(cls):
+        server = cls.provider_server_class(auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID)
+        server.start()
+        return server
+
+    @classmethod
+    def _gateway_values(cls):
+        return {
+            "name": "Loopback sandbox",
+            "code": cls.gateway_code,
+            "api_url": cls.provider.url,
+            "account_sid": ACCOUNT_SID,
+            "auth_token": AUTH_TOKEN,
+            "sender": "+15005550006",
+            "rate_limit": 200,
+            "max_concurrency": 4,
+            "timeout": 2,
+            "price_per_segment": 0.01,
+            "company_id": cls.env.company.id,
+        }
+
+    def setUp(self):
+        super().setUp()
+        self.provider.reset()
+
+    # helpers ---------------------------------------------------------------
+
+    def dispatch(self):
+        """Run the outbox cron once, as the cron worker would."""
+        return self.env["sms.gateway.message"]._cron_dispatch()
+
+    def outbox(self, **filters):
+        domain = [(key, "=", value) for key, value in filters.items()]
+        return self.env["sms.gateway.message"].search(domain, order="id")
+
+    def received(self, number=None):
+        """What the provider received (optionally for one number)."""
+        return [m for m in self.provider.messages if number is None or m["to"] == number]
+
+    @contextmanager
+    def frozen_now(self, moment):
+        """Freeze ``fields.Datetime.now`` and the cursor's ``now``."""
+        with patch.object(self.env.cr, "now", lambda: moment), self.freeze_time(moment):
+            yield
+
+    def freeze_time(self, moment):
+        from odoo.tests import freeze_time
+
+        return freeze_time(moment)
+
+
+class SmsJourneyCase(SmsJourneyMixin, TransactionCase):
+    pass
+
+
+class SmsJourneyHttpCase(SmsJourneyMixin, HttpCase):
+    pass
+
+
+__all__ = [
+    "ACCOUNT_SID",
+    "AUTH_TOKEN",
+    "SmsJourneyCase",
+    "SmsJourneyHttpCase",
+    "SmsJourneyMixin",
+    "VonageFormatServer",
+]

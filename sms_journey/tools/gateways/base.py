@@ -1,0 +1,372 @@
+"""Provider-neutral part of the SMS gateway layer: data types, errors, the client interface
+and the registry of provider clients.
+
+Nothing here imports Odoo: a client takes a :class:`GatewayConfig` and plain values, talks
+HTTP through one :class:`requests.Session` and answers with plain dataclasses. The Odoo side
+turns records into these values and results back into record updates.
+
+Contract of :meth:`GatewayClient.send`: it never raises for network or provider trouble.
+Every outcome is a :class:`SendResult` whose ``status`` says what to do next:
+
+* ``'sent'``: the provider accepted the message (delivery comes later, as a status report);
+* ``'retry'``: temporary trouble (HTTP 429 or 5xx, time-out, refused or reset connection),
+  try again later, after ``retry_after`` seconds when the provider said so;
+* ``'failed'``: permanent, retrying would fail the same way.
+
+``error_code`` is normalised across providers, see ``ERROR_*`` below.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+
+# --- send outcome -------------------------------------------------------------------------
+STATUS_SENT = "sent"
+STATUS_RETRY = "retry"
+STATUS_FAILED = "failed"
+
+# --- normalised status of a delivery report ----------------------------------------------
+REPORT_SENT = "sent"
+REPORT_DELIVERED = "delivered"
+REPORT_FAILED = "failed"
+
+# --- normalised error codes ---------------------------------------------------------------
+ERROR_INVALID_NUMBER = "invalid_number"
+ERROR_OPTED_OUT = "opted_out"  # recipient unsubscribed / barred at the provider
+ERROR_AUTH = "auth"  # credentials refused, account disabled
+ERROR_RATE_LIMITED = "rate_limited"
+ERROR_SERVER = "server_error"
+ERROR_TIMEOUT = "timeout"
+ERROR_CONNECTION = "connection"
+ERROR_REJECTED = "rejected"  # other permanent refusal (parameters, content, sender...)
+ERROR_CREDIT = "credit"  # insufficient funds / quota
+ERROR_UNKNOWN = "unknown"
+# only in delivery reports
+ERROR_EXPIRED = "expired"
+ERROR_NOT_DELIVERED = "not_delivered"
+# only from lookup(): the provider can tell it never received the message
+ERROR_NOT_FOUND = "not_found"
+
+RETRYABLE_ERRORS = frozenset({ERROR_RATE_LIMITED, ERROR_SERVER, ERROR_TIMEOUT, ERROR_CONNECTION})
+
+_MAX_ERROR_TEXT = 300
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Account settings of one provider (one ``sms.gateway`` record)."""
+
+    api_url: str | None = None  # None → provider default
+    account_sid: str | None = None  # Twilio account SID / Vonage api_key
+    auth_token: str | None = None  # Twilio auth token / Vonage api_secret
+    signature_secret: str | None = None  # Vonage signature secret; Twilio signs with auth_token
+    sender: str | None = None  # E.164 number, Twilio 'MG…' messaging service SID, alphanumeric
+    timeout: float = 10.0
+    rate_limit: float = 10.0  # messages / second
+    max_concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    reference: str  # our unique id (32-hex uuid of Odoo's sms.sms)
+    to: str  # E.164
+    body: str
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    reference: str
+    status: str  # 'sent' | 'retry' | 'failed'
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retry_after: float | None = None  # seconds, from a Retry-After header when present
+    segments: int | None = None
+    price: float | None = None
+
+    @property
+    def is_sent(self):
+        return self.status == STATUS_SENT
+
+    @property
+    def is_retry(self):
+        return self.status == STATUS_RETRY
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    provider_message_id: str
+    status: str  # 'sent' | 'delivered' | 'failed'
+    reference: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    provider_status: str | None = None  # raw provider status
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    provider_message_id: str
+    sender: str
+    recipient: str
+    body: str
+
+
+class GatewayError(Exception):
+    """Base class of the gateway layer's errors."""
+
+
+class SignatureError(GatewayError):
+    """A webhook's signature is missing or forged."""
+
+
+class PayloadError(GatewayError):
+    """A webhook's payload is malformed (missing fields, unknown status...)."""
+
+
+# --- helpers shared by the providers ------------------------------------------------------
+
+
+def make_session(pool_size=4):
+    """A :class:`requests.Session` whose connection pools keep ``pool_size`` connections per
+    host (so concurrent senders reuse connections instead of opening and dropping new ones)
+    and which never retries on its own: retrying is the caller's decision."""
+    session = requests.Session()
+    mount_pool(session, pool_size)
+    return session
+
+
+def mount_pool(session, pool_size):
+    pool_size = max(int(pool_size or 1), 1)
+    for prefix in ("https://", "http://"):
+        session.mount(
+            prefix, HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        )
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def get_header(headers, name):
+    """Case-insensitive header look-up in any mapping (dict, werkzeug headers...)."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lower = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lower:
+            return val
+    return None
+
+
+def shorten(text, limit=_MAX_ERROR_TEXT):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_float(value):
+    if value is None or value == "":
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(result) else result
+
+
+def to_int(value):
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the client interface -----------------------------------------------------------------
+
+
+class GatewayClient:
+    """Talks to one provider account. Thread-safe: :meth:`send` may be called from several
+    threads at once (the session's pool holds ``max_concurrency`` connections)."""
+
+    code = None
+    #: the provider's API base URL when the config has none
+    default_api_url = None
+    #: human name used in error messages
+    provider_name = "Provider"
+
+    def __init__(self, config: GatewayConfig, session: requests.Session | None = None):
+        if not isinstance(config, GatewayConfig):
+            raise TypeError("config must be a GatewayConfig")
+        self.config = config
+        self._owns_session = session is None
+        self.session = session if session is not None else make_session(config.max_concurrency)
+        self._pool_size = max(int(config.max_concurrency or 1), 1)
+
+    # -- plumbing --
+    @property
+    def api_url(self):
+        return (self.config.api_url or self.default_api_url or "").rstrip("/")
+
+    @property
+    def timeout(self):
+        return self.config.timeout if self.config.timeout and self.config.timeout > 0 else 10.0
+
+    def ensure_pool(self, size):
+        """Grow the connection pool of a session this client built to ``size`` connections
+        (used when a batch is sent with more threads than ``config.max_concurrency``)."""
+        if self._owns_session and size > self._pool_size:
+            mount_pool(self.session, size)
+            self._pool_size = size
+
+    def close(self):
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _transport_error(self, sms, exc):
+        """SendResult of a request that got no HTTP answer."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return SendResult(
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_TIMEOUT,
+                error_message=f"{self.provider_name}: connection timed out "
+                f"after {self.timeout:g} s ({shorten(exc)})",
+            )
+        if isinstance(exc, requests.Timeout):
+            return SendResult(
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_TIMEOUT,
+                error_message=f"{self.provider_name}: no answer within {self.timeout:g} s; "
+                "the provider may have accepted the message",
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return SendResult(
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_CONNECTION,
+                error_message=f"{self.provider_name}: connection error ({shorten(exc)})",
+            )
+        return SendResult(
+            sms.reference,
+            STATUS_RETRY,
+            error_code=ERROR_UNKNOWN,
+            error_message=f"{self.provider_name}: {type(exc).__name__}: {shorten(exc)}",
+        )
+
+    def _http_status_error(self, sms, response, detail=""):
+        """SendResult for an HTTP status the provider-specific code did not classify."""
+        status = response.status_code
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        text = f"{self.provider_name}: HTTP {status}" + (f": {detail}" if detail else "")
+        if status == 429:
+            return SendResult(
+                sms.reference, STATUS_RETRY, error_code=ERROR_RATE_LIMITED,
+                error_message=text, retry_after=retry_after,
+            )
+        if status >= 500:
+            return SendResult(
+                sms.reference, STATUS_RETRY, error_code=ERROR_SERVER,
+                error_message=text, retry_after=retry_after,
+            )
+        if status in (401, 403):
+            return SendResult(sms.reference, STATUS_FAILED, error_code=ERROR_AUTH, error_message=text)
+        return SendResult(sms.reference, STATUS_FAILED, error_code=ERROR_REJECTED, error_message=text)
+
+    # -- the interface --
+    def send(self, sms: OutgoingSms) -> SendResult:
+        raise NotImplementedError
+
+    def lookup(self, sms: OutgoingSms, since: datetime) -> SendResult | None:
+        """After a crash between sending and recording: did the provider get ``sms``?
+
+        :return: ``SendResult(status='sent', provider_message_id=…)`` when found,
+            ``SendResult(status='retry', error_code='not_found')`` when the provider can tell
+            it was not received (safe to send again), ``None`` when it cannot tell.
+        """
+        return None
+
+    def verify_signature(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> bool:
+        raise NotImplementedError
+
+    def parse_status(self, params: Mapping[str, str], body: bytes) -> list[StatusReport]:
+        raise NotImplementedError
+
+    def parse_inbound(self, params: Mapping[str, str], body: bytes) -> InboundSms:
+        raise NotImplementedError
+
+    def webhook_response(self) -> tuple[int, str, bytes]:
+        return 200, "text/plain", b""
+
+
+# --- registry -----------------------------------------------------------------------------
+
+#: provider code → module (relative to this package) defining the client class
+PROVIDER_MODULES = {
+    "sandbox": "sandbox",
+    "twilio": "twilio",
+    "vonage": "vonage",
+}
+_REGISTRY: dict[str, type[GatewayClient]] = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` available to :func:`get_client` under ``cls.code``."""
+    if not cls.code:
+        raise ValueError(f"{cls.__name__} has no code")
+    _REGISTRY[cls.code] = cls
+    return cls
+
+
+def get_client_class(code):
+    if code not in _REGISTRY and code in PROVIDER_MODULES:
+        importlib.import_module(f".{PROVIDER_MODULES[code]}", __package__)
+    try:
+        return _REGISTRY[code]
+    except KeyError:
+        raise GatewayError(f"Unknown SMS provider {code!r}") from None
+
+
+def get_client(code: str, config: GatewayConfig, session=None) -> GatewayClient:
+    """The client of provider ``code`` ('sandbox', 'twilio', 'vonage') for ``config``."""
+    return get_client_class(code)(config, session=session)
