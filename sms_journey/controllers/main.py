@@ -21,13 +21,23 @@ class SmsJourneyWebhookController(Controller):
             return None, None
         return gateway, gateway._get_client()
 
+    @staticmethod
+    def _payload():
+        """The provider's parameters: the form of a POST (the query string is part of the
+        signed URL, not of the parameters), or the query of a GET; and the raw body."""
+        httprequest = request.httprequest
+        if httprequest.method == "POST":
+            params = httprequest.form.to_dict()
+        else:
+            params = httprequest.args.to_dict()
+        return params, httprequest.get_data()
+
     def _verified(self, gateway_id):
         gateway, client = self._gateway_and_client(gateway_id)
         if not gateway:
             return None, None, request.make_response("Unknown gateway", status=404)
         httprequest = request.httprequest
-        params = dict(httprequest.values.items())
-        body = httprequest.get_data()
+        params, body = self._payload()
         if not client.verify_signature(httprequest.url, params, httprequest.headers, body):
             _logger.warning("SMS webhook with a bad signature for gateway %s refused", gateway_id)
             client.close()
@@ -52,9 +62,7 @@ class SmsJourneyWebhookController(Controller):
         if refusal:
             return refusal
         try:
-            reports = client.parse_status(
-                dict(request.httprequest.values.items()), request.httprequest.get_data()
-            )
+            reports = client.parse_status(*self._payload())
         except PayloadError as error:
             client.close()
             return request.make_response(f"Bad payload: {error}", status=400)
@@ -76,9 +84,7 @@ class SmsJourneyWebhookController(Controller):
         if refusal:
             return refusal
         try:
-            inbound = client.parse_inbound(
-                dict(request.httprequest.values.items()), request.httprequest.get_data()
-            )
+            inbound = client.parse_inbound(*self._payload())
         except PayloadError as error:
             client.close()
             return request.make_response(f"Bad payload: {error}", status=400)

@@ -1,6 +1,7 @@
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import mail_notification
 from . import phone_blacklist
 from . import sms_consent_keyword
 from . import sms_consent_log

@@ -24,11 +24,15 @@ class PhoneBlacklist(models.Model):
         return records
 
     def _sync_partner_consent(self, numbers, state):
-        partners = self.env["res.partner"].sudo().search(
-            [("phone_sanitized", "in", list(numbers)), ("sms_consent_state", "!=", state)]
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .search([("phone_sanitized", "in", list(numbers)), ("sms_consent_state", "!=", state)])
         )
         for partner in partners:
             partner.with_context(sms_journey_consent_sync=True)._sms_consent_set(
-                state, "blacklist", _("Changed in the phone blacklist by %s", self.env.user.name),
+                state,
+                "blacklist",
+                _("Changed in the phone blacklist by %s", self.env.user.name),
                 partner.phone_sanitized,
             )

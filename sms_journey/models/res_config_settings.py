@@ -9,9 +9,7 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         domain="[('company_id', '=', company_id)]",
     )
-    sms_send_window_start = fields.Float(
-        related="company_id.sms_send_window_start", readonly=False
-    )
+    sms_send_window_start = fields.Float(related="company_id.sms_send_window_start", readonly=False)
     sms_send_window_end = fields.Float(related="company_id.sms_send_window_end", readonly=False)
     sms_frequency_cap = fields.Integer(related="company_id.sms_frequency_cap", readonly=False)
     sms_frequency_cap_hours = fields.Integer(
@@ -21,6 +19,4 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.sms_frequency_cap_policy", readonly=False
     )
     sms_brand_name = fields.Char(related="company_id.sms_brand_name", readonly=False)
-    sms_support_contact = fields.Char(
-        related="company_id.sms_support_contact", readonly=False
-    )
+    sms_support_contact = fields.Char(related="company_id.sms_support_contact", readonly=False)

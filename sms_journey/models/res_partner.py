@@ -94,6 +94,10 @@ class ResPartner(models.Model):
             elif partner_number and state == "opted_in":
                 blacklist._remove([partner_number], message=_("SMS opt-in (%s)", source))
         self.env["sms.consent.log"].sudo().create(logs)
+        # The blacklist flags are computed from phone.blacklist without a dependency.
+        self.invalidate_recordset(
+            ["phone_sanitized_blacklisted", "phone_blacklisted", "mobile_blacklisted"]
+        )
         return True
 
     @api.model
@@ -104,8 +108,9 @@ class ResPartner(models.Model):
         return self.sudo().search([("phone_sanitized", "=", e164)])
 
     @api.model
-    def _sms_consent_opt_out_number(self, number, source, proof=False, partner=None,
-                                    interaction=False):
+    def _sms_consent_opt_out_number(
+        self, number, source, proof=False, partner=None, interaction=False
+    ):
         """Opt out everything behind ``number``: its partners and the number itself."""
         e164 = phone_tools.try_normalize(number) or number
         partners = self._sms_partners_for_number(e164) | (partner or self.browse())
@@ -127,8 +132,9 @@ class ResPartner(models.Model):
         return partners
 
     @api.model
-    def _sms_consent_opt_in_number(self, number, source, proof=False, partner=None,
-                                   interaction=False):
+    def _sms_consent_opt_in_number(
+        self, number, source, proof=False, partner=None, interaction=False
+    ):
         e164 = phone_tools.try_normalize(number) or number
         partners = self._sms_partners_for_number(e164) | (partner or self.browse())
         partners._sms_consent_set("opted_in", source, proof, e164, interaction)
@@ -139,14 +145,10 @@ class ResPartner(models.Model):
         return partners
 
     def action_sms_opt_in(self):
-        self._sms_consent_set(
-            "opted_in", "staff", _("Recorded by %s", self.env.user.name)
-        )
+        self._sms_consent_set("opted_in", "staff", _("Recorded by %s", self.env.user.name))
 
     def action_sms_opt_out(self):
-        self._sms_consent_set(
-            "opted_out", "staff", _("Recorded by %s", self.env.user.name)
-        )
+        self._sms_consent_set("opted_out", "staff", _("Recorded by %s", self.env.user.name))
 
     def action_sms_request_consent(self):
         """Double opt-in: ask by SMS and wait for a YES."""
@@ -169,8 +171,6 @@ class ResPartner(models.Model):
 
     def action_view_sms_consent_log(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_consent_log_action"
-        )
+        action = self.env["ir.actions.act_window"]._for_xml_id("sms_journey.sms_consent_log_action")
         action["domain"] = [("partner_id", "=", self.id)]
         return action

@@ -68,16 +68,16 @@ class SmsGateway(models.Model):
     price_per_segment = fields.Float(
         "Price per segment", digits=(12, 5), help="Used for cost reporting."
     )
-    currency_id = fields.Many2one(
-        "res.currency", related="company_id.currency_id", readonly=True
-    )
+    currency_id = fields.Many2one("res.currency", related="company_id.currency_id", readonly=True)
 
     status_url = fields.Char(
-        "Delivery report URL", compute="_compute_webhook_urls",
+        "Delivery report URL",
+        compute="_compute_webhook_urls",
         help="Give this URL to the provider for delivery reports (status callbacks).",
     )
     inbound_url = fields.Char(
-        "Inbound URL", compute="_compute_webhook_urls",
+        "Inbound URL",
+        compute="_compute_webhook_urls",
         help="Give this URL to the provider for incoming messages.",
     )
 

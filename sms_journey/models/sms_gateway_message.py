@@ -117,7 +117,12 @@ class SmsGatewayMessage(models.Model):
     )
     deferred_reason = fields.Char(readonly=True)
     claimed_at = fields.Datetime(readonly=True)
-    attempts = fields.Integer(readonly=True)
+    needs_lookup = fields.Boolean(
+        readonly=True,
+        help="The last attempt ended without a clear answer (time-out, crash): ask the "
+        "provider whether it has the message before sending it again.",
+    )
+    attempts = fields.Integer(default=0, readonly=True)
     sent_at = fields.Datetime(readonly=True, index="btree_not_null")
     delivered_at = fields.Datetime(readonly=True)
     provider_message_id = fields.Char("Provider ID", readonly=True, index="btree_not_null")
@@ -174,7 +179,9 @@ class SmsGatewayMessage(models.Model):
             message._update_notification_reason()
         if queued_sms:
             queued_sms._update_sms_state_and_trackers("process")
-            self._trigger_dispatch(min(messages.filtered(lambda m: m.state == "queued").mapped("due_at")))
+            self._trigger_dispatch(
+                min(messages.filtered(lambda m: m.state == "queued").mapped("due_at"))
+            )
         return messages
 
     def _prepare_outbox_values(self, gateway, sms):
@@ -204,7 +211,11 @@ class SmsGatewayMessage(models.Model):
         try:
             e164 = phone_tools.normalize(number, self._default_region(partner, company))
         except phone_tools.InvalidPhoneNumber as error:
-            return {"state": "canceled", "error_code": "invalid_number", "failure_reason": str(error)}
+            return {
+                "state": "canceled",
+                "error_code": "invalid_number",
+                "failure_reason": str(error),
+            }
         result = {"number": e164, "state": "queued", "due_at": now}
         if kind != "essential" and e164 in blacklisted:
             return dict(
@@ -316,8 +327,10 @@ class SmsGatewayMessage(models.Model):
         for message in self:
             if not message.failure_reason:
                 continue
-            notifications = self.env["mail.notification"].sudo().search(
-                [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+            notifications = (
+                self.env["mail.notification"]
+                .sudo()
+                .search([("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)])
             )
             notifications.write({"failure_reason": message.failure_reason})
 
@@ -342,7 +355,9 @@ class SmsGatewayMessage(models.Model):
                 messages._send_claimed(gateway)
                 if auto_commit:
                     self.env.cr.commit()  # results of each gateway batch are kept
-        remaining = self.search_count([("state", "=", "queued"), ("due_at", "<=", fields.Datetime.now())])
+        remaining = self.search_count(
+            [("state", "=", "queued"), ("due_at", "<=", fields.Datetime.now())]
+        )
         self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
         if not remaining:
             next_due = self.search([("state", "=", "queued")], order="due_at", limit=1).due_at
@@ -357,7 +372,7 @@ class SmsGatewayMessage(models.Model):
         rows = self.env.execute_query(
             SQL(
                 """UPDATE sms_gateway_message
-                      SET state = 'sending', claimed_at = %(now)s, attempts = attempts + 1
+                      SET state = 'sending', claimed_at = %(now)s, attempts = COALESCE(attempts, 0) + 1
                     WHERE id IN (
                         SELECT id FROM sms_gateway_message
                          WHERE state = 'queued' AND due_at <= %(now)s %(only_ids)s
@@ -376,16 +391,52 @@ class SmsGatewayMessage(models.Model):
     def _send_claimed(self, gateway):
         client = gateway._get_client()
         try:
-            outgoing = [message._to_outgoing() for message in self]
+            to_send = self._settle_with_provider(client)
             results = send_batch(
                 client,
-                outgoing,
+                [message._to_outgoing() for message in to_send],
                 rate_limit=gateway.rate_limit,
                 max_concurrency=gateway.max_concurrency,
             )
         finally:
             client.close()
-        self._apply_send_results(results)
+        to_send._apply_send_results(results)
+
+    def _settle_with_provider(self, client):
+        """Ask the provider about messages whose last attempt has no clear outcome.
+
+        Returns the messages that are safe to send: those never tried and those the
+        provider confirms it never received. Found ones are marked sent; when the
+        provider cannot tell, the message goes to ``review`` rather than risk a duplicate.
+        """
+        unclear = self.filtered("needs_lookup")
+        now = fields.Datetime.now()
+        safe = self - unclear
+        for message in unclear:
+            since = (message.claimed_at or now) - timedelta(days=1)
+            try:
+                found = client.lookup(message._to_outgoing(), since)
+            except Exception as error:
+                _logger.warning("Lookup of SMS %s failed: %s", message.sms_uuid, error)
+                found = None
+            if found and found.status == "sent":
+                message._mark_sent(found, now)
+            elif found and found.status == "retry":
+                message.needs_lookup = False
+                safe |= message
+            else:
+                message.write(
+                    {
+                        "state": "review",
+                        "failure_reason": _(
+                            "The sending was interrupted and %(provider)s cannot confirm "
+                            "whether it received this SMS. Check the provider's logs, then "
+                            "resend it or mark it as sent.",
+                            provider=message.gateway_id.name,
+                        ),
+                    }
+                )
+        return safe
 
     def _to_outgoing(self):
         return OutgoingSms(
@@ -411,6 +462,15 @@ class SmsGatewayMessage(models.Model):
                 message._mark_sent(result, now)
             elif result.status == "retry" and message.attempts < message.gateway_id.max_attempts:
                 message._schedule_retry(result, now)
+            elif result.status == "retry" and result.error_code == "timeout":
+                # Out of attempts, but the provider may have it: never fail it blindly.
+                message.write(
+                    {
+                        "state": "review",
+                        "needs_lookup": True,
+                        "failure_reason": result.error_message,
+                    }
+                )
             else:
                 message._mark_failed(result.error_code or "unknown", result.error_message)
 
@@ -418,6 +478,7 @@ class SmsGatewayMessage(models.Model):
         vals = {
             "provider_message_id": result.provider_message_id or self.provider_message_id,
             "sent_at": self.sent_at or now,
+            "needs_lookup": False,
             "error_code": False,
             "failure_reason": False,
         }
@@ -441,6 +502,8 @@ class SmsGatewayMessage(models.Model):
             {
                 "state": "queued",
                 "due_at": now + min(delay, MAX_BACKOFF),
+                # A time-out may hide an accepted message: look it up before resending.
+                "needs_lookup": result.error_code == "timeout",
                 "error_code": result.error_code,
                 "failure_reason": _(
                     "Attempt %(n)s failed, retrying: %(error)s",
@@ -496,41 +559,27 @@ class SmsGatewayMessage(models.Model):
         return stale
 
     def _reconcile_with_provider(self, gateway):
+        self.write({"needs_lookup": True})
         client = gateway._get_client()
-        now = fields.Datetime.now()
         try:
-            for message in self:
-                since = (message.claimed_at or now) - timedelta(minutes=5)
-                try:
-                    found = client.lookup(message._to_outgoing(), since)
-                except Exception as error:  # noqa: BLE001 - any doubt ends in review
-                    _logger.warning("Lookup of SMS %s failed: %s", message.sms_uuid, error)
-                    found = None
-                if found and found.status == "sent":
-                    message._mark_sent(found, now)
-                elif found and found.status == "retry":
-                    message.write({"state": "queued", "due_at": now, "failure_reason": False})
-                else:
-                    message.write(
-                        {
-                            "state": "review",
-                            "failure_reason": _(
-                                "The sending was interrupted and %(provider)s cannot confirm "
-                                "whether it received this SMS. Check the provider's logs, "
-                                "then resend it or mark it as sent.",
-                                provider=gateway.name,
-                            ),
-                        }
-                    )
+            safe = self._settle_with_provider(client)
         finally:
             client.close()
-        if any(m.state == "queued" for m in self):
+        if safe:
+            safe.write({"state": "queued", "due_at": fields.Datetime.now()})
             self._trigger_dispatch()
 
     def action_resend(self):
         """Queue again messages a person checked (review) or that failed."""
         todo = self.filtered(lambda m: m.state in ("review", "failed"))
-        todo.write({"state": "queued", "due_at": fields.Datetime.now(), "failure_reason": False})
+        todo.write(
+            {
+                "state": "queued",
+                "due_at": fields.Datetime.now(),
+                "failure_reason": False,
+                "needs_lookup": False,
+            }
+        )
         todo.sms_id.sudo().exists()._update_sms_state_and_trackers("process")
         self._trigger_dispatch()
 
@@ -553,8 +602,11 @@ class SmsGatewayMessage(models.Model):
             domain = [("gateway_id", "=", gateway.id)]
             ref = report.reference or reference
             if report.provider_message_id and ref:
-                domain += ["|", ("provider_message_id", "=", report.provider_message_id),
-                           ("sms_uuid", "=", ref)]
+                domain += [
+                    "|",
+                    ("provider_message_id", "=", report.provider_message_id),
+                    ("sms_uuid", "=", ref),
+                ]
             elif report.provider_message_id:
                 domain += [("provider_message_id", "=", report.provider_message_id)]
             elif ref:
@@ -563,7 +615,9 @@ class SmsGatewayMessage(models.Model):
                 continue
             message = self.search(domain, limit=1)
             if not message:
-                _logger.info("Delivery report for unknown SMS %s ignored", report.provider_message_id)
+                _logger.info(
+                    "Delivery report for unknown SMS %s ignored", report.provider_message_id
+                )
                 continue
             message._apply_status_report(report)
             processed |= message
@@ -586,7 +640,10 @@ class SmsGatewayMessage(models.Model):
         elif new_state == "delivered":
             vals.update(delivered_at=now, sent_at=self.sent_at or now)
         elif new_state == "failed":
-            vals.update(error_code=report.error_code, failure_reason=report.error_message or report.error_code)
+            vals.update(
+                error_code=report.error_code,
+                failure_reason=report.error_message or report.error_code,
+            )
         self.write(vals)
         trackers = self._trackers()
         if new_state == "sent":

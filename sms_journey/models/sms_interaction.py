@@ -64,7 +64,10 @@ class SmsInteraction(models.Model):
     def _receive(self, gateway, inbound):
         """Record an inbound SMS exactly once and act on it. Returns the interaction."""
         existing = self.search(
-            [("gateway_id", "=", gateway.id), ("provider_message_id", "=", inbound.provider_message_id)],
+            [
+                ("gateway_id", "=", gateway.id),
+                ("provider_message_id", "=", inbound.provider_message_id),
+            ],
             limit=1,
         )
         if existing:
@@ -72,8 +75,11 @@ class SmsInteraction(models.Model):
         number = phone_tools.try_normalize(inbound.sender) or inbound.sender
         partner = self._match_partner(number)
         outbox = self.env["sms.gateway.message"].search(
-            [("gateway_id", "=", gateway.id), ("number", "=", number),
-             ("state", "in", ("sent", "delivered"))],
+            [
+                ("gateway_id", "=", gateway.id),
+                ("number", "=", number),
+                ("state", "in", ("sent", "delivered")),
+            ],
             order="sent_at desc, id desc",
             limit=1,
         )
@@ -115,8 +121,11 @@ class SmsInteraction(models.Model):
             )
             # Essential: the confirmation goes out although the number is now blacklisted.
             self._reply(
-                _("%(brand)s: you are unsubscribed and will receive no more SMS. "
-                  "Reply START to subscribe again.", brand=brand),
+                _(
+                    "%(brand)s: you are unsubscribed and will receive no more SMS. "
+                    "Reply START to subscribe again.",
+                    brand=brand,
+                ),
                 kind="essential",
             )
         elif family == "opt_in":
@@ -125,8 +134,10 @@ class SmsInteraction(models.Model):
                 self.number, "keyword", proof, self.partner_id, interaction=self
             )
             self._reply(
-                _("%(brand)s: you are subscribed to our SMS again. Reply STOP to opt out.",
-                  brand=brand),
+                _(
+                    "%(brand)s: you are subscribed to our SMS again. Reply STOP to opt out.",
+                    brand=brand,
+                ),
             )
         elif family == "help":
             self.consent_action = "help"
@@ -137,8 +148,11 @@ class SmsInteraction(models.Model):
                 "opted_in", "keyword", proof, self.number, interaction=self
             )
             self._reply(
-                _("%(brand)s: thank you, your SMS subscription is confirmed. "
-                  "Reply STOP to opt out.", brand=brand)
+                _(
+                    "%(brand)s: thank you, your SMS subscription is confirmed. "
+                    "Reply STOP to opt out.",
+                    brand=brand,
+                )
             )
 
     @api.model
@@ -148,12 +162,15 @@ class SmsInteraction(models.Model):
         cap = company.sms_frequency_cap
         frequency = (
             _("Up to %(n)s msg per %(h)s h.", n=cap, h=company.sms_frequency_cap_hours)
-            if cap > 0 else _("Msg frequency varies.")
+            if cap > 0
+            else _("Msg frequency varies.")
         )
         return _(
             "%(brand)s: %(frequency)s Msg & data rates may apply. Help: %(support)s. "
             "Reply STOP to opt out.",
-            brand=brand, frequency=frequency, support=support,
+            brand=brand,
+            frequency=frequency,
+            support=support,
         )
 
     def _reply(self, body, kind="transactional"):
@@ -164,8 +181,11 @@ class SmsInteraction(models.Model):
                 body, partner_ids=False, sms_numbers=[self.number]
             )
         else:
-            sms = self.env["sms.sms"].sudo().with_context(sms_kind=kind).create(
-                {"number": self.number, "body": body}
+            sms = (
+                self.env["sms.sms"]
+                .sudo()
+                .with_context(sms_kind=kind)
+                .create({"number": self.number, "body": body})
             )
             sms.send()
 
@@ -179,12 +199,16 @@ class SmsInteraction(models.Model):
         body = Markup('<i class="fa fa-mobile" title="%s"></i> ') % _("SMS") + plaintext2html(
             self.body or ""
         )
-        message = partner.with_context(mail_create_nosubscribe=True).sudo().message_post(
-            body=body,
-            author_id=partner.id,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
-            partner_ids=notify.ids,
+        message = (
+            partner.with_context(mail_create_nosubscribe=True)
+            .sudo()
+            .message_post(
+                body=body,
+                author_id=partner.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                partner_ids=notify.ids,
+            )
         )
         self.mail_message_id = message
 

@@ -8,7 +8,7 @@ the outbox and to play the provider's callbacks.
 from contextlib import contextmanager
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, TransactionCase
+from odoo.tests import HttpCase, TransactionCase, freeze_time
 
 from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
 
@@ -83,6 +83,28 @@ class SmsJourneyMixin:
         """Run the outbox cron once, as the cron worker would."""
         return self.env["sms.gateway.message"]._cron_dispatch()
 
+    def post_inbound(self, body, sender="+393331234567", message_id=None):
+        """The provider posts a signed inbound SMS to our webhook."""
+        self.env.flush_all()  # the request runs on the same transaction
+        status, text = self.provider.post_inbound(
+            self.gateway._webhook_url("inbound"),
+            sender,
+            self.gateway.sender,
+            body,
+            message_id=message_id,
+        )
+        self.env.invalidate_all()
+        return status, text
+
+    def post_status(self, message, status, error_code=None):
+        """The provider posts a signed delivery report for an outbox message."""
+        self.env.flush_all()
+        result = self.provider.post_status(
+            message.provider_message_id, status, error_code=error_code
+        )
+        self.env.invalidate_all()
+        return result
+
     def outbox(self, **filters):
         domain = [(key, "=", value) for key, value in filters.items()]
         return self.env["sms.gateway.message"].search(domain, order="id")
@@ -94,13 +116,8 @@ class SmsJourneyMixin:
     @contextmanager
     def frozen_now(self, moment):
         """Freeze ``fields.Datetime.now`` and the cursor's ``now``."""
-        with patch.object(self.env.cr, "now", lambda: moment), self.freeze_time(moment):
+        with patch.object(self.env.cr, "now", lambda: moment), freeze_time(moment):
             yield
-
-    def freeze_time(self, moment):
-        from odoo.tests import freeze_time
-
-        return freeze_time(moment)
 
 
 class SmsJourneyCase(SmsJourneyMixin, TransactionCase):

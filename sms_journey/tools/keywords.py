@@ -12,8 +12,19 @@ from collections.abc import Mapping
 
 # Letters NFKD does not decompose into base letter + combining mark.
 _LETTER_MAP = str.maketrans(
-    {"ș": "s", "ş": "s", "ț": "t", "ţ": "t", "ø": "o", "đ": "d", "ł": "l", "ħ": "h",
-     "æ": "ae", "œ": "oe", "ı": "i"}
+    {
+        "ș": "s",
+        "ş": "s",
+        "ț": "t",
+        "ţ": "t",
+        "ø": "o",
+        "đ": "d",
+        "ł": "l",
+        "ħ": "h",
+        "æ": "ae",
+        "œ": "oe",
+        "ı": "i",
+    }
 )
 # A word is a run of letters/digits, apostrophes allowed inside ("don't" stays one word,
 # so "y'all" is not mistaken for the keyword "Y").
@@ -224,4 +235,3 @@ def classify_consent(text, families=CONSENT_KEYWORDS):
                 best_family, best_size = family, size
                 break
     return best_family
-

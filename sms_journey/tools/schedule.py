@@ -74,9 +74,7 @@ def _gap_end(tz, local_naive):
     Reading the wall time with either offset brackets the transition instant; local wall
     time is increasing across a gap, so a binary search on it finds the transition.
     """
-    bounds = sorted(
-        _naive_utc(tz.localize(local_naive, is_dst=flag)) for flag in (True, False)
-    )
+    bounds = sorted(_naive_utc(tz.localize(local_naive, is_dst=flag)) for flag in (True, False))
     low, high = bounds[0], bounds[1]
     while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2
@@ -134,11 +132,8 @@ def next_allowed_time(now_utc, tz_name, window_start, window_end):
     today = _to_local(now_utc, tz).date()
     # A window lying wholly inside a DST gap does not exist that day: try the next days.
     for offset in range(-1, 8):
-        candidate = _localize(
-            tz, datetime.combine(today + timedelta(days=offset), time()) + timedelta(
-                minutes=start_min
-            )
-        )
+        midnight = datetime.combine(today + timedelta(days=offset), time())
+        candidate = _localize(tz, midnight + timedelta(minutes=start_min))
         if candidate > now_utc and _in_window(_local_minutes(candidate, tz), start_min, end_min):
             return candidate
     raise RuntimeError(f"no sending window found in {tz_name} after {now_utc}")  # unreachable
@@ -216,9 +211,7 @@ def cap_release_time(sent_times_utc, cap, window_hours, now_utc):
     window = timedelta(hours=window_hours)
     now_utc = _naive_utc(now_utc)
     # Sends dated after now (clock skew, already queued) count as well.
-    recent = sorted(
-        sent for sent in map(_naive_utc, sent_times_utc) if sent > now_utc - window
-    )
+    recent = sorted(sent for sent in map(_naive_utc, sent_times_utc) if sent > now_utc - window)
     if len(recent) < cap:
         return None
     # Usually exactly ``cap`` sends are recent and this is the oldest; with more (the cap

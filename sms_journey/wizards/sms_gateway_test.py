@@ -19,9 +19,7 @@ class SmsGatewayTest(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         try:
-            e164 = phone_tools.normalize(
-                self.number, self.env.company.country_id.code or None
-            )
+            e164 = phone_tools.normalize(self.number, self.env.company.country_id.code or None)
         except phone_tools.InvalidPhoneNumber as error:
             raise UserError(str(error)) from error
         sms = self.env["sms.sms"].sudo().create({"number": e164, "body": self.body})

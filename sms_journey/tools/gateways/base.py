@@ -299,17 +299,22 @@ class GatewayClient:
         text = f"{self.provider_name}: HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429:
             return SendResult(
-                sms.reference, STATUS_RETRY, error_code=ERROR_RATE_LIMITED,
-                error_message=text, retry_after=retry_after,
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_RATE_LIMITED,
+                error_message=text,
+                retry_after=retry_after,
             )
         if status >= 500:
             return SendResult(
-                sms.reference, STATUS_RETRY, error_code=ERROR_SERVER,
-                error_message=text, retry_after=retry_after,
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_SERVER,
+                error_message=text,
+                retry_after=retry_after,
             )
-        if status in (401, 403):
-            return SendResult(sms.reference, STATUS_FAILED, error_code=ERROR_AUTH, error_message=text)
-        return SendResult(sms.reference, STATUS_FAILED, error_code=ERROR_REJECTED, error_message=text)
+        error_code = ERROR_AUTH if status in (401, 403) else ERROR_REJECTED
+        return SendResult(sms.reference, STATUS_FAILED, error_code=error_code, error_message=text)
 
     # -- the interface --
     def send(self, sms: OutgoingSms) -> SendResult:

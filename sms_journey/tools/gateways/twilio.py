@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 import logging
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -243,13 +243,19 @@ class TwilioClient(GatewayClient):
         error_code = API_ERRORS.get(code)
         if status == 429 or error_code == ERROR_RATE_LIMITED:
             return SendResult(
-                sms.reference, STATUS_RETRY, error_code=ERROR_RATE_LIMITED,
-                error_message=text, retry_after=retry_after,
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_RATE_LIMITED,
+                error_message=text,
+                retry_after=retry_after,
             )
         if status >= 500:
             return SendResult(
-                sms.reference, STATUS_RETRY, error_code=ERROR_SERVER,
-                error_message=text, retry_after=retry_after,
+                sms.reference,
+                STATUS_RETRY,
+                error_code=ERROR_SERVER,
+                error_message=text,
+                retry_after=retry_after,
             )
         if error_code is None:
             error_code = ERROR_AUTH if status in (401, 403) else ERROR_REJECTED
@@ -260,11 +266,11 @@ class TwilioClient(GatewayClient):
         """Search the account's messages to ``sms.to`` sent since the day of ``since`` for
         one with the same body created at or after ``since``."""
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)  # Odoo datetimes are naive UTC
+            since = since.replace(tzinfo=UTC)  # Odoo datetimes are naive UTC
         earliest = since - self.lookup_clock_skew
         params = {
             "To": sms.to,
-            "DateSent>": earliest.astimezone(timezone.utc).strftime("%Y-%m-%d"),
+            "DateSent>": earliest.astimezone(UTC).strftime("%Y-%m-%d"),
             "PageSize": str(self.lookup_page_size),
         }
         url = self.messages_url
@@ -317,7 +323,7 @@ class TwilioClient(GatewayClient):
         if created is None:
             return None
         if created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
+            created = created.replace(tzinfo=UTC)
         if created < earliest:
             return None
         price = to_float(message.get("price"))
@@ -379,4 +385,3 @@ class TwilioClient(GatewayClient):
 
     def webhook_response(self):
         return 200, "text/xml", EMPTY_TWIML
-

@@ -2,7 +2,7 @@
 
 import phonenumbers
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_journey.tools.phone import (

@@ -1,0 +1,288 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+
+from .common import SmsJourneyCase
+
+NUMBER = "+393331234567"
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxCompliance(SmsJourneyCase):
+    """Consent, quiet hours and caps hold at send time."""
+
+    def send(self, partner=None, body="Hello from Acme", kind="transactional"):
+        partner = partner or self.partner
+        partner.with_context(sms_kind=kind)._message_sms(body, partner_ids=partner.ids)
+        return self.outbox(partner_id=partner.id)[-1:]
+
+    def test_marketing_without_consent_is_canceled_with_reason(self):
+        with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
+            message = self.send(kind="marketing")
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.error_code, "no_consent")
+        self.assertIn("consent", message.failure_reason)
+        notification = self.env["mail.notification"].search(
+            [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+        )
+        self.assertEqual(notification.notification_status, "canceled")
+        self.assertIn("consent", notification.failure_reason)
+        self.dispatch()
+        self.assertFalse(self.received())
+
+    def test_marketing_with_consent_inside_window_goes_out(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
+            message = self.send(kind="marketing")
+            self.assertEqual(message.state, "queued")
+            self.dispatch()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Hello from Acme"])
+
+    def test_quiet_hours_defer_to_next_local_morning(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        # 20:30 UTC is 22:30 in Rome (CEST): wait for 08:00 Rome = 06:00 UTC.
+        with self.frozen_now(datetime(2026, 6, 15, 20, 30)):
+            message = self.send(kind="marketing")
+            self.dispatch()
+        self.assertEqual(message.state, "queued")
+        self.assertEqual(message.due_at, datetime(2026, 6, 16, 6, 0))
+        self.assertIn("quiet hours", message.deferred_reason)
+        self.assertFalse(self.received())
+        with self.frozen_now(datetime(2026, 6, 16, 6, 0)):
+            self.dispatch()
+        self.assertEqual(message.state, "sent")
+
+    def test_quiet_hours_follow_recipient_time_zone(self):
+        new_yorker = self.env["res.partner"].create(
+            {"name": "Jo", "mobile": "+1 212 555 0142", "tz": "America/New_York"}
+        )
+        (self.partner | new_yorker)._sms_consent_set("opted_in", "staff")
+        # 11:00 UTC: 13:00 in Rome (allowed), 07:00 in New York (too early).
+        with self.frozen_now(datetime(2026, 6, 15, 11, 0)):
+            rome = self.send(kind="marketing")
+            ny = self.send(new_yorker, kind="marketing")
+        self.assertEqual(rome.due_at, datetime(2026, 6, 15, 11, 0))
+        self.assertEqual(ny.due_at, datetime(2026, 6, 15, 12, 0))
+
+    def test_time_zone_from_number_when_partner_has_none(self):
+        partner = self.env["res.partner"].create({"name": "Ion", "mobile": "+40 721 234 567"})
+        partner._sms_consent_set("opted_in", "staff")
+        # 19:30 UTC is 22:30 in Bucharest (EEST): deferred to 08:00 = 05:00 UTC.
+        with self.frozen_now(datetime(2026, 6, 15, 19, 30)):
+            message = self.send(partner, kind="marketing")
+        self.assertEqual(message.due_at, datetime(2026, 6, 16, 5, 0))
+
+    def test_transactional_skips_quiet_hours_and_caps(self):
+        with self.frozen_now(datetime(2026, 6, 15, 23, 0)):
+            first = self.send()
+            second = self.send()
+            self.dispatch()
+        self.assertEqual((first | second).mapped("state"), ["sent", "sent"])
+
+    def test_frequency_cap_defers_second_marketing_sms(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
+            first = self.send(kind="marketing")
+            second = self.send(body="Another offer", kind="marketing")
+            self.dispatch()
+        self.assertEqual(first.state, "sent")
+        self.assertEqual(second.state, "queued")
+        self.assertEqual(second.due_at, datetime(2026, 6, 16, 10, 0))
+        self.assertIn("frequency cap", second.deferred_reason)
+
+    def test_frequency_cap_skip_policy(self):
+        self.company.sms_frequency_cap_policy = "skip"
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
+            self.send(kind="marketing")
+            second = self.send(body="Another offer", kind="marketing")
+        self.assertEqual(second.state, "canceled")
+        self.assertEqual(second.error_code, "frequency_cap")
+
+    def test_opted_out_number_gets_no_transactional_sms(self):
+        self.partner._sms_consent_set("opted_out", "keyword")
+        message = self.send()
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.error_code, "opted_out")
+
+    def test_essential_sms_reaches_opted_out_number(self):
+        self.partner._sms_consent_set("opted_out", "keyword")
+        message = self.send(body="Your code is 1234", kind="essential")
+        self.dispatch()
+        self.assertEqual(message.state, "sent")
+
+    def test_invalid_number_is_canceled_with_clear_reason(self):
+        partner = self.env["res.partner"].create({"name": "Bad", "mobile": "12"})
+        message = self.send(partner)
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.error_code, "invalid_number")
+        self.assertTrue(message.failure_reason)
+
+    def test_mass_mailing_sms_is_marketing(self):
+        mailing = self.env["mailing.mailing"].create(
+            {
+                "name": "Promo",
+                "subject": "Promo",
+                "mailing_type": "sms",
+                "body_plaintext": "Summer sale!",
+                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "mailing_domain": [("id", "=", self.partner.id)],
+                "sms_allow_unsubscribe": False,
+            }
+        )
+        mailing.action_send_sms()
+        self.env["sms.sms"]._process_queue()
+        message = self.outbox(partner_id=self.partner.id)
+        self.assertEqual(message.sms_kind, "marketing")
+        self.assertEqual(message.error_code, "no_consent")
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxDispatch(SmsJourneyCase):
+    """Sending through the provider: happy path, errors, retries, claims."""
+
+    def queue(self, body="Your order shipped"):
+        self.partner._message_sms(body, partner_ids=self.partner.ids)
+        return self.outbox(partner_id=self.partner.id)[-1:]
+
+    def test_chatter_sms_goes_through_gateway(self):
+        message = self.queue()
+        self.assertEqual(message.state, "queued")
+        self.dispatch()
+        self.assertEqual(message.state, "sent")
+        self.assertTrue(message.provider_message_id)
+        sent = self.received(NUMBER)
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0]["body"], "Your order shipped")
+        self.assertEqual(sent[0]["from"], "+15005550006")
+        self.assertIn(f"/sms_journey/{self.gateway.id}/status", sent[0]["status_callback"])
+        notification = self.env["mail.notification"].search(
+            [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+        )
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertAlmostEqual(message.cost, 0.01)
+
+    def test_dispatch_never_sends_twice(self):
+        self.queue()
+        self.dispatch()
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+
+    def test_invalid_number_at_provider_fails_at_once(self):
+        self.provider.fail_next(kind="invalid_number")
+        message = self.queue()
+        self.dispatch()
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.error_code, "invalid_number")
+        self.assertTrue(message.failure_reason)
+        notification = self.env["mail.notification"].search(
+            [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+        )
+        self.assertEqual(notification.notification_status, "exception")
+        self.assertEqual(notification.failure_type, "sms_number_format")
+
+    def test_opted_out_at_provider_fails_and_records_opt_out(self):
+        self.provider.fail_next(kind="opted_out")
+        message = self.queue()
+        self.dispatch()
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(self.partner.sms_consent_state, "opted_out")
+        self.assertEqual(self.partner.sms_consent_source, "provider")
+
+    def test_auth_error_fails_at_once(self):
+        self.provider.fail_next(kind="auth")
+        message = self.queue()
+        self.dispatch()
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.error_code, "auth")
+
+    def test_temporary_errors_retry_with_backoff(self):
+        for kind in ("rate_limited", "server_error", "timeout"):
+            with self.subTest(kind=kind):
+                self.provider.reset()
+                self.provider.fail_next(kind=kind)
+                # Odoo's test mode raises request time-outs below 10 s to 10 s.
+                self.provider.timeout_sleep = 10.5
+                now = datetime(2026, 6, 15, 10, 0)
+                with self.frozen_now(now):
+                    message = self.queue()
+                    self.dispatch()
+                self.assertEqual(message.state, "queued")
+                self.assertEqual(message.error_code, kind)
+                self.assertGreater(message.due_at, now)
+                self.assertLessEqual(message.due_at, now + timedelta(hours=1))
+                with self.frozen_now(message.due_at):
+                    self.dispatch()
+                self.assertEqual(message.state, "sent")
+                self.assertEqual(message.attempts, 2)
+
+    def test_retries_stop_at_the_limit(self):
+        self.gateway.max_attempts = 2
+        self.provider.fail_next(kind="server_error", times=5)
+        now = datetime(2026, 6, 15, 10, 0)
+        with self.frozen_now(now):
+            message = self.queue()
+            self.dispatch()
+        with self.frozen_now(message.due_at):
+            self.dispatch()
+        self.assertEqual(message.state, "failed")
+        self.assertEqual(message.attempts, 2)
+
+    def test_stale_claim_is_reconciled_not_resent(self):
+        """A worker died after the request: the provider has it, we mark it sent."""
+        message = self.queue()
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+        # Simulate the crash: the result was never recorded.
+        message.write(
+            {
+                "state": "sending",
+                "provider_message_id": False,
+                "claimed_at": datetime.now() - timedelta(hours=1),
+            }
+        )
+        self.env["sms.gateway.message"]._cron_reconcile()
+        self.assertEqual(message.state, "sent")
+        self.assertTrue(message.provider_message_id)
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+
+    def test_stale_claim_not_at_provider_is_queued_again(self):
+        message = self.queue()
+        message._claim_due(10)
+        message.claimed_at = datetime.now() - timedelta(hours=1)
+        self.env["sms.gateway.message"]._cron_reconcile()
+        self.assertEqual(message.state, "queued")
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+
+    def test_without_gateway_odoo_iap_path_is_untouched(self):
+        self.company.sms_gateway_id = False
+        with self.mock_iap() as calls:
+            self.partner._message_sms("Via IAP", partner_ids=self.partner.ids)
+        self.assertEqual(len(calls), 1)
+        self.assertFalse(self.outbox(partner_id=self.partner.id))
+
+    def mock_iap(self):
+        from contextlib import contextmanager
+        from unittest.mock import patch
+
+        from odoo.addons.sms.tools.sms_api import SmsApi
+
+        @contextmanager
+        def _mock():
+            calls = []
+
+            def _send_sms_batch(api, messages, delivery_reports_url=False):
+                calls.append(messages)
+                return [
+                    {"uuid": n["uuid"], "state": "success", "credit": 1}
+                    for m in messages
+                    for n in m["numbers"]
+                ]
+
+            with patch.object(SmsApi, "_send_sms_batch", _send_sms_batch):
+                yield calls
+
+        return _mock()
