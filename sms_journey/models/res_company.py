@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
@@ -40,3 +40,14 @@ class ResCompany(models.Model):
         "SMS support contact",
         help="Phone, e-mail or URL given in HELP answers.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("sms_gateway_id") for vals in vals_list):
+            self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "sms_gateway_id" in vals:
+            self.env.registry.clear_cache()
+        return super().write(vals)

@@ -40,7 +40,6 @@ class ResPartner(models.Model):
         CONSENT_STATES,
         string="SMS consent",
         default="unknown",
-        required=True,
         index=True,
         copy=False,
         tracking=True,

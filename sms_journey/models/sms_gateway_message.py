@@ -117,6 +117,7 @@ class SmsGatewayMessage(models.Model):
     )
     deferred_reason = fields.Char(readonly=True)
     claimed_at = fields.Datetime(readonly=True)
+    first_attempt_at = fields.Datetime(readonly=True)
     needs_lookup = fields.Boolean(
         readonly=True,
         help="The last attempt ended without a clear answer (time-out, crash): ask the "
@@ -194,7 +195,7 @@ class SmsGatewayMessage(models.Model):
             "mail_message_id": sms.mail_message_id.id,
             "number": sms.number or "",
             "body": sms.body or "",
-            "sms_kind": sms.sms_kind,
+            "sms_kind": sms.sms_kind or "transactional",
             "encoding": info.encoding,
             "segments": info.segments,
             "cost": info.segments * gateway.price_per_segment,
@@ -371,21 +372,26 @@ class SmsGatewayMessage(models.Model):
         only_ids = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
         rows = self.env.execute_query(
             SQL(
-                """UPDATE sms_gateway_message
-                      SET state = 'sending', claimed_at = %(now)s, attempts = COALESCE(attempts, 0) + 1
-                    WHERE id IN (
+                """WITH due AS (
                         SELECT id FROM sms_gateway_message
                          WHERE state = 'queued' AND due_at <= %(now)s %(only_ids)s
                       ORDER BY due_at, id
                          LIMIT %(limit)s
                            FOR UPDATE SKIP LOCKED)
-                RETURNING id""",
+                   UPDATE sms_gateway_message m
+                      SET state = 'sending',
+                          claimed_at = %(now)s,
+                          first_attempt_at = COALESCE(m.first_attempt_at, %(now)s),
+                          attempts = COALESCE(m.attempts, 0) + 1
+                     FROM due
+                    WHERE m.id = due.id
+                RETURNING m.id""",
                 now=fields.Datetime.now(),
                 limit=limit,
                 only_ids=only_ids,
             )
         )
-        self.invalidate_model(["state", "claimed_at", "attempts"])
+        self.invalidate_model(["state", "claimed_at", "first_attempt_at", "attempts"])
         return self.browse(sorted(row[0] for row in rows))
 
     def _send_claimed(self, gateway):
@@ -413,7 +419,8 @@ class SmsGatewayMessage(models.Model):
         now = fields.Datetime.now()
         safe = self - unclear
         for message in unclear:
-            since = (message.claimed_at or now) - timedelta(days=1)
+            # Only what the provider got since our first attempt can be this message.
+            since = message.first_attempt_at or message.claimed_at or now
             try:
                 found = client.lookup(message._to_outgoing(), since)
             except Exception as error:
@@ -454,12 +461,13 @@ class SmsGatewayMessage(models.Model):
         )
         self.invalidate_recordset()
         now = fields.Datetime.now()
+        sent = []
         for result in results:
             message = by_ref.get(result.reference)
             if not message:
                 continue
             if result.status == "sent":
-                message._mark_sent(result, now)
+                sent.append((message, result))
             elif result.status == "retry" and message.attempts < message.gateway_id.max_attempts:
                 message._schedule_retry(result, now)
             elif result.status == "retry" and result.error_code == "timeout":
@@ -473,28 +481,64 @@ class SmsGatewayMessage(models.Model):
                 )
             else:
                 message._mark_failed(result.error_code or "unknown", result.error_message)
+        self._mark_sent_bulk(sent, now)
 
     def _mark_sent(self, result, now):
-        vals = {
-            "provider_message_id": result.provider_message_id or self.provider_message_id,
-            "sent_at": self.sent_at or now,
-            "needs_lookup": False,
-            "error_code": False,
-            "failure_reason": False,
-        }
-        if result.segments:
-            vals["segments"] = result.segments
-        if result.price:
-            vals["cost"] = abs(result.price)
-        if STATE_RANK[self.state] < STATE_RANK["sent"]:
-            vals["state"] = "sent"
-        self.write(vals)
-        sms = self.sms_id.sudo().exists()
-        if sms:
-            sms.sms_tracker_id._action_update_from_sms_state("pending")
-            sms.write({"state": "pending", "failure_type": False, "to_delete": True})
-        else:
-            self._trackers()._action_update_from_sms_state("pending")
+        self._mark_sent_bulk([(self, result)], now)
+
+    @api.model
+    def _mark_sent_bulk(self, pairs, now):
+        """Record accepted sends: one UPDATE for the batch, then Odoo's SMS and chatter
+        notifications in bulk (this is the dispatch hot path)."""
+        if not pairs:
+            return
+        rows = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s)",
+                message.id,
+                result.provider_message_id or message.provider_message_id or None,
+                result.segments or message.segments or 0,
+                abs(result.price) if result.price else message.cost or 0.0,
+            )
+            for message, result in pairs
+        )
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """UPDATE sms_gateway_message m
+                      SET provider_message_id = v.provider_id,
+                          segments = v.segments,
+                          cost = v.cost,
+                          sent_at = COALESCE(m.sent_at, %(now)s),
+                          needs_lookup = FALSE,
+                          error_code = NULL,
+                          failure_reason = NULL,
+                          state = CASE WHEN m.state IN ('queued', 'sending', 'review')
+                                       THEN 'sent' ELSE m.state END
+                     FROM (VALUES %(rows)s) AS v(id, provider_id, segments, cost)
+                    WHERE m.id = v.id""",
+                now=now,
+                rows=rows,
+            )
+        )
+        messages = self.browse([message.id for message, _result in pairs])
+        messages.invalidate_recordset()
+        uuids = messages.mapped("sms_uuid")
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .with_context(sms_skip_msg_notification=True)
+            .search([("uuid", "in", uuids)])
+        )
+        trackers = (
+            self.env["sms.tracker"]
+            .sudo()
+            .with_context(sms_skip_msg_notification=True)
+            .search([("sms_uuid", "in", uuids)])
+        )
+        trackers._action_update_from_sms_state("pending")
+        sms.write({"state": "pending", "failure_type": False, "to_delete": True})
+        trackers.mail_notification_id.mail_message_id._notify_message_notification_update()
 
     def _schedule_retry(self, result, now):
         delay = timedelta(seconds=result.retry_after or 30 * 2 ** max(self.attempts - 1, 0))
@@ -543,14 +587,14 @@ class SmsGatewayMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_reconcile(self, limit=200):
+    def _cron_reconcile(self, limit=200, stale_after=STALE_CLAIM):
         """Settle messages left ``sending`` by a worker that died mid-batch.
 
         Each is looked up at the provider by our reference: found → sent; provider says
         it never arrived → queued again; provider can't tell → ``review`` for a person.
         """
         stale = self.search(
-            [("state", "=", "sending"), ("claimed_at", "<", fields.Datetime.now() - STALE_CLAIM)],
+            [("state", "=", "sending"), ("claimed_at", "<=", fields.Datetime.now() - stale_after)],
             limit=limit,
             order="id",
         )

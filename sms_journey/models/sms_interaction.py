@@ -96,6 +96,7 @@ class SmsInteraction(models.Model):
         )
         interaction._handle_consent_keyword()
         interaction._post_on_chatter()
+        interaction.partner_id._sms_touch_interaction(interaction.received_at)
         interaction._after_receive()
         return interaction
 

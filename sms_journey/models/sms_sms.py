@@ -26,7 +26,6 @@ class SmsSms(models.Model):
         ],
         string="Message type",
         default="transactional",
-        required=True,
         help="Marketing SMS need consent and respect quiet hours and frequency caps. "
         "Transactional SMS skip those but respect an opt-out. Essential SMS (e.g. "
         "security codes) are sent even to opted-out numbers.",
@@ -44,6 +43,12 @@ class SmsSms(models.Model):
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         gateway_model = self.env["sms.gateway"]
+        if not gateway_model._is_used():
+            return super()._send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+            )
         by_gateway = {}
         iap_sms = self.browse()
         for sms in self:

@@ -183,6 +183,18 @@ def is_birthday(birth_date, today):
     return birthday_in_year(birth_date, today.year) == today
 
 
+def month_days_celebrated_on(day):
+    """``(month, day)`` pairs whose yearly recurrence falls on ``day``: its own month and
+    day, plus ``(2, 29)`` on 28 February of a non-leap year (the rule of
+    :func:`birthday_in_year`). Lets a database look birthdays up by month and day."""
+    if isinstance(day, datetime):
+        day = day.date()
+    pairs = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        pairs.append((2, 29))
+    return pairs
+
+
 def next_anniversary(d, after):
     """First yearly recurrence of ``d`` strictly after ``after`` (and after ``d`` itself),
     with the same 29 February rule as :func:`birthday_in_year`."""

@@ -242,8 +242,12 @@ class _LoopbackServer:
         default_callback=None,
         on_message=None,
         on_report=None,
+        poll_interval=0.01,
     ):
         self.delay = delay
+        # how often the server thread checks for stop(): short for tests that start and
+        # stop many servers, longer for a server that runs for days
+        self.poll_interval = poll_interval
         self.host = host
         self.port = port
         self.timeout_sleep = timeout_sleep
@@ -276,7 +280,7 @@ class _LoopbackServer:
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": self.poll_interval},
             name=f"{type(self).__name__}:{self.port}",
             daemon=True,
         )

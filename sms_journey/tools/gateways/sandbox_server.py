@@ -77,6 +77,7 @@ def make_server(args):
         report_delay=args.report_delay,
         on_message=log_message,
         on_report=log_report,
+        poll_interval=0.5,
     )
 
 

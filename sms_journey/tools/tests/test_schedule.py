@@ -14,6 +14,7 @@ from sms_journey.tools.schedule import (
     is_birthday,
     is_within_window,
     local_datetime_to_utc,
+    month_days_celebrated_on,
     next_allowed_time,
     next_anniversary,
     pick_timezone,
@@ -285,3 +286,19 @@ def test_cap_release_time_examples():
     assert cap_release_time([], 1, 24, NOW) is None
     # A send exactly one window ago no longer counts.
     assert cap_release_time([NOW - timedelta(hours=24)], 1, 24, NOW) is None
+
+
+# --- month_days_celebrated_on -----------------------------------------------------------
+
+
+@given(st.dates(max_value=date(2100, 12, 31)), st.dates(max_value=date(2100, 12, 31)))
+def test_month_days_celebrated_on_agrees_with_is_birthday(born, day):
+    celebrated = (born.month, born.day) in month_days_celebrated_on(day)
+    assert celebrated == is_birthday(born, day)
+
+
+def test_month_days_celebrated_on_examples():
+    assert month_days_celebrated_on(date(2025, 2, 28)) == [(2, 28), (2, 29)]
+    assert month_days_celebrated_on(date(2024, 2, 28)) == [(2, 28)]
+    assert month_days_celebrated_on(date(2024, 2, 29)) == [(2, 29)]
+    assert month_days_celebrated_on(datetime(2025, 7, 4, 23, 0)) == [(7, 4)]

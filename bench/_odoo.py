@@ -1,0 +1,61 @@
+"""Shared helpers for benchmarks that run Odoo in-process on a scratch database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ODOO_SRC = os.environ.get("ODOO_SRC", "/opt/odoo18")
+ADDONS_PATH = f"{ODOO_SRC}/odoo/addons,{REPO}"
+
+
+def odoo_bin(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, f"{ODOO_SRC}/odoo-bin", f"--addons-path={ADDONS_PATH}", *args],
+        check=True,
+        **kwargs,
+    )
+
+
+def db_exists(db):
+    out = subprocess.run(
+        ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{db}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip() == "1"
+
+
+def ensure_db(db, modules="sms_journey", fresh=False):
+    """A database with ``modules`` installed (no demo), created once and reused."""
+    if fresh and db_exists(db):
+        subprocess.run(["dropdb", "--force", db], check=True)
+    if not db_exists(db):
+        print(f"creating database {db} with {modules} (about a minute)", flush=True)
+        odoo_bin(
+            "-d",
+            db,
+            "-i",
+            modules,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level=warn",
+            "--http-port=8779",
+        )
+
+
+def load_registry(db, *extra):
+    sys.path.insert(0, ODOO_SRC)
+    import odoo
+    from odoo.tools import config
+
+    config.parse_config(["-d", db, f"--addons-path={ADDONS_PATH}", "--log-level=warn", *extra])
+    return odoo, odoo.modules.registry.Registry(db)
+
+
+def peak_rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,757 @@
+import logging
+from datetime import datetime, time, timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
+
+from ..tools import journey as journey_tools
+from .sms_journey_participant import partner_tz
+
+_logger = logging.getLogger(__name__)
+
+TRIGGERS = [
+    ("abandoned_cart", "Abandoned cart"),
+    ("birthday", "Birthday"),
+    ("anniversary", "Anniversary"),
+    ("inactivity", "Inactivity"),
+    ("order_confirmed", "Order confirmed"),
+    ("order_delivered", "Order delivered"),
+    ("invoice_overdue", "Invoice overdue"),
+    ("segment", "Segment"),
+]
+# Triggers whose moments are read off a date that only moves forward: the enrolment
+# cron scans the window (last check, now] instead of the whole table.
+SOURCE_MODEL = {
+    "abandoned_cart": "sale.order",
+    "order_confirmed": "sale.order",
+    "order_delivered": "sale.order",
+    "invoice_overdue": "account.move",
+}
+
+
+class SmsJourney(models.Model):
+    """An automated SMS journey: a trigger enrols partners (optionally with a source
+    record such as a cart), then steps run in sequence for each participant.
+
+    Two crons drive it: ``_cron_enrol`` evaluates the triggers of running journeys and
+    ``sms.journey.participant._cron_execute_due`` runs the steps that are due. Every SMS
+    goes through Odoo's SMS API and so through the outbox's consent, quiet-hour and
+    frequency rules.
+    """
+
+    _name = "sms.journey"
+    _description = "SMS Journey"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    color = fields.Integer()
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("running", "Running"),
+            ("paused", "Paused"),
+            ("stopped", "Stopped"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        copy=False,
+        index=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    sms_kind = fields.Selection(
+        [("marketing", "Marketing"), ("transactional", "Transactional")],
+        string="Message type",
+        required=True,
+        default="marketing",
+        help="Marketing journeys need the contact's SMS consent and respect quiet hours "
+        "and frequency caps; transactional ones only respect opt-outs.",
+    )
+    trigger = fields.Selection(TRIGGERS, required=True, default="segment", tracking=True)
+    description = fields.Text()
+    # trigger settings
+    cart_idle_hours = fields.Float("Cart idle for (hours)", default=1.0)
+    cart_max_age_hours = fields.Float(
+        "Carts idle at most (hours)",
+        default=48.0,
+        help="Older abandoned carts are left alone: one SMS per abandonment, soon after it.",
+    )
+    send_hour = fields.Float(
+        "Send at (local hour)",
+        default=10.0,
+        help="Birthdays and anniversaries: hour of the day in the contact's time zone.",
+    )
+    anniversary_field_id = fields.Many2one(
+        "ir.model.fields",
+        "Anniversary of",
+        domain="[('model', '=', 'res.partner'), ('ttype', 'in', ('date', 'datetime')), "
+        "('store', '=', True)]",
+        ondelete="set null",
+        help="Date field of the contact; empty = the date of the contact's first order.",
+    )
+    inactivity_days = fields.Integer("Inactive for (days)", default=30)
+    overdue_days = fields.Integer("Overdue by (days)", default=1)
+    segment_interval_days = fields.Integer(
+        "Re-evaluate segment every (days)", default=7, help="0 = only on activation."
+    )
+    audience_domain = fields.Char(
+        "Audience",
+        default="[]",
+        help="Only contacts matching this filter enter the journey.",
+    )
+    # exit rules and policies
+    exit_on_order = fields.Boolean("Exit when an order is placed", default=True)
+    exit_on_optout = fields.Boolean("Exit when the contact opts out", default=True)
+    exit_on_stop = fields.Boolean("Exit when the contact replies STOP", default=True)
+    end_on_click = fields.Boolean(
+        "A click ends the journey",
+        help="A click on any link moves the contact back to active and ends the journey.",
+    )
+    reentry_policy = fields.Selection(
+        [("never", "Never"), ("after_days", "After some days")],
+        string="Re-entry",
+        default="after_days",
+        required=True,
+    )
+    reentry_days = fields.Integer("Re-entry after (days)", default=30)
+    goal_days = fields.Integer(
+        "Attribution window (days)",
+        default=7,
+        help="An order placed within this many days of a click (or delivery) of a "
+        "journey SMS is attributed to the journey.",
+    )
+    # cron state
+    date_start = fields.Datetime("Started on", readonly=True, copy=False)
+    enrol_checked_at = fields.Datetime(
+        "Triggers checked up to", readonly=True, copy=False, help="Window of the last scan."
+    )
+    segment_run_key = fields.Char(readonly=True, copy=False)
+    segment_cursor = fields.Integer(readonly=True, copy=False)
+    segment_next_run = fields.Datetime(readonly=True, copy=False)
+
+    step_ids = fields.One2many("sms.journey.step", "journey_id", "Steps", copy=True)
+    participant_ids = fields.One2many("sms.journey.participant", "journey_id")
+    # measurement
+    participant_count = fields.Integer(compute="_compute_statistics")
+    running_count = fields.Integer(compute="_compute_statistics")
+    sent_count = fields.Integer("Sent", compute="_compute_statistics")
+    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
+    failed_count = fields.Integer("Failed", compute="_compute_statistics")
+    skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
+    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
+    replied_count = fields.Integer("Replied", compute="_compute_statistics")
+    opted_out_count = fields.Integer("Opted out", compute="_compute_statistics")
+    order_count = fields.Integer("Orders", compute="_compute_statistics")
+    revenue = fields.Monetary(compute="_compute_statistics", currency_field="currency_id")
+    cost = fields.Float(compute="_compute_statistics", digits=(12, 4))
+    roi = fields.Float("ROI", compute="_compute_statistics", help="Revenue / cost.")
+    currency_id = fields.Many2one(related="company_id.currency_id")
+
+    # ------------------------------------------------------------------
+    # Statistics
+    # ------------------------------------------------------------------
+
+    def _compute_statistics(self):
+        """Counters read with a few grouped queries for all journeys at once."""
+        stats = {j.id: dict.fromkeys(("sent", "delivered", "failed", "skipped"), 0) for j in self}
+        extra = {j.id: {} for j in self}
+        if self.ids:
+            Trace = self.env["sms.journey.trace"]
+            domain = [("journey_id", "in", self.ids), ("action", "=", "sms")]
+            for journey, state, sms_state, count, cost in Trace._read_group(
+                domain, ["journey_id", "state", "sms_state"], ["__count", "cost:sum"]
+            ):
+                row = stats[journey.id]
+                if state == "skipped":
+                    row["skipped"] += count
+                    continue
+                if state != "sent":
+                    continue
+                row["sent"] += count
+                row["delivered"] += count if sms_state == "delivered" else 0
+                row["failed"] += count if sms_state == "failed" else 0
+                extra[journey.id]["cost"] = extra[journey.id].get("cost", 0.0) + (cost or 0.0)
+            for field, key in (("clicked_at", "clicked"), ("replied_at", "replied")):
+                for journey, count in Trace._read_group(
+                    domain + [(field, "!=", False)], ["journey_id"], ["__count"]
+                ):
+                    extra[journey.id][key] = count
+            for journey, state, count in self.env["sms.journey.participant"]._read_group(
+                [("journey_id", "in", self.ids)], ["journey_id", "state"], ["__count"]
+            ):
+                extra[journey.id]["participants"] = extra[journey.id].get("participants", 0) + count
+                extra[journey.id][state] = count
+            for journey, count, amount in (
+                self.env["sale.order"]
+                .sudo()
+                ._read_group(
+                    [("sms_journey_id", "in", self.ids), ("state", "=", "sale")],
+                    ["sms_journey_id"],
+                    ["__count", "amount_total:sum"],
+                )
+            ):
+                extra[journey.id].update(orders=count, revenue=amount or 0.0)
+        for journey in self:
+            row, more = stats.get(journey.id, {}), extra.get(journey.id, {})
+            journey.participant_count = more.get("participants", 0)
+            journey.running_count = more.get("running", 0)
+            journey.sent_count = row.get("sent", 0)
+            journey.delivered_count = row.get("delivered", 0)
+            journey.failed_count = row.get("failed", 0)
+            journey.skipped_count = row.get("skipped", 0)
+            journey.clicked_count = more.get("clicked", 0)
+            journey.replied_count = more.get("replied", 0)
+            journey.opted_out_count = more.get("opted_out", 0)
+            journey.order_count = more.get("orders", 0)
+            journey.revenue = more.get("revenue", 0.0)
+            journey.cost = more.get("cost", 0.0)
+            journey.roi = journey.revenue / journey.cost if journey.cost else 0.0
+
+    # ------------------------------------------------------------------
+    # State buttons
+    # ------------------------------------------------------------------
+
+    def action_start(self):
+        """Activate (or resume) the journey; a segment journey enrols at once."""
+        for journey in self:
+            if not journey.step_ids:
+                raise UserError(_("Add at least one step to %(name)s.", name=journey.name))
+            vals = {"state": "running"}
+            if journey.state in ("draft", "stopped"):
+                now = fields.Datetime.now()
+                vals.update(date_start=now, enrol_checked_at=now, segment_next_run=now)
+            journey.write(vals)
+        self._trigger_crons()
+        return True
+
+    def action_pause(self):
+        """Participants keep their place and wait; steps due meanwhile run on resume."""
+        self.filtered(lambda j: j.state == "running").write({"state": "paused"})
+        return True
+
+    def action_resume(self):
+        self.filtered(lambda j: j.state == "paused").write({"state": "running"})
+        self._trigger_crons()
+        return True
+
+    def action_stop(self):
+        """Stop the journey: running participants exit, nobody new enters."""
+        self.write({"state": "stopped"})
+        running = self.env["sms.journey.participant"].search(
+            [("journey_id", "in", self.ids), ("state", "=", "running")]
+        )
+        running._exit(_("Journey stopped"))
+        return True
+
+    def action_draft(self):
+        self.filtered(lambda j: j.state == "stopped").write({"state": "draft"})
+        return True
+
+    def _trigger_crons(self):
+        for xmlid in (
+            "sms_journey.ir_cron_sms_journey_enrol",
+            "sms_journey.ir_cron_sms_journey_steps",
+        ):
+            cron = self.env.ref(xmlid, raise_if_not_found=False)
+            if cron:
+                cron._trigger()
+
+    def action_view_participants(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey.sms_journey_participant_action"
+        )
+        action["domain"] = [("journey_id", "=", self.id)]
+        action["context"] = {"default_journey_id": self.id}
+        return action
+
+    def action_view_traces(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey.sms_journey_trace_action"
+        )
+        action["domain"] = [("journey_id", "=", self.id), ("action", "=", "sms")]
+        return action
+
+    def action_view_orders(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Attributed orders"),
+            "res_model": "sale.order",
+            "view_mode": "list,form",
+            "domain": [("sms_journey_id", "=", self.id)],
+        }
+
+    def action_preview(self):
+        self.ensure_one()
+        wizard = self.env["sms.journey.preview"].create({"journey_id": self.id})
+        wizard.action_compute()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Preview: %(name)s", name=self.name),
+            "res_model": "sms.journey.preview",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    # ------------------------------------------------------------------
+    # Enrolment
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_enrol(self, batch_size=500):
+        """Evaluate the triggers of running journeys and enrol the matching contacts.
+
+        Each journey scans the window since its last check, so the cost follows what
+        happened since then; a segment journey walks its audience with a cursor.
+        """
+        now = fields.Datetime.now()
+        done, remaining = 0, 0
+        for journey in self.search([("state", "=", "running")]):
+            created, more = journey._enrol(now, batch_size)
+            done += created
+            remaining += more
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _enrol(self, now, limit):
+        """Enrol this journey's candidates up to ``now``. Returns (created, remaining)."""
+        self.ensure_one()
+        since = self.enrol_checked_at or self.date_start or now
+        if self.trigger == "segment":
+            return self._enrol_segment(now, limit)
+        candidates = self._candidates(since, now)
+        checked_up_to, remaining = now, 0
+        if len(candidates) > limit:
+            # Enrol the oldest moments first and resume after them on the next call;
+            # candidates sharing the last moment go together so none is skipped.
+            checked_up_to = candidates[limit - 1]["moment"]
+            candidates = [c for c in candidates if c["moment"] <= checked_up_to]
+            remaining = 1
+        created = self._create_participants(candidates)
+        self.enrol_checked_at = checked_up_to
+        return len(created), remaining
+
+    def _enrol_segment(self, now, limit):
+        """Walk the audience in id order, ``limit`` partners per call."""
+        if not self.segment_run_key:
+            if not self.segment_next_run or self.segment_next_run > now:
+                return 0, 0
+            self.write({"segment_run_key": fields.Date.to_string(now.date()), "segment_cursor": 0})
+        partners = self.env["res.partner"].search(
+            self._audience() + [("id", ">", self.segment_cursor)], order="id", limit=limit
+        )
+        candidates = [
+            {"partner_id": p.id, "key": self.segment_run_key, "moment": now} for p in partners
+        ]
+        created = self._create_participants(self._filter_candidates(candidates))
+        if len(partners) < limit:
+            interval = self.segment_interval_days
+            self.write(
+                {
+                    "segment_run_key": False,
+                    "segment_cursor": 0,
+                    "segment_next_run": now + timedelta(days=interval) if interval else False,
+                }
+            )
+            return len(created), 0
+        self.segment_cursor = partners[-1].id
+        return len(created), 1
+
+    def _audience(self):
+        try:
+            return safe_eval(self.audience_domain or "[]") or []
+        except Exception:  # an invalid filter should not stop the other journeys
+            _logger.warning("Invalid audience filter on journey %s", self.id)
+            return [("id", "=", 0)]
+
+    def _candidates(self, since, until):
+        """Candidates whose trigger moment lies in ``(since, until]``, filtered by the
+        audience, the running participants and the re-entry policy. Read-only: the
+        preview uses it too.
+
+        Returns dicts ``partner_id, key, moment`` (+ ``source_model, source_res_id``).
+        """
+        self.ensure_one()
+        method = getattr(self, f"_candidates_{self.trigger}", None)
+        if not method or until <= since:
+            return []
+        return self._filter_candidates(method(since, until))
+
+    def _filter_candidates(self, candidates):
+        if not candidates:
+            return []
+        partner_ids = {c["partner_id"] for c in candidates}
+        allowed = set(
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search(self._audience() + [("id", "in", list(partner_ids))])
+            .ids
+        )
+        history = {}
+        for row in self.env["sms.journey.participant"].search_read(
+            [("journey_id", "=", self.id), ("partner_id", "in", list(partner_ids))],
+            ["partner_id", "key", "state", "enrolled_at"],
+        ):
+            history.setdefault(row["partner_id"][0], []).append(
+                (row["key"], row["state"], row["enrolled_at"])
+            )
+        result, seen = [], set()
+        for cand in sorted(candidates, key=lambda c: c["moment"]):
+            pid = cand["partner_id"]
+            if pid not in allowed or pid in seen:
+                continue
+            past = history.get(pid, [])
+            if any(key == cand["key"] for key, _state, _at in past):
+                continue
+            if any(state == "running" for _key, state, _at in past):
+                continue
+            if not journey_tools.within_reentry(
+                [at for _key, _state, at in past],
+                cand["moment"],
+                self.reentry_policy,
+                self.reentry_days,
+            ):
+                continue
+            seen.add(pid)
+            result.append(cand)
+        return result
+
+    def _create_participants(self, candidates):
+        """Create participants; the unique key (journey, partner, key) makes parallel
+        enrolment harmless: a duplicate is dropped by ``ON CONFLICT DO NOTHING``."""
+        first = self.step_ids.sorted()[:1]
+        if not candidates or not first:
+            return self.env["sms.journey.participant"]
+        Participant = self.env["sms.journey.participant"]
+        Participant.flush_model()
+        now = fields.Datetime.now()
+        ids = []
+        for cand in candidates:
+            enrolled_at = cand["moment"]
+            due = journey_tools.step_due_time(
+                enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
+            )
+            rows = self.env.execute_query(
+                SQL(
+                    """INSERT INTO sms_journey_participant
+                         (journey_id, partner_id, company_id, key, source_model, source_res_id,
+                          state, step_id, enrolled_at, next_action_at,
+                          create_uid, create_date, write_uid, write_date)
+                       VALUES (%s, %s, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)
+                       ON CONFLICT (journey_id, partner_id, key) DO NOTHING
+                       RETURNING id""",
+                    self.id,
+                    cand["partner_id"],
+                    self.company_id.id,
+                    cand["key"],
+                    cand.get("source_model"),
+                    cand.get("source_res_id"),
+                    first.id,
+                    enrolled_at,
+                    due,
+                    self.env.uid,
+                    now,
+                    self.env.uid,
+                    now,
+                )
+            )
+            ids.extend(row[0] for row in rows)
+        participants = Participant.browse(ids)
+        # rows inserted in SQL: the ORM cache of the journey's one2many is stale
+        self.invalidate_recordset(["participant_ids"])
+        if participants:
+            cron = self.env.ref("sms_journey.ir_cron_sms_journey_steps", raise_if_not_found=False)
+            if cron:
+                next_due = min(participants.mapped("next_action_at"))
+                cron._trigger(next_due if next_due > now else None)
+        return participants
+
+    # --- trigger candidates (read-only) ---------------------------------
+
+    def _candidates_abandoned_cart(self, since, until):
+        """Website carts idle for ``cart_idle_hours`` (and at most ``cart_max_age_hours``)
+        whose idle moment falls in the window, never enrolled yet."""
+        idle = timedelta(hours=self.cart_idle_hours or 1.0)
+        oldest = until - timedelta(hours=max(self.cart_max_age_hours or 48.0, 0)) - idle
+        self.env["sale.order"].flush_model()
+        self.env["sms.journey.participant"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT so.id, so.partner_id, so.date_order
+                     FROM sale_order so
+                     JOIN website w ON w.id = so.website_id
+                     JOIN res_users u ON u.id = w.user_id
+                    WHERE so.state = 'draft'
+                      AND so.company_id = %(company)s
+                      AND so.partner_id != u.partner_id
+                      AND so.date_order > %(oldest)s
+                      AND so.date_order <= %(until)s
+                      AND EXISTS (SELECT 1 FROM sale_order_line l WHERE l.order_id = so.id)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM sms_journey_participant p
+                           WHERE p.journey_id = %(journey)s AND p.source_model = 'sale.order'
+                             AND p.source_res_id = so.id)
+                 ORDER BY so.date_order""",
+                company=self.company_id.id,
+                oldest=max(oldest, since - idle - timedelta(hours=self.cart_max_age_hours or 48.0)),
+                until=until - idle,
+                journey=self.id,
+            )
+        )
+        return [
+            {
+                "partner_id": partner_id,
+                "key": f"sale.order,{order_id}",
+                "moment": max(date_order + idle, since),
+                "source_model": "sale.order",
+                "source_res_id": order_id,
+            }
+            for order_id, partner_id, date_order in rows
+        ]
+
+    def _candidates_birthday(self, since, until):
+        Partner = self.env["res.partner"]
+        if "birthdate_date" not in Partner._fields:
+            return []
+        days = journey_tools.days_between(since - timedelta(days=2), until + timedelta(days=1))
+        partner_ids = set()
+        for day in days:
+            partner_ids.update(self._birthday_partner_ids(day))
+        result = []
+        for partner in Partner.browse(sorted(partner_ids)):
+            tz = partner_tz(partner)
+            for moment in journey_tools.yearly_occurrences(
+                partner.birthdate_date, since, until, self.send_hour, tz
+            ):
+                result.append({"partner_id": partner.id, "key": str(moment.year), "moment": moment})
+        return result
+
+    def _birthday_partner_ids(self, day):
+        Partner = self.env["res.partner"]
+        if hasattr(Partner, "_sms_birthday_ids"):
+            return list(Partner._sms_birthday_ids(day))
+        return self._partners_by_month_day("birthdate_date", day)
+
+    def _partners_by_month_day(self, column, day, table="res_partner"):
+        Partner = self.env["res.partner"]
+        if table == "res_partner" and hasattr(Partner, "_sms_anniversary_ids"):
+            try:
+                return list(Partner._sms_anniversary_ids(day, column))
+            except ValueError:
+                pass  # no indexed lookup for this field: plain SQL below
+        Partner.flush_model([column])
+        pairs = journey_tools.leap_birthdays_for(day)
+        conditions = SQL(" OR ").join(
+            SQL(
+                "(EXTRACT(MONTH FROM %s) = %s AND EXTRACT(DAY FROM %s) = %s)",
+                SQL.identifier(column),
+                month,
+                SQL.identifier(column),
+                mday,
+            )
+            for month, mday in pairs
+        )
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM %s WHERE %s IS NOT NULL AND active AND (%s)",
+                SQL.identifier(table),
+                SQL.identifier(column),
+                conditions,
+            )
+        )
+        return [row[0] for row in rows]
+
+    def _candidates_anniversary(self, since, until):
+        Partner = self.env["res.partner"]
+        field = self.anniversary_field_id
+        days = journey_tools.days_between(since - timedelta(days=2), until + timedelta(days=1))
+        origins = {}
+        if field and field.name in Partner._fields and Partner._fields[field.name].store:
+            ids = set()
+            for day in days:
+                ids.update(self._partners_by_month_day(field.name, day))
+            for partner in Partner.browse(sorted(ids)):
+                origins[partner] = partner[field.name]
+        else:
+            origins = self._first_order_dates(days)
+        result = []
+        for partner, origin in origins.items():
+            if not origin:
+                continue
+            tz = partner_tz(partner)
+            for moment in journey_tools.yearly_occurrences(
+                origin, since, until, self.send_hour, tz, min_years=1
+            ):
+                result.append({"partner_id": partner.id, "key": str(moment.year), "moment": moment})
+        return result
+
+    def _first_order_dates(self, days):
+        """Partners whose first confirmed order was on the month/day of ``days``."""
+        Partner = self.env["res.partner"]
+        if "first_order_date" in Partner._fields and Partner._fields["first_order_date"].store:
+            ids = set()
+            for day in days:
+                ids.update(self._partners_by_month_day("first_order_date", day))
+            return {p: p.first_order_date for p in Partner.browse(sorted(ids))}
+        self.env["sale.order"].flush_model(["partner_id", "date_order", "state"])
+        pairs = {pair for day in days for pair in journey_tools.leap_birthdays_for(day)}
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT partner_id, MIN(date_order)::date FROM sale_order
+                    WHERE state = 'sale' GROUP BY partner_id"""
+            )
+        )
+        return {
+            Partner.browse(pid): first
+            for pid, first in rows
+            if first and (first.month, first.day) in pairs
+        }
+
+    def _candidates_inactivity(self, since, until):
+        """Contacts whose inactivity crosses ``inactivity_days`` within the window."""
+        threshold = timedelta(days=self.inactivity_days or 0)
+        since_date = (since - threshold).date()
+        until_date = (until - threshold).date()
+        if until_date <= since_date:
+            return []
+        Partner = self.env["res.partner"]
+        if hasattr(Partner, "_sms_inactive_crossing_ids"):
+            ids = list(Partner._sms_inactive_crossing_ids(since_date, until_date))
+            partners = Partner.browse(ids)
+            column = "last_activity_date"
+            dates = {p.id: p[column] for p in partners} if column in Partner._fields else {}
+        else:
+            dates = self._last_activity_dates(since_date, until_date)
+        result = []
+        for pid, last in dates.items():
+            if not last:
+                continue
+            last_day = last.date() if isinstance(last, datetime) else last
+            moment = max(datetime.combine(last_day, time()) + threshold, since)
+            result.append(
+                {"partner_id": pid, "key": f"inactive:{last_day.isoformat()}", "moment": moment}
+            )
+        return result
+
+    def _last_activity_dates(self, since_date, until_date):
+        """Fallback when res.partner has no crossing helper: last activity or order date
+        in ``(since_date, until_date]``, read in SQL."""
+        Partner = self.env["res.partner"]
+        for column in ("last_activity_date", "last_order_date"):
+            field = Partner._fields.get(column)
+            if field and field.store:
+                Partner.flush_model([column])
+                rows = self.env.execute_query(
+                    SQL(
+                        "SELECT id, %s FROM res_partner WHERE %s > %s AND %s <= %s AND active",
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                        since_date,
+                        SQL.identifier(column),
+                        until_date,
+                    )
+                )
+                return dict(rows)
+        self.env["sale.order"].flush_model(["partner_id", "date_order", "state"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT partner_id, MAX(date_order)::date FROM sale_order WHERE state = 'sale'
+                    GROUP BY partner_id
+                   HAVING MAX(date_order)::date > %s AND MAX(date_order)::date <= %s""",
+                since_date,
+                until_date,
+            )
+        )
+        return dict(rows)
+
+    def _candidates_order_confirmed(self, since, until):
+        orders = self.env["sale.order"].search(
+            [
+                ("state", "=", "sale"),
+                ("company_id", "=", self.company_id.id),
+                ("date_order", ">", since),
+                ("date_order", "<=", until),
+            ],
+            order="date_order",
+        )
+        return [self._order_candidate(order, order.date_order) for order in orders]
+
+    def _order_candidate(self, order, moment):
+        return {
+            "partner_id": order.partner_id.id,
+            "key": f"sale.order,{order.id}",
+            "moment": moment,
+            "source_model": "sale.order",
+            "source_res_id": order.id,
+        }
+
+    def _candidates_order_delivered(self, since, until):
+        """Orders fully delivered in the window: pickings done when stock is installed,
+        else orders whose lines are all delivered (manual delivered quantities)."""
+        if "stock.picking" in self.env:
+            pickings = self.env["stock.picking"].search(
+                [
+                    ("state", "=", "done"),
+                    ("picking_type_code", "=", "outgoing"),
+                    ("date_done", ">", since),
+                    ("date_done", "<=", until),
+                    ("sale_id", "!=", False),
+                    ("company_id", "=", self.company_id.id),
+                ]
+            )
+            return [self._order_candidate(p.sale_id, p.date_done) for p in pickings]
+        orders = self.env["sale.order"].search(
+            [
+                ("state", "=", "sale"),
+                ("company_id", "=", self.company_id.id),
+                ("write_date", ">", since),
+                ("write_date", "<=", until),
+                ("order_line.qty_delivered", ">", 0),
+            ]
+        )
+        result = []
+        for order in orders:
+            lines = order.order_line.filtered(lambda line: not line.display_type)
+            if lines and all(line.qty_delivered >= line.product_uom_qty for line in lines):
+                result.append(self._order_candidate(order, order.write_date))
+        return result
+
+    def _candidates_invoice_overdue(self, since, until):
+        """Posted customer invoices unpaid ``overdue_days`` after their due date."""
+        delay = timedelta(days=self.overdue_days or 0)
+        moves = self.env["account.move"].search(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("company_id", "=", self.company_id.id),
+                ("invoice_date_due", ">=", (since - delay - timedelta(days=2)).date()),
+                ("invoice_date_due", "<=", (until - delay).date()),
+            ],
+            order="invoice_date_due",
+        )
+        result = []
+        for move in moves:
+            # overdue by ``overdue_days`` at midnight after the due date plus the delay
+            moment = datetime.combine(move.invoice_date_due, time()) + delay + timedelta(days=1)
+            if since < moment <= until:
+                result.append(
+                    {
+                        "partner_id": move.partner_id.id,
+                        "key": f"account.move,{move.id}",
+                        "moment": moment,
+                        "source_model": "account.move",
+                        "source_res_id": move.id,
+                    }
+                )
+        return result

@@ -1,0 +1,259 @@
+import logging
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import plaintext2html
+
+_logger = logging.getLogger(__name__)
+
+# Which field each action type needs, checked by a constraint and shown in the form.
+REQUIRED_FIELDS = {
+    "reply": "template_id",
+    "tag_add": "tag_id",
+    "tag_remove": "tag_id",
+    "stage": "journey_stage",
+    "journey_enrol": "journey_id",
+    "survey_answer": "survey_question_id",
+    "forward": "email_to",
+}
+# Actions that act on a contact: skipped for replies from unknown numbers.
+PARTNER_ACTIONS = {
+    "tag_add",
+    "tag_remove",
+    "stage",
+    "journey_enrol",
+    "activity",
+    "reply",
+    "appointment_confirm",
+    "appointment_cancel",
+    "appointment_reschedule",
+}
+
+
+class SmsKeywordRuleAction(models.Model):
+    """One step a keyword rule takes on a reply; a rule's steps run in sequence.
+
+    Each step runs in its own savepoint: a failing step (a deleted template, a wrong
+    stage) is logged and skipped, the reply and the other steps are kept, because the
+    provider's webhook must not fail on our configuration mistakes.
+    """
+
+    _name = "sms.keyword.rule.action"
+    _description = "SMS Keyword Rule Action"
+    _order = "sequence, id"
+
+    rule_id = fields.Many2one("sms.keyword.rule", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(default=10)
+    type = fields.Selection(
+        [
+            ("reply", "Reply with an SMS template"),
+            ("tag_add", "Add a contact tag"),
+            ("tag_remove", "Remove a contact tag"),
+            ("stage", "Set the journey stage"),
+            ("journey_enrol", "Enrol in a journey"),
+            ("appointment_confirm", "Confirm the appointment"),
+            ("appointment_cancel", "Cancel the appointment"),
+            ("appointment_reschedule", "Ask to reschedule the appointment"),
+            ("survey_answer", "Record a survey answer"),
+            ("opt_in", "Opt in"),
+            ("opt_out", "Opt out"),
+            ("activity", "Schedule an activity"),
+            ("lead", "Create a lead"),
+            ("forward", "Forward by email"),
+            ("mark_handled", "Mark the reply handled"),
+        ],
+        required=True,
+        default="reply",
+    )
+    template_id = fields.Many2one(
+        "sms.template", "SMS template", domain="[('model', '=', 'res.partner')]"
+    )
+    tag_id = fields.Many2one("res.partner.category", "Tag")
+    journey_stage = fields.Selection(selection="_selection_journey_stage", string="Stage")
+    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade")
+    survey_question_id = fields.Many2one(
+        "sms.survey.question", "Survey question", ondelete="cascade"
+    )
+    activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
+    activity_summary = fields.Char("Summary")
+    email_to = fields.Char("Forward to", help="Email addresses, separated by commas.")
+
+    @api.model
+    def _selection_journey_stage(self):
+        # The stages belong to res.partner's journey_stage, added by another feature.
+        field = self.env["res.partner"]._fields.get("journey_stage")
+        if field and field.type == "selection":
+            return field._description_selection(self.env)
+        return []
+
+    @api.constrains("type", "template_id", "tag_id", "journey_stage", "email_to")
+    def _check_required_field(self):
+        for action in self:
+            fname = REQUIRED_FIELDS.get(action.type)
+            if fname and not action[fname]:
+                raise ValidationError(
+                    _(
+                        "The action “%(action)s” needs a %(field)s.",
+                        action=action._fields["type"].convert_to_export(action.type, action),
+                        field=action._fields[fname].string,
+                    )
+                )
+            if action.type == "reply" and action.template_id.model != "res.partner":
+                raise ValidationError(_("Reply templates must be written for contacts."))
+
+    def _run(self, interaction):
+        """Apply this step to ``interaction``; errors are logged, not raised."""
+        self.ensure_one()
+        if self.type in PARTNER_ACTIONS and not interaction.partner_id:
+            return
+        try:
+            with self.env.cr.savepoint():
+                getattr(self, f"_run_{self.type}")(interaction)
+        except Exception:
+            _logger.exception(
+                "Keyword rule %s: action %s failed on SMS %s",
+                self.rule_id.id,
+                self.type,
+                interaction.id,
+            )
+
+    def _run_reply(self, interaction):
+        partner = interaction.partner_id
+        body = self.template_id._render_field("body", partner.ids, compute_lang=True)[partner.id]
+        interaction.with_context(sms_journey_template_id=self.template_id.id)._reply(body)
+
+    def _run_tag_add(self, interaction):
+        interaction.partner_id.category_id = [fields.Command.link(self.tag_id.id)]
+
+    def _run_tag_remove(self, interaction):
+        interaction.partner_id.category_id = [fields.Command.unlink(self.tag_id.id)]
+
+    def _run_stage(self, interaction):
+        # The journey stage belongs to the journeys feature, which may not be installed yet.
+        partner = interaction.partner_id
+        if "journey_stage" in partner._fields:
+            partner.journey_stage = self.journey_stage
+
+    def _run_journey_enrol(self, interaction):
+        """Enter the contact in a running journey, once per reply (the participant key)."""
+        journey = self.journey_id.sudo()
+        if journey.state != "running":
+            return
+        journey._create_participants(
+            [
+                {
+                    "partner_id": interaction.partner_id.id,
+                    "key": f"sms-reply-{interaction.id}",
+                    "moment": interaction.received_at,
+                }
+            ]
+        )
+
+    def _run_appointment(self, interaction, answer):
+        event = self.env["calendar.event"]._sms_find_appointment(interaction)
+        if event:
+            event._sms_answer(interaction, answer)
+        else:
+            _logger.info("SMS %s: no upcoming appointment to %s", interaction.id, answer)
+
+    def _run_appointment_confirm(self, interaction):
+        self._run_appointment(interaction, "confirm")
+
+    def _run_appointment_cancel(self, interaction):
+        self._run_appointment(interaction, "cancel")
+
+    def _run_appointment_reschedule(self, interaction):
+        self._run_appointment(interaction, "reschedule")
+
+    def _run_survey_answer(self, interaction):
+        question = self.survey_question_id
+        request = self.env["sms.survey.request"].sudo()._open_for(interaction)
+        if request.question_id != question:
+            request = None
+        if not interaction._record_survey_answer(question, request):
+            interaction._reply(question._clarification_text())
+
+    def _consent_proof(self, interaction):
+        return _(
+            "SMS from %(number)s: “%(body)s” (rule %(rule)s)",
+            number=interaction.number,
+            body=interaction.body,
+            rule=self.rule_id.name,
+        )
+
+    def _run_opt_in(self, interaction):
+        self.env["res.partner"]._sms_consent_opt_in_number(
+            interaction.number,
+            "keyword",
+            self._consent_proof(interaction),
+            interaction.partner_id,
+            interaction=interaction,
+        )
+
+    def _run_opt_out(self, interaction):
+        self.env["res.partner"]._sms_consent_opt_out_number(
+            interaction.number,
+            "keyword",
+            self._consent_proof(interaction),
+            interaction.partner_id,
+            interaction=interaction,
+        )
+
+    def _responsible(self, interaction):
+        return interaction.partner_id.user_id or self.rule_id.user_id or self.env.user
+
+    def _run_activity(self, interaction):
+        partner = interaction.partner_id
+        activity_type = self.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
+        partner.activity_schedule(
+            activity_type_id=activity_type.id,
+            summary=self.activity_summary or _("SMS reply: %s", self.rule_id.name),
+            note=plaintext2html(interaction.body or ""),
+            user_id=self._responsible(interaction).id,
+        )
+
+    def _run_lead(self, interaction):
+        # crm is not a dependency: the action does nothing where it is not installed.
+        if "crm.lead" not in self.env:
+            return
+        partner = interaction.partner_id
+        self.env["crm.lead"].create(
+            {
+                "name": _(
+                    "SMS “%(keyword)s” from %(who)s",
+                    keyword=interaction.matched_keyword or self.rule_id.name,
+                    who=partner.name or interaction.number,
+                ),
+                "partner_id": partner.id,
+                "phone": interaction.number,
+                "description": plaintext2html(interaction.body or ""),
+                "user_id": self._responsible(interaction).id,
+            }
+        )
+
+    def _run_forward(self, interaction):
+        company = interaction.company_id or self.env.company
+        who = interaction.partner_id.name or interaction.number
+        body = Markup("<p>%s</p><blockquote>%s</blockquote>") % (
+            _(
+                "SMS from %(who)s (%(number)s), keyword rule “%(rule)s”:",
+                who=who,
+                number=interaction.number,
+                rule=self.rule_id.name,
+            ),
+            plaintext2html(interaction.body or ""),
+        )
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": _("SMS reply from %s", who),
+                "body_html": body,
+                "email_to": self.email_to,
+                "email_from": company.email_formatted or self.env.user.email_formatted,
+                "auto_delete": True,
+            }
+        )
+
+    def _run_mark_handled(self, interaction):
+        interaction.action_mark_handled()

@@ -1,0 +1,135 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools import keyword_rules
+from ..tools import survey as survey_tools
+
+
+class SmsSurveyQuestion(models.Model):
+    """A question asked by SMS and answered by a short reply (1-5, YES/NO, an option).
+
+    Sending it opens a :class:`sms.survey.request` per contact: the contact's next reply
+    within ``open_days`` is read as the answer. A reply that is not a valid answer gets
+    one clarifying SMS; after that, replies go to keyword rules and the courtesy reply.
+    """
+
+    _name = "sms.survey.question"
+    _description = "SMS Survey Question"
+    _order = "id desc"
+
+    name = fields.Char("Title", required=True, translate=True)
+    active = fields.Boolean(default=True)
+    body = fields.Text(
+        "Question SMS",
+        required=True,
+        translate=True,
+        help="The SMS we send, e.g. “How was your visit? Reply 1 (bad) to 5 (great)”.",
+    )
+    answer_type = fields.Selection(
+        [("scale", "Grade"), ("yes_no", "Yes / No"), ("choice", "One option of a list")],
+        default="scale",
+        required=True,
+    )
+    scale_min = fields.Integer("From", default=1)
+    scale_max = fields.Integer("To", default=5)
+    choices = fields.Char(help="Options separated by commas; contacts reply a name or its number.")
+    open_days = fields.Integer(
+        "Open for (days)", default=3, help="Replies after this are not answers any more."
+    )
+    clarification = fields.Char(
+        "Clarification SMS",
+        translate=True,
+        help="Sent once when a reply is not a valid answer. Empty: a default text naming "
+        "the expected answers.",
+    )
+    thanks = fields.Char("Thank-you SMS", translate=True, help="Sent after a valid answer.")
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
+    request_ids = fields.One2many("sms.survey.request", "question_id", "Sent to")
+    answer_ids = fields.One2many("sms.survey.answer", "question_id", "Answers")
+    request_count = fields.Integer("Sent", compute="_compute_statistics")
+    answer_count = fields.Integer("Answered", compute="_compute_statistics")
+    answer_average = fields.Float("Average", compute="_compute_statistics", digits=(12, 2))
+
+    @api.depends("request_ids", "answer_ids.value_number")
+    def _compute_statistics(self):
+        requests = dict(
+            self.env["sms.survey.request"]._read_group(
+                [("question_id", "in", self.ids)], ["question_id"], ["__count"]
+            )
+        )
+        answers = {
+            question: (count, average)
+            for question, count, average in self.env["sms.survey.answer"]._read_group(
+                [("question_id", "in", self.ids)], ["question_id"], ["__count", "value_number:avg"]
+            )
+        }
+        for question in self:
+            count, average = answers.get(question, (0, 0.0))
+            question.request_count = requests.get(question, 0)
+            question.answer_count = count
+            question.answer_average = average or 0.0
+
+    @api.constrains("answer_type", "scale_min", "scale_max", "choices", "open_days")
+    def _check_answers(self):
+        for question in self:
+            if question.answer_type == "scale" and question.scale_min >= question.scale_max:
+                raise ValidationError(_("“%s”: the grade range is empty.", question.name))
+            if question.answer_type == "choice" and len(question._choice_list()) < 2:
+                raise ValidationError(_("“%s”: list at least two options.", question.name))
+            if question.open_days <= 0:
+                raise ValidationError(_("“%s”: the days must be positive.", question.name))
+
+    def _choice_list(self):
+        return keyword_rules.parse_keywords(self.choices)
+
+    def _parse(self, text):
+        """The valid :class:`..tools.survey.Answer` in ``text``, or None."""
+        self.ensure_one()
+        return survey_tools.parse_answer(
+            text, self.answer_type, self.scale_min, self.scale_max, self._choice_list()
+        )
+
+    def _clarification_text(self):
+        self.ensure_one()
+        expected = survey_tools.expected_answers(
+            self.answer_type, self.scale_min, self.scale_max, self._choice_list()
+        )
+        return self.clarification or _(
+            "Sorry, we did not understand. Please reply %(expected)s to: %(question)s",
+            expected=expected,
+            question=self.body,
+        )
+
+    def _send_to(self, partners):
+        """Text the question to ``partners`` and open one request per contact."""
+        self.ensure_one()
+        partners = partners.filtered("phone_sanitized")
+        if not partners:
+            raise UserError(_("None of these contacts has a mobile number."))
+        requests = self.env["sms.survey.request"]
+        now = fields.Datetime.now()
+        for partner in partners:
+            message = partner.with_context(sms_kind="marketing")._message_sms(
+                self.body, partner_ids=partner.ids
+            )
+            sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)], limit=1)
+            requests |= requests.create(
+                {
+                    "question_id": self.id,
+                    "partner_id": partner.id,
+                    "number": partner.phone_sanitized,
+                    "sms_uuid": sms.uuid,
+                    "sent_at": now,
+                }
+            )
+        return requests
+
+    def action_view_answers(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Answers"),
+            "res_model": "sms.survey.answer",
+            "view_mode": "pivot,graph,list",
+            "domain": [("question_id", "=", self.id)],
+        }

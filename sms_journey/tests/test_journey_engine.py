@@ -1,0 +1,258 @@
+import re
+from datetime import date, datetime, timedelta
+
+from odoo.tests import tagged
+
+from .common import SmsJourneyCase
+
+LINK = re.compile(r"/r/([A-Za-z0-9]+)/j/(\d+)")
+
+
+class JourneyCaseMixin:
+    """Helpers to build journeys and to run the two crons at frozen times."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner._sms_consent_set("opted_in", "api", "test")
+        cls.tpl_hello = cls.env["sms.template"].create(
+            {
+                "name": "Hello",
+                "model_id": cls.env.ref("base.model_res_partner").id,
+                "body": "Hello {{ object.name }}",
+            }
+        )
+        cls.tpl_link = cls.env["sms.template"].create(
+            {
+                "name": "Link",
+                "model_id": cls.env.ref("base.model_res_partner").id,
+                "body": "Hi {{ object.name }}, see https://shop.example.com/promo?x=1",
+            }
+        )
+
+    def make_partner(self, name, mobile, tz="Europe/Rome", consent=True, **vals):
+        partner = self.env["res.partner"].create(
+            dict(
+                {
+                    "name": name,
+                    "mobile": mobile,
+                    "tz": tz,
+                    "country_id": self.env.ref("base.it").id,
+                },
+                **vals,
+            )
+        )
+        if consent:
+            partner._sms_consent_set("opted_in", "api", "test")
+        return partner
+
+    def make_journey(self, steps, **vals):
+        values = {
+            "name": "Test journey",
+            "trigger": "segment",
+            "sms_kind": "marketing",
+            "audience_domain": f"[('id', 'in', {self.partner.ids})]",
+            "step_ids": [
+                (0, 0, dict({"sequence": i * 10}, **step)) for i, step in enumerate(steps)
+            ],
+        }
+        values.update(vals)
+        return self.env["sms.journey"].create(values)
+
+    def sms_step(self, template=None, wait=0, unit="days", **vals):
+        return dict(
+            {
+                "action": "sms",
+                "template_id": (template or self.tpl_hello).id,
+                "wait_amount": wait,
+                "wait_unit": unit,
+            },
+            **vals,
+        )
+
+    def run_crons(self, moment):
+        with self.frozen_now(moment):
+            self.env["sms.journey"]._cron_enrol()
+            # the cron runs again while steps are due (``_notify_progress``)
+            for _i in range(20):
+                if not self.env["sms.journey.participant"]._cron_execute_due():
+                    break
+        self.env.invalidate_all()
+
+    def shipped(self, xmlid, partners):
+        """A shipped journey, back in draft and limited to ``partners`` (the demo data
+        may have started it and holds contacts of its own)."""
+        journey = self.env.ref(xmlid)
+        journey.write(
+            {
+                "state": "draft",
+                "date_start": False,
+                "enrol_checked_at": False,
+                "audience_domain": f"[('id', 'in', {partners.ids})]",
+            }
+        )
+        return journey
+
+    def traces(self, journey, **filters):
+        domain = [("journey_id", "=", journey.id)]
+        domain += [(k, "=", v) for k, v in filters.items()]
+        return self.env["sms.journey.trace"].search(domain, order="id")
+
+    def click(self, trace):
+        code, trace_id = LINK.search(trace.body).groups()
+        self.env["link.tracker.click"].sudo().add_click(code, sms_journey_trace_id=int(trace_id))
+        self.env.invalidate_all()
+
+
+@tagged("post_install", "-at_install")
+class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
+    """The three shipped journeys, end to end."""
+
+    def _make_cart(self, partner, when):
+        product = self.env["product.product"].create({"name": "Mug", "list_price": 12.0})
+        with self.frozen_now(when):
+            order = self.env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "website_id": self.env.ref("website.default_website").id,
+                    "order_line": [(0, 0, {"product_id": product.id, "product_uom_qty": 2})],
+                }
+            )
+            order.date_order = when
+        return order
+
+    def test_abandoned_cart(self):
+        journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)
+        t0 = datetime(2026, 3, 2, 9, 0)
+        with self.frozen_now(t0):
+            journey.action_start()
+        cart = self._make_cart(self.partner, t0)
+        self.run_crons(t0 + timedelta(minutes=30))
+        self.assertFalse(journey.participant_ids, "not idle for an hour yet")
+        self.run_crons(t0 + timedelta(hours=1, minutes=5))
+        participant = journey.participant_ids
+        self.assertEqual(participant.source_model, "sale.order")
+        self.assertEqual(participant.source_res_id, cart.id)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent")
+        self.assertTrue(cart.access_token)
+        code, _trace_id = LINK.search(trace.body).groups()
+        tracker = self.env["link.tracker.code"].search([("code", "=", code)]).link_id
+        self.assertIn(f"/shop/cart?access_token={cart.access_token}", tracker.url)
+        self.assertEqual(trace.outbox_message_id.sms_kind, "marketing")
+        self.assertEqual(participant.state, "completed")
+        # one SMS per abandonment: later runs do not enrol the cart again
+        self.run_crons(t0 + timedelta(hours=3))
+        self.assertEqual(len(journey.participant_ids), 1)
+        with self.frozen_now(t0 + timedelta(hours=2)):
+            self.dispatch()
+            cart.action_confirm()
+        self.assertEqual(cart.sms_journey_id, journey)
+        self.assertTrue(trace.converted)
+        self.assertEqual(journey.order_count, 1)
+        self.assertGreater(journey.revenue, 0)
+
+    def test_abandoned_cart_exits_when_ordered(self):
+        journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)
+        journey.step_ids[:1].wait_amount = 2  # second chance after 2 hours
+        t0 = datetime(2026, 3, 2, 9, 0)
+        with self.frozen_now(t0):
+            journey.action_start()
+        cart = self._make_cart(self.partner, t0)
+        self.run_crons(t0 + timedelta(hours=1, minutes=5))
+        participant = journey.participant_ids
+        self.assertEqual(participant.state, "running")
+        with self.frozen_now(t0 + timedelta(hours=2)):
+            cart.action_confirm()
+        self.assertEqual(participant.state, "exited")
+        self.assertEqual(participant.exit_reason, "Placed an order")
+        self.run_crons(t0 + timedelta(hours=4))
+        self.assertFalse(self.traces(journey))
+
+    def test_birthday_two_timezones_and_29_february(self):
+        rome = self.partner
+        rome.birthdate_date = date(1992, 2, 29)
+        new_york = self.make_partner(
+            "John Smith", "+1 212 555 0100", tz="America/New_York", birthdate_date=date(1980, 2, 28)
+        )
+        new_york.country_id = self.env.ref("base.us")
+        journey = self.shipped("sms_journey.sms_journey_birthday", rome | new_york)
+        with self.frozen_now(datetime(2027, 2, 27, 12, 0)):
+            journey.action_start()
+        self.run_crons(datetime(2027, 2, 28, 8, 30))  # 09:30 in Rome, 03:30 in New York
+        self.assertFalse(journey.participant_ids)
+        self.run_crons(datetime(2027, 2, 28, 9, 5))  # 10:05 in Rome
+        self.assertEqual(journey.participant_ids.partner_id, rome)
+        self.assertEqual(len(self.traces(journey, state="sent")), 1)
+        self.run_crons(datetime(2027, 2, 28, 15, 5))  # 10:05 in New York
+        self.assertEqual(journey.participant_ids.partner_id, rome | new_york)
+        sent = self.traces(journey, state="sent")
+        self.assertEqual(len(sent), 2)
+        self.assertIn("Happy birthday John Smith", sent[-1].body)
+        # once a year
+        self.run_crons(datetime(2027, 3, 1, 15, 5))
+        self.assertEqual(len(self.traces(journey)), 2)
+        # leap year: 29 February itself
+        self.run_crons(datetime(2028, 2, 28, 15, 5))
+        self.assertEqual(journey.participant_ids.mapped("key"), ["2028", "2027", "2027"])
+        self.run_crons(datetime(2028, 2, 29, 9, 5))
+        self.assertEqual(len(journey.participant_ids.filtered(lambda p: p.key == "2028")), 2)
+
+    def _reactivation(self):
+        journey = self.shipped("sms_journey.sms_journey_reactivation", self.partner)
+        d0 = datetime(2026, 1, 10, 9, 0)
+        self.partner.last_order_date = d0.date()
+        other = self.make_partner("Marco Bianchi", "+39 333 765 4321")
+        other.last_order_date = d0.date()
+        journey.audience_domain = f"[('id', 'in', {(self.partner | other).ids})]"
+        with self.frozen_now(d0):
+            journey.action_start()
+        return journey, d0, other
+
+    def test_reactivation_silence_opts_out(self):
+        journey, d0, other = self._reactivation()
+        self.run_crons(d0 + timedelta(days=29))
+        self.assertFalse(journey.participant_ids)
+        self.run_crons(d0 + timedelta(days=30))
+        self.assertEqual(len(journey.participant_ids), 2)
+        self.assertEqual(len(self.traces(journey, state="sent")), 2)
+        self.assertIn("we miss you", self.traces(journey)[0].body)
+        self.run_crons(d0 + timedelta(days=59))
+        self.assertEqual(len(self.traces(journey)), 2)
+        self.run_crons(d0 + timedelta(days=60))
+        self.assertEqual(len(self.traces(journey, state="sent")), 4)
+        self.assertIn("contest", self.traces(journey)[-1].body)
+        self.run_crons(d0 + timedelta(days=90))
+        self.assertEqual(len(self.traces(journey, state="sent")), 6)
+        self.assertIn("BACK20", self.traces(journey)[-1].body)
+        self.run_crons(d0 + timedelta(days=104))
+        self.assertEqual(set(journey.participant_ids.mapped("state")), {"opted_out"})
+        self.assertEqual(self.partner.sms_consent_state, "opted_out")
+        self.assertEqual(journey.opted_out_count, 2)
+
+    def test_reactivation_click_ends_as_active(self):
+        journey, d0, other = self._reactivation()
+        self.run_crons(d0 + timedelta(days=30))
+        first = self.traces(journey, partner_id=self.partner.id)
+        with self.frozen_now(d0 + timedelta(days=45)):
+            self.click(first)
+        self.assertTrue(first.clicked_at)
+        mine = journey.participant_ids.filtered(lambda p: p.partner_id == self.partner)
+        self.assertEqual(mine.state, "completed")
+        self.assertEqual(self.partner.last_activity_date, (d0 + timedelta(days=45)).date())
+        self.run_crons(d0 + timedelta(days=60))
+        self.run_crons(d0 + timedelta(days=90))
+        self.run_crons(d0 + timedelta(days=104))
+        self.assertEqual(len(self.traces(journey, partner_id=self.partner.id)), 1)
+        self.assertEqual(self.partner.sms_consent_state, "opted_in")
+        self.assertEqual(len(self.traces(journey, partner_id=other.id, state="sent")), 3)
+        self.assertEqual(journey.clicked_count, 1)
+
+    def test_shipped_reactivation_steps(self):
+        journey = self.env.ref("sms_journey.sms_journey_reactivation")
+        steps = journey.step_ids.sorted()
+        self.assertEqual(steps.mapped("action"), ["sms", "sms", "sms", "opt_out"])
+        self.assertEqual(steps.mapped("wait_amount")[:3], [0, 30, 60])
+        self.assertTrue(journey.end_on_click)
+        self.assertEqual(journey.inactivity_days, 30)
+        self.assertTrue(all(s.body_info for s in steps[:3]))

@@ -1,0 +1,344 @@
+from datetime import date, datetime, timedelta
+
+from odoo.tests import tagged
+
+from ..tools.gateways.base import InboundSms
+from .common import SmsJourneyCase
+from .test_journey_engine import JourneyCaseMixin
+
+T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
+
+
+@tagged("post_install", "-at_install")
+class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
+    """Triggers, conditions, policies and the compliance of journey SMS."""
+
+    def start(self, journey, moment=T0):
+        with self.frozen_now(moment):
+            journey.action_start()
+
+    # --- triggers -----------------------------------------------------------
+
+    def test_segment_enrols_on_activation_then_periodically(self):
+        other = self.make_partner("Marco", "+39 333 765 4321")
+        journey = self.make_journey(
+            [self.sms_step()],
+            audience_domain=f"[('id', 'in', {(self.partner | other).ids})]",
+            segment_interval_days=7,
+            reentry_policy="after_days",
+            reentry_days=5,
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        self.assertEqual(journey.participant_ids.partner_id, self.partner | other)
+        self.assertEqual(len(self.traces(journey, state="sent")), 2)
+        self.run_crons(T0 + timedelta(days=3))
+        self.assertEqual(len(journey.participant_ids), 2, "next run in 7 days")
+        self.run_crons(T0 + timedelta(days=7, minutes=5))
+        self.assertEqual(len(journey.participant_ids), 4)
+
+    def test_reentry_never(self):
+        journey = self.make_journey(
+            [self.sms_step()], segment_interval_days=1, reentry_policy="never"
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        self.run_crons(T0 + timedelta(days=2))
+        self.run_crons(T0 + timedelta(days=4))
+        self.assertEqual(len(journey.participant_ids), 1)
+
+    def test_order_confirmed_trigger_transactional(self):
+        self.partner._sms_consent_set("unknown", "api", "reset")
+        journey = self.make_journey(
+            [self.sms_step()],
+            trigger="order_confirmed",
+            sms_kind="transactional",
+            audience_domain="[]",
+        )
+        self.start(journey)
+        product = self.env["product.product"].create({"name": "Desk", "list_price": 100})
+        order = self.env["sale.order"].create(
+            {"partner_id": self.partner.id, "order_line": [(0, 0, {"product_id": product.id})]}
+        )
+        with self.frozen_now(T0 + timedelta(minutes=10)):
+            order.action_confirm()
+        self.run_crons(T0 + timedelta(minutes=20))
+        participant = journey.participant_ids
+        self.assertEqual(participant.source_res_id, order.id)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent", "transactional SMS need no marketing consent")
+        self.assertEqual(trace.outbox_message_id.sms_kind, "transactional")
+
+    def test_order_delivered_trigger(self):
+        journey = self.make_journey(
+            [self.sms_step()], trigger="order_delivered", sms_kind="transactional"
+        )
+        self.start(journey)
+        product = self.env["product.product"].create(
+            {"name": "Chair", "list_price": 50, "type": "consu"}
+        )
+        order = self.env["sale.order"].create(
+            {"partner_id": self.partner.id, "order_line": [(0, 0, {"product_id": product.id})]}
+        )
+        with self.frozen_now(T0 + timedelta(minutes=5)):
+            order.action_confirm()
+            if "stock.picking" in self.env:
+                picking = order.picking_ids
+                picking.move_ids.quantity = 1
+                picking.button_validate()
+            else:
+                order.order_line.qty_delivered = 1
+            self.env.flush_all()
+        self.run_crons(T0 + timedelta(minutes=20))
+        self.assertEqual(journey.participant_ids.source_res_id, order.id)
+
+    def test_anniversary_of_first_order(self):
+        journey = self.make_journey([self.sms_step()], trigger="anniversary", send_hour=10.0)
+        self.partner.first_order_date = date(2024, 3, 3)
+        self.start(journey)
+        self.run_crons(datetime(2026, 3, 3, 8, 0))
+        self.assertFalse(journey.participant_ids)
+        self.run_crons(datetime(2026, 3, 3, 9, 5))
+        self.assertEqual(journey.participant_ids.key, "2026")
+        self.assertEqual(len(self.traces(journey, state="sent")), 1)
+
+    def test_invoice_overdue_trigger(self):
+        if not self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", self.env.company.id)], limit=1
+        ):
+            self.skipTest("no sale journal (no chart of accounts)")
+        journey = self.make_journey(
+            [self.sms_step()],
+            trigger="invoice_overdue",
+            sms_kind="transactional",
+            overdue_days=1,
+        )
+        self.start(journey)
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.partner.id,
+                "invoice_date": date(2026, 2, 1),
+                "invoice_date_due": date(2026, 3, 2),
+                "invoice_line_ids": [(0, 0, {"name": "Service", "price_unit": 80})],
+            }
+        )
+        invoice.action_post()
+        invoice.invoice_date_due = date(2026, 3, 2)
+        self.run_crons(datetime(2026, 3, 3, 12, 0))
+        self.assertFalse(journey.participant_ids, "not a full day overdue yet")
+        self.run_crons(datetime(2026, 3, 4, 9, 0))
+        self.assertEqual(journey.participant_ids.source_model, "account.move")
+
+    # --- conditions -----------------------------------------------------------
+
+    def test_conditions_clicked_replied_keyword(self):
+        tag_clicked = self.env["res.partner.category"].create({"name": "Clicked"})
+        tag_yes = self.env["res.partner.category"].create({"name": "Said yes"})
+        tag_silent = self.env["res.partner.category"].create({"name": "Silent"})
+        journey = self.make_journey(
+            [
+                self.sms_step(self.tpl_link),
+                {
+                    "action": "tag_add",
+                    "tag_id": tag_clicked.id,
+                    "condition": "clicked",
+                    "wait_amount": 1,
+                    "wait_unit": "hours",
+                },
+                {
+                    "action": "tag_add",
+                    "tag_id": tag_yes.id,
+                    "condition": "keyword",
+                    "condition_keyword": "YES, SI",
+                },
+                {"action": "tag_add", "tag_id": tag_silent.id, "condition": "not_replied"},
+                {"action": "end", "condition": "ordered"},
+                {"action": "set_stage", "stage_value": "loyalty", "condition": "not_ordered"},
+            ]
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent")
+        with self.frozen_now(T0 + timedelta(minutes=20)):
+            self.click(trace)
+            self.env["sms.interaction"]._receive(
+                self.gateway,
+                InboundSms(
+                    provider_message_id="SMin1",
+                    sender="+393331234567",
+                    recipient=self.gateway.sender,
+                    body="Si, grazie",
+                ),
+            )
+        self.assertTrue(trace.replied_at)
+        interaction = self.env["sms.interaction"].search([("provider_message_id", "=", "SMin1")])
+        self.assertEqual(interaction.sms_journey_id, journey)
+        self.run_crons(T0 + timedelta(hours=2))
+        self.assertIn(tag_clicked, self.partner.category_id)
+        self.assertIn(tag_yes, self.partner.category_id)
+        self.assertNotIn(tag_silent, self.partner.category_id)
+        skipped = self.traces(journey, state="skipped")
+        self.assertEqual(len(skipped), 2)  # not_replied and ordered
+        self.assertEqual(self.partner.journey_stage, "loyalty")
+        self.assertEqual(journey.participant_ids.state, "completed")
+
+    def test_stop_reply_exits(self):
+        journey = self.make_journey([self.sms_step(), self.sms_step(wait=1)])
+        self.start(journey)
+        self.run_crons(T0)
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            self.env["sms.interaction"]._receive(
+                self.gateway,
+                InboundSms(
+                    provider_message_id="SMin2",
+                    sender="+393331234567",
+                    recipient=self.gateway.sender,
+                    body="STOP",
+                ),
+            )
+        participant = journey.participant_ids
+        self.assertEqual(participant.state, "opted_out")
+        self.assertEqual(participant.exit_reason, "Replied STOP")
+
+    # --- pause / stop / editing -----------------------------------------------
+
+    def test_pause_resume_stop(self):
+        other = self.make_partner("Marco", "+39 333 765 4321")
+        journey = self.make_journey(
+            [self.sms_step(), self.sms_step(wait=1), self.sms_step(wait=1)],
+            audience_domain=f"[('id', 'in', {(self.partner | other).ids})]",
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        self.assertEqual(len(self.traces(journey)), 2)
+        journey.action_pause()
+        self.run_crons(T0 + timedelta(days=1, hours=1))
+        self.assertEqual(len(self.traces(journey)), 2, "paused: nothing runs")
+        # editing a later step applies to participants not past it
+        journey.step_ids.sorted()[1].template_id = self.tpl_link
+        with self.frozen_now(T0 + timedelta(days=1, hours=2)):
+            journey.action_resume()
+        self.run_crons(T0 + timedelta(days=1, hours=2))
+        self.assertEqual(len(self.traces(journey)), 4)
+        self.assertIn("/r/", self.traces(journey)[-1].body)
+        journey.action_stop()
+        self.assertEqual(set(journey.participant_ids.mapped("state")), {"exited"})
+        self.run_crons(T0 + timedelta(days=3))
+        self.assertEqual(len(self.traces(journey)), 4)
+
+    # --- concurrency ------------------------------------------------------------
+
+    def test_two_cron_runs_never_double_send(self):
+        journey = self.make_journey([self.sms_step(), self.sms_step(wait=1)])
+        self.start(journey)
+        with self.frozen_now(T0):
+            self.env["sms.journey"]._cron_enrol()
+            self.env["sms.journey"]._cron_enrol()
+            Participant = self.env["sms.journey.participant"]
+            first = Participant._cron_execute_due()
+            second = Participant._cron_execute_due()
+        self.assertEqual(len(first), 1)
+        self.assertFalse(second)
+        self.assertEqual(len(journey.participant_ids), 1)
+        self.assertEqual(len(self.outbox(partner_id=self.partner.id)), 1)
+        # the next step is claimed once it is due
+        with self.frozen_now(T0 + timedelta(days=2)):
+            claimed = Participant._claim_due(10)
+            self.assertEqual(claimed, journey.participant_ids)
+
+    # --- compliance inside journeys ----------------------------------------
+
+    def test_marketing_without_consent_is_skipped(self):
+        self.partner._sms_consent_set("unknown", "api", "reset")
+        journey = self.make_journey([self.sms_step()])
+        self.start(journey)
+        self.run_crons(T0)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "skipped")
+        self.assertIn("consent", trace.skip_reason)
+        self.assertEqual(trace.outbox_message_id.state, "canceled")
+        self.assertEqual(journey.skipped_count, 1)
+
+    def test_quiet_hours_and_cap_defer_but_count_as_sent(self):
+        late = datetime(2026, 3, 2, 21, 30)  # 22:30 in Rome
+        journey = self.make_journey(
+            [self.sms_step(), self.sms_step(wait=1, unit="hours")],
+        )
+        self.start(journey, late)
+        self.run_crons(late)
+        first = self.traces(journey)
+        self.assertEqual(first.state, "sent")
+        self.assertEqual(first.outbox_message_id.due_at, datetime(2026, 3, 3, 7, 0))
+        participant = journey.participant_ids
+        # the next wait counts from the deferred send
+        self.assertEqual(participant.next_action_at, datetime(2026, 3, 3, 8, 0))
+        self.run_crons(datetime(2026, 3, 3, 8, 0))
+        second = self.traces(journey)[-1]
+        self.assertEqual(second.state, "sent")
+        # frequency cap (1 per 24 h, defer): after the first one's send time
+        self.assertGreater(second.outbox_message_id.due_at, datetime(2026, 3, 3, 8, 0))
+
+    # --- dry run ----------------------------------------------------------------
+
+    def test_preview_matches_reality(self):
+        no_consent = self.make_partner("Luca", "+39 333 111 2222", consent=False)
+        journey = self.make_journey(
+            [self.sms_step(self.tpl_hello), self.sms_step(self.tpl_hello, wait=2)],
+            audience_domain=f"[('id', 'in', {(self.partner | no_consent).ids})]",
+        )
+        self.start(journey)
+        with self.frozen_now(T0):
+            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id, "days": 5})
+            preview.action_compute()
+        self.assertFalse(journey.participant_ids, "the preview changes nothing")
+        self.assertFalse(self.outbox(partner_id=self.partner.id))
+        self.assertEqual(preview.sms_count, 2)
+        self.assertEqual(preview.skipped_count, 2)
+        self.assertEqual(preview.cost, 0.02)
+        expected = sorted(
+            (line.partner_id.id, line.step_id.id, line.scheduled_at, bool(line.skip_reason))
+            for line in preview.line_ids
+        )
+        self.assertIn("Hello Giulia Rossi", preview.line_ids[0].body)
+        for day in range(5):
+            self.run_crons(T0 + timedelta(days=day))
+        actual = sorted(
+            (
+                t.partner_id.id,
+                t.step_id.id,
+                t.outbox_message_id.due_at if t.state == "sent" else t.executed_at,
+                t.state == "skipped",
+            )
+            for t in self.traces(journey)
+        )
+        self.assertEqual(actual, expected)
+
+    def test_removed_step_moves_participants_on(self):
+        journey = self.make_journey([self.sms_step(), self.sms_step(wait=1), self.sms_step(wait=2)])
+        self.start(journey)
+        self.run_crons(T0)
+        participant = journey.participant_ids
+        second, third = journey.step_ids.sorted()[1:]
+        self.assertEqual(participant.step_id, second)
+        second.unlink()
+        self.assertEqual(participant.step_id, third)
+
+    def test_enrolment_in_batches(self):
+        partners = self.partner | self.make_partner("Marco", "+39 333 765 4321")
+        partners |= self.make_partner("Luca", "+39 333 111 2222")
+        for partner in partners:
+            partner.last_order_date = date(2026, 1, 1)
+        journey = self.make_journey(
+            [self.sms_step()],
+            trigger="inactivity",
+            inactivity_days=30,
+            audience_domain=f"[('id', 'in', {partners.ids})]",
+        )
+        self.start(journey, datetime(2026, 1, 20))
+        with self.frozen_now(datetime(2026, 2, 1, 9, 0)):
+            created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
+            self.assertEqual((created, remaining), (3, 1), "same moment: enrolled together")
+            created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
+            self.assertEqual((created, remaining), (0, 0))

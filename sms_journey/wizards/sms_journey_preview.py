@@ -1,0 +1,218 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from ..tools import journey as journey_tools
+from ..tools import phone as phone_tools
+from ..tools import schedule
+from ..tools.encoding import analyze
+
+# A preview lists a sample, not the whole audience.
+PREVIEW_LIMIT = 500
+
+
+class SmsJourneyPreview(models.TransientModel):
+    """Dry run of a journey on live data: who would enter, which SMS each would get and
+    when over the next days, with the rendered texts, segments and cost.
+
+    Nothing is written outside this wizard: candidates come from the same read-only
+    trigger queries as the enrolment cron, links are left unshortened and the path
+    assumes no reaction (no click, reply or order).
+    """
+
+    _name = "sms.journey.preview"
+    _description = "SMS Journey Preview"
+
+    journey_id = fields.Many2one("sms.journey", required=True, ondelete="cascade")
+    days = fields.Integer("Next days", default=7, required=True)
+    line_ids = fields.One2many("sms.journey.preview.line", "preview_id", readonly=True)
+    partner_count = fields.Integer("Contacts", readonly=True)
+    sms_count = fields.Integer("SMS", readonly=True)
+    skipped_count = fields.Integer("Skipped", readonly=True)
+    segment_count = fields.Integer("Segments", readonly=True)
+    cost = fields.Float(digits=(12, 4), readonly=True)
+    currency_id = fields.Many2one(related="journey_id.company_id.currency_id")
+
+    def action_compute(self):
+        """(Re)compute the preview lines."""
+        self.ensure_one()
+        self.line_ids.unlink()
+        lines = self._simulate()
+        self.env["sms.journey.preview.line"].create(
+            [dict(line, preview_id=self.id) for line in lines]
+        )
+        sms = [line for line in lines if line["action"] == "sms" and not line["skip_reason"]]
+        self.write(
+            {
+                "partner_count": len({line["partner_id"] for line in lines}),
+                "sms_count": len(sms),
+                "skipped_count": len([line for line in lines if line["skip_reason"]]),
+                "segment_count": sum(line["segments"] for line in sms),
+                "cost": sum(line["cost"] for line in sms),
+            }
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def _simulate(self, now=None):
+        """Preview lines (dicts) of the journey between now and now + days."""
+        journey = self.journey_id
+        now = now or fields.Datetime.now()
+        horizon = now + timedelta(days=max(self.days, 0))
+        lines = []
+        running = self.env["sms.journey.participant"].search(
+            [("journey_id", "=", journey.id), ("state", "=", "running")],
+            limit=PREVIEW_LIMIT,
+            order="next_action_at, id",
+        )
+        for participant in running:
+            if participant.step_id and participant.next_action_at:
+                lines += self._walk(
+                    participant.partner_id,
+                    participant._source(),
+                    participant.enrolled_at,
+                    participant.step_id,
+                    max(participant.next_action_at, now),
+                    horizon,
+                )
+        for cand in self._future_candidates(now, horizon):
+            first = journey.step_ids.sorted()[:1]
+            if not first:
+                break
+            partner = self.env["res.partner"].browse(cand["partner_id"])
+            source = None
+            if cand.get("source_model") in self.env and cand.get("source_res_id"):
+                source = self.env[cand["source_model"]].browse(cand["source_res_id"])
+            due = journey_tools.step_due_time(
+                cand["moment"], None, first.wait_amount, first.wait_unit, first.wait_from
+            )
+            lines += self._walk(partner, source, cand["moment"], first, max(due, now), horizon)
+        return lines
+
+    def _future_candidates(self, now, horizon):
+        journey = self.journey_id
+        if journey.trigger == "segment":
+            start = journey.segment_next_run or now
+            if journey.state == "running" and not journey.segment_run_key and start > horizon:
+                return []
+            partners = self.env["res.partner"].search(
+                journey._audience(), order="id", limit=PREVIEW_LIMIT
+            )
+            candidates = [
+                {
+                    "partner_id": p.id,
+                    "key": fields.Date.to_string(max(start, now).date()),
+                    "moment": max(start, now),
+                }
+                for p in partners
+            ]
+            return journey._filter_candidates(candidates)
+        since = journey.enrol_checked_at if journey.state in ("running", "paused") else None
+        return journey._candidates(since or now, horizon)[:PREVIEW_LIMIT]
+
+    def _walk(self, partner, source, enrolled_at, step, due, horizon):
+        """Steps of one participant from ``step`` due at ``due``, assuming no reaction."""
+        lines = []
+        journey = self.journey_id
+        Outbox = self.env["sms.gateway.message"]
+        gateway = self.env["sms.gateway"]._get_company_gateway(journey.company_id)
+        price = gateway.price_per_segment if gateway else 0.0
+        while step and due <= horizon:
+            line = {
+                "partner_id": partner.id,
+                "step_id": step.id,
+                "scheduled_at": due,
+                "action": step.action,
+                "body": False,
+                "segments": 0,
+                "encoding": False,
+                "cost": 0.0,
+                "skip_reason": False,
+            }
+            done_at = due
+            if not self._condition_holds(step, partner):
+                line["skip_reason"] = _("Condition not met (assuming no reaction)")
+            elif step.action == "sms":
+                line.update(self._sms_line(step, partner, source, price))
+                if not line["skip_reason"] and journey.sms_kind == "marketing":
+                    number = phone_tools.try_normalize(partner.mobile or partner.phone)
+                    tz = Outbox._recipient_timezone(partner, number, journey.company_id)
+                    company = journey.company_id
+                    done_at = schedule.next_allowed_time(
+                        due, tz, company.sms_send_window_start, company.sms_send_window_end
+                    )
+                    line["scheduled_at"] = done_at
+            lines.append(line)
+            if step.action in ("opt_out", "end"):
+                break
+            following = step._next_step()
+            if not following:
+                break
+            due = journey_tools.step_due_time(
+                enrolled_at,
+                done_at,
+                following.wait_amount,
+                following.wait_unit,
+                following.wait_from,
+            )
+            step = following
+        return lines
+
+    def _condition_holds(self, step, partner):
+        if step.condition in ("clicked", "replied", "keyword", "ordered"):
+            return False
+        if step.condition == "consenting":
+            return partner.sms_consent_state == "opted_in"
+        return True
+
+    def _sms_line(self, step, partner, source, price):
+        journey = self.journey_id
+        if not step.template_id:
+            return {"skip_reason": _("No SMS template on the step")}
+        if not (partner.mobile or partner.phone):
+            return {"skip_reason": _("The contact has no phone number")}
+        record = partner
+        if step.render_on == "source" and source and source._name == step.template_id.model:
+            record = source
+        participant_model = self.env["sms.journey.participant"]
+        body = participant_model._render_body(step.template_id, record)
+        info = analyze(body or "")
+        values = {
+            "body": body,
+            "segments": info.segments,
+            "encoding": info.encoding,
+            "cost": journey_tools.cost_of(info.segments, price),
+        }
+        if journey.sms_kind == "marketing" and partner.sms_consent_state != "opted_in":
+            values["skip_reason"] = _("No SMS marketing consent")
+        elif partner.phone_sanitized_blacklisted:
+            values["skip_reason"] = _("The number opted out of SMS")
+        return values
+
+
+class SmsJourneyPreviewLine(models.TransientModel):
+    _name = "sms.journey.preview.line"
+    _description = "SMS Journey Preview Line"
+    _order = "scheduled_at, id"
+
+    preview_id = fields.Many2one("sms.journey.preview", required=True, ondelete="cascade")
+    partner_id = fields.Many2one("res.partner", "Contact")
+    step_id = fields.Many2one("sms.journey.step", "Step")
+    scheduled_at = fields.Datetime("When")
+    action = fields.Selection(
+        selection=lambda self: self.env["sms.journey.step"]._fields["action"].selection
+    )
+    body = fields.Text()
+    encoding = fields.Char()
+    segments = fields.Integer()
+    cost = fields.Float(digits=(12, 4))
+    skip_reason = fields.Char("Skipped because")
+
+    @api.model
+    def _fields_for_compare(self):
+        return ["partner_id", "step_id", "scheduled_at", "action"]
