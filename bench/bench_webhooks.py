@@ -54,7 +54,7 @@ def prepare(db, port, statuses, inbound):
             [{"name": f"Bench {i}", "mobile": f"+3934712{i:05d}"} for i in range(inbound)]
         )
         cr.commit()
-        return gateway.id, partners.mapped("phone_sanitized")
+        return registry, gateway.id, partners.mapped("phone_sanitized")
 
 
 def fire(jobs, clients):
@@ -94,7 +94,7 @@ def main():
     args = parser.parse_args()
 
     ensure_db(args.db, fresh=True)
-    gateway_id, numbers = prepare(args.db, args.port, args.statuses, args.inbound)
+    registry, gateway_id, numbers = prepare(args.db, args.port, args.statuses, args.inbound)
     from odoo.addons.sms_journey.tools.gateways.twilio import compute_signature
 
     server = subprocess.Popen(
@@ -116,9 +116,9 @@ def main():
         base = f"http://127.0.0.1:{args.port}"
         for _attempt in range(120):
             try:
-                requests.get(f"{base}/web/login", timeout=2)
+                requests.get(f"{base}/web/login", timeout=30)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.5)
         status_url = f"{base}/sms_journey/{gateway_id}/status"
         inbound_url = f"{base}/sms_journey/{gateway_id}/inbound"
@@ -157,7 +157,6 @@ def main():
         server.terminate()
         server.wait(timeout=30)
 
-    odoo, registry = load_registry(args.db)
     with registry.cursor() as cr:
         cr.execute(
             "SELECT state, count(*) FROM sms_gateway_message WHERE gateway_id = %s GROUP BY state",

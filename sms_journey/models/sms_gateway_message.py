@@ -162,17 +162,38 @@ class SmsGatewayMessage(models.Model):
         company = gateway.company_id
         blacklisted = self._blacklisted_numbers(sms_records.mapped("number"))
         cap_times = self._recent_marketing_times(sms_records.partner_id, company, now)
-        vals_list, queued_sms = [], self.env["sms.sms"]
+        # Odoo's "Resend" puts a failed sms.sms back: its outbox row is reused, not copied.
+        existing = {
+            message.sms_uuid: message
+            for message in self.search([("sms_uuid", "in", sms_records.mapped("uuid"))])
+        }
+        vals_list, queued_sms, messages = [], self.env["sms.sms"], self.browse()
         for sms in sms_records:
             vals = self._prepare_outbox_values(gateway, sms)
             verdict = self._check_compliance(
                 sms, vals["number"], company, blacklisted, cap_times, now
             )
             vals.update(verdict)
-            vals_list.append(vals)
             if vals["state"] == "queued":
                 queued_sms |= sms
-        messages = self.create(vals_list)
+            previous = existing.get(sms.uuid)
+            if previous and previous.state in ("failed", "canceled"):
+                vals.pop("sms_uuid")
+                previous.write(
+                    {
+                        **vals,
+                        "needs_lookup": False,
+                        "provider_message_id": False,
+                        "error_code": vals.get("error_code", False),
+                        "failure_reason": vals.get("failure_reason", False),
+                    }
+                )
+                messages |= previous
+            elif previous:
+                queued_sms -= sms  # already on its way: never twice
+            else:
+                vals_list.append(vals)
+        messages |= self.create(vals_list)
         for message in messages.filtered(lambda m: m.state == "canceled"):
             message.sms_id._update_sms_state_and_trackers(
                 "canceled", failure_type=CANCEL_TO_FAILURE_TYPE.get(message.error_code, "unknown")

@@ -232,7 +232,13 @@ class SmsInteraction(models.Model):
             "view_mode": "form",
         }
 
+    def write(self, vals):
+        # Linking an unknown sender to a contact brings the reply onto its chatter.
+        newly_linked = self.filtered(lambda i: not i.partner_id) if vals.get("partner_id") else None
+        result = super().write(vals)
+        if newly_linked:
+            newly_linked._post_on_chatter()
+        return result
+
     def link_partner(self, partner):
-        for interaction in self.filtered(lambda i: not i.partner_id):
-            interaction.partner_id = partner
-            interaction._post_on_chatter()
+        self.filtered(lambda i: not i.partner_id).write({"partner_id": partner.id})

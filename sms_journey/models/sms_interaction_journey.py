@@ -30,6 +30,17 @@ class SmsInteraction(models.Model):
                     limit=1,
                 )
                 trace = participant._previous_sms_trace() if participant else Trace
+            if not trace and interaction.number:
+                # an unknown or ambiguous sender: the latest journey SMS to that number
+                trace = Trace.search(
+                    [
+                        ("state", "=", "sent"),
+                        ("outbox_message_id.number", "=", interaction.number),
+                        ("participant_id.state", "=", "running"),
+                    ],
+                    order="id desc",
+                    limit=1,
+                )
             if trace:
                 trace._mark_replied(interaction)
                 interaction.write(
@@ -41,8 +52,14 @@ class SmsInteraction(models.Model):
                 partner = trace.partner_id
                 if hasattr(partner, "_sms_touch_interaction"):
                     partner._sms_touch_interaction(interaction.received_at)
-            if interaction.consent_action == "opt_out" and interaction.partner_id:
+            if interaction.consent_action == "opt_out":
+                # the number opted out: every contact sharing it leaves, not only the
+                # one the reply was matched to
+                partners = interaction.partner_id | trace.partner_id
+                partners |= (
+                    self.env["res.partner"].sudo()._sms_partners_for_number(interaction.number)
+                )
                 Participant.search(
-                    [("partner_id", "=", interaction.partner_id.id), ("state", "=", "running")]
+                    [("partner_id", "in", partners.ids), ("state", "=", "running")]
                 )._on_stop()
         return result

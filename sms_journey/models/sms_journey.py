@@ -482,7 +482,10 @@ class SmsJourney(models.Model):
         """Website carts idle for ``cart_idle_hours`` (and at most ``cart_max_age_hours``)
         whose idle moment falls in the window, never enrolled yet."""
         idle = timedelta(hours=self.cart_idle_hours or 1.0)
-        oldest = until - timedelta(hours=max(self.cart_max_age_hours or 48.0, 0)) - idle
+        # carts idle for longer than the max age by the time they would get their SMS are
+        # left alone (the SMS goes out at the latest now, earlier carts are late already)
+        send_time = min(until, fields.Datetime.now())
+        oldest = send_time - idle - timedelta(hours=max(self.cart_max_age_hours or 48.0, 0))
         self.env["sale.order"].flush_model()
         self.env["sms.journey.participant"].flush_model()
         rows = self.env.execute_query(
@@ -503,7 +506,7 @@ class SmsJourney(models.Model):
                              AND p.source_res_id = so.id)
                  ORDER BY so.date_order""",
                 company=self.company_id.id,
-                oldest=max(oldest, since - idle - timedelta(hours=self.cart_max_age_hours or 48.0)),
+                oldest=oldest,
                 until=until - idle,
                 journey=self.id,
             )

@@ -293,7 +293,14 @@ class SmsJourneyParticipant(models.Model):
         replies = (
             self.env["sms.interaction"]
             .sudo()
-            .search([("partner_id", "=", self.partner_id.id), ("received_at", ">=", since)])
+            .search(
+                [
+                    "|",
+                    ("sms_journey_participant_id", "=", self.id),
+                    ("partner_id", "=", self.partner_id.id),
+                    ("received_at", ">=", since),
+                ]
+            )
         )
         words = [w.strip() for w in keyword.split(",") if w.strip()]
         return any(keyword_tools.match(r.body or "", words, "first_word") for r in replies)

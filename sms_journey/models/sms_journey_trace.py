@@ -1,6 +1,6 @@
 import re
 
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 
 
 class SmsJourneyTrace(models.Model):
@@ -77,7 +77,8 @@ class SmsJourneyTrace(models.Model):
         shortened = (
             self.env["mail.render.mixin"].sudo()._shorten_links_text(body, vals, base_url=base_url)
         )
-        pattern = re.escape(base_url) + r"/r/([A-Za-z0-9]+)(?![A-Za-z0-9/])"
+        # any host: the trackers' short URLs use their own base URL (website domains)
+        pattern = r"https?://[^\s/]+/r/[A-Za-z0-9]+(?![A-Za-z0-9/])"
         return re.sub(pattern, lambda m: f"{m.group(0)}/j/{self.id}", shortened)
 
     def _record_sent(self, message, body):
@@ -137,11 +138,3 @@ class SmsJourneyTrace(models.Model):
         for trace in self.sudo():
             if not trace.replied_at:
                 trace.write({"replied_at": interaction.received_at, "reply_body": interaction.body})
-
-    @api.model
-    def _latest_for_partner(self, partner, since=None):
-        """The latest SMS trace of ``partner`` (optionally since a date)."""
-        domain = [("partner_id", "=", partner.id), ("state", "=", "sent")]
-        if since:
-            domain.append(("executed_at", ">=", since))
-        return self.search(domain, order="id desc", limit=1)

@@ -5,7 +5,9 @@ from . import test_webhooks
 from . import test_journey_engine
 from . import test_journey_rules
 from . import test_journey_http
+from . import test_journey_concurrency
 from . import test_gateway_vonage
 from . import test_outbox_concurrency
+from . import test_odoo_sms_features
 from . import test_two_way
 from . import test_partner_activity

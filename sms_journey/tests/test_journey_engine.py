@@ -83,6 +83,7 @@ class JourneyCaseMixin:
         """A shipped journey, back in draft and limited to ``partners`` (the demo data
         may have started it and holds contacts of its own)."""
         journey = self.env.ref(xmlid)
+        journey.participant_ids.unlink()
         journey.write(
             {
                 "state": "draft",
@@ -127,6 +128,12 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         with self.frozen_now(t0):
             journey.action_start()
         cart = self._make_cart(self.partner, t0)
+        with self.frozen_now(t0 + timedelta(minutes=10)):
+            action = journey.action_preview()
+        preview = self.env["sms.journey.preview"].browse(action["res_id"])
+        self.assertEqual(preview.line_ids.scheduled_at, t0 + timedelta(hours=1))
+        self.assertIn("your cart is waiting", preview.line_ids.body)
+        self.assertIn("/shop/cart?access_token=", preview.line_ids.body)
         self.run_crons(t0 + timedelta(minutes=30))
         self.assertFalse(journey.participant_ids, "not idle for an hour yet")
         self.run_crons(t0 + timedelta(hours=1, minutes=5))
@@ -256,3 +263,12 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         self.assertTrue(journey.end_on_click)
         self.assertEqual(journey.inactivity_days, 30)
         self.assertTrue(all(s.body_info for s in steps[:3]))
+
+    def test_abandoned_cart_too_old_is_left_alone(self):
+        journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)
+        t0 = datetime(2026, 3, 2, 9, 0)
+        self._make_cart(self.partner, t0 - timedelta(hours=50))
+        with self.frozen_now(t0):
+            journey.action_start()
+        self.run_crons(t0 + timedelta(minutes=15))
+        self.assertFalse(journey.participant_ids)

@@ -1,6 +1,6 @@
 from datetime import date, datetime, timedelta
 
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from ..tools.gateways.base import InboundSms
 from .common import SmsJourneyCase
@@ -102,6 +102,19 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(journey.participant_ids.key, "2026")
         self.assertEqual(len(self.traces(journey, state="sent")), 1)
 
+    def test_anniversary_of_a_chosen_date_field(self):
+        field = self.env["ir.model.fields"]._get("res.partner", "birthdate_date")
+        journey = self.make_journey(
+            [self.sms_step()], trigger="anniversary", send_hour=10.0, anniversary_field_id=field.id
+        )
+        self.partner.birthdate_date = date(2026, 3, 3)  # less than a year: no anniversary
+        self.start(journey)
+        self.run_crons(datetime(2026, 3, 3, 9, 5))
+        self.assertFalse(journey.participant_ids)
+        self.partner.birthdate_date = date(2020, 3, 4)
+        self.run_crons(datetime(2026, 3, 4, 9, 5))
+        self.assertEqual(journey.participant_ids.key, "2026")
+
     def test_invoice_overdue_trigger(self):
         if not self.env["account.journal"].search(
             [("type", "=", "sale"), ("company_id", "=", self.env.company.id)], limit=1
@@ -162,6 +175,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         trace = self.traces(journey)
         self.assertEqual(trace.state, "sent")
         with self.frozen_now(T0 + timedelta(minutes=20)):
+            self.dispatch()
             self.click(trace)
             self.env["sms.interaction"]._receive(
                 self.gateway,
@@ -342,3 +356,43 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
             self.assertEqual((created, remaining), (3, 1), "same moment: enrolled together")
             created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
             self.assertEqual((created, remaining), (0, 0))
+
+    def test_activity_and_move_to_active(self):
+        salesman = self.env["res.users"].create(
+            {"name": "Sara Sales", "login": "sara.journey", "email": "sara@acme.test"}
+        )
+        self.partner.user_id = salesman
+        self.partner.last_order_date = date(2025, 1, 1)
+        journey = self.make_journey(
+            [
+                {"action": "activity", "activity_summary": "Call back"},
+                {"action": "set_active"},
+            ]
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        activity = self.env["mail.activity"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "=", self.partner.id)]
+        )
+        self.assertEqual(activity.user_id, salesman)
+        self.assertEqual(activity.summary, "Call back")
+        self.assertEqual(self.partner.last_activity_date, T0.date())
+        self.assertEqual(journey.participant_ids.state, "completed")
+
+    def test_journey_form(self):
+        with Form(self.env["sms.journey"]) as form:
+            form.name = "Form journey"
+            form.trigger = "birthday"
+            with form.step_ids.new() as step:
+                step.action = "sms"
+                step.template_id = self.tpl_hello
+            with form.step_ids.new() as step:
+                step.action = "tag_add"
+                step.tag_id = self.env["res.partner.category"].create({"name": "VIP"})
+        journey = form.record
+        self.assertEqual(len(journey.step_ids), 2)
+        self.assertIn("GSM-7", journey.step_ids[0].body_info)
+        self.assertEqual(journey.step_ids[0].name, "Hello")
+        long_template = self.tpl_hello.copy({"body": "x" * 500})
+        journey.step_ids[0].template_id = long_template
+        self.assertTrue(journey.step_ids[0].body_warning)

@@ -24,14 +24,10 @@ class TwoWayCommon(SmsJourneyHttpCase):
                 "name": "Sandro Sales",
                 "login": "sandro.two_way",
                 "email": "sandro@acme.test",
-                "group_ids": [Command.link(cls.env.ref("base.group_user").id)],
-            }
-            if "group_ids" in cls.env["res.users"]._fields
-            else {
-                "name": "Sandro Sales",
-                "login": "sandro.two_way",
-                "email": "sandro@acme.test",
-                "groups_id": [Command.link(cls.env.ref("base.group_user").id)],
+                "groups_id": [
+                    Command.link(cls.env.ref("base.group_user").id),
+                    Command.link(cls.env.ref("sms_journey.group_sms_journey_user").id),
+                ],
             }
         )
         cls.partner.user_id = cls.salesman
@@ -326,6 +322,19 @@ class TestCourtesyAndThread(TwoWayCommon):
         self.assertGreater(answer.id, inbound.id)  # our answer comes after the reply
         self.assertIn("the price is 10 EUR", answer.body)
 
+    def test_answer_from_chatter_goes_to_the_number_that_wrote(self):
+        interaction = self.reply("Can I change my order?")
+        composer = Form(
+            self.env["sms.composer"].with_context(
+                default_res_model="res.partner",
+                default_res_id=self.partner.id,
+                default_composition_mode="comment",
+            )
+        )
+        composer.body = "Of course, which size?"
+        composer.save().action_send_sms()
+        self.assertEqual(self.outbox(body="Of course, which size?").number, interaction.number)
+
 
 @tagged("post_install", "-at_install")
 class TestInteractionActions(TwoWayCommon):
@@ -375,6 +384,26 @@ class TestInteractionActions(TwoWayCommon):
         rows = self.export("selected", self.second | self.first)
         self.assertEqual([r["Message"] for r in rows], ["price please", "Ciao, domani ok"])
         self.assertEqual(self.second.state, "new")
+
+    def test_sms_user_can_export_and_retarget(self):
+        interactions = (self.first | self.second).with_user(self.salesman)
+        wizard = (
+            self.env["sms.interaction.export"]
+            .with_user(self.salesman)
+            .with_context(active_model="sms.interaction", active_ids=interactions.ids)
+            .create({})
+        )
+        self.assertEqual(wizard.mode, "selected")
+        wizard.action_export()
+        self.assertTrue(wizard.attachment_id.datas)
+        action = interactions.action_send_sms_to_contacts()
+        composer = (
+            self.env["sms.composer"]
+            .with_user(self.salesman)
+            .with_context(**action["context"])
+            .create({"body": "Hello again"})
+        )
+        self.assertEqual(composer.recipient_valid_count, 2)
 
     def test_send_sms_to_these_contacts(self):
         interactions = self.first | self.second | self.third

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import _, fields, models
 
 from ..tools import journey as journey_tools
 from ..tools import phone as phone_tools
@@ -212,7 +212,3 @@ class SmsJourneyPreviewLine(models.TransientModel):
     segments = fields.Integer()
     cost = fields.Float(digits=(12, 4))
     skip_reason = fields.Char("Skipped because")
-
-    @api.model
-    def _fields_for_compare(self):
-        return ["partner_id", "step_id", "scheduled_at", "action"]
