@@ -58,6 +58,19 @@ ensure_postgres() {
     fi
 }
 
+ensure_chromium() {
+    # Browser tours (HttpCase.start_tour) need Debian's chromium; Odoo skips them without it.
+    command -v chromium >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing chromium for the browser tours"
+        if apt-get update -qq >/dev/null 2>&1 \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
+            return 0
+        fi
+    fi
+    log "chromium is not installed: browser tours will be skipped (apt-get install chromium)"
+}
+
 db_exists() {
     psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1
 }

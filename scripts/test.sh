@@ -5,6 +5,7 @@
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup_all
+ensure_chromium
 
 DB="${SMS_JOURNEY_TEST_DB:-sms_journey_test}"
 HTTP_PORT="${SMS_JOURNEY_TEST_PORT:-8169}"

@@ -53,6 +53,9 @@
         "web.assets_backend": [
             "sms_journey/static/src/sms_body_counter/*",
         ],
+        "web.assets_tests": [
+            "sms_journey/static/tests/tours/*",
+        ],
     },
     "installable": True,
     "application": True,

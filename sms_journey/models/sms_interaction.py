@@ -178,8 +178,12 @@ class SmsInteraction(models.Model):
         """Answer on the number the contact wrote from, logged on its chatter."""
         self.ensure_one()
         if self.partner_id:
+            # Automatic answers are OdooBot's, not the webhook's public user's.
             self.partner_id.with_context(sms_kind=kind)._message_sms(
-                body, partner_ids=False, sms_numbers=[self.number]
+                body,
+                partner_ids=False,
+                sms_numbers=[self.number],
+                author_id=self.env.ref("base.partner_root").id,
             )
         else:
             sms = (

@@ -11,3 +11,4 @@ from . import test_outbox_concurrency
 from . import test_odoo_sms_features
 from . import test_two_way
 from . import test_partner_activity
+from . import test_ui_tours
