@@ -15,12 +15,6 @@ class SmsJourneyWebhookController(Controller):
     expect, so they neither retry what we recorded nor what we will never accept.
     """
 
-    def _gateway_and_client(self, gateway_id):
-        gateway = request.env["sms.gateway"].sudo().browse(gateway_id).exists()
-        if not gateway or not gateway.active:
-            return None, None
-        return gateway, gateway._get_client()
-
     @staticmethod
     def _payload():
         """The provider's parameters: the form of a POST (the query string is part of the
@@ -32,22 +26,28 @@ class SmsJourneyWebhookController(Controller):
             params = httprequest.args.to_dict()
         return params, httprequest.get_data()
 
-    def _verified(self, gateway_id):
-        gateway, client = self._gateway_and_client(gateway_id)
-        if not gateway:
-            return None, None, request.make_response("Unknown gateway", status=404)
-        httprequest = request.httprequest
-        params, body = self._payload()
-        if not client.verify_signature(httprequest.url, params, httprequest.headers, body):
-            _logger.warning("SMS webhook with a bad signature for gateway %s refused", gateway_id)
-            client.close()
-            return None, None, request.make_response("Invalid signature", status=403)
-        return gateway, client, None
-
-    def _answer(self, client):
-        status, content_type, body = client.webhook_response()
-        client.close()
-        return request.make_response(body, headers=[("Content-Type", content_type)], status=status)
+    def _handle(self, gateway_id, parse, process):
+        """Verify, parse with the gateway's client, hand over to ``process``, answer."""
+        gateway = request.env["sms.gateway"].sudo().browse(gateway_id).exists()
+        if not gateway or not gateway.active:
+            return request.make_response("Unknown gateway", status=404)
+        with gateway._get_client() as client:
+            params, body = self._payload()
+            httprequest = request.httprequest
+            if not client.verify_signature(httprequest.url, params, httprequest.headers, body):
+                _logger.warning(
+                    "SMS webhook with a bad signature for gateway %s refused", gateway_id
+                )
+                return request.make_response("Invalid signature", status=403)
+            try:
+                parsed = parse(client)(params, body)
+            except PayloadError as error:
+                return request.make_response(f"Bad payload: {error}", status=400)
+            process(gateway, parsed)
+            status, content_type, answer = client.webhook_response()
+        return request.make_response(
+            answer, headers=[("Content-Type", content_type)], status=status
+        )
 
     @route(
         "/sms_journey/<int:gateway_id>/status",
@@ -57,19 +57,14 @@ class SmsJourneyWebhookController(Controller):
         csrf=False,
         save_session=False,
     )
-    def status(self, gateway_id, **params):
-        gateway, client, refusal = self._verified(gateway_id)
-        if refusal:
-            return refusal
-        try:
-            reports = client.parse_status(*self._payload())
-        except PayloadError as error:
-            client.close()
-            return request.make_response(f"Bad payload: {error}", status=400)
-        request.env["sms.gateway.message"].sudo()._process_status_reports(
-            gateway, reports, reference=params.get("ref")
+    def status(self, gateway_id, ref=None, **params):
+        return self._handle(
+            gateway_id,
+            lambda client: client.parse_status,
+            lambda gateway, reports: request.env["sms.gateway.message"]
+            .sudo()
+            ._process_status_reports(gateway, reports, reference=ref),
         )
-        return self._answer(client)
 
     @route(
         "/sms_journey/<int:gateway_id>/inbound",
@@ -80,13 +75,10 @@ class SmsJourneyWebhookController(Controller):
         save_session=False,
     )
     def inbound(self, gateway_id, **params):
-        gateway, client, refusal = self._verified(gateway_id)
-        if refusal:
-            return refusal
-        try:
-            inbound = client.parse_inbound(*self._payload())
-        except PayloadError as error:
-            client.close()
-            return request.make_response(f"Bad payload: {error}", status=400)
-        request.env["sms.interaction"].sudo()._receive(gateway, inbound)
-        return self._answer(client)
+        return self._handle(
+            gateway_id,
+            lambda client: client.parse_inbound,
+            lambda gateway, inbound: request.env["sms.interaction"]
+            .sudo()
+            ._receive(gateway, inbound),
+        )

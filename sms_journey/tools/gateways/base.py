@@ -292,27 +292,24 @@ class GatewayClient:
             error_message=f"{self.provider_name}: {type(exc).__name__}: {shorten(exc)}",
         )
 
+    def _retry_result(self, sms, response, error_code, text):
+        """A temporary refusal (429, 5xx): retried later, after Retry-After if given."""
+        return SendResult(
+            sms.reference,
+            STATUS_RETRY,
+            error_code=error_code,
+            error_message=text,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
     def _http_status_error(self, sms, response, detail=""):
         """SendResult for an HTTP status the provider-specific code did not classify."""
         status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         text = f"{self.provider_name}: HTTP {status}" + (f": {detail}" if detail else "")
         if status == 429:
-            return SendResult(
-                sms.reference,
-                STATUS_RETRY,
-                error_code=ERROR_RATE_LIMITED,
-                error_message=text,
-                retry_after=retry_after,
-            )
+            return self._retry_result(sms, response, ERROR_RATE_LIMITED, text)
         if status >= 500:
-            return SendResult(
-                sms.reference,
-                STATUS_RETRY,
-                error_code=ERROR_SERVER,
-                error_message=text,
-                retry_after=retry_after,
-            )
+            return self._retry_result(sms, response, ERROR_SERVER, text)
         error_code = ERROR_AUTH if status in (401, 403) else ERROR_REJECTED
         return SendResult(sms.reference, STATUS_FAILED, error_code=error_code, error_message=text)
 

@@ -44,7 +44,6 @@ from .base import (
     SendResult,
     StatusReport,
     get_header,
-    parse_retry_after,
     register,
     shorten,
     to_float,
@@ -239,24 +238,11 @@ class TwilioClient(GatewayClient):
         code = to_int(payload.get("code")) if payload else None
         message = payload.get("message") if payload else shorten(response.text, 200)
         text = _error_text(code, message, status)
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         error_code = API_ERRORS.get(code)
         if status == 429 or error_code == ERROR_RATE_LIMITED:
-            return SendResult(
-                sms.reference,
-                STATUS_RETRY,
-                error_code=ERROR_RATE_LIMITED,
-                error_message=text,
-                retry_after=retry_after,
-            )
+            return self._retry_result(sms, response, ERROR_RATE_LIMITED, text)
         if status >= 500:
-            return SendResult(
-                sms.reference,
-                STATUS_RETRY,
-                error_code=ERROR_SERVER,
-                error_message=text,
-                retry_after=retry_after,
-            )
+            return self._retry_result(sms, response, ERROR_SERVER, text)
         if error_code is None:
             error_code = ERROR_AUTH if status in (401, 403) else ERROR_REJECTED
         return SendResult(sms.reference, STATUS_FAILED, error_code=error_code, error_message=text)
