@@ -10,15 +10,15 @@ class LinkTrackerClick(models.Model):
         "sms.journey.trace", "SMS journey trace", index="btree_not_null", ondelete="set null"
     )
 
-    def _prepare_click_values_from_route(self, **route_values):
-        values = super()._prepare_click_values_from_route(**route_values)
-        trace_id = values.get("sms_journey_trace_id")
-        if trace_id and not self.env["sms.journey.trace"].sudo().browse(trace_id).exists():
-            values["sms_journey_trace_id"] = False
-        return values
-
     @api.model
     def add_click(self, code, **route_values):
+        # Trace ids are sequential: only a link that really is in that trace's SMS counts,
+        # so a guessed URL can't click for somebody else.
+        trace_id = route_values.get("sms_journey_trace_id")
+        if trace_id:
+            trace = self.env["sms.journey.trace"].sudo().browse(trace_id).exists()
+            if not trace or f"/r/{code}/j/{trace.id}" not in (trace.body or ""):
+                route_values["sms_journey_trace_id"] = False
         click = super().add_click(code, **route_values)
         if click and click.sms_journey_trace_id:
             click.sms_journey_trace_id._mark_clicked(fields.Datetime.now())
