@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 from ..tools import keywords as keyword_tools
 
@@ -42,13 +42,29 @@ class SmsConsentKeyword(models.Model):
                         vals_list.append({"name": word, "family": family, "lang": lang})
         self.create(vals_list)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.model
+    @tools.ormcache()
     def _get_families(self):
-        """family → keywords, the shape ``tools.keywords.classify_consent`` takes."""
+        """family → keywords, the shape ``tools.keywords.classify_consent`` takes.
+
+        Cached: every inbound SMS asks, the list changes rarely."""
         families = {}
         for keyword in self.sudo().search([]):
             families.setdefault(keyword.family, []).append(keyword.name)
-        return families
+        return {family: tuple(words) for family, words in families.items()}
 
     @api.model
     def _classify(self, text):
