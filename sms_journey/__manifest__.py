@@ -45,8 +45,8 @@
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",
-        "demo/sms_two_way_demo.xml",
         "demo/res_partner_demo.xml",
+        "demo/sms_two_way_demo.xml",
         "demo/sms_journey_demo.xml",
     ],
     "assets": {
