@@ -1,8 +1,10 @@
 import logging
 import threading
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
+
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
@@ -103,20 +105,46 @@ class SmsJourneyParticipant(models.Model):
     def _cron_execute_due(self, batch_size=200):
         """Run the due steps of running journeys, ``batch_size`` participants per call."""
         claimed = self._claim_due(batch_size)
-        for participant in claimed:
-            try:
-                with self.env.cr.savepoint():
-                    # SMS and records are made for the journey's company
-                    participant.with_company(participant.journey_id.company_id)._execute_step()
-            except Exception:
-                # one broken participant must not block the batch
-                _logger.exception("Journey step failed for participant %s", participant.id)
-                participant._exit(_("Error while running the step"))
+        for journey, participants in claimed.grouped("journey_id").items():
+            # SMS and records are made for the journey's company
+            participants.with_company(journey.company_id)._execute_steps()
         if claimed and not _testing():
             self.env.cr.commit()  # the batch is done: release the claimed rows
         remaining = self._due_domain_count()
         self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
         return claimed
+
+    def _execute_steps(self):
+        """Run the due steps of these participants; the SMS of a step go out in one batch
+        (one render, one bulk create, one enqueue) as Odoo's mass SMS do."""
+        maybe_ordered = self._maybe_ordered_ids()
+        try:
+            # optimistic: all steps in one savepoint; an error replays them one by one
+            with self.env.cr.savepoint():
+                items = self._run_steps(maybe_ordered=maybe_ordered)
+        except Exception:
+            items = [self._execute_step_safely(p, maybe_ordered) for p in self]
+        sms_batches = {}
+        for item in filter(None, items):
+            sms_batches.setdefault(item["step"], []).append(item)
+        for step, batch in sms_batches.items():
+            try:
+                with self.env.cr.savepoint():
+                    self._send_sms_batch(step, batch)
+                continue
+            except Exception:
+                _logger.exception("Bulk SMS of journey step %s failed: sending one by one", step.id)
+            for item in batch:
+                # one by one, so that only the broken participant leaves
+                try:
+                    with self.env.cr.savepoint():
+                        self._send_sms_batch(step, [item])
+                except Exception:
+                    _logger.exception(
+                        "Journey step failed for participant %s", item["participant"].id
+                    )
+                    item["trace"]._skip(_("Error while sending the SMS"))
+                    item["participant"]._exit(_("Error while running the step"))
 
     @api.model
     def _claim_due(self, limit):
@@ -149,33 +177,116 @@ class SmsJourneyParticipant(models.Model):
             ]
         )
 
-    def _execute_step(self):
-        """Run this participant's due step and plan the next one."""
+    @api.model
+    def _execute_step_safely(self, participant, maybe_ordered):
+        try:
+            with self.env.cr.savepoint():
+                return participant._execute_step(sms_batch=True, maybe_ordered=maybe_ordered)
+        except Exception:
+            # one broken participant must not block the batch
+            _logger.exception("Journey step failed for participant %s", participant.id)
+            participant._exit(_("Error while running the step"))
+            return None
+
+    def _maybe_ordered_ids(self):
+        """Ids of these participants whose contact's family may have ordered since they
+        enrolled, found with one query for the batch so that ``_exit_reason`` checks the
+        orders precisely only for them: families (commercial partner and descendants)
+        with a confirmed order since the earliest enrolment of the batch."""
+        checked = self.filtered(
+            lambda p: p.journey_id.exit_on_order and p.journey_id.trigger != "abandoned_cart"
+        )
+        if not checked:
+            return set()
+        self.env["sale.order"].flush_model(["partner_id", "state", "date_order"])
+        self.env["res.partner"].flush_model(["parent_id"])
+        roots = tuple(set(checked.partner_id.commercial_partner_id.ids))
+        if not roots:
+            return set(checked.ids)
+        rows = self.env.execute_query(
+            SQL(
+                """WITH RECURSIVE family(root, id) AS (
+                        SELECT id, id FROM res_partner WHERE id IN %(roots)s
+                     UNION
+                        SELECT f.root, rp.id
+                          FROM res_partner rp JOIN family f ON rp.parent_id = f.id
+                   )
+                   SELECT DISTINCT f.root FROM family f
+                     JOIN sale_order so ON so.partner_id = f.id
+                    WHERE so.state = 'sale' AND so.date_order > %(since)s""",
+                roots=roots,
+                since=min(checked.mapped("enrolled_at")),
+            )
+        )
+        buyers = {row[0] for row in rows}
+        return {
+            p.id
+            for p in checked
+            if not p.partner_id.commercial_partner_id
+            or p.partner_id.commercial_partner_id.id in buyers
+        }
+
+    def _execute_step(self, sms_batch=False, maybe_ordered=None):
+        """Run this participant's due step and plan the next one.
+
+        With ``sms_batch``, an SMS step is not sent: what to send is returned, for
+        ``_send_sms_batch`` to send with the other participants of the step and then plan
+        the next step.
+        """
         self.ensure_one()
+        items = self._run_steps(sms_batch=sms_batch, maybe_ordered=maybe_ordered)
+        return items[0] if items else None
+
+    def _run_steps(self, sms_batch=True, maybe_ordered=None):
+        """Run the due step of each of these participants: exit rules, one bulk create of
+        the traces, then each step's condition and action. Returns the SMS to send (see
+        ``_execute_step``) or None, per participant whose step ran."""
         now = fields.Datetime.now()
-        step = self.step_id
+        started = [(p, p.step_id) for p in self if p._start_step(maybe_ordered)]
+        traces = self.env["sms.journey.trace"].create(
+            [
+                {"participant_id": p.id, "step_id": step.id, "action": step.action}
+                for p, step in started
+            ]
+        )
+        return [
+            p._run_step(step, trace, now, sms_batch)
+            for (p, step), trace in zip(started, traces, strict=True)
+        ]
+
+    def _start_step(self, maybe_ordered=None):
+        """Whether this participant's step runs now; if not, it is completed or has
+        left (exit rules)."""
         if self.state != "running":
-            return
-        if not step:
+            return False
+        if not self.step_id:
             self._complete()
-            return
-        reason = self._exit_reason()
+            return False
+        reason = self._exit_reason(maybe_ordered)
         if reason:
             state = "opted_out" if reason == "opted_out" else "exited"
             self._exit(self._exit_label(reason), state=state)
-            return
-        trace = self.env["sms.journey.trace"].create(
-            {"participant_id": self.id, "step_id": step.id, "action": step.action}
-        )
+            return False
+        return True
+
+    def _run_step(self, step, trace, now, sms_batch):
         if not self._condition_met(step):
             labels = dict(step._fields["condition"]._description_selection(self.env))
             trace._skip(_("Condition not met: %(cond)s", cond=labels.get(step.condition)))
             self._advance(step, now)
-            return
+            return None
+        if step.action == "sms" and sms_batch:
+            item = self._prepare_sms(step, trace)
+            if item:
+                item.update(step=step, now=now)
+                return item
+            self._advance(step, now)
+            return None
         done_at = getattr(self, f"_action_{step.action}")(step, trace)
         if self.state != "running":
-            return
+            return None
         self._advance(step, max(done_at or now, now))
+        return None
 
     def _advance(self, step, done_at):
         following = step._next_step()
@@ -214,8 +325,12 @@ class SmsJourneyParticipant(models.Model):
 
     # --- exit rules ------------------------------------------------------
 
-    def _exit_reason(self):
-        """Why this participant must leave before the next step (a code), or False."""
+    def _exit_reason(self, maybe_ordered=None):
+        """Why this participant must leave before the next step (a code), or False.
+
+        ``maybe_ordered`` (from ``_maybe_ordered_ids``) spares the order query of the
+        participants who cannot have ordered.
+        """
         journey = self.journey_id
         partner = self.partner_id
         if journey.exit_on_optout and partner.sms_consent_state == "opted_out":
@@ -232,6 +347,8 @@ class SmsJourneyParticipant(models.Model):
             if not source or source.payment_state in ("paid", "in_payment", "reversed"):
                 return "paid"
         if journey.exit_on_order and journey.trigger != "abandoned_cart":
+            if maybe_ordered is not None and self.id not in maybe_ordered:
+                return False
             if self._ordered_since(self.enrolled_at):
                 return "ordered"
         return False
@@ -308,27 +425,123 @@ class SmsJourneyParticipant(models.Model):
     # --- actions -----------------------------------------------------------
 
     def _action_sms(self, step, trace):
-        """Render, shorten links per trace and send through Odoo's SMS API."""
+        """Send this participant's SMS alone (the step cron sends them by batch)."""
+        item = self._prepare_sms(step, trace)
+        if not item:
+            return None
+        return self._send_sms_batch(step, [item], advance=False)[self.id]
+
+    def _prepare_sms(self, step, trace):
+        """What ``_send_sms_batch`` needs to send this participant's SMS, or None when the
+        trace is skipped (no template, no number)."""
         partner = self.partner_id
-        journey = self.journey_id
-        template = step.template_id
-        if not template:
+        if not step.template_id:
             trace._skip(_("No SMS template on the step"))
             return None
         if not (partner.mobile or partner.phone):
             trace._skip(_("The contact has no phone number"))
             return None
         record = self._render_record(step)
-        body = self._render_body(template, record)
-        body = trace._track_links(body)
-        kind = journey.sms_kind
         thread = (
             record if record._name != "res.partner" and hasattr(record, "_message_sms") else partner
         )
-        message = (
-            thread.with_context(sms_kind=kind).sudo()._message_sms(body, partner_ids=partner.ids)
+        return {"participant": self, "trace": trace, "record": record, "thread": thread}
+
+    def _send_sms_batch(self, step, items, advance=True):
+        """Send the SMS of ``step`` for ``items`` (from ``_prepare_sms``) the way Odoo's
+        mass SMS do: one render per model, links shortened per trace, one log message
+        per SMS on its document's chatter with its SMS notification (whose tracker follows
+        the delivery reports), a bulk ``sms.sms`` create and one ``send()`` into the
+        outbox, whose compliance rules decide per SMS. Then the traces are filled and,
+        with ``advance``, the participants move on.
+
+        Returns {participant id: due time of its SMS or None when skipped}.
+        """
+        template = step.template_id
+        kind = step.journey_id.sms_kind
+        bodies = {}
+        for model, group in _group_by(items, lambda item: item["record"]._name).items():
+            records = self.env[model].browse(dict.fromkeys(item["record"].id for item in group))
+            rendered = self._render_bodies(template, records)
+            for item in group:
+                bodies[item["trace"].id] = rendered[item["record"].id]
+        traces = self.env["sms.journey.trace"].browse([item["trace"].id for item in items])
+        bodies = traces._track_links_batch(bodies)
+        sms_vals, messages = [], self.env["mail.message"]
+        # one chatter message per SMS: a document twice in the batch goes in a second round
+        rounds = []
+        for item in items:
+            free = next((r for r in rounds if item["thread"] not in r["threads"]), None)
+            if free is None:
+                free = {"threads": set(), "items": []}
+                rounds.append(free)
+            free["threads"].add(item["thread"])
+            free["items"].append(item)
+        ordered = []
+        for batch in rounds:
+            for _model, group in _group_by(batch["items"], lambda i: i["thread"]._name).items():
+                threads = self.env[group[0]["thread"]._name].browse(
+                    [item["thread"].id for item in group]
+                )
+                messages |= threads.sudo()._message_log_batch(
+                    bodies={
+                        item["thread"].id: sms_content_to_rendered_html(bodies[item["trace"].id])
+                        for item in group
+                    },
+                    message_type="sms",
+                )
+                ordered.extend(group)
+        for item, message in zip(ordered, messages, strict=True):
+            partner = item["participant"].partner_id
+            sms_vals.append(
+                {
+                    "body": bodies[item["trace"].id],
+                    "partner_id": partner.id,
+                    "number": partner.phone_sanitized or partner.mobile or partner.phone,
+                    "mail_message_id": message.id,
+                    "sms_kind": kind,
+                    "state": "outgoing",
+                }
+            )
+        sms_records = self.env["sms.sms"].sudo().create(sms_vals)
+        # the chatter notification shows the SMS state; its tracker (keyed by the SMS
+        # uuid, as the outbox row) follows the delivery reports
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "author_id": message.author_id.id,
+                    "mail_message_id": message.id,
+                    "res_partner_id": sms.partner_id.id,
+                    "sms_number": sms.number,
+                    "notification_type": "sms",
+                    "sms_id_int": sms.id,
+                    "sms_tracker_ids": [Command.create({"sms_uuid": sms.uuid})],
+                    "is_read": True,
+                    "notification_status": "ready",
+                }
+                for sms, message in zip(sms_records, messages, strict=True)
+            ]
         )
-        return trace._record_sent(message, body)
+        # no live chatter update: these messages were created in this transaction
+        sms_records.with_context(sms_skip_msg_notification=True).send(
+            auto_commit=False, raise_exception=False
+        )
+        outboxes = {
+            outbox.sms_uuid: outbox
+            for outbox in self.env["sms.gateway.message"]
+            .sudo()
+            .search([("sms_uuid", "in", sms_records.mapped("uuid"))])
+        }
+        result = {}
+        for item, sms in zip(ordered, sms_records, strict=True):
+            trace, participant = item["trace"], item["participant"]
+            outbox = outboxes.get(sms.uuid, self.env["sms.gateway.message"])
+            done_at = trace._record_sent(outbox, sms.uuid, bodies[trace.id])
+            result[participant.id] = done_at
+            if advance and participant.state == "running":
+                now = item["now"]
+                participant._advance(step, max(done_at or now, now))
+        return result
 
     def _render_record(self, step):
         record = None
@@ -341,12 +554,16 @@ class SmsJourneyParticipant(models.Model):
         return record
 
     def _render_body(self, template, record):
-        if template.model != record._name:
+        return self._render_bodies(template, record)[record.id]
+
+    def _render_bodies(self, template, records):
+        """{record id: body} of ``template`` rendered on ``records`` (one model)."""
+        if template.model != records._name:
             # a template made for another model: render its text on the contact anyway
             return template._render_template(
-                template.body, record._name, record.ids, engine="inline_template"
-            )[record.id]
-        return template._render_field("body", record.ids, compute_lang=True)[record.id]
+                template.body, records._name, records.ids, engine="inline_template"
+            )
+        return template._render_field("body", records.ids, compute_lang=True)
 
     def _action_tag_add(self, step, trace):
         if step.tag_id:
@@ -407,6 +624,13 @@ class SmsJourneyParticipant(models.Model):
         self.filtered(lambda p: p.state == "running" and p.journey_id.exit_on_stop)._exit(
             self._exit_label("stop"), state="opted_out"
         )
+
+
+def _group_by(items, key):
+    groups = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
 
 
 def partner_tz(partner):

@@ -139,6 +139,7 @@ class SmsJourneyStep(models.Model):
     def _next_step(self):
         """The step after this one in its journey (empty at the end)."""
         self.ensure_one()
-        steps = self.journey_id.step_ids.sorted()
+        # sorted in Python on the cached steps: the step cron asks for every participant
+        steps = self.journey_id.step_ids.sorted(lambda s: (s.sequence, s.id))
         following = steps.filtered(lambda s: (s.sequence, s.id) > (self.sequence, self.id))
         return following[:1]

@@ -70,40 +70,40 @@ class SmsJourneyTrace(models.Model):
         """Shorten the links of ``body`` with link_tracker and tie each to this trace
         (``/r/<code>/j/<trace id>``), so a click tells which SMS was clicked."""
         self.ensure_one()
-        if not body or "http" not in body:
-            return body
-        base_url = self.participant_id.journey_id.get_base_url()
-        vals = {"title": self.participant_id.journey_id.name}  # no URL fetch from the cron
-        shortened = (
-            self.env["mail.render.mixin"].sudo()._shorten_links_text(body, vals, base_url=base_url)
-        )
-        # any host: the trackers' short URLs use their own base URL (website domains)
-        pattern = r"https?://[^\s/]+/r/[A-Za-z0-9]+(?![A-Za-z0-9/])"
-        return re.sub(pattern, lambda m: f"{m.group(0)}/j/{self.id}", shortened)
+        return self._track_links_batch({self.id: body})[self.id]
 
-    def _record_sent(self, message, body):
-        """Link the SMS posted as ``message`` to this trace through its outbox row.
+    def _track_links_batch(self, bodies):
+        """``_track_links`` for {trace id: body}: each distinct text is shortened once
+        (its trackers are shared), then each SMS gets its own trace id in the links."""
+        base_url = self.participant_id.journey_id[:1].get_base_url()
+        # any host: the trackers' short URLs use their own base URL (website domains)
+        pattern = re.compile(r"https?://[^\s/]+/r/[A-Za-z0-9]+(?![A-Za-z0-9/])")
+        shortened, result = {}, {}
+        for trace in self:
+            body = bodies[trace.id]
+            if not body or "http" not in body:
+                result[trace.id] = body
+                continue
+            if body not in shortened:
+                vals = {"title": trace.participant_id.journey_id.name}  # no URL fetch here
+                shortened[body] = (
+                    self.env["mail.render.mixin"]
+                    .sudo()
+                    ._shorten_links_text(body, vals, base_url=base_url)
+                )
+            result[trace.id] = pattern.sub(
+                lambda m, trace_id=trace.id: f"{m.group(0)}/j/{trace_id}", shortened[body]
+            )
+        return result
+
+    def _record_sent(self, outbox, uuid, body):
+        """Link the SMS ``uuid`` and its ``outbox`` row to this trace.
 
         A canceled outbox row (no consent, opted-out number…) skips the trace with the
         outbox's reason; a queued one — even deferred by quiet hours or caps — counts as
         sent, and its due time is returned so the next wait counts from it.
         """
         self.ensure_one()
-        Outbox = self.env["sms.gateway.message"].sudo()
-        outbox = (
-            Outbox.search([("mail_message_id", "=", message.id)], limit=1) if message else Outbox
-        )
-        uuid = outbox.sms_uuid
-        if not outbox and message:
-            sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)], limit=1)
-            uuid = sms.uuid
-            if not sms:
-                tracker = (
-                    message.sudo()
-                    .notification_ids.filtered(lambda n: n.notification_type == "sms")
-                    .sms_tracker_ids[:1]
-                )
-                uuid = tracker.sms_uuid
         vals = {"body": body, "sms_uuid": uuid or False, "outbox_message_id": outbox.id}
         if outbox.state == "canceled":
             vals.update(state="skipped", skip_reason=outbox.failure_reason or outbox.error_code)

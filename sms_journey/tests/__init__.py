@@ -6,6 +6,7 @@ from . import test_journey_engine
 from . import test_journey_rules
 from . import test_journey_http
 from . import test_journey_concurrency
+from . import test_journey_batch
 from . import test_gateway_vonage
 from . import test_outbox_concurrency
 from . import test_odoo_sms_features
