@@ -7,7 +7,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import journey as journey_tools
-from .sms_journey_participant import partner_tz
+from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class SmsJourney(models.Model):
         extra = {j.id: {} for j in self}
         if self.ids:
             Trace = self.env["sms.journey.trace"]
-            domain = [("journey_id", "in", self.ids), ("action", "=", "sms")]
+            domain = [("journey_id", "in", self.ids), ("action", "in", SMS_ACTIONS)]
             for journey, state, sms_state, count, cost in Trace._read_group(
                 domain, ["journey_id", "state", "sms_state"], ["__count", "cost:sum"]
             ):
@@ -277,7 +277,7 @@ class SmsJourney(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sms_journey.sms_journey_trace_action"
         )
-        action["domain"] = [("journey_id", "=", self.id), ("action", "=", "sms")]
+        action["domain"] = [("journey_id", "=", self.id), ("action", "in", SMS_ACTIONS)]
         return action
 
     def action_view_orders(self):

@@ -1,5 +1,6 @@
 import logging
 import threading
+from datetime import timedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
@@ -10,6 +11,10 @@ from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 
 _logger = logging.getLogger(__name__)
+
+
+# Steps that text the contact: their trace is "the previous SMS" for conditions.
+SMS_ACTIONS = ("sms", "survey", "appointment")
 
 
 def _testing():
@@ -376,9 +381,9 @@ class SmsJourneyParticipant(models.Model):
     # --- conditions --------------------------------------------------------
 
     def _previous_sms_trace(self):
-        return self.trace_ids.filtered(lambda t: t.action == "sms" and t.state == "sent").sorted(
-            "id"
-        )[-1:]
+        return self.trace_ids.filtered(
+            lambda t: t.action in SMS_ACTIONS and t.state == "sent"
+        ).sorted("id")[-1:]
 
     def _condition_met(self, step):
         condition = step.condition
@@ -564,6 +569,57 @@ class SmsJourneyParticipant(models.Model):
                 template.body, records._name, records.ids, engine="inline_template"
             )
         return template._render_field("body", records.ids, compute_lang=True)
+
+    def _action_survey(self, step, trace):
+        """Text the step's survey question; its reply is recorded as the answer."""
+        question = step.survey_question_id
+        if not question:
+            trace._skip(_("No survey question on the step"))
+            return None
+        if not self.partner_id.phone_sanitized:
+            trace._skip(_("The contact has no phone number"))
+            return None
+        request = question._send_to(self.partner_id)
+        outbox = (
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search([("sms_uuid", "=", request.sms_uuid)], limit=1)
+        )
+        return trace._record_sent(outbox, request.sms_uuid, question.body)
+
+    def _action_appointment(self, step, trace):
+        """Remind the contact of its next appointment, posted on the event so that the
+        C/A/R keyword rules find it."""
+        template = step.template_id
+        if template.model != "calendar.event":
+            trace._skip(_("The step needs an SMS template of Calendar Event"))
+            return None
+        now = fields.Datetime.now()
+        event = (
+            self.env["calendar.event"]
+            .sudo()
+            .search(
+                [
+                    ("partner_ids", "in", self.partner_id.ids),
+                    ("start", ">", now),
+                    ("start", "<=", now + timedelta(days=step.appointment_days or 2)),
+                ],
+                order="start",
+                limit=1,
+            )
+        )
+        if not event:
+            trace._skip(_("No upcoming appointment"))
+            return None
+        message = event.with_context(sms_kind=self.journey_id.sms_kind)._message_sms_with_template(
+            template=template, partner_ids=self.partner_id.ids
+        )
+        outbox = (
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search([("mail_message_id", "=", message.id)], limit=1)
+        )
+        return trace._record_sent(outbox, outbox.sms_uuid, outbox.body)
 
     def _action_tag_add(self, step, trace):
         if step.tag_id:

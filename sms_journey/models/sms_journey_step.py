@@ -15,6 +15,8 @@ CONDITIONS = [
 ]
 ACTIONS = [
     ("sms", "Send an SMS"),
+    ("survey", "Ask a survey question"),
+    ("appointment", "Send an appointment reminder (reply C/A/R)"),
     ("tag_add", "Add a tag"),
     ("tag_remove", "Remove a tag"),
     ("set_stage", "Set the journey stage"),
@@ -60,6 +62,20 @@ class SmsJourneyStep(models.Model):
         default="partner",
         required=True,
         help="Record the template's placeholders are rendered on.",
+    )
+    survey_question_id = fields.Many2one(
+        "sms.survey.question",
+        "Survey question",
+        ondelete="restrict",
+        help="Texted to the contact; the reply within the question's delay is its answer "
+        "and counts as a reply for the next steps' conditions.",
+    )
+    appointment_days = fields.Integer(
+        "Appointments within (days)",
+        default=2,
+        help="The contact's next appointment starting within this many days gets the "
+        "reminder (an SMS template of Calendar Event posted on the event, so C/A/R "
+        "replies confirm, cancel or ask to reschedule it).",
     )
     tag_id = fields.Many2one("res.partner.category", "Tag")
     stage_value = fields.Char("Journey stage")

@@ -396,3 +396,88 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         long_template = self.tpl_hello.copy({"body": "x" * 500})
         journey.step_ids[0].template_id = long_template
         self.assertTrue(journey.step_ids[0].body_warning)
+
+    # --- surveys from a journey step -----------------------------------------
+
+    def test_survey_step_records_the_answer_and_counts_as_reply(self):
+        question = self.env["sms.survey.question"].create(
+            {
+                "name": "Visit",
+                "body": "How was your visit? Reply 1 to 5.",
+                "answer_type": "scale",
+            }
+        )
+        journey = self.make_journey(
+            [
+                {"action": "survey", "survey_question_id": question.id, "wait_amount": 0},
+                self.sms_step(wait=1, unit="hours", condition="replied"),
+            ]
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        survey_trace = self.traces(journey, state="sent")
+        self.assertEqual(len(survey_trace), 1)
+        self.assertEqual(survey_trace.action, "survey")
+        self.assertEqual(survey_trace.outbox_message_id.body, question.body)
+        with self.frozen_now(T0 + timedelta(minutes=30)):
+            self.env["sms.interaction"]._receive(
+                self.gateway,
+                InboundSms(
+                    provider_message_id="SMsurvey1",
+                    sender="+393331234567",
+                    recipient=self.gateway.sender,
+                    body="4",
+                ),
+            )
+        answer = self.env["sms.survey.answer"].search([("question_id", "=", question.id)])
+        self.assertEqual(answer.partner_id, self.partner)
+        self.assertEqual(answer.value, "4")
+        self.assertTrue(survey_trace.replied_at)
+        self.run_crons(T0 + timedelta(hours=2))
+        self.assertEqual(len(self.traces(journey, state="sent")), 2, "replied: the thank-you goes")
+
+    def test_appointment_step_reminder_answered_c(self):
+        event = self.env["calendar.event"].create(
+            {
+                "name": "Fitting",
+                "start": T0 + timedelta(days=1),
+                "stop": T0 + timedelta(days=1, hours=1),
+                "partner_ids": [(6, 0, self.partner.ids)],
+            }
+        )
+        template = self.env.ref("sms_journey.sms_template_appointment_reminder")
+        journey = self.make_journey(
+            [{"action": "appointment", "template_id": template.id, "wait_amount": 0}],
+            sms_kind="transactional",
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        trace = self.traces(journey, state="sent")
+        self.assertEqual(trace.action, "appointment")
+        self.assertEqual(trace.outbox_message_id.mail_message_id.res_id, event.id)
+        self.assertIn("Reply C to confirm", trace.outbox_message_id.body)
+        with self.frozen_now(T0 + timedelta(minutes=10)):
+            self.env["sms.gateway.message"]._cron_dispatch()
+            self.env["sms.interaction"]._receive(
+                self.gateway,
+                InboundSms(
+                    provider_message_id="SMappt1",
+                    sender="+393331234567",
+                    recipient=self.gateway.sender,
+                    body="C",
+                ),
+            )
+        attendee = event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
+        self.assertEqual(attendee.state, "accepted")
+
+    def test_appointment_step_without_appointment_is_skipped(self):
+        template = self.env.ref("sms_journey.sms_template_appointment_reminder")
+        journey = self.make_journey(
+            [{"action": "appointment", "template_id": template.id, "wait_amount": 0}],
+            sms_kind="transactional",
+        )
+        self.start(journey)
+        self.run_crons(T0)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "skipped")
+        self.assertIn("No upcoming appointment", trace.skip_reason)

@@ -137,9 +137,11 @@ class SmsJourneyPreview(models.TransientModel):
             done_at = due
             if not self._condition_holds(step, partner):
                 line["skip_reason"] = _("Condition not met (assuming no reaction)")
-            elif step.action == "sms":
+            elif step.action in ("sms", "survey", "appointment"):
                 line.update(self._sms_line(step, partner, source, price))
-                if not line["skip_reason"] and journey.sms_kind == "marketing":
+                # survey questions are always marketing SMS
+                marketing = journey.sms_kind == "marketing" or step.action == "survey"
+                if not line["skip_reason"] and marketing:
                     number = phone_tools.try_normalize(partner.mobile or partner.phone)
                     tz = Outbox._recipient_timezone(partner, number, journey.company_id)
                     company = journey.company_id
@@ -172,15 +174,21 @@ class SmsJourneyPreview(models.TransientModel):
 
     def _sms_line(self, step, partner, source, price):
         journey = self.journey_id
-        if not step.template_id:
+        if step.action == "survey" and not step.survey_question_id:
+            return {"skip_reason": _("No survey question on the step")}
+        if step.action in ("sms", "appointment") and not step.template_id:
             return {"skip_reason": _("No SMS template on the step")}
         if not (partner.mobile or partner.phone):
             return {"skip_reason": _("The contact has no phone number")}
-        record = partner
-        if step.render_on == "source" and source and source._name == step.template_id.model:
-            record = source
-        participant_model = self.env["sms.journey.participant"]
-        body = participant_model._render_body(step.template_id, record)
+        if step.action == "survey":
+            body = step.survey_question_id.body
+        elif step.action == "appointment":
+            body = step.template_id.body  # rendered on the event when it is sent
+        else:
+            record = partner
+            if step.render_on == "source" and source and source._name == step.template_id.model:
+                record = source
+            body = self.env["sms.journey.participant"]._render_body(step.template_id, record)
         info = analyze(body or "")
         values = {
             "body": body,
@@ -188,7 +196,8 @@ class SmsJourneyPreview(models.TransientModel):
             "encoding": info.encoding,
             "cost": journey_tools.cost_of(info.segments, price),
         }
-        if journey.sms_kind == "marketing" and partner.sms_consent_state != "opted_in":
+        marketing = journey.sms_kind == "marketing" or step.action == "survey"
+        if marketing and partner.sms_consent_state != "opted_in":
             values["skip_reason"] = _("No SMS marketing consent")
         elif partner.phone_sanitized_blacklisted:
             values["skip_reason"] = _("The number opted out of SMS")
