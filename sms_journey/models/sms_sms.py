@@ -51,8 +51,9 @@ class SmsSms(models.Model):
             )
         by_gateway = {}
         iap_sms = self.browse()
+        companies = self._sms_journey_companies()
         for sms in self:
-            gateway = gateway_model._get_company_gateway(sms._sms_journey_company())
+            gateway = gateway_model._get_company_gateway(companies[sms.id])
             if gateway:
                 by_gateway.setdefault(gateway, self.browse())
                 by_gateway[gateway] |= sms
@@ -68,17 +69,28 @@ class SmsSms(models.Model):
             )
         return None
 
-    def _sms_journey_company(self):
-        """The company an SMS is sent for: the record it was posted on, else the
-        mailing's, else the current one."""
-        self.ensure_one()
-        message = self.mail_message_id
-        if message.model and message.res_id and message.model in self.env:
-            record = self.env[message.model].browse(message.res_id).exists()
-            company = "company_id" in record._fields and record.sudo().company_id
-            if company:
-                return company
-        mailing = getattr(self, "mailing_id", False)
-        if mailing and mailing.sudo().user_id.company_id:
-            return mailing.sudo().user_id.company_id
-        return self.env.company
+    def _sms_journey_companies(self):
+        """{sms id: company it is sent for}: the record it was posted on, else the
+        mailing's, else the current one. Grouped by document model: no query per SMS."""
+        companies = {}
+        by_model = {}
+        for sms in self:
+            message = sms.mail_message_id
+            if message.model and message.res_id and message.model in self.env:
+                by_model.setdefault(message.model, {}).setdefault(message.res_id, []).append(sms)
+        for model, by_res_id in by_model.items():
+            records = self.env[model].sudo().browse(list(by_res_id)).exists()
+            if "company_id" not in records._fields:
+                continue
+            for record in records:
+                if record.company_id:
+                    for sms in by_res_id[record.id]:
+                        companies[sms.id] = record.company_id
+        for sms in self:
+            if sms.id in companies:
+                continue
+            mailing = getattr(sms, "mailing_id", False)
+            companies[sms.id] = (
+                mailing.sudo().user_id.company_id if mailing else False
+            ) or self.env.company
+        return companies

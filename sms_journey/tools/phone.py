@@ -7,6 +7,7 @@ and parentheses as separators. Anything that is not a valid number raises
 :class:`InvalidPhoneNumber`.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -127,6 +128,7 @@ def _region_label(parsed):
     return region
 
 
+@functools.lru_cache(maxsize=8192)  # batches check each number twice (blacklist, compliance)
 def normalize(number, default_region=None):
     """Return ``number`` in E.164 form, e.g. ``'+393331234567'``.
 
