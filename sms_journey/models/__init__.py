@@ -1,3 +1,4 @@
+from . import sms_cached_lookup_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner

@@ -18,6 +18,7 @@ class SmsConsentKeyword(models.Model):
     """
 
     _name = "sms.consent.keyword"
+    _inherit = ["sms.cached.lookup.mixin"]
     _description = "SMS Consent Keyword"
     _order = "family, lang, name"
 
@@ -41,19 +42,6 @@ class SmsConsentKeyword(models.Model):
                         existing.add((word, family))
                         vals_list.append({"name": word, "family": family, "lang": lang})
         self.create(vals_list)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     @api.model
     @tools.ormcache()

@@ -15,6 +15,7 @@ class SmsGateway(models.Model):
     """
 
     _name = "sms.gateway"
+    _inherit = ["sms.cached.lookup.mixin"]
     _description = "SMS Gateway"
     _order = "sequence, id"
 
@@ -97,19 +98,6 @@ class SmsGateway(models.Model):
         Odoo's IAP path without a single extra query when none does."""
         companies = self.env["res.company"].sudo().with_context(active_test=False)
         return bool(companies.search_count([("sms_gateway_id", "!=", False)], limit=1))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self.env.registry.clear_cache()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self.env.registry.clear_cache()
-        return super().write(vals)
-
-    def unlink(self):
-        self.env.registry.clear_cache()
-        return super().unlink()
 
     @api.model
     def _get_company_gateway(self, company=None):
