@@ -85,7 +85,9 @@ if [ "${SMS_JOURNEY_SKIP_DEMO_CHECK:-}" != "1" ]; then
     rc=$?
     set -e
     if [ "$rc" -ne 0 ] || grep -q 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
-        log "demo install logged errors (see $LOG_DIR/demo.log)"; count 0 1
+        log "demo install failed (exit $rc), end of $LOG_DIR/demo.log:"
+        tail -n 40 "$LOG_DIR/demo.log" >&2
+        count 0 1
     else
         count 1 0
     fi
