@@ -5,6 +5,7 @@ the class, points a sandbox gateway of the main company at it and gives helpers 
 the outbox and to play the provider's callbacks.
 """
 
+import uuid
 from contextlib import contextmanager
 from unittest.mock import patch
 
@@ -95,6 +96,20 @@ class SmsJourneyMixin:
         )
         self.env.invalidate_all()
         return status, text
+
+    def receive(self, body, sender="+393331234567", message_id=None):
+        """An inbound SMS handed straight to the model (no HTTP: TransactionCase)."""
+        from ..tools.gateways.base import InboundSms
+
+        return self.env["sms.interaction"]._receive(
+            self.gateway,
+            InboundSms(
+                provider_message_id=message_id or f"SM{uuid.uuid4().hex}",
+                sender=sender,
+                recipient=self.gateway.sender,
+                body=body,
+            ),
+        )
 
     def post_status(self, message, status, error_code=None):
         """The provider posts a signed delivery report for an outbox message."""

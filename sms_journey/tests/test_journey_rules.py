@@ -2,7 +2,6 @@ from datetime import date, datetime, timedelta
 
 from odoo.tests import Form, tagged
 
-from ..tools.gateways.base import InboundSms
 from .common import SmsJourneyCase
 from .test_journey_engine import JourneyCaseMixin
 
@@ -177,15 +176,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         with self.frozen_now(T0 + timedelta(minutes=20)):
             self.dispatch()
             self.click(trace)
-            self.env["sms.interaction"]._receive(
-                self.gateway,
-                InboundSms(
-                    provider_message_id="SMin1",
-                    sender="+393331234567",
-                    recipient=self.gateway.sender,
-                    body="Si, grazie",
-                ),
-            )
+            self.receive("Si, grazie", message_id="SMin1")
         self.assertTrue(trace.replied_at)
         interaction = self.env["sms.interaction"].search([("provider_message_id", "=", "SMin1")])
         self.assertEqual(interaction.sms_journey_id, journey)
@@ -203,15 +194,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         self.start(journey)
         self.run_crons(T0)
         with self.frozen_now(T0 + timedelta(hours=1)):
-            self.env["sms.interaction"]._receive(
-                self.gateway,
-                InboundSms(
-                    provider_message_id="SMin2",
-                    sender="+393331234567",
-                    recipient=self.gateway.sender,
-                    body="STOP",
-                ),
-            )
+            self.receive("STOP", message_id="SMin2")
         participant = journey.participant_ids
         self.assertEqual(participant.state, "opted_out")
         self.assertEqual(participant.exit_reason, "Replied STOP")
@@ -420,15 +403,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(survey_trace.action, "survey")
         self.assertEqual(survey_trace.outbox_message_id.body, question.body)
         with self.frozen_now(T0 + timedelta(minutes=30)):
-            self.env["sms.interaction"]._receive(
-                self.gateway,
-                InboundSms(
-                    provider_message_id="SMsurvey1",
-                    sender="+393331234567",
-                    recipient=self.gateway.sender,
-                    body="4",
-                ),
-            )
+            self.receive("4", message_id="SMsurvey1")
         answer = self.env["sms.survey.answer"].search([("question_id", "=", question.id)])
         self.assertEqual(answer.partner_id, self.partner)
         self.assertEqual(answer.value, "4")
@@ -458,15 +433,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         self.assertIn("Reply C to confirm", trace.outbox_message_id.body)
         with self.frozen_now(T0 + timedelta(minutes=10)):
             self.env["sms.gateway.message"]._cron_dispatch()
-            self.env["sms.interaction"]._receive(
-                self.gateway,
-                InboundSms(
-                    provider_message_id="SMappt1",
-                    sender="+393331234567",
-                    recipient=self.gateway.sender,
-                    body="C",
-                ),
-            )
+            self.receive("C", message_id="SMappt1")
         attendee = event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
         self.assertEqual(attendee.state, "accepted")
 
