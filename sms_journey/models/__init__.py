@@ -24,8 +24,10 @@ from . import link_tracker_click
 from . import res_company_two_way
 from . import res_config_settings_two_way
 from . import mail_thread_two_way
+from . import mail_thread_sms_log
 from . import sms_sms_two_way
 from . import sms_gateway_message_two_way
+from . import sms_gateway_message_bulk
 from . import sms_keyword_rule
 from . import sms_keyword_rule_action
 from . import sms_interaction_two_way

@@ -171,7 +171,14 @@ class SmsGatewayMessage(models.Model):
         for sms in sms_records:
             vals = self._prepare_outbox_values(gateway, sms)
             verdict = self._check_compliance(
-                sms, vals["number"], company, blacklisted, cap_times, now
+                vals["sms_kind"],
+                sms.partner_id,
+                vals["number"],
+                company,
+                blacklisted,
+                cap_times,
+                now,
+                mailing=getattr(sms, "mailing_id", None),
             )
             vals.update(verdict)
             if vals["state"] == "queued":
@@ -222,16 +229,33 @@ class SmsGatewayMessage(models.Model):
             "cost": info.segments * gateway.price_per_segment,
         }
 
-    def _check_compliance(self, sms, number, company, blacklisted, cap_times, now):
-        """What happens to one SMS: canceled with a reason, or queued at a due time.
+    @api.model
+    def _check_compliance(
+        self,
+        kind,
+        partner,
+        number,
+        company,
+        blacklisted,
+        cap_times,
+        now,
+        mailing=None,
+        sanitized=False,
+    ):
+        """What happens to one SMS of ``kind`` to ``partner`` at ``number``: canceled
+        with a reason, or queued at a due time.
 
         ``cap_times`` maps partner id → send times of its recent marketing SMS and is
         updated here, so several SMS to one partner in one batch share the cap.
+        ``sanitized``: ``number`` is a ``phone_sanitized`` value, which Odoo validated
+        into E.164 exactly as ``tools/phone.normalize`` does (not parsed again).
         """
-        kind = sms.sms_kind
-        partner = sms.partner_id
         try:
-            e164 = phone_tools.normalize(number, self._default_region(partner, company))
+            e164 = (
+                number
+                if sanitized
+                else phone_tools.normalize(number, self._default_region(partner, company))
+            )
         except phone_tools.InvalidPhoneNumber as error:
             return {
                 "state": "canceled",
@@ -248,7 +272,7 @@ class SmsGatewayMessage(models.Model):
             )
         if kind != "marketing":
             return result
-        if not self._has_marketing_consent(sms, partner):
+        if not self._has_marketing_consent(partner, mailing):
             return dict(
                 result,
                 state="canceled",
@@ -290,12 +314,12 @@ class SmsGatewayMessage(models.Model):
             cap_times.setdefault(partner.id, []).append(due)
         return dict(result, due_at=due, deferred_reason=", ".join(reasons) or False)
 
-    def _has_marketing_consent(self, sms, partner):
+    @api.model
+    def _has_marketing_consent(self, partner, mailing=None):
         if partner:
             return partner.sms_consent_state == "opted_in"
         # Mailings to mailing lists: the list subscription is the recipient's consent
         # (mass_mailing_sms already drops opted-out contacts).
-        mailing = getattr(sms, "mailing_id", False)
         return bool(mailing and mailing.mailing_model_real == "mailing.contact")
 
     @api.model
@@ -312,12 +336,24 @@ class SmsGatewayMessage(models.Model):
         )
 
     @api.model
-    def _blacklisted_numbers(self, numbers):
-        sanitized = {phone_tools.try_normalize(n) for n in numbers if n} - {None}
+    def _blacklisted_numbers(self, numbers, sanitized=False):
+        """The blacklisted ones of ``numbers`` (``sanitized``: already E.164)."""
+        if sanitized:
+            sanitized = set(filter(None, numbers))
+        else:
+            sanitized = {phone_tools.try_normalize(n) for n in numbers if n} - {None}
         if not sanitized:
             return set()
-        records = self.env["phone.blacklist"].sudo().search([("number", "in", list(sanitized))])
-        return set(records.mapped("number"))
+        # phone.blacklist stores E.164 numbers; its ORM search would parse each number
+        # of the batch again (the domain's number formatting)
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT number FROM phone_blacklist WHERE active AND number IN %s",
+                tuple(sanitized),
+            )
+        )
+        return {row[0] for row in rows}
 
     @api.model
     def _recent_marketing_times(self, partners, company, now):
@@ -413,7 +449,9 @@ class SmsGatewayMessage(models.Model):
             )
         )
         self.invalidate_model(["state", "claimed_at", "first_attempt_at", "attempts"])
-        return self.browse(sorted(row[0] for row in rows))
+        claimed = self.browse(sorted(row[0] for row in rows))
+        claimed.modified(["state"])  # stored copies of the state (journey traces)
+        return claimed
 
     def _send_claimed(self, gateway):
         client = gateway._get_client()
@@ -544,6 +582,8 @@ class SmsGatewayMessage(models.Model):
         )
         messages = self.browse([message.id for message, _result in pairs])
         messages.invalidate_recordset()
+        # stored copies of these fields (journey traces) are recomputed
+        messages.modified(["state", "segments", "cost", "sent_at", "provider_message_id"])
         uuids = messages.mapped("sms_uuid")
         sms = (
             self.env["sms.sms"]

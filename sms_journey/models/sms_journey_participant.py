@@ -1,14 +1,14 @@
 import logging
 import threading
 from datetime import timedelta
+from uuid import uuid4
 
 from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
 
-from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
-
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
+from .bulk_sql import insert_rows
 
 _logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class SmsJourneyParticipant(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _cron_execute_due(self, batch_size=200):
+    def _cron_execute_due(self, batch_size=500):
         """Run the due steps of running journeys, ``batch_size`` participants per call."""
         claimed = self._claim_due(batch_size)
         for journey, participants in claimed.grouped("journey_id").items():
@@ -148,7 +148,9 @@ class SmsJourneyParticipant(models.Model):
                     _logger.exception(
                         "Journey step failed for participant %s", item["participant"].id
                     )
-                    item["trace"]._skip(_("Error while sending the SMS"))
+                    self.env["sms.journey.trace"]._record_outcomes(
+                        [dict(item, state="skipped", skip_reason=_("Error while sending the SMS"))]
+                    )
                     item["participant"]._exit(_("Error while running the step"))
 
     @api.model
@@ -195,9 +197,9 @@ class SmsJourneyParticipant(models.Model):
 
     def _maybe_ordered_ids(self):
         """Ids of these participants whose contact's family may have ordered since they
-        enrolled, found with one query for the batch so that ``_exit_reason`` checks the
-        orders precisely only for them: families (commercial partner and descendants)
-        with a confirmed order since the earliest enrolment of the batch."""
+        enrolled, found with a few queries for the batch so that ``_exit_reason`` checks
+        the orders precisely only for them: families (commercial partner and
+        descendants) with a confirmed order since the earliest enrolment of the batch."""
         checked = self.filtered(
             lambda p: p.journey_id.exit_on_order and p.journey_id.trigger != "abandoned_cart"
         )
@@ -205,25 +207,28 @@ class SmsJourneyParticipant(models.Model):
             return set()
         self.env["sale.order"].flush_model(["partner_id", "state", "date_order"])
         self.env["res.partner"].flush_model(["parent_id"])
-        roots = tuple(set(checked.partner_id.commercial_partner_id.ids))
+        roots = set(checked.partner_id.commercial_partner_id.ids)
         if not roots:
             return set(checked.ids)
+        # the families level by level on the parent_id index: a recursive CTE is
+        # estimated so high that PostgreSQL JIT-compiles it, which cost more than the query
+        root_of = {root: root for root in roots}
+        level = list(roots)
+        while level:
+            rows = self.env.execute_query(
+                SQL("SELECT id, parent_id FROM res_partner WHERE parent_id IN %s", tuple(level))
+            )
+            level = [child for child, parent in rows if child not in root_of]
+            root_of.update((child, root_of[parent]) for child, parent in rows)
         rows = self.env.execute_query(
             SQL(
-                """WITH RECURSIVE family(root, id) AS (
-                        SELECT id, id FROM res_partner WHERE id IN %(roots)s
-                     UNION
-                        SELECT f.root, rp.id
-                          FROM res_partner rp JOIN family f ON rp.parent_id = f.id
-                   )
-                   SELECT DISTINCT f.root FROM family f
-                     JOIN sale_order so ON so.partner_id = f.id
-                    WHERE so.state = 'sale' AND so.date_order > %(since)s""",
-                roots=roots,
-                since=min(checked.mapped("enrolled_at")),
+                """SELECT DISTINCT partner_id FROM sale_order
+                    WHERE partner_id IN %s AND state = 'sale' AND date_order > %s""",
+                tuple(root_of),
+                min(checked.mapped("enrolled_at")),
             )
         )
-        buyers = {row[0] for row in rows}
+        buyers = {root_of[row[0]] for row in rows}
         return {
             p.id
             for p in checked
@@ -243,21 +248,55 @@ class SmsJourneyParticipant(models.Model):
         return items[0] if items else None
 
     def _run_steps(self, sms_batch=True, maybe_ordered=None):
-        """Run the due step of each of these participants: exit rules, one bulk create of
-        the traces, then each step's condition and action. Returns the SMS to send (see
-        ``_execute_step``) or None, per participant whose step ran."""
+        """Run the due step of each of these participants: exit rules, condition, then
+        the action. Returns the SMS to send (see ``_execute_step``) or None, per
+        participant whose step ran.
+
+        The traces of the steps run here are written with one INSERT first (actions
+        update them); an SMS left for ``_send_sms_batch`` only gets a trace id, and its
+        trace is written once, with the SMS.
+        """
         now = fields.Datetime.now()
-        started = [(p, p.step_id) for p in self if p._start_step(maybe_ordered)]
-        traces = self.env["sms.journey.trace"].create(
-            [
-                {"participant_id": p.id, "step_id": step.id, "action": step.action}
-                for p, step in started
-            ]
+        planned, deferred = [], []
+        for participant in self:
+            if not participant._start_step(maybe_ordered):
+                continue
+            step = participant.step_id
+            met = participant._condition_met(step)
+            if (
+                sms_batch
+                and met
+                and step.action == "sms"
+                and not participant._sms_skip_reason(step)
+            ):
+                deferred.append((participant, step))
+            else:
+                planned.append((participant, step, met))
+        traces = insert_rows(
+            self.env["sms.journey.trace"],
+            [p._trace_values(step, now) for p, step, _met in planned],
         )
-        return [
-            p._run_step(step, trace, now, sms_batch)
-            for (p, step), trace in zip(started, traces, strict=True)
+        self.invalidate_recordset(["trace_ids"])
+        items = [
+            p._run_step(step, trace, now, met)
+            for (p, step, met), trace in zip(planned, traces, strict=True)
         ]
+        trace_ids = self.env["sms.journey.trace"]._reserve_ids(len(deferred))
+        for (p, step), trace_id in zip(deferred, trace_ids, strict=True):
+            items.append(p._sms_item(step, trace_id, now))
+        return items
+
+    def _trace_values(self, step, now):
+        """Columns of a new trace of ``step`` for this participant."""
+        return {
+            "participant_id": self.id,
+            "journey_id": self.journey_id.id,
+            "partner_id": self.partner_id.id,
+            "step_id": step.id,
+            "action": step.action,
+            "state": "scheduled",
+            "executed_at": now,
+        }
 
     def _start_step(self, maybe_ordered=None):
         """Whether this participant's step runs now; if not, it is completed or has
@@ -274,17 +313,10 @@ class SmsJourneyParticipant(models.Model):
             return False
         return True
 
-    def _run_step(self, step, trace, now, sms_batch):
-        if not self._condition_met(step):
+    def _run_step(self, step, trace, now, condition_met):
+        if not condition_met:
             labels = dict(step._fields["condition"]._description_selection(self.env))
             trace._skip(_("Condition not met: %(cond)s", cond=labels.get(step.condition)))
-            self._advance(step, now)
-            return None
-        if step.action == "sms" and sms_batch:
-            item = self._prepare_sms(step, trace)
-            if item:
-                item.update(step=step, now=now)
-                return item
             self._advance(step, now)
             return None
         done_at = getattr(self, f"_action_{step.action}")(step, trace)
@@ -294,28 +326,45 @@ class SmsJourneyParticipant(models.Model):
         return None
 
     def _advance(self, step, done_at):
+        self._advance_batch(step, {self: done_at})
+
+    @api.model
+    def _advance_batch(self, step, done_at, texted=()):
+        """Move {participant: time its ``step`` was done} to the next step, due after
+        its wait; one write per due time (a batch usually shares one). The ``texted``
+        participants also get their last SMS time, in the same write."""
         following = step._next_step()
-        if not following:
-            self._complete()
-            return
-        due = journey_tools.step_due_time(
-            self.enrolled_at,
-            done_at,
-            following.wait_amount,
-            following.wait_unit,
-            following.wait_from,
-        )
-        self.write({"step_id": following.id, "next_action_at": due})
+        now = fields.Datetime.now()
+        groups = {}
+        for participant, when in done_at.items():
+            if following:
+                due = journey_tools.step_due_time(
+                    participant.enrolled_at,
+                    when,
+                    following.wait_amount,
+                    following.wait_unit,
+                    following.wait_from,
+                )
+                vals = {"step_id": following.id, "next_action_at": due}
+            else:
+                vals = self._complete_values()
+            if participant in texted:
+                vals["last_sms_at"] = now
+            groups.setdefault(tuple(sorted(vals.items())), []).append(participant.id)
+        for vals, ids in groups.items():
+            self.browse(ids).write(dict(vals))
+
+    @api.model
+    def _complete_values(self, reason=False):
+        return {
+            "state": "completed",
+            "exit_reason": reason,
+            "next_action_at": False,
+            "ended_at": fields.Datetime.now(),
+        }
 
     def _complete(self, reason=False):
-        self.write(
-            {
-                "state": "completed",
-                "exit_reason": reason,
-                "next_action_at": False,
-                "ended_at": fields.Datetime.now(),
-            }
-        )
+        self.write(self._complete_values(reason))
 
     def _exit(self, reason, state="exited"):
         """End these running participants with ``reason``."""
@@ -431,48 +480,91 @@ class SmsJourneyParticipant(models.Model):
 
     def _action_sms(self, step, trace):
         """Send this participant's SMS alone (the step cron sends them by batch)."""
-        item = self._prepare_sms(step, trace)
-        if not item:
+        reason = self._sms_skip_reason(step)
+        if reason:
+            trace._skip(reason)
             return None
+        item = self._sms_item(step, trace.id, trace.executed_at)
         return self._send_sms_batch(step, [item], advance=False)[self.id]
 
-    def _prepare_sms(self, step, trace):
-        """What ``_send_sms_batch`` needs to send this participant's SMS, or None when the
-        trace is skipped (no template, no number)."""
-        partner = self.partner_id
+    def _sms_skip_reason(self, step):
+        """Why this participant's SMS of ``step`` cannot be written, or None."""
         if not step.template_id:
-            trace._skip(_("No SMS template on the step"))
-            return None
-        if not (partner.mobile or partner.phone):
-            trace._skip(_("The contact has no phone number"))
-            return None
+            return _("No SMS template on the step")
+        if not (self.partner_id.mobile or self.partner_id.phone):
+            return _("The contact has no phone number")
+        return None
+
+    def _sms_item(self, step, trace_id, now):
+        """What ``_send_sms_batch`` needs to send this participant's SMS of ``step``;
+        ``trace_id`` may not be written yet (see ``_run_steps``)."""
         record = self._render_record(step)
         thread = (
-            record if record._name != "res.partner" and hasattr(record, "_message_sms") else partner
+            record
+            if record._name != "res.partner" and hasattr(record, "_message_sms")
+            else self.partner_id
         )
-        return {"participant": self, "trace": trace, "record": record, "thread": thread}
+        return {
+            "participant": self,
+            "step": step,
+            "trace_id": trace_id,
+            "now": now,
+            "record": record,
+            "thread": thread,
+        }
 
     def _send_sms_batch(self, step, items, advance=True):
-        """Send the SMS of ``step`` for ``items`` (from ``_prepare_sms``) the way Odoo's
+        """Send the SMS of ``step`` for ``items`` (from ``_sms_item``) the way Odoo's
         mass SMS do: one render per model, links shortened per trace, one log message
         per SMS on its document's chatter with its SMS notification (whose tracker follows
-        the delivery reports), a bulk ``sms.sms`` create and one ``send()`` into the
-        outbox, whose compliance rules decide per SMS. Then the traces are filled and,
-        with ``advance``, the participants move on.
+        the delivery reports), then the outbox, whose compliance rules decide per SMS.
+        Then the traces are filled and, with ``advance``, the participants move on.
+
+        With a company gateway the outbox rows are written directly (no ``sms.sms``);
+        without one, ``sms.sms`` records go through ``send()`` to Odoo's IAP service.
 
         Returns {participant id: due time of its SMS or None when skipped}.
         """
-        template = step.template_id
-        kind = step.journey_id.sms_kind
+        bodies = self._batch_bodies(step, items)
+        ordered, messages = self._log_batch_messages(items, bodies)
+        gateway = self.env["sms.gateway"]._get_company_gateway()
+        if gateway:
+            sent = self._enqueue_batch_outbox(gateway, step, ordered, messages, bodies)
+        else:
+            sent = self._enqueue_batch_sms(step, ordered, messages, bodies)
+        # the next-step write also stamps the last SMS time (one UPDATE, not two)
+        due_times, texted = self.env["sms.journey.trace"]._record_sent_batch(
+            sent, stamp=not advance
+        )
+        result = {item["participant"].id: due_times[item["trace_id"]] for item in ordered}
+        if advance:
+            done_at = {}
+            for item in ordered:
+                participant = item["participant"]
+                if participant.state == "running":
+                    due = result[participant.id]
+                    done_at[participant] = max(due or item["now"], item["now"])
+            self._advance_batch(step, done_at, texted)
+            (texted - self.browse([p.id for p in done_at])).write(
+                {"last_sms_at": fields.Datetime.now()}
+            )
+        return result
+
+    def _batch_bodies(self, step, items):
+        """{trace id: SMS text} of ``items``: one render per model, then the links
+        shortened and tied to each trace."""
         bodies = {}
         for model, group in _group_by(items, lambda item: item["record"]._name).items():
             records = self.env[model].browse(dict.fromkeys(item["record"].id for item in group))
-            rendered = self._render_bodies(template, records)
+            rendered = self._render_bodies(step.template_id, records)
             for item in group:
-                bodies[item["trace"].id] = rendered[item["record"].id]
-        traces = self.env["sms.journey.trace"].browse([item["trace"].id for item in items])
-        bodies = traces._track_links_batch(bodies)
-        sms_vals, messages = [], self.env["mail.message"]
+                bodies[item["trace_id"]] = rendered[item["record"].id]
+        return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
+
+    def _log_batch_messages(self, items, bodies):
+        """One chatter log message per SMS (as ``_message_log_batch``, per model).
+        Returns the items in the order of the messages, and the messages."""
+        messages = self.env["mail.message"]
         # one chatter message per SMS: a document twice in the batch goes in a second round
         rounds = []
         for item in items:
@@ -488,23 +580,53 @@ class SmsJourneyParticipant(models.Model):
                 threads = self.env[group[0]["thread"]._name].browse(
                     [item["thread"].id for item in group]
                 )
-                messages |= threads.sudo()._message_log_batch(
-                    bodies={
-                        item["thread"].id: sms_content_to_rendered_html(bodies[item["trace"].id])
-                        for item in group
-                    },
-                    message_type="sms",
+                messages |= threads._sms_journey_log_batch(
+                    {item["thread"].id: bodies[item["trace_id"]] for item in group}
                 )
                 ordered.extend(group)
+        return ordered, messages
+
+    def _enqueue_batch_outbox(self, gateway, step, ordered, messages, bodies):
+        """Queue the SMS in ``gateway``'s outbox; the items with their ``outbox`` row,
+        ``uuid`` and ``body``."""
+        kind = step.journey_id.sms_kind
+        entries = []
+        for item, message in zip(ordered, messages, strict=True):
+            partner = item["participant"].partner_id
+            entries.append(
+                {
+                    "uuid": uuid4().hex,
+                    "partner": partner,
+                    "number": partner.phone_sanitized or partner.mobile or partner.phone,
+                    "sanitized": bool(partner.phone_sanitized),
+                    "body": bodies[item["trace_id"]],
+                    "kind": kind,
+                    "message": message,
+                    "template": step.template_id,
+                }
+            )
+        outbox = self.env["sms.gateway.message"].sudo()._enqueue_logged(gateway, entries)
+        return [
+            dict(item, outbox=row, uuid=entry["uuid"], body=entry["body"])
+            for item, entry, row in zip(ordered, entries, outbox, strict=True)
+        ]
+
+    def _enqueue_batch_sms(self, step, ordered, messages, bodies):
+        """Odoo's way, for companies on IAP: a bulk ``sms.sms`` create with chatter
+        notifications, then one ``send()``; the items with their ``outbox`` row (empty
+        without a gateway), ``uuid`` and ``body``."""
+        kind = step.journey_id.sms_kind
+        sms_vals = []
         for item, message in zip(ordered, messages, strict=True):
             partner = item["participant"].partner_id
             sms_vals.append(
                 {
-                    "body": bodies[item["trace"].id],
+                    "body": bodies[item["trace_id"]],
                     "partner_id": partner.id,
                     "number": partner.phone_sanitized or partner.mobile or partner.phone,
                     "mail_message_id": message.id,
                     "sms_kind": kind,
+                    "template_id": step.template_id.id,
                     "state": "outgoing",
                 }
             )
@@ -527,26 +649,22 @@ class SmsJourneyParticipant(models.Model):
                 for sms, message in zip(sms_records, messages, strict=True)
             ]
         )
+        uuids = sms_records.mapped("uuid")
         # no live chatter update: these messages were created in this transaction
         sms_records.with_context(sms_skip_msg_notification=True).send(
             auto_commit=False, raise_exception=False
         )
-        outboxes = {
-            outbox.sms_uuid: outbox
-            for outbox in self.env["sms.gateway.message"]
-            .sudo()
-            .search([("sms_uuid", "in", sms_records.mapped("uuid"))])
-        }
-        result = {}
-        for item, sms in zip(ordered, sms_records, strict=True):
-            trace, participant = item["trace"], item["participant"]
-            outbox = outboxes.get(sms.uuid, self.env["sms.gateway.message"])
-            done_at = trace._record_sent(outbox, sms.uuid, bodies[trace.id])
-            result[participant.id] = done_at
-            if advance and participant.state == "running":
-                now = item["now"]
-                participant._advance(step, max(done_at or now, now))
-        return result
+        outbox_model = self.env["sms.gateway.message"].sudo()
+        outboxes = {row.sms_uuid: row for row in outbox_model.search([("sms_uuid", "in", uuids)])}
+        return [
+            dict(
+                item,
+                outbox=outboxes.get(uuid, outbox_model),
+                uuid=uuid,
+                body=bodies[item["trace_id"]],
+            )
+            for item, uuid in zip(ordered, uuids, strict=True)
+        ]
 
     def _render_record(self, step):
         record = None

@@ -1,6 +1,20 @@
 import re
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from .bulk_sql import insert_rows
+
+# what a step's outcome writes on a trace that already exists
+OUTCOME_COLUMNS = (
+    "state",
+    "skip_reason",
+    "body",
+    "sms_uuid",
+    "outbox_message_id",
+    "sms_state",
+    "cost",
+)
 
 
 class SmsJourneyTrace(models.Model):
@@ -70,31 +84,47 @@ class SmsJourneyTrace(models.Model):
         """Shorten the links of ``body`` with link_tracker and tie each to this trace
         (``/r/<code>/j/<trace id>``), so a click tells which SMS was clicked."""
         self.ensure_one()
-        return self._track_links_batch({self.id: body})[self.id]
+        return self._track_links_batch({self.id: body}, self.journey_id)[self.id]
 
-    def _track_links_batch(self, bodies):
-        """``_track_links`` for {trace id: body}: each distinct text is shortened once
-        (its trackers are shared), then each SMS gets its own trace id in the links."""
-        base_url = self.participant_id.journey_id[:1].get_base_url()
+    @api.model
+    def _track_links_batch(self, bodies, journey):
+        """``_track_links`` for {trace id: body} of ``journey`` (the traces may not be
+        written yet): each distinct text is shortened once (its trackers are shared),
+        then each SMS gets its own trace id in the links."""
+        base_url = journey.get_base_url()
         # any host: the trackers' short URLs use their own base URL (website domains)
         pattern = re.compile(r"https?://[^\s/]+/r/[A-Za-z0-9]+(?![A-Za-z0-9/])")
         shortened, result = {}, {}
-        for trace in self:
-            body = bodies[trace.id]
+        for trace_id, body in bodies.items():
             if not body or "http" not in body:
-                result[trace.id] = body
+                result[trace_id] = body
                 continue
             if body not in shortened:
-                vals = {"title": trace.participant_id.journey_id.name}  # no URL fetch here
+                vals = {"title": journey.name}  # no URL fetch here
                 shortened[body] = (
                     self.env["mail.render.mixin"]
                     .sudo()
                     ._shorten_links_text(body, vals, base_url=base_url)
                 )
-            result[trace.id] = pattern.sub(
-                lambda m, trace_id=trace.id: f"{m.group(0)}/j/{trace_id}", shortened[body]
+            result[trace_id] = pattern.sub(
+                lambda m, trace_id=trace_id: f"{m.group(0)}/j/{trace_id}", shortened[body]
             )
         return result
+
+    @api.model
+    def _reserve_ids(self, count):
+        """``count`` ids of traces to write later (``_record_sent_batch``), so that the
+        links of their SMS can carry them."""
+        if not count:
+            return []
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                f"{self._table}_id_seq",
+                count,
+            )
+        )
+        return [row[0] for row in rows]
 
     def _record_sent(self, outbox, uuid, body):
         """Link the SMS ``uuid`` and its ``outbox`` row to this trace.
@@ -104,19 +134,74 @@ class SmsJourneyTrace(models.Model):
         sent, and its due time is returned so the next wait counts from it.
         """
         self.ensure_one()
-        vals = {"body": body, "sms_uuid": uuid or False, "outbox_message_id": outbox.id}
-        if outbox.state == "canceled":
-            vals.update(state="skipped", skip_reason=outbox.failure_reason or outbox.error_code)
-            self.write(vals)
-            return None
-        if not uuid:
-            vals.update(state="skipped", skip_reason=_("The SMS could not be created"))
-            self.write(vals)
-            return None
-        vals["state"] = "sent"
-        self.write(vals)
-        self.participant_id.last_sms_at = fields.Datetime.now()
-        return outbox.due_at if outbox else None
+        item = {
+            "participant": self.participant_id,
+            "step": self.step_id,
+            "trace_id": self.id,
+            "now": self.executed_at,
+            "outbox": outbox,
+            "uuid": uuid,
+            "body": body,
+        }
+        due_times, _texted = self._record_sent_batch([item])
+        return due_times[self.id]
+
+    @api.model
+    def _record_sent_batch(self, items, stamp=True):
+        """``_record_sent`` for the items of ``_send_sms_batch`` (participant, step,
+        trace_id, now, outbox, uuid, body); returns {trace id: due time or None} and the
+        participants texted, who get their last SMS time with ``stamp``."""
+        result, outcomes, participants = {}, [], self.env["sms.journey.participant"]
+        for item in items:
+            outbox, uuid = item["outbox"], item["uuid"]
+            result[item["trace_id"]] = None
+            if outbox.state == "canceled":
+                reason = outbox.failure_reason or outbox.error_code
+                outcomes.append(dict(item, state="skipped", skip_reason=reason))
+            elif not uuid:
+                reason = _("The SMS could not be created")
+                outcomes.append(dict(item, state="skipped", skip_reason=reason))
+            else:
+                outcomes.append(dict(item, state="sent", skip_reason=None))
+                result[item["trace_id"]] = outbox.due_at or None
+                participants |= item["participant"]
+        self._record_outcomes(outcomes)
+        if stamp:
+            participants.write({"last_sms_at": fields.Datetime.now()})
+        return result, participants
+
+    @api.model
+    def _record_outcomes(self, items):
+        """Write the traces of ``items`` (participant, step, trace_id, now, state,
+        skip_reason; outbox, uuid, body when an SMS was made) with one statement:
+        inserted when only reserved, updated when they exist."""
+        rows = []
+        for item in items:
+            outbox = item.get("outbox") or self.env["sms.gateway.message"]
+            rows.append(
+                {
+                    "id": item["trace_id"],
+                    "participant_id": item["participant"].id,
+                    "journey_id": item["participant"].journey_id.id,
+                    "partner_id": item["participant"].partner_id.id,
+                    "step_id": item["step"].id or None,
+                    "action": item["step"].action or "sms",
+                    "executed_at": item["now"],
+                    "state": item["state"],
+                    "skip_reason": item["skip_reason"] or None,
+                    "body": item.get("body") or None,
+                    "sms_uuid": item.get("uuid") or None,
+                    "outbox_message_id": outbox.id or None,
+                    # stored related fields, kept as the ORM would
+                    "sms_state": outbox.state or None,
+                    "cost": outbox.cost or 0.0,
+                }
+            )
+        insert_rows(self, rows, update=OUTCOME_COLUMNS)
+        participants = self.env["sms.journey.participant"].browse(
+            {item["participant"].id for item in items}
+        )
+        participants.invalidate_recordset(["trace_ids"])
 
     # ------------------------------------------------------------------
     # Reactions

@@ -4,6 +4,9 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
+
+from ..tools.gateways.base import StatusReport
 from .common import SmsJourneyCase
 from .test_journey_engine import LINK, JourneyCaseMixin
 
@@ -92,3 +95,81 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(broken.state, "exited")
         self.assertEqual(self.traces(journey, partner_id=other.id).state, "skipped")
         self.assertFalse(self.outbox(partner_id=other.id))
+
+    def test_chatter_notifications_follow_the_sms(self):
+        """The bulk path writes the notifications in their state (queued: processing;
+        canceled: the reason) and their trackers move them with the delivery reports."""
+        refused = self.make_partner("Luca", "+39 333 111 2222", consent=False)
+        journey = self._journey(self.partner | refused)
+        self.run_crons(T0)
+        sent = self.traces(journey, state="sent")
+        skipped = self.traces(journey, state="skipped")
+        notification = sent.outbox_message_id.mail_message_id.notification_ids
+        self.assertEqual(notification.notification_status, "process")
+        self.assertEqual(notification.sms_number, "+393331234567")
+        self.assertEqual(sent.outbox_message_id.template_id, self.tpl_hello)
+        self.assertEqual(sent.sms_state, "queued")
+        self.assertAlmostEqual(sent.cost, 0.01)
+        self.assertEqual(sent.participant_id.last_sms_at, T0)
+        self.assertEqual(sent.participant_id.state, "completed")
+        self.assertFalse(skipped.participant_id.last_sms_at)
+        canceled = skipped.outbox_message_id.mail_message_id.notification_ids
+        self.assertEqual(canceled.notification_status, "canceled")
+        self.assertEqual(canceled.failure_type, "sms_optout")
+        self.assertEqual(canceled.failure_reason, skipped.skip_reason)
+        with self.frozen_now(T0):
+            self.dispatch()
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(sent.sms_state, "sent")
+        outbox = sent.outbox_message_id
+        self.env["sms.gateway.message"]._process_status_reports(
+            self.gateway,
+            [StatusReport(provider_message_id=outbox.provider_message_id, status="delivered")],
+        )
+        self.assertEqual(notification.notification_status, "sent")
+        self.assertEqual(sent.sms_state, "delivered")
+
+    def test_log_rows_are_odoos(self):
+        """The journey's one-INSERT chatter log writes what ``_message_log_batch`` does."""
+        partner = self.partner
+        text = "Hi Giulia & <co>\nsee https://shop.example.com/r/abc/j/5 now\n\nbye"
+        ours = partner._sms_journey_log_batch({partner.id: text})
+        odoo = partner._message_log_batch(
+            bodies={partner.id: sms_content_to_rendered_html(text)}, message_type="sms"
+        )
+        self.env.flush_all()
+        skip = {"id", "message_id", "date", "create_date", "write_date"}
+        columns = [
+            name
+            for name, field in ours._fields.items()
+            if field.store and field.column_type and name not in skip
+        ]
+        self.env.invalidate_all()
+        mine, theirs = ours.read(columns)[0], odoo.read(columns)[0]
+        self.assertEqual(mine | {"id": 0}, theirs | {"id": 0})
+        self.assertIn('<a href="https://shop.example.com/r/abc/j/5"', mine["body"])
+        self.assertIn(ours, partner.message_ids)
+
+    def test_company_without_gateway_uses_odoos_sms(self):
+        """Without a gateway the journey's SMS go through sms.sms to Odoo's IAP."""
+        self.company.sms_gateway_id = False
+        journey = self._journey(self.partner)
+        journey.sms_kind = "transactional"
+        with patch(
+            "odoo.addons.sms.tools.sms_api.SmsApi._send_sms_batch",
+            side_effect=lambda messages, **kw: [
+                {"uuid": number["uuid"], "state": "success", "credit": 1}
+                for message in messages
+                for number in message["numbers"]
+            ],
+        ) as iap:
+            self.run_crons(T0)
+        self.assertEqual(iap.call_count, 1)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent")
+        self.assertFalse(trace.outbox_message_id)
+        self.assertFalse(self.outbox(partner_id=self.partner.id))
+        notification = (
+            self.env["sms.tracker"].search([("sms_uuid", "=", trace.sms_uuid)]).mail_notification_id
+        )
+        self.assertEqual(notification.notification_status, "pending")

@@ -72,6 +72,9 @@ class SmsEncodingInfo:
         return self.encoding == UCS2
 
 
+_GSM7_ALL_CHARS = GSM7_BASIC_CHARS | GSM7_EXTENSION_CHARS
+
+
 def _as_text(text):
     # Odoo hands over False for empty Char/Text fields.
     if text is None or text is False:
@@ -125,15 +128,26 @@ def _split(text, encoding):
 def analyze(text):
     """Describe how ``text`` will be encoded and split; see :class:`SmsEncodingInfo`."""
     text = _as_text(text)
-    encoding = _encoding_of(text)
-    unicode_chars = tuple(dict.fromkeys(char for char in text if not _is_gsm_char(char)))
+    # set arithmetic instead of a Python test per character: the bulk send paths
+    # analyse every SMS they queue
+    chars = set(text)
+    unicode_set = chars - _GSM7_ALL_CHARS
+    encoding = UCS2 if unicode_set else GSM7
+    unicode_chars = tuple(dict.fromkeys(c for c in text if c in unicode_set)) if unicode_set else ()
     single_limit, segment_limit = _LIMITS[encoding]
     if not text:
         return SmsEncodingInfo(encoding, 0, 0, single_limit, unicode_chars)
+    if encoding == GSM7:
+        double = chars & GSM7_EXTENSION_CHARS
+    else:
+        double = {char for char in chars if ord(char) > 0xFFFF}
+    length = len(text) + sum(text.count(char) for char in double)
+    if length <= single_limit:
+        return SmsEncodingInfo(encoding, length, 1, single_limit - length, unicode_chars)
     segments, last_used = _split(text, encoding)
-    limit = single_limit if len(segments) == 1 else segment_limit
-    length = sum(char_cost(char, encoding) for char in text)
-    return SmsEncodingInfo(encoding, length, len(segments), limit - last_used, unicode_chars)
+    return SmsEncodingInfo(
+        encoding, length, len(segments), segment_limit - last_used, unicode_chars
+    )
 
 
 def segment_count(text):

@@ -1,0 +1,63 @@
+"""One-statement INSERT (or upsert) for the bulk send paths (journey steps, outbox).
+
+The ORM creates record by record in Python (defaults, conversions, caches):
+fine for a form, the main cost when a step cron enqueues thousands of SMS. These helpers
+write column-ready values (ids, strings, datetimes, numbers) in one statement, the way
+``sms.gateway.message._mark_sent_bulk`` already records accepted sends. They skip
+defaults, computed fields and access rules: the caller gives every column it needs
+(stored related fields included) and is a trusted server-side path.
+"""
+
+from odoo import fields
+from odoo.tools import SQL
+
+LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+
+
+def insert_rows(model, vals_list, update=()):
+    """Insert ``vals_list`` (dicts with the same keys: column names) into ``model``'s
+    table; returns the new records, in the order of ``vals_list``.
+
+    With ``update`` (column names), rows whose ``id`` (given in the values) exists are
+    updated on those columns instead, and their cache is invalidated.
+    """
+    if not vals_list:
+        return model.browse()
+    columns = list(vals_list[0])
+    now, uid = fields.Datetime.now(), model.env.uid
+    log_columns, log_values = (LOG_COLUMNS, [uid, now, uid, now]) if model._log_access else ((), [])
+    rows = _values(
+        [[*(vals[c] for c in columns), *log_values] for vals in vals_list],
+        len(columns) + len(log_values),
+    )
+    conflict = SQL()
+    if update:
+        updated = [*update, *(("write_uid", "write_date") if model._log_access else ())]
+        conflict = SQL(
+            "ON CONFLICT (id) DO UPDATE SET %s",
+            SQL(", ").join(
+                SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in updated
+            ),
+        )
+    model.flush_model()
+    # RETURNING follows the order of VALUES: Odoo's own _create relies on it
+    ids = model.env.execute_query(
+        SQL(
+            "INSERT INTO %s (%s) VALUES %s %s RETURNING id",
+            SQL.identifier(model._table),
+            SQL(", ").join(SQL.identifier(c) for c in (*columns, *log_columns)),
+            rows,
+            conflict,
+        )
+    )
+    records = model.browse([row[0] for row in ids])
+    if update:
+        records.invalidate_recordset(updated)
+    return records
+
+
+def _values(rows, width):
+    """``(%s, …), (%s, …)`` with the values of ``rows`` as parameters (one SQL object,
+    not one per value: this is built for thousands of rows)."""
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return SQL(", ".join([row] * len(rows)), *(value for values in rows for value in values))
