@@ -74,7 +74,8 @@ class SmsGatewayMessage(models.Model):
     _order = "id desc"
     _rec_name = "number"
 
-    sms_uuid = fields.Char("Reference", required=True, index=True, readonly=True)
+    # indexed by its unique constraint
+    sms_uuid = fields.Char("Reference", required=True, readonly=True)
     sms_id = fields.Many2one("sms.sms", "SMS", ondelete="set null", readonly=True)
     gateway_id = fields.Many2one("sms.gateway", required=True, index=True, readonly=True)
     company_id = fields.Many2one(related="gateway_id.company_id", store=True)

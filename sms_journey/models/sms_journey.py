@@ -11,6 +11,9 @@ from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
 
+# triggers whose contacts past the threshold can be caught up on activation
+CATCH_UP_TRIGGERS = ("inactivity", "invoice_overdue")
+
 TRIGGERS = [
     ("abandoned_cart", "Abandoned cart"),
     ("birthday", "Birthday"),
@@ -98,6 +101,12 @@ class SmsJourney(models.Model):
     )
     inactivity_days = fields.Integer("Inactive for (days)", default=30)
     overdue_days = fields.Integer("Overdue by (days)", default=1)
+    catch_up_days = fields.Integer(
+        "Catch up (days)",
+        help="Inactivity and overdue invoices: on activation, also enrol the contacts who "
+        "crossed the trigger in the last days (0 = only those who cross it from then on). "
+        "They enter on the day of activation.",
+    )
     segment_interval_days = fields.Integer(
         "Re-evaluate segment every (days)", default=7, help="0 = only on activation."
     )
@@ -226,7 +235,10 @@ class SmsJourney(models.Model):
             vals = {"state": "running"}
             if journey.state in ("draft", "stopped"):
                 now = fields.Datetime.now()
-                vals.update(date_start=now, enrol_checked_at=now, segment_next_run=now)
+                checked = now
+                if journey.trigger in CATCH_UP_TRIGGERS and journey.catch_up_days > 0:
+                    checked = now - timedelta(days=journey.catch_up_days)
+                vals.update(date_start=now, enrol_checked_at=checked, segment_next_run=now)
             journey.write(vals)
         self._trigger_crons()
         return True
@@ -437,7 +449,8 @@ class SmsJourney(models.Model):
         now = fields.Datetime.now()
         ids = []
         for cand in candidates:
-            enrolled_at = cand["moment"]
+            # nobody enters before the journey started (caught-up contacts included)
+            enrolled_at = max(cand["moment"], self.date_start or cand["moment"])
             due = journey_tools.step_due_time(
                 enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
             )

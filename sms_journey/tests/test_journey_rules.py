@@ -340,6 +340,84 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
             created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
             self.assertEqual((created, remaining), (0, 0))
 
+    def test_inactivity_catch_up_on_activation(self):
+        """Contacts already inactive enter on activation when the journey catches up;
+        the preview of the draft journey shows the same SMS."""
+        recent = self.make_partner("Marco", "+39 333 765 4321")
+        old = self.make_partner("Luca", "+39 333 111 2222")
+        self.partner.last_order_date = date(2025, 11, 1)  # inactive for 4 months
+        recent.last_order_date = date(2026, 2, 20)  # not yet inactive
+        old.last_order_date = date(2024, 1, 1)  # beyond the catch-up window
+        journey = self.make_journey(
+            [self.sms_step(), self.sms_step(wait=30)],
+            trigger="inactivity",
+            inactivity_days=30,
+            catch_up_days=365,
+            audience_domain=f"[('id', 'in', {(self.partner | recent | old).ids})]",
+        )
+        with self.frozen_now(T0):
+            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id, "days": 40})
+            preview.action_compute()
+        # (the crons run once a day here: compare the caught-up contact, whose times
+        # do not depend on when the crons run)
+        expected = sorted(
+            (line.step_id.id, line.scheduled_at)
+            for line in preview.line_ids
+            if line.partner_id == self.partner
+        )
+        self.assertEqual(len(expected), 2)
+        self.assertIn(recent, preview.line_ids.partner_id)
+        self.assertNotIn(old, preview.line_ids.partner_id)
+        self.start(journey)
+        for day in range(40):
+            self.run_crons(T0 + timedelta(days=day))
+        participants = journey.participant_ids
+        self.assertEqual(participants.partner_id, self.partner | recent)
+        mine = participants.filtered(lambda p: p.partner_id == self.partner)
+        self.assertEqual(mine.enrolled_at, T0, "caught up on the day of activation")
+        self.assertEqual(mine.key, "inactive:2025-11-01")
+        actual = sorted(
+            (t.step_id.id, t.outbox_message_id.due_at)
+            for t in self.traces(journey, state="sent", partner_id=self.partner.id)
+        )
+        self.assertEqual(actual, expected)
+        self.assertEqual(
+            participants.filtered(lambda p: p.partner_id == recent).enrolled_at.date(),
+            date(2026, 3, 22),
+            "crossing 30 days after its last order",
+        )
+        # without catching up only the contacts crossing from now on enter
+        journey.action_stop()
+        journey.action_draft()
+        journey.catch_up_days = 0
+        journey.participant_ids.unlink()
+        self.start(journey, T0 + timedelta(days=40))
+        self.run_crons(T0 + timedelta(days=41))
+        self.assertFalse(journey.participant_ids)
+
+    def test_other_company_does_not_see_the_journey(self):
+        journey = self.make_journey([self.sms_step()])
+        self.start(journey)
+        self.run_crons(T0)
+        other = self.env["res.company"].create({"name": "Other company"})
+        user = self.env["res.users"].create(
+            {
+                "name": "Other user",
+                "login": "other.journey",
+                "company_id": other.id,
+                "company_ids": [(6, 0, other.ids)],
+                "groups_id": [(4, self.env.ref("sms_journey.group_sms_journey_user").id)],
+            }
+        )
+        for model, field in (
+            ("sms.journey", "id"),
+            ("sms.journey.participant", "journey_id"),
+            ("sms.journey.trace", "journey_id"),
+        ):
+            domain = [(field, "=", journey.id)]
+            self.assertTrue(self.env[model].search(domain), model)
+            self.assertFalse(self.env[model].with_user(user).search(domain), model)
+
     def test_activity_and_move_to_active(self):
         salesman = self.env["res.users"].create(
             {"name": "Sara Sales", "login": "sara.journey", "email": "sara@acme.test"}

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, fields, models
 
+from ..models.sms_journey import CATCH_UP_TRIGGERS
 from ..tools import journey as journey_tools
 from ..tools import phone as phone_tools
 from ..tools import schedule
@@ -112,8 +113,15 @@ class SmsJourneyPreview(models.TransientModel):
                 for p in partners
             ]
             return journey._filter_candidates(candidates)
-        since = journey.enrol_checked_at if journey.state in ("running", "paused") else None
-        return journey._candidates(since or now, horizon)[:PREVIEW_LIMIT]
+        if journey.state in ("running", "paused"):
+            since, start = journey.enrol_checked_at or now, journey.date_start or now
+        else:
+            # as action_start would: the catch-up window, everybody entering now
+            since, start = now, now
+            if journey.trigger in CATCH_UP_TRIGGERS and journey.catch_up_days > 0:
+                since = now - timedelta(days=journey.catch_up_days)
+        candidates = journey._candidates(since, horizon)[:PREVIEW_LIMIT]
+        return [dict(cand, moment=max(cand["moment"], start)) for cand in candidates]
 
     def _walk(self, partner, source, enrolled_at, step, due, horizon):
         """Steps of one participant from ``step`` due at ``due``, assuming no reaction."""
