@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -173,3 +173,26 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
             self.env["sms.tracker"].search([("sms_uuid", "=", trace.sms_uuid)]).mail_notification_id
         )
         self.assertEqual(notification.notification_status, "pending")
+
+    def test_failed_journey_sms_can_be_resent_from_the_chatter(self):
+        """A journey SMS has no sms.sms: Odoo's resend wizard on its failed chatter
+        notification makes a new SMS, queued in the outbox like any other."""
+        journey = self._journey(self.partner)
+        self.run_crons(T0)
+        outbox = self.traces(journey).outbox_message_id
+        self.provider.fail_next(kind="invalid_number")
+        with self.frozen_now(T0):
+            self.dispatch()
+        self.assertEqual(outbox.state, "failed")
+        message = outbox.mail_message_id
+        self.assertEqual(message.notification_ids.notification_status, "exception")
+        with self.frozen_now(T0):
+            wizard = self.env["sms.resend"].with_context(default_mail_message_id=message.id)
+            wizard.create({}).action_resend()
+        again = self.outbox(partner_id=self.partner.id) - outbox
+        self.assertEqual(again.mail_message_id, message)
+        self.assertEqual(again.state, "queued")
+        with self.frozen_now(T0 + timedelta(days=1)):
+            self.dispatch()
+        self.assertEqual(again.state, "sent")
+        self.assertEqual(len(self.received("+393331234567")), 1)
