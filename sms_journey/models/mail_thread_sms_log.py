@@ -1,9 +1,13 @@
+import re
+
 from odoo import fields, models
-from odoo.tools.mail import generate_tracking_message_id
+from odoo.tools.mail import TEXT_URL_REGEX, generate_tracking_message_id
 
-from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
-
+from ..tools.sms_html import sms_text_to_html
 from .bulk_sql import insert_rows
+
+# the links Odoo makes clickable in SMS shown on the chatter
+_URL = re.compile(TEXT_URL_REGEX)
 
 
 class MailThread(models.AbstractModel):
@@ -18,9 +22,9 @@ class MailThread(models.AbstractModel):
         Odoo's version goes through ``mail.message.create`` record by record (defaults,
         sanitising a body that is escaped text, cache inverses) and was half of the
         step cron's time. The values are the ones it computes (author, reply-to, note
-        subtype, shared tracking message-id) and the body is the sanitiser's output for
-        such text; no module of Odoo overrides that path, and a test compares both
-        rows column by column.
+        subtype, shared tracking message-id) and the body is what the sanitiser leaves of
+        Odoo's rendering, built escaped (``tools/sms_html.py``); no module of Odoo
+        overrides that path, and a test compares both rows column by column.
 
         :param dict texts: {record id: SMS text}
         :return: the messages, sudo, in the order of ``self``
@@ -54,7 +58,6 @@ class MailThread(models.AbstractModel):
 
 
 def _log_html(text):
-    """The stored chatter body of an SMS text: escaped, links clickable, new lines as
-    ``<br>``, in a paragraph (what the HTML sanitiser makes of Odoo's rendering)."""
-    rendered = str(sms_content_to_rendered_html(text or ""))
-    return "<p>" + rendered.replace("<br/>", "<br>") + "</p>"
+    """The stored chatter body of an SMS text: what the sanitiser makes of Odoo's
+    rendering (``sms_content_to_rendered_html``), built escaped piece by piece."""
+    return sms_text_to_html(text, _URL)

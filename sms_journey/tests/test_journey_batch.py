@@ -1,6 +1,8 @@
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
+import lxml.html
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -132,7 +134,10 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
     def test_log_rows_are_odoos(self):
         """The journey's one-INSERT chatter log writes what ``_message_log_batch`` does."""
         partner = self.partner
-        text = "Hi Giulia & <co>\nsee https://shop.example.com/r/abc/j/5 now\n\nbye"
+        text = (
+            'Hi Giulia & <co>, it\'s "ok"\n'
+            "see https://shop.example.com/r/abc/j/5?a=1&b=2 now\n\nbye"
+        )
         ours = partner._sms_journey_log_batch({partner.id: text})
         odoo = partner._message_log_batch(
             bodies={partner.id: sms_content_to_rendered_html(text)}, message_type="sms"
@@ -147,8 +152,13 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
         self.env.invalidate_all()
         mine, theirs = ours.read(columns)[0], odoo.read(columns)[0]
         self.assertEqual(mine | {"id": 0}, theirs | {"id": 0})
-        self.assertIn('<a href="https://shop.example.com/r/abc/j/5"', mine["body"])
+        self.assertIn('<a href="https://shop.example.com/r/abc/j/5?a=1&amp;b=2"', mine["body"])
         self.assertIn(ours, partner.message_ids)
+        # no sanitiser on this path: a crafted link in a rendered field stays inert
+        evil = partner._sms_journey_log_batch({partner.id: 'see https://x.y/?a="onclick="alert(1)'})
+        link = lxml.html.fragment_fromstring(str(evil.body)).find("a")
+        self.assertEqual(sorted(link.attrib), ["href", "rel", "target"])
+        self.assertEqual(link.get("href"), 'https://x.y/?a="onclick="alert(1)')
 
     def test_company_without_gateway_uses_odoos_sms(self):
         """Without a gateway the journey's SMS go through sms.sms to Odoo's IAP."""
