@@ -698,11 +698,7 @@ class SmsJourneyParticipant(models.Model):
             trace._skip(_("The contact has no phone number"))
             return None
         request = question._send_to(self.partner_id)
-        outbox = (
-            self.env["sms.gateway.message"]
-            .sudo()
-            .search([("sms_uuid", "=", request.sms_uuid)], limit=1)
-        )
+        outbox = self._outbox_row([("sms_uuid", "=", request.sms_uuid)])
         return trace._record_sent(outbox, request.sms_uuid, question.body)
 
     def _action_appointment(self, step, trace):
@@ -732,12 +728,12 @@ class SmsJourneyParticipant(models.Model):
         message = event.with_context(sms_kind=self.journey_id.sms_kind)._message_sms_with_template(
             template=template, partner_ids=self.partner_id.ids
         )
-        outbox = (
-            self.env["sms.gateway.message"]
-            .sudo()
-            .search([("mail_message_id", "=", message.id)], limit=1)
-        )
+        outbox = self._outbox_row([("mail_message_id", "=", message.id)])
         return trace._record_sent(outbox, outbox.sms_uuid, outbox.body)
+
+    def _outbox_row(self, domain):
+        """The outbox row of an SMS just sent through Odoo (survey, appointment)."""
+        return self.env["sms.gateway.message"].sudo().search(domain, limit=1)
 
     def _action_tag_add(self, step, trace):
         if step.tag_id:

@@ -498,13 +498,7 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
                 "partner_ids": [(6, 0, self.partner.ids)],
             }
         )
-        template = self.env.ref("sms_journey.sms_template_appointment_reminder")
-        journey = self.make_journey(
-            [{"action": "appointment", "template_id": template.id, "wait_amount": 0}],
-            sms_kind="transactional",
-        )
-        self.start(journey)
-        self.run_crons(T0)
+        journey = self._run_appointment_journey()
         trace = self.traces(journey, state="sent")
         self.assertEqual(trace.action, "appointment")
         self.assertEqual(trace.outbox_message_id.mail_message_id.res_id, event.id)
@@ -515,7 +509,8 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         attendee = event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
         self.assertEqual(attendee.state, "accepted")
 
-    def test_appointment_step_without_appointment_is_skipped(self):
+    def _run_appointment_journey(self):
+        """A transactional journey with one appointment-reminder step, run at T0."""
         template = self.env.ref("sms_journey.sms_template_appointment_reminder")
         journey = self.make_journey(
             [{"action": "appointment", "template_id": template.id, "wait_amount": 0}],
@@ -523,6 +518,10 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         )
         self.start(journey)
         self.run_crons(T0)
+        return journey
+
+    def test_appointment_step_without_appointment_is_skipped(self):
+        journey = self._run_appointment_journey()
         trace = self.traces(journey)
         self.assertEqual(trace.state, "skipped")
         self.assertIn("No upcoming appointment", trace.skip_reason)
