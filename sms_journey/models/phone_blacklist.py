@@ -1,4 +1,5 @@
-from odoo import _, models
+from odoo import _, api, models, tools
+from odoo.tools import SQL
 
 
 class PhoneBlacklist(models.Model):
@@ -9,7 +10,28 @@ class PhoneBlacklist(models.Model):
     the partners' consent state follows it.
     """
 
-    _inherit = "phone.blacklist"
+    _inherit = ["phone.blacklist", "sms.cached.lookup.mixin"]
+
+    @api.model
+    @tools.ormcache()
+    def _sms_journey_flags(self):
+        """(any company sends through a gateway, the blacklist has an active number):
+        read on every SMS sent, so that Odoo's IAP path costs no extra query when no
+        gateway is set and nobody opted out. Cleared by any change of gateways, of a
+        company's gateway or of the blacklist (``sms.cached.lookup.mixin``)."""
+        self.flush_model(["active"])
+        self.env["res.company"].flush_model(["sms_gateway_id"])
+        gateway_used, any_active = self.env.execute_query(
+            SQL(
+                """SELECT EXISTS(SELECT 1 FROM res_company WHERE sms_gateway_id IS NOT NULL),
+                          EXISTS(SELECT 1 FROM phone_blacklist WHERE active)"""
+            )
+        )[0]
+        return gateway_used, any_active
+
+    @api.model
+    def _sms_journey_any_active(self):
+        return self._sms_journey_flags()[1]
 
     def _add(self, numbers, message=None):
         records = super()._add(numbers, message=message)

@@ -1,0 +1,397 @@
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from uuid import uuid4
+
+from odoo import Command, _, api, fields, models
+from odoo.tools import SQL
+
+from ..tools import phone as phone_tools
+from ..tools import policy
+from ..tools import schedule
+
+_logger = logging.getLogger(__name__)
+
+# Policy cancellations → sms.sms failure_type (the icon and text of Odoo's chatter).
+CANCEL_TO_FAILURE_TYPE = {
+    policy.INVALID_NUMBER: "sms_number_format",
+    policy.OPTED_OUT: "sms_blacklist",
+    policy.MARKETING_OPT_OUT: "sms_optout",
+    policy.NO_CONSENT: "sms_optout",
+    policy.FREQUENCY_CAP: "sms_optout",
+}
+
+
+@dataclass(frozen=True)
+class PolicyItem:
+    """One SMS as the policy sees it."""
+
+    kind: str
+    partner: models.Model  # res.partner, may be empty
+    number: str
+    sanitized: bool = False  # ``number`` is the partner's phone_sanitized (E.164 already)
+    list_consent: bool = False  # sent by a mailing to a mailing list the number is on
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The policy's decision for one SMS, with what the records need to show it."""
+
+    decision: policy.Decision
+    number: str  # E.164 when it parsed, else as given
+    reason: str | None = None  # readable: why canceled or deferred
+
+    @property
+    def canceled(self):
+        return self.decision.canceled
+
+    @property
+    def failure_type(self):
+        return CANCEL_TO_FAILURE_TYPE.get(self.decision.reason, "unknown")
+
+
+@dataclass
+class SmsRequest:
+    """One SMS one of our features wants to send (see ``sms.sender._send``)."""
+
+    body: str
+    partner: models.Model  # the recipient (res.partner, may be empty for unknown numbers)
+    thread: models.Model | None = None  # the record whose chatter logs it (default: partner)
+    number: str | None = None  # default: the partner's phone
+    kind: str = "transactional"
+    template: models.Model | None = None  # sms.template it was written from
+    author_id: int | None = None  # default: the current user's partner
+
+
+@dataclass
+class SentSms:
+    """What became of one :class:`SmsRequest`."""
+
+    request: SmsRequest
+    uuid: str
+    verdict: Verdict
+    message: models.Model  # its chatter log message (mail.message, may be empty)
+    outbox: models.Model  # sms.gateway.message (empty on Odoo's IAP path)
+    sms: models.Model = field(default=None)  # sms.sms (IAP path only)
+
+    @property
+    def due_at(self):
+        return self.verdict.decision.due_at
+
+
+class SmsSender(models.AbstractModel):
+    """The one door through which sms_journey's features send, and the policy they share.
+
+    ``_send(requests)`` is the door: journeys, keyword-rule replies, consent and courtesy
+    answers and surveys call it. It logs each SMS on its record's chatter, asks the
+    policy (``tools/policy.py``) about each, and hands the result to the transport:
+
+    - with a gateway, the outbox (``sms.gateway.message._enqueue_logged``), which holds
+      deferred SMS until their time;
+    - without one, Odoo's ``sms.sms`` and its IAP service; what the policy cancels is
+      recorded canceled and never reaches IAP.
+
+    ``_decide(company, items)`` is the policy on records: one query for the blacklist,
+    one for the frequency-cap history, then ``policy.decide`` per SMS. Odoo's own SMS
+    (``sms.sms._send``) and the journey preview call it too.
+    """
+
+    _name = "sms.sender"
+    _description = "SMS sender (sending policy and transport)"
+
+    # ------------------------------------------------------------------
+    # Policy
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _policy_rules(self, company, timing=True):
+        return policy.Rules(
+            consent_required=company.sms_marketing_consent == "opt_in",
+            window_start=company.sms_send_window_start,
+            window_end=company.sms_send_window_end,
+            cap=company.sms_frequency_cap,
+            cap_hours=company.sms_frequency_cap_hours,
+            cap_policy=company.sms_frequency_cap_policy,
+            timing=timing,
+        )
+
+    @api.model
+    def _decide(self, company, items, now=None, timing=True, cap_times=None):
+        """The :class:`Verdict` of each :class:`PolicyItem` of ``items``, in order.
+
+        ``timing``: quiet hours and caps apply (the SMS go through an outbox that can
+        hold them). Without it (Odoo's IAP path) a number we cannot parse is left for the
+        provider to judge, as Odoo does. SMS to one contact in one batch share its cap.
+        """
+        now = now or fields.Datetime.now()
+        if not items:
+            return []
+        rules = self._policy_rules(company, timing)
+        numbers = [self._e164(item, company, lenient=not timing) for item in items]
+        blacklisted = self._blacklisted(numbers)
+        marketing = [item for item in items if item.kind == "marketing"]
+        if cap_times is None:
+            cap_times = (
+                self._recent_marketing_times(
+                    self.env["res.partner"].union(*(i.partner for i in marketing)), company, now
+                )
+                if timing and marketing and rules.cap > 0
+                else {}
+            )
+        fallback_tz = company.partner_id.tz or self.env.user.tz
+        verdicts = []
+        for item, (e164, error) in zip(items, numbers, strict=True):
+            partner = item.partner
+            tz = "UTC"
+            if item.kind == "marketing" and timing and e164:
+                tz = schedule.pick_timezone(
+                    partner.tz if partner else None, phone_tools.timezones_of(e164), fallback_tz
+                )
+            recipient = policy.Recipient(
+                e164=e164,
+                blacklisted=bool(e164) and e164 in blacklisted,
+                consent=(partner.sms_consent_state or "unknown") if partner else "unknown",
+                list_consent=item.list_consent,
+                tz=tz,
+                recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
+            )
+            decision = policy.decide(item.kind, recipient, rules, now)
+            if item.kind == "marketing" and partner and not decision.canceled:
+                cap_times.setdefault(partner.id, []).append(decision.due_at)
+            verdicts.append(
+                Verdict(
+                    decision=decision,
+                    number=e164 or item.number or "",
+                    reason=self._reason_text(decision, partner, e164, error, rules, tz),
+                )
+            )
+        return verdicts
+
+    @api.model
+    def _e164(self, item, company, lenient=False):
+        """(E.164 or None, parse error or None) of ``item``'s number."""
+        if item.sanitized and item.number:
+            return item.number, None
+        if not item.number:
+            return None, _("No phone number.")
+        country = (item.partner.country_id if item.partner else None) or company.country_id
+        try:
+            return phone_tools.normalize(item.number, country.code or None), None
+        except phone_tools.InvalidPhoneNumber as error:
+            return (item.number if lenient else None), str(error)
+
+    @api.model
+    def _blacklisted(self, numbers):
+        """The blacklisted ones of ``numbers`` ((e164, error) pairs); no query when the
+        blacklist is empty (Odoo's SMS paths are counted query by query in its tests)."""
+        e164s = {e164 for e164, _error in numbers if e164}
+        if not e164s or not self.env["phone.blacklist"]._sms_journey_any_active():
+            return set()
+        # phone.blacklist stores E.164 numbers; its ORM search would parse each again
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        rows = self.env.execute_query(
+            SQL("SELECT number FROM phone_blacklist WHERE active AND number IN %s", tuple(e164s))
+        )
+        return {row[0] for row in rows}
+
+    @api.model
+    def _recent_marketing_times(self, partners, company, now):
+        """{partner id: send times of its marketing SMS in the cap window}."""
+        if not partners or company.sms_frequency_cap <= 0:
+            return {}
+        since = now - timedelta(hours=company.sms_frequency_cap_hours)
+        rows = (
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search_read(
+                [
+                    ("partner_id", "in", partners.ids),
+                    ("sms_kind", "=", "marketing"),
+                    ("state", "in", ("queued", "sending", "sent", "delivered", "review")),
+                    ("due_at", ">=", since),
+                ],
+                ["partner_id", "due_at", "sent_at"],
+            )
+        )
+        times = {}
+        for row in rows:
+            times.setdefault(row["partner_id"][0], []).append(row["sent_at"] or row["due_at"])
+        return times
+
+    @api.model
+    def _reason_text(self, decision, partner, e164, error, rules, tz):
+        reason = decision.reason
+        if reason == policy.INVALID_NUMBER:
+            return error or _("Invalid phone number.")
+        if reason == policy.OPTED_OUT:
+            return _("The number %(number)s opted out of SMS.", number=e164)
+        if reason == policy.MARKETING_OPT_OUT:
+            return _(
+                "%(who)s opted out of marketing SMS.", who=partner.display_name or e164
+            )
+        if reason == policy.NO_CONSENT:
+            return _(
+                "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
+                who=(partner.display_name if partner else False) or e164,
+            )
+        if reason == policy.FREQUENCY_CAP:
+            return _(
+                "Frequency cap: %(cap)s marketing SMS per %(hours)s hours already reached "
+                "for this contact.",
+                cap=rules.cap,
+                hours=rules.cap_hours,
+            )
+        if decision.deferred_by:
+            labels = {
+                policy.FREQUENCY_CAP: _("frequency cap"),
+                policy.QUIET_HOURS: _("quiet hours (%(tz)s)", tz=tz),
+            }
+            return ", ".join(labels[code] for code in decision.deferred_by)
+        return None
+
+    # ------------------------------------------------------------------
+    # The door
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _send(self, requests, gateway=None, company=None):
+        """Send ``requests`` (:class:`SmsRequest`); returns a :class:`SentSms` each, in
+        order.
+
+        ``gateway``: the gateway to answer through (an inbound SMS's); by default the
+        company's. ``company`` defaults to the gateway's, else the current one.
+        """
+        if not requests:
+            return []
+        company = company or (gateway.company_id if gateway else None) or self.env.company
+        gateway = gateway or self.env["sms.gateway"]._get_company_gateway(company)
+        for request in requests:
+            if request.number is None and request.partner:
+                partner = request.partner
+                request.number = partner.phone_sanitized or partner.mobile or partner.phone
+            if request.thread is None:
+                request.thread = request.partner or None
+        messages = self._log_messages(requests)
+        items = [
+            PolicyItem(
+                kind=request.kind,
+                partner=request.partner or self.env["res.partner"],
+                number=request.number or "",
+                sanitized=bool(
+                    request.partner and request.number == request.partner.phone_sanitized
+                ),
+            )
+            for request in requests
+        ]
+        verdicts = self._decide(company, items, timing=bool(gateway))
+        if gateway:
+            return self._send_through_gateway(gateway, requests, messages, verdicts)
+        return self._send_through_iap(requests, messages, verdicts)
+
+    @api.model
+    def _log_messages(self, requests):
+        """One chatter log message per SMS on its thread (empty without a thread), in
+        the order of ``requests``; one INSERT per model and author."""
+        messages = [self.env["mail.message"].sudo()] * len(requests)
+        # one message per SMS: a record twice in the batch goes in a second round
+        rounds = []
+        for index, request in enumerate(requests):
+            if not request.thread:
+                continue
+            key = (request.thread._name, request.author_id)
+            free = next(
+                (r for r in rounds if request.thread.id not in r.setdefault(key, {})), None
+            )
+            if free is None:
+                free = {key: {}}
+                rounds.append(free)
+            free[key][request.thread.id] = index
+        for batch in rounds:
+            for (model, author_id), by_id in batch.items():
+                if not by_id:
+                    continue
+                threads = self.env[model].browse(list(by_id))
+                logged = threads._sms_journey_log_batch(
+                    {res_id: requests[index].body for res_id, index in by_id.items()},
+                    author_id=author_id,
+                )
+                for message, index in zip(logged, by_id.values(), strict=True):
+                    messages[index] = message
+        return messages
+
+    @api.model
+    def _send_through_gateway(self, gateway, requests, messages, verdicts):
+        entries = [
+            {
+                "uuid": uuid4().hex,
+                "partner": request.partner or self.env["res.partner"],
+                "body": request.body,
+                "kind": request.kind,
+                "message": message,
+                "template": request.template or self.env["sms.template"],
+                "verdict": verdict,
+            }
+            for request, message, verdict in zip(requests, messages, verdicts, strict=True)
+        ]
+        outbox = self.env["sms.gateway.message"].sudo()._enqueue_logged(gateway, entries)
+        return [
+            SentSms(request, entry["uuid"], entry["verdict"], entry["message"], row)
+            for request, entry, row in zip(requests, entries, outbox, strict=True)
+        ]
+
+    @api.model
+    def _send_through_iap(self, requests, messages, verdicts):
+        """Odoo's way for companies on IAP: ``sms.sms`` rows with their chatter
+        notifications; canceled ones are recorded canceled, the others sent."""
+        sms_records = (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "body": request.body,
+                        "partner_id": request.partner.id if request.partner else False,
+                        "number": verdict.number,
+                        "mail_message_id": message.id,
+                        "sms_kind": request.kind,
+                        "template_id": request.template.id if request.template else False,
+                        "state": "canceled" if verdict.canceled else "outgoing",
+                        "failure_type": verdict.failure_type if verdict.canceled else False,
+                    }
+                    for request, message, verdict in zip(requests, messages, verdicts, strict=True)
+                ]
+            )
+        )
+        # the chatter notification shows the SMS state; its tracker (keyed by the SMS
+        # uuid) follows the delivery reports
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "author_id": message.author_id.id,
+                    "mail_message_id": message.id,
+                    "res_partner_id": sms.partner_id.id,
+                    "sms_number": sms.number,
+                    "notification_type": "sms",
+                    "sms_id_int": sms.id,
+                    "sms_tracker_ids": [Command.create({"sms_uuid": sms.uuid})],
+                    "is_read": True,
+                    "notification_status": "canceled" if verdict.canceled else "ready",
+                    "failure_type": verdict.failure_type if verdict.canceled else False,
+                    "failure_reason": verdict.reason if verdict.canceled else False,
+                }
+                for sms, message, verdict in zip(sms_records, messages, verdicts, strict=True)
+                if message
+            ]
+        )
+        sent = [
+            SentSms(request, sms.uuid, verdict, message, self.env["sms.gateway.message"], sms)
+            for request, message, verdict, sms in zip(
+                requests, messages, verdicts, sms_records, strict=True
+            )
+        ]
+        # no live chatter update: these messages were created in this transaction;
+        # the policy was applied above
+        sms_records.filtered(lambda sms: sms.state == "outgoing").with_context(
+            sms_skip_msg_notification=True, sms_journey_policy_applied=True
+        ).send(auto_commit=False, raise_exception=False)
+        return sent
