@@ -191,7 +191,7 @@ class SmsGatewayMessage(models.Model):
                 blacklisted,
                 cap_times,
                 now,
-                mailing=getattr(sms, "mailing_id", None),
+                mailing=sms.mailing_id,
             )
             vals.update(verdict)
             if vals["state"] == "queued":
