@@ -598,7 +598,7 @@ class SmsGatewayMessage(models.Model):
                 found = None
             if found and found.status == "sent":
                 message._mark_sent(found, now)
-            elif found and found.status == "retry":
+            elif found and found.is_retry:
                 message.needs_lookup = False
                 safe |= message
             else:
@@ -638,9 +638,9 @@ class SmsGatewayMessage(models.Model):
                 continue
             if result.status == "sent":
                 sent.append((message, result))
-            elif result.status == "retry" and message.attempts < message.gateway_id.max_attempts:
+            elif result.is_retry and message.attempts < message.gateway_id.max_attempts:
                 message._schedule_retry(result, now)
-            elif result.status == "retry" and result.error_code == "timeout":
+            elif result.is_retry and result.error_code == "timeout":
                 # Out of attempts, but the provider may have it: never fail it blindly.
                 message.write(
                     {

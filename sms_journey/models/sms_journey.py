@@ -7,6 +7,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import journey as journey_tools
+from ..tools import schedule
 from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
@@ -558,7 +559,7 @@ class SmsJourney(models.Model):
             except ValueError:
                 pass  # no indexed lookup for this field: plain SQL below
         Partner.flush_model([column])
-        pairs = journey_tools.leap_birthdays_for(day)
+        pairs = schedule.month_days_celebrated_on(day)
         conditions = SQL(" OR ").join(
             SQL(
                 "(EXTRACT(MONTH FROM %s) = %s AND EXTRACT(DAY FROM %s) = %s)",
