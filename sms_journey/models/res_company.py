@@ -2,7 +2,15 @@ from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
+    """Per-company SMS settings: the gateway, the compliance rules, the courtesy reply
+    and the thresholds of the customer facts kept on partners (see ``res_partner``)."""
+
     _inherit = "res.company"
+
+    def _default_sms_courtesy_reply(self):
+        # Plain text, not _(): this default fills the column while sms_journey's own
+        # res.partner columns don't exist yet, and _() would read the user's language.
+        return "Thank you for your message: we received it and will get back to you if needed."
 
     sms_gateway_id = fields.Many2one(
         "sms.gateway",
@@ -39,6 +47,23 @@ class ResCompany(models.Model):
     sms_support_contact = fields.Char(
         "SMS support contact",
         help="Phone, e-mail or URL given in HELP answers.",
+    )
+    sms_courtesy_reply = fields.Char(
+        "SMS courtesy reply",
+        default=_default_sms_courtesy_reply,
+        translate=True,
+        help="Sent to a reply that no keyword rule understood, at most once a day per "
+        "number. Empty: no courtesy reply.",
+    )
+    sms_inactivity_days = fields.Integer(
+        "Inactive after (days)",
+        default=90,
+        help="A customer without order, SMS reply or click for this many days is inactive.",
+    )
+    sms_loyalty_window_days = fields.Integer(
+        "Loyalty window (days)",
+        default=365,
+        help="A repeat order within this many days of the previous one makes a loyal customer.",
     )
 
     @api.model_create_multi

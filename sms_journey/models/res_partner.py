@@ -1,6 +1,12 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import SQL
 
 from ..tools import phone as phone_tools
+from ..tools import schedule
 
 CONSENT_STATES = [
     ("unknown", "Unknown"),
@@ -19,9 +25,45 @@ CONSENT_SOURCES = [
     ("blacklist", "Phone blacklist"),
 ]
 
+JOURNEY_STAGES = [
+    ("first_contact", "First contact"),
+    ("orientation", "Orientation"),
+    ("interaction", "Interaction"),
+    ("loyalty", "Loyalty"),
+    ("expansion", "Expansion"),
+]
+STAGE_ORDER = [key for key, _label in JOURNEY_STAGES]
+
+# Facts written in SQL by the methods below: flushed before, invalidated after.
+ACTIVITY_FIELDS = [
+    "first_order_date",
+    "last_order_date",
+    "last_interaction_date",
+    "last_activity_date",
+    "journey_stage",
+]
+# Date fields whose yearly recurrence the journey crons look up (one expression index each).
+ANNIVERSARY_FIELDS = ("birthdate_date", "first_order_date")
+
+_SEARCH_OPERATORS = {
+    # days_inactive <op> N  ->  last_activity_date <reversed op> today - N
+    ">=": "<=",
+    ">": "<",
+    "<=": ">=",
+    "<": ">",
+    "=": "=",
+}
+_COMPARE = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    "=": lambda a, b: a == b,
+}
+
 
 class ResPartner(models.Model):
-    """SMS consent of a contact.
+    """SMS consent of a contact, and the customer facts the SMS journeys select on.
 
     The consent state says whether marketing SMS may be sent. Opt-outs are kept in
     Odoo's ``phone.blacklist`` (through its ``_add``/``_remove`` API), so every Odoo
@@ -30,6 +72,38 @@ class ResPartner(models.Model):
     Main methods: ``_sms_consent_set`` (one partner), ``_sms_consent_opt_out_number`` /
     ``_sms_consent_opt_in_number`` (everything behind a number), and
     ``action_sms_request_consent`` (double opt-in).
+
+    Customer facts: order dates, last interaction, inactivity, birthday and journey
+    stage.
+
+    Where facts are kept: every fact is maintained on both the order's (or the SMS
+    sender's) partner and its commercial partner. A company thus sees the orders and
+    replies of all its contacts, and each contact keeps its own; an individual customer is
+    its own commercial partner.
+
+    How they stay current: by events, never by rescanning all partners. Confirming or
+    cancelling sale orders refreshes the facts of their customers in one SQL statement
+    (``_sms_recompute_activity_facts``); a new quote or cart moves a first contact to
+    *orientation*; an inbound SMS (and a short-link click, wired by the journeys) calls
+    ``_sms_touch_interaction``. ``_sms_recompute_activity_facts()`` without partners
+    rebuilds everything from the orders and inbound SMS (at install, after data imports).
+
+    Rules:
+
+    - first/last order dates are the UTC dates of confirmed orders (state ``sale``) by
+      ``date_order`` (the confirmation time); a cancellation recomputes them, so they
+      always describe the orders still confirmed;
+    - ``last_interaction_date`` and ``last_activity_date`` only move forward: an order
+      confirmed and then cancelled still was an interaction;
+    - ``journey_stage`` is never downgraded automatically: first contact → orientation
+      (quotes or carts, no order) → interaction (a confirmed order) → loyalty (a confirmed
+      order within the company's loyalty window after the previous one) → expansion (set
+      by rules or by hand only);
+    - ``days_inactive`` counts from ``last_activity_date``; partners who never ordered nor
+      interacted are not inactive (0 days).
+
+    Audience helpers for the crons (``_sms_inactive_crossing_ids``, ``_sms_birthday_ids``,
+    ``_sms_anniversary_ids``) are single indexed queries returning ids of active partners.
     """
 
     _inherit = "res.partner"
@@ -57,6 +131,51 @@ class ResPartner(models.Model):
     )
     sms_consent_log_ids = fields.One2many(
         "sms.consent.log", "partner_id", "SMS consent history", readonly=True
+    )
+
+    birthdate_date = fields.Date("Birth date")
+    first_order_date = fields.Date(
+        "First order", readonly=True, copy=False, help="Date of the first confirmed order."
+    )
+    last_order_date = fields.Date(
+        "Last order", readonly=True, copy=False, help="Date of the last confirmed order."
+    )
+    last_interaction_date = fields.Datetime(
+        "Last interaction",
+        readonly=True,
+        copy=False,
+        help="Latest order confirmation, inbound SMS or short-link click.",
+    )
+    last_activity_date = fields.Date(
+        "Last activity",
+        compute="_compute_last_activity_date",
+        store=True,
+        index=True,
+        copy=False,
+        help="The later of the last order and the last interaction: inactivity counts "
+        "from this date.",
+    )
+    days_inactive = fields.Integer(
+        "Days inactive",
+        compute="_compute_days_inactive",
+        search="_search_days_inactive",
+        help="Days since the last activity (0 for contacts without any activity).",
+    )
+    is_inactive = fields.Boolean(
+        "Inactive customer",
+        compute="_compute_days_inactive",
+        search="_search_is_inactive",
+        help="Inactive for at least the company's inactivity threshold.",
+    )
+    journey_stage = fields.Selection(
+        JOURNEY_STAGES,
+        "Journey stage",
+        default="first_contact",
+        required=True,
+        index=True,
+        copy=False,
+        help="Kept up to date by orders and quotes, never downgraded automatically. "
+        "Expansion is set by rules or by hand.",
     )
 
     def _sms_consent_set(self, state, source, proof=False, number=False, interaction=False):
@@ -173,3 +292,296 @@ class ResPartner(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("sms_journey.sms_consent_log_action")
         action["domain"] = [("partner_id", "=", self.id)]
         return action
+
+    def init(self):
+        super().init()
+        # Birthday and anniversary crons look partners up by month and day of a date; this
+        # expression (month * 100 + day) matches the one in _sms_anniversary_ids.
+        for fname in ANNIVERSARY_FIELDS:
+            self.env.cr.execute(
+                SQL(
+                    "CREATE INDEX IF NOT EXISTS %s ON res_partner (%s) WHERE %s IS NOT NULL",
+                    SQL.identifier(f"res_partner_{fname}_month_day_index"),
+                    self._sms_month_day_sql(fname),
+                    SQL.identifier(fname),
+                )
+            )
+
+    # computes -------------------------------------------------------------------------
+
+    @api.depends("last_order_date", "last_interaction_date")
+    def _compute_last_activity_date(self):
+        for partner in self:
+            dates = [
+                partner.last_order_date,
+                partner.last_interaction_date and partner.last_interaction_date.date(),
+            ]
+            partner.last_activity_date = max(filter(None, dates), default=False)
+
+    @api.depends("last_activity_date")
+    @api.depends_context("company")
+    def _compute_days_inactive(self):
+        today = fields.Date.context_today(self)
+        threshold = self.env.company.sms_inactivity_days
+        for partner in self:
+            last = partner.last_activity_date
+            days = max((today - last).days, 0) if last else 0
+            partner.days_inactive = days
+            partner.is_inactive = bool(last) and days >= threshold
+
+    def _search_days_inactive(self, operator, value):
+        """``days_inactive >= N`` becomes ``last_activity_date <= today - N``: an index
+        range scan. Contacts without activity count as 0 days inactive."""
+        if operator == "!=":
+            return ["!", *self._search_days_inactive("=", value)]
+        if operator not in _SEARCH_OPERATORS or isinstance(value, bool):
+            raise UserError(_("Unsupported search on days inactive: %s %s", operator, value))
+        try:
+            days = int(value)
+        except (TypeError, ValueError):
+            raise UserError(_("Days inactive must be compared with a number.")) from None
+        limit = fields.Date.context_today(self) - timedelta(days=days)
+        domain = [("last_activity_date", _SEARCH_OPERATORS[operator], limit)]
+        if _COMPARE[operator](0, days):
+            domain = expression.OR([domain, [("last_activity_date", "=", False)]])
+        return domain
+
+    def _search_is_inactive(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(_("Unsupported search on inactive customers: %s", operator))
+        inactive = self._search_days_inactive(">=", self.env.company.sms_inactivity_days)
+        # Without activity nobody is inactive, whatever the threshold.
+        inactive = expression.AND([inactive, [("last_activity_date", "!=", False)]])
+        if (operator == "=") == bool(value):
+            return inactive
+        return ["!", *inactive]
+
+    # events ---------------------------------------------------------------------------
+
+    def _sms_activity_partners(self):
+        """The partners whose facts an event on ``self`` changes: themselves and their
+        commercial partners."""
+        return self | self.commercial_partner_id
+
+    def _sms_touch_interaction(self, when):
+        """Record an interaction (inbound SMS, short-link click) at ``when`` (naive UTC
+        datetime) on these partners and their commercial partners; dates only move
+        forward. Safe on an empty recordset."""
+        if not self or not when:
+            return
+        partners = self._sms_activity_partners()
+        self._sms_flush_activity()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE res_partner
+                   SET last_interaction_date = %(when)s,
+                       last_activity_date = GREATEST(last_activity_date, %(when)s::date)
+                 WHERE id = ANY(%(ids)s)
+                   AND (last_interaction_date IS NULL OR last_interaction_date < %(when)s)
+                """,
+                when=fields.Datetime.to_datetime(when),
+                ids=partners.ids,
+            )
+        )
+        partners.invalidate_recordset(ACTIVITY_FIELDS)
+
+    def _sms_mark_orientation(self):
+        """A quote or cart exists for these partners: first contacts move to orientation."""
+        partners = self._sms_activity_partners()
+        if not partners:
+            return
+        self._sms_flush_activity()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE res_partner SET journey_stage = 'orientation'
+                 WHERE id = ANY(%s) AND journey_stage = 'first_contact'
+                """,
+                partners.ids,
+            )
+        )
+        partners.invalidate_recordset(["journey_stage"])
+
+    @api.model
+    def _sms_recompute_activity_facts(self, partner_ids=None):
+        """Rebuild the order facts and journey stage from sale orders and inbound SMS in
+        one SQL statement.
+
+        :param partner_ids: ids whose facts to refresh (their commercial partners are not
+            added: pass them too, see ``_sms_activity_partners``); ``None`` for every
+            partner (initialisation, after data imports).
+        :returns: the number of partners updated.
+        """
+        if partner_ids is not None and not partner_ids:
+            return 0
+        self._sms_flush_activity()
+        if partner_ids is None:
+            own_filter = commercial_filter = sms_own_filter = sms_commercial_filter = SQL("TRUE")
+            targets = SQL(
+                """
+                SELECT pid FROM orders
+                 UNION SELECT pid FROM sms
+                 UNION SELECT id FROM res_partner WHERE first_order_date IS NOT NULL
+                """
+            )
+        else:
+            ids = list(partner_ids)
+            own_filter = SQL("so.partner_id = ANY(%s)", ids)
+            commercial_filter = SQL("p.commercial_partner_id = ANY(%s)", ids)
+            sms_own_filter = SQL("i.partner_id = ANY(%s)", ids)
+            sms_commercial_filter = commercial_filter
+            targets = SQL("SELECT unnest(%s::int[]) AS pid", ids)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH orders AS (
+                    SELECT so.partner_id AS pid, so.state, so.date_order, so.company_id
+                      FROM sale_order so
+                     WHERE %(own_filter)s
+                     UNION ALL
+                    SELECT p.commercial_partner_id, so.state, so.date_order, so.company_id
+                      FROM res_partner p
+                      JOIN sale_order so ON so.partner_id = p.id
+                     WHERE %(commercial_filter)s AND p.commercial_partner_id != p.id
+                ),
+                confirmed AS (
+                    SELECT o.pid, o.date_order,
+                           o.date_order - lag(o.date_order) OVER (
+                               PARTITION BY o.pid ORDER BY o.date_order
+                           ) <= make_interval(days => c.sms_loyalty_window_days) AS repeat
+                      FROM orders o
+                      JOIN res_company c ON c.id = o.company_id
+                     WHERE o.state = 'sale'
+                ),
+                facts AS (
+                    SELECT pid, min(date_order) AS first_at, max(date_order) AS last_at,
+                           bool_or(COALESCE(repeat, FALSE)) AS loyal
+                      FROM confirmed
+                     GROUP BY pid
+                ),
+                quoted AS (
+                    SELECT DISTINCT pid FROM orders
+                ),
+                sms AS (
+                    SELECT pid, max(received_at) AS at
+                      FROM (
+                        SELECT i.partner_id AS pid, i.received_at
+                          FROM sms_interaction i
+                         WHERE %(sms_own_filter)s AND i.partner_id IS NOT NULL
+                         UNION ALL
+                        SELECT p.commercial_partner_id, i.received_at
+                          FROM sms_interaction i
+                          JOIN res_partner p ON p.id = i.partner_id
+                         WHERE %(sms_commercial_filter)s AND p.commercial_partner_id != p.id
+                      ) AS received
+                     GROUP BY pid
+                ),
+                targets AS (%(targets)s),
+                computed AS (
+                    SELECT t.pid,
+                           f.first_at::date AS first_order_date,
+                           f.last_at::date AS last_order_date,
+                           GREATEST(p.last_interaction_date, f.last_at, s.at) AS interaction,
+                           GREATEST(
+                               array_position(%(stages)s, p.journey_stage::varchar),
+                               CASE WHEN f.loyal THEN 4
+                                    WHEN f.pid IS NOT NULL THEN 3
+                                    WHEN q.pid IS NOT NULL THEN 2
+                                    ELSE 1 END
+                           ) AS stage_rank
+                      FROM targets t
+                      JOIN res_partner p ON p.id = t.pid
+                      LEFT JOIN facts f ON f.pid = t.pid
+                      LEFT JOIN quoted q ON q.pid = t.pid
+                      LEFT JOIN sms s ON s.pid = t.pid
+                )
+                UPDATE res_partner p
+                   SET first_order_date = c.first_order_date,
+                       last_order_date = c.last_order_date,
+                       last_interaction_date = c.interaction,
+                       last_activity_date = GREATEST(c.last_order_date, c.interaction::date),
+                       journey_stage = (%(stages)s)[c.stage_rank]
+                  FROM computed c
+                 WHERE p.id = c.pid
+                """,
+                own_filter=own_filter,
+                commercial_filter=commercial_filter,
+                sms_own_filter=sms_own_filter,
+                sms_commercial_filter=sms_commercial_filter,
+                targets=targets,
+                stages=STAGE_ORDER,
+            )
+        )
+        count = self.env.cr.rowcount
+        self.invalidate_model(ACTIVITY_FIELDS)
+        return count
+
+    def _sms_flush_activity(self):
+        self.env["sale.order"].flush_model(["partner_id", "state", "date_order", "company_id"])
+        self.env["sms.interaction"].flush_model(["partner_id", "received_at"])
+        self.env["res.company"].flush_model(["sms_loyalty_window_days"])
+        self.flush_model([*ACTIVITY_FIELDS, "commercial_partner_id", "active"])
+
+    # audiences for the journey crons ----------------------------------------------------
+
+    @api.model
+    def _sms_inactive_crossing_ids(self, since_date, until_date):
+        """Ids of active partners whose last activity is in ``(since_date, until_date]``.
+
+        With ``until = today - threshold`` and ``since = until - 1 day`` these are the
+        partners who became inactive today; one index range scan on last_activity_date.
+        """
+        self.flush_model(["last_activity_date", "active"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM res_partner
+                 WHERE last_activity_date > %s AND last_activity_date <= %s AND active
+                """,
+                fields.Date.to_date(since_date),
+                fields.Date.to_date(until_date),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _sms_birthday_ids(self, day):
+        """Ids of active partners whose birthday is ``day`` (born on 29 February: on
+        28 February in non-leap years)."""
+        return self._sms_anniversary_ids(day, "birthdate_date")
+
+    @api.model
+    def _sms_anniversary_ids(self, day, field="first_order_date"):
+        """Ids of active partners for whom ``day`` is a yearly recurrence of ``field``
+        (a date before ``day``), with the 29 February rule of birthdays.
+
+        :param field: one of ``ANNIVERSARY_FIELDS`` (each backed by an expression index).
+        """
+        if field not in ANNIVERSARY_FIELDS:
+            raise ValueError(f"No anniversary lookup on field {field!r}")
+        day = fields.Date.to_date(day)
+        keys = [month * 100 + mday for month, mday in schedule.month_days_celebrated_on(day)]
+        self.flush_model([field, "active"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM res_partner
+                 WHERE %(key)s = ANY(%(keys)s) AND %(field)s IS NOT NULL
+                   AND %(field)s < %(day)s AND active
+                """,
+                key=self._sms_month_day_sql(field),
+                keys=keys,
+                field=SQL.identifier(field),
+                day=day,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _sms_month_day_sql(self, field):
+        """``month * 100 + day`` of a date column, as written in its expression index."""
+        if field not in ANNIVERSARY_FIELDS:
+            raise ValueError(f"No anniversary lookup on field {field!r}")
+        column = SQL.identifier(field)
+        return SQL("((EXTRACT(MONTH FROM %s) * 100 + EXTRACT(DAY FROM %s))::int)", column, column)

@@ -1,11 +1,36 @@
-from odoo import api, models
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+# Longest attribution window looked at; a journey's own goal_days narrows it.
+MAX_GOAL_DAYS = 365
 
 
 class SaleOrder(models.Model):
-    """Keeps the customer facts of ``res.partner`` (see ``res_partner_activity``) current
-    when quotes, carts and orders are created, confirmed or cancelled."""
+    """Customer facts and journey attribution of orders.
+
+    Keeps the customer facts of ``res.partner`` (see ``res_partner``) current when
+    quotes, carts and orders are created, confirmed or cancelled.
+
+    Attributes confirmed orders to the journey SMS that led to them: an order confirmed
+    by a contact who clicked (or received) a journey SMS within that journey's goal
+    window is credited to the trace; clicks win over deliveries. The confirmation also
+    ends running participants whose journey exits on an order.
+    """
 
     _inherit = "sale.order"
+
+    sms_journey_trace_id = fields.Many2one(
+        "sms.journey.trace", "SMS journey trace", readonly=True, copy=False, index="btree_not_null"
+    )
+    sms_journey_id = fields.Many2one(
+        "sms.journey",
+        "SMS journey",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The SMS journey this order is attributed to.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -33,6 +58,8 @@ class SaleOrder(models.Model):
     def _action_confirm(self):
         res = super()._action_confirm()
         self._sms_refresh_partner_facts()
+        self._sms_journey_attribute()
+        self._sms_journey_exit()
         return res
 
     def _action_cancel(self):
@@ -46,3 +73,55 @@ class SaleOrder(models.Model):
         partners = self.partner_id._sms_activity_partners()
         if partners:
             self.env["res.partner"]._sms_recompute_activity_facts(partners.ids)
+
+    def _sms_journey_attribute(self):
+        now = fields.Datetime.now()
+        Trace = self.env["sms.journey.trace"].sudo()
+        for order in self.filtered(lambda o: not o.sms_journey_trace_id):
+            partner = order.partner_id.commercial_partner_id
+            traces = Trace.search(
+                [
+                    ("partner_id", "child_of", partner.id),
+                    ("state", "=", "sent"),
+                    ("executed_at", ">=", now - timedelta(days=MAX_GOAL_DAYS)),
+                ],
+                order="id desc",
+                limit=50,
+            )
+            best, best_rank = None, None
+            for trace in traces:
+                window = timedelta(days=trace.journey_id.goal_days or 0)
+                reached = trace.delivered_at or trace.sent_at
+                if trace.clicked_at and trace.clicked_at >= now - window:
+                    rank = (1, trace.clicked_at)
+                elif reached and reached >= now - window:
+                    rank = (0, reached)
+                else:
+                    continue
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = trace, rank
+            if best:
+                order.sudo().write(
+                    {"sms_journey_trace_id": best.id, "sms_journey_id": best.journey_id.id}
+                )
+                best.write({"converted": True, "order_id": order.id})
+                best.participant_id.converted = True
+
+    def _sms_journey_exit(self):
+        Participant = self.env["sms.journey.participant"].sudo()
+        partners = self.partner_id.commercial_partner_id
+        running = Participant.search(
+            [
+                ("state", "=", "running"),
+                ("partner_id", "child_of", partners.ids),
+            ]
+        )
+        for participant in running:
+            journey = participant.journey_id
+            is_source = participant.source_model == "sale.order" and (
+                participant.source_res_id in self.ids
+            )
+            if journey.trigger == "abandoned_cart" and is_source:
+                participant._exit(participant._exit_label("ordered"))
+            elif journey.exit_on_order and not is_source and journey.trigger != "order_confirmed":
+                participant._exit(participant._exit_label("ordered"))

@@ -1,22 +1,31 @@
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import plaintext2html
 
 from ..tools import phone as phone_tools
 
 _logger = logging.getLogger(__name__)
 
+# A contact who keeps writing things we do not understand gets one courtesy reply a day,
+# not one per message.
+COURTESY_INTERVAL = timedelta(hours=24)
+
 
 class SmsInteraction(models.Model):
     """One SMS received from a contact (or from an unknown number).
 
-    Created by the inbound webhook, never twice for the same provider message. Consent
-    keywords are handled first; then the reply lands on the partner's chatter where
-    sales staff read the whole SMS thread, and later features (keyword rules, surveys,
-    journeys) build on these records.
+    Created by the inbound webhook, never twice for the same provider message;
+    ``_receive`` is the whole inbound pipeline, step by step: consent keywords first,
+    then the reply lands on the partner's chatter where sales staff read the whole SMS
+    thread, then the customer facts, the journeys the reply answers (exit on STOP), an
+    open survey question, and finally keyword rules (else a survey clarification, else
+    the courtesy reply). A reply with a ``consent_action`` never answers a survey nor
+    runs a rule. ``_reply`` is the one method that answers.
     """
 
     _name = "sms.interaction"
@@ -51,6 +60,17 @@ class SmsInteraction(models.Model):
         [("new", "New"), ("handled", "Handled")], default="new", required=True, index=True
     )
     mail_message_id = fields.Many2one("mail.message", "Chatter message", readonly=True)
+    matched_rule_id = fields.Many2one(
+        "sms.keyword.rule", "Keyword rule", readonly=True, index="btree_not_null"
+    )
+    matched_keyword = fields.Char("Keyword", readonly=True)
+    courtesy_sent = fields.Boolean("Courtesy reply sent", readonly=True)
+    sms_journey_participant_id = fields.Many2one(
+        "sms.journey.participant", "Journey participant", readonly=True, index="btree_not_null"
+    )
+    sms_journey_id = fields.Many2one(
+        "sms.journey", "Journey", readonly=True, index="btree_not_null"
+    )
 
     _sql_constraints = [
         (
@@ -63,15 +83,37 @@ class SmsInteraction(models.Model):
     @api.model
     def _receive(self, gateway, inbound):
         """Record an inbound SMS exactly once and act on it. Returns the interaction."""
-        existing = self.search(
+        existing = self._find_received(gateway, inbound)
+        if existing:
+            return existing
+        interaction = self._create_received(gateway, inbound)
+        interaction._handle_consent_keyword()
+        interaction._post_on_chatter()
+        interaction.partner_id._sms_touch_interaction(interaction.received_at)
+        # Journeys before the survey: an answer records the journey the reply belongs to.
+        interaction._apply_journeys()
+        if interaction.consent_action:
+            return interaction
+        if interaction._answer_open_survey():
+            return interaction
+        if not interaction._apply_keyword_rules():
+            if not interaction._clarify_open_survey():
+                interaction._send_courtesy_reply()
+        return interaction
+
+    @api.model
+    def _find_received(self, gateway, inbound):
+        """The interaction already recorded for this provider message, if any."""
+        return self.search(
             [
                 ("gateway_id", "=", gateway.id),
                 ("provider_message_id", "=", inbound.provider_message_id),
             ],
             limit=1,
         )
-        if existing:
-            return existing
+
+    @api.model
+    def _create_received(self, gateway, inbound):
         number = phone_tools.try_normalize(inbound.sender) or inbound.sender
         partner = self._match_partner(number)
         outbox = self.env["sms.gateway.message"].search(
@@ -83,7 +125,7 @@ class SmsInteraction(models.Model):
             order="sent_at desc, id desc",
             limit=1,
         )
-        interaction = self.create(
+        return self.create(
             {
                 "partner_id": partner.id,
                 "number": number,
@@ -94,11 +136,6 @@ class SmsInteraction(models.Model):
                 "outbox_message_id": outbox.id,
             }
         )
-        interaction._handle_consent_keyword()
-        interaction._post_on_chatter()
-        interaction.partner_id._sms_touch_interaction(interaction.received_at)
-        interaction._after_receive()
-        return interaction
 
     @api.model
     def _match_partner(self, number):
@@ -217,9 +254,156 @@ class SmsInteraction(models.Model):
         )
         self.mail_message_id = message
 
-    def _after_receive(self):
-        """Hook for what reacts to replies (keyword rules, journeys, surveys)."""
+    # ------------------------------------------------------------------
+    # Journeys: the journey SMS this reply answers
+    # ------------------------------------------------------------------
+
+    def _apply_journeys(self):
+        """Mark the journey SMS this reply answers as replied; on STOP, every running
+        participant behind the number leaves its journey."""
+        self.ensure_one()
+        trace = self._find_journey_trace()
+        if trace:
+            trace._mark_replied(self)
+            self.write(
+                {
+                    "sms_journey_participant_id": trace.participant_id.id,
+                    "sms_journey_id": trace.journey_id.id,
+                }
+            )
+            trace.partner_id._sms_touch_interaction(self.received_at)
+        if self.consent_action == "opt_out":
+            # the number opted out: every contact sharing it leaves, not only the
+            # one the reply was matched to
+            partners = self.partner_id | trace.partner_id
+            partners |= self.env["res.partner"].sudo()._sms_partners_for_number(self.number)
+            self.env["sms.journey.participant"].sudo().search(
+                [("partner_id", "in", partners.ids), ("state", "=", "running")]
+            )._on_stop()
+
+    def _find_journey_trace(self):
+        """The journey SMS this reply answers: the outbox row it replies to, else the
+        previous SMS of the partner's running participant, else the latest journey SMS
+        to the number (an unknown or ambiguous sender)."""
+        Trace = self.env["sms.journey.trace"].sudo()
+        trace = Trace
+        if self.outbox_message_id:
+            trace = Trace.search([("sms_uuid", "=", self.outbox_message_id.sms_uuid)], limit=1)
+        if not trace and self.partner_id:
+            participant = (
+                self.env["sms.journey.participant"]
+                .sudo()
+                .search(
+                    [("partner_id", "=", self.partner_id.id), ("state", "=", "running")],
+                    order="id desc",
+                    limit=1,
+                )
+            )
+            trace = participant._previous_sms_trace() if participant else Trace
+        if not trace and self.number:
+            trace = Trace.search(
+                [
+                    ("state", "=", "sent"),
+                    ("outbox_message_id.number", "=", self.number),
+                    ("participant_id.state", "=", "running"),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        return trace
+
+    # ------------------------------------------------------------------
+    # Surveys: a valid answer to the contact's open question comes before keyword
+    # rules ("5" or "YES" then mean the answer, not a keyword); an invalid one goes to
+    # the keyword rules and, if none matches, the contact is asked once to clarify
+    # instead of getting the courtesy reply.
+    # ------------------------------------------------------------------
+
+    def _answer_open_survey(self):
+        """Record the reply as the answer to the contact's open survey question; True
+        when it was a valid answer."""
+        request = self.env["sms.survey.request"].sudo()._open_for(self)
+        if not request:
+            return False
+        return bool(self._record_survey_answer(request.question_id, request))
+
+    def _record_survey_answer(self, question, request=None):
+        """Store the reply as an answer to ``question`` if it is a valid one; returns the
+        answer (or None). Used by open requests and by the keyword rule action."""
+        self.ensure_one()
+        parsed = question._parse(self.body or "")
+        if not parsed:
+            return None
+        answer = (
+            self.env["sms.survey.answer"]
+            .sudo()
+            .create(
+                {
+                    "question_id": question.id,
+                    "partner_id": self.partner_id.id,
+                    "value": parsed.value,
+                    "value_number": parsed.number,
+                    "answered_at": self.received_at,
+                    "interaction_id": self.id,
+                    "journey_id": self.sms_journey_id.id,
+                }
+            )
+        )
+        if request:
+            request.write({"state": "answered", "answer_id": answer.id})
+        if question.thanks:
+            self._reply(question.thanks)
+        return answer
+
+    def _clarify_open_survey(self):
+        """Ask once to clarify an answer the open survey question did not understand;
+        True when the question was asked again."""
+        request = self.env["sms.survey.request"].sudo()._open_for(self)
+        if not request or request.clarification_sent:
+            return False
+        request.clarification_sent = True
+        self._reply(request.question_id._clarification_text())
         return True
+
+    # ------------------------------------------------------------------
+    # Keyword rules and the courtesy reply
+    # ------------------------------------------------------------------
+
+    def _apply_keyword_rules(self):
+        """Run the winning keyword rule; True when a rule matched."""
+        self.ensure_one()
+        rule, keyword = self.env["sms.keyword.rule"]._find_for_interaction(self)
+        if not rule:
+            return False
+        self.write({"matched_rule_id": rule.id, "matched_keyword": keyword})
+        rule._run_actions(self)
+        return True
+
+    def _send_courtesy_reply(self):
+        """Answer with the company's courtesy text, unless this number already got one
+        in the last 24 hours."""
+        self.ensure_one()
+        text = (self.company_id or self.env.company).sms_courtesy_reply
+        if not text:
+            return False
+        already = self.search_count(
+            [
+                ("number", "=", self.number),
+                ("courtesy_sent", "=", True),
+                ("received_at", ">", self.received_at - COURTESY_INTERVAL),
+                ("id", "!=", self.id),
+            ],
+            limit=1,
+        )
+        if already:
+            return False
+        self.courtesy_sent = True
+        self._reply(text)
+        return True
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
 
     def action_mark_handled(self):
         self.write({"state": "handled"})
@@ -246,3 +430,37 @@ class SmsInteraction(models.Model):
 
     def link_partner(self, partner):
         self.filtered(lambda i: not i.partner_id).write({"partner_id": partner.id})
+
+    def action_send_sms_to_contacts(self):
+        """Open Odoo's SMS composer in mass mode on exactly the contacts who wrote these
+        replies (re-targeting)."""
+        partners = self.partner_id
+        if not partners:
+            raise UserError(_("These replies come from unknown numbers: link them to contacts."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send SMS"),
+            "res_model": "sms.composer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_composition_mode": "mass",
+                "default_res_model": "res.partner",
+                "default_res_ids": repr(partners.ids),
+                "default_mass_keep_log": True,
+                "active_model": "res.partner",
+                "active_ids": partners.ids,
+                "active_id": False,
+            },
+        }
+
+    def action_export_csv(self):
+        """Open the CSV export of replies, preset to the selected ones."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Export replies"),
+            "res_model": "sms.interaction.export",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_interaction_ids": self.ids, "default_mode": "selected"},
+        }

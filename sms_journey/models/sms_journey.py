@@ -7,6 +7,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import journey as journey_tools
+from ..tools import schedule
 from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
@@ -537,12 +538,10 @@ class SmsJourney(models.Model):
 
     def _candidates_birthday(self, since, until):
         Partner = self.env["res.partner"]
-        if "birthdate_date" not in Partner._fields:
-            return []
         days = journey_tools.days_between(since - timedelta(days=2), until + timedelta(days=1))
         partner_ids = set()
         for day in days:
-            partner_ids.update(self._birthday_partner_ids(day))
+            partner_ids.update(Partner._sms_birthday_ids(day))
         result = []
         for partner in Partner.browse(sorted(partner_ids)):
             tz = partner_tz(partner)
@@ -552,21 +551,15 @@ class SmsJourney(models.Model):
                 result.append({"partner_id": partner.id, "key": str(moment.year), "moment": moment})
         return result
 
-    def _birthday_partner_ids(self, day):
-        Partner = self.env["res.partner"]
-        if hasattr(Partner, "_sms_birthday_ids"):
-            return list(Partner._sms_birthday_ids(day))
-        return self._partners_by_month_day("birthdate_date", day)
-
     def _partners_by_month_day(self, column, day, table="res_partner"):
         Partner = self.env["res.partner"]
-        if table == "res_partner" and hasattr(Partner, "_sms_anniversary_ids"):
+        if table == "res_partner":
             try:
                 return list(Partner._sms_anniversary_ids(day, column))
             except ValueError:
                 pass  # no indexed lookup for this field: plain SQL below
         Partner.flush_model([column])
-        pairs = journey_tools.leap_birthdays_for(day)
+        pairs = schedule.month_days_celebrated_on(day)
         conditions = SQL(" OR ").join(
             SQL(
                 "(EXTRACT(MONTH FROM %s) = %s AND EXTRACT(DAY FROM %s) = %s)",
@@ -614,24 +607,10 @@ class SmsJourney(models.Model):
     def _first_order_dates(self, days):
         """Partners whose first confirmed order was on the month/day of ``days``."""
         Partner = self.env["res.partner"]
-        if "first_order_date" in Partner._fields and Partner._fields["first_order_date"].store:
-            ids = set()
-            for day in days:
-                ids.update(self._partners_by_month_day("first_order_date", day))
-            return {p: p.first_order_date for p in Partner.browse(sorted(ids))}
-        self.env["sale.order"].flush_model(["partner_id", "date_order", "state"])
-        pairs = {pair for day in days for pair in journey_tools.leap_birthdays_for(day)}
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT partner_id, MIN(date_order)::date FROM sale_order
-                    WHERE state = 'sale' GROUP BY partner_id"""
-            )
-        )
-        return {
-            Partner.browse(pid): first
-            for pid, first in rows
-            if first and (first.month, first.day) in pairs
-        }
+        ids = set()
+        for day in days:
+            ids.update(self._partners_by_month_day("first_order_date", day))
+        return {p: p.first_order_date for p in Partner.browse(sorted(ids))}
 
     def _candidates_inactivity(self, since, until):
         """Contacts whose inactivity crosses ``inactivity_days`` within the window."""
@@ -641,13 +620,8 @@ class SmsJourney(models.Model):
         if until_date <= since_date:
             return []
         Partner = self.env["res.partner"]
-        if hasattr(Partner, "_sms_inactive_crossing_ids"):
-            ids = list(Partner._sms_inactive_crossing_ids(since_date, until_date))
-            partners = Partner.browse(ids)
-            column = "last_activity_date"
-            dates = {p.id: p[column] for p in partners} if column in Partner._fields else {}
-        else:
-            dates = self._last_activity_dates(since_date, until_date)
+        partners = Partner.browse(Partner._sms_inactive_crossing_ids(since_date, until_date))
+        dates = {p.id: p.last_activity_date for p in partners}
         result = []
         for pid, last in dates.items():
             if not last:
@@ -658,37 +632,6 @@ class SmsJourney(models.Model):
                 {"partner_id": pid, "key": f"inactive:{last_day.isoformat()}", "moment": moment}
             )
         return result
-
-    def _last_activity_dates(self, since_date, until_date):
-        """Fallback when res.partner has no crossing helper: last activity or order date
-        in ``(since_date, until_date]``, read in SQL."""
-        Partner = self.env["res.partner"]
-        for column in ("last_activity_date", "last_order_date"):
-            field = Partner._fields.get(column)
-            if field and field.store:
-                Partner.flush_model([column])
-                rows = self.env.execute_query(
-                    SQL(
-                        "SELECT id, %s FROM res_partner WHERE %s > %s AND %s <= %s AND active",
-                        SQL.identifier(column),
-                        SQL.identifier(column),
-                        since_date,
-                        SQL.identifier(column),
-                        until_date,
-                    )
-                )
-                return dict(rows)
-        self.env["sale.order"].flush_model(["partner_id", "date_order", "state"])
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT partner_id, MAX(date_order)::date FROM sale_order WHERE state = 'sale'
-                    GROUP BY partner_id
-                   HAVING MAX(date_order)::date > %s AND MAX(date_order)::date <= %s""",
-                since_date,
-                until_date,
-            )
-        )
-        return dict(rows)
 
     def _candidates_order_confirmed(self, since, until):
         orders = self.env["sale.order"].search(

@@ -809,20 +809,19 @@ def partner_tz(partner):
 
 
 def make_active(partner, when):
-    """Move ``partner`` back to active: a fresh interaction resets its inactivity (when
-    res.partner tracks it) and a stage named ``active`` is set if there is one."""
-    if hasattr(partner, "_sms_touch_interaction"):
-        partner.sudo()._sms_touch_interaction(when)
+    """Move ``partner`` back to active: a fresh interaction resets its inactivity and a
+    stage named ``active`` is set if there is one."""
+    partner.sudo()._sms_touch_interaction(when)
     set_journey_stage(partner, "active")
 
 
 def set_journey_stage(partner, stage):
-    """Set ``journey_stage`` when res.partner has that field (it is added elsewhere)."""
-    if not stage or "journey_stage" not in partner._fields:
+    """Set ``journey_stage`` when ``stage`` is one of its values."""
+    if not stage:
         return
-    field = partner._fields["journey_stage"]
-    if field.type == "selection":
-        values = [v for v, _label in field._description_selection(partner.env)]
-        if stage not in values:
-            return
+    values = [
+        v for v, _label in partner._fields["journey_stage"]._description_selection(partner.env)
+    ]
+    if stage not in values:
+        return
     partner.sudo().write({"journey_stage": stage})

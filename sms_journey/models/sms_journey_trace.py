@@ -214,9 +214,7 @@ class SmsJourneyTrace(models.Model):
         for trace in self.sudo():
             if not trace.clicked_at:
                 trace.clicked_at = when
-            partner = trace.partner_id
-            if hasattr(partner, "_sms_touch_interaction"):
-                partner._sms_touch_interaction(when)
+            trace.partner_id._sms_touch_interaction(when)
             trace.participant_id._on_click(when)
 
     def _mark_replied(self, interaction):

@@ -82,11 +82,8 @@ class SmsKeywordRuleAction(models.Model):
 
     @api.model
     def _selection_journey_stage(self):
-        # The stages belong to res.partner's journey_stage, added by another feature.
-        field = self.env["res.partner"]._fields.get("journey_stage")
-        if field and field.type == "selection":
-            return field._description_selection(self.env)
-        return []
+        # The stages of res.partner's journey_stage (see res_partner.JOURNEY_STAGES).
+        return self.env["res.partner"]._fields["journey_stage"]._description_selection(self.env)
 
     @api.constrains("type", "template_id", "tag_id", "journey_stage", "email_to")
     def _check_required_field(self):
@@ -131,10 +128,7 @@ class SmsKeywordRuleAction(models.Model):
         interaction.partner_id.category_id = [fields.Command.unlink(self.tag_id.id)]
 
     def _run_stage(self, interaction):
-        # The journey stage belongs to the journeys feature, which may not be installed yet.
-        partner = interaction.partner_id
-        if "journey_stage" in partner._fields:
-            partner.journey_stage = self.journey_stage
+        interaction.partner_id.journey_stage = self.journey_stage
 
     def _run_journey_enrol(self, interaction):
         """Enter the contact in a running journey, once per reply (the participant key)."""

@@ -14,6 +14,12 @@ class SmsSms(models.Model):
     the messages to the outbox (``sms.gateway.message``), whose cron sends them with
     claims, retries and throughput limits. Without a gateway, Odoo's IAP path runs
     untouched.
+
+    ``template_id`` remembers which SMS template an SMS was written from: keyword rules
+    can be scoped to "replies to template X", so the template travels from the sender
+    (composer, ``_message_sms_with_template``, rule replies) through the context key
+    ``sms_journey_template_id`` to the SMS and then to its outbox row, which outlives
+    the SMS itself.
     """
 
     _inherit = "sms.sms"
@@ -30,11 +36,15 @@ class SmsSms(models.Model):
         "Transactional SMS skip those but respect an opt-out. Essential SMS (e.g. "
         "security codes) are sent even to opted-out numbers.",
     )
+    template_id = fields.Many2one("sms.template", "SMS template", ondelete="set null")
 
     @api.model_create_multi
     def create(self, vals_list):
         context_kind = self.env.context.get("sms_kind")
+        template_id = self.env.context.get("sms_journey_template_id")
         for vals in vals_list:
+            if template_id:
+                vals.setdefault("template_id", template_id)
             if "sms_kind" not in vals:
                 vals["sms_kind"] = context_kind or (
                     "marketing" if vals.get("mailing_id") else "transactional"
@@ -89,7 +99,7 @@ class SmsSms(models.Model):
         for sms in self:
             if sms.id in companies:
                 continue
-            mailing = getattr(sms, "mailing_id", False)
+            mailing = sms.mailing_id
             companies[sms.id] = (
                 mailing.sudo().user_id.company_id if mailing else False
             ) or self.env.company

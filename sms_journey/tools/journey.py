@@ -4,7 +4,7 @@ No Odoo import: the models call these, and they are tested with pytest alone.
 All datetimes are naive UTC, as Odoo stores them.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from . import schedule
 
@@ -84,15 +84,3 @@ def within_reentry(previous_enrolments, moment, policy, days):
 def cost_of(segments, price_per_segment):
     """Cost of an SMS of ``segments`` segments."""
     return round((segments or 0) * (price_per_segment or 0.0), 5)
-
-
-def leap_birthdays_for(day):
-    """Month/day pairs celebrated on ``day``: itself, plus 29 February on 28 February of
-    non-leap years."""
-    pairs = [(day.month, day.day)]
-    if day.month == 2 and day.day == 28:
-        try:
-            date(day.year, 2, 29)
-        except ValueError:
-            pairs.append((2, 29))
-    return pairs

@@ -1,7 +1,7 @@
 """The chatter HTML of an SMS text, built safe by construction.
 
 The journey step cron writes its chatter log messages without ``mail.message.create``
-(see ``mail_thread_sms_log.py``), hence without Odoo's HTML sanitiser. This builds the
+(see ``models/mail_thread.py``), hence without Odoo's HTML sanitiser. This builds the
 body the way the sanitiser leaves Odoo's rendering of an SMS (escaped text, clickable
 links, ``<br>`` for new lines, in a paragraph) but escapes every piece itself: the text
 can only ever produce text, ``<br>`` and links whose ``href`` cannot leave its quotes.

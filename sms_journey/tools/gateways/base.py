@@ -103,6 +103,14 @@ class SendResult:
         return self.status == STATUS_RETRY
 
 
+def unknown_retry(reference, error_message):
+    """The result of a send whose outcome is unknown (a crash, a broken client, an
+    unexpected transport error): retried, after a provider lookup when possible."""
+    return SendResult(
+        reference, STATUS_RETRY, error_code=ERROR_UNKNOWN, error_message=error_message
+    )
+
+
 @dataclass(frozen=True)
 class StatusReport:
     provider_message_id: str
@@ -285,11 +293,8 @@ class GatewayClient:
                 error_code=ERROR_CONNECTION,
                 error_message=f"{self.provider_name}: connection error ({shorten(exc)})",
             )
-        return SendResult(
-            sms.reference,
-            STATUS_RETRY,
-            error_code=ERROR_UNKNOWN,
-            error_message=f"{self.provider_name}: {type(exc).__name__}: {shorten(exc)}",
+        return unknown_retry(
+            sms.reference, f"{self.provider_name}: {type(exc).__name__}: {shorten(exc)}"
         )
 
     def _retry_result(self, sms, response, error_code, text):

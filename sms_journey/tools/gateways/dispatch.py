@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ..rate_limit import TokenBucket
-from .base import ERROR_UNKNOWN, STATUS_RETRY, GatewayClient, OutgoingSms, SendResult, shorten
+from .base import GatewayClient, OutgoingSms, SendResult, shorten, unknown_retry
 
 _logger = logging.getLogger(__name__)
 
@@ -18,18 +18,10 @@ def _safe_send(client, sms, bucket):
         result = client.send(sms)
     except Exception as exc:  # a bug in a client must not lose the message
         _logger.exception("Sending SMS %s crashed", sms.reference)
-        return SendResult(
-            sms.reference,
-            STATUS_RETRY,
-            error_code=ERROR_UNKNOWN,
-            error_message=shorten(f"{type(exc).__name__}: {exc}"),
-        )
+        return unknown_retry(sms.reference, shorten(f"{type(exc).__name__}: {exc}"))
     if not isinstance(result, SendResult):
-        return SendResult(
-            sms.reference,
-            STATUS_RETRY,
-            error_code=ERROR_UNKNOWN,
-            error_message=f"Gateway client returned {type(result).__name__}, not a SendResult",
+        return unknown_retry(
+            sms.reference, f"Gateway client returned {type(result).__name__}, not a SendResult"
         )
     return result
 
@@ -73,11 +65,8 @@ def send_batch(
             try:
                 result = future.result()
             except Exception as exc:  # _safe_send catches everything already; belt and braces
-                result = SendResult(
-                    messages[index].reference,
-                    STATUS_RETRY,
-                    error_code=ERROR_UNKNOWN,
-                    error_message=shorten(f"{type(exc).__name__}: {exc}"),
+                result = unknown_retry(
+                    messages[index].reference, shorten(f"{type(exc).__name__}: {exc}")
                 )
             results[index] = result
             if on_result is not None:

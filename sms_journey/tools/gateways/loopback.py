@@ -28,8 +28,10 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
 import socket
+import sys
 import threading
 import time
 import urllib.error
@@ -68,15 +70,12 @@ def vonage_signature(secret, params, method="md5hash"):
 
 # --- SMS segments (approximation, good enough for a fake provider) ------------------------
 
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
-
-
-def is_gsm7(text):
-    return all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text)
+# The alphabet is tools/encoding.py's (standard library only, like this module).
+try:
+    from ..encoding import GSM7_EXTENSION_CHARS, is_gsm7
+except ImportError:  # run next to sandbox_server.py as a plain script: tools/ by path
+    sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from encoding import GSM7_EXTENSION_CHARS, is_gsm7
 
 
 def segment_count(text, unicode=None):
@@ -86,7 +85,7 @@ def segment_count(text, unicode=None):
         units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
         single, part = 70, 67
     else:
-        units = sum(2 if c in _GSM_EXTENSION else 1 for c in text)
+        units = sum(2 if c in GSM7_EXTENSION_CHARS else 1 for c in text)
         single, part = 160, 153
     return 1 if units <= single else math.ceil(units / part)
 

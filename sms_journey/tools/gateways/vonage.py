@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from ..encoding import is_gsm7
 from .base import (
     ERROR_AUTH,
     ERROR_CREDIT,
@@ -48,19 +49,6 @@ from .base import (
     shorten,
     to_float,
 )
-
-try:
-    from ..encoding import is_gsm7
-except ImportError:  # pragma: no cover - encoding.py missing or imported out of the package
-    _GSM7 = frozenset(
-        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-        "\f^{}\\[~]|€"
-    )
-
-    def is_gsm7(text):
-        return all(char in _GSM7 for char in text or "")
-
 
 #: signed webhooks older (or further in the future) than this are refused (replays)
 MAX_SIGNATURE_AGE = 300

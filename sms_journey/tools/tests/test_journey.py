@@ -38,8 +38,6 @@ def test_leap_day_birthday_on_28_february():
     assert journey.yearly_occurrences(date(2000, 2, 29), since, until, 0.0, "UTC") == [
         datetime(2027, 2, 28)
     ]
-    assert journey.leap_birthdays_for(date(2027, 2, 28)) == [(2, 28), (2, 29)]
-    assert journey.leap_birthdays_for(date(2028, 2, 28)) == [(2, 28)]
 
 
 def test_anniversary_needs_a_full_year():
