@@ -24,6 +24,11 @@ def main():
     parser.add_argument("--http-port", type=int, default=8169)
     parser.add_argument("--modules", required=True, help="comma-separated module names")
     parser.add_argument("--tags", required=True, help="Odoo --test-tags specification")
+    parser.add_argument(
+        "--marketing-consent",
+        choices=("opt_in", "opt_out"),
+        help="set every company's marketing SMS consent rule before the tests (committed)",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, os.environ.get("ODOO_SRC", "/opt/odoo18"))
@@ -51,6 +56,13 @@ def main():
     odoo_server.server.http_spawn()
 
     registry = odoo.modules.registry.Registry.new(args.db)  # loads everything, no tests yet
+    if args.marketing_consent:
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            companies = env["res.company"].with_context(active_test=False).search([])
+            companies.write({"sms_marketing_consent": args.marketing_consent})
+            # companies created by the tests get the same rule
+            env["ir.default"].set("res.company", "sms_marketing_consent", args.marketing_consent)
     config["test_enable"] = True
     config["test_tags"] = args.tags
     report = registry._assertion_report = OdooTestResult()

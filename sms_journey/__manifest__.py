@@ -36,6 +36,7 @@
         "views/res_config_settings_views.xml",
         "wizards/sms_interaction_export_views.xml",
         "wizards/sms_survey_send_views.xml",
+        "wizards/sms_composer_views.xml",
         "views/sms_survey_question_views.xml",
         "views/sms_survey_answer_views.xml",
         "views/sms_interaction_digest_views.xml",

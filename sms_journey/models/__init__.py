@@ -6,6 +6,7 @@ from . import sale_order
 from . import mail_notification
 from . import mail_thread
 from . import phone_blacklist
+from . import sms_sender
 from . import sms_consent_keyword
 from . import sms_consent_log
 from . import sms_gateway

@@ -37,7 +37,7 @@ class MailThread(models.AbstractModel):
             **kwargs,
         )
 
-    def _sms_journey_log_batch(self, texts):
+    def _sms_journey_log_batch(self, texts, author_id=None):
         """What ``_message_log_batch`` writes for SMS texts (``message_type='sms'``, the
         body rendered by ``sms_content_to_rendered_html``), in one INSERT.
 
@@ -49,11 +49,14 @@ class MailThread(models.AbstractModel):
         overrides that path, and a test compares both rows column by column.
 
         :param dict texts: {record id: SMS text}
+        :param author_id: the author's partner id (default: the current user's)
         :return: the messages, sudo, in the order of ``self``
         """
         if not self:
             return self.env["mail.message"].sudo()
-        author_id, email_from = self._message_compute_author(None, None, raise_on_email=False)
+        author_id, email_from = self._message_compute_author(
+            author_id, None, raise_on_email=False
+        )
         base = {
             "author_id": author_id or None,
             "email_from": email_from or None,

@@ -10,6 +10,7 @@ class PhoneBlacklist(models.Model):
     the partners' consent state follows it.
     """
 
+    _name = "phone.blacklist"
     _inherit = ["phone.blacklist", "sms.cached.lookup.mixin"]
 
     @api.model

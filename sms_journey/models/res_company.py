@@ -41,6 +41,19 @@ class ResCompany(models.Model):
         default="defer",
         required=True,
     )
+    sms_marketing_consent = fields.Selection(
+        [
+            ("opt_in", "Explicit opt-in (GDPR)"),
+            ("opt_out", "Unless opted out"),
+        ],
+        "Marketing SMS consent",
+        default="opt_in",
+        required=True,
+        help="Explicit opt-in: marketing SMS reach only contacts who opted in (or "
+        "subscribers of the mailing list they are sent to). Unless opted out: Odoo's "
+        "standard behaviour, marketing SMS reach every contact who did not opt out. "
+        "Opt-outs (STOP, marketing opt-out) hold in both, on every transport.",
+    )
     sms_brand_name = fields.Char(
         "SMS brand name", help="Named in HELP answers and opt-out confirmations."
     )

@@ -18,6 +18,9 @@ class ResConfigSettings(models.TransientModel):
     sms_frequency_cap_policy = fields.Selection(
         related="company_id.sms_frequency_cap_policy", readonly=False
     )
+    sms_marketing_consent = fields.Selection(
+        related="company_id.sms_marketing_consent", readonly=False
+    )
     sms_brand_name = fields.Char(related="company_id.sms_brand_name", readonly=False)
     sms_support_contact = fields.Char(related="company_id.sms_support_contact", readonly=False)
     sms_courtesy_reply = fields.Char(related="company_id.sms_courtesy_reply", readonly=False)

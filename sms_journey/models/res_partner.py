@@ -7,6 +7,7 @@ from odoo.tools import SQL
 
 from ..tools import phone as phone_tools
 from ..tools import schedule
+from .sms_sender import SmsRequest
 
 CONSENT_STATES = [
     ("unknown", "Unknown"),
@@ -178,18 +179,55 @@ class ResPartner(models.Model):
         "Expansion is set by rules or by hand.",
     )
 
-    def _sms_consent_set(self, state, source, proof=False, number=False, interaction=False):
+    @api.model_create_multi
+    def create(self, vals_list):
+        # consent given at creation (an import, a form) is recorded like any other
+        states = [vals.pop("sms_consent_state", None) for vals in vals_list]
+        partners = super().create(vals_list)
+        for partner, state in zip(partners, states, strict=True):
+            if state and state != "unknown":
+                partner._sms_consent_set(state, *self._sms_consent_write_source())
+        return partners
+
+    def write(self, vals):
+        # The consent state changes only through _sms_consent_set, which logs it with
+        # its proof and keeps the blacklist in step: writes and imports included.
+        if "sms_consent_state" not in vals or self.env.context.get("sms_journey_consent_write"):
+            return super().write(vals)
+        vals = dict(vals)
+        state = vals.pop("sms_consent_state")
+        result = super().write(vals) if vals else True
+        changed = self.filtered(lambda partner: partner.sms_consent_state != state)
+        if changed and state:
+            changed._sms_consent_set(state, *self._sms_consent_write_source())
+        return result
+
+    def _sms_consent_write_source(self):
+        if self.env.context.get("import_file"):
+            return "import", _("Imported by %s", self.env.user.name)
+        return "staff", _("Recorded by %s", self.env.user.name)
+
+    def _sms_consent_set(
+        self, state, source, proof=False, number=False, interaction=False, stop=False
+    ):
         """Record a consent change with its proof on each partner of ``self``.
 
-        Opt-out blacklists the number and opt-in removes it from the blacklist, so Odoo's
-        own mailings agree with us.
+        The state is the marketing consent. Two scopes of opt-out:
+
+        - ``opted_out`` alone revokes marketing consent ("no marketing"): transactional
+          SMS (orders, appointments) still reach the contact;
+        - with ``stop`` (a STOP keyword, the carrier's opt-out, CTIA), the number also
+          enters Odoo's ``phone.blacklist`` and gets nothing but essential SMS.
+
+        ``opted_in`` (START, YES, a consent form) removes the number from the blacklist,
+        so Odoo's own mailings agree with us.
         """
         now = fields.Datetime.now()
         logs = []
         blacklist = self.env["phone.blacklist"].sudo().with_context(sms_journey_consent_sync=True)
         for partner in self:
             partner_number = number or partner.phone_sanitized
-            partner.sudo().write(
+            partner.sudo().with_context(sms_journey_consent_write=True).write(
                 {
                     "sms_consent_state": state,
                     "sms_consent_date": now,
@@ -202,12 +240,13 @@ class ResPartner(models.Model):
                     "partner_id": partner.id,
                     "number": partner_number or False,
                     "action": state,
+                    "scope": "all" if stop or state == "opted_in" else "marketing",
                     "source": source,
                     "proof": proof or False,
                     "interaction_id": interaction.id if interaction else False,
                 }
             )
-            if partner_number and state == "opted_out":
+            if partner_number and state == "opted_out" and stop:
                 blacklist._add([partner_number], message=_("SMS opt-out (%s)", source))
             elif partner_number and state == "opted_in":
                 blacklist._remove([partner_number], message=_("SMS opt-in (%s)", source))
@@ -217,6 +256,10 @@ class ResPartner(models.Model):
             ["phone_sanitized_blacklisted", "phone_blacklisted", "mobile_blacklisted"]
         )
         return True
+
+    def _sms_marketing_opt_out(self, source, proof=False, interaction=False):
+        """"No marketing": revoke marketing consent, keep transactional SMS."""
+        return self._sms_consent_set("opted_out", source, proof, interaction=interaction)
 
     @api.model
     def _sms_partners_for_number(self, number):
@@ -229,11 +272,12 @@ class ResPartner(models.Model):
     def _sms_consent_opt_out_number(
         self, number, source, proof=False, partner=None, interaction=False
     ):
-        """Opt out everything behind ``number``: its partners and the number itself."""
+        """STOP everything behind ``number``: its partners and the number itself (the
+        blacklist: nothing but essential SMS)."""
         e164 = phone_tools.try_normalize(number) or number
         partners = self._sms_partners_for_number(e164) | (partner or self.browse())
         if partners:
-            partners._sms_consent_set("opted_out", source, proof, e164, interaction)
+            partners._sms_consent_set("opted_out", source, proof, e164, interaction, stop=True)
         else:
             self.env["phone.blacklist"].sudo().with_context(sms_journey_consent_sync=True)._add(
                 [e164], message=_("SMS opt-out (%s)", source)
@@ -242,6 +286,7 @@ class ResPartner(models.Model):
                 {
                     "number": e164,
                     "action": "opted_out",
+                    "scope": "all",
                     "source": source,
                     "proof": proof or False,
                     "interaction_id": interaction.id if interaction else False,
@@ -266,16 +311,24 @@ class ResPartner(models.Model):
         self._sms_consent_set("opted_in", "staff", _("Recorded by %s", self.env.user.name))
 
     def action_sms_opt_out(self):
-        self._sms_consent_set("opted_out", "staff", _("Recorded by %s", self.env.user.name))
+        """Stop all SMS to the contact's number (but essential ones)."""
+        self._sms_consent_set(
+            "opted_out", "staff", _("Recorded by %s", self.env.user.name), stop=True
+        )
+
+    def action_sms_marketing_opt_out(self):
+        """No more marketing SMS; order, delivery and appointment SMS still go."""
+        self._sms_marketing_opt_out("staff", _("Recorded by %s", self.env.user.name))
 
     def action_sms_request_consent(self):
         """Double opt-in: ask by SMS and wait for a YES."""
-        for partner in self.filtered("phone_sanitized"):
+        partners = self.filtered("phone_sanitized")
+        requests = []
+        for partner in partners:
             body = partner._sms_consent_request_text()
             partner._sms_consent_set("pending", "staff", body)
-            partner.with_context(sms_kind="transactional")._message_sms(
-                body, partner_ids=partner.ids
-            )
+            requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
+        self.env["sms.sender"]._send(requests)
         return True
 
     def _sms_consent_request_text(self):

@@ -14,6 +14,12 @@ class SmsConsentLog(models.Model):
     partner_id = fields.Many2one("res.partner", index=True, ondelete="cascade", readonly=True)
     number = fields.Char(readonly=True, index=True)
     action = fields.Selection(CONSENT_STATES, required=True, readonly=True)
+    scope = fields.Selection(
+        [("marketing", "Marketing SMS"), ("all", "All SMS")],
+        help="Marketing: marketing consent only (transactional SMS still go). All: a STOP "
+        "or a re-subscription, which also moves the number in or out of the blacklist.",
+        readonly=True,
+    )
     source = fields.Selection(CONSENT_SOURCES, required=True, readonly=True)
     proof = fields.Text(readonly=True)
     user_id = fields.Many2one(

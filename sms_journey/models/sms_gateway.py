@@ -1,6 +1,6 @@
 from werkzeug.urls import url_encode
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.gateways.base import GatewayConfig, get_client
@@ -90,14 +90,6 @@ class SmsGateway(models.Model):
             "At least one request must be allowed at a time.",
         ),
     ]
-
-    @api.model
-    @tools.ormcache()
-    def _is_used(self):
-        """Whether any company sends through a gateway: lets ``sms.sms._send`` leave
-        Odoo's IAP path without a single extra query when none does."""
-        companies = self.env["res.company"].sudo().with_context(active_test=False)
-        return bool(companies.search_count([("sms_gateway_id", "!=", False)], limit=1))
 
     @api.model
     def _get_company_gateway(self, company=None):

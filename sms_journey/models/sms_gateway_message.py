@@ -5,12 +5,11 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..tools import phone as phone_tools
-from ..tools import schedule
 from ..tools.encoding import analyze
 from ..tools.gateways.base import OutgoingSms, SendResult
 from ..tools.gateways.dispatch import send_batch
 from .bulk_sql import insert_rows
+from .sms_sender import CANCEL_TO_FAILURE_TYPE
 
 _logger = logging.getLogger(__name__)
 
@@ -24,13 +23,6 @@ ERROR_TO_FAILURE_TYPE = {
     "server_error": "sms_server",
     "timeout": "sms_server",
     "connection": "sms_server",
-}
-# Compliance cancellations → sms.sms failure_type.
-CANCEL_TO_FAILURE_TYPE = {
-    "invalid_number": "sms_number_format",
-    "opted_out": "sms_blacklist",
-    "no_consent": "sms_optout",
-    "frequency_cap": "sms_optout",
 }
 # Delivery-report error codes → the DELIVERY_ERRORS of sms.tracker (sms_<code>).
 ERROR_TO_DELIVERY_ERROR = {
@@ -53,6 +45,19 @@ STATE_RANK = {
 # A claim older than this means the worker died between request and commit.
 STALE_CLAIM = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
+
+
+def _verdict_values(verdict):
+    """Outbox columns of a policy verdict (``sms.sender._decide``)."""
+    decision = verdict.decision
+    return {
+        "number": verdict.number,
+        "state": "canceled" if decision.canceled else "queued",
+        "due_at": decision.due_at,
+        "deferred_reason": None if decision.canceled else verdict.reason,
+        "error_code": decision.reason,
+        "failure_reason": verdict.reason if decision.canceled else None,
+    }
 
 
 def _testing():
@@ -160,40 +165,28 @@ class SmsGatewayMessage(models.Model):
         )
 
     # ------------------------------------------------------------------
-    # Enqueue: compliance at send time
+    # Enqueue: the policy's verdicts become outbox rows
     # ------------------------------------------------------------------
 
     @api.model
     def _enqueue_sms(self, gateway, sms_records):
-        """Hand ``sms.sms`` records to ``gateway``'s outbox after the compliance rules.
+        """Hand ``sms.sms`` records to ``gateway``'s outbox under the sending policy.
 
-        Blocked SMS are canceled with a readable reason (kept on the outbox row and the
-        chatter notification); the others wait in the queue, deferred by quiet hours and
+        Canceled SMS keep their reason (on the outbox row and the chatter
+        notification); the others wait in the queue, deferred by quiet hours and
         frequency caps, and the dispatch cron is woken up.
         """
-        now = fields.Datetime.now()
-        company = gateway.company_id
-        blacklisted = self._blacklisted_numbers(sms_records.mapped("number"))
-        cap_times = self._recent_marketing_times(sms_records.partner_id, company, now)
+        verdicts = self.env["sms.sender"]._decide(
+            gateway.company_id, sms_records._sms_journey_policy_items()
+        )
         # Odoo's "Resend" puts a failed sms.sms back: its outbox row is reused, not copied.
         existing = {
             message.sms_uuid: message
             for message in self.search([("sms_uuid", "in", sms_records.mapped("uuid"))])
         }
         vals_list, queued_sms, messages = [], self.env["sms.sms"], self.browse()
-        for sms in sms_records:
-            vals = self._prepare_outbox_values(gateway, sms)
-            verdict = self._check_compliance(
-                vals["sms_kind"],
-                sms.partner_id,
-                vals["number"],
-                company,
-                blacklisted,
-                cap_times,
-                now,
-                mailing=sms.mailing_id,
-            )
-            vals.update(verdict)
+        for sms, verdict in zip(sms_records, verdicts, strict=True):
+            vals = dict(self._prepare_outbox_values(gateway, sms), **_verdict_values(verdict))
             if vals["state"] == "queued":
                 queued_sms |= sms
             previous = existing.get(sms.uuid)
@@ -204,8 +197,8 @@ class SmsGatewayMessage(models.Model):
                         **vals,
                         "needs_lookup": False,
                         "provider_message_id": False,
-                        "error_code": vals.get("error_code", False),
-                        "failure_reason": vals.get("failure_reason", False),
+                        "error_code": vals["error_code"] or False,
+                        "failure_reason": vals["failure_reason"] or False,
                     }
                 )
                 messages |= previous
@@ -228,34 +221,25 @@ class SmsGatewayMessage(models.Model):
 
     @api.model
     def _enqueue_logged(self, gateway, entries):
-        """Queue ``entries`` in ``gateway``'s outbox; returns the outbox rows in order.
+        """Queue SMS their sender already logged on the chatter (``sms.sender._send``);
+        returns the outbox rows in order.
 
-        Each entry is a dict: ``uuid``, ``partner`` (res.partner), ``number``,
-        ``sanitized`` (the number is the partner's ``phone_sanitized``), ``body``,
-        ``kind`` (marketing/transactional/essential), ``message`` (its chatter
-        mail.message) and ``template`` (sms.template, may be empty).
+        No ``sms.sms`` round: the outbox rows, the chatter notifications (already in
+        their final state: processing, or canceled with the reason) and their delivery
+        trackers are written with one INSERT each. Delivery reports then follow them as
+        for any SMS (the trackers are keyed by the SMS uuid).
+
+        Each entry is a dict: ``uuid``, ``partner`` (res.partner), ``body``, ``kind``
+        (marketing/transactional/essential), ``message`` (its chatter mail.message, may
+        be empty), ``template`` (sms.template, may be empty) and ``verdict`` (the
+        policy's, ``sms.sender._decide``).
         """
         if not entries:
             return self.browse()
         now = fields.Datetime.now()
         company = gateway.company_id
-        blacklisted = self._blacklisted_numbers(
-            [entry["number"] for entry in entries if entry["sanitized"]], sanitized=True
-        ) | self._blacklisted_numbers([e["number"] for e in entries if not e["sanitized"]])
-        partners = self.env["res.partner"].browse({entry["partner"].id for entry in entries})
-        cap_times = self._recent_marketing_times(partners, company, now)
         rows = []
         for entry in entries:
-            verdict = self._check_compliance(
-                entry["kind"],
-                entry["partner"],
-                entry["number"],
-                company,
-                blacklisted,
-                cap_times,
-                now,
-                sanitized=entry["sanitized"],
-            )
             info = analyze(entry["body"] or "")
             rows.append(
                 {
@@ -263,16 +247,11 @@ class SmsGatewayMessage(models.Model):
                     "gateway_id": gateway.id,
                     "company_id": company.id,
                     "partner_id": entry["partner"].id or None,
-                    "mail_message_id": entry["message"].id,
+                    "mail_message_id": entry["message"].id or None,
                     "template_id": entry["template"].id or None,
-                    "number": verdict.get("number") or entry["number"] or "",
                     "body": entry["body"] or "",
                     "sms_kind": entry["kind"],
-                    "state": verdict["state"],
-                    "due_at": verdict.get("due_at") or now,
-                    "deferred_reason": verdict.get("deferred_reason") or None,
-                    "error_code": verdict.get("error_code"),
-                    "failure_reason": verdict.get("failure_reason"),
+                    **_verdict_values(entry["verdict"]),
                     "encoding": info.encoding,
                     "segments": info.segments,
                     "cost": info.segments * gateway.price_per_segment,
@@ -291,8 +270,11 @@ class SmsGatewayMessage(models.Model):
     def _log_notifications(self, entries, rows, now):
         """The chatter notification of each SMS (its state icon on the message) and the
         tracker that moves it with the delivery reports."""
+        logged = [
+            (entry, row) for entry, row in zip(entries, rows, strict=True) if entry["message"]
+        ]
         notification_rows = []
-        for entry, row in zip(entries, rows, strict=True):
+        for entry, row in logged:
             canceled = row["state"] == "canceled"
             notification_rows.append(
                 {
@@ -317,7 +299,7 @@ class SmsGatewayMessage(models.Model):
             self.env["sms.tracker"].sudo(),
             [
                 {"sms_uuid": entry["uuid"], "mail_notification_id": notification.id}
-                for entry, notification in zip(entries, notifications, strict=True)
+                for (entry, _row), notification in zip(logged, notifications, strict=True)
             ],
         )
         self.env["mail.message"].invalidate_model(["notification_ids"])
@@ -339,151 +321,6 @@ class SmsGatewayMessage(models.Model):
             "segments": info.segments,
             "cost": info.segments * gateway.price_per_segment,
         }
-
-    @api.model
-    def _check_compliance(
-        self,
-        kind,
-        partner,
-        number,
-        company,
-        blacklisted,
-        cap_times,
-        now,
-        mailing=None,
-        sanitized=False,
-    ):
-        """What happens to one SMS of ``kind`` to ``partner`` at ``number``: canceled
-        with a reason, or queued at a due time.
-
-        ``cap_times`` maps partner id → send times of its recent marketing SMS and is
-        updated here, so several SMS to one partner in one batch share the cap.
-        ``sanitized``: ``number`` is a ``phone_sanitized`` value, which Odoo validated
-        into E.164 exactly as ``tools/phone.normalize`` does (not parsed again).
-        """
-        try:
-            e164 = (
-                number
-                if sanitized
-                else phone_tools.normalize(number, self._default_region(partner, company))
-            )
-        except phone_tools.InvalidPhoneNumber as error:
-            return {
-                "state": "canceled",
-                "error_code": "invalid_number",
-                "failure_reason": str(error),
-            }
-        result = {"number": e164, "state": "queued", "due_at": now}
-        if kind != "essential" and e164 in blacklisted:
-            return dict(
-                result,
-                state="canceled",
-                error_code="opted_out",
-                failure_reason=_("The number %(number)s opted out of SMS.", number=e164),
-            )
-        if kind != "marketing":
-            return result
-        if not self._has_marketing_consent(partner, mailing):
-            return dict(
-                result,
-                state="canceled",
-                error_code="no_consent",
-                failure_reason=_(
-                    "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
-                    who=partner.display_name or e164,
-                ),
-            )
-        due, reasons = now, []
-        if partner and company.sms_frequency_cap > 0:
-            times = cap_times.setdefault(partner.id, [])
-            release = schedule.cap_release_time(
-                times, company.sms_frequency_cap, company.sms_frequency_cap_hours, now
-            )
-            if release:
-                if company.sms_frequency_cap_policy == "skip":
-                    return dict(
-                        result,
-                        state="canceled",
-                        error_code="frequency_cap",
-                        failure_reason=_(
-                            "Frequency cap: %(cap)s marketing SMS per %(hours)s hours "
-                            "already reached for this contact.",
-                            cap=company.sms_frequency_cap,
-                            hours=company.sms_frequency_cap_hours,
-                        ),
-                    )
-                due = release
-                reasons.append(_("frequency cap"))
-        tz = self._recipient_timezone(partner, e164, company)
-        allowed = schedule.next_allowed_time(
-            due, tz, company.sms_send_window_start, company.sms_send_window_end
-        )
-        if allowed > due:
-            reasons.append(_("quiet hours (%(tz)s)", tz=tz))
-            due = allowed
-        if partner:
-            cap_times.setdefault(partner.id, []).append(due)
-        return dict(result, due_at=due, deferred_reason=", ".join(reasons) or False)
-
-    @api.model
-    def _has_marketing_consent(self, partner, mailing=None):
-        if partner:
-            return partner.sms_consent_state == "opted_in"
-        # Mailings to mailing lists: the list subscription is the recipient's consent
-        # (mass_mailing_sms already drops opted-out contacts).
-        return bool(mailing and mailing.mailing_model_real == "mailing.contact")
-
-    @api.model
-    def _default_region(self, partner, company):
-        country = partner.country_id or company.country_id
-        return country.code or None
-
-    @api.model
-    def _recipient_timezone(self, partner, number, company):
-        return schedule.pick_timezone(
-            partner.tz if partner else None,
-            phone_tools.timezones_of(number),
-            company.partner_id.tz or self.env.user.tz,
-        )
-
-    @api.model
-    def _blacklisted_numbers(self, numbers, sanitized=False):
-        """The blacklisted ones of ``numbers`` (``sanitized``: already E.164)."""
-        if sanitized:
-            sanitized = set(filter(None, numbers))
-        else:
-            sanitized = {phone_tools.try_normalize(n) for n in numbers if n} - {None}
-        if not sanitized:
-            return set()
-        # phone.blacklist stores E.164 numbers; its ORM search would parse each number
-        # of the batch again (the domain's number formatting)
-        self.env["phone.blacklist"].flush_model(["number", "active"])
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT number FROM phone_blacklist WHERE active AND number IN %s",
-                tuple(sanitized),
-            )
-        )
-        return {row[0] for row in rows}
-
-    @api.model
-    def _recent_marketing_times(self, partners, company, now):
-        if not partners or company.sms_frequency_cap <= 0:
-            return {}
-        since = now - timedelta(hours=company.sms_frequency_cap_hours)
-        rows = self.search_read(
-            [
-                ("partner_id", "in", partners.ids),
-                ("sms_kind", "=", "marketing"),
-                ("state", "in", ("queued", "sending", "sent", "delivered", "review")),
-                ("due_at", ">=", since),
-            ],
-            ["partner_id", "due_at", "sent_at"],
-        )
-        times = {}
-        for row in rows:
-            times.setdefault(row["partner_id"][0], []).append(row["sent_at"] or row["due_at"])
-        return times
 
     def _trigger_dispatch(self, at=None):
         cron = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch", raise_if_not_found=False)

@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tools import plaintext2html
 
 from ..tools import phone as phone_tools
+from .sms_sender import SmsRequest
 
 _logger = logging.getLogger(__name__)
 
@@ -211,25 +212,23 @@ class SmsInteraction(models.Model):
             support=support,
         )
 
-    def _reply(self, body, kind="transactional"):
-        """Answer on the number the contact wrote from, logged on its chatter."""
+    def _reply(self, body, kind="transactional", template=None):
+        """Answer on the number the contact wrote from, through the gateway the SMS came
+        in on (and so for its company), logged on the contact's chatter as OdooBot's —
+        not the webhook's public user's. The sending policy applies as to any SMS."""
         self.ensure_one()
-        if self.partner_id:
-            # Automatic answers are OdooBot's, not the webhook's public user's.
-            self.partner_id.with_context(sms_kind=kind)._message_sms(
-                body,
-                partner_ids=False,
-                sms_numbers=[self.number],
-                author_id=self.env.ref("base.partner_root").id,
-            )
-        else:
-            sms = (
-                self.env["sms.sms"]
-                .sudo()
-                .with_context(sms_kind=kind)
-                .create({"number": self.number, "body": body})
-            )
-            sms.send()
+        template_id = self.env.context.get("sms_journey_template_id")
+        if template is None and template_id:
+            template = self.env["sms.template"].browse(template_id)
+        request = SmsRequest(
+            body=body,
+            partner=self.partner_id,
+            number=self.number,
+            kind=kind,
+            template=template,
+            author_id=self.env.ref("base.partner_root").id,
+        )
+        return self.env["sms.sender"].sudo()._send([request], gateway=self.gateway_id)[0]
 
     def _post_on_chatter(self):
         """Post the reply on the partner's chatter as written by the partner, and tell

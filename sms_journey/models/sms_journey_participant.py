@@ -1,14 +1,14 @@
 import logging
 import threading
 from datetime import timedelta
-from uuid import uuid4
 
-from odoo import Command, _, api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 from .bulk_sql import insert_rows
+from .sms_sender import SmsRequest
 
 _logger = logging.getLogger(__name__)
 
@@ -517,21 +517,33 @@ class SmsJourneyParticipant(models.Model):
         """Send the SMS of ``step`` for ``items`` (from ``_sms_item``) the way Odoo's
         mass SMS do: one render per model, links shortened per trace, one log message
         per SMS on its document's chatter with its SMS notification (whose tracker follows
-        the delivery reports), then the outbox, whose compliance rules decide per SMS.
+        the delivery reports), all through ``sms.sender._send``: the sending policy
+        decides per SMS, then the outbox (with a gateway) or Odoo's IAP.
         Then the traces are filled and, with ``advance``, the participants move on.
-
-        With a company gateway the outbox rows are written directly (no ``sms.sms``);
-        without one, ``sms.sms`` records go through ``send()`` to Odoo's IAP service.
 
         Returns {participant id: due time of its SMS or None when skipped}.
         """
         bodies = self._batch_bodies(step, items)
-        ordered, messages = self._log_batch_messages(items, bodies)
-        gateway = self.env["sms.gateway"]._get_company_gateway()
-        if gateway:
-            sent = self._enqueue_batch_outbox(gateway, step, ordered, messages, bodies)
-        else:
-            sent = self._enqueue_batch_sms(step, ordered, messages, bodies)
+        journey = step.journey_id
+        requests = [
+            SmsRequest(
+                body=bodies[item["trace_id"]],
+                partner=item["participant"].partner_id,
+                thread=item["thread"],
+                kind=journey.sms_kind,
+                template=step.template_id,
+            )
+            for item in items
+        ]
+        sent = [
+            dict(item, sent=sms)
+            for item, sms in zip(
+                items,
+                self.env["sms.sender"]._send(requests, company=journey.company_id),
+                strict=True,
+            )
+        ]
+        ordered = items
         # the next-step write also stamps the last SMS time (one UPDATE, not two)
         due_times, texted = self.env["sms.journey.trace"]._record_sent_batch(
             sent, stamp=not advance
@@ -560,111 +572,6 @@ class SmsJourneyParticipant(models.Model):
             for item in group:
                 bodies[item["trace_id"]] = rendered[item["record"].id]
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
-
-    def _log_batch_messages(self, items, bodies):
-        """One chatter log message per SMS (as ``_message_log_batch``, per model).
-        Returns the items in the order of the messages, and the messages."""
-        messages = self.env["mail.message"]
-        # one chatter message per SMS: a document twice in the batch goes in a second round
-        rounds = []
-        for item in items:
-            free = next((r for r in rounds if item["thread"] not in r["threads"]), None)
-            if free is None:
-                free = {"threads": set(), "items": []}
-                rounds.append(free)
-            free["threads"].add(item["thread"])
-            free["items"].append(item)
-        ordered = []
-        for batch in rounds:
-            for _model, group in _group_by(batch["items"], lambda i: i["thread"]._name).items():
-                threads = self.env[group[0]["thread"]._name].browse(
-                    [item["thread"].id for item in group]
-                )
-                messages |= threads._sms_journey_log_batch(
-                    {item["thread"].id: bodies[item["trace_id"]] for item in group}
-                )
-                ordered.extend(group)
-        return ordered, messages
-
-    def _enqueue_batch_outbox(self, gateway, step, ordered, messages, bodies):
-        """Queue the SMS in ``gateway``'s outbox; the items with their ``outbox`` row,
-        ``uuid`` and ``body``."""
-        kind = step.journey_id.sms_kind
-        entries = []
-        for item, message in zip(ordered, messages, strict=True):
-            partner = item["participant"].partner_id
-            entries.append(
-                {
-                    "uuid": uuid4().hex,
-                    "partner": partner,
-                    "number": partner.phone_sanitized or partner.mobile or partner.phone,
-                    "sanitized": bool(partner.phone_sanitized),
-                    "body": bodies[item["trace_id"]],
-                    "kind": kind,
-                    "message": message,
-                    "template": step.template_id,
-                }
-            )
-        outbox = self.env["sms.gateway.message"].sudo()._enqueue_logged(gateway, entries)
-        return [
-            dict(item, outbox=row, uuid=entry["uuid"], body=entry["body"])
-            for item, entry, row in zip(ordered, entries, outbox, strict=True)
-        ]
-
-    def _enqueue_batch_sms(self, step, ordered, messages, bodies):
-        """Odoo's way, for companies on IAP: a bulk ``sms.sms`` create with chatter
-        notifications, then one ``send()``; the items with their ``outbox`` row (empty
-        without a gateway), ``uuid`` and ``body``."""
-        kind = step.journey_id.sms_kind
-        sms_vals = []
-        for item, message in zip(ordered, messages, strict=True):
-            partner = item["participant"].partner_id
-            sms_vals.append(
-                {
-                    "body": bodies[item["trace_id"]],
-                    "partner_id": partner.id,
-                    "number": partner.phone_sanitized or partner.mobile or partner.phone,
-                    "mail_message_id": message.id,
-                    "sms_kind": kind,
-                    "template_id": step.template_id.id,
-                    "state": "outgoing",
-                }
-            )
-        sms_records = self.env["sms.sms"].sudo().create(sms_vals)
-        # the chatter notification shows the SMS state; its tracker (keyed by the SMS
-        # uuid, as the outbox row) follows the delivery reports
-        self.env["mail.notification"].sudo().create(
-            [
-                {
-                    "author_id": message.author_id.id,
-                    "mail_message_id": message.id,
-                    "res_partner_id": sms.partner_id.id,
-                    "sms_number": sms.number,
-                    "notification_type": "sms",
-                    "sms_id_int": sms.id,
-                    "sms_tracker_ids": [Command.create({"sms_uuid": sms.uuid})],
-                    "is_read": True,
-                    "notification_status": "ready",
-                }
-                for sms, message in zip(sms_records, messages, strict=True)
-            ]
-        )
-        uuids = sms_records.mapped("uuid")
-        # no live chatter update: these messages were created in this transaction
-        sms_records.with_context(sms_skip_msg_notification=True).send(
-            auto_commit=False, raise_exception=False
-        )
-        outbox_model = self.env["sms.gateway.message"].sudo()
-        outboxes = {row.sms_uuid: row for row in outbox_model.search([("sms_uuid", "in", uuids)])}
-        return [
-            dict(
-                item,
-                outbox=outboxes.get(uuid, outbox_model),
-                uuid=uuid,
-                body=bodies[item["trace_id"]],
-            )
-            for item, uuid in zip(ordered, uuids, strict=True)
-        ]
 
     def _render_record(self, step):
         record = None
@@ -697,9 +604,18 @@ class SmsJourneyParticipant(models.Model):
         if not self.partner_id.phone_sanitized:
             trace._skip(_("The contact has no phone number"))
             return None
-        request = question._send_to(self.partner_id)
-        outbox = self._outbox_row([("sms_uuid", "=", request.sms_uuid)])
-        return trace._record_sent(outbox, request.sms_uuid, question.body)
+        sms = self._send_one(question.body, self.partner_id, kind="marketing")
+        if not sms.verdict.canceled:
+            self.env["sms.survey.request"].create(
+                {
+                    "question_id": question.id,
+                    "partner_id": self.partner_id.id,
+                    "number": sms.verdict.number,
+                    "sms_uuid": sms.uuid,
+                    "sent_at": fields.Datetime.now(),
+                }
+            )
+        return trace._record_sent(sms)
 
     def _action_appointment(self, step, trace):
         """Remind the contact of its next appointment, posted on the event so that the
@@ -725,15 +641,21 @@ class SmsJourneyParticipant(models.Model):
         if not event:
             trace._skip(_("No upcoming appointment"))
             return None
-        message = event.with_context(sms_kind=self.journey_id.sms_kind)._message_sms_with_template(
-            template=template, partner_ids=self.partner_id.ids
-        )
-        outbox = self._outbox_row([("mail_message_id", "=", message.id)])
-        return trace._record_sent(outbox, outbox.sms_uuid, outbox.body)
+        body = template._render_field("body", event.ids, compute_lang=True)[event.id]
+        # posted on the event, so that the C/A/R keyword rules find it
+        sms = self._send_one(body, self.partner_id, thread=event, template=template)
+        return trace._record_sent(sms)
 
-    def _outbox_row(self, domain):
-        """The outbox row of an SMS just sent through Odoo (survey, appointment)."""
-        return self.env["sms.gateway.message"].sudo().search(domain, limit=1)
+    def _send_one(self, body, partner, kind=None, thread=None, template=None):
+        """Send one SMS of this participant's journey through ``sms.sender._send``."""
+        request = SmsRequest(
+            body=body,
+            partner=partner,
+            thread=thread,
+            kind=kind or self.journey_id.sms_kind,
+            template=template,
+        )
+        return self.env["sms.sender"]._send([request], company=self.journey_id.company_id)[0]
 
     def _action_tag_add(self, step, trace):
         if step.tag_id:
@@ -759,9 +681,10 @@ class SmsJourneyParticipant(models.Model):
             journey=self.journey_id.name,
             step=step.name,
         )
-        self.partner_id._sms_consent_set("opted_out", "api", proof)
+        # the seeds' unsubscribe list is a marketing list: order and appointment SMS go on
+        self.partner_id._sms_marketing_opt_out("api", proof)
         trace._done()
-        self._exit(_("Moved to the unsubscribed list"), state="opted_out")
+        self._exit(_("Moved to the marketing unsubscribed list"), state="opted_out")
 
     def _action_activity(self, step, trace):
         partner = self.partner_id

@@ -1,6 +1,6 @@
 import re
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .bulk_sql import insert_rows
@@ -126,11 +126,11 @@ class SmsJourneyTrace(models.Model):
         )
         return [row[0] for row in rows]
 
-    def _record_sent(self, outbox, uuid, body):
-        """Link the SMS ``uuid`` and its ``outbox`` row to this trace.
+    def _record_sent(self, sent):
+        """Link this trace to the SMS ``sent`` (``sms.sender.SentSms``).
 
-        A canceled outbox row (no consent, opted-out number…) skips the trace with the
-        outbox's reason; a queued one — even deferred by quiet hours or caps — counts as
+        An SMS the policy canceled (no consent, opted-out number…) skips the trace with
+        its reason; a queued one — even deferred by quiet hours or caps — counts as
         sent, and its due time is returned so the next wait counts from it.
         """
         self.ensure_one()
@@ -139,9 +139,7 @@ class SmsJourneyTrace(models.Model):
             "step": self.step_id,
             "trace_id": self.id,
             "now": self.executed_at,
-            "outbox": outbox,
-            "uuid": uuid,
-            "body": body,
+            "sent": sent,
         }
         due_times, _texted = self._record_sent_batch([item])
         return due_times[self.id]
@@ -149,21 +147,18 @@ class SmsJourneyTrace(models.Model):
     @api.model
     def _record_sent_batch(self, items, stamp=True):
         """``_record_sent`` for the items of ``_send_sms_batch`` (participant, step,
-        trace_id, now, outbox, uuid, body); returns {trace id: due time or None} and the
-        participants texted, who get their last SMS time with ``stamp``."""
+        trace_id, now, sent); returns {trace id: due time or None} and the participants
+        texted, who get their last SMS time with ``stamp``."""
         result, outcomes, participants = {}, [], self.env["sms.journey.participant"]
         for item in items:
-            outbox, uuid = item["outbox"], item["uuid"]
+            sent = item["sent"]
+            sms = dict(item, outbox=sent.outbox, uuid=sent.uuid, body=sent.request.body)
             result[item["trace_id"]] = None
-            if outbox.state == "canceled":
-                reason = outbox.failure_reason or outbox.error_code
-                outcomes.append(dict(item, state="skipped", skip_reason=reason))
-            elif not uuid:
-                reason = _("The SMS could not be created")
-                outcomes.append(dict(item, state="skipped", skip_reason=reason))
+            if sent.verdict.canceled:
+                outcomes.append(dict(sms, state="skipped", skip_reason=sent.verdict.reason))
             else:
-                outcomes.append(dict(item, state="sent", skip_reason=None))
-                result[item["trace_id"]] = outbox.due_at or None
+                outcomes.append(dict(sms, state="sent", skip_reason=None))
+                result[item["trace_id"]] = sent.due_at
                 participants |= item["participant"]
         self._record_outcomes(outcomes)
         if stamp:

@@ -70,6 +70,14 @@ class SmsKeywordRuleAction(models.Model):
     template_id = fields.Many2one(
         "sms.template", "SMS template", domain="[('model', '=', 'res.partner')]"
     )
+    sms_kind = fields.Selection(
+        [("transactional", "Transactional"), ("marketing", "Marketing")],
+        string="Message type",
+        default="transactional",
+        required=True,
+        help="An answer to what the contact asked is transactional; an offer sent in "
+        "reply to a keyword is marketing and needs the contact's consent.",
+    )
     tag_id = fields.Many2one("res.partner.category", "Tag")
     journey_stage = fields.Selection(selection="_selection_journey_stage", string="Stage")
     journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade")
@@ -119,7 +127,7 @@ class SmsKeywordRuleAction(models.Model):
     def _run_reply(self, interaction):
         partner = interaction.partner_id
         body = self.template_id._render_field("body", partner.ids, compute_lang=True)[partner.id]
-        interaction.with_context(sms_journey_template_id=self.template_id.id)._reply(body)
+        interaction._reply(body, kind=self.sms_kind, template=self.template_id)
 
     def _run_tag_add(self, interaction):
         interaction.partner_id.category_id = [fields.Command.link(self.tag_id.id)]

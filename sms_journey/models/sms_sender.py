@@ -7,8 +7,7 @@ from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
 
 from ..tools import phone as phone_tools
-from ..tools import policy
-from ..tools import schedule
+from ..tools import policy, schedule
 
 _logger = logging.getLogger(__name__)
 
@@ -122,14 +121,16 @@ class SmsSender(models.AbstractModel):
         ``timing``: quiet hours and caps apply (the SMS go through an outbox that can
         hold them). Without it (Odoo's IAP path) a number we cannot parse is left for the
         provider to judge, as Odoo does. SMS to one contact in one batch share its cap.
+        Only marketing SMS read consent, time zones and settings: a batch of other SMS
+        costs no query but the blacklist's (none while it is empty).
         """
         now = now or fields.Datetime.now()
         if not items:
             return []
-        rules = self._policy_rules(company, timing)
+        marketing = [item for item in items if item.kind == "marketing"]
+        rules = self._policy_rules(company, timing) if marketing else policy.Rules(timing=timing)
         numbers = [self._e164(item, company, lenient=not timing) for item in items]
         blacklisted = self._blacklisted(numbers)
-        marketing = [item for item in items if item.kind == "marketing"]
         if cap_times is None:
             cap_times = (
                 self._recent_marketing_times(
@@ -138,23 +139,18 @@ class SmsSender(models.AbstractModel):
                 if timing and marketing and rules.cap > 0
                 else {}
             )
-        fallback_tz = company.partner_id.tz or self.env.user.tz
+        consent_by_number = self._consent_by_number(
+            [e164 for item, (e164, _e) in zip(items, numbers, strict=True)
+             if item.kind == "marketing" and not item.partner and e164]
+        )  # fmt: skip
         verdicts = []
         for item, (e164, error) in zip(items, numbers, strict=True):
             partner = item.partner
-            tz = "UTC"
-            if item.kind == "marketing" and timing and e164:
-                tz = schedule.pick_timezone(
-                    partner.tz if partner else None, phone_tools.timezones_of(e164), fallback_tz
+            recipient = policy.Recipient(e164=e164, blacklisted=bool(e164) and e164 in blacklisted)
+            if item.kind == "marketing" and e164:
+                recipient = self._marketing_recipient(
+                    recipient, item, company, timing, cap_times, consent_by_number
                 )
-            recipient = policy.Recipient(
-                e164=e164,
-                blacklisted=bool(e164) and e164 in blacklisted,
-                consent=(partner.sms_consent_state or "unknown") if partner else "unknown",
-                list_consent=item.list_consent,
-                tz=tz,
-                recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
-            )
             decision = policy.decide(item.kind, recipient, rules, now)
             if item.kind == "marketing" and partner and not decision.canceled:
                 cap_times.setdefault(partner.id, []).append(decision.due_at)
@@ -162,10 +158,63 @@ class SmsSender(models.AbstractModel):
                 Verdict(
                     decision=decision,
                     number=e164 or item.number or "",
-                    reason=self._reason_text(decision, partner, e164, error, rules, tz),
+                    reason=self._reason_text(decision, partner, e164, error, rules, recipient.tz),
                 )
             )
         return verdicts
+
+    @api.model
+    def _marketing_recipient(self, recipient, item, company, timing, cap_times, by_number):
+        """``recipient`` completed with what marketing SMS need: consent (the contact's,
+        else that of the contacts behind the number, else the mailing-list
+        subscription), time zone and cap history."""
+        partner = item.partner
+        if partner:
+            consent, list_consent = partner.sms_consent_state or "unknown", item.list_consent
+        elif recipient.e164 in by_number:
+            # a contact's own record of consent says more than a list subscription
+            consent, list_consent = by_number[recipient.e164], False
+        else:
+            consent, list_consent = "unknown", item.list_consent
+        tz = "UTC"
+        if timing:
+            tz = schedule.pick_timezone(
+                partner.tz if partner else None,
+                phone_tools.timezones_of(recipient.e164),
+                company.partner_id.tz or self.env.user.tz,
+            )
+        return policy.Recipient(
+            e164=recipient.e164,
+            blacklisted=recipient.blacklisted,
+            consent=consent,
+            list_consent=list_consent,
+            tz=tz,
+            recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
+        )
+
+    @api.model
+    def _consent_by_number(self, numbers):
+        """{E.164: consent state of the contacts behind it} for SMS without a contact
+        (mailing-list subscribers): opted in if one of them is, else opted out if one
+        is, else unknown."""
+        if not numbers:
+            return {}
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_read([("phone_sanitized", "in", list(set(numbers)))],
+                         ["phone_sanitized", "sms_consent_state"])
+        )  # fmt: skip
+        states = {}
+        for row in partners:
+            states.setdefault(row["phone_sanitized"], set()).add(row["sms_consent_state"])
+        return {
+            number: next(
+                (state for state in ("opted_in", "opted_out") if state in found), "unknown"
+            )
+            for number, found in states.items()
+        }
 
     @api.model
     def _e164(self, item, company, lenient=False):
@@ -174,6 +223,11 @@ class SmsSender(models.AbstractModel):
             return item.number, None
         if not item.number:
             return None, _("No phone number.")
+        # Odoo stores numbers formatted in E.164: no region needed, no query
+        if item.number.strip().startswith("+"):
+            e164 = phone_tools.try_normalize(item.number)
+            if e164:
+                return e164, None
         country = (item.partner.country_id if item.partner else None) or company.country_id
         try:
             return phone_tools.normalize(item.number, country.code or None), None
@@ -226,9 +280,7 @@ class SmsSender(models.AbstractModel):
         if reason == policy.OPTED_OUT:
             return _("The number %(number)s opted out of SMS.", number=e164)
         if reason == policy.MARKETING_OPT_OUT:
-            return _(
-                "%(who)s opted out of marketing SMS.", who=partner.display_name or e164
-            )
+            return _("%(who)s opted out of marketing SMS.", who=partner.display_name or e164)
         if reason == policy.NO_CONSENT:
             return _(
                 "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
@@ -299,9 +351,7 @@ class SmsSender(models.AbstractModel):
             if not request.thread:
                 continue
             key = (request.thread._name, request.author_id)
-            free = next(
-                (r for r in rounds if request.thread.id not in r.setdefault(key, {})), None
-            )
+            free = next((r for r in rounds if request.thread.id not in r.setdefault(key, {})), None)
             if free is None:
                 free = {key: {}}
                 rounds.append(free)

@@ -2,6 +2,8 @@ import logging
 
 from odoo import api, fields, models
 
+from .sms_sender import PolicyItem
+
 _logger = logging.getLogger(__name__)
 
 
@@ -10,10 +12,10 @@ class SmsSms(models.Model):
 
     Every SMS feature of Odoo ends in ``send()`` → ``_send()`` (chatter, composer, mass
     mailing, server actions, the queue cron). For SMS of a company with an active
-    ``sms.gateway``, ``_send`` does not call IAP: it applies the compliance rules and hands
-    the messages to the outbox (``sms.gateway.message``), whose cron sends them with
-    claims, retries and throughput limits. Without a gateway, Odoo's IAP path runs
-    untouched.
+    ``sms.gateway``, ``_send`` does not call IAP: it hands the messages to the outbox
+    (``sms.gateway.message``), which applies the sending policy and whose cron sends them
+    with claims, retries and throughput limits. Without a gateway, the same policy cancels
+    what it refuses (consent, opt-outs) and the rest goes through Odoo's IAP path.
 
     ``template_id`` remembers which SMS template an SMS was written from: keyword rules
     can be scoped to "replies to template X", so the template travels from the sender
@@ -52,25 +54,24 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
-        gateway_model = self.env["sms.gateway"]
-        if not gateway_model._is_used():
-            return super()._send(
-                unlink_failed=unlink_failed,
-                unlink_sent=unlink_sent,
-                raise_exception=raise_exception,
-            )
-        by_gateway = {}
+        gateway_used, _any_blacklisted = self.env["phone.blacklist"]._sms_journey_flags()
         iap_sms = self.browse()
-        companies = self._sms_journey_companies()
-        for sms in self:
-            gateway = gateway_model._get_company_gateway(companies[sms.id])
-            if gateway:
-                by_gateway.setdefault(gateway, self.browse())
-                by_gateway[gateway] |= sms
-            else:
-                iap_sms |= sms
-        for gateway, sms_records in by_gateway.items():
-            self.env["sms.gateway.message"].sudo()._enqueue_sms(gateway, sms_records)
+        if gateway_used:
+            by_gateway = {}
+            companies = self._sms_journey_companies()
+            gateway_model = self.env["sms.gateway"]
+            for sms in self:
+                gateway = gateway_model._get_company_gateway(companies[sms.id])
+                if gateway:
+                    by_gateway.setdefault(gateway, self.browse())
+                    by_gateway[gateway] |= sms
+                else:
+                    iap_sms |= sms
+            for gateway, sms_records in by_gateway.items():
+                self.env["sms.gateway.message"].sudo()._enqueue_sms(gateway, sms_records)
+        else:
+            iap_sms = self
+        iap_sms = iap_sms._sms_journey_apply_policy()
         if iap_sms:
             return super(SmsSms, iap_sms)._send(
                 unlink_failed=unlink_failed,
@@ -78,6 +79,52 @@ class SmsSms(models.Model):
                 raise_exception=raise_exception,
             )
         return None
+
+    def _sms_journey_policy_items(self):
+        """These SMS as the sending policy sees them (``sms.sender._decide``)."""
+        return [
+            PolicyItem(
+                kind=sms.sms_kind or "transactional",
+                partner=sms.partner_id,
+                number=sms.number or "",
+                # a mailing to mailing lists: the subscription is the list's consent
+                list_consent=sms.sms_kind == "marketing"
+                and bool(sms.mailing_id)
+                and sms.mailing_id.mailing_model_real == "mailing.contact",
+            )
+            for sms in self
+        ]
+
+    def _sms_journey_apply_policy(self):
+        """Odoo's IAP path: cancel what the sending policy refuses (each with its
+        failure type and reason on the chatter); returns the SMS that may go.
+
+        Quiet hours and frequency caps need the outbox of a gateway; consent and
+        opt-outs hold on IAP too."""
+        if not self or self.env.context.get("sms_journey_policy_applied"):
+            return self
+        marketing = self.filtered(lambda sms: sms.sms_kind == "marketing")
+        companies = marketing._sms_journey_companies() if marketing else {}
+        by_company = {}
+        for sms in self:
+            company = companies.get(sms.id) or self.env.company
+            by_company.setdefault(company, self.browse())
+            by_company[company] |= sms
+        sender = self.env["sms.sender"]
+        canceled = {}
+        for company, records in by_company.items():
+            verdicts = sender._decide(company, records._sms_journey_policy_items(), timing=False)
+            for sms, verdict in zip(records, verdicts, strict=True):
+                if verdict.canceled:
+                    key = (verdict.failure_type, verdict.reason)
+                    canceled[key] = canceled.get(key, self.browse()) | sms
+        refused = self.browse()
+        for (failure_type, reason), records in canceled.items():
+            records = records.sudo()
+            records._update_sms_state_and_trackers("canceled", failure_type=failure_type)
+            records.sms_tracker_id.mail_notification_id.write({"failure_reason": reason})
+            refused |= records
+        return self - refused
 
     def _sms_journey_companies(self):
         """{sms id: company it is sent for}: the record it was posted on, else the

@@ -3,6 +3,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..tools import keyword_rules
 from ..tools import survey as survey_tools
+from .sms_sender import SmsRequest
 
 
 class SmsSurveyQuestion(models.Model):
@@ -101,28 +102,29 @@ class SmsSurveyQuestion(models.Model):
         )
 
     def _send_to(self, partners):
-        """Text the question to ``partners`` and open one request per contact."""
+        """Text the question to ``partners`` (marketing: only those who consented get
+        it) and open one request per contact who was texted."""
         self.ensure_one()
         partners = partners.filtered("phone_sanitized")
         if not partners:
             raise UserError(_("None of these contacts has a mobile number."))
-        requests = self.env["sms.survey.request"]
+        sent = self.env["sms.sender"]._send(
+            [SmsRequest(body=self.body, partner=partner, kind="marketing") for partner in partners]
+        )
         now = fields.Datetime.now()
-        for partner in partners:
-            message = partner.with_context(sms_kind="marketing")._message_sms(
-                self.body, partner_ids=partner.ids
-            )
-            sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)], limit=1)
-            requests |= requests.create(
+        return self.env["sms.survey.request"].create(
+            [
                 {
                     "question_id": self.id,
-                    "partner_id": partner.id,
-                    "number": partner.phone_sanitized,
+                    "partner_id": sms.request.partner.id,
+                    "number": sms.request.partner.phone_sanitized,
                     "sms_uuid": sms.uuid,
                     "sent_at": now,
                 }
-            )
-        return requests
+                for sms in sent
+                if not sms.verdict.canceled
+            ]
+        )
 
     def action_view_answers(self):
         self.ensure_one()

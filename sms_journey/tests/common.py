@@ -128,6 +128,35 @@ class SmsJourneyMixin:
         """What the provider received (optionally for one number)."""
         return [m for m in self.provider.messages if number is None or m["to"] == number]
 
+    # assertions ------------------------------------------------------------
+
+    def assertSmsSent(self, number, body=None, count=None):
+        """The provider received SMS for ``number`` (E.164), with ``body`` if given."""
+        bodies = [message["body"] for message in self.received(number)]
+        self.assertTrue(bodies, f"no SMS reached {number}; the provider got {self.received()}")
+        if body is not None:
+            self.assertIn(body, bodies)
+        if count is not None:
+            self.assertEqual(len(bodies), count)
+
+    def assertSmsNotSent(self, number):
+        self.assertFalse(self.received(number), f"an SMS reached {number}")
+
+    def assertSmsCanceled(self, partner=None, number=None, reason=None):
+        """The outbox canceled an SMS to ``partner`` (or ``number``) with the policy's
+        ``reason`` (``tools/policy.py`` cancel reason), and its chatter notification
+        says so."""
+        domain = [("state", "=", "canceled")]
+        if partner is not None:
+            domain.append(("partner_id", "=", partner.id))
+        if number is not None:
+            domain.append(("number", "=", number))
+        canceled = self.env["sms.gateway.message"].search(domain)
+        self.assertTrue(canceled, f"no canceled SMS for {partner or number}")
+        if reason is not None:
+            self.assertEqual(set(canceled.mapped("error_code")), {reason})
+        return canceled
+
     @contextmanager
     def frozen_now(self, moment):
         """Freeze ``fields.Datetime.now`` and the cursor's ``now``."""

@@ -112,9 +112,7 @@ def decide(kind, recipient, rules, now):
     if not rules.timing:
         return Decision(SEND, now)
     due, deferred_by = now, []
-    release = schedule.cap_release_time(
-        recipient.recent_marketing, rules.cap, rules.cap_hours, now
-    )
+    release = schedule.cap_release_time(recipient.recent_marketing, rules.cap, rules.cap_hours, now)
     if release:
         if rules.cap_policy == "skip":
             return Decision(CANCEL, now, FREQUENCY_CAP)

@@ -26,7 +26,6 @@ class SmsComposer(models.TransientModel):
         compute="_compute_sms_kind",
         store=True,
         readonly=False,
-        required=True,
         help="Marketing SMS need the contact's consent and respect quiet hours and "
         "frequency caps. Transactional SMS (orders, appointments, answers) only respect "
         "opt-outs (STOP). Essential SMS (security codes) reach even opted-out numbers: "
@@ -36,10 +35,11 @@ class SmsComposer(models.TransientModel):
     @api.depends("composition_mode")
     def _compute_sms_kind(self):
         for composer in self:
-            composer.sms_kind = "marketing" if composer.composition_mode == "mass" else "transactional"
+            mass = composer.composition_mode == "mass"
+            composer.sms_kind = "marketing" if mass else "transactional"
 
     def _action_send_sms(self):
-        kind = self.sms_kind or "marketing"
+        kind = self.sms_kind or ("marketing" if self.composition_mode == "mass" else "transactional")
         if kind == "essential" and not self.env.user.has_group(
             "sms_journey.group_sms_journey_manager"
         ):

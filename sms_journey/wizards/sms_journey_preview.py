@@ -3,9 +3,8 @@ from datetime import timedelta
 from odoo import _, fields, models
 
 from ..models.sms_journey import CATCH_UP_TRIGGERS
+from ..models.sms_sender import PolicyItem
 from ..tools import journey as journey_tools
-from ..tools import phone as phone_tools
-from ..tools import schedule
 from ..tools.encoding import analyze
 
 # A preview lists a sample, not the whole audience.
@@ -127,7 +126,6 @@ class SmsJourneyPreview(models.TransientModel):
         """Steps of one participant from ``step`` due at ``due``, assuming no reaction."""
         lines = []
         journey = self.journey_id
-        Outbox = self.env["sms.gateway.message"]
         gateway = self.env["sms.gateway"]._get_company_gateway(journey.company_id)
         price = gateway.price_per_segment if gateway else 0.0
         while step and due <= horizon:
@@ -147,16 +145,12 @@ class SmsJourneyPreview(models.TransientModel):
                 line["skip_reason"] = _("Condition not met (assuming no reaction)")
             elif step.action in ("sms", "survey", "appointment"):
                 line.update(self._sms_line(step, partner, source, price))
-                # survey questions are always marketing SMS
-                marketing = journey.sms_kind == "marketing" or step.action == "survey"
-                if not line["skip_reason"] and marketing:
-                    number = phone_tools.try_normalize(partner.mobile or partner.phone)
-                    tz = Outbox._recipient_timezone(partner, number, journey.company_id)
-                    company = journey.company_id
-                    done_at = schedule.next_allowed_time(
-                        due, tz, company.sms_send_window_start, company.sms_send_window_end
-                    )
-                    line["scheduled_at"] = done_at
+                if not line["skip_reason"]:
+                    verdict = self._verdict(step, partner, due, bool(gateway))
+                    if verdict.canceled:
+                        line["skip_reason"] = verdict.reason
+                    else:
+                        done_at = line["scheduled_at"] = verdict.decision.due_at
             lines.append(line)
             if step.action in ("opt_out", "end"):
                 break
@@ -173,6 +167,23 @@ class SmsJourneyPreview(models.TransientModel):
             step = following
         return lines
 
+    def _verdict(self, step, partner, due, timing):
+        """The sending policy's verdict on this SMS at ``due``, as the step cron will
+        ask it (``sms.sender._decide``)."""
+        journey = self.journey_id
+        # survey questions are always marketing SMS
+        kind = "marketing" if step.action == "survey" else journey.sms_kind
+        number = partner.phone_sanitized or partner.mobile or partner.phone
+        item = PolicyItem(
+            kind=kind,
+            partner=partner,
+            number=number,
+            sanitized=bool(number) and number == partner.phone_sanitized,
+        )
+        return self.env["sms.sender"]._decide(
+            journey.company_id, [item], now=due, timing=timing
+        )[0]
+
     def _condition_holds(self, step, partner):
         if step.condition in ("clicked", "replied", "keyword", "ordered"):
             return False
@@ -181,7 +192,6 @@ class SmsJourneyPreview(models.TransientModel):
         return True
 
     def _sms_line(self, step, partner, source, price):
-        journey = self.journey_id
         if step.action == "survey" and not step.survey_question_id:
             return {"skip_reason": _("No survey question on the step")}
         if step.action in ("sms", "appointment") and not step.template_id:
@@ -204,11 +214,6 @@ class SmsJourneyPreview(models.TransientModel):
             "encoding": info.encoding,
             "cost": journey_tools.cost_of(info.segments, price),
         }
-        marketing = journey.sms_kind == "marketing" or step.action == "survey"
-        if marketing and partner.sms_consent_state != "opted_in":
-            values["skip_reason"] = _("No SMS marketing consent")
-        elif partner.phone_sanitized_blacklisted:
-            values["skip_reason"] = _("The number opted out of SMS")
         return values
 
 
