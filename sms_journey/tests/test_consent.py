@@ -20,8 +20,36 @@ class TestConsent(SmsJourneyCase):
         self.assertEqual(logs[1].number, "+393331234567")
         self.assertEqual(logs[1].user_id, self.env.user)
 
+    def test_marketing_opt_out_keeps_the_number_off_the_blacklist(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_marketing_opt_out("api", "journey: no reaction")
+        self.assertEqual(self.partner.sms_consent_state, "opted_out")
+        self.assertFalse(self.partner.phone_sanitized_blacklisted)
+        log = self.partner.sms_consent_log_ids.sorted("id")[-1]
+        self.assertEqual(
+            (log.action, log.scope, log.proof), ("opted_out", "marketing", "journey: no reaction")
+        )
+
+    def test_consent_state_written_directly_goes_through_the_consent_method(self):
+        self.partner.write({"sms_consent_state": "opted_in"})
+        log = self.partner.sms_consent_log_ids
+        self.assertEqual((log.action, log.source), ("opted_in", "staff"))
+        imported = (
+            self.env["res.partner"]
+            .with_context(import_file=True)
+            .create(
+                {"name": "Imported", "mobile": "+39 333 555 0000", "sms_consent_state": "opted_in"}
+            )
+        )
+        self.assertEqual(imported.sms_consent_state, "opted_in")
+        self.assertEqual(imported.sms_consent_log_ids.source, "import")
+        self.env["phone.blacklist"]._add(["+393335550000"])
+        imported.with_context(import_file=True).write({"sms_consent_state": "opted_in"})
+        # START by import: the blacklist follows the consent state
+        self.assertFalse(imported.phone_sanitized_blacklisted)
+
     def test_opt_out_goes_through_phone_blacklist(self):
-        self.partner._sms_consent_set("opted_out", "staff")
+        self.partner._sms_consent_set("opted_out", "staff", stop=True)
         self.assertTrue(self.partner.phone_sanitized_blacklisted)
         blacklist = self.env["phone.blacklist"].search([("number", "=", "+393331234567")])
         self.assertTrue(blacklist.active)

@@ -181,6 +181,8 @@ class EntryPointsMixin(SmsJourneyMixin):
 class TestEntryPointsGateway(EntryPointsMixin, MockSMS):
     """With a gateway: the outbox applies the policy, the provider gets the rest."""
 
+    allow_inherited_tests_method = True
+
     def deliveries(self):
         self.dispatch()
         return [message["to"] for message in self.received()]
@@ -200,7 +202,7 @@ class TestEntryPointsGateway(EntryPointsMixin, MockSMS):
         self.assertOnlyOptedIn(self.deliveries())
 
     def test_canceled_sms_say_why(self):
-        self.test_mass_composer_is_marketing_by_default()
+        self.test_chatter_sms()
         self.assertSmsCanceled(self.unknown, reason="no_consent")
         self.assertSmsCanceled(self.stopped, reason="opted_out")
         self.assertSmsCanceled(self.no_marketing, reason="marketing_opt_out")
@@ -211,6 +213,8 @@ class TestEntryPointsGateway(EntryPointsMixin, MockSMS):
 class TestEntryPointsIap(EntryPointsMixin, MockSMS):
     """Without a gateway (Odoo's IAP service): the same policy, nothing canceled
     reaches IAP."""
+
+    allow_inherited_tests_method = True
 
     @classmethod
     def setUpClass(cls):

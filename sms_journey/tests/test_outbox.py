@@ -101,13 +101,13 @@ class TestOutboxCompliance(SmsJourneyCase):
         self.assertEqual(second.error_code, "frequency_cap")
 
     def test_opted_out_number_gets_no_transactional_sms(self):
-        self.partner._sms_consent_set("opted_out", "keyword")
+        self.partner._sms_consent_set("opted_out", "keyword", stop=True)
         message = self.send()
         self.assertEqual(message.state, "canceled")
         self.assertEqual(message.error_code, "opted_out")
 
     def test_essential_sms_reaches_opted_out_number(self):
-        self.partner._sms_consent_set("opted_out", "keyword")
+        self.partner._sms_consent_set("opted_out", "keyword", stop=True)
         message = self.send(body="Your code is 1234", kind="essential")
         self.dispatch()
         self.assertEqual(message.state, "sent")

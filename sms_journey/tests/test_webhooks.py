@@ -135,7 +135,7 @@ class TestWebhooks(SmsJourneyHttpCase):
                 self.assertIn("unsubscribed", confirmations[0]["body"])
 
     def test_start_opts_back_in(self):
-        self.partner._sms_consent_set("opted_out", "keyword")
+        self.partner._sms_consent_set("opted_out", "keyword", stop=True)
         self.reply("START")
         self.assertEqual(self.partner.sms_consent_state, "opted_in")
         self.assertFalse(self.partner.phone_sanitized_blacklisted)
