@@ -13,3 +13,4 @@ from . import test_odoo_sms_features
 from . import test_two_way
 from . import test_partner_activity
 from . import test_ui_tours
+from . import test_security
