@@ -1,3 +1,4 @@
+from datetime import datetime
 from unittest.mock import patch
 
 import requests
@@ -5,9 +6,11 @@ import requests
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, new_sms_user
+from .common import SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
+from .test_journey_engine import LINK, JourneyCaseMixin
 
 NUMBER = "+393331234567"
+T0 = datetime(2026, 3, 2, 9, 0)
 
 
 @tagged("post_install", "-at_install")
@@ -120,3 +123,52 @@ class TestConsentLogAppendOnly(SmsJourneyCase):
     def test_deleting_the_partner_deletes_its_log(self):
         self.partner.unlink()
         self.assertFalse(self.log.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestShortLinkSignature(JourneyCaseMixin, SmsJourneyHttpCase):
+    """A journey short link counts only for the trace it was signed for."""
+
+    def test_tampered_trace_id_counts_for_nobody(self):
+        template = self.env["sms.template"].create(
+            {
+                "name": "Same text for everyone",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "body": "New arrivals: https://shop.example.com/promo?x=1",
+            }
+        )
+        other = self.make_partner("Marco Bianchi", "+39 333 765 4321")
+        journey = self.make_journey(
+            [self.sms_step(template)],
+            audience_domain=f"[('id', 'in', {(self.partner | other).ids})]",
+        )
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.run_crons(T0)
+        traces = self.traces(journey)
+        mine = traces.filtered(lambda trace: trace.participant_id.partner_id == self.partner)
+        theirs = traces - mine
+        code, trace_id, signature = LINK.search(mine.body).groups()
+        self.assertEqual(int(trace_id), mine.id)
+        self.assertEqual(LINK.search(theirs.body).group(1), code, "one short code per text")
+        self.env.flush_all()
+
+        # my link with their trace id, signed or not: redirected, counted for nobody
+        for path in (f"/r/{code}/j/{theirs.id}/{signature}", f"/r/{code}/j/{theirs.id}"):
+            response = self.url_open(path, allow_redirects=False)
+            self.assertEqual(response.status_code, 301)
+            self.assertIn("shop.example.com/promo", response.headers["Location"])
+        self.env.invalidate_all()
+        self.assertFalse(theirs.clicked_at)
+        self.assertFalse(mine.clicked_at)
+        tracker = self.env["link.tracker.code"].search([("code", "=", code)]).link_id
+        clicks = self.env["link.tracker.click"].search([("link_id", "=", tracker.id)])
+        self.assertEqual(len(clicks), 2, "plain clicks of the link are still counted")
+        self.assertFalse(clicks.sms_journey_trace_id)
+
+        # the genuine link counts for its own trace
+        response = self.url_open(f"/r/{code}/j/{trace_id}/{signature}", allow_redirects=False)
+        self.assertEqual(response.status_code, 301)
+        self.env.invalidate_all()
+        self.assertTrue(mine.clicked_at)
+        self.assertFalse(theirs.clicked_at)
