@@ -5,15 +5,28 @@ from odoo.http import request
 
 
 class SmsJourneyLinks(http.Controller):
-    @http.route("/r/<string:code>/j/<int:trace_id>", type="http", auth="public")
-    def journey_short_link(self, code, trace_id, **post):
-        """Record the click of a journey SMS link on its trace, then redirect."""
+    @http.route(
+        [
+            "/r/<string:code>/j/<int:trace_id>/<string:signature>",
+            # unsigned (or cut) links still take the customer to the page, unrecorded
+            "/r/<string:code>/j/<int:trace_id>",
+        ],
+        type="http",
+        auth="public",
+    )
+    def journey_short_link(self, code, trace_id, signature=None, **post):
+        """Record the click of a journey SMS link on its trace, then redirect.
+
+        The signature is checked by ``link.tracker.click.add_click``: a wrong or missing
+        one counts as a plain click of the link, for no trace.
+        """
         if not request.env["ir.http"].is_a_bot():
             request.env["link.tracker.click"].sudo().add_click(
                 code,
                 ip=request.httprequest.remote_addr,
                 country_code=request.geoip.country_code,
                 sms_journey_trace_id=trace_id,
+                sms_journey_signature=signature,
             )
         url = request.env["link.tracker"].sudo().get_url_from_code(code)
         if not url:

@@ -2,7 +2,8 @@ from odoo import api, fields, models
 
 
 class LinkTrackerClick(models.Model):
-    """Clicks on journey short links (``/r/<code>/j/<trace id>``) update the trace."""
+    """Clicks on journey short links (``/r/<code>/j/<trace id>/<signature>``) update the
+    trace."""
 
     _inherit = "link.tracker.click"
 
@@ -12,12 +13,16 @@ class LinkTrackerClick(models.Model):
 
     @api.model
     def add_click(self, code, **route_values):
-        # Trace ids are sequential: only a link that really is in that trace's SMS counts,
-        # so a guessed URL can't click for somebody else.
+        # Trace ids are sequential and a batch shares its short codes: only a link signed
+        # for that code and trace counts for the trace, so an edited id clicks for nobody.
+        signature = route_values.pop("sms_journey_signature", None)
         trace_id = route_values.get("sms_journey_trace_id")
         if trace_id:
-            trace = self.env["sms.journey.trace"].sudo().browse(trace_id).exists()
-            if not trace or f"/r/{code}/j/{trace.id}" not in (trace.body or ""):
+            Trace = self.env["sms.journey.trace"].sudo()
+            if not (
+                Trace._check_link_signature(code, trace_id, signature)
+                and Trace.browse(trace_id).exists()
+            ):
                 route_values["sms_journey_trace_id"] = False
         click = super().add_click(code, **route_values)
         if click and click.sms_journey_trace_id:

@@ -1,10 +1,18 @@
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 from .res_partner import CONSENT_SOURCES, CONSENT_STATES
 
 
 class SmsConsentLog(models.Model):
-    """Every change of SMS consent, with its proof: the audit trail regulators ask for."""
+    """Every change of SMS consent, with its proof: the audit trail regulators ask for.
+
+    Append-only. Users only read it (no create in the access rights either); rows are
+    written by the consent methods of ``res.partner`` (``_sms_consent_set``,
+    ``_sms_consent_opt_out_number``…) under ``sudo()``. A row is never changed, not even by
+    the superuser; only the superuser may delete one (the partner's deletion removes its
+    rows in SQL, ``ondelete='cascade'``, without going through :meth:`unlink`).
+    """
 
     _name = "sms.consent.log"
     _description = "SMS Consent Log"
@@ -29,3 +37,11 @@ class SmsConsentLog(models.Model):
     interaction_id = fields.Many2one(
         "sms.interaction", "SMS received", ondelete="set null", readonly=True
     )
+
+    def write(self, vals):
+        raise UserError(_("The SMS consent log is append-only: its entries can't be changed."))
+
+    def unlink(self):
+        if not self.env.su:
+            raise UserError(_("The SMS consent log is append-only: its entries can't be deleted."))
+        return super().unlink()

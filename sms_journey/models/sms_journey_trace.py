@@ -3,6 +3,7 @@ import re
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools import link_signature
 from .bulk_sql import insert_rows
 
 # what a step's outcome writes on a trace that already exists
@@ -82,7 +83,7 @@ class SmsJourneyTrace(models.Model):
 
     def _track_links(self, body):
         """Shorten the links of ``body`` with link_tracker and tie each to this trace
-        (``/r/<code>/j/<trace id>``), so a click tells which SMS was clicked."""
+        (``/r/<code>/j/<trace id>/<signature>``), so a click tells which SMS was clicked."""
         self.ensure_one()
         return self._track_links_batch({self.id: body}, self.journey_id)[self.id]
 
@@ -90,11 +91,18 @@ class SmsJourneyTrace(models.Model):
     def _track_links_batch(self, bodies, journey):
         """``_track_links`` for {trace id: body} of ``journey`` (the traces may not be
         written yet): each distinct text is shortened once (its trackers are shared),
-        then each SMS gets its own trace id in the links."""
+        then each SMS gets its own trace id in the links, signed (``tools/link_signature``)
+        so that nobody can click for another participant by changing the id."""
         base_url = journey.get_base_url()
+        key = self._link_key()
         # any host: the trackers' short URLs use their own base URL (website domains)
-        pattern = re.compile(r"https?://[^\s/]+/r/[A-Za-z0-9]+(?![A-Za-z0-9/])")
+        pattern = re.compile(r"https?://[^\s/]+/r/([A-Za-z0-9]+)(?![A-Za-z0-9/])")
         shortened, result = {}, {}
+
+        def tie(match, trace_id):
+            signature = link_signature.sign(key, match.group(1), trace_id)
+            return f"{match.group(0)}/j/{trace_id}/{signature}"
+
         for trace_id, body in bodies.items():
             if not body or "http" not in body:
                 result[trace_id] = body
@@ -107,9 +115,20 @@ class SmsJourneyTrace(models.Model):
                     ._shorten_links_text(body, vals, base_url=base_url)
                 )
             result[trace_id] = pattern.sub(
-                lambda m, trace_id=trace_id: f"{m.group(0)}/j/{trace_id}", shortened[body]
+                lambda m, trace_id=trace_id: tie(m, trace_id), shortened[body]
             )
         return result
+
+    @api.model
+    def _link_key(self):
+        """The key signing the trace ids of short links, derived from the database secret."""
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        return link_signature.link_key(secret)
+
+    @api.model
+    def _check_link_signature(self, code, trace_id, signature):
+        """Whether ``signature`` is the one of the link ``/r/<code>/j/<trace_id>``."""
+        return link_signature.verify(self._link_key(), code, trace_id, signature)
 
     @api.model
     def _reserve_ids(self, count):

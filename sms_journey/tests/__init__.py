@@ -14,3 +14,4 @@ from . import test_two_way
 from . import test_partner_activity
 from . import test_ui_tours
 from . import test_entry_points
+from . import test_security

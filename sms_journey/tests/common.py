@@ -9,7 +9,7 @@ import uuid
 from contextlib import contextmanager
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, TransactionCase, freeze_time
+from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user
 
 from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
 
@@ -180,3 +180,9 @@ __all__ = [
     "SmsJourneyMixin",
     "VonageFormatServer",
 ]
+
+
+def new_sms_user(env, login, groups="sms_journey.group_sms_journey_user"):
+    """A user of the main company with ``groups`` only (the SMS user group by default):
+    tests run with the lowest rights that the feature needs."""
+    return new_test_user(env, login=login, groups=groups, name=login.title())

@@ -5,7 +5,7 @@ from odoo.tests import tagged
 
 from .common import SmsJourneyCase
 
-LINK = re.compile(r"/r/([A-Za-z0-9]+)/j/(\d+)")
+LINK = re.compile(r"/r/([A-Za-z0-9]+)/j/(\d+)/([a-z2-7]+)")
 
 
 class JourneyCaseMixin:
@@ -100,8 +100,10 @@ class JourneyCaseMixin:
         return self.env["sms.journey.trace"].search(domain, order="id")
 
     def click(self, trace):
-        code, trace_id = LINK.search(trace.body).groups()
-        self.env["link.tracker.click"].sudo().add_click(code, sms_journey_trace_id=int(trace_id))
+        code, trace_id, signature = LINK.search(trace.body).groups()
+        self.env["link.tracker.click"].sudo().add_click(
+            code, sms_journey_trace_id=int(trace_id), sms_journey_signature=signature
+        )
         self.env.invalidate_all()
 
 
@@ -143,7 +145,7 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         trace = self.traces(journey)
         self.assertEqual(trace.state, "sent")
         self.assertTrue(cart.access_token)
-        code, _trace_id = LINK.search(trace.body).groups()
+        code, _trace_id, _signature = LINK.search(trace.body).groups()
         tracker = self.env["link.tracker.code"].search([("code", "=", code)]).link_id
         self.assertIn(f"/shop/cart?access_token={cart.access_token}", tracker.url)
         self.assertEqual(trace.outbox_message_id.sms_kind, "marketing")

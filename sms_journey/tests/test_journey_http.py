@@ -38,14 +38,14 @@ class TestJourneyHttp(JourneyCaseMixin, SmsJourneyHttpCase):
         )
         self.assertEqual(interaction.sms_journey_participant_id, trace.participant_id)
         # the click: recorded on the trace, redirected to the original URL
-        code, trace_id = LINK.search(trace.body).groups()
+        code, trace_id, signature = LINK.search(trace.body).groups()
         self.env.flush_all()
         # a guessed trace id with a link of another SMS counts for nobody
         other = self.env["link.tracker"].create({"url": "https://other.example.com", "title": "x"})
-        self.url_open(f"/r/{other.code}/j/{trace_id}", allow_redirects=False)
+        self.url_open(f"/r/{other.code}/j/{trace_id}/{signature}", allow_redirects=False)
         self.env.invalidate_all()
         self.assertFalse(trace.clicked_at)
-        response = self.url_open(f"/r/{code}/j/{trace_id}", allow_redirects=False)
+        response = self.url_open(f"/r/{code}/j/{trace_id}/{signature}", allow_redirects=False)
         self.assertEqual(response.status_code, 301)
         self.assertIn("shop.example.com/promo", response.headers["Location"])
         self.env.invalidate_all()

@@ -161,12 +161,11 @@ class TestWebhooks(SmsJourneyHttpCase):
         self.reply("yes")
         self.assertEqual(self.partner.sms_consent_state, "unknown")
 
-    def test_sandbox_reply_wizard_enters_through_the_controller(self):
+    def test_sandbox_reply_wizard_enters_the_inbound_pipeline(self):
+        self.send_and_dispatch()
         wizard = self.env["sms.sandbox.reply"].create(
             {"gateway_id": self.gateway.id, "number": NUMBER, "body": "Typed on the phone"}
         )
-        self.env.flush_all()
         wizard.action_send()
-        self.env.invalidate_all()
         interaction = self.env["sms.interaction"].search([("body", "=", "Typed on the phone")])
         self.assertEqual(interaction.partner_id, self.partner)

@@ -1,18 +1,20 @@
 import uuid
 
-import requests
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
-from odoo import _, fields, models
-from odoo.exceptions import UserError
-
-from ..tools.gateways.twilio import compute_signature
+from ..tools import phone as phone_tools
+from ..tools.gateways.base import InboundSms
 
 
 class SmsSandboxReply(models.TransientModel):
     """Type a reply on the Sandbox phone.
 
-    The reply is posted, signed like the provider signs it, to the gateway's real inbound
-    webhook: the same path a Twilio reply takes, end to end.
+    The reply enters the inbound pipeline (``sms.interaction._receive``) exactly as a
+    parsed webhook would, without any HTTP request: the worker must not call its own server
+    (with one worker it would wait for itself). Only sandbox gateways take replies, and only
+    from numbers they texted, checked here on the server: a user must not be able to forge
+    an inbound SMS — a STOP, a YES — on a real provider's gateway.
     """
 
     _name = "sms.sandbox.reply"
@@ -22,30 +24,48 @@ class SmsSandboxReply(models.TransientModel):
     number = fields.Char("From (the phone)", required=True)
     body = fields.Text("Reply", required=True)
 
-    def action_send(self):
-        self.ensure_one()
-        gateway = self.gateway_id.sudo()
-        url = gateway._webhook_url("inbound")
-        params = {
-            "MessageSid": f"SM{uuid.uuid4().hex}",
-            "AccountSid": gateway.account_sid or "",
-            "From": self.number,
-            "To": gateway.sender or "",
-            "Body": self.body,
-            "NumMedia": "0",
-        }
-        # The sandbox speaks Twilio's format, signature included.
-        headers = {"X-Twilio-Signature": compute_signature(gateway.auth_token or "", url, params)}
-        try:
-            response = requests.post(url, data=params, headers=headers, timeout=30)
-        except requests.RequestException as error:
-            raise UserError(_("The reply could not reach Odoo's inbound webhook: %s", error))
-        if response.status_code >= 300:
-            raise UserError(
-                _(
-                    "The inbound webhook refused the reply (HTTP %(status)s): %(text)s",
-                    status=response.status_code,
-                    text=response.text[:200],
+    @api.constrains("gateway_id", "number")
+    def _check_sandbox_gateway(self):
+        """Replies are typed on sandbox gateways only, from a number they sent an SMS to."""
+        for wizard in self:
+            # read as the user: a gateway of a company they can't see is refused as well
+            if wizard.gateway_id.code != "sandbox":
+                raise ValidationError(
+                    _(
+                        "Only a sandbox gateway takes replies from the Sandbox phone, "
+                        "not %(gateway)s.",
+                        gateway=wizard.gateway_id.display_name,
+                    )
+                )
+            number = phone_tools.try_normalize(wizard.number) or wizard.number
+            texted = (
+                self.env["sms.gateway.message"]
+                .sudo()
+                .search_count(
+                    [("gateway_id", "=", wizard.gateway_id.id), ("number", "=", number)], limit=1
                 )
             )
+            if not texted:
+                raise ValidationError(
+                    _(
+                        "The Sandbox phone holds only the numbers %(gateway)s sent an SMS to; "
+                        "%(number)s is not one of them.",
+                        gateway=wizard.gateway_id.display_name,
+                        number=wizard.number,
+                    )
+                )
+
+    def action_send(self):
+        """Hand the reply to the inbound pipeline, as the webhook does with a parsed SMS."""
+        self.ensure_one()
+        # again at send time: the gateway may have changed since the wizard was created
+        self._check_sandbox_gateway()
+        gateway = self.gateway_id.sudo()
+        inbound = InboundSms(
+            provider_message_id=f"SM{uuid.uuid4().hex}",
+            sender=self.number,
+            recipient=gateway.sender or "",
+            body=self.body,
+        )
+        self.env["sms.interaction"].sudo()._receive(gateway, inbound)
         return {"type": "ir.actions.act_window_close"}
