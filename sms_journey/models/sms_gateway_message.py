@@ -229,10 +229,7 @@ class SmsGatewayMessage(models.Model):
         trackers are written with one INSERT each. Delivery reports then follow them as
         for any SMS (the trackers are keyed by the SMS uuid).
 
-        Each entry is a dict: ``uuid``, ``partner`` (res.partner), ``body``, ``kind``
-        (marketing/transactional/essential), ``message`` (its chatter mail.message, may
-        be empty), ``template`` (sms.template, may be empty) and ``verdict`` (the
-        policy's, ``sms.sender._decide``).
+        :param entries: ``sms.sender.OutboxEntry`` each (the policy's verdict included)
         """
         if not entries:
             return self.browse()
@@ -240,18 +237,18 @@ class SmsGatewayMessage(models.Model):
         company = gateway.company_id
         rows = []
         for entry in entries:
-            info = analyze(entry["body"] or "")
+            info = analyze(entry.body or "")
             rows.append(
                 {
-                    "sms_uuid": entry["uuid"],
+                    "sms_uuid": entry.uuid,
                     "gateway_id": gateway.id,
                     "company_id": company.id,
-                    "partner_id": entry["partner"].id or None,
-                    "mail_message_id": entry["message"].id or None,
-                    "template_id": entry["template"].id or None,
-                    "body": entry["body"] or "",
-                    "sms_kind": entry["kind"],
-                    **_verdict_values(entry["verdict"]),
+                    "partner_id": entry.partner.id or None,
+                    "mail_message_id": entry.message.id or None,
+                    "template_id": entry.template.id or None,
+                    "body": entry.body or "",
+                    "sms_kind": entry.kind,
+                    **_verdict_values(entry.verdict),
                     "encoding": info.encoding,
                     "segments": info.segments,
                     "cost": info.segments * gateway.price_per_segment,
@@ -271,16 +268,16 @@ class SmsGatewayMessage(models.Model):
         """The chatter notification of each SMS (its state icon on the message) and the
         tracker that moves it with the delivery reports."""
         logged = [
-            (entry, row) for entry, row in zip(entries, rows, strict=True) if entry["message"]
+            (entry, row) for entry, row in zip(entries, rows, strict=True) if entry.message
         ]
         notification_rows = []
         for entry, row in logged:
             canceled = row["state"] == "canceled"
             notification_rows.append(
                 {
-                    "mail_message_id": entry["message"].id,
-                    "res_partner_id": entry["partner"].id or None,
-                    "author_id": entry["message"].author_id.id or None,
+                    "mail_message_id": entry.message.id,
+                    "res_partner_id": entry.partner.id or None,
+                    "author_id": entry.message.author_id.id or None,
                     "notification_type": "sms",
                     "notification_status": "canceled" if canceled else "process",
                     "failure_type": (
@@ -298,7 +295,7 @@ class SmsGatewayMessage(models.Model):
         insert_rows(
             self.env["sms.tracker"].sudo(),
             [
-                {"sms_uuid": entry["uuid"], "mail_notification_id": notification.id}
+                {"sms_uuid": entry.uuid, "mail_notification_id": notification.id}
                 for (entry, _row), notification in zip(logged, notifications, strict=True)
             ],
         )

@@ -62,6 +62,19 @@ class SmsRequest:
     author_id: int | None = None  # default: the current user's partner
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One SMS its sender logged on a chatter, for ``sms.gateway.message._enqueue_logged``."""
+
+    uuid: str
+    partner: models.Model  # res.partner, may be empty
+    body: str
+    kind: str
+    message: models.Model  # its chatter mail.message, may be empty
+    template: models.Model  # sms.template, may be empty
+    verdict: Verdict
+
+
 @dataclass
 class SentSms:
     """What became of one :class:`SmsRequest`."""
@@ -146,6 +159,10 @@ class SmsSender(models.AbstractModel):
         verdicts = []
         for item, (e164, error) in zip(items, numbers, strict=True):
             partner = item.partner
+            if not e164 and not timing:
+                # Odoo's IAP path reports a missing number itself, as without us
+                verdicts.append(Verdict(policy.Decision(policy.SEND, now), item.number or ""))
+                continue
             recipient = policy.Recipient(e164=e164, blacklisted=bool(e164) and e164 in blacklisted)
             if item.kind == "marketing" and e164:
                 recipient = self._marketing_recipient(
@@ -372,20 +389,20 @@ class SmsSender(models.AbstractModel):
     @api.model
     def _send_through_gateway(self, gateway, requests, messages, verdicts):
         entries = [
-            {
-                "uuid": uuid4().hex,
-                "partner": request.partner or self.env["res.partner"],
-                "body": request.body,
-                "kind": request.kind,
-                "message": message,
-                "template": request.template or self.env["sms.template"],
-                "verdict": verdict,
-            }
+            OutboxEntry(
+                uuid=uuid4().hex,
+                partner=request.partner or self.env["res.partner"],
+                body=request.body,
+                kind=request.kind,
+                message=message,
+                template=request.template or self.env["sms.template"],
+                verdict=verdict,
+            )
             for request, message, verdict in zip(requests, messages, verdicts, strict=True)
         ]
         outbox = self.env["sms.gateway.message"].sudo()._enqueue_logged(gateway, entries)
         return [
-            SentSms(request, entry["uuid"], entry["verdict"], entry["message"], row)
+            SentSms(request, entry.uuid, entry.verdict, entry.message, row)
             for request, entry, row in zip(requests, entries, outbox, strict=True)
         ]
 

@@ -39,7 +39,8 @@ class SmsComposer(models.TransientModel):
             composer.sms_kind = "marketing" if mass else "transactional"
 
     def _action_send_sms(self):
-        kind = self.sms_kind or ("marketing" if self.composition_mode == "mass" else "transactional")
+        mass = self.composition_mode == "mass"
+        kind = self.sms_kind or ("marketing" if mass else "transactional")
         if kind == "essential" and not self.env.user.has_group(
             "sms_journey.group_sms_journey_manager"
         ):
