@@ -1,5 +1,6 @@
 import logging
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -8,6 +9,7 @@ from odoo.tools import SQL
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 from .bulk_sql import insert_rows
+from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
 
 _logger = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class SmsJourneyParticipant(models.Model):
             items = [self._execute_step_safely(p, maybe_ordered) for p in self]
         sms_batches = {}
         for item in filter(None, items):
-            sms_batches.setdefault(item["step"], []).append(item)
+            sms_batches.setdefault(item.step, []).append(item)
         for step, batch in sms_batches.items():
             try:
                 with self.env.cr.savepoint():
@@ -145,13 +147,12 @@ class SmsJourneyParticipant(models.Model):
                     with self.env.cr.savepoint():
                         self._send_sms_batch(step, [item])
                 except Exception:
-                    _logger.exception(
-                        "Journey step failed for participant %s", item["participant"].id
-                    )
+                    _logger.exception("Journey step failed for participant %s", item.participant.id)
+                    reason = _("Error while sending the SMS")
                     self.env["sms.journey.trace"]._record_outcomes(
-                        [dict(item, state="skipped", skip_reason=_("Error while sending the SMS"))]
+                        [replace(item, state="skipped", skip_reason=reason)]
                     )
-                    item["participant"]._exit(_("Error while running the step"))
+                    item.participant._exit(_("Error while running the step"))
 
     @api.model
     def _claim_due(self, limit):
@@ -504,14 +505,7 @@ class SmsJourneyParticipant(models.Model):
             if record._name != "res.partner" and hasattr(record, "_message_sms")
             else self.partner_id
         )
-        return {
-            "participant": self,
-            "step": step,
-            "trace_id": trace_id,
-            "now": now,
-            "record": record,
-            "thread": thread,
-        }
+        return StepSms(self, step, trace_id, now, record=record, thread=thread)
 
     def _send_sms_batch(self, step, items, advance=True):
         """Send the SMS of ``step`` for ``items`` (from ``_sms_item``) the way Odoo's
@@ -527,16 +521,16 @@ class SmsJourneyParticipant(models.Model):
         journey = step.journey_id
         requests = [
             SmsRequest(
-                body=bodies[item["trace_id"]],
-                partner=item["participant"].partner_id,
-                thread=item["thread"],
+                body=bodies[item.trace_id],
+                partner=item.participant.partner_id,
+                thread=item.thread,
                 kind=journey.sms_kind,
                 template=step.template_id,
             )
             for item in items
         ]
         sent = [
-            dict(item, sent=sms)
+            replace(item, sent=sms)
             for item, sms in zip(
                 items,
                 self.env["sms.sender"]._send(requests, company=journey.company_id),
@@ -548,14 +542,14 @@ class SmsJourneyParticipant(models.Model):
         due_times, texted = self.env["sms.journey.trace"]._record_sent_batch(
             sent, stamp=not advance
         )
-        result = {item["participant"].id: due_times[item["trace_id"]] for item in ordered}
+        result = {item.participant.id: due_times[item.trace_id] for item in ordered}
         if advance:
             done_at = {}
             for item in ordered:
-                participant = item["participant"]
+                participant = item.participant
                 if participant.state == "running":
                     due = result[participant.id]
-                    done_at[participant] = max(due or item["now"], item["now"])
+                    done_at[participant] = max(due or item.now, item.now)
             self._advance_batch(step, done_at, texted)
             (texted - self.browse([p.id for p in done_at])).write(
                 {"last_sms_at": fields.Datetime.now()}
@@ -566,11 +560,11 @@ class SmsJourneyParticipant(models.Model):
         """{trace id: SMS text} of ``items``: one render per model, then the links
         shortened and tied to each trace."""
         bodies = {}
-        for model, group in _group_by(items, lambda item: item["record"]._name).items():
-            records = self.env[model].browse(dict.fromkeys(item["record"].id for item in group))
+        for model, group in _group_by(items, lambda item: item.record._name).items():
+            records = self.env[model].browse(dict.fromkeys(item.record.id for item in group))
             rendered = self._render_bodies(step.template_id, records)
             for item in group:
-                bodies[item["trace_id"]] = rendered[item["record"].id]
+                bodies[item.trace_id] = rendered[item.record.id]
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
 
     def _render_record(self, step):

@@ -1,4 +1,6 @@
 import re
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -16,6 +18,22 @@ OUTCOME_COLUMNS = (
     "sms_state",
     "cost",
 )
+
+
+@dataclass(frozen=True)
+class StepSms:
+    """One SMS a journey step sends to one participant, from the step run to its trace
+    (``sms.journey.participant._send_sms_batch`` → ``_record_sent_batch``)."""
+
+    participant: models.Model
+    step: models.Model
+    trace_id: int  # reserved (``_reserve_ids``) before the trace row is written
+    now: datetime
+    record: models.Model | None = None  # the template is rendered on it
+    thread: models.Model | None = None  # the SMS is logged on its chatter
+    sent: object = None  # sms.sender.SentSms, once sent
+    state: str | None = None  # the trace's outcome: sent / skipped
+    skip_reason: str | None = None
 
 
 class SmsJourneyTrace(models.Model):
@@ -153,13 +171,7 @@ class SmsJourneyTrace(models.Model):
         sent, and its due time is returned so the next wait counts from it.
         """
         self.ensure_one()
-        item = {
-            "participant": self.participant_id,
-            "step": self.step_id,
-            "trace_id": self.id,
-            "now": self.executed_at,
-            "sent": sent,
-        }
+        item = StepSms(self.participant_id, self.step_id, self.id, self.executed_at, sent=sent)
         due_times, _texted = self._record_sent_batch([item])
         return due_times[self.id]
 
@@ -170,15 +182,14 @@ class SmsJourneyTrace(models.Model):
         texted, who get their last SMS time with ``stamp``."""
         result, outcomes, participants = {}, [], self.env["sms.journey.participant"]
         for item in items:
-            sent = item["sent"]
-            sms = dict(item, outbox=sent.outbox, uuid=sent.uuid, body=sent.request.body)
-            result[item["trace_id"]] = None
+            sent = item.sent
+            result[item.trace_id] = None
             if sent.verdict.canceled:
-                outcomes.append(dict(sms, state="skipped", skip_reason=sent.verdict.reason))
+                outcomes.append(replace(item, state="skipped", skip_reason=sent.verdict.reason))
             else:
-                outcomes.append(dict(sms, state="sent", skip_reason=None))
-                result[item["trace_id"]] = sent.due_at
-                participants |= item["participant"]
+                outcomes.append(replace(item, state="sent", skip_reason=None))
+                result[item.trace_id] = sent.due_at
+                participants |= item.participant
         self._record_outcomes(outcomes)
         if stamp:
             participants.write({"last_sms_at": fields.Datetime.now()})
@@ -191,20 +202,21 @@ class SmsJourneyTrace(models.Model):
         inserted when only reserved, updated when they exist."""
         rows = []
         for item in items:
-            outbox = item.get("outbox") or self.env["sms.gateway.message"]
+            sent = item.sent
+            outbox = (sent.outbox if sent else None) or self.env["sms.gateway.message"]
             rows.append(
                 {
-                    "id": item["trace_id"],
-                    "participant_id": item["participant"].id,
-                    "journey_id": item["participant"].journey_id.id,
-                    "partner_id": item["participant"].partner_id.id,
-                    "step_id": item["step"].id or None,
-                    "action": item["step"].action or "sms",
-                    "executed_at": item["now"],
-                    "state": item["state"],
-                    "skip_reason": item["skip_reason"] or None,
-                    "body": item.get("body") or None,
-                    "sms_uuid": item.get("uuid") or None,
+                    "id": item.trace_id,
+                    "participant_id": item.participant.id,
+                    "journey_id": item.participant.journey_id.id,
+                    "partner_id": item.participant.partner_id.id,
+                    "step_id": item.step.id or None,
+                    "action": item.step.action or "sms",
+                    "executed_at": item.now,
+                    "state": item.state,
+                    "skip_reason": item.skip_reason or None,
+                    "body": (sent.request.body if sent else None) or None,
+                    "sms_uuid": (sent.uuid if sent else None) or None,
                     "outbox_message_id": outbox.id or None,
                     # stored related fields, kept as the ORM would
                     "sms_state": outbox.state or None,
@@ -213,7 +225,7 @@ class SmsJourneyTrace(models.Model):
             )
         insert_rows(self, rows, update=OUTCOME_COLUMNS)
         participants = self.env["sms.journey.participant"].browse(
-            {item["participant"].id for item in items}
+            {item.participant.id for item in items}
         )
         participants.invalidate_recordset(["trace_ids"])
 

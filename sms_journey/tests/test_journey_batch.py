@@ -81,7 +81,7 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
         send_batch = Participant._send_sms_batch
 
         def failing(self_, step, items, advance=True):
-            if any(item["participant"].partner_id == other for item in items):
+            if any(item.participant.partner_id == other for item in items):
                 raise ValueError("broken")
             return send_batch(self_, step, items, advance=advance)
 
