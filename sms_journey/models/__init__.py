@@ -10,6 +10,9 @@ from . import sms_sender
 from . import sms_consent_keyword
 from . import sms_consent_log
 from . import sms_gateway
+from . import sms_gateway_sandbox
+from . import sms_gateway_twilio
+from . import sms_gateway_vonage
 from . import sms_gateway_message
 from . import sms_interaction
 from . import sms_sms

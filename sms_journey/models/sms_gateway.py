@@ -3,15 +3,23 @@ from werkzeug.urls import url_encode
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.gateways.base import GatewayConfig, get_client
+from ..tools.gateways.base import GatewayConfig
 
 
 class SmsGateway(models.Model):
     """An SMS provider account, in the shape of ``payment.provider``.
 
-    Each provider adds its ``code`` and acts only on records of its code. The company's
-    active gateway (``res.company.sms_gateway_id``) carries every SMS Odoo sends for that
-    company; with none set, Odoo's stock IAP path is used untouched.
+    This file is the provider-neutral part. Each provider is one model file here
+    (``sms_gateway_<code>.py``: its ``code``, its own settings, its part of the client
+    config) plus one client file in ``tools/gateways/<code>.py``, and acts only on records
+    of its code. The company's active gateway (``res.company.sms_gateway_id``) carries
+    every SMS Odoo sends for that company; with none set, Odoo's stock IAP path is used
+    untouched.
+
+    Provider hooks, each overridden as ``if self.code != '<code>': return super()...``:
+
+    * :meth:`_get_client_class`: the ``tools/gateways`` client class of the code;
+    * :meth:`_get_client_config`: the :class:`GatewayConfig` handed to that client.
     """
 
     _name = "sms.gateway"
@@ -23,12 +31,10 @@ class SmsGateway(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     code = fields.Selection(
-        [("sandbox", "Sandbox"), ("twilio", "Twilio"), ("vonage", "Vonage")],
+        [("none", "No provider set")],
         string="Provider",
         required=True,
-        default="sandbox",
-        help="The sandbox speaks the Twilio API to a loopback server: "
-        "for demos and tests, nothing leaves the machine.",
+        default="none",
     )
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
@@ -37,14 +43,11 @@ class SmsGateway(models.Model):
         "API URL",
         help="Base URL of the provider's API. Leave empty for the provider's default.",
     )
+    # The account's id and secret: every provider authenticates with such a pair (Twilio's
+    # account SID and auth token, Vonage's API key and secret), so it is one pair of fields
+    # here rather than one per provider; settings only one provider has live in its file.
     account_sid = fields.Char("Account SID / API key", groups="base.group_system")
     auth_token = fields.Char("Auth token / API secret", groups="base.group_system")
-    signature_secret = fields.Char(
-        "Signature secret",
-        groups="base.group_system",
-        help="Secret used to verify the signature of delivery reports and inbound "
-        "messages; providers that sign with the auth token leave it empty.",
-    )
     sender = fields.Char(
         help="Sender phone number in E.164 (+15551234567) or an alphanumeric sender "
         "ID of up to 11 characters where the destination country allows it."
@@ -97,7 +100,8 @@ class SmsGateway(models.Model):
         empty recordset when the company uses Odoo's IAP service."""
         company = company or self.env.company
         gateway = company.sudo().sms_gateway_id
-        return gateway if gateway.active else self.browse()
+        # "none" is what a gateway becomes when its provider's code is removed
+        return gateway if gateway.active and gateway.code != "none" else self.browse()
 
     def _compute_webhook_urls(self):
         for gateway in self:
@@ -113,23 +117,30 @@ class SmsGateway(models.Model):
         url = f"{self.get_base_url()}/sms_journey/{self.id}/{kind}"
         return f"{url}?{url_encode(query)}" if query else url
 
-    def _get_config(self):
+    def _get_client(self):
+        """A client of the provider's API (tools/gateways), to close after use."""
+        self.ensure_one()
+        return self._get_client_class()(self._get_client_config())
+
+    def _get_client_class(self):
+        """Provider hook: the ``tools/gateways`` client class of this gateway's code."""
+        self.ensure_one()
+        raise UserError(_("The gateway %s has no SMS provider set.", self.name))
+
+    def _get_client_config(self):
+        """Provider hook: the account settings handed to the client. Providers with
+        settings of their own extend the generic ones (``dataclasses.replace``)."""
         self.ensure_one()
         gateway = self.sudo()
         return GatewayConfig(
             api_url=gateway.api_url or None,
             account_sid=gateway.account_sid or None,
             auth_token=gateway.auth_token or None,
-            signature_secret=gateway.signature_secret or None,
             sender=gateway.sender or None,
             timeout=gateway.timeout or 10.0,
             rate_limit=gateway.rate_limit,
             max_concurrency=gateway.max_concurrency,
         )
-
-    def _get_client(self):
-        """A client of the provider's API (tools/gateways), to close after use."""
-        return get_client(self.code, self._get_config())
 
     def action_send_test_sms(self):
         self.ensure_one()

@@ -1,5 +1,6 @@
-"""SMS provider clients (no Odoo import): see ``base`` for the interface and
-:func:`get_client` for the registry; ``loopback`` holds fake providers for tests and demos."""
+"""SMS provider clients (no Odoo import): ``base`` holds the interface, each provider its
+own module (``twilio``, ``vonage``, ``sandbox``), picked by the provider's model
+(``models/sms_gateway_<code>.py``); ``loopback`` holds fake providers for tests and demos."""
 
 from .base import (
     GatewayClient,
@@ -11,5 +12,4 @@ from .base import (
     SendResult,
     SignatureError,
     StatusReport,
-    get_client,
 )

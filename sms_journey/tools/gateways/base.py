@@ -1,5 +1,5 @@
 """Provider-neutral part of the SMS gateway layer: data types, errors, the client interface
-and the registry of provider clients.
+and the helpers the provider clients share.
 
 Nothing here imports Odoo: a client takes a :class:`GatewayConfig` and plain values, talks
 HTTP through one :class:`requests.Session` and answers with plain dataclasses. The Odoo side
@@ -19,7 +19,6 @@ Every outcome is a :class:`SendResult` whose ``status`` says what to do next:
 from __future__ import annotations
 
 import email.utils
-import importlib
 import math
 import time
 from collections.abc import Mapping
@@ -344,36 +343,3 @@ class GatewayClient:
 
     def webhook_response(self) -> tuple[int, str, bytes]:
         return 200, "text/plain", b""
-
-
-# --- registry -----------------------------------------------------------------------------
-
-#: provider code → module (relative to this package) defining the client class
-PROVIDER_MODULES = {
-    "sandbox": "sandbox",
-    "twilio": "twilio",
-    "vonage": "vonage",
-}
-_REGISTRY: dict[str, type[GatewayClient]] = {}
-
-
-def register(cls):
-    """Class decorator: make ``cls`` available to :func:`get_client` under ``cls.code``."""
-    if not cls.code:
-        raise ValueError(f"{cls.__name__} has no code")
-    _REGISTRY[cls.code] = cls
-    return cls
-
-
-def get_client_class(code):
-    if code not in _REGISTRY and code in PROVIDER_MODULES:
-        importlib.import_module(f".{PROVIDER_MODULES[code]}", __package__)
-    try:
-        return _REGISTRY[code]
-    except KeyError:
-        raise GatewayError(f"Unknown SMS provider {code!r}") from None
-
-
-def get_client(code: str, config: GatewayConfig, session=None) -> GatewayClient:
-    """The client of provider ``code`` ('sandbox', 'twilio', 'vonage') for ``config``."""
-    return get_client_class(code)(config, session=session)

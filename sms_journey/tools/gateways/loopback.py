@@ -7,9 +7,9 @@ clients reuse them, records what it received and can be scripted to fail the way
 provider does::
 
     with TwilioFormatServer() as server:
-        client = get_client("twilio", GatewayConfig(api_url=server.url,
-                                                     account_sid=server.account_sid,
-                                                     auth_token=server.auth_token))
+        client = TwilioClient(GatewayConfig(api_url=server.url,
+                                            account_sid=server.account_sid,
+                                            auth_token=server.auth_token))
         server.fail_next(kind="rate_limited")
         ...
         server.post_status(sid, "delivered")   # signed status callback

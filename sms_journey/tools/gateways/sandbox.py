@@ -6,13 +6,11 @@ requests, errors, signed status callbacks — is the real Twilio code path; noth
 machine.
 """
 
-from .base import register
 from .twilio import TwilioClient
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8070"
 
 
-@register
 class SandboxClient(TwilioClient):
     code = "sandbox"
     default_api_url = DEFAULT_SANDBOX_URL

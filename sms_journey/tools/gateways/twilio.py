@@ -44,7 +44,6 @@ from .base import (
     SendResult,
     StatusReport,
     get_header,
-    register,
     shorten,
     to_float,
     to_int,
@@ -157,7 +156,6 @@ def _error_text(code, message, status=None):
     return shorten(text)
 
 
-@register
 class TwilioClient(GatewayClient):
     code = "twilio"
     default_api_url = "https://api.twilio.com"

@@ -45,7 +45,6 @@ from .base import (
     PayloadError,
     SendResult,
     StatusReport,
-    register,
     shorten,
     to_float,
 )
@@ -180,7 +179,6 @@ def _webhook_params(params, body):
     return result
 
 
-@register
 class VonageClient(GatewayClient):
     code = "vonage"
     default_api_url = "https://rest.nexmo.com"
