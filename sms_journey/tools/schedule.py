@@ -82,10 +82,11 @@ def _gap_end(tz, local_naive):
             high = middle
         else:
             low = middle
-    # Transitions fall on whole minutes; round the search result up to one.
-    if high.second or high.microsecond:
-        high = high.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return high
+    # Transitions fall on whole minutes: the search ends within a second above one.
+    floor = high.replace(second=0, microsecond=0)
+    if _to_local(floor, tz).replace(tzinfo=None) >= local_naive:
+        return floor
+    return floor + timedelta(minutes=1) if floor != high else high
 
 
 def _local_minutes(moment_utc, tz):

@@ -302,3 +302,10 @@ def test_month_days_celebrated_on_examples():
     assert month_days_celebrated_on(date(2024, 2, 28)) == [(2, 28)]
     assert month_days_celebrated_on(date(2024, 2, 29)) == [(2, 29)]
     assert month_days_celebrated_on(datetime(2025, 7, 4, 23, 0)) == [(7, 4)]
+
+
+def test_window_start_in_a_spring_forward_gap_opens_when_the_gap_ends():
+    # Dublin skips 01:00–02:00 local on 28 March 2021 (01:00 UTC); a window opening at
+    # 01:07:30 opens at the end of the gap, 01:00 UTC, not a minute later
+    moment = next_allowed_time(datetime(2021, 3, 28, 0, 59), "Europe/Dublin", 1.125, 0.0)
+    assert moment == datetime(2021, 3, 28, 1, 0)
