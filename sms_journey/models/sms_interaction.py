@@ -180,7 +180,8 @@ class SmsInteraction(models.Model):
             )
         elif family == "help":
             self.consent_action = "help"
-            self._reply(self._help_text(company))
+            # CTIA: HELP is answered even to a number that sent STOP
+            self._reply(self._help_text(company), kind="essential")
         elif family == "confirm" and self.partner_id.sms_consent_state == "pending":
             self.consent_action = "confirm"
             self.partner_id._sms_consent_set(

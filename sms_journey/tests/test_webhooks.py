@@ -148,6 +148,13 @@ class TestWebhooks(SmsJourneyHttpCase):
         self.assertIn("Msg & data rates may apply", answer)
         self.assertIn("help@acme.test", answer)
 
+    def test_help_is_answered_after_stop(self):
+        self.partner._sms_consent_set("opted_out", "keyword", stop=True)
+        self.reply("HELP")
+        self.dispatch()
+        self.assertSmsSent(NUMBER, count=1)
+        self.assertIn("Reply STOP", self.received(NUMBER)[0]["body"])
+
     def test_double_opt_in_yes_records_proof(self):
         self.partner.action_sms_request_consent()
         self.reply("Si")
