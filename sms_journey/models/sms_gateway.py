@@ -117,6 +117,23 @@ class SmsGateway(models.Model):
         url = f"{self.get_base_url()}/sms_journey/{self.id}/{kind}"
         return f"{url}?{url_encode(query)}" if query else url
 
+    def _receive_inbound(self, inbound):
+        """Inbound pipeline of a webhook's :class:`InboundSms`, before the interaction:
+        a part of a long SMS waits for the others (``sms.inbound.part``); the complete
+        message is recorded once (``sms.interaction._receive``) with its MMS media links.
+        Returns the interaction, or an empty recordset while parts are missing."""
+        self.ensure_one()
+        complete = self.env["sms.inbound.part"]._collect(self, inbound)
+        if complete is None:
+            return self.env["sms.interaction"]
+        interaction = self.env["sms.interaction"]._receive(self, complete)
+        if complete.media and interaction and not interaction.media_urls:
+            interaction.media_urls = "\n".join(
+                f"{media.url} ({media.content_type})" if media.content_type else media.url
+                for media in complete.media
+            )
+        return interaction
+
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""
         self.ensure_one()

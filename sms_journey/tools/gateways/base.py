@@ -242,6 +242,19 @@ def clean_params(params):
     return {clean_text(key): clean_text(value) for key, value in (params or {}).items()}
 
 
+#: longest provider message id and phone number / sender id a webhook may carry: real
+#: ones are far shorter (Twilio SIDs 34 characters, E.164 16), and they are indexed
+MAX_ID_LENGTH = 128
+MAX_ADDRESS_LENGTH = 64
+
+
+def bounded(value, limit, what):
+    """``value`` when at most ``limit`` characters, else a PayloadError naming ``what``."""
+    if value is not None and len(value) > limit:
+        raise PayloadError(f"{what} longer than {limit} characters")
+    return value
+
+
 def constant_time_equals(expected, given):
     """``hmac.compare_digest`` for any two strings: it raises TypeError on non-ASCII
     text, which a hostile header can carry, so both are compared as UTF-8 bytes."""

@@ -32,6 +32,8 @@ from .base import (
     ERROR_REJECTED,
     ERROR_SERVER,
     ERROR_UNKNOWN,
+    MAX_ADDRESS_LENGTH,
+    MAX_ID_LENGTH,
     REPORT_DELIVERED,
     REPORT_FAILED,
     REPORT_SENT,
@@ -44,6 +46,7 @@ from .base import (
     PayloadError,
     SendResult,
     StatusReport,
+    bounded,
     clean_params,
     constant_time_equals,
     get_header,
@@ -417,6 +420,7 @@ class TwilioClient(GatewayClient):
         raw_status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not raw_status:
             raise PayloadError("Twilio status callback without MessageSid or MessageStatus")
+        bounded(sid, MAX_ID_LENGTH, "MessageSid")
         if raw_status in INBOUND_STATUSES:
             return []
         status = STATUS_MAP.get(raw_status)
@@ -446,9 +450,9 @@ class TwilioClient(GatewayClient):
         if not sid or not sender or not recipient:
             raise PayloadError("Twilio inbound message without MessageSid, From or To")
         return InboundSms(
-            provider_message_id=sid,
-            sender=sender,
-            recipient=recipient,
+            provider_message_id=bounded(sid, MAX_ID_LENGTH, "MessageSid"),
+            sender=bounded(sender, MAX_ADDRESS_LENGTH, "From"),
+            recipient=bounded(recipient, MAX_ADDRESS_LENGTH, "To"),
             body=form.get("Body", ""),
             media=_media(form),
         )

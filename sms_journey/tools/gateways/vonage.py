@@ -36,6 +36,8 @@ from .base import (
     ERROR_REJECTED,
     ERROR_SERVER,
     ERROR_UNKNOWN,
+    MAX_ADDRESS_LENGTH,
+    MAX_ID_LENGTH,
     REPORT_DELIVERED,
     REPORT_FAILED,
     REPORT_SENT,
@@ -48,6 +50,7 @@ from .base import (
     PayloadError,
     SendResult,
     StatusReport,
+    bounded,
     clean_params,
     constant_time_equals,
     get_header,
@@ -377,6 +380,7 @@ class VonageClient(GatewayClient):
         raw_status = (data.get("status") or "").lower()
         if not message_id or not raw_status:
             raise PayloadError("Vonage delivery receipt without messageId or status")
+        bounded(message_id, MAX_ID_LENGTH, "messageId")
         status = DLR_STATUSES.get(raw_status)
         if status is None:
             raise PayloadError(f"Unknown Vonage delivery status {shorten(raw_status, 40)!r}")
@@ -407,9 +411,9 @@ class VonageClient(GatewayClient):
         if not message_id or not sender or not recipient:
             raise PayloadError("Vonage inbound message without messageId, msisdn or to")
         return InboundSms(
-            provider_message_id=message_id,
-            sender=_e164(sender),
-            recipient=_e164(recipient),
+            provider_message_id=bounded(message_id, MAX_ID_LENGTH, "messageId"),
+            sender=bounded(_e164(sender), MAX_ADDRESS_LENGTH, "msisdn"),
+            recipient=bounded(_e164(recipient), MAX_ADDRESS_LENGTH, "to"),
             body=data.get("text", ""),
             part=_part(data),
         )
