@@ -248,6 +248,28 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
 
+    def test_stale_claim_held_queued_at_provider_is_not_resent(self):
+        """Beyond the sender's MPS Twilio holds accepted messages queued, without a
+        DateSent: the lookup after a crash must find them all the same."""
+        self.provider.queue_hold = 3600
+        self.addCleanup(setattr, self.provider, "queue_hold", 0)
+        message = self.queue()
+        self.dispatch()
+        [held] = self.received(NUMBER)
+        self.assertEqual((held["status"], held["date_sent"]), ("queued", None))
+        message.write(
+            {
+                "state": "sending",
+                "provider_message_id": False,
+                "claimed_at": datetime.now() - timedelta(hours=1),
+            }
+        )
+        self.env["sms.gateway.message"]._cron_reconcile()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.provider_message_id, held["sid"])
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+
     def test_stale_claim_not_at_provider_is_queued_again(self):
         message = self.queue()
         message._claim_due(10)
