@@ -1,9 +1,39 @@
+import functools
+
 from werkzeug.urls import url_encode
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.gateways.base import GatewayConfig
+from ..tools.rate_limit import SharedRate
+
+
+def book_send_window(registry, gateway_id, span, cr=None):
+    """Book the next ``span`` seconds of the gateway's sending time, after every window
+    booked before by any worker; return the delay in seconds until it starts. The clock
+    is the database's, and the booking is committed at once on a cursor of its own (or
+    on ``cr``), so that every worker sees it. Safe to call from any thread."""
+    if cr is None:
+        with registry.cursor() as own:
+            return book_send_window(registry, gateway_id, span, own)
+    cr.execute(
+        SQL(
+            """WITH clock AS (SELECT clock_timestamp() AT TIME ZONE 'UTC' AS now)
+               INSERT INTO sms_gateway_send_window AS w (gateway_id, booked_until)
+               SELECT %(id)s, clock.now + make_interval(secs => %(span)s) FROM clock
+               ON CONFLICT (gateway_id) DO UPDATE
+                  SET booked_until = GREATEST(w.booked_until, EXCLUDED.booked_until
+                                              - make_interval(secs => %(span)s))
+                                     + make_interval(secs => %(span)s)
+               RETURNING EXTRACT(EPOCH FROM w.booked_until
+                                 - (SELECT now FROM clock)) - %(span)s""",
+            id=gateway_id,
+            span=float(span),
+        )
+    )
+    return max(float(cr.fetchone()[0]), 0.0)
 
 
 class SmsGateway(models.Model):
@@ -94,6 +124,18 @@ class SmsGateway(models.Model):
         ),
     ]
 
+    def init(self):
+        # The book of sending windows that Odoo workers share (see _book_send_window): one
+        # row per gateway, outside the ORM so that booking never touches the gateway's row.
+        self.env.cr.execute(
+            SQL(
+                """CREATE TABLE IF NOT EXISTS sms_gateway_send_window (
+                       gateway_id integer PRIMARY KEY REFERENCES sms_gateway(id)
+                                  ON DELETE CASCADE,
+                       booked_until timestamp NOT NULL)"""
+            )
+        )
+
     @api.model
     def _get_company_gateway(self, company=None):
         """The active gateway of ``company`` (the current one by default), or an
@@ -133,6 +175,15 @@ class SmsGateway(models.Model):
                 for media in complete.media
             )
         return interaction
+
+    def _shared_rate(self):
+        """The rate limiter of this account for one batch: the gateway's messages per
+        second, shared by every Odoo worker and server sending through it (each books
+        its sending windows in the database; see ``tools/rate_limit.SharedRate``)."""
+        self.ensure_one()
+        return SharedRate(
+            self.rate_limit, functools.partial(book_send_window, self.env.registry, self.id)
+        )
 
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""

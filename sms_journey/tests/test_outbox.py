@@ -270,6 +270,21 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
 
+    def test_workers_book_consecutive_sending_windows(self):
+        """Workers share the account's rate: each booked window starts where the one
+        booked before ends, on the database's clock."""
+        from ..models.sms_gateway import book_send_window
+
+        registry, cr = self.env.registry, self.env.cr
+        self.assertEqual(book_send_window(registry, self.gateway.id, 0.5, cr), 0.0)
+        second = book_send_window(registry, self.gateway.id, 0.5, cr)
+        third = book_send_window(registry, self.gateway.id, 0.5, cr)
+        self.assertAlmostEqual(second, 0.5, delta=0.1)
+        self.assertAlmostEqual(third, 1.0, delta=0.1)
+        other = self.gateway.copy()
+        self.assertEqual(book_send_window(registry, other.id, 0.5, cr), 0.0)
+        self.assertEqual(self.gateway._shared_rate().rate, self.gateway.rate_limit)
+
     def test_stale_claim_not_at_provider_is_queued_again(self):
         message = self.queue()
         message._claim_due(10)
