@@ -270,6 +270,15 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
 
+    def test_queueing_wakes_every_dispatch_lane(self):
+        lanes = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch") | self.env.ref(
+            "sms_journey.ir_cron_sms_gateway_dispatch_lane_2"
+        )
+        self.env["ir.cron.trigger"].search([("cron_id", "in", lanes.ids)]).unlink()
+        self.queue()
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "in", lanes.ids)])
+        self.assertEqual(triggers.cron_id, lanes)
+
     def test_workers_book_consecutive_sending_windows(self):
         """Workers share the account's rate: each booked window starts where the one
         booked before ends, on the database's clock."""
