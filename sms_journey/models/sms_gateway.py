@@ -114,6 +114,10 @@ class SmsGateway(models.Model):
         compute="_compute_webhook_urls",
         help="Give this URL to the provider for incoming messages.",
     )
+    webhook_warning = fields.Char(
+        compute="_compute_webhook_urls",
+        help="A provider limit the delivery report URL breaks.",
+    )
 
     _sql_constraints = [
         ("rate_limit_positive", "CHECK(rate_limit > 0)", "The rate limit must be positive."),
@@ -149,6 +153,23 @@ class SmsGateway(models.Model):
         for gateway in self:
             gateway.status_url = gateway._webhook_url("status") if gateway.id else False
             gateway.inbound_url = gateway._webhook_url("inbound") if gateway.id else False
+            gateway.webhook_warning = gateway._webhook_warning()
+
+    def _webhook_warning(self):
+        """What a provider limit does to this gateway's delivery reports, or False."""
+        if not self.id or self.code == "none":
+            return False
+        # each SMS carries its own reference in the URL it gives the provider
+        callback = self._webhook_url("status", ref="0" * 32)
+        problem = self._get_client_class().callback_problem(callback)
+        if not problem:
+            return False
+        return _(
+            "%(problem)s: SMS are sent without it. Set the account's delivery report URL "
+            "at the provider to %(url)s (or shorten the web.base.url).",
+            problem=problem,
+            url=self._webhook_url("status"),
+        )
 
     def _webhook_url(self, kind, **query):
         """Public URL of this gateway's ``kind`` webhook ('status' or 'inbound').

@@ -210,12 +210,26 @@ class SmsJourneyHttpCase(SmsJourneyMixin, HttpCase):
     pass
 
 
+class SmsJourneyVonageHttpCase(SmsJourneyHttpCase):
+    """The same base on a Vonage gateway and a Vonage-format loopback provider."""
+
+    provider_server_class = VonageFormatServer
+    gateway_code = "vonage"
+
+    @classmethod
+    def _gateway_values(cls):
+        values = super()._gateway_values()
+        values.update(signature_secret=cls.provider.signature_secret, sender="Acme")
+        return values
+
+
 __all__ = [
     "ACCOUNT_SID",
     "AUTH_TOKEN",
     "SmsJourneyCase",
     "SmsJourneyHttpCase",
     "SmsJourneyMixin",
+    "SmsJourneyVonageHttpCase",
     "VonageFormatServer",
 ]
 

@@ -146,6 +146,16 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.partner._message_sms(body, partner_ids=self.partner.ids)
         return self.outbox(partner_id=self.partner.id)[-1:]
 
+    def simulate_crash(self, message):
+        """The worker died after the request: the result was never recorded."""
+        message.write(
+            {
+                "state": "sending",
+                "provider_message_id": False,
+                "claimed_at": datetime.now() - timedelta(hours=1),
+            }
+        )
+
     def test_chatter_sms_goes_through_gateway(self):
         message = self.queue()
         self.assertEqual(message.state, "queued")
@@ -234,14 +244,7 @@ class TestOutboxDispatch(SmsJourneyCase):
         message = self.queue()
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
-        # Simulate the crash: the result was never recorded.
-        message.write(
-            {
-                "state": "sending",
-                "provider_message_id": False,
-                "claimed_at": datetime.now() - timedelta(hours=1),
-            }
-        )
+        self.simulate_crash(message)
         self.env["sms.gateway.message"]._cron_reconcile()
         self.assertEqual(message.state, "sent")
         self.assertTrue(message.provider_message_id)
@@ -257,13 +260,7 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.dispatch()
         [held] = self.received(NUMBER)
         self.assertEqual((held["status"], held["date_sent"]), ("queued", None))
-        message.write(
-            {
-                "state": "sending",
-                "provider_message_id": False,
-                "claimed_at": datetime.now() - timedelta(hours=1),
-            }
-        )
+        self.simulate_crash(message)
         self.env["sms.gateway.message"]._cron_reconcile()
         self.assertEqual(message.state, "sent")
         self.assertEqual(message.provider_message_id, held["sid"])

@@ -11,7 +11,7 @@ from odoo.tests import tagged
 
 from ..controllers.main import MAX_WEBHOOK_BODY
 from ..tools.gateways.twilio import compute_signature
-from .common import AUTH_TOKEN, SmsJourneyHttpCase, VonageFormatServer
+from .common import AUTH_TOKEN, SmsJourneyHttpCase, SmsJourneyVonageHttpCase
 
 NUMBER = "+393331234567"
 
@@ -164,17 +164,8 @@ class TestWebhookHardening(SmsJourneyHttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestVonageInboundParts(SmsJourneyHttpCase):
+class TestVonageInboundParts(SmsJourneyVonageHttpCase):
     """Vonage long replies arrive as parts: one interaction once all are in."""
-
-    provider_server_class = VonageFormatServer
-    gateway_code = "vonage"
-
-    @classmethod
-    def _gateway_values(cls):
-        values = super()._gateway_values()
-        values.update(signature_secret=cls.provider.signature_secret, sender="Acme")
-        return values
 
     def long_reply(self, text, order=None):
         self.env.flush_all()
@@ -202,6 +193,15 @@ class TestVonageInboundParts(SmsJourneyHttpCase):
         self.long_reply(text, order=[1, 3])
         self.assertFalse(self.interactions())
         self.assertEqual(len(self.env["sms.inbound.part"].search([])), 2)
+
+    def test_gateway_form_shows_the_callback_url_limit(self):
+        self.assertFalse(self.gateway.webhook_warning)
+        self.env["ir.config_parameter"].set_param(
+            "web.base.url", "https://" + "x" * 50 + ".example.com"
+        )
+        self.gateway.invalidate_recordset(["webhook_warning", "status_url"])
+        self.assertIn("at most 100 characters", self.gateway.webhook_warning)
+        self.assertIn(self.gateway.status_url, self.gateway.webhook_warning)
 
     def test_messages_api_jwt(self):
         body = json.dumps(

@@ -301,6 +301,20 @@ class GatewayClient:
     default_api_url = None
     #: human name used in error messages
     provider_name = "Provider"
+    #: longest per-message status callback URL the provider accepts (None: no limit)
+    max_callback_length = None
+
+    @classmethod
+    def callback_problem(cls, url):
+        """Why the provider would refuse ``url`` as a per-message status callback, or
+        None. Such a URL is left out of the request (the account's own setting
+        applies) rather than have every SMS refused."""
+        if url and cls.max_callback_length and len(url) > cls.max_callback_length:
+            return (
+                f"{cls.provider_name} accepts status callback URLs of at most "
+                f"{cls.max_callback_length} characters; this one has {len(url)}"
+            )
+        return None
 
     def __init__(self, config: GatewayConfig, session: requests.Session | None = None):
         if not isinstance(config, GatewayConfig):

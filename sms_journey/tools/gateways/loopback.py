@@ -383,7 +383,8 @@ class _LoopbackServer:
             except Exception:
                 _logger.exception("loopback: on_message failed")
         callback = message.get("callback") or self.default_callback
-        if self.auto_report and callback:
+        # a message the provider holds in its queue gets no report until it leaves it
+        if self.auto_report and callback and not message.get("held"):
             for message_id in ids:
                 self._schedule_reports(message_id, list(self._auto_statuses(message)))
 
@@ -705,21 +706,6 @@ class TwilioFormatServer(_LoopbackServer):
                     message["held"] = False
                     message["status"] = "sent"
                     message["date_sent"] = datetime.now(UTC).replace(microsecond=0)
-
-    def _store(self, message, ids):
-        if message.get("held"):
-            # no automatic reports while queued
-            with self._lock:
-                self._messages.append(message)
-                for message_id in ids:
-                    self._by_id[message_id] = message
-            if self.on_message:
-                try:
-                    self.on_message(dict(message))
-                except Exception:
-                    _logger.exception("loopback: on_message failed")
-            return
-        super()._store(message, ids)
 
     def _resource(self, message):
         sid = message["sid"]

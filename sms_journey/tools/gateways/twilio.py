@@ -224,6 +224,16 @@ class TwilioClient(GatewayClient):
     code = "twilio"
     default_api_url = "https://api.twilio.com"
     provider_name = "Twilio"
+    max_callback_length = 4000  # error 21609 beyond
+
+    @classmethod
+    def callback_problem(cls, url):
+        problem = super().callback_problem(url)
+        if problem is None and url and "_" in (urlsplit(url).hostname or ""):
+            # error 21609: the Messages API refuses underscores in the host name
+            problem = "Twilio refuses status callback URLs whose host name has an underscore"
+        return problem
+
     #: pages of the message list read by lookup() before giving up ("cannot tell")
     lookup_max_pages = 10
     lookup_page_size = 100
@@ -246,7 +256,7 @@ class TwilioClient(GatewayClient):
             data["MessagingServiceSid"] = sender
         elif sender:
             data["From"] = sender
-        if sms.status_callback:
+        if sms.status_callback and not self.callback_problem(sms.status_callback):
             data["StatusCallback"] = sms.status_callback
         return data
 

@@ -248,6 +248,9 @@ class VonageClient(GatewayClient):
     code = "vonage"
     default_api_url = "https://rest.nexmo.com"
     provider_name = "Vonage"
+    # the SMS API's ``callback``: "Max 100 characters"; beyond, the account's delivery
+    # receipt URL applies, and reports still match by client-ref
+    max_callback_length = 100
 
     def __init__(self, config, session=None, clock=None):
         super().__init__(config, session=session)
@@ -267,7 +270,7 @@ class VonageClient(GatewayClient):
             "client-ref": sms.reference,
             "status-report-req": "1",
         }
-        if sms.status_callback:
+        if sms.status_callback and not self.callback_problem(sms.status_callback):
             data["callback"] = sms.status_callback
         return data
 

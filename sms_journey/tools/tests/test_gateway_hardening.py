@@ -4,6 +4,7 @@ bytes parsed without anything but PayloadError, queued messages found after a cr
 MMS media and long-SMS parts."""
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,6 +21,20 @@ from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms, PayloadE
 TOKEN = "twilio-token"
 SECRET = "vonage-sigsecret"
 NOW = 1_700_000_000
+
+
+@contextlib.contextmanager
+def twilio_on_loopback(**server_options):
+    """A Twilio-format loopback provider and a Twilio client of its account."""
+    with loopback.TwilioFormatServer(**server_options) as server:
+        config = GatewayConfig(
+            api_url=server.url,
+            account_sid=server.account_sid,
+            auth_token=server.auth_token,
+            sender="+15550001111",
+        )
+        with twilio.TwilioClient(config) as client:
+            yield server, client
 
 
 def twilio_client(**values):
@@ -159,23 +174,16 @@ def test_twilio_mms_media_are_kept_as_links():
 def test_lookup_finds_a_message_twilio_holds_queued():
     """Beyond the sender's MPS Twilio holds messages queued, without DateSent: a lookup
     filtered on DateSent misses them and the crash recovery would send them again."""
-    with loopback.TwilioFormatServer(queue_hold=3600) as server:
-        config = GatewayConfig(
-            api_url=server.url,
-            account_sid=server.account_sid,
-            auth_token=server.auth_token,
-            sender="+15550001111",
-        )
-        with twilio.TwilioClient(config) as client:
-            since = datetime.now(UTC) - timedelta(seconds=5)
-            sms = OutgoingSms(reference="r" * 32, to="+15557654321", body="Held in the queue")
-            sent = client.send(sms)
-            assert server.messages[0]["date_sent"] is None
-            assert server.messages[0]["status"] == "queued"
-            found = client.lookup(sms, since)
-            assert (found.status, found.provider_message_id) == ("sent", sent.provider_message_id)
-            other = OutgoingSms(reference="s" * 32, to="+15557654321", body="never sent")
-            assert client.lookup(other, since).error_code == "not_found"
+    with twilio_on_loopback(queue_hold=3600) as (server, client):
+        since = datetime.now(UTC) - timedelta(seconds=5)
+        sms = OutgoingSms(reference="r" * 32, to="+15557654321", body="Held in the queue")
+        sent = client.send(sms)
+        assert server.messages[0]["date_sent"] is None
+        assert server.messages[0]["status"] == "queued"
+        found = client.lookup(sms, since)
+        assert (found.status, found.provider_message_id) == ("sent", sent.provider_message_id)
+        other = OutgoingSms(reference="s" * 32, to="+15557654321", body="never sent")
+        assert client.lookup(other, since).error_code == "not_found"
         # what the DateSent filter (the former lookup) returned: nothing
         day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
         _status, _headers, answer = server._list(
@@ -186,22 +194,15 @@ def test_lookup_finds_a_message_twilio_holds_queued():
 
 
 def test_lookup_stops_at_messages_sent_before_since():
-    with loopback.TwilioFormatServer() as server:
-        config = GatewayConfig(
-            api_url=server.url,
-            account_sid=server.account_sid,
-            auth_token=server.auth_token,
-            sender="+15550001111",
-        )
-        with twilio.TwilioClient(config) as client:
-            for index in range(6):
-                client.send(OutgoingSms("r" * 32, "+15557654321", f"old {index}"))
-            client.lookup_page_size = 2
-            before = server.requests_count
-            later = datetime.now(UTC) + timedelta(minutes=5)
-            result = client.lookup(OutgoingSms("r" * 32, "+15557654321", "new"), later)
-            assert result.error_code == "not_found"
-            assert server.requests_count - before == 1  # one page was enough to tell
+    with twilio_on_loopback() as (server, client):
+        for index in range(6):
+            client.send(OutgoingSms("r" * 32, "+15557654321", f"old {index}"))
+        client.lookup_page_size = 2
+        before = server.requests_count
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        result = client.lookup(OutgoingSms("r" * 32, "+15557654321", "new"), later)
+        assert result.error_code == "not_found"
+        assert server.requests_count - before == 1  # one page was enough to tell
 
 
 # --- Vonage -------------------------------------------------------------------------------------
@@ -357,19 +358,32 @@ def test_nul_and_invalid_utf8_are_kept_visibly():
 
 
 def test_loopback_held_messages_leave_the_queue():
-    with loopback.TwilioFormatServer(queue_hold=0.2) as server:
-        config = GatewayConfig(
-            api_url=server.url,
-            account_sid=server.account_sid,
-            auth_token=server.auth_token,
-            sender="+15550001111",
+    with twilio_on_loopback(queue_hold=0.2) as (server, client):
+        sent = client.send(OutgoingSms("r" * 32, "+15557654321", "soon sent"))
+        time.sleep(0.3)
+        found = client.lookup(
+            OutgoingSms("r" * 32, "+15557654321", "soon sent"),
+            datetime.now(UTC) - timedelta(seconds=5),
         )
-        with twilio.TwilioClient(config) as client:
-            sent = client.send(OutgoingSms("r" * 32, "+15557654321", "soon sent"))
-            time.sleep(0.3)
-            found = client.lookup(
-                OutgoingSms("r" * 32, "+15557654321", "soon sent"),
-                datetime.now(UTC) - timedelta(seconds=5),
-            )
-            assert found.provider_message_id == sent.provider_message_id
-            assert server.get_message(sent.provider_message_id)["date_sent"] is not None
+        assert found.provider_message_id == sent.provider_message_id
+        assert server.get_message(sent.provider_message_id)["date_sent"] is not None
+
+
+# --- provider limits ------------------------------------------------------------------------
+
+
+def test_callback_url_limits_are_honoured():
+    short = "https://odoo.example.com/sms_journey/1/status?ref=" + "0" * 32
+    long = "https://" + "a" * 60 + ".example.com/sms_journey/1/status?ref=" + "0" * 32
+    assert vonage.VonageClient.callback_problem(short) is None
+    assert "100 characters" in vonage.VonageClient.callback_problem(long)
+    assert twilio.TwilioClient.callback_problem(long) is None
+    assert "underscore" in twilio.TwilioClient.callback_problem("https://my_odoo.example.com/x")
+    assert "4000" in twilio.TwilioClient.callback_problem("https://x.example/" + "a" * 4000)
+    config = GatewayConfig(account_sid="k", auth_token="s", sender="Acme")
+    sms = OutgoingSms("r" * 32, "+447700900001", "hi", status_callback=long)
+    assert "callback" not in vonage.VonageClient(config)._payload(sms)
+    sms = OutgoingSms("r" * 32, "+447700900001", "hi", status_callback=short)
+    assert vonage.VonageClient(config)._payload(sms)["callback"] == short
+    sms = OutgoingSms("r" * 32, "+447700900001", "hi", status_callback="https://a_b.example/x")
+    assert "StatusCallback" not in twilio.TwilioClient(config)._payload(sms)
