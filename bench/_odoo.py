@@ -61,6 +61,17 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def bench_parser(doc, messages, db="sj_bench_dispatch"):
+    """The options the benchmarks that start Odoo servers share."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--db", default=db, help="scratch database (created once)")
+    parser.add_argument("--messages", type=int, default=messages)
+    parser.add_argument("--port", type=int, default=9079, help="first Odoo server's port")
+    return parser
+
+
 def start_server(db, port, cron_threads=1, log=None):
     """An Odoo server on ``db`` (threaded mode) with ``cron_threads`` cron threads, as
     one more machine of a deployment would run it. Returns the process."""

@@ -9,16 +9,27 @@ reconciliation (``_cron_reconcile``, run here at once instead of after its 10 mi
 looks each one up at the provider; a new server sends what remains. Prints what the
 provider received, the duplicates among it (must be 0) and the outbox states.
 
+``--legacy-lookup`` replays the lookup as it was before (filtered on ``DateSent``), to
+show what it cost.
+
     python bench/bench_crash.py [--messages 3000] [--kill-at 0.4] [--hold 3600,0]
+        [--legacy-lookup]
 """
 
-import argparse
+import contextlib
 import os
 import signal
 import time
 from datetime import timedelta
 
-from _odoo import ensure_db, load_registry, provider_duplicates, start_server, wait_ready
+from _odoo import (
+    bench_parser,
+    ensure_db,
+    load_registry,
+    provider_duplicates,
+    start_server,
+    wait_ready,
+)
 from bench_dispatch import (
     make_gateway,
     outbox_states,
@@ -26,6 +37,36 @@ from bench_dispatch import (
     trigger_lanes,
     wait_until_sent,
 )
+
+
+@contextlib.contextmanager
+def legacy_lookup():
+    """The former Twilio lookup: the message list filtered on DateSent (since the day
+    before), which hides the messages Twilio still holds queued."""
+    from odoo.addons.sms_journey.tools.gateways.twilio import TwilioClient
+
+    original = TwilioClient.lookup
+
+    def lookup(self, sms, since):
+        get = self.session.get
+        day = (since - timedelta(days=1)).strftime("%Y-%m-%d")
+
+        def filtered(url, params=None, **kwargs):
+            if params is not None:
+                params = dict(params, **{"DateSent>": day})
+            return get(url, params=params, **kwargs)
+
+        self.session.get = filtered
+        try:
+            return original(self, sms, since)
+        finally:
+            del self.session.get
+
+    TwilioClient.lookup = lookup
+    try:
+        yield
+    finally:
+        TwilioClient.lookup = original
 
 
 def run(env, server, db, count, kill_at, port, log):
@@ -82,13 +123,11 @@ def run(env, server, db, count, kill_at, port, log):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="sj_bench_dispatch")
-    parser.add_argument("--messages", type=int, default=3000)
+    parser = bench_parser(__doc__, messages=3000)
     parser.add_argument("--kill-at", type=float, default=0.4)
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--hold", default="3600,0", help="queue hold(s) of the provider, s")
-    parser.add_argument("--port", type=int, default=9079)
+    parser.add_argument("--legacy-lookup", action="store_true")
     args = parser.parse_args()
 
     ensure_db(args.db)
@@ -102,7 +141,7 @@ def main():
             server = TwilioFormatServer(
                 auth_token="bench", account_sid="ACbench", delay=args.delay, queue_hold=hold
             )
-            with server:
+            with server, legacy_lookup() if args.legacy_lookup else contextlib.nullcontext():
                 results[hold] = run(
                     env, server, args.db, args.messages, args.kill_at, args.port, log
                 )

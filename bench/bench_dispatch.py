@@ -14,12 +14,12 @@ limited to --mps messages per second: the rate they reach together.
         [--scale-messages 6000] [--servers 1,2] [--mps 100] [--skip-single]
 """
 
-import argparse
 import time
 import uuid
 
 from _odoo import (  # noqa: F401
     REPO,
+    bench_parser,
     ensure_db,
     load_registry,
     peak_rss_mb,
@@ -133,9 +133,7 @@ def scale_out(env, server, db, servers, count, rate, concurrency, base_port, log
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="sj_bench_dispatch")
-    parser.add_argument("--messages", type=int, default=20000)
+    parser = bench_parser(__doc__, messages=20000)
     parser.add_argument("--naive-messages", type=int, default=300)
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=48)
@@ -144,7 +142,6 @@ def main():
     parser.add_argument("--servers", default="1,2", help="server counts to compare")
     parser.add_argument("--mps", type=float, default=100.0, help="rate of the MPS check")
     parser.add_argument("--mps-messages", type=int, default=1500)
-    parser.add_argument("--port", type=int, default=9079, help="first Odoo server's port")
     parser.add_argument("--skip-single", action="store_true", help="only the scale-out")
     args = parser.parse_args()
 
