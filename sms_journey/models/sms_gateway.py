@@ -17,6 +17,9 @@ def book_send_window(registry, gateway_id, span, cr=None):
     on ``cr``), so that every worker sees it. Safe to call from any thread."""
     if cr is None:
         with registry.cursor() as own:
+            # Odoo's cursors are REPEATABLE READ: two workers booking at once would fail
+            # with a serialisation error; under READ COMMITTED the upsert waits its turn
+            own.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
             return book_send_window(registry, gateway_id, span, own)
     cr.execute(
         SQL(

@@ -9,9 +9,12 @@ The clock and the sleep function are injectable so tests run without waiting.
 """
 
 import collections
+import logging
 import math
 import threading
 import time
+
+_logger = logging.getLogger(__name__)
 
 
 class TokenBucket:
@@ -119,7 +122,13 @@ class SharedRate:
     def acquire(self, tokens=1.0):
         with self._lock:
             if not self._slots:
-                delay = max(float(self._reserve(self.chunk / self.rate)), 0.0)
+                try:
+                    delay = max(float(self._reserve(self.chunk / self.rate)), 0.0)
+                except Exception:
+                    # the book is out of reach: this chunk waits a whole window, so this
+                    # process alone cannot exceed the rate; the send itself goes on
+                    _logger.warning("Could not book a sending window", exc_info=True)
+                    delay = self.chunk / self.rate
                 start = self._clock() + delay
                 self._slots.extend(start + index / self.rate for index in range(self.chunk))
             slot = self._slots.popleft()

@@ -201,3 +201,15 @@ def test_shared_rate_threads_never_exceed_the_rate():
     starts.sort()
     # 160 sends at 200/s: at least 0.75 s (one chunk of burst at most)
     assert starts[-1] - starts[0] >= (160 - rates[0].chunk) / 200 - 0.02
+
+
+def test_shared_rate_when_the_book_fails_waits_a_window():
+    clock = FakeClock()
+
+    def broken(span):
+        raise RuntimeError("database unavailable")
+
+    rate = SharedRate(10, broken, chunk=2, clock=clock, sleep=clock.sleep)
+    rate.acquire()
+    rate.acquire()
+    assert clock() == pytest.approx(0.3)  # the window's 0.2 s, then the second slot
