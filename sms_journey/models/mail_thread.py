@@ -54,7 +54,9 @@ class MailThread(models.AbstractModel):
         """
         if not self:
             return self.env["mail.message"].sudo()
-        author_id, email_from = self._message_compute_author(author_id, None, raise_on_email=False)
+        author_id, email_from = self._message_compute_author(
+            author_id, None, raise_on_email=False
+        )
         base = {
             "author_id": author_id or None,
             "email_from": email_from or None,

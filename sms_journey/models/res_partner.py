@@ -258,7 +258,7 @@ class ResPartner(models.Model):
         return True
 
     def _sms_marketing_opt_out(self, source, proof=False, interaction=False):
-        """ "No marketing": revoke marketing consent, keep transactional SMS."""
+        """"No marketing": revoke marketing consent, keep transactional SMS."""
         return self._sms_consent_set("opted_out", source, proof, interaction=interaction)
 
     @api.model

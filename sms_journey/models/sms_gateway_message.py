@@ -267,7 +267,9 @@ class SmsGatewayMessage(models.Model):
     def _log_notifications(self, entries, rows, now):
         """The chatter notification of each SMS (its state icon on the message) and the
         tracker that moves it with the delivery reports."""
-        logged = [(entry, row) for entry, row in zip(entries, rows, strict=True) if entry.message]
+        logged = [
+            (entry, row) for entry, row in zip(entries, rows, strict=True) if entry.message
+        ]
         notification_rows = []
         for entry, row in logged:
             canceled = row["state"] == "canceled"
