@@ -59,3 +59,68 @@ def peak_rss_mb():
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_parser(doc, messages, db="sj_bench_dispatch"):
+    """The options the benchmarks that start Odoo servers share."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--db", default=db, help="scratch database (created once)")
+    parser.add_argument("--messages", type=int, default=messages)
+    parser.add_argument("--port", type=int, default=9079, help="first Odoo server's port")
+    return parser
+
+
+def start_server(db, port, cron_threads=1, log=None):
+    """An Odoo server on ``db`` (threaded mode) with ``cron_threads`` cron threads, as
+    one more machine of a deployment would run it. Returns the process."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            f"{ODOO_SRC}/odoo-bin",
+            f"--addons-path={ADDONS_PATH}",
+            "-d",
+            db,
+            f"--db-filter=^{db}$",
+            f"--http-port={port}",
+            f"--max-cron-threads={cron_threads}",
+            "--workers=0",
+            "--log-level=warn",
+        ],
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(port, timeout=120):
+    """Wait until the server on ``port`` answers /web/health."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/web/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"Odoo on port {port} did not start in {timeout} s")
+
+
+def stop_server(process, timeout=20):
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def provider_duplicates(messages):
+    """Messages the provider got more than once (same recipient and text)."""
+    seen = {}
+    for message in messages:
+        key = (message["to"], message["body"])
+        seen[key] = seen.get(key, 0) + 1
+    return sum(count - 1 for count in seen.values())

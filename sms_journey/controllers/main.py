@@ -1,29 +1,47 @@
 import logging
 
+from psycopg2 import DataError, IntegrityError, InternalError, OperationalError
+from psycopg2.errors import ProgramLimitExceeded, UniqueViolation
+
 from odoo.http import Controller, request, route
 
-from ..tools.gateways.base import PayloadError
+from ..tools.gateways.base import MAX_ID_LENGTH, PayloadError, clean_text, shorten
 
 _logger = logging.getLogger(__name__)
+
+#: Largest webhook body accepted (bytes). Real ones are a few KB: a Twilio reply of 1,600
+#: characters with 10 media links stays under 25 KB even percent-encoded. Larger bodies
+#: get 413 from the Content-Length alone, before anything is read.
+MAX_WEBHOOK_BODY = 64 * 1024
+
+# Errors PostgreSQL raises about a value (not about the server): the payload is at fault,
+# retrying it would fail the same way.
+_VALUE_ERRORS = (DataError, ProgramLimitExceeded, ValueError, UnicodeError)
 
 
 class SmsJourneyWebhookController(Controller):
     """Provider webhooks: delivery reports and inbound SMS.
 
-    Signature first (forged or unsigned → 403, nothing recorded), then the gateway's
-    parser in ``tools/gateways``, then one model method. Providers get the answer they
-    expect, so they neither retry what we recorded nor what we will never accept.
+    Body larger than MAX_WEBHOOK_BODY → 413 (route ``max_content_length``). Signature
+    first (forged or unsigned → 403, nothing recorded), then the gateway's parser in
+    ``tools/gateways`` (malformed → 400 with the reason), then one model method.
+    Providers get the answer they expect, so they neither retry what we recorded nor
+    what we will never accept.
+
+    Client input never causes a 500: values are cleaned by the parsers (NUL and control
+    characters become U+FFFD), and an error while recording that comes from the payload
+    is rolled back, logged with the payload, and answered 400. Errors of the server
+    itself (database unavailable, lock and serialisation conflicts) still propagate, so
+    the provider retries later and nothing is lost.
     """
 
     @staticmethod
     def _payload():
         """The provider's parameters: the form of a POST (the query string is part of the
-        signed URL, not of the parameters), or the query of a GET; and the raw body."""
+        signed URL, not of the parameters), or the query of a GET; and the raw body.
+        Multi-dicts, as Twilio signs every value of a repeated field."""
         httprequest = request.httprequest
-        if httprequest.method == "POST":
-            params = httprequest.form.to_dict()
-        else:
-            params = httprequest.args.to_dict()
+        params = httprequest.form if httprequest.method == "POST" else httprequest.args
         return params, httprequest.get_data()
 
     def _handle(self, gateway_id, parse, process):
@@ -34,7 +52,9 @@ class SmsJourneyWebhookController(Controller):
         with gateway._get_client() as client:
             params, body = self._payload()
             httprequest = request.httprequest
-            if not client.verify_signature(httprequest.url, params, httprequest.headers, body):
+            if not client.verify_signature(
+                httprequest.url, params, httprequest.headers, body, httprequest.method
+            ):
                 _logger.warning(
                     "SMS webhook with a bad signature for gateway %s refused", gateway_id
                 )
@@ -43,11 +63,40 @@ class SmsJourneyWebhookController(Controller):
                 parsed = parse(client)(params, body)
             except PayloadError as error:
                 return request.make_response(f"Bad payload: {error}", status=400)
-            process(gateway, parsed)
+            refusal = self._process(gateway, process, parsed)
+            if refusal:
+                return request.make_response(refusal[1], status=refusal[0])
             status, content_type, answer = client.webhook_response()
         return request.make_response(
             answer, headers=[("Content-Type", content_type)], status=status
         )
+
+    @staticmethod
+    def _process(gateway, process, parsed):
+        """Run ``process`` in a savepoint; ``(HTTP status, reason)`` when the payload
+        made it fail, None when it was recorded."""
+        try:
+            with request.env.cr.savepoint():
+                process(gateway, parsed)
+        except UniqueViolation:
+            # the same provider message recorded by a concurrent request right now
+            return 409, "Already being recorded"
+        except _VALUE_ERRORS as error:
+            _logger.warning(
+                "SMS webhook of gateway %s refused, its values cannot be stored: %s; payload %r",
+                gateway.id,
+                error,
+                parsed,
+            )
+            return 400, f"Unprocessable values: {shorten(error, 200)}"
+        except (IntegrityError, InternalError, OperationalError):
+            raise  # the server's trouble (conflict, database down): the provider retries
+        except Exception:
+            # A bug met on this payload: logged in full, answered 400 so that the provider
+            # does not retry it forever; the payload in the log allows replaying it.
+            _logger.exception("SMS webhook of gateway %s failed on payload %r", gateway.id, parsed)
+            return 400, "Could not process this payload"
+        return None
 
     @route(
         "/sms_journey/<int:gateway_id>/status",
@@ -56,8 +105,12 @@ class SmsJourneyWebhookController(Controller):
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_WEBHOOK_BODY,
+        sms_journey_webhook=True,
     )
-    def status(self, gateway_id, ref=None, **params):
+    def status(self, gateway_id):
+        ref = request.httprequest.args.get("ref") or None
+        ref = shorten(clean_text(ref), MAX_ID_LENGTH) if ref else None
         return self._handle(
             gateway_id,
             lambda client: client.parse_status,
@@ -73,12 +126,12 @@ class SmsJourneyWebhookController(Controller):
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_WEBHOOK_BODY,
+        sms_journey_webhook=True,
     )
-    def inbound(self, gateway_id, **params):
+    def inbound(self, gateway_id):
         return self._handle(
             gateway_id,
             lambda client: client.parse_inbound,
-            lambda gateway, inbound: request.env["sms.interaction"]
-            .sudo()
-            ._receive(gateway, inbound),
+            lambda gateway, inbound: gateway.sudo()._receive_inbound(inbound),
         )

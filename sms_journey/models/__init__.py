@@ -15,6 +15,8 @@ from . import sms_gateway_twilio
 from . import sms_gateway_vonage
 from . import sms_gateway_message
 from . import sms_interaction
+from . import sms_inbound_part
+from . import ir_http
 from . import sms_sms
 from . import sms_journey_participant
 from . import sms_journey

@@ -1,9 +1,42 @@
+import functools
+
 from werkzeug.urls import url_encode
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.gateways.base import GatewayConfig
+from ..tools.rate_limit import SharedRate
+
+
+def book_send_window(registry, gateway_id, span, cr=None):
+    """Book the next ``span`` seconds of the gateway's sending time, after every window
+    booked before by any worker; return the delay in seconds until it starts. The clock
+    is the database's, and the booking is committed at once on a cursor of its own (or
+    on ``cr``), so that every worker sees it. Safe to call from any thread."""
+    if cr is None:
+        with registry.cursor() as own:
+            # Odoo's cursors are REPEATABLE READ: two workers booking at once would fail
+            # with a serialisation error; under READ COMMITTED the upsert waits its turn
+            own.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"))
+            return book_send_window(registry, gateway_id, span, own)
+    cr.execute(
+        SQL(
+            """WITH clock AS (SELECT clock_timestamp() AT TIME ZONE 'UTC' AS now)
+               INSERT INTO sms_gateway_send_window AS w (gateway_id, booked_until)
+               SELECT %(id)s, clock.now + make_interval(secs => %(span)s) FROM clock
+               ON CONFLICT (gateway_id) DO UPDATE
+                  SET booked_until = GREATEST(w.booked_until, EXCLUDED.booked_until
+                                              - make_interval(secs => %(span)s))
+                                     + make_interval(secs => %(span)s)
+               RETURNING EXTRACT(EPOCH FROM w.booked_until
+                                 - (SELECT now FROM clock)) - %(span)s""",
+            id=gateway_id,
+            span=float(span),
+        )
+    )
+    return max(float(cr.fetchone()[0]), 0.0)
 
 
 class SmsGateway(models.Model):
@@ -84,6 +117,10 @@ class SmsGateway(models.Model):
         compute="_compute_webhook_urls",
         help="Give this URL to the provider for incoming messages.",
     )
+    webhook_warning = fields.Char(
+        compute="_compute_webhook_urls",
+        help="A provider limit the delivery report URL breaks.",
+    )
 
     _sql_constraints = [
         ("rate_limit_positive", "CHECK(rate_limit > 0)", "The rate limit must be positive."),
@@ -93,6 +130,18 @@ class SmsGateway(models.Model):
             "At least one request must be allowed at a time.",
         ),
     ]
+
+    def init(self):
+        # The book of sending windows that Odoo workers share (see _book_send_window): one
+        # row per gateway, outside the ORM so that booking never touches the gateway's row.
+        self.env.cr.execute(
+            SQL(
+                """CREATE TABLE IF NOT EXISTS sms_gateway_send_window (
+                       gateway_id integer PRIMARY KEY REFERENCES sms_gateway(id)
+                                  ON DELETE CASCADE,
+                       booked_until timestamp NOT NULL)"""
+            )
+        )
 
     @api.model
     def _get_company_gateway(self, company=None):
@@ -107,6 +156,23 @@ class SmsGateway(models.Model):
         for gateway in self:
             gateway.status_url = gateway._webhook_url("status") if gateway.id else False
             gateway.inbound_url = gateway._webhook_url("inbound") if gateway.id else False
+            gateway.webhook_warning = gateway._webhook_warning()
+
+    def _webhook_warning(self):
+        """What a provider limit does to this gateway's delivery reports, or False."""
+        if not self.id or self.code == "none":
+            return False
+        # each SMS carries its own reference in the URL it gives the provider
+        callback = self._webhook_url("status", ref="0" * 32)
+        problem = self._get_client_class().callback_problem(callback)
+        if not problem:
+            return False
+        return _(
+            "%(problem)s: SMS are sent without it. Set the account's delivery report URL "
+            "at the provider to %(url)s (or shorten the web.base.url).",
+            problem=problem,
+            url=self._webhook_url("status"),
+        )
 
     def _webhook_url(self, kind, **query):
         """Public URL of this gateway's ``kind`` webhook ('status' or 'inbound').
@@ -116,6 +182,32 @@ class SmsGateway(models.Model):
         self.ensure_one()
         url = f"{self.get_base_url()}/sms_journey/{self.id}/{kind}"
         return f"{url}?{url_encode(query)}" if query else url
+
+    def _receive_inbound(self, inbound):
+        """Inbound pipeline of a webhook's :class:`InboundSms`, before the interaction:
+        a part of a long SMS waits for the others (``sms.inbound.part``); the complete
+        message is recorded once (``sms.interaction._receive``) with its MMS media links.
+        Returns the interaction, or an empty recordset while parts are missing."""
+        self.ensure_one()
+        complete = self.env["sms.inbound.part"]._collect(self, inbound)
+        if complete is None:
+            return self.env["sms.interaction"]
+        interaction = self.env["sms.interaction"]._receive(self, complete)
+        if complete.media and interaction and not interaction.media_urls:
+            interaction.media_urls = "\n".join(
+                f"{media.url} ({media.content_type})" if media.content_type else media.url
+                for media in complete.media
+            )
+        return interaction
+
+    def _shared_rate(self):
+        """The rate limiter of this account for one batch: the gateway's messages per
+        second, shared by every Odoo worker and server sending through it (each books
+        its sending windows in the database; see ``tools/rate_limit.SharedRate``)."""
+        self.ensure_one()
+        return SharedRate(
+            self.rate_limit, functools.partial(book_send_window, self.env.registry, self.id)
+        )
 
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""

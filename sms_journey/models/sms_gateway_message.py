@@ -320,10 +320,16 @@ class SmsGatewayMessage(models.Model):
         }
 
     def _trigger_dispatch(self, at=None):
-        cron = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch", raise_if_not_found=False)
-        if cron:
-            now = fields.Datetime.now()
-            cron._trigger(at if at and at > now else None)
+        """Wake every dispatch lane: the crons running ``_cron_dispatch`` (Odoo runs one
+        job in one thread at a time, so each lane is a cron record of its own)."""
+        lanes = (
+            self.env["ir.cron"]
+            .sudo()
+            .search([("model_id.model", "=", self._name), ("code", "like", "_cron_dispatch(")])
+        )
+        now = fields.Datetime.now()
+        for lane in lanes:
+            lane._trigger(at if at and at > now else None)
 
     def _update_notification_reason(self):
         """Show the outbox reason on the chatter notification of the SMS."""
@@ -407,6 +413,8 @@ class SmsGatewayMessage(models.Model):
                 [message._to_outgoing() for message in to_send],
                 rate_limit=gateway.rate_limit,
                 max_concurrency=gateway.max_concurrency,
+                # several workers share the account's rate; tests run on one cursor
+                bucket=None if _testing() or not to_send else gateway._shared_rate(),
             )
         finally:
             client.close()

@@ -42,6 +42,12 @@ class SmsInteraction(models.Model):
     gateway_id = fields.Many2one("sms.gateway", required=True, index=True, readonly=True)
     company_id = fields.Many2one(related="gateway_id.company_id", store=True)
     provider_message_id = fields.Char("Provider ID", readonly=True)
+    media_urls = fields.Text(
+        "Media",
+        readonly=True,
+        help="Links to the pictures or files of an MMS, one a line with its content type, "
+        "as the provider keeps them (not downloaded).",
+    )
     outbox_message_id = fields.Many2one(
         "sms.gateway.message",
         "Replying to",

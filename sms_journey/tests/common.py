@@ -9,6 +9,10 @@ import uuid
 from contextlib import contextmanager
 from unittest.mock import patch
 
+import requests
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
 from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user
 
 from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
@@ -111,6 +115,40 @@ class SmsJourneyMixin:
             ),
         )
 
+    def post_webhook(self, kind, data=None, headers=None, query="", method="POST", sign=True):
+        """Call our ``kind`` webhook ('status' or 'inbound') over HTTP with any payload
+        (a dict, or raw bytes as a form body), signed as Twilio signs it unless ``sign``
+        is False. Returns the ``requests`` response."""
+        from ..tools.gateways.twilio import compute_signature
+
+        url = self.gateway._webhook_url(kind) + query
+        headers = dict(headers or {})
+        if sign:
+            signed = data if method == "POST" and isinstance(data, dict) else {}
+            if isinstance(data, bytes):
+                # the form as the server decodes it (werkzeug keeps invalid UTF-8 escaped)
+                from ..models.ir_http import escape_invalid_utf8
+
+                environ = EnvironBuilder(
+                    method="POST",
+                    data=escape_invalid_utf8(data),
+                    content_type="application/x-www-form-urlencoded",
+                ).get_environ()
+                signed = Request(environ).form
+            headers["X-Twilio-Signature"] = compute_signature(AUTH_TOKEN, url, signed)
+        if isinstance(data, bytes):
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        self.env.flush_all()  # the request runs on the same transaction
+        response = requests.request(method, url, data=data, headers=headers, timeout=30)
+        self.env.invalidate_all()
+        return response
+
+    def assertAnswered(self, response, status=None):
+        """The webhook answered without a server error (``status`` exactly, if given)."""
+        self.assertLess(response.status_code, 500, response.text[:300])
+        if status is not None:
+            self.assertEqual(response.status_code, status, response.text[:300])
+
     def post_status(self, message, status, error_code=None):
         """The provider posts a signed delivery report for an outbox message."""
         self.env.flush_all()
@@ -172,12 +210,26 @@ class SmsJourneyHttpCase(SmsJourneyMixin, HttpCase):
     pass
 
 
+class SmsJourneyVonageHttpCase(SmsJourneyHttpCase):
+    """The same base on a Vonage gateway and a Vonage-format loopback provider."""
+
+    provider_server_class = VonageFormatServer
+    gateway_code = "vonage"
+
+    @classmethod
+    def _gateway_values(cls):
+        values = super()._gateway_values()
+        values.update(signature_secret=cls.provider.signature_secret, sender="Acme")
+        return values
+
+
 __all__ = [
     "ACCOUNT_SID",
     "AUTH_TOKEN",
     "SmsJourneyCase",
     "SmsJourneyHttpCase",
     "SmsJourneyMixin",
+    "SmsJourneyVonageHttpCase",
     "VonageFormatServer",
 ]
 

@@ -2,23 +2,14 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from .common import SmsJourneyHttpCase, VonageFormatServer
+from .common import SmsJourneyVonageHttpCase
 
 NUMBER = "+393331234567"
 
 
 @tagged("post_install", "-at_install")
-class TestVonageGateway(SmsJourneyHttpCase):
+class TestVonageGateway(SmsJourneyVonageHttpCase):
     """The same flows through the Vonage SMS API format, end to end over loopback HTTP."""
-
-    provider_server_class = VonageFormatServer
-    gateway_code = "vonage"
-
-    @classmethod
-    def _gateway_values(cls):
-        values = super()._gateway_values()
-        values.update(signature_secret=cls.provider.signature_secret, sender="Acme")
-        return values
 
     def send(self, body="Your order shipped"):
         self.partner._message_sms(body, partner_ids=self.partner.ids)

@@ -146,6 +146,16 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.partner._message_sms(body, partner_ids=self.partner.ids)
         return self.outbox(partner_id=self.partner.id)[-1:]
 
+    def simulate_crash(self, message):
+        """The worker died after the request: the result was never recorded."""
+        message.write(
+            {
+                "state": "sending",
+                "provider_message_id": False,
+                "claimed_at": datetime.now() - timedelta(hours=1),
+            }
+        )
+
     def test_chatter_sms_goes_through_gateway(self):
         message = self.queue()
         self.assertEqual(message.state, "queued")
@@ -234,19 +244,52 @@ class TestOutboxDispatch(SmsJourneyCase):
         message = self.queue()
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
-        # Simulate the crash: the result was never recorded.
-        message.write(
-            {
-                "state": "sending",
-                "provider_message_id": False,
-                "claimed_at": datetime.now() - timedelta(hours=1),
-            }
-        )
+        self.simulate_crash(message)
         self.env["sms.gateway.message"]._cron_reconcile()
         self.assertEqual(message.state, "sent")
         self.assertTrue(message.provider_message_id)
         self.dispatch()
         self.assertEqual(len(self.received(NUMBER)), 1)
+
+    def test_stale_claim_held_queued_at_provider_is_not_resent(self):
+        """Beyond the sender's MPS Twilio holds accepted messages queued, without a
+        DateSent: the lookup after a crash must find them all the same."""
+        self.provider.queue_hold = 3600
+        self.addCleanup(setattr, self.provider, "queue_hold", 0)
+        message = self.queue()
+        self.dispatch()
+        [held] = self.received(NUMBER)
+        self.assertEqual((held["status"], held["date_sent"]), ("queued", None))
+        self.simulate_crash(message)
+        self.env["sms.gateway.message"]._cron_reconcile()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.provider_message_id, held["sid"])
+        self.dispatch()
+        self.assertEqual(len(self.received(NUMBER)), 1)
+
+    def test_queueing_wakes_every_dispatch_lane(self):
+        lanes = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch") | self.env.ref(
+            "sms_journey.ir_cron_sms_gateway_dispatch_lane_2"
+        )
+        self.env["ir.cron.trigger"].search([("cron_id", "in", lanes.ids)]).unlink()
+        self.queue()
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "in", lanes.ids)])
+        self.assertEqual(triggers.cron_id, lanes)
+
+    def test_workers_book_consecutive_sending_windows(self):
+        """Workers share the account's rate: each booked window starts where the one
+        booked before ends, on the database's clock."""
+        from ..models.sms_gateway import book_send_window
+
+        registry, cr = self.env.registry, self.env.cr
+        self.assertEqual(book_send_window(registry, self.gateway.id, 0.5, cr), 0.0)
+        second = book_send_window(registry, self.gateway.id, 0.5, cr)
+        third = book_send_window(registry, self.gateway.id, 0.5, cr)
+        self.assertAlmostEqual(second, 0.5, delta=0.1)
+        self.assertAlmostEqual(third, 1.0, delta=0.1)
+        other = self.gateway.copy()
+        self.assertEqual(book_send_window(registry, other.id, 0.5, cr), 0.0)
+        self.assertEqual(self.gateway._shared_rate().rate, self.gateway.rate_limit)
 
     def test_stale_claim_not_at_provider_is_queued_again(self):
         message = self.queue()

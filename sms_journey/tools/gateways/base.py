@@ -19,7 +19,9 @@ Every outcome is a :class:`SendResult` whose ``status`` says what to do next:
 from __future__ import annotations
 
 import email.utils
+import hmac
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,11 +123,32 @@ class StatusReport:
 
 
 @dataclass(frozen=True)
+class InboundMedia:
+    """A picture or file attached to an inbound MMS: kept as a link, never downloaded
+    (the provider's URL is what a person opens)."""
+
+    url: str
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundPart:
+    """One part of a long SMS the provider delivers in pieces (Vonage ``concat``): the
+    parts sharing ``reference`` (per sender) make one message once all ``total`` arrived."""
+
+    reference: str
+    number: int  # 1-based
+    total: int
+
+
+@dataclass(frozen=True)
 class InboundSms:
     provider_message_id: str
     sender: str
     recipient: str
     body: str
+    media: tuple[InboundMedia, ...] = ()
+    part: InboundPart | None = None
 
 
 class GatewayError(Exception):
@@ -196,6 +219,52 @@ def get_header(headers, name):
     return None
 
 
+# C0 controls but tab, line feed and carriage return, DEL, and lone surrogates (only JSON
+# escapes can make those): PostgreSQL refuses NUL, the UTF-8 codec refuses surrogates.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(value):
+    """``value`` as a string every database and log accepts: control characters and
+    lone surrogates become U+FFFD, so the message is kept and shows where a character was
+    unreadable instead of being refused (a refusal makes the provider retry, then drop it)."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return _UNSTORABLE.sub(REPLACEMENT, str(value))
+
+
+def clean_params(params):
+    """A webhook's parameters as a plain dict of cleaned strings (first value of a
+    repeated key, as werkzeug's ``MultiDict.get`` gives)."""
+    return {clean_text(key): clean_text(value) for key, value in (params or {}).items()}
+
+
+#: longest provider message id and phone number / sender id a webhook may carry: real
+#: ones are far shorter (Twilio SIDs 34 characters, E.164 16), and they are indexed
+MAX_ID_LENGTH = 128
+MAX_ADDRESS_LENGTH = 64
+
+
+def bounded(value, limit, what):
+    """``value`` when at most ``limit`` characters, else a PayloadError naming ``what``."""
+    if value is not None and len(value) > limit:
+        raise PayloadError(f"{what} longer than {limit} characters")
+    return value
+
+
+def constant_time_equals(expected, given):
+    """``hmac.compare_digest`` for any two strings: it raises TypeError on non-ASCII
+    text, which a hostile header can carry, so both are compared as UTF-8 bytes."""
+    if expected is None or given is None:
+        return False
+    return hmac.compare_digest(
+        str(expected).encode("utf-8", "surrogatepass"), str(given).encode("utf-8", "surrogatepass")
+    )
+
+
 def shorten(text, limit=_MAX_ERROR_TEXT):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -232,6 +301,20 @@ class GatewayClient:
     default_api_url = None
     #: human name used in error messages
     provider_name = "Provider"
+    #: longest per-message status callback URL the provider accepts (None: no limit)
+    max_callback_length = None
+
+    @classmethod
+    def callback_problem(cls, url):
+        """Why the provider would refuse ``url`` as a per-message status callback, or
+        None. Such a URL is left out of the request (the account's own setting
+        applies) rather than have every SMS refused."""
+        if url and cls.max_callback_length and len(url) > cls.max_callback_length:
+            return (
+                f"{cls.provider_name} accepts status callback URLs of at most "
+                f"{cls.max_callback_length} characters; this one has {len(url)}"
+            )
+        return None
 
     def __init__(self, config: GatewayConfig, session: requests.Session | None = None):
         if not isinstance(config, GatewayConfig):
@@ -331,8 +414,17 @@ class GatewayClient:
         return None
 
     def verify_signature(
-        self, url: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        url: str,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        method: str = "POST",
     ) -> bool:
+        """Whether the webhook comes from the provider. ``url`` is the full URL called
+        (query included), ``params`` the form of a POST or the query of a GET (a mapping
+        that may have ``getlist`` for repeated keys), ``body`` the raw body. Must compare
+        in constant time and never raise."""
         raise NotImplementedError
 
     def parse_status(self, params: Mapping[str, str], body: bytes) -> list[StatusReport]:

@@ -383,7 +383,8 @@ class _LoopbackServer:
             except Exception:
                 _logger.exception("loopback: on_message failed")
         callback = message.get("callback") or self.default_callback
-        if self.auto_report and callback:
+        # a message the provider holds in its queue gets no report until it leaves it
+        if self.auto_report and callback and not message.get("held"):
             for message_id in ids:
                 self._schedule_reports(message_id, list(self._auto_statuses(message)))
 
@@ -562,10 +563,21 @@ class TwilioFormatServer(_LoopbackServer):
     }
     PRICE = "-0.00790"
 
-    def __init__(self, auth_token="sandbox-token", account_sid="ACsandbox", delay=0.0, **kwargs):
+    def __init__(
+        self,
+        auth_token="sandbox-token",
+        account_sid="ACsandbox",
+        delay=0.0,
+        queue_hold=0.0,
+        **kwargs,
+    ):
         super().__init__(delay=delay, **kwargs)
         self.auth_token = auth_token
         self.account_sid = account_sid
+        #: seconds a created message stays queued ("accepted" with a Messaging Service)
+        #: without a DateSent, as Twilio holds messages beyond the sender's MPS; 0 = sent
+        #: at once. A held message gets no automatic status reports.
+        self.queue_hold = queue_hold
 
     # -- requests --
     def _handle(self, method, path, headers, body):
@@ -584,6 +596,7 @@ class TwilioFormatServer(_LoopbackServer):
         if match[2]:
             if method != "GET":
                 return _twilio_error(405, 20004, "Method not allowed")
+            self._release_held()
             message = self.get_message(match[2])
             if not message:
                 return _twilio_error(404, 20404, f"The requested resource {route} was not found")
@@ -673,13 +686,26 @@ class TwilioFormatServer(_LoopbackServer):
             "price": None,
             "error_code": None,
             "date_created": now,
-            "date_sent": now,
+            "date_sent": None if self.queue_hold else now,
             "received_at": time.time(),
+            "held": bool(self.queue_hold),
         }
         self._store(message, [sid])
         if kind == "timeout_accepted":
             self._wait(self.timeout_sleep)
         return _json(201, self._resource(message))
+
+    def _release_held(self):
+        """Messages whose queue time is over leave the queue: sent, with a DateSent."""
+        if not self.queue_hold:
+            return
+        deadline = time.time() - self.queue_hold
+        with self._lock:
+            for message in self._messages:
+                if message.get("held") and message["received_at"] <= deadline:
+                    message["held"] = False
+                    message["status"] = "sent"
+                    message["date_sent"] = datetime.now(UTC).replace(microsecond=0)
 
     def _resource(self, message):
         sid = message["sid"]
@@ -740,13 +766,22 @@ class TwilioFormatServer(_LoopbackServer):
                     return False
             return True
 
+        self._release_held()
         try:
             page_size = max(1, min(int(params.get("PageSize") or 50), 1000))
             page = max(0, int(params.get("Page") or 0))
             found = [m for m in self.messages if matches(m)]
         except ValueError as exc:
             return _twilio_error(400, 20001, f"Invalid parameter: {exc}")
-        found.sort(key=lambda m: (m["date_created"], m["received_at"]), reverse=True)
+        # newest first by DateSent, the messages still queued (no DateSent) on top
+        found.sort(
+            key=lambda m: (
+                m["date_sent"] is None,
+                m["date_sent"] or m["date_created"],
+                m["received_at"],
+            ),
+            reverse=True,
+        )
         chunk = found[page * page_size : (page + 1) * page_size]
         filters = {k: v for k, v in params.items() if k not in ("Page", "PageToken", "PageSize")}
 
@@ -811,22 +846,26 @@ class TwilioFormatServer(_LoopbackServer):
                 message["error_code"] = int(error_code) if str(error_code).isdigit() else None
             return dict(message)
 
-    def post_inbound(self, url, sender, recipient, body, message_id=None):
-        """POST a signed inbound message (a reply) to ``url``."""
-        message_id = message_id or "SM" + uuid.uuid4().hex
+    def post_inbound(self, url, sender, recipient, body, message_id=None, media=()):
+        """POST a signed inbound message (a reply) to ``url``; ``media`` is a list of
+        ``(url, content_type)`` of MMS attachments."""
+        message_id = message_id or ("MM" if media else "SM") + uuid.uuid4().hex
         params = {
             "AccountSid": self.account_sid,
             "ApiVersion": TWILIO_API_VERSION,
             "Body": body,
             "From": sender,
             "MessageSid": message_id,
-            "NumMedia": "0",
+            "NumMedia": str(len(media)),
             "NumSegments": str(segment_count(body)),
             "SmsMessageSid": message_id,
             "SmsSid": message_id,
             "SmsStatus": "received",
             "To": recipient,
         }
+        for index, (media_url, content_type) in enumerate(media):
+            params[f"MediaUrl{index}"] = media_url
+            params[f"MediaContentType{index}"] = content_type
         return self._post(url, params, {"X-Twilio-Signature": self.sign(url, params)})
 
 
@@ -1030,8 +1069,9 @@ class VonageFormatServer(_LoopbackServer):
             params["client-ref"] = message["client_ref"]
         return self._send_webhook(url, self.sign(params))
 
-    def post_inbound(self, url, sender, recipient, body, message_id=None):
-        """Send a signed inbound message (``msisdn`` → ``to``) to ``url``."""
+    def post_inbound(self, url, sender, recipient, body, message_id=None, concat=None):
+        """Send a signed inbound message (``msisdn`` → ``to``) to ``url``. ``concat`` =
+        ``(reference, part, total)`` sends it as one part of a long message."""
         params = {
             "msisdn": _digits(sender),
             "to": _digits(recipient),
@@ -1042,7 +1082,40 @@ class VonageFormatServer(_LoopbackServer):
             "api-key": self.api_key,
             "message-timestamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         }
+        if concat:
+            reference, part, total = concat
+            params.update(
+                {
+                    "concat": "true",
+                    "concat-ref": str(reference),
+                    "concat-part": str(part),
+                    "concat-total": str(total),
+                }
+            )
         return self._send_webhook(url, self.sign(params))
+
+    def post_long_inbound(self, url, sender, recipient, body, part_length=153, order=None):
+        """Send ``body`` as the parts Vonage delivers for a long SMS (153 GSM characters
+        each), in ``order`` (part numbers, 1-based; repeats allowed) or in sequence.
+
+        :return: the ``(status, body)`` answers, one per part sent.
+        """
+        chunks = [body[i : i + part_length] for i in range(0, len(body), part_length)] or [""]
+        reference = format(int.from_bytes(os.urandom(2), "big"), "04X")
+        batch = uuid.uuid4().hex[:12].upper()  # a part sent again keeps its messageId
+        answers = []
+        for number in order or range(1, len(chunks) + 1):
+            answers.append(
+                self.post_inbound(
+                    url,
+                    sender,
+                    recipient,
+                    chunks[number - 1],
+                    message_id=f"{batch}{number:02d}",
+                    concat=(reference, number, len(chunks)),
+                )
+            )
+        return answers
 
 
 # ==========================================================================================

@@ -32,6 +32,8 @@ from .base import (
     ERROR_REJECTED,
     ERROR_SERVER,
     ERROR_UNKNOWN,
+    MAX_ADDRESS_LENGTH,
+    MAX_ID_LENGTH,
     REPORT_DELIVERED,
     REPORT_FAILED,
     REPORT_SENT,
@@ -39,10 +41,14 @@ from .base import (
     STATUS_RETRY,
     STATUS_SENT,
     GatewayClient,
+    InboundMedia,
     InboundSms,
     PayloadError,
     SendResult,
     StatusReport,
+    bounded,
+    clean_params,
+    constant_time_equals,
     get_header,
     shorten,
     to_float,
@@ -53,6 +59,8 @@ _logger = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+#: Twilio attaches at most 10 media to one MMS
+MAX_MEDIA = 10
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 # REST API error codes (HTTP 4xx answers to the create-message request)
@@ -95,55 +103,77 @@ DELIVERY_ERRORS = {
     21408: (ERROR_REJECTED, "Permission to send an SMS has not been enabled for the region"),
 }
 
-# Twilio message status → normalised report status
+# Twilio message status (the Message resource's ``status`` enum, every value) →
+# normalised report status
 STATUS_MAP = {
-    "accepted": REPORT_SENT,
-    "scheduled": REPORT_SENT,
-    "queued": REPORT_SENT,
+    "accepted": REPORT_SENT,  # a Messaging Service took it, the sender is not chosen yet
+    "scheduled": REPORT_SENT,  # to be sent at SendAt
+    "queued": REPORT_SENT,  # waiting for the sender's rate (MPS), no DateSent yet
     "sending": REPORT_SENT,
     "sent": REPORT_SENT,
+    # some parts (or some recipients of a group message) confirmed, not all: not final
+    "partially_delivered": REPORT_SENT,
     "delivered": REPORT_DELIVERED,
-    "read": REPORT_DELIVERED,
+    "read": REPORT_DELIVERED,  # WhatsApp/RCS read receipt: delivered at least
     "undelivered": REPORT_FAILED,
     "failed": REPORT_FAILED,
     "canceled": REPORT_FAILED,
 }
+# statuses of inbound messages: a callback with them is about a message we received, not
+# one we sent; it is acknowledged and ignored
+INBOUND_STATUSES = frozenset({"receiving", "received"})
+
+
+def _values(params, key):
+    """All values of ``key``: werkzeug/Django multi-dicts keep repeated keys."""
+    getlist = getattr(params, "getlist", None)
+    values = getlist(key) if getlist is not None else params[key]
+    if not isinstance(values, list | tuple):
+        values = [values]
+    return ["" if value is None else str(value) for value in values]
 
 
 def compute_signature(auth_token, url, params):
-    """Twilio's request signature of a form POST (or of a GET with ``params={}``)."""
-    data = url + "".join(f"{key}{value}" for key, value in sorted(params.items()))
-    digest = hmac.new(auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
+    """Twilio's ``X-Twilio-Signature`` as twilio-python's ``RequestValidator`` computes
+    it: base64(HMAC-SHA1(auth token, URL + every parameter name followed by each of its
+    values)), names sorted, each name's values de-duplicated and sorted. A GET and a JSON
+    request sign the URL alone (``params={}``)."""
+    data = url
+    for key in sorted({str(k) for k in params}):
+        for value in sorted(set(_values(params, key))):
+            data += key + value
+    digest = hmac.new(
+        auth_token.encode(), data.encode("utf-8", "surrogatepass"), hashlib.sha1
+    ).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
 def _url_variants(url):
-    """``url`` as given, and with the default port added or removed: Twilio signs the URL as
-    configured, proxies in front of Odoo may add or strip the port."""
-    variants = [url]
+    """``url`` without a port and with one (the scheme's default when it has none), as
+    ``RequestValidator.validate`` tries both: Twilio signs the URL sometimes with, sometimes
+    without the port, and proxies in front of Odoo may add or strip it."""
     parts = urlsplit(url)
-    default_port = {"https": 443, "http": 80}.get(parts.scheme)
-    if parts.hostname and default_port:
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        userinfo = parts.netloc.rpartition("@")[0]
-        prefix = f"{userinfo}@" if userinfo else ""
-        if parts.port is None:
-            netloc = f"{prefix}{host}:{default_port}"
-        elif parts.port == default_port:
-            netloc = f"{prefix}{host}"
-        else:
-            netloc = None
-        if netloc:
-            variants.append(urlunsplit(parts._replace(netloc=netloc)))
-    return variants
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    userinfo, _at, hostport = parts.netloc.rpartition("@")
+    prefix = f"{userinfo}@" if _at else ""
+    host = hostport[: hostport.rindex(":")] if port is not None else hostport
+    default_port = 443 if parts.scheme == "https" else 80
+    variants = [
+        urlunsplit(parts._replace(netloc=prefix + host)),
+        urlunsplit(parts._replace(netloc=f"{prefix}{host}:{port or default_port}")),
+    ]
+    return list(dict.fromkeys(variants))
 
 
 def _form_params(params, body):
     if params:
-        return {str(k): "" if v is None else str(v) for k, v in params.items()}
-    if body:
+        return clean_params(params)
+    if body and not body.lstrip().startswith(b"{" if isinstance(body, bytes) else "{"):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        return dict(parse_qsl(text, keep_blank_values=True))
+        return clean_params(dict(parse_qsl(text, keep_blank_values=True)))
     return {}
 
 
@@ -156,10 +186,54 @@ def _error_text(code, message, status=None):
     return shorten(text)
 
 
+def _date(value):
+    """A Twilio RFC 2822 date as an aware datetime, or None."""
+    try:
+        when = parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _sent_before(message, earliest):
+    """Whether ``message`` left Twilio before ``earliest`` (so every message after it in
+    the list, newest first, is older still)."""
+    if not isinstance(message, dict):
+        return False
+    sent = _date(message.get("date_sent"))
+    return sent is not None and sent < earliest
+
+
+def _media(form):
+    """The MMS attachments: ``MediaUrl{N}`` / ``MediaContentType{N}`` for N below
+    ``NumMedia`` (at most MAX_MEDIA, as Twilio sends); links only, nothing is fetched."""
+    count = min(max(to_int(form.get("NumMedia")) or 0, 0), MAX_MEDIA)
+    media = []
+    for index in range(count):
+        url = form.get(f"MediaUrl{index}")
+        if url and url.lower().startswith(("https://", "http://")):
+            media.append(
+                InboundMedia(url=url, content_type=form.get(f"MediaContentType{index}") or None)
+            )
+    return tuple(media)
+
+
 class TwilioClient(GatewayClient):
     code = "twilio"
     default_api_url = "https://api.twilio.com"
     provider_name = "Twilio"
+    max_callback_length = 4000  # error 21609 beyond
+
+    @classmethod
+    def callback_problem(cls, url):
+        problem = super().callback_problem(url)
+        if problem is None and url and "_" in (urlsplit(url).hostname or ""):
+            # error 21609: the Messages API refuses underscores in the host name
+            problem = "Twilio refuses status callback URLs whose host name has an underscore"
+        return problem
+
     #: pages of the message list read by lookup() before giving up ("cannot tell")
     lookup_max_pages = 10
     lookup_page_size = 100
@@ -182,7 +256,7 @@ class TwilioClient(GatewayClient):
             data["MessagingServiceSid"] = sender
         elif sender:
             data["From"] = sender
-        if sms.status_callback:
+        if sms.status_callback and not self.callback_problem(sms.status_callback):
             data["StatusCallback"] = sms.status_callback
         return data
 
@@ -247,16 +321,19 @@ class TwilioClient(GatewayClient):
 
     # -- crash recovery --
     def lookup(self, sms, since):
-        """Search the account's messages to ``sms.to`` sent since the day of ``since`` for
-        one with the same body created at or after ``since``."""
+        """Search the account's messages to ``sms.to`` for one with the same body created
+        at or after ``since``.
+
+        Not filtered on ``DateSent``: a message Twilio accepted but holds in its queue
+        (beyond the sender's MPS, or scheduled) has no DateSent yet and such a filter
+        would hide it, so it would be sent twice. The list comes newest first (unsent
+        messages, without DateSent, at the top); paging stops at a page whose messages
+        were all sent before ``since``: older pages cannot hold it.
+        """
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)  # Odoo datetimes are naive UTC
         earliest = since - self.lookup_clock_skew
-        params = {
-            "To": sms.to,
-            "DateSent>": earliest.astimezone(UTC).strftime("%Y-%m-%d"),
-            "PageSize": str(self.lookup_page_size),
-        }
+        params = {"To": sms.to, "PageSize": str(self.lookup_page_size)}
         url = self.messages_url
         for _page in range(self.lookup_max_pages):
             try:
@@ -276,12 +353,14 @@ class TwilioClient(GatewayClient):
                 messages = payload["messages"]
             except (ValueError, KeyError, TypeError):
                 return None
+            if not isinstance(messages, list):
+                return None
             for message in messages:
                 found = self._match(sms, message, earliest)
                 if found:
                     return found
             next_page = payload.get("next_page_uri")
-            if not next_page:
+            if not next_page or all(_sent_before(m, earliest) for m in messages):
                 return SendResult(
                     sms.reference,
                     STATUS_RETRY,
@@ -300,15 +379,8 @@ class TwilioClient(GatewayClient):
             return None
         if message.get("direction") not in (None, "outbound-api", "outbound-call"):
             return None
-        try:
-            created = parsedate_to_datetime(message.get("date_created") or "")
-        except (TypeError, ValueError, IndexError):
-            created = None
-        if created is None:
-            return None
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
-        if created < earliest:
+        created = _date(message.get("date_created"))
+        if created is None or created < earliest:
             return None
         price = to_float(message.get("price"))
         return SendResult(
@@ -320,16 +392,37 @@ class TwilioClient(GatewayClient):
         )
 
     # -- webhooks --
-    def verify_signature(self, url, params, headers, body):
+    def verify_signature(self, url, params, headers, body, method="POST"):
+        """As ``RequestValidator.validate``: a JSON request (``bodySHA256`` in the URL)
+        signs the URL and carries the body's SHA-256; a GET signs the URL (its query
+        holds the parameters); a form POST signs the URL and the form. Both port variants
+        of the URL are tried; every comparison is constant-time."""
         signature = get_header(headers, SIGNATURE_HEADER)
         token = self.config.auth_token
         if not signature or not token or not url:
             return False
-        form = _form_params(params, body)
-        return any(
-            hmac.compare_digest(compute_signature(token, candidate, form), signature)
+        body_hashes = [
+            value
+            for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+            if key == "bodySHA256"
+        ]
+        if body_hashes:
+            raw = body if isinstance(body, bytes) else str(body or "").encode("utf-8")
+            if not constant_time_equals(hashlib.sha256(raw).hexdigest(), body_hashes[0]):
+                return False
+            signed = {}
+        elif str(method).upper() == "GET":
+            signed = {}
+        else:
+            signed = params or {}
+            if not signed and body:
+                text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+                signed = dict(parse_qsl(text, keep_blank_values=True))
+        matches = [
+            constant_time_equals(compute_signature(token, candidate, signed), signature)
             for candidate in _url_variants(url)
-        )
+        ]
+        return any(matches)
 
     def parse_status(self, params, body):
         form = _form_params(params, body)
@@ -337,9 +430,12 @@ class TwilioClient(GatewayClient):
         raw_status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not raw_status:
             raise PayloadError("Twilio status callback without MessageSid or MessageStatus")
+        bounded(sid, MAX_ID_LENGTH, "MessageSid")
+        if raw_status in INBOUND_STATUSES:
+            return []
         status = STATUS_MAP.get(raw_status)
         if status is None:
-            raise PayloadError(f"Unknown Twilio message status {raw_status!r}")
+            raise PayloadError(f"Unknown Twilio message status {shorten(raw_status, 40)!r}")
         error_code = error_message = None
         if status == REPORT_FAILED:
             code = to_int(form.get("ErrorCode"))
@@ -364,7 +460,11 @@ class TwilioClient(GatewayClient):
         if not sid or not sender or not recipient:
             raise PayloadError("Twilio inbound message without MessageSid, From or To")
         return InboundSms(
-            provider_message_id=sid, sender=sender, recipient=recipient, body=form.get("Body", "")
+            provider_message_id=bounded(sid, MAX_ID_LENGTH, "MessageSid"),
+            sender=bounded(sender, MAX_ADDRESS_LENGTH, "From"),
+            recipient=bounded(recipient, MAX_ADDRESS_LENGTH, "To"),
+            body=form.get("Body", ""),
+            media=_media(form),
         )
 
     def webhook_response(self):

@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from urllib.parse import parse_qsl, urlsplit
@@ -34,6 +36,8 @@ from .base import (
     ERROR_REJECTED,
     ERROR_SERVER,
     ERROR_UNKNOWN,
+    MAX_ADDRESS_LENGTH,
+    MAX_ID_LENGTH,
     REPORT_DELIVERED,
     REPORT_FAILED,
     REPORT_SENT,
@@ -41,17 +45,25 @@ from .base import (
     STATUS_RETRY,
     STATUS_SENT,
     GatewayClient,
+    InboundPart,
     InboundSms,
     PayloadError,
     SendResult,
     StatusReport,
+    bounded,
+    clean_params,
+    constant_time_equals,
+    get_header,
     shorten,
     to_float,
+    to_int,
 )
 
 #: signed webhooks older (or further in the future) than this are refused (replays)
 MAX_SIGNATURE_AGE = 300
 SIGNATURE_METHODS = ("md5hash", "sha256", "sha512", "sha1", "md5")
+#: a long SMS has at most 255 parts (the concatenation header counts them in one byte)
+MAX_PARTS = 255
 
 # fields Vonage sends in delivery receipts and inbound messages (SMS API)
 WEBHOOK_FIELDS = frozenset(
@@ -158,7 +170,8 @@ def _strip_plus(number):
 
 
 def _webhook_params(params, body):
-    """Query/form params, or the JSON body, as a flat dict of strings."""
+    """Query/form params, or the JSON body, as a flat dict of strings, as received (the
+    signature covers the raw values; :func:`clean_params` makes them storable)."""
     result = {str(k): "" if v is None else str(v) for k, v in (params or {}).items()}
     if body:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
@@ -167,7 +180,7 @@ def _webhook_params(params, body):
         if stripped.startswith("{"):
             try:
                 data = json.loads(stripped)
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if isinstance(data, dict):
                 for key, value in data.items():
@@ -179,10 +192,65 @@ def _webhook_params(params, body):
     return result
 
 
+def _b64url(text):
+    text = text.encode("ascii") if isinstance(text, str) else text
+    return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+
+
+def verify_jwt(token, secret, body, now):
+    """A Messages API signed webhook: ``Authorization: Bearer <JWT>`` signed HS256 with
+    the signature secret (as ``vonage_jwt.verify_signature``, i.e. PyJWT's ``decode``:
+    signature, then ``exp``/``nbf`` when present), whose ``payload_hash`` claim, when
+    present, is the SHA-256 of the body."""
+    try:
+        header_b64, payload_b64, signature_b64 = token.strip().split(".")
+        header = json.loads(_b64url(header_b64))
+        claims = json.loads(_b64url(payload_b64))
+        signature = _b64url(signature_b64)
+    except (ValueError, TypeError, UnicodeError, RecursionError):
+        return False
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return False
+    if header.get("alg") != "HS256":
+        return False
+    expected = hmac.new(
+        secret.encode("utf-8"), f"{header_b64}.{payload_b64}".encode("ascii"), hashlib.sha256
+    ).digest()
+    if not hmac.compare_digest(expected, signature):
+        return False
+    for claim, late in (("exp", True), ("nbf", False)):
+        if claim in claims:
+            moment = to_float(claims[claim])
+            if moment is None or not math.isfinite(moment):
+                return False
+            if (late and now >= moment) or (not late and now < moment):
+                return False
+    if "payload_hash" in claims:
+        raw = body if isinstance(body, bytes) else str(body or "").encode("utf-8")
+        if not constant_time_equals(hashlib.sha256(raw).hexdigest(), claims["payload_hash"]):
+            return False
+    return True
+
+
+def _part(data):
+    """The concatenation fields of one part of a long inbound SMS, or None."""
+    if str(data.get("concat", "")).lower() != "true":
+        return None
+    reference = data.get("concat-ref") or ""
+    total = to_int(data.get("concat-total"))
+    number = to_int(data.get("concat-part"))
+    if not reference or total is None or number is None or not 1 <= number <= total <= MAX_PARTS:
+        raise PayloadError("Vonage message part with an invalid concat-ref, -total or -part")
+    return InboundPart(reference=shorten(reference, 64), number=number, total=total)
+
+
 class VonageClient(GatewayClient):
     code = "vonage"
     default_api_url = "https://rest.nexmo.com"
     provider_name = "Vonage"
+    # the SMS API's ``callback``: "Max 100 characters"; beyond, the account's delivery
+    # receipt URL applies, and reports still match by client-ref
+    max_callback_length = 100
 
     def __init__(self, config, session=None, clock=None):
         super().__init__(config, session=session)
@@ -202,7 +270,7 @@ class VonageClient(GatewayClient):
             "client-ref": sms.reference,
             "status-report-req": "1",
         }
-        if sms.status_callback:
+        if sms.status_callback and not self.callback_problem(sms.status_callback):
             data["callback"] = sms.status_callback
         return data
 
@@ -276,15 +344,22 @@ class VonageClient(GatewayClient):
     # lookup(): the SMS API cannot search sent messages → base implementation (None)
 
     # -- webhooks --
-    def verify_signature(self, url, params, headers, body):
+    def verify_signature(self, url, params, headers, body, method="POST"):
+        """Messages API webhooks carry a JWT (``Authorization: Bearer``); SMS API ones
+        a ``sig`` parameter, computed with whichever method the account is set to: each
+        of them is tried, in constant time. A ``sig`` needs a fresh ``timestamp``."""
         secret = self.config.signature_secret
+        if not secret:
+            return False
+        authorization = get_header(headers, "Authorization") or ""
+        if authorization[:7].lower() == "bearer ":
+            return verify_jwt(authorization[7:], secret, body, self.clock())
         data = _webhook_params(params, body)
         signature = (data.get("sig") or "").strip().lower()
-        if not secret or not signature:
+        if not signature:
             return False
-        try:
-            timestamp = float(data.get("timestamp", ""))
-        except ValueError:
+        timestamp = to_float(data.get("timestamp"))
+        if timestamp is None or not math.isfinite(timestamp):
             return False
         if abs(self.clock() - timestamp) > self.max_signature_age:
             return False
@@ -296,21 +371,22 @@ class VonageClient(GatewayClient):
         if own & data.keys():
             candidates.append({k: v for k, v in data.items() if k not in own})
         matches = [
-            hmac.compare_digest(compute_signature(secret, candidate, method), signature)
+            constant_time_equals(compute_signature(secret, candidate, method), signature)
             for candidate in candidates
             for method in SIGNATURE_METHODS
         ]
         return any(matches)
 
     def parse_status(self, params, body):
-        data = _webhook_params(params, body)
+        data = clean_params(_webhook_params(params, body))
         message_id = data.get("messageId") or data.get("message-id")
         raw_status = (data.get("status") or "").lower()
         if not message_id or not raw_status:
             raise PayloadError("Vonage delivery receipt without messageId or status")
+        bounded(message_id, MAX_ID_LENGTH, "messageId")
         status = DLR_STATUSES.get(raw_status)
         if status is None:
-            raise PayloadError(f"Unknown Vonage delivery status {raw_status!r}")
+            raise PayloadError(f"Unknown Vonage delivery status {shorten(raw_status, 40)!r}")
         error_code = error_message = None
         err = data.get("err-code") or ""
         if status == REPORT_FAILED:
@@ -332,16 +408,17 @@ class VonageClient(GatewayClient):
         ]
 
     def parse_inbound(self, params, body):
-        data = _webhook_params(params, body)
+        data = clean_params(_webhook_params(params, body))
         message_id = data.get("messageId") or data.get("message-id")
         sender, recipient = data.get("msisdn"), data.get("to")
         if not message_id or not sender or not recipient:
             raise PayloadError("Vonage inbound message without messageId, msisdn or to")
         return InboundSms(
-            provider_message_id=message_id,
-            sender=_e164(sender),
-            recipient=_e164(recipient),
+            provider_message_id=bounded(message_id, MAX_ID_LENGTH, "messageId"),
+            sender=bounded(_e164(sender), MAX_ADDRESS_LENGTH, "msisdn"),
+            recipient=bounded(_e164(recipient), MAX_ADDRESS_LENGTH, "to"),
             body=data.get("text", ""),
+            part=_part(data),
         )
 
     def webhook_response(self):

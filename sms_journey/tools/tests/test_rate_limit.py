@@ -1,11 +1,11 @@
-"""TokenBucket with a fake clock (and one real-time threaded check)."""
+"""TokenBucket and SharedRate with a fake clock (and real-time threaded checks)."""
 
 import threading
 import time
 
 import pytest
 
-from sms_journey.tools.rate_limit import TokenBucket
+from sms_journey.tools.rate_limit import SharedRate, TokenBucket
 
 
 class FakeClock:
@@ -131,3 +131,85 @@ def test_threads_share_the_rate():
     elapsed = time.monotonic() - start
     assert len(stamps) == 20
     assert elapsed >= 0.18  # 19 intervals of 10 ms
+
+
+class SharedClock:
+    """The database's window book, shared by several SharedRate users."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.booked_until = 0.0
+        self.calls = 0
+
+    def reserve(self, span):
+        self.calls += 1
+        start = max(self.booked_until, self.clock())
+        self.booked_until = start + span
+        return start - self.clock()
+
+
+def test_shared_rate_two_processes_share_the_rate():
+    clock = FakeClock()
+    book = SharedClock(clock)
+    first = SharedRate(10, book.reserve, clock=clock, sleep=clock.sleep)
+    second = SharedRate(10, book.reserve, clock=clock, sleep=clock.sleep)
+    assert first.chunk == 2
+    starts = []
+    for _ in range(5):
+        for rate in (first, second):
+            rate.acquire()
+            starts.append(clock())
+    # 10 sends at 10 per second, whoever sends: at least 0.9 s from the first to the
+    # last; here 1.0, as each books its third window for one send (a slot is lost)
+    assert starts[-1] - starts[0] == pytest.approx(1.0)
+    assert book.calls == 6
+    # in any half second, at most 5 sends and one chunk of burst
+    assert all(sum(t <= s < t + 0.5 for s in starts) <= 5 + first.chunk for t in starts)
+
+
+def test_shared_rate_chunk_bounds():
+    assert SharedRate(1000, lambda span: 0).chunk == 100
+    assert SharedRate(0.5, lambda span: 0).chunk == 1
+    with pytest.raises(ValueError):
+        SharedRate(0, lambda span: 0)
+
+
+def test_shared_rate_threads_never_exceed_the_rate():
+    book_lock = threading.Lock()
+    booked = [0.0]
+
+    def reserve(span):
+        with book_lock:
+            now = time.monotonic()
+            start = max(booked[0], now)
+            booked[0] = start + span
+            return start - now
+
+    rates = [SharedRate(200, reserve) for _ in range(2)]
+    starts = []
+
+    def send(rate):
+        for _ in range(40):
+            rate.acquire()
+            starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=send, args=(rate,)) for rate in rates for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    starts.sort()
+    # 160 sends at 200/s: at least 0.75 s (one chunk of burst at most)
+    assert starts[-1] - starts[0] >= (160 - rates[0].chunk) / 200 - 0.02
+
+
+def test_shared_rate_when_the_book_fails_waits_a_window():
+    clock = FakeClock()
+
+    def broken(span):
+        raise RuntimeError("database unavailable")
+
+    rate = SharedRate(10, broken, chunk=2, clock=clock, sleep=clock.sleep)
+    rate.acquire()
+    rate.acquire()
+    assert clock() == pytest.approx(0.3)  # the window's 0.2 s, then the second slot
