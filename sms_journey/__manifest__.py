@@ -31,6 +31,7 @@
         "views/sms_interaction_views.xml",
         "views/sms_consent_log_views.xml",
         "views/sms_consent_keyword_views.xml",
+        "views/sms_conversation_message_views.xml",
         "views/res_partner_views.xml",
         "views/sms_keyword_rule_views.xml",
         "views/res_config_settings_views.xml",
@@ -54,6 +55,7 @@
     "assets": {
         "web.assets_backend": [
             "sms_journey/static/src/sms_body_counter/*",
+            "sms_journey/static/src/sms_conversation/*",
         ],
         "web.assets_tests": [
             "sms_journey/static/tests/tours/*",
