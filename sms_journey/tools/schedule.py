@@ -82,10 +82,10 @@ def _gap_end(tz, local_naive):
             high = middle
         else:
             low = middle
-    # Transitions fall on whole minutes; round the search result up to one.
-    if high.second or high.microsecond:
-        high = high.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return high
+    # Transitions fall on whole minutes: the one in (low, high] is the transition (the
+    # search stops up to a second past it, which must not round up to the next minute).
+    minute = high.replace(second=0, microsecond=0)
+    return minute if minute > low else minute + timedelta(minutes=1)
 
 
 def _local_minutes(moment_utc, tz):
