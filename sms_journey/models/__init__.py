@@ -13,6 +13,7 @@ from . import sms_gateway
 from . import sms_gateway_message
 from . import sms_interaction
 from . import sms_conversation_message
+from . import sms_conversation
 from . import sms_sms
 from . import sms_journey_participant
 from . import sms_journey

@@ -63,6 +63,15 @@ _COMPARE = {
 }
 
 
+def _glance(string, field_class=fields.Integer):
+    """A fact of the contact at a glance: computed with the others, for SMS users."""
+    return field_class(
+        string,
+        compute="_compute_sms_conversation_facts",
+        groups="sms_journey.group_sms_journey_user",
+    )
+
+
 class ResPartner(models.Model):
     """SMS consent of a contact, and the customer facts the SMS journeys select on.
 
@@ -135,30 +144,12 @@ class ResPartner(models.Model):
     )
 
     # the contact at a glance (smart buttons), for SMS users
-    sms_sent_count = fields.Integer(
-        "SMS sent", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )
-    sms_received_count = fields.Integer(
-        "SMS received", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )
-    sms_journey_participant_count = fields.Integer(
-        "Journeys", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )
-    sms_survey_answer_count = fields.Integer(
-        "Survey answers", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )
-    sms_consent_log_count = fields.Integer(
-        "Consent changes", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )
-    sms_last_message = fields.Char(
-        "Last SMS", compute="_compute_sms_conversation_facts",
-        groups="sms_journey.group_sms_journey_user",
-    )  # fmt: skip
+    sms_sent_count = _glance("SMS sent")
+    sms_received_count = _glance("SMS received")
+    sms_journey_participant_count = _glance("Journeys")
+    sms_survey_answer_count = _glance("Survey answers")
+    sms_consent_log_count = _glance("Consent changes")
+    sms_last_message = _glance("Last SMS", fields.Char)
 
     birthdate_date = fields.Date("Birth date")
     first_order_date = fields.Date(
@@ -284,7 +275,7 @@ class ResPartner(models.Model):
         return True
 
     def _sms_marketing_opt_out(self, source, proof=False, interaction=False):
-        """"No marketing": revoke marketing consent, keep transactional SMS."""
+        """ "No marketing": revoke marketing consent, keep transactional SMS."""
         return self._sms_consent_set("opted_out", source, proof, interaction=interaction)
 
     @api.model
@@ -408,6 +399,7 @@ class ResPartner(models.Model):
         and whether older ones remain."""
         self.ensure_one()
         conversation = self.env["sms.conversation.message"]
+        conversation.invalidate_model()  # rows of a view: their sources may have changed
         messages = conversation.search(
             conversation._conversation_domain(self), offset=offset, limit=limit + 1
         )
@@ -443,19 +435,15 @@ class ResPartner(models.Model):
         return action
 
     def action_view_sms_journey_participants(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_journey_participant_action"
-        )
-        action["domain"] = [("partner_id", "=", self.id)]
-        action["context"] = {}
-        return action
+        return self._sms_related_action("sms_journey.sms_journey_participant_action")
 
     def action_view_sms_survey_answers(self):
+        return self._sms_related_action("sms_journey.sms_survey_answer_action")
+
+    def _sms_related_action(self, xmlid):
+        """The action ``xmlid`` on the records of this contact (smart buttons)."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_survey_answer_action"
-        )
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
         action["domain"] = [("partner_id", "=", self.id)]
         action["context"] = {}
         return action

@@ -148,8 +148,10 @@ class SmsConversationMessage(models.Model):
                 )
             )
         # an unknown number linked to a contact later: its past SMS belong to it too
-        linked = self.env["sms.interaction"].sudo()._read_group(
-            [("partner_id", "in", partners.ids)], ["number"]
+        linked = (
+            self.env["sms.interaction"]
+            .sudo()
+            ._read_group([("partner_id", "in", partners.ids)], ["number"])
         )
         numbers.update(number for (number,) in linked if number)
         if not numbers:
@@ -232,9 +234,7 @@ class SmsConversationMessage(models.Model):
 
     def _mailings(self, messages):
         """{conversation message id: mailing.mailing} for SMS of a mass mailing."""
-        by_uuid = {
-            m.outbox_message_id.sms_uuid: m.id for m in messages if m.outbox_message_id
-        }
+        by_uuid = {m.outbox_message_id.sms_uuid: m.id for m in messages if m.outbox_message_id}
         if not by_uuid:
             return {}
         trackers = (

@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import SmsJourneyHttpCase, new_sms_user
+from .common import SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 NUMBER = "+393331234567"
@@ -34,7 +34,8 @@ class TestConversation(SmsJourneyHttpCase):
     def at(self, minutes):
         return self.frozen_now(T0 + timedelta(minutes=minutes))
 
-    def test_order_event_and_reply_in_one_conversation(self):
+    def cart_reminder_and_reply(self):
+        """A journey SMS logged on the order, a reminder logged on the event, a reply."""
         with self.at(0):
             self.send_on(self.order, "Your cart is waiting", journey=self.journey)
         with self.at(5):
@@ -42,6 +43,9 @@ class TestConversation(SmsJourneyHttpCase):
             self.dispatch()
         with self.at(10):
             self.receive("See you tomorrow")
+
+    def test_order_event_and_reply_in_one_conversation(self):
+        self.cart_reminder_and_reply()
         rows = self.assertConversation(
             self.partner,
             ["Your cart is waiting", "Reminder: fitting tomorrow", "See you tomorrow"],
@@ -64,13 +68,7 @@ class TestConversation(SmsJourneyHttpCase):
         self.assertIn("See you tomorrow", self.partner.sms_last_message)
 
     def test_tour_conversation_and_reply(self):
-        with self.at(0):
-            self.send_on(self.order, "Your cart is waiting", journey=self.journey)
-        with self.at(5):
-            self.event._message_sms("Reminder: fitting tomorrow", partner_ids=self.partner.ids)
-            self.dispatch()
-        with self.at(10):
-            self.receive("See you tomorrow")
+        self.cart_reminder_and_reply()
         self.start_tour(
             f"/odoo/res.partner/{self.partner.id}", "sms_journey_conversation", login="admin"
         )
@@ -210,3 +208,76 @@ class TestConversation(SmsJourneyHttpCase):
         with self.assertRaises(AccessError):
             self.partner.with_user(salesperson).sms_conversation_send("Hi")
         self.assertTrue(self.conversation(user=new_sms_user(self.env, "conv_sms_user"))["messages"])
+
+
+@tagged("post_install", "-at_install")
+class TestConversationInbox(SmsJourneyCase):
+    """The inbox: the contacts and unknown numbers that wrote, unread first."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.sms_courtesy_reply = False
+        cls.env["sms.keyword.rule"].search([]).active = False
+        cls.salesman = new_sms_user(cls.env, "conv_inbox_sales")
+        cls.partner.user_id = cls.salesman
+        cls.other = cls.env["res.partner"].create({"name": "Other", "mobile": "+393330000001"})
+
+    def inbox(self, domain=(), user=None):
+        model = self.env["sms.conversation"]
+        return (model.with_user(user) if user else model).search(list(domain))
+
+    def test_unread_first_assigned_to_me_and_done(self):
+        with self.frozen_now(T0):
+            self.receive("First")
+        with self.frozen_now(T0 + timedelta(minutes=1)):
+            self.receive("From the other", sender="+393330000001")
+        with self.frozen_now(T0 + timedelta(minutes=2)):
+            self.receive("Second")
+        inbox = self.inbox()
+        self.assertEqual(inbox.partner_id, self.partner | self.other)
+        mine = inbox.filtered(lambda c: c.partner_id == self.partner)
+        self.assertEqual((mine.reply_count, mine.unread_count, mine.last_body), (2, 2, "Second"))
+        self.assertEqual(inbox[0], mine, "the latest unread conversation comes first")
+        self.assertEqual(self.inbox([("user_id", "=", self.salesman.id)], self.salesman), mine)
+        mine.action_mark_done()
+        inbox = self.inbox()
+        self.assertEqual(inbox[0].partner_id, self.other, "unread before read")
+        self.assertFalse(inbox[1].has_unread)
+        self.assertEqual(mine.action_open()["res_id"], self.partner.id)
+
+    def test_unknown_number_becomes_a_contact(self):
+        self.receive("Hello?", sender="+393339999999")
+        self.receive("Anyone?", sender="+393339999999")
+        unknown = self.inbox([("partner_id", "=", False)])
+        self.assertEqual((unknown.number, unknown.reply_count), ("+393339999999", 2))
+        action = unknown.action_create_partner()
+        partner = self.env["res.partner"].browse(action["res_id"])
+        self.assertEqual(self.inbox([("partner_id", "=", partner.id)]).reply_count, 2)
+        self.assertConversation(partner, ["Hello?", "Anyone?"])
+
+    def test_unknown_number_linked_to_a_contact(self):
+        self.receive("It's Giulia from my office phone", sender="+390298765432")
+        unknown = self.inbox([("partner_id", "=", False)])
+        wizard = (
+            self.env["sms.conversation.link"]
+            .with_context(**unknown.action_link_partner()["context"])
+            .create({"partner_id": self.partner.id})
+        )
+        wizard.action_link()
+        self.assertFalse(self.inbox([("partner_id", "=", False)]))
+        self.assertConversation(self.partner, ["It's Giulia from my office phone"])
+
+    def test_other_company_and_no_sms_rights(self):
+        self.receive("Hello")
+        salesperson = new_test_user(
+            self.env,
+            login="conv_inbox_plain",
+            groups="base.group_user,sales_team.group_sale_salesman",
+        )
+        with self.assertRaises(AccessError):
+            self.inbox(user=salesperson)
+        other = self.env["res.company"].create({"name": "Other Co"})
+        elsewhere = new_sms_user(self.env, "conv_inbox_other")
+        elsewhere.write({"company_ids": [Command.set(other.ids)], "company_id": other.id})
+        self.assertFalse(self.inbox(user=elsewhere))
