@@ -34,7 +34,8 @@ def generate(env, cr, sms, noise):
     env.company.sms_gateway_id = gateway
     partner = env["res.partner"].create({"name": "Bench Conversation", "mobile": NUMBER})
     args = {"gw": gateway.id, "co": env.company.id, "p": partner.id, "n": NUMBER}
-    # chatter messages for the SMS on the contact (half of the outbox, all IAP SMS)
+    outbox_sms, iap_sms = sms * 2 // 5, sms // 5
+    # chatter messages of the SMS logged on the contact (the outbox's and the IAP ones)
     cr.execute(
         """INSERT INTO mail_message (model, res_id, message_type, body, date, author_id,
                                      record_company_id, create_date, write_date)
@@ -42,10 +43,9 @@ def generate(env, cr, sms, noise):
                   now() at time zone 'utc' - (g || ' minutes')::interval, 3, %(co)s,
                   now() at time zone 'utc', now() at time zone 'utc'
              FROM generate_series(1, %(k)s) g RETURNING id""",
-        dict(args, k=sms // 2),
+        dict(args, k=outbox_sms + iap_sms),
     )
     message_ids = [row[0] for row in cr.fetchall()]
-    outbox_sms = sms * 2 // 5
     cr.execute(
         """INSERT INTO sms_gateway_message
                (sms_uuid, gateway_id, company_id, partner_id, number, body, sms_kind, state,
@@ -59,7 +59,6 @@ def generate(env, cr, sms, noise):
              FROM generate_series(1, %(k)s) g""",
         dict(args, k=outbox_sms, mids=message_ids),
     )
-    iap_sms = sms // 5
     cr.execute(
         """INSERT INTO mail_notification (mail_message_id, res_partner_id, notification_type,
                                           notification_status, sms_number, is_read, author_id)

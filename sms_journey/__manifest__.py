@@ -16,6 +16,7 @@
         "website_sale",
         "calendar",
         "calendar_sms",
+        "resource",
     ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [

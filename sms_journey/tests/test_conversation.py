@@ -246,7 +246,23 @@ class TestConversationInbox(SmsJourneyCase):
         self.assertFalse(inbox[1].has_unread)
         self.assertEqual(mine.action_open()["res_id"], self.partner.id)
 
-    def test_unknown_number_becomes_a_contact(self):
+    def test_unanswered_reply_reminds_the_salesperson(self):
+        self.company.sms_reply_reminder_hours = 2.0
+        with self.frozen_now(T0):
+            self.receive("Can you call me?")
+            self.receive("From the other", sender="+393330000001")  # no salesperson
+        activities = self.partner.activity_ids
+        with self.frozen_now(T0 + timedelta(minutes=30)):
+            self.env["sms.interaction"]._cron_remind_unanswered()
+        self.assertFalse(self.partner.activity_ids)
+        with self.frozen_now(T0 + timedelta(days=1)):
+            self.env["sms.interaction"]._cron_remind_unanswered()
+            self.env["sms.interaction"]._cron_remind_unanswered()
+        reminder = self.partner.activity_ids - activities
+        self.assertEqual(len(reminder), 1, "one reminder, once")
+        self.assertEqual(reminder.user_id, self.salesman)
+        self.assertFalse(self.other.activity_ids)
+
         self.receive("Hello?", sender="+393339999999")
         self.receive("Anyone?", sender="+393339999999")
         unknown = self.inbox([("partner_id", "=", False)])
