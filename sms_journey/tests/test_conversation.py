@@ -263,6 +263,7 @@ class TestConversationInbox(SmsJourneyCase):
         self.assertEqual(reminder.user_id, self.salesman)
         self.assertFalse(self.other.activity_ids)
 
+    def test_unknown_number_becomes_a_contact(self):
         self.receive("Hello?", sender="+393339999999")
         self.receive("Anyone?", sender="+393339999999")
         unknown = self.inbox([("partner_id", "=", False)])
