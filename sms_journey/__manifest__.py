@@ -16,6 +16,7 @@
         "website_sale",
         "calendar",
         "calendar_sms",
+        "resource",
     ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
@@ -33,11 +34,14 @@
         "wizards/sms_survey_send_views.xml",
         "wizards/sms_composer_views.xml",
         "wizards/sms_journey_preview_views.xml",
+        "wizards/sms_conversation_link_views.xml",
         "views/sms_gateway_views.xml",
         "views/sms_gateway_message_views.xml",
         "views/sms_interaction_views.xml",
         "views/sms_consent_log_views.xml",
         "views/sms_consent_keyword_views.xml",
+        "views/sms_conversation_message_views.xml",
+        "views/sms_conversation_views.xml",
         "views/res_partner_views.xml",
         "views/sms_keyword_rule_views.xml",
         "views/res_config_settings_views.xml",
@@ -61,6 +65,7 @@
     "assets": {
         "web.assets_backend": [
             "sms_journey/static/src/sms_body_counter/*",
+            "sms_journey/static/src/sms_conversation/*",
         ],
         "web.assets_tests": [
             "sms_journey/static/tests/tours/*",

@@ -17,6 +17,8 @@ from . import sms_gateway_message
 from . import sms_interaction
 from . import sms_inbound_part
 from . import ir_http
+from . import sms_conversation_message
+from . import sms_conversation
 from . import sms_sms
 from . import sms_journey_participant
 from . import sms_journey

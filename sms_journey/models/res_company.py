@@ -68,6 +68,12 @@ class ResCompany(models.Model):
         help="Sent to a reply that no keyword rule understood, at most once a day per "
         "number. Empty: no courtesy reply.",
     )
+    sms_reply_reminder_hours = fields.Float(
+        "Remind unanswered replies after (working hours)",
+        default=0.0,
+        help="A reply still unread after this many working hours of the company's "
+        "calendar gets an activity for the contact's salesperson. 0: no reminder.",
+    )
     sms_inactivity_days = fields.Integer(
         "Inactive after (days)",
         default=90,

@@ -24,6 +24,9 @@ class ResConfigSettings(models.TransientModel):
     sms_brand_name = fields.Char(related="company_id.sms_brand_name", readonly=False)
     sms_support_contact = fields.Char(related="company_id.sms_support_contact", readonly=False)
     sms_courtesy_reply = fields.Char(related="company_id.sms_courtesy_reply", readonly=False)
+    sms_reply_reminder_hours = fields.Float(
+        related="company_id.sms_reply_reminder_hours", readonly=False
+    )
     sms_inactivity_days = fields.Integer(related="company_id.sms_inactivity_days", readonly=False)
     sms_loyalty_window_days = fields.Integer(
         related="company_id.sms_loyalty_window_days", readonly=False

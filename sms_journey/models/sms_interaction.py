@@ -72,6 +72,9 @@ class SmsInteraction(models.Model):
     )
     matched_keyword = fields.Char("Keyword", readonly=True)
     courtesy_sent = fields.Boolean("Courtesy reply sent", readonly=True)
+    reminded = fields.Boolean(
+        "Salesperson reminded", readonly=True, help="An activity asks to answer it."
+    )
     sms_journey_participant_id = fields.Many2one(
         "sms.journey.participant", "Journey participant", readonly=True, index="btree_not_null"
     )
@@ -410,6 +413,41 @@ class SmsInteraction(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+
+    @api.model
+    def _cron_remind_unanswered(self):
+        """An activity for the salesperson of each contact whose reply waited unread
+        longer than the company's working hours setting (one per contact, once)."""
+        now = fields.Datetime.now()
+        for company in self.env["res.company"].search([("sms_reply_reminder_hours", ">", 0)]):
+            hours = company.sms_reply_reminder_hours
+            calendar = company.resource_calendar_id
+            # working hours last at least as long as hours: only those can be due
+            waiting = self.search(
+                [
+                    ("company_id", "=", company.id),
+                    ("state", "=", "new"),
+                    ("reminded", "=", False),
+                    ("partner_id.user_id", "!=", False),
+                    ("received_at", "<=", now - timedelta(hours=hours)),
+                ],
+                order="received_at",
+            )
+            due = waiting.browse(
+                [
+                    reply.id
+                    for reply in waiting
+                    if not calendar or calendar.plan_hours(hours, reply.received_at) <= now
+                ]
+            )
+            for partner, replies in due.grouped("partner_id").items():
+                partner.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=partner.user_id.id,
+                    summary=_("Answer the SMS of %s", partner.display_name),
+                    note=plaintext2html(replies[-1].body or ""),
+                )
+            due.reminded = True
 
     def action_mark_handled(self):
         self.write({"state": "handled"})

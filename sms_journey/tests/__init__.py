@@ -16,3 +16,4 @@ from . import test_ui_tours
 from . import test_entry_points
 from . import test_security
 from . import test_webhook_hardening
+from . import test_conversation

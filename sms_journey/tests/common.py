@@ -166,6 +166,57 @@ class SmsJourneyMixin:
         """What the provider received (optionally for one number)."""
         return [m for m in self.provider.messages if number is None or m["to"] == number]
 
+    def send_on(self, record, body, partner=None, journey=None, number=None):
+        """``body`` sent to ``partner`` through the one door to send, logged on
+        ``record``'s chatter (an order, an event…), traced in ``journey`` if given, and
+        dispatched to the provider. Returns the outbox row."""
+        from ..models.sms_sender import SmsRequest
+
+        partner = partner or self.partner
+        sent = self.env["sms.sender"]._send(
+            [SmsRequest(body=body, partner=partner, thread=record, number=number)]
+        )[0]
+        if journey:
+            participant = self.env["sms.journey.participant"].create(
+                {"journey_id": journey.id, "partner_id": partner.id, "key": sent.uuid}
+            )
+            self.env["sms.journey.trace"].create(
+                {
+                    "participant_id": participant.id,
+                    "sms_uuid": sent.uuid,
+                    "outbox_message_id": sent.outbox.id,
+                    "action": "sms",
+                    "state": "sent",
+                }
+            )
+        self.dispatch()
+        return sent.outbox
+
+    @contextmanager
+    def mock_iap(self):
+        """Odoo's IAP service answers every SMS "success"; yields the batches sent."""
+        from odoo.addons.sms.tools.sms_api import SmsApi
+
+        calls = []
+
+        def _send_sms_batch(api, messages, delivery_reports_url=False):
+            calls.append(messages)
+            return [
+                {"uuid": n["uuid"], "state": "success", "credit": 1}
+                for m in messages
+                for n in m["numbers"]
+            ]
+
+        with patch.object(SmsApi, "_send_sms_batch", _send_sms_batch):
+            yield calls
+
+    def conversation(self, partner=None, user=None, limit=30):
+        """The contact's conversation page as its widget gets it (as ``user``)."""
+        partner = partner or self.partner
+        if user:
+            partner = partner.with_user(user)
+        return partner.sms_conversation_read(limit=limit)
+
     # assertions ------------------------------------------------------------
 
     def assertSmsSent(self, number, body=None, count=None):
@@ -194,6 +245,12 @@ class SmsJourneyMixin:
         if reason is not None:
             self.assertEqual(set(canceled.mapped("error_code")), {reason})
         return canceled
+
+    def assertConversation(self, partner, bodies, user=None):
+        """``partner``'s conversation shows exactly ``bodies``, oldest first."""
+        rows = self.conversation(partner, user=user, limit=1000)["messages"]
+        self.assertEqual([row["body"] for row in rows], bodies)
+        return rows
 
     @contextmanager
     def frozen_now(self, moment):

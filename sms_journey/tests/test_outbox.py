@@ -306,26 +306,3 @@ class TestOutboxDispatch(SmsJourneyCase):
             self.partner._message_sms("Via IAP", partner_ids=self.partner.ids)
         self.assertEqual(len(calls), 1)
         self.assertFalse(self.outbox(partner_id=self.partner.id))
-
-    def mock_iap(self):
-        from contextlib import contextmanager
-        from unittest.mock import patch
-
-        from odoo.addons.sms.tools.sms_api import SmsApi
-
-        @contextmanager
-        def _mock():
-            calls = []
-
-            def _send_sms_batch(api, messages, delivery_reports_url=False):
-                calls.append(messages)
-                return [
-                    {"uuid": n["uuid"], "state": "success", "credit": 1}
-                    for m in messages
-                    for n in m["numbers"]
-                ]
-
-            with patch.object(SmsApi, "_send_sms_batch", _send_sms_batch):
-                yield calls
-
-        return _mock()

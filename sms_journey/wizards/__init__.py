@@ -5,3 +5,4 @@ from . import sms_journey_preview
 from . import sms_composer
 from . import sms_interaction_export
 from . import sms_survey_send
+from . import sms_conversation_link

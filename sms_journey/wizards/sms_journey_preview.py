@@ -180,9 +180,7 @@ class SmsJourneyPreview(models.TransientModel):
             number=number,
             sanitized=bool(number) and number == partner.phone_sanitized,
         )
-        return self.env["sms.sender"]._decide(
-            journey.company_id, [item], now=due, timing=timing
-        )[0]
+        return self.env["sms.sender"]._decide(journey.company_id, [item], now=due, timing=timing)[0]
 
     def _condition_holds(self, step, partner):
         if step.condition in ("clicked", "replied", "keyword", "ordered"):

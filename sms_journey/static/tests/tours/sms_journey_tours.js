@@ -79,3 +79,45 @@ registry.category("web_tour.tours").add("sms_journey_body_counter", {
         },
     ],
 });
+
+// The contact's SMS conversation: a journey SMS logged on an order, a reminder logged
+// on an event and the contact's reply in one thread; an answer from the reply box.
+registry.category("web_tour.tours").add("sms_journey_conversation", {
+    steps: () => [
+        {
+            content: "Open the contact's SMS conversation",
+            trigger: ".o_notebook .nav-link:contains('SMS conversation')",
+            run: "click",
+        },
+        {
+            content: "The journey SMS logged on the order, with its order",
+            trigger: ".o_sms_conversation_out:contains('Your cart is waiting') .o_sms_conversation_source",
+        },
+        {
+            content: "belongs to its journey",
+            trigger: ".o_sms_conversation_out:contains('Your cart is waiting') .o_sms_conversation_journey:contains('Abandoned cart test')",
+        },
+        {
+            content: "The reminder logged on the event",
+            trigger: ".o_sms_conversation_out:contains('Reminder: fitting tomorrow') .o_sms_conversation_source:contains('Fitting')",
+        },
+        {
+            content: "The contact's reply",
+            trigger: ".o_sms_conversation_in:contains('See you tomorrow')",
+        },
+        {
+            content: "Type an answer",
+            trigger: ".o_sms_conversation_input",
+            run: "edit Great, see you at 10",
+        },
+        {
+            content: "Send it",
+            trigger: ".o_sms_conversation_send",
+            run: "click",
+        },
+        {
+            content: "The answer appears at once, at the bottom",
+            trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('Great, see you at 10')",
+        },
+    ],
+});
