@@ -84,8 +84,9 @@ class SmsJourneyMixin:
         """Run the outbox cron once, as the cron worker would."""
         return self.env["sms.gateway.message"]._cron_dispatch()
 
-    def post_inbound(self, body, sender="+393331234567", message_id=None):
-        """The provider posts a signed inbound SMS to our webhook."""
+    def post_inbound(self, body, sender="+393331234567", message_id=None, process=True):
+        """The provider posts a signed inbound SMS to our webhook; then (unless
+        ``process`` is False) the inbound worker runs, as it would right after."""
         self.env.flush_all()  # the request runs on the same transaction
         status, text = self.provider.post_inbound(
             self.gateway._webhook_url("inbound"),
@@ -95,10 +96,30 @@ class SmsJourneyMixin:
             message_id=message_id,
         )
         self.env.invalidate_all()
+        if process:
+            self.process_inbound()
         return status, text
 
-    def receive(self, body, sender="+393331234567", message_id=None):
-        """An inbound SMS handed straight to the model (no HTTP: TransactionCase)."""
+    def process_inbound(self):
+        """Run the inbound worker (``_cron_process_received``) until nothing is left, as
+        the cron triggered by the webhook does; returns the replies it processed."""
+        Interaction = self.env["sms.interaction"].sudo()
+        processed = Interaction.browse()
+        while batch := Interaction._cron_process_received():
+            processed |= batch
+        processed.invalidate_recordset()
+        return processed
+
+    def receive(self, body, sender="+393331234567", message_id=None, process=True):
+        """An inbound SMS handed straight to the model (no HTTP: TransactionCase), then
+        (unless ``process`` is False) processed by the inbound worker."""
+        interaction = self.store_inbound(body, sender=sender, message_id=message_id)
+        if process:
+            self.process_inbound()
+        return interaction
+
+    def store_inbound(self, body, sender="+393331234567", message_id=None):
+        """What the webhook does with an inbound SMS: store it (``_receive``)."""
         from ..tools.gateways.base import InboundSms
 
         return self.env["sms.interaction"]._receive(
