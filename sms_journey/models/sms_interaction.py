@@ -1,5 +1,4 @@
 import logging
-import threading
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -10,6 +9,7 @@ from odoo.tools import SQL, plaintext2html
 
 from ..tools import phone as phone_tools
 from .isolation import run_isolated
+from .sms_gateway_message import _testing
 from .sms_sender import SmsRequest
 
 _logger = logging.getLogger(__name__)
@@ -20,10 +20,6 @@ COURTESY_INTERVAL = timedelta(hours=24)
 # A claim older than this belongs to a worker that died: the reply is processed again
 # (its earlier attempt was rolled back with the worker's transaction).
 STALE_CLAIM = timedelta(minutes=10)
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsInteraction(models.Model):

@@ -16,3 +16,5 @@ from . import test_ui_tours
 from . import test_entry_points
 from . import test_security
 from . import test_inbound_worker
+from . import test_bulk_queries
+from . import test_isolation
