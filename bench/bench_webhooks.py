@@ -1,11 +1,16 @@
-"""Webhook throughput: signed delivery reports and inbound replies fired at a running Odoo.
+"""Webhook throughput next to Odoo's own no-op route, on the same server and client.
 
-Starts Odoo with 2 workers on a scratch database, fires N signed Twilio-format status
-callbacks and M signed inbound replies from a thread pool, and prints requests/s, p50/p99
-latency, then proves from the database that every one was recorded exactly once (and that
-replaying the inbound replies records nothing new).
+Starts Odoo with 2 HTTP workers and 2 cron workers on a scratch database, fires Odoo's
+``/web/health`` (no database, no work: the ceiling of this server and client), N signed
+Twilio-format status callbacks and a burst of M signed inbound replies from the same
+keep-alive clients, and prints requests/s, p50/p99 latency and the ratio to
+``/web/health``. Then it waits for the inbound worker to process the burst, and proves from
+the database that every callback and every reply was recorded exactly once (replaying
+200 replies records nothing new), that each reply was processed once (one chatter
+message, one courtesy reply) and how long the burst took to be fully processed.
+The scratch database is dropped at the end (``--keep`` keeps it).
 
-    python bench/bench_webhooks.py [--statuses 10000] [--inbound 2000] [--clients 16]
+    python bench/bench_webhooks.py [--statuses 10000] [--inbound 2000] [--clients 4]
 """
 
 import argparse
@@ -14,6 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import requests
 from _odoo import ADDONS_PATH, ODOO_SRC, ensure_db, load_registry
@@ -58,12 +64,16 @@ def prepare(db, port, statuses, inbound):
 
 
 def fire(jobs, clients):
+    """``jobs``: (url, form data or None for a GET, headers)."""
     latencies, failures = [], []
 
     def one(job):
         url, data, headers = job
         start = time.perf_counter()
-        response = session.post(url, data=data, headers=headers, timeout=30)
+        if data is None:
+            response = session.get(url, headers=headers, timeout=30)
+        else:
+            response = session.post(url, data=data, headers=headers, timeout=30)
         latencies.append(time.perf_counter() - start)
         if response.status_code >= 300:
             failures.append(response.status_code)
@@ -90,7 +100,8 @@ def main():
     parser.add_argument("--port", type=int, default=8879)
     parser.add_argument("--statuses", type=int, default=10000)
     parser.add_argument("--inbound", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
     ensure_db(args.db, fresh=True)
@@ -107,7 +118,7 @@ def main():
             f"--db-filter=^{args.db}$",
             f"--http-port={args.port}",
             "--workers=2",
-            "--max-cron-threads=0",
+            "--max-cron-threads=2",
             "--log-level=warn",
             "--limit-time-real=600",
         ],
@@ -150,29 +161,105 @@ def main():
             )
             for i, number in enumerate(numbers)
         ]
-        print("status callbacks:", fire(status_jobs, args.clients), flush=True)
-        print("inbound replies: ", fire(inbound_jobs, args.clients), flush=True)
-        print("inbound replayed:", fire(inbound_jobs[:200], args.clients), flush=True)
+        health_jobs = [(f"{base}/web/health", None, {})] * args.statuses
+        fire(health_jobs[:500], args.clients)  # warm the workers and the connections
+        health = fire(health_jobs, args.clients)
+        print("/web/health:     ", health, flush=True)
+        status = fire(status_jobs, args.clients)
+        print("status callbacks:", status, ratio(status, health), flush=True)
+        burst_start = datetime.now(UTC).replace(tzinfo=None)
+        started = time.perf_counter()
+        inbound = fire(inbound_jobs, args.clients)
+        print("inbound replies: ", inbound, ratio(inbound, health), flush=True)
+        processed_in, done = wait_processed(registry, gateway_id, args.inbound, started)
+        print(
+            f"burst: {done} of {args.inbound} replies processed {processed_in:.1f} s after "
+            "the first was sent",
+            flush=True,
+        )
+        replayed = fire(inbound_jobs[:200], args.clients)
+        print("inbound replayed:", replayed, flush=True)
+        time.sleep(2)  # a replay must not be processed again
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a cron worker in the middle of a batch
+            server.kill()
+            server.wait(timeout=30)
 
+    try:
+        check(registry, gateway_id, args, burst_start)
+        for name, result in (("status", status), ("inbound", inbound)):
+            assert result["errors"] == 0, f"{name}: {result['errors']} errors"
+        print(
+            f"summary: status {ratio(status, health)}, inbound {ratio(inbound, health)}, "
+            f"p99 status {status['p99 ms']} ms / inbound {inbound['p99 ms']} ms, "
+            f"burst: {done}/{args.inbound} processed in {processed_in:.1f} s"
+        )
+    finally:
+        if not args.keep:
+            from odoo.sql_db import close_db
+
+            close_db(args.db)
+            subprocess.run(["dropdb", "--force", args.db], check=False)
+
+
+def ratio(result, health):
+    return f"{result['req/s'] / health['req/s']:.2f}x /web/health"
+
+
+def wait_processed(registry, gateway_id, expected, started, timeout=120):
+    """(seconds from the first reply sent until every reply is processed or ``timeout``,
+    replies processed by then)."""
+    while True:
+        with registry.cursor() as cr:
+            cr.execute(
+                """SELECT count(*) FROM sms_interaction
+                    WHERE gateway_id = %s AND pipeline_state = 'processed'""",
+                [gateway_id],
+            )
+            done = cr.fetchone()[0]
+        elapsed = time.perf_counter() - started
+        if done >= expected or elapsed > timeout:
+            return elapsed, done
+        time.sleep(0.2)
+
+
+def check(registry, gateway_id, args, burst_start):
+    """Exactly once, from the database."""
     with registry.cursor() as cr:
         cr.execute(
-            "SELECT state, count(*) FROM sms_gateway_message WHERE gateway_id = %s GROUP BY state",
+            "SELECT state, count(*) FROM sms_gateway_message WHERE gateway_id = %s "
+            "AND provider_message_id LIKE 'SMbench%%' GROUP BY state",
             [gateway_id],
         )
-        print("outbox states after the callbacks:", dict(cr.fetchall()))
+        states = dict(cr.fetchall())
+        print("outbox states after the callbacks:", states)
+        assert states == {"delivered": args.statuses}, states
         cr.execute(
-            """SELECT count(*), count(DISTINCT provider_message_id)
+            """SELECT count(*), count(DISTINCT provider_message_id),
+                      count(*) FILTER (WHERE pipeline_state = 'processed'),
+                      count(DISTINCT mail_message_id),
+                      count(*) FILTER (WHERE courtesy_sent)
                  FROM sms_interaction WHERE gateway_id = %s""",
             [gateway_id],
         )
-        total, distinct = cr.fetchone()
-        print(
-            f"interactions recorded: {total} ({distinct} distinct provider ids) "
-            f"for {args.inbound} replies sent + 200 replayed"
+        total, distinct, processed, chatter, courtesy = cr.fetchone()
+        cr.execute(
+            """SELECT count(*) FROM sms_gateway_message
+                WHERE gateway_id = %s AND create_date >= %s""",
+            [gateway_id, burst_start],
         )
+        replies = cr.fetchone()[0]
+        print(
+            f"interactions recorded: {total} ({distinct} distinct provider ids, {processed} "
+            f"processed, {chatter} chatter messages, {courtesy} courtesy replies, {replies} "
+            f"outbox rows) for {args.inbound} replies sent + 200 replayed"
+        )
+        expected = args.inbound
+        assert (total, distinct, processed, chatter) == (expected,) * 4, "not exactly once"
+        assert courtesy == replies == expected, "one courtesy reply per reply"
 
 
 if __name__ == "__main__":

@@ -14,24 +14,31 @@ from odoo.tools import SQL
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 
 
-def insert_rows(model, vals_list, update=()):
+def insert_rows(model, vals_list, update=(), skip_conflict=()):
     """Insert ``vals_list`` (dicts with the same keys: column names) into ``model``'s
     table; returns the new records, in the order of ``vals_list``.
 
     With ``update`` (column names), rows whose ``id`` (given in the values) exists are
     updated on those columns instead, and their cache is invalidated.
+    With ``skip_conflict`` (the columns of a unique constraint), rows that would break
+    it are dropped (``ON CONFLICT … DO NOTHING``) and only the inserted ones returned.
     """
     if not vals_list:
         return model.browse()
     columns = list(vals_list[0])
     now, uid = fields.Datetime.now(), model.env.uid
     log_columns, log_values = (LOG_COLUMNS, [uid, now, uid, now]) if model._log_access else ((), [])
-    rows = _values(
+    rows = sql_values(
         [[*(vals[c] for c in columns), *log_values] for vals in vals_list],
         len(columns) + len(log_values),
     )
     conflict = SQL()
-    if update:
+    if skip_conflict:
+        conflict = SQL(
+            "ON CONFLICT (%s) DO NOTHING",
+            SQL(", ").join(SQL.identifier(c) for c in skip_conflict),
+        )
+    elif update:
         updated = [*update, *(("write_uid", "write_date") if model._log_access else ())]
         conflict = SQL(
             "ON CONFLICT (id) DO UPDATE SET %s",
@@ -56,7 +63,7 @@ def insert_rows(model, vals_list, update=()):
     return records
 
 
-def _values(rows, width):
+def sql_values(rows, width):
     """``(%s, …), (%s, …)`` with the values of ``rows`` as parameters (one SQL object,
     not one per value: this is built for thousands of rows)."""
     row = "(" + ", ".join(["%s"] * width) + ")"

@@ -5,9 +5,11 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import plaintext2html
+from odoo.tools import SQL, plaintext2html
 
 from ..tools import phone as phone_tools
+from .isolation import run_isolated
+from .sms_gateway_message import _testing
 from .sms_sender import SmsRequest
 
 _logger = logging.getLogger(__name__)
@@ -15,13 +17,23 @@ _logger = logging.getLogger(__name__)
 # A contact who keeps writing things we do not understand gets one courtesy reply a day,
 # not one per message.
 COURTESY_INTERVAL = timedelta(hours=24)
+# A claim older than this belongs to a worker that died: the reply is processed again
+# (its earlier attempt was rolled back with the worker's transaction).
+STALE_CLAIM = timedelta(minutes=10)
 
 
 class SmsInteraction(models.Model):
     """One SMS received from a contact (or from an unknown number).
 
-    Created by the inbound webhook, never twice for the same provider message;
-    ``_receive`` is the whole inbound pipeline, step by step: consent keywords first,
+    Stored by the inbound webhook, never twice for the same provider message
+    (``_receive``: one INSERT … ON CONFLICT DO NOTHING, then the worker is woken up), and
+    processed right after by the ``_cron_process_received`` worker, in arrival order per
+    number. ``pipeline_state`` is the row's lifecycle: ``received`` (stored, answered to
+    the provider) → ``processing`` (claimed by a worker, claim committed; a claim older
+    than ``STALE_CLAIM`` is taken again) → ``processed`` (or ``failed``, with
+    ``last_error``; the other replies go on).
+
+    ``_process_received`` is the whole inbound pipeline, step by step: consent keywords first,
     then the reply lands on the partner's chatter where sales staff read the whole SMS
     thread, then the customer facts, the journeys the reply answers (exit on STOP), an
     open survey question, and finally keyword rules (else a survey clarification, else
@@ -81,6 +93,20 @@ class SmsInteraction(models.Model):
     sms_journey_id = fields.Many2one(
         "sms.journey", "Journey", readonly=True, index="btree_not_null"
     )
+    pipeline_state = fields.Selection(
+        [
+            ("received", "Received"),
+            ("processing", "Processing"),
+            ("processed", "Processed"),
+            ("failed", "Failed"),
+        ],
+        default="processed",
+        required=True,
+        readonly=True,
+        help="Stored by the webhook (received), then handled by the inbound worker.",
+    )
+    claimed_at = fields.Datetime(readonly=True)
+    last_error = fields.Text(readonly=True)
 
     _sql_constraints = [
         (
@@ -90,26 +116,54 @@ class SmsInteraction(models.Model):
         ),
     ]
 
+    def init(self):
+        # the worker's claim reads only the rows still to process
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS sms_interaction_pipeline_todo_idx
+                   ON sms_interaction (id)
+                WHERE pipeline_state IN ('received', 'processing')"""
+        )
+
     @api.model
     def _receive(self, gateway, inbound):
-        """Record an inbound SMS exactly once and act on it. Returns the interaction."""
-        existing = self._find_received(gateway, inbound)
-        if existing:
-            return existing
-        interaction = self._create_received(gateway, inbound)
-        interaction._handle_consent_keyword()
-        interaction._post_on_chatter()
-        interaction.partner_id._sms_touch_interaction(interaction.received_at)
-        # Journeys before the survey: an answer records the journey the reply belongs to.
-        interaction._apply_journeys()
-        if interaction.consent_action:
-            return interaction
-        if interaction._answer_open_survey():
-            return interaction
-        if not interaction._apply_keyword_rules():
-            if not interaction._clarify_open_survey():
-                interaction._send_courtesy_reply()
-        return interaction
+        """Store an inbound SMS exactly once and wake the inbound worker up; returns the
+        interaction. This is all the webhook does: what the reply means is worked out by
+        ``_cron_process_received`` right after, outside the provider's request."""
+        number = phone_tools.try_normalize(inbound.sender) or inbound.sender
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        rows = self.env.execute_query(
+            SQL(
+                """INSERT INTO sms_interaction
+                       (number, recipient, body, received_at, gateway_id, company_id,
+                        provider_message_id, state, pipeline_state,
+                        create_uid, create_date, write_uid, write_date)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, 'new', 'received', %s, %s, %s, %s)
+                   ON CONFLICT (gateway_id, provider_message_id) DO NOTHING
+                   RETURNING id""",
+                number,
+                inbound.recipient,
+                inbound.body,
+                now,
+                gateway.id,
+                gateway.company_id.id or None,
+                inbound.provider_message_id,
+                uid,
+                now,
+                uid,
+                now,
+            )
+        )
+        if not rows:  # the provider retried a message we already have
+            return self._find_received(gateway, inbound)
+        self._trigger_processing()
+        return self.browse(rows[0][0])
+
+    @api.model
+    def _trigger_processing(self):
+        cron = self.env.ref("sms_journey.ir_cron_sms_interaction_process", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
 
     @api.model
     def _find_received(self, gateway, inbound):
@@ -122,30 +176,109 @@ class SmsInteraction(models.Model):
             limit=1,
         )
 
+    # ------------------------------------------------------------------
+    # The inbound worker
+    # ------------------------------------------------------------------
+
     @api.model
-    def _create_received(self, gateway, inbound):
-        number = phone_tools.try_normalize(inbound.sender) or inbound.sender
-        partner = self._match_partner(number)
+    def _cron_process_received(self, batch_size=100):
+        """Process stored replies in claimed batches, oldest first.
+
+        The claim is committed before any work, and each reply is processed and marked
+        in its own transaction: a worker killed mid-batch leaves its claimed rows
+        ``processing``; once the claim is stale they are claimed again, and what the
+        dead worker had not committed is done once, by the next one.
+        """
+        auto_commit = not _testing()
+        claimed = self._claim_received(batch_size)
+        if auto_commit:
+            self.env.cr.commit()  # the claim is durable: other workers skip these numbers
+        for interaction in claimed:
+            interaction._process_received()
+            if auto_commit:
+                self.env.cr.commit()  # the reply's effects and its 'processed' mark together
+        remaining = self.search_count([("pipeline_state", "=", "received")])
+        self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
+        return claimed
+
+    @api.model
+    def _claim_received(self, limit):
+        """Claim the oldest replies to process, never one of a number whose earlier
+        reply another worker is still processing (arrival order per number). Claims are
+        taken one worker at a time (a transaction lock held for the claim only), so a
+        claim sees the numbers the other workers hold."""
+        self.flush_model()
+        now = fields.Datetime.now()
+        self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(hashtext('sms_interaction_claim'))"))
+        rows = self.env.execute_query(
+            SQL(
+                """WITH todo AS (
+                        SELECT i.id FROM sms_interaction i
+                         WHERE (i.pipeline_state = 'received'
+                                OR (i.pipeline_state = 'processing' AND i.claimed_at < %(stale)s))
+                           AND NOT EXISTS (
+                                SELECT 1 FROM sms_interaction busy
+                                 WHERE busy.number = i.number
+                                   AND busy.pipeline_state = 'processing'
+                                   AND busy.claimed_at >= %(stale)s)
+                      ORDER BY i.id
+                         LIMIT %(limit)s
+                           FOR UPDATE SKIP LOCKED)
+                   UPDATE sms_interaction i
+                      SET pipeline_state = 'processing', claimed_at = %(now)s
+                     FROM todo
+                    WHERE i.id = todo.id
+                RETURNING i.id""",
+                now=now,
+                stale=now - STALE_CLAIM,
+                limit=limit,
+            )
+        )
+        self.invalidate_model(["pipeline_state", "claimed_at"])
+        return self.browse(sorted(row[0] for row in rows))
+
+    def _process_received(self):
+        """Run the inbound pipeline on this claimed reply in a savepoint: a reply that
+        fails is marked ``failed`` with its error, the others go on."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._run_pipeline()
+                self.write({"pipeline_state": "processed", "last_error": False})
+        except Exception as error:  # one bad reply must not stop the others
+            _logger.exception("Inbound SMS %s could not be processed", self.id)
+            self.env.invalidate_all()
+            self.write({"pipeline_state": "failed", "last_error": str(error)})
+
+    def _run_pipeline(self):
+        """What a reply means, step by step (see the class docstring)."""
+        self._resolve_sender()
+        self._handle_consent_keyword()
+        self._post_on_chatter()
+        self.partner_id._sms_touch_interaction(self.received_at)
+        # Journeys before the survey: an answer records the journey the reply belongs to.
+        self._apply_journeys()
+        if self.consent_action:
+            return
+        if self._answer_open_survey():
+            return
+        if not self._apply_keyword_rules():
+            if not self._clarify_open_survey():
+                self._send_courtesy_reply()
+
+    def _resolve_sender(self):
+        """The contact behind the number and the last SMS we sent it on this gateway."""
+        partner = self.partner_id or self._match_partner(self.number)
         outbox = self.env["sms.gateway.message"].search(
             [
-                ("gateway_id", "=", gateway.id),
-                ("number", "=", number),
+                ("gateway_id", "=", self.gateway_id.id),
+                ("number", "=", self.number),
                 ("state", "in", ("sent", "delivered")),
             ],
             order="sent_at desc, id desc",
             limit=1,
         )
-        return self.create(
-            {
-                "partner_id": partner.id,
-                "number": number,
-                "recipient": inbound.recipient,
-                "body": inbound.body,
-                "gateway_id": gateway.id,
-                "provider_message_id": inbound.provider_message_id,
-                "outbox_message_id": outbox.id,
-            }
-        )
+        self.write({"partner_id": partner.id, "outbox_message_id": outbox.id})
 
     @api.model
     def _match_partner(self, number):
@@ -385,7 +518,8 @@ class SmsInteraction(models.Model):
         if not rule:
             return False
         self.write({"matched_rule_id": rule.id, "matched_keyword": keyword})
-        rule._run_actions(self)
+        # a broken rule is logged on it; the reply stays matched to it
+        run_isolated(rule, _("Keyword rule"), rule._run_actions, self)
         return True
 
     def _send_courtesy_reply(self):
@@ -465,8 +599,15 @@ class SmsInteraction(models.Model):
         }
 
     def write(self, vals):
-        # Linking an unknown sender to a contact brings the reply onto its chatter.
-        newly_linked = self.filtered(lambda i: not i.partner_id) if vals.get("partner_id") else None
+        # Linking an unknown sender to a contact brings the reply onto its chatter (the
+        # worker posts the replies it processes itself).
+        newly_linked = (
+            self.filtered(
+                lambda i: not i.partner_id and i.pipeline_state in ("processed", "failed")
+            )
+            if vals.get("partner_id")
+            else None
+        )
         result = super().write(vals)
         if newly_linked:
             newly_linked._post_on_chatter()

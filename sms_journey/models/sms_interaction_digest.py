@@ -1,10 +1,13 @@
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import email_split, format_datetime
+from odoo.tools import SQL, email_split, format_datetime
 
 from ..tools import digest as digest_tools
+from .isolation import run_isolated
 
 
 class SmsInteractionDigest(models.Model):
@@ -49,6 +52,13 @@ class SmsInteractionDigest(models.Model):
     company_id = fields.Many2one(
         "res.company", default=lambda self: self.env.company, required=True
     )
+    last_error = fields.Text(readonly=True, copy=False, help="Why the last digest failed.")
+    finished = fields.Boolean(
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Its days are over: the hourly cron no longer looks at it.",
+    )
 
     @api.depends("mailing_id", "journey_id")
     def _compute_name(self):
@@ -84,23 +94,38 @@ class SmsInteractionDigest(models.Model):
         self.ensure_one()
         if self.journey_id:
             return [("sms_journey_id", "=", self.journey_id.id)]
+        # the campaign's SMS references as a subquery: the database matches them with the
+        # replies of the period instead of Python reading every reference of the campaign
         trackers = (
             self.env["sms.tracker"]
             .sudo()
-            .search([("mailing_trace_id.mass_mailing_id", "=", self.mailing_id.id)])
+            ._search([("mailing_trace_id.mass_mailing_id", "=", self.mailing_id.id)])
         )
-        return [("outbox_message_id.sms_uuid", "in", trackers.mapped("sms_uuid"))]
+        uuids = trackers.subselect(SQL.identifier(trackers.table, "sms_uuid"))
+        return [("outbox_message_id.sms_uuid", "in", uuids)]
+
+    def write(self, vals):
+        if {"date_start", "days", "mailing_id", "journey_id"} & set(vals):
+            vals = dict(vals, finished=False)  # its days may start again
+        return super().write(vals)
 
     @api.model
     def _cron_send_digests(self):
-        """Send the digests that are due (hourly cron)."""
+        """Send the digests that are due (hourly cron); those whose days are over are
+        marked finished and no longer read."""
         now = fields.Datetime.now()
-        for digest in self.search([]):
+        finished = self.browse()
+        for digest in self.search([("finished", "=", False)]):
+            start = digest._start()
+            if start and now > start + timedelta(days=digest.days + 1):
+                finished |= digest
+                continue
             slot = digest_tools.due_slot(
-                now, digest._start(), digest.hour, digest._tz(), digest.days, digest.last_run_at
+                now, start, digest.hour, digest._tz(), digest.days, digest.last_run_at
             )
             if slot:
-                digest._send(now)
+                run_isolated(digest, _("Digest"), digest._send, now)
+        finished.write({"finished": True})
 
     def _send(self, now):
         """Email the replies since the previous digest (none if there are none)."""

@@ -8,6 +8,8 @@ from odoo.tools.safe_eval import safe_eval
 
 from ..tools import journey as journey_tools
 from ..tools import schedule
+from .bulk_sql import insert_rows
+from .isolation import run_isolated
 from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
@@ -330,9 +332,11 @@ class SmsJourney(models.Model):
         now = fields.Datetime.now()
         done, remaining = 0, 0
         for journey in self.search([("state", "=", "running")]):
-            created, more = journey._enrol(now, batch_size)
-            done += created
-            remaining += more
+            # a journey whose trigger or audience raises must not stop the others
+            ok, result = run_isolated(journey, _("Enrolment"), journey._enrol, now, batch_size)
+            if ok:
+                done += result[0]
+                remaining += result[1]
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
 
@@ -445,48 +449,40 @@ class SmsJourney(models.Model):
         first = self.step_ids.sorted()[:1]
         if not candidates or not first:
             return self.env["sms.journey.participant"]
-        Participant = self.env["sms.journey.participant"]
-        Participant.flush_model()
-        now = fields.Datetime.now()
-        ids = []
+        rows = []
         for cand in candidates:
             # nobody enters before the journey started (caught-up contacts included)
             enrolled_at = max(cand["moment"], self.date_start or cand["moment"])
-            due = journey_tools.step_due_time(
-                enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
+            rows.append(
+                {
+                    "journey_id": self.id,
+                    "partner_id": cand["partner_id"],
+                    "company_id": self.company_id.id,
+                    "key": cand["key"],
+                    "source_model": cand.get("source_model"),
+                    "source_res_id": cand.get("source_res_id"),
+                    "state": "running",
+                    "step_id": first.id,
+                    "enrolled_at": enrolled_at,
+                    "next_action_at": journey_tools.step_due_time(
+                        enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
+                    ),
+                }
             )
-            rows = self.env.execute_query(
-                SQL(
-                    """INSERT INTO sms_journey_participant
-                         (journey_id, partner_id, company_id, key, source_model, source_res_id,
-                          state, step_id, enrolled_at, next_action_at,
-                          create_uid, create_date, write_uid, write_date)
-                       VALUES (%s, %s, %s, %s, %s, %s, 'running', %s, %s, %s, %s, %s, %s, %s)
-                       ON CONFLICT (journey_id, partner_id, key) DO NOTHING
-                       RETURNING id""",
-                    self.id,
-                    cand["partner_id"],
-                    self.company_id.id,
-                    cand["key"],
-                    cand.get("source_model"),
-                    cand.get("source_res_id"),
-                    first.id,
-                    enrolled_at,
-                    due,
-                    self.env.uid,
-                    now,
-                    self.env.uid,
-                    now,
-                )
-            )
-            ids.extend(row[0] for row in rows)
-        participants = Participant.browse(ids)
+        now = fields.Datetime.now()
+        # one INSERT for the batch
+        participants = insert_rows(
+            self.env["sms.journey.participant"],
+            rows,
+            skip_conflict=("journey_id", "partner_id", "key"),
+        )
         # rows inserted in SQL: the ORM cache of the journey's one2many is stale
         self.invalidate_recordset(["participant_ids"])
         if participants:
             cron = self.env.ref("sms_journey.ir_cron_sms_journey_steps", raise_if_not_found=False)
             if cron:
-                next_due = min(participants.mapped("next_action_at"))
+                # from the values: reading them back would cost a query per 1,000 rows
+                next_due = min(row["next_action_at"] for row in rows)
                 cron._trigger(next_due if next_due > now else None)
         return participants
 

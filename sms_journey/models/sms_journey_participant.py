@@ -9,6 +9,7 @@ from odoo.tools import SQL
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 from .bulk_sql import insert_rows
+from .isolation import run_isolated
 from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
 
@@ -18,6 +19,9 @@ _logger = logging.getLogger(__name__)
 # Steps that text the contact: their trace is "the previous SMS" for conditions.
 SMS_ACTIONS = ("sms", "survey", "appointment")
 
+
+# A journey whose batch of steps failed tries again after this delay.
+FAILED_BATCH_RETRY = timedelta(hours=1)
 
 def _testing():
     return getattr(threading.current_thread(), "testing", False)
@@ -113,8 +117,16 @@ class SmsJourneyParticipant(models.Model):
         """Run the due steps of running journeys, ``batch_size`` participants per call."""
         claimed = self._claim_due(batch_size)
         for journey, participants in claimed.grouped("journey_id").items():
-            # SMS and records are made for the journey's company
-            participants.with_company(journey.company_id)._execute_steps()
+            # SMS and records are made for the journey's company; one journey's failing
+            # batch is logged on it and does not stop the others
+            ok, _result = run_isolated(
+                journey,
+                _("Journey steps"),
+                participants.with_company(journey.company_id)._execute_steps,
+            )
+            if not ok:
+                # tried again later, not at once in a loop of failing runs
+                participants.write({"next_action_at": fields.Datetime.now() + FAILED_BATCH_RETRY})
         if claimed and not _testing():
             self.env.cr.commit()  # the batch is done: release the claimed rows
         remaining = self._due_domain_count()

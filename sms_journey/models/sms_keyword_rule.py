@@ -58,6 +58,9 @@ class SmsKeywordRule(models.Model):
     company_id = fields.Many2one(
         "res.company", default=lambda self: self.env.company, help="Empty: every company."
     )
+    last_error = fields.Text(
+        readonly=True, copy=False, help="Why the actions failed the last time they ran."
+    )
     user_id = fields.Many2one(
         "res.users",
         "Responsible",

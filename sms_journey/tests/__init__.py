@@ -17,3 +17,6 @@ from . import test_entry_points
 from . import test_security
 from . import test_webhook_hardening
 from . import test_conversation
+from . import test_inbound_worker
+from . import test_bulk_queries
+from . import test_isolation

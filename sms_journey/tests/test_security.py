@@ -68,6 +68,7 @@ class TestSandboxReplySecurity(SmsJourneyCase):
         wizard = self._reply(self.gateway, body="Typed on the phone")
         with patch.object(requests.Session, "send") as send:
             wizard.action_send()
+            self.process_inbound()
         send.assert_not_called()
         interaction = self.env["sms.interaction"].search([("body", "=", "Typed on the phone")])
         self.assertEqual(len(interaction), 1)

@@ -106,6 +106,27 @@ class TestWebhooks(SmsJourneyHttpCase):
         # the salesperson is notified
         self.assertIn(self.env.ref("base.user_admin").partner_id, incoming.notified_partner_ids)
 
+    def test_webhook_stores_the_reply_and_the_worker_processes_it(self):
+        self.send_and_dispatch("Can we deliver tomorrow?")
+        cron = self.env.ref("sms_journey.ir_cron_sms_interaction_process")
+        triggers_before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        status, _text = self.post_inbound("Yes, after 3pm please", process=False)
+        self.assertEqual(status, 200)
+        interaction = self.env["sms.interaction"].search([("number", "=", NUMBER)])
+        # the webhook only stored it and woke the worker up
+        self.assertEqual(interaction.pipeline_state, "received")
+        self.assertFalse(interaction.partner_id)
+        self.assertFalse(interaction.mail_message_id)
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+            triggers_before + 1,
+        )
+        self.assertEqual(self.process_inbound(), interaction)
+        self.assertEqual(interaction.pipeline_state, "processed")
+        self.assertEqual(interaction.partner_id, self.partner)
+        self.assertTrue(interaction.outbox_message_id)
+        self.assertIn("after 3pm", interaction.mail_message_id.body)
+
     def test_same_provider_message_twice_is_recorded_once(self):
         self.reply("Hello", message_id="SMdup0001")
         self.reply("Hello", message_id="SMdup0001")
@@ -174,5 +195,6 @@ class TestWebhooks(SmsJourneyHttpCase):
             {"gateway_id": self.gateway.id, "number": NUMBER, "body": "Typed on the phone"}
         )
         wizard.action_send()
+        self.process_inbound()
         interaction = self.env["sms.interaction"].search([("body", "=", "Typed on the phone")])
         self.assertEqual(interaction.partner_id, self.partner)
