@@ -43,6 +43,11 @@
         "views/sms_journey_views.xml",
         "views/sms_journey_participant_views.xml",
         "wizards/sms_journey_preview_views.xml",
+        "views/sale_order_views.xml",
+        "views/mailing_mailing_views.xml",
+        "views/sms_result_views.xml",
+        "views/sms_result_event_views.xml",
+        "views/sms_program_month_views.xml",
         "views/sms_journey_menus.xml",
     ],
     "demo": [

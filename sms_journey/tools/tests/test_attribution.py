@@ -82,16 +82,16 @@ def test_roas_and_roi():
 
 def test_buckets_in_time_zone():
     sent = datetime(2026, 3, 2, 22, 30)  # 23:30 in Rome
-    assert hour_bucket(sent, sent) == 0
-    assert hour_bucket(sent, sent + timedelta(minutes=59)) == 0
-    assert hour_bucket(sent, sent + timedelta(hours=23, minutes=59)) == 23
+    assert hour_bucket(sent, sent) == 1
+    assert hour_bucket(sent, sent + timedelta(minutes=59)) == 1
+    assert hour_bucket(sent, sent + timedelta(hours=23, minutes=59)) == 24
     assert hour_bucket(sent, sent + timedelta(hours=24)) is None
     # 40 minutes later it is the next day in Rome, still the same day in UTC
     later = sent + timedelta(minutes=40)
-    assert day_bucket(sent, later, "Europe/Rome") == 1
-    assert day_bucket(sent, later, "UTC") == 0
+    assert day_bucket(sent, later, "Europe/Rome") == 2
+    assert day_bucket(sent, later, "UTC") == 1
     assert hour_label(later, "Europe/Rome") == "00:00"
-    assert day_bucket(sent, sent + timedelta(days=9, hours=1), "UTC") == 9
+    assert day_bucket(sent, sent + timedelta(days=9, hours=1), "UTC") == 10
     assert day_bucket(sent, sent + timedelta(days=10), "UTC") is None
 
 
@@ -100,7 +100,7 @@ def test_buckets_are_bounded(minutes, tz):
     sent = datetime(2026, 10, 20, 17, 0)
     event = sent + timedelta(minutes=minutes)
     hour = hour_bucket(sent, event)
-    assert hour is None or 0 <= hour < 24
+    assert hour is None or 1 <= hour <= 24
     assert (hour is None) == (minutes >= 24 * 60)
     day = day_bucket(sent, event, tz)
-    assert day is None or 0 <= day < 10
+    assert day is None or 1 <= day <= 10
