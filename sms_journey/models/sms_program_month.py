@@ -2,10 +2,11 @@ from datetime import datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, fields, models, tools
+from odoo import _, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import local_to_utc
+from .bulk_sql import create_view
 
 # What the seeds measure an SMS program by, month by month; each figure opens its records.
 COLUMNS = (
@@ -66,7 +67,6 @@ class SmsProgramMonth(models.Model):
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
     def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(at, company, source, **values):
@@ -135,10 +135,10 @@ class SmsProgramMonth(models.Model):
             ),
         ]
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
-        self.env.cr.execute(
+        create_view(
+            self,
             SQL(
                 """
-            CREATE OR REPLACE VIEW sms_program_order_gap AS (
                 SELECT g.id, g.company_id, g.date_order,
                        g.previous_order < g.date_order - g.gap AS reactivated,
                        CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
@@ -155,14 +155,14 @@ class SmsProgramMonth(models.Model):
                     WINDOW w AS (PARTITION BY COALESCE(p.commercial_partner_id, p.id)
                                  ORDER BY so.date_order, so.id)
                   ) g
-            )
             """
-            )
+            ),
+            name="sms_program_order_gap",
         )
-        self.env.cr.execute(
+        create_view(
+            self,
             SQL(
                 """
-            CREATE OR REPLACE VIEW sms_program_month AS (
                 SELECT s.*,
                        s.company_id * 1000000 + extract(year FROM s.month)::int * 100
                            + extract(month FROM s.month)::int AS id,
@@ -180,11 +180,10 @@ class SmsProgramMonth(models.Model):
                      WHERE u.at IS NOT NULL
                   GROUP BY 1, 2
                   ) s
-            )
             """,
                 SQL(sums),
                 SQL(" UNION ALL ".join(branches)),
-            )
+            ),
         )
 
     def _bounds(self):

@@ -1,10 +1,11 @@
 import random
 from datetime import timedelta
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import Figures
+from .bulk_sql import create_view
 
 SMS_STATES = [
     ("queued", "Queued"),
@@ -61,11 +62,10 @@ class SmsResult(models.Model):
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
 
     def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
+        create_view(
+            self,
             SQL(
                 """
-            CREATE OR REPLACE VIEW sms_result AS (
             SELECT s.*,
                    (s.state IN ('sent', 'delivered', 'failed'))::int AS sent,
                    (s.state = 'delivered')::int AS delivered,
@@ -133,9 +133,8 @@ class SmsResult(models.Model):
                   ) m ON TRUE
                  WHERE mt.trace_type = 'sms'
               ) s
-            )
             """
-            )
+            ),
         )
         self.env.cr.execute(
             SQL(

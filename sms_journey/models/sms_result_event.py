@@ -1,5 +1,7 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
+
+from .bulk_sql import create_view
 
 
 class SmsResultEvent(models.Model):
@@ -41,11 +43,10 @@ class SmsResultEvent(models.Model):
     local_date = fields.Date("Day", readonly=True, help="In the company's time zone.")
 
     def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
+        create_view(
+            self,
             SQL(
                 """
-            CREATE OR REPLACE VIEW sms_result_event AS (
             SELECT e.*,
                    CASE WHEN e.event_at >= e.sent_at
                          AND e.event_at < e.sent_at + interval '24 hours'
@@ -88,7 +89,6 @@ class SmsResultEvent(models.Model):
               LEFT JOIN res_company co ON co.id = e.company_id
               LEFT JOIN res_partner cp ON cp.id = co.partner_id
               CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS name) tz
-            )
             """
-            )
+            ),
         )

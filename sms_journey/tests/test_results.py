@@ -306,3 +306,13 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         orders = self.env["sale.order"].search(action["domain"])
         self.assertEqual(orders.partner_id, self.marco | self.giulia)
         self.assertEqual(orders.mapped("date_order"), [T0 + 7 * D + H, T0 + 3 * D])
+
+    def test_reply_answers_the_latest_sms(self):
+        # the mailing (T0 + 1 day) came after the journey SMS (T0): a STOP answers it
+        with self.frozen_now(T0 + D + H):
+            interaction = self.receive("STOP", sender=self.giulia.phone_sanitized)
+        self.assertEqual(interaction.mailing_trace_id, self.mt_giulia)
+        self.assertFalse(interaction.sms_journey_trace_id)
+        self.assertEqual(self.mt_giulia.trace_status, "reply")
+        self.assertEqual(self.mt_giulia.sms_opted_out_at, T0 + D + H)
+        self.assertFalse(self.trace1.opted_out_at)
