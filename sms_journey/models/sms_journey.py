@@ -147,7 +147,13 @@ class SmsJourney(models.Model):
     participant_count = fields.Integer(compute="_compute_statistics")
     running_count = fields.Integer(compute="_compute_statistics")
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
-    # sent, delivered, …, revenue, cost, ROAS, ROI: sms.result.mixin
+    # sent, delivered, …, revenue, cost, ROAS, ROI: sms.result.mixin; a journey's opt-outs
+    # are its participants who left opted out (a STOP, or the unsubscribe step)
+    opted_out_count = fields.Integer(
+        "Opted out",
+        compute="_compute_statistics",
+        help="Participants who left the journey opted out: a STOP or the unsubscribe step.",
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
 
     # ------------------------------------------------------------------
@@ -155,7 +161,8 @@ class SmsJourney(models.Model):
     # ------------------------------------------------------------------
 
     def _compute_statistics(self):
-        """Participants and skipped steps; the SMS figures come from ``sms.result.mixin``."""
+        """Participants, opt-outs and skipped steps; the SMS figures come from
+        ``sms.result.mixin``."""
         extra = {j.id: {} for j in self}
         if self.ids:
             for journey, count in self.env["sms.journey.trace"]._read_group(
@@ -174,6 +181,7 @@ class SmsJourney(models.Model):
             journey.participant_count = more.get("participants", 0)
             journey.running_count = more.get("running", 0)
             journey.skipped_count = more.get("skipped", 0)
+            journey.opted_out_count = more.get("opted_out", 0)
 
     # ------------------------------------------------------------------
     # State buttons

@@ -2,6 +2,23 @@ from odoo import api, fields, models
 
 from ..tools.results import Figures
 
+# field on the record: attribute of tools.results.Figures
+FIELDS = {
+    "sent_count": "sent",
+    "delivered_count": "delivered",
+    "failed_count": "failed",
+    "canceled_count": "canceled",
+    "clicked_count": "clicked",
+    "click_total": "clicks",
+    "replied_count": "replied",
+    "opted_out_count": "opted_out",
+    "order_count": "orders",
+    "revenue": "revenue",
+    "cost": "cost",
+    "roas": "roas",
+    "roi": "roi",
+}
+
 
 class SmsResultMixin(models.AbstractModel):
     """The figures of an SMS program on its record — a journey, a journey step (and,
@@ -60,21 +77,16 @@ class SmsResultMixin(models.AbstractModel):
     @api.depends_context("company")
     def _compute_sms_figures(self):
         figures = self.env["sms.result"]._figures(self._sms_result_field, self._origin.ids)
+        # a model may compute one of these otherwise (a journey's opt-outs)
+        names = [
+            (field, name)
+            for field, name in FIELDS.items()
+            if self._fields[field].compute == "_compute_sms_figures"
+        ]
         for record in self:
             row = figures.get(record._origin.id) or Figures()
-            record.sent_count = row.sent
-            record.delivered_count = row.delivered
-            record.failed_count = row.failed
-            record.canceled_count = row.canceled
-            record.clicked_count = row.clicked
-            record.click_total = row.clicks
-            record.replied_count = row.replied
-            record.opted_out_count = row.opted_out
-            record.order_count = row.orders
-            record.revenue = row.revenue
-            record.cost = row.cost
-            record.roas = row.roas or 0.0
-            record.roi = row.roi or 0.0
+            for field, name in names:
+                record[field] = getattr(row, name) or 0
 
     def action_view_sms_results(self):
         """The SMS behind these figures, in the results report."""
