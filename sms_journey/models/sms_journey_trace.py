@@ -80,7 +80,7 @@ class SmsJourneyTrace(models.Model):
     )
     sms_state = fields.Selection(related="outbox_message_id.state", store=True, string="SMS state")
     sms_due_at = fields.Datetime(related="outbox_message_id.due_at", string="SMS due at")
-    sent_at = fields.Datetime(related="outbox_message_id.sent_at")
+    sent_at = fields.Datetime(related="outbox_message_id.sent_at", store=True)
     delivered_at = fields.Datetime(related="outbox_message_id.delivered_at")
     cost = fields.Float(related="outbox_message_id.cost", store=True, digits=(12, 5))
     clicked_at = fields.Datetime(readonly=True)

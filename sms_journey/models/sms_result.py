@@ -81,13 +81,13 @@ class SmsResult(models.Model):
                        NULL::integer AS mailing_id,
                        t.partner_id,
                        j.company_id,
-                       COALESCE(m.sent_at, t.executed_at) AS date,
-                       CASE WHEN t.state = 'skipped' OR m.state = 'canceled' THEN 'canceled'
-                            WHEN m.id IS NULL THEN 'sent'
-                            WHEN m.state IN ('queued', 'sending', 'review') THEN 'queued'
-                            ELSE m.state END AS state,
-                       CASE WHEN t.state = 'skipped' OR m.state = 'canceled'
-                            THEN COALESCE(t.skip_reason, m.failure_reason, m.error_code)
+                       COALESCE(t.sent_at, t.executed_at) AS date,
+                       CASE WHEN t.state = 'skipped' OR t.sms_state = 'canceled' THEN 'canceled'
+                            WHEN t.sms_state IS NULL THEN 'sent'
+                            WHEN t.sms_state IN ('queued', 'sending', 'review') THEN 'queued'
+                            ELSE t.sms_state END AS state,
+                       CASE WHEN t.state = 'skipped' OR t.sms_state = 'canceled'
+                            THEN COALESCE(t.skip_reason, 'Canceled by the outbox')
                             END AS cancel_reason,
                        (t.clicked_at IS NOT NULL)::int AS clicked,
                        COALESCE(t.click_count, 0) AS click_count,
@@ -96,7 +96,6 @@ class SmsResult(models.Model):
                        COALESCE(t.cost, 0.0)::numeric AS cost
                   FROM sms_journey_trace t
                   JOIN sms_journey j ON j.id = t.journey_id
-                  LEFT JOIN sms_gateway_message m ON m.id = t.outbox_message_id
                  WHERE t.action IN ('sms', 'survey', 'appointment')
                    AND (t.state = 'sent' OR t.sms_uuid IS NOT NULL)
                 UNION ALL
