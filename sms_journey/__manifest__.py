@@ -54,6 +54,10 @@
         "views/sms_journey_trace_views.xml",
         "views/sale_order_views.xml",
         "views/sms_template_views.xml",
+        "views/mailing_mailing_views.xml",
+        "views/sms_result_views.xml",
+        "views/sms_result_event_views.xml",
+        "views/sms_program_month_views.xml",
         "views/sms_journey_menus.xml",
     ],
     "demo": [

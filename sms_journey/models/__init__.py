@@ -1,4 +1,6 @@
 from . import sms_cached_lookup_mixin
+from . import sms_result_mixin
+from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner
@@ -32,3 +34,8 @@ from . import sms_survey_question
 from . import sms_survey_request
 from . import sms_survey_answer
 from . import sms_interaction_digest
+from . import mailing_trace
+from . import mailing_mailing
+from . import sms_result
+from . import sms_result_event
+from . import sms_program_month

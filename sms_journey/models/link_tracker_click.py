@@ -3,7 +3,7 @@ from odoo import api, fields, models
 
 class LinkTrackerClick(models.Model):
     """Clicks on journey short links (``/r/<code>/j/<trace id>/<signature>``) update the
-    trace."""
+    trace; clicks on SMS mailing links count on their mailing trace."""
 
     _inherit = "link.tracker.click"
 
@@ -27,4 +27,6 @@ class LinkTrackerClick(models.Model):
         click = super().add_click(code, **route_values)
         if click and click.sms_journey_trace_id:
             click.sms_journey_trace_id._mark_clicked(fields.Datetime.now())
+        if click and click.mailing_trace_id.trace_type == "sms":
+            click.mailing_trace_id.sudo().sms_click_count += 1
         return click

@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
+
+from ..tools import attribution
 
 
 class ResCompany(models.Model):
-    """Per-company SMS settings: the gateway, the compliance rules, the courtesy reply
-    and the thresholds of the customer facts kept on partners (see ``res_partner``)."""
+    """Per-company SMS settings: the gateway, the compliance rules, the courtesy reply,
+    the attribution windows and the thresholds of the customer facts kept on partners
+    (see ``res_partner``)."""
 
     _inherit = "res.company"
 
@@ -84,6 +89,27 @@ class ResCompany(models.Model):
         default=365,
         help="A repeat order within this many days of the previous one makes a loyal customer.",
     )
+
+    sms_attribution_click_days = fields.Integer(
+        "Click window (days)",
+        default=5,
+        help="An order placed within this many days of a click on an SMS link is "
+        "attributed to that SMS (journey step or mailing).",
+    )
+    sms_attribution_delivery_hours = fields.Integer(
+        "Delivery window (hours)",
+        default=12,
+        help="Without a click, an order placed within this many hours of the delivery of "
+        "an SMS is attributed to it. A click always beats a delivery; the last touch wins.",
+    )
+
+    def _sms_attribution_windows(self):
+        """The attribution windows of this company (``tools/attribution.Windows``)."""
+        self.ensure_one()
+        return attribution.Windows(
+            click=timedelta(days=self.sms_attribution_click_days),
+            delivery=timedelta(hours=self.sms_attribution_delivery_hours),
+        )
 
     @api.model_create_multi
     def create(self, vals_list):

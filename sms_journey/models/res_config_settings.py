@@ -31,3 +31,9 @@ class ResConfigSettings(models.TransientModel):
     sms_loyalty_window_days = fields.Integer(
         related="company_id.sms_loyalty_window_days", readonly=False
     )
+    sms_attribution_click_days = fields.Integer(
+        related="company_id.sms_attribution_click_days", readonly=False
+    )
+    sms_attribution_delivery_hours = fields.Integer(
+        related="company_id.sms_attribution_delivery_hours", readonly=False
+    )

@@ -1,9 +1,7 @@
-from datetime import timedelta
-
 from odoo import api, fields, models
+from odoo.tools import SQL
 
-# Longest attribution window looked at; a journey's own goal_days narrows it.
-MAX_GOAL_DAYS = 365
+from ..tools import attribution
 
 
 class SaleOrder(models.Model):
@@ -12,10 +10,11 @@ class SaleOrder(models.Model):
     Keeps the customer facts of ``res.partner`` (see ``res_partner``) current when
     quotes, carts and orders are created, confirmed or cancelled.
 
-    Attributes confirmed orders to the journey SMS that led to them: an order confirmed
-    by a contact who clicked (or received) a journey SMS within that journey's goal
-    window is credited to the trace; clicks win over deliveries. The confirmation also
-    ends running participants whose journey exits on an order.
+    Attributes confirmed orders to the SMS that led to them, journey step or SMS
+    mailing (``_sms_journey_attribute``, rule in ``tools/attribution.py``, windows in the
+    company settings), and keeps on the order what it was attributed to and its revenue
+    in the company currency. The confirmation also ends running participants whose
+    journey exits on an order.
     """
 
     _inherit = "sale.order"
@@ -30,6 +29,39 @@ class SaleOrder(models.Model):
         copy=False,
         index="btree_not_null",
         help="The SMS journey this order is attributed to.",
+    )
+    sms_journey_step_id = fields.Many2one(
+        "sms.journey.step", "SMS journey step", readonly=True, copy=False, index="btree_not_null"
+    )
+    sms_mailing_trace_id = fields.Many2one(
+        "mailing.trace", "SMS mailing trace", readonly=True, copy=False, index="btree_not_null"
+    )
+    sms_mailing_id = fields.Many2one(
+        "mailing.mailing",
+        "SMS mailing",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The SMS mailing this order is attributed to.",
+    )
+    sms_attribution_kind = fields.Selection(
+        [(attribution.CLICK, "Click"), (attribution.DELIVERY, "Delivery")],
+        "Attributed by",
+        readonly=True,
+        copy=False,
+        help="Click: the customer clicked a link of the SMS within the click window. "
+        "Delivery: the SMS was delivered within the delivery window (no click).",
+    )
+    sms_attribution_at = fields.Datetime("SMS touch at", readonly=True, copy=False)
+    sms_attributed_revenue = fields.Monetary(
+        "SMS revenue",
+        currency_field="sms_company_currency_id",
+        readonly=True,
+        copy=False,
+        help="Untaxed amount in the company currency, converted at the order date.",
+    )
+    sms_company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="SMS revenue currency"
     )
 
     @api.model_create_multi
@@ -75,37 +107,97 @@ class SaleOrder(models.Model):
             self.env["res.partner"]._sms_recompute_activity_facts(partners.ids)
 
     def _sms_journey_attribute(self):
-        now = fields.Datetime.now()
-        Trace = self.env["sms.journey.trace"].sudo()
-        for order in self.filtered(lambda o: not o.sms_journey_trace_id):
-            partner = order.partner_id.commercial_partner_id
-            traces = Trace.search(
-                [
-                    ("partner_id", "child_of", partner.id),
-                    ("state", "=", "sent"),
-                    ("executed_at", ">=", now - timedelta(days=MAX_GOAL_DAYS)),
-                ],
-                order="id desc",
-                limit=50,
+        """Credit each confirmed order to the SMS that led to it (``tools/attribution``:
+        the company's click and delivery windows, a click beats a delivery, the last
+        touch wins across journeys and mailings), with its revenue in the company
+        currency at the order's date."""
+        for order in self.filtered(lambda o: not o.sms_attribution_kind):
+            company = order.company_id or self.env.company
+            windows = company._sms_attribution_windows()
+            order_at = order.date_order or fields.Datetime.now()
+            touch = attribution.attribute(order._sms_touches(order_at, windows), order_at, windows)
+            if touch:
+                order._sms_record_attribution(touch)
+
+    def _sms_touches(self, order_at, windows):
+        """Clicks and deliveries of the SMS sent to this order's customer (and the other
+        contacts of its company) that may take the credit of an order at ``order_at``:
+        journey traces by contact, SMS mailing traces by contact or by number."""
+        self.ensure_one()
+        self.env.flush_all()
+        commercial = self.partner_id.commercial_partner_id
+        partners = self.env["res.partner"].sudo().search([("id", "child_of", commercial.id)])
+        numbers = [n for n in partners.mapped("phone_sanitized") if n]
+        since = order_at - max(windows.click, windows.delivery)
+        rows = self.env.execute_query(
+            SQL(
+                """
+            SELECT 'click', c.create_date, 'sms.journey.trace', t.id
+              FROM link_tracker_click c
+              JOIN sms_journey_trace t ON t.id = c.sms_journey_trace_id
+             WHERE t.partner_id = ANY(%(partners)s)
+               AND c.create_date BETWEEN %(since)s AND %(until)s
+            UNION ALL
+            SELECT 'click', t.clicked_at, 'sms.journey.trace', t.id
+              FROM sms_journey_trace t
+             WHERE t.partner_id = ANY(%(partners)s) AND t.clicked_at BETWEEN %(since)s AND %(until)s
+            UNION ALL
+            SELECT 'delivery', COALESCE(m.delivered_at, m.sent_at, t.executed_at),
+                   'sms.journey.trace', t.id
+              FROM sms_journey_trace t
+              LEFT JOIN sms_gateway_message m ON m.id = t.outbox_message_id
+             WHERE t.partner_id = ANY(%(partners)s) AND t.state = 'sent'
+               AND (m.id IS NULL OR m.state IN ('sent', 'delivered'))
+               AND COALESCE(m.delivered_at, m.sent_at, t.executed_at)
+                   BETWEEN %(since)s AND %(until)s
+            UNION ALL
+            SELECT 'click', c.create_date, 'mailing.trace', mt.id
+              FROM link_tracker_click c
+              JOIN mailing_trace mt ON mt.id = c.mailing_trace_id
+             WHERE mt.trace_type = 'sms' AND c.create_date BETWEEN %(since)s AND %(until)s
+               AND ((mt.model = 'res.partner' AND mt.res_id = ANY(%(partners)s))
+                    OR mt.sms_number = ANY(%(numbers)s))
+            UNION ALL
+            SELECT 'delivery', COALESCE(mt.sent_datetime, mt.create_date), 'mailing.trace', mt.id
+              FROM mailing_trace mt
+             WHERE mt.trace_type = 'sms' AND mt.trace_status IN ('pending', 'sent', 'open', 'reply')
+               AND COALESCE(mt.sent_datetime, mt.create_date) BETWEEN %(since)s AND %(until)s
+               AND ((mt.model = 'res.partner' AND mt.res_id = ANY(%(partners)s))
+                    OR mt.sms_number = ANY(%(numbers)s))
+            """,
+                partners=partners.ids,
+                numbers=numbers,
+                since=since,
+                until=order_at,
             )
-            best, best_rank = None, None
-            for trace in traces:
-                window = timedelta(days=trace.journey_id.goal_days or 0)
-                reached = trace.delivered_at or trace.sent_at
-                if trace.clicked_at and trace.clicked_at >= now - window:
-                    rank = (1, trace.clicked_at)
-                elif reached and reached >= now - window:
-                    rank = (0, reached)
-                else:
-                    continue
-                if best_rank is None or rank > best_rank:
-                    best, best_rank = trace, rank
-            if best:
-                order.sudo().write(
-                    {"sms_journey_trace_id": best.id, "sms_journey_id": best.journey_id.id}
-                )
-                best.write({"converted": True, "order_id": order.id})
-                best.participant_id.converted = True
+        )
+        return [attribution.Touch(kind, at, (model, res_id)) for kind, at, model, res_id in rows]
+
+    def _sms_record_attribution(self, touch):
+        """Write on this order what ``touch`` (a ``tools/attribution.Touch``) credits it to."""
+        self.ensure_one()
+        model, res_id = touch.source
+        company = self.company_id or self.env.company
+        vals = {
+            "sms_attribution_kind": touch.kind,
+            "sms_attribution_at": touch.at,
+            "sms_attributed_revenue": self.currency_id._convert(
+                self.amount_untaxed, company.currency_id, company, self.date_order.date()
+            ),
+        }
+        if model == "sms.journey.trace":
+            trace = self.env[model].sudo().browse(res_id)
+            vals.update(
+                sms_journey_trace_id=trace.id,
+                sms_journey_id=trace.journey_id.id,
+                sms_journey_step_id=trace.step_id.id,
+            )
+            trace.write({"converted": True, "order_id": self.id})
+            trace.participant_id.converted = True
+        else:
+            trace = self.env[model].sudo().browse(res_id)
+            vals.update(sms_mailing_trace_id=trace.id, sms_mailing_id=trace.mass_mailing_id.id)
+        self.sudo().write(vals)
 
     def _sms_journey_exit(self):
         Participant = self.env["sms.journey.participant"].sudo()

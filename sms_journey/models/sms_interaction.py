@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, plaintext2html
 
 from ..tools import phone as phone_tools
+from ..tools import results
 from .isolation import run_isolated
 from .sms_gateway_message import _testing
 from .sms_sender import SmsRequest
@@ -20,6 +21,9 @@ COURTESY_INTERVAL = timedelta(hours=24)
 # A claim older than this belongs to a worker that died: the reply is processed again
 # (its earlier attempt was rolled back with the worker's transaction).
 STALE_CLAIM = timedelta(minutes=10)
+# A reply answers an SMS mailing sent to the number at most this many days before (the
+# campaign report's horizon).
+REPLY_DAYS = results.DAYS
 
 
 class SmsInteraction(models.Model):
@@ -107,6 +111,12 @@ class SmsInteraction(models.Model):
     )
     claimed_at = fields.Datetime(readonly=True)
     last_error = fields.Text(readonly=True)
+    sms_journey_trace_id = fields.Many2one(
+        "sms.journey.trace", "Answers journey SMS", readonly=True, index="btree_not_null"
+    )
+    mailing_trace_id = fields.Many2one(
+        "mailing.trace", "Answers mailing SMS", readonly=True, index="btree_not_null"
+    )
 
     _sql_constraints = [
         (
@@ -401,18 +411,29 @@ class SmsInteraction(models.Model):
     # ------------------------------------------------------------------
 
     def _apply_journeys(self):
-        """Mark the journey SMS this reply answers as replied; on STOP, every running
-        participant behind the number leaves its journey."""
+        """Mark the SMS this reply answers as replied — the latest one sent to the
+        number, journey step or SMS mailing; on STOP, every running participant behind
+        the number leaves its journey."""
         self.ensure_one()
         trace = self._find_journey_trace()
-        if trace:
+        mailing_trace = self._find_mailing_trace(trace)
+        if mailing_trace:
+            mailing_trace.set_replied()
+            vals = {"mailing_trace_id": mailing_trace.id}
+            if self.consent_action == "opt_out":
+                mailing_trace.sms_opted_out_at = self.received_at
+            self.write(vals)
+        elif trace:
             trace._mark_replied(self)
             self.write(
                 {
                     "sms_journey_participant_id": trace.participant_id.id,
                     "sms_journey_id": trace.journey_id.id,
+                    "sms_journey_trace_id": trace.id,
                 }
             )
+            if self.consent_action == "opt_out":
+                trace.opted_out_at = self.received_at
             trace.partner_id._sms_touch_interaction(self.received_at)
         if self.consent_action == "opt_out":
             # the number opted out: every contact sharing it leaves, not only the
@@ -422,6 +443,29 @@ class SmsInteraction(models.Model):
             self.env["sms.journey.participant"].sudo().search(
                 [("partner_id", "in", partners.ids), ("state", "=", "running")]
             )._on_stop()
+
+    def _find_mailing_trace(self, journey_trace):
+        """The SMS mailing trace this reply answers: the latest SMS of a mailing to the
+        number within 10 days, when it is more recent than ``journey_trace``."""
+        if not self.number:
+            return self.env["mailing.trace"]
+        since = self.received_at - timedelta(days=REPLY_DAYS)
+        if journey_trace:
+            since = max(since, journey_trace.executed_at)
+        return (
+            self.env["mailing.trace"]
+            .sudo()
+            .search(
+                [
+                    ("trace_type", "=", "sms"),
+                    ("sms_number", "=", self.number),
+                    ("create_date", ">", since),
+                    ("create_date", "<=", self.received_at),
+                ],
+                order="create_date desc, id desc",
+                limit=1,
+            )
+        )
 
     def _find_journey_trace(self):
         """The journey SMS this reply answers: the outbox row it replies to, else the

@@ -49,7 +49,8 @@ class SmsJourney(models.Model):
 
     _name = "sms.journey"
     _description = "SMS Journey"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "sms.result.mixin"]
+    _sms_result_field = "journey_id"
     _order = "sequence, id"
 
     name = fields.Char(required=True, translate=True, tracking=True)
@@ -133,12 +134,6 @@ class SmsJourney(models.Model):
         required=True,
     )
     reentry_days = fields.Integer("Re-entry after (days)", default=30)
-    goal_days = fields.Integer(
-        "Attribution window (days)",
-        default=7,
-        help="An order placed within this many days of a click (or delivery) of a "
-        "journey SMS is attributed to the journey.",
-    )
     # cron state
     date_start = fields.Datetime("Started on", readonly=True, copy=False)
     enrol_checked_at = fields.Datetime(
@@ -153,17 +148,14 @@ class SmsJourney(models.Model):
     # measurement
     participant_count = fields.Integer(compute="_compute_statistics")
     running_count = fields.Integer(compute="_compute_statistics")
-    sent_count = fields.Integer("Sent", compute="_compute_statistics")
-    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
-    failed_count = fields.Integer("Failed", compute="_compute_statistics")
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
-    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
-    replied_count = fields.Integer("Replied", compute="_compute_statistics")
-    opted_out_count = fields.Integer("Opted out", compute="_compute_statistics")
-    order_count = fields.Integer("Orders", compute="_compute_statistics")
-    revenue = fields.Monetary(compute="_compute_statistics", currency_field="currency_id")
-    cost = fields.Float(compute="_compute_statistics", digits=(12, 4))
-    roi = fields.Float("ROI", compute="_compute_statistics", help="Revenue / cost.")
+    # sent, delivered, …, revenue, cost, ROAS, ROI: sms.result.mixin; a journey's opt-outs
+    # are its participants who left opted out (a STOP, or the unsubscribe step)
+    opted_out_count = fields.Integer(
+        "Opted out",
+        compute="_compute_statistics",
+        help="Participants who left the journey opted out: a STOP or the unsubscribe step.",
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
 
     # ------------------------------------------------------------------
@@ -171,60 +163,27 @@ class SmsJourney(models.Model):
     # ------------------------------------------------------------------
 
     def _compute_statistics(self):
-        """Counters read with a few grouped queries for all journeys at once."""
-        stats = {j.id: dict.fromkeys(("sent", "delivered", "failed", "skipped"), 0) for j in self}
+        """Participants, opt-outs and skipped steps; the SMS figures come from
+        ``sms.result.mixin``."""
         extra = {j.id: {} for j in self}
         if self.ids:
-            Trace = self.env["sms.journey.trace"]
-            domain = [("journey_id", "in", self.ids), ("action", "in", SMS_ACTIONS)]
-            for journey, state, sms_state, count, cost in Trace._read_group(
-                domain, ["journey_id", "state", "sms_state"], ["__count", "cost:sum"]
+            for journey, count in self.env["sms.journey.trace"]._read_group(
+                [("journey_id", "in", self.ids), ("state", "=", "skipped")],
+                ["journey_id"],
+                ["__count"],
             ):
-                row = stats[journey.id]
-                if state == "skipped":
-                    row["skipped"] += count
-                    continue
-                if state != "sent":
-                    continue
-                row["sent"] += count
-                row["delivered"] += count if sms_state == "delivered" else 0
-                row["failed"] += count if sms_state == "failed" else 0
-                extra[journey.id]["cost"] = extra[journey.id].get("cost", 0.0) + (cost or 0.0)
-            for field, key in (("clicked_at", "clicked"), ("replied_at", "replied")):
-                for journey, count in Trace._read_group(
-                    domain + [(field, "!=", False)], ["journey_id"], ["__count"]
-                ):
-                    extra[journey.id][key] = count
+                extra[journey.id]["skipped"] = count
             for journey, state, count in self.env["sms.journey.participant"]._read_group(
                 [("journey_id", "in", self.ids)], ["journey_id", "state"], ["__count"]
             ):
                 extra[journey.id]["participants"] = extra[journey.id].get("participants", 0) + count
                 extra[journey.id][state] = count
-            for journey, count, amount in (
-                self.env["sale.order"]
-                .sudo()
-                ._read_group(
-                    [("sms_journey_id", "in", self.ids), ("state", "=", "sale")],
-                    ["sms_journey_id"],
-                    ["__count", "amount_total:sum"],
-                )
-            ):
-                extra[journey.id].update(orders=count, revenue=amount or 0.0)
         for journey in self:
-            row, more = stats.get(journey.id, {}), extra.get(journey.id, {})
+            more = extra.get(journey.id, {})
             journey.participant_count = more.get("participants", 0)
             journey.running_count = more.get("running", 0)
-            journey.sent_count = row.get("sent", 0)
-            journey.delivered_count = row.get("delivered", 0)
-            journey.failed_count = row.get("failed", 0)
-            journey.skipped_count = row.get("skipped", 0)
-            journey.clicked_count = more.get("clicked", 0)
-            journey.replied_count = more.get("replied", 0)
+            journey.skipped_count = more.get("skipped", 0)
             journey.opted_out_count = more.get("opted_out", 0)
-            journey.order_count = more.get("orders", 0)
-            journey.revenue = more.get("revenue", 0.0)
-            journey.cost = more.get("cost", 0.0)
-            journey.roi = journey.revenue / journey.cost if journey.cost else 0.0
 
     # ------------------------------------------------------------------
     # State buttons

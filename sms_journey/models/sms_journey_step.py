@@ -38,6 +38,8 @@ class SmsJourneyStep(models.Model):
     """
 
     _name = "sms.journey.step"
+    _inherit = ["sms.result.mixin"]
+    _sms_result_field = "step_id"
     _description = "SMS Journey Step"
     _order = "sequence, id"
 
@@ -84,10 +86,8 @@ class SmsJourneyStep(models.Model):
     body_info = fields.Char("Length", compute="_compute_body_info")
     body_warning = fields.Boolean(compute="_compute_body_info")
     # measurement
-    sent_count = fields.Integer("Sent", compute="_compute_statistics")
+    # sent, clicked, replied, …, revenue: sms.result.mixin
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
-    clicked_count = fields.Integer("Clicked", compute="_compute_statistics")
-    replied_count = fields.Integer("Replied", compute="_compute_statistics")
     waiting_count = fields.Integer("Waiting", compute="_compute_statistics")
 
     @api.depends("action", "template_id", "wait_amount", "wait_unit", "condition")
@@ -122,21 +122,13 @@ class SmsJourneyStep(models.Model):
                 [("step_id", "in", self.ids)], ["step_id", "state"], ["__count"]
             ):
                 counts.setdefault(step.id, {})[state] = count
-            for field in ("clicked_at", "replied_at"):
-                for step, count in Trace._read_group(
-                    [("step_id", "in", self.ids), (field, "!=", False)], ["step_id"], ["__count"]
-                ):
-                    counts.setdefault(step.id, {})[field] = count
             for step, count in self.env["sms.journey.participant"]._read_group(
                 [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]
             ):
                 counts.setdefault(step.id, {})["waiting"] = count
         for step in self:
             row = counts.get(step.id, {})
-            step.sent_count = row.get("sent", 0)
             step.skipped_count = row.get("skipped", 0)
-            step.clicked_count = row.get("clicked_at", 0)
-            step.replied_count = row.get("replied_at", 0)
             step.waiting_count = row.get("waiting", 0)
 
     def unlink(self):

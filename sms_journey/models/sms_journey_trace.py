@@ -80,12 +80,14 @@ class SmsJourneyTrace(models.Model):
     )
     sms_state = fields.Selection(related="outbox_message_id.state", store=True, string="SMS state")
     sms_due_at = fields.Datetime(related="outbox_message_id.due_at", string="SMS due at")
-    sent_at = fields.Datetime(related="outbox_message_id.sent_at")
+    sent_at = fields.Datetime(related="outbox_message_id.sent_at", store=True)
     delivered_at = fields.Datetime(related="outbox_message_id.delivered_at")
     cost = fields.Float(related="outbox_message_id.cost", store=True, digits=(12, 5))
     clicked_at = fields.Datetime(readonly=True)
+    click_count = fields.Integer("Clicks", readonly=True, help="Every click, a second one too.")
     replied_at = fields.Datetime(readonly=True)
     reply_body = fields.Text(readonly=True)
+    opted_out_at = fields.Datetime(readonly=True, help="When a STOP answered this SMS.")
     converted = fields.Boolean(readonly=True)
     order_id = fields.Many2one("sale.order", "Attributed order", readonly=True)
 
@@ -240,6 +242,7 @@ class SmsJourneyTrace(models.Model):
         for trace in self.sudo():
             if not trace.clicked_at:
                 trace.clicked_at = when
+            trace.click_count += 1
             trace.partner_id._sms_touch_interaction(when)
             trace.participant_id._on_click(when)
 

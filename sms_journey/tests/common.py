@@ -362,3 +362,45 @@ def new_sms_user(env, login, groups="sms_journey.group_sms_journey_user"):
     """A user of the main company with ``groups`` only (the SMS user group by default):
     tests run with the lowest rights that the feature needs."""
     return new_test_user(env, login=login, groups=groups, name=login.title())
+
+
+class SmsResultsAssertions:
+    """Assertions on the figures of SMS programs (``sms.result.mixin``)."""
+
+    FIGURE_FIELDS = {
+        "sent": "sent_count",
+        "delivered": "delivered_count",
+        "failed": "failed_count",
+        "canceled": "canceled_count",
+        "clicked": "clicked_count",
+        "clicks": "click_total",
+        "replied": "replied_count",
+        "opted_out": "opted_out_count",
+        "orders": "order_count",
+        "revenue": "revenue",
+        "cost": "cost",
+    }
+
+    def assertFigures(self, record, **expected):
+        """``record``'s figures are exactly ``expected`` (names of ``tools.results.Figures``;
+        those not given must be zero)."""
+        record.invalidate_recordset()
+        got = {name: record[field] for name, field in self.FIGURE_FIELDS.items()}
+        want = {name: expected.get(name, 0) for name in self.FIGURE_FIELDS}
+        for name in ("revenue", "cost"):
+            got[name] = round(got[name], 5)
+            want[name] = round(want[name], 5)
+        self.assertEqual(got, want, f"figures of {record.display_name}")
+
+    def assertAttributed(self, order, source, kind, at):
+        """``order`` is attributed to ``source`` (a journey trace or a mailing trace) by a
+        ``kind`` touch at ``at``."""
+        if source._name == "sms.journey.trace":
+            self.assertEqual(order.sms_journey_trace_id, source)
+            self.assertEqual(order.sms_journey_id, source.journey_id)
+            self.assertFalse(order.sms_mailing_trace_id)
+        else:
+            self.assertEqual(order.sms_mailing_trace_id, source)
+            self.assertEqual(order.sms_mailing_id, source.mass_mailing_id)
+            self.assertFalse(order.sms_journey_trace_id)
+        self.assertEqual((order.sms_attribution_kind, order.sms_attribution_at), (kind, at))

@@ -1,0 +1,272 @@
+from datetime import datetime, time
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, fields, models
+from odoo.tools import SQL
+
+from ..tools.results import local_to_utc
+from .bulk_sql import create_view
+
+# What the seeds measure an SMS program by, month by month; each figure opens its records.
+COLUMNS = (
+    "inbound",
+    "calls",
+    "emails",
+    "churned",
+    "reactivated",
+    "reminded",
+    "paid",
+    "survey_count",
+    "survey_sum",
+    "sent",
+    "opted_out",
+    "cost",
+    "revenue",
+)
+
+
+class SmsProgramMonth(models.Model):
+    """The program dashboard: one row per company and month (in the company's time
+    zone) with what the seeds measure an SMS program by — inbound SMS next to calls and
+    e-mails logged, customers becoming inactive (churn) and reactivated, overdue-invoice
+    reminders and the invoices paid, SMS survey scores, opt-out rate, cost and revenue
+    (a SQL view; each figure's button opens the records behind it).
+
+    Churn and reactivation follow confirmed orders: a customer becomes inactive the day
+    the company's inactivity period has passed since an order without a next one, and is
+    reactivated by an order placed after such a gap."""
+
+    _name = "sms.program.month"
+    _description = "SMS program dashboard"
+    _auto = False
+    _order = "month desc, company_id"
+    _rec_name = "month"
+
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    month = fields.Date(readonly=True)
+    inbound = fields.Integer("Inbound SMS", readonly=True)
+    calls = fields.Integer("Calls logged", readonly=True)
+    emails = fields.Integer("E-mails received", readonly=True)
+    churned = fields.Integer("Became inactive", readonly=True)
+    reactivated = fields.Integer(readonly=True)
+    reminded = fields.Integer("Invoices reminded", readonly=True)
+    paid = fields.Integer("Reminded invoices paid", readonly=True)
+    survey_count = fields.Integer("Survey answers", readonly=True)
+    survey_sum = fields.Float(readonly=True)
+    survey_score = fields.Float(
+        "Survey score", readonly=True, aggregator="avg", help="Average numeric answer."
+    )
+    sent = fields.Integer("SMS sent", readonly=True)
+    opted_out = fields.Integer("Opt-outs", readonly=True)
+    opt_out_rate = fields.Float(
+        "Opt-out rate (%)", readonly=True, aggregator="avg", help="Opt-outs per 100 SMS sent."
+    )
+    cost = fields.Monetary(readonly=True, currency_field="currency_id")
+    revenue = fields.Monetary(readonly=True, currency_field="currency_id")
+
+    def init(self):
+        zeros = {column: "0" for column in COLUMNS}
+
+        def branch(at, company, source, **values):
+            cols = {**zeros, **values}
+            select = ", ".join(f"{cols[c]} AS {c}" for c in COLUMNS)
+            return f"SELECT {company} AS company_id, {at} AS at, {select} {source}"
+
+        main = "(SELECT min(id) FROM res_company)"
+        branches = [
+            branch("i.received_at", "i.company_id", "FROM sms_interaction i", inbound="1"),
+            branch(
+                "m.date",
+                f"COALESCE(m.record_company_id, {main})",
+                "FROM mail_message m JOIN mail_activity_type t ON t.id = m.mail_activity_type_id"
+                " WHERE t.category = 'phonecall'",
+                calls="1",
+            ),
+            branch(
+                "m.date",
+                f"COALESCE(m.record_company_id, {main})",
+                "FROM mail_message m WHERE m.message_type = 'email'",
+                emails="1",
+            ),
+            branch(
+                "o.churn_at",
+                "o.company_id",
+                "FROM sms_program_order_gap o WHERE o.churn_at <= now() AT TIME ZONE 'UTC'",
+                churned="1",
+            ),
+            branch(
+                "o.date_order",
+                "o.company_id",
+                "FROM sms_program_order_gap o WHERE o.reactivated",
+                reactivated="1",
+            ),
+            branch(
+                "p.enrolled_at",
+                "COALESCE(p.company_id, j.company_id)",
+                "FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id"
+                " LEFT JOIN account_move mv ON mv.id = p.source_res_id"
+                " WHERE j.trigger = 'invoice_overdue' AND p.source_model = 'account.move'",
+                reminded="1",
+                paid="(mv.payment_state IN ('paid', 'in_payment'))::int",
+            ),
+            branch(
+                "a.answered_at",
+                f"COALESCE(a.company_id, {main})",
+                "FROM sms_survey_answer a WHERE a.value_number IS NOT NULL",
+                survey_count="1",
+                survey_sum="a.value_number",
+            ),
+            branch("r.date", "r.company_id", "FROM sms_result r", sent="r.sent", cost="r.cost"),
+            branch(
+                "l.date",
+                f"COALESCE(pa.company_id, {main})",
+                "FROM sms_consent_log l LEFT JOIN res_partner pa ON pa.id = l.partner_id"
+                " WHERE l.action = 'opted_out'",
+                opted_out="1",
+            ),
+            branch(
+                "so.date_order",
+                "so.company_id",
+                "FROM sale_order so"
+                " WHERE so.state = 'sale' AND so.sms_attribution_kind IS NOT NULL",
+                revenue="so.sms_attributed_revenue",
+            ),
+        ]
+        sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
+        create_view(
+            self,
+            SQL(
+                """
+                SELECT g.id, g.company_id, g.date_order,
+                       g.previous_order < g.date_order - g.gap AS reactivated,
+                       CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
+                            THEN g.date_order + g.gap END AS churn_at
+                  FROM (
+                    SELECT so.id, so.company_id, so.date_order,
+                           make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
+                           lag(so.date_order) OVER w AS previous_order,
+                           lead(so.date_order) OVER w AS next_order
+                      FROM sale_order so
+                      JOIN res_partner p ON p.id = so.partner_id
+                      JOIN res_company c ON c.id = so.company_id
+                     WHERE so.state = 'sale'
+                    WINDOW w AS (PARTITION BY COALESCE(p.commercial_partner_id, p.id)
+                                 ORDER BY so.date_order, so.id)
+                  ) g
+            """
+            ),
+            name="sms_program_order_gap",
+        )
+        create_view(
+            self,
+            SQL(
+                """
+                SELECT s.*,
+                       s.company_id * 1000000 + extract(year FROM s.month)::int * 100
+                           + extract(month FROM s.month)::int AS id,
+                       CASE WHEN s.survey_count > 0 THEN s.survey_sum / s.survey_count END
+                           AS survey_score,
+                       CASE WHEN s.sent > 0 THEN 100.0 * s.opted_out / s.sent END AS opt_out_rate
+                  FROM (
+                    SELECT u.company_id,
+                           date_trunc('month', u.at AT TIME ZONE 'UTC'
+                               AT TIME ZONE COALESCE(NULLIF(cp.tz, ''), 'UTC'))::date AS month,
+                           %s
+                      FROM (%s) u
+                      JOIN res_company co ON co.id = u.company_id
+                      LEFT JOIN res_partner cp ON cp.id = co.partner_id
+                     WHERE u.at IS NOT NULL
+                  GROUP BY 1, 2
+                  ) s
+            """,
+                SQL(sums),
+                SQL(" UNION ALL ".join(branches)),
+            ),
+        )
+
+    def _bounds(self):
+        """The month of this row in UTC: [start, end)."""
+        self.ensure_one()
+        tz = self.company_id.partner_id.tz or "UTC"
+        start = datetime.combine(self.month, time())
+        return local_to_utc(start, tz), local_to_utc(start + relativedelta(months=1), tz)
+
+    def _open(self, title, model, domain):
+        return {
+            "type": "ir.actions.act_window",
+            "name": title,
+            "res_model": model,
+            "view_mode": "list,form",
+            "domain": domain,
+        }
+
+    def _between(self, field):
+        start, end = self._bounds()
+        return [(field, ">=", start), (field, "<", end)]
+
+    def action_open_inbound(self):
+        domain = self._between("received_at") + [("company_id", "=", self.company_id.id)]
+        return self._open(_("Inbound SMS"), "sms.interaction", domain)
+
+    def action_open_calls(self):
+        domain = self._between("date") + [("mail_activity_type_id.category", "=", "phonecall")]
+        return self._open(_("Calls logged"), "mail.message", domain)
+
+    def action_open_emails(self):
+        domain = self._between("date") + [("message_type", "=", "email")]
+        return self._open(_("E-mails received"), "mail.message", domain)
+
+    def _gap_ids(self, column, condition):
+        start, end = self._bounds()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM sms_program_order_gap WHERE company_id = %s AND %s"
+                " AND %s >= %s AND %s < %s",
+                self.company_id.id,
+                SQL(condition),
+                SQL.identifier(column),
+                start,
+                SQL.identifier(column),
+                end,
+            )
+        )
+        return [row[0] for row in rows]
+
+    def action_open_churned(self):
+        ids = self._gap_ids("churn_at", "churn_at <= now() AT TIME ZONE 'UTC'")
+        return self._open(
+            _("Last orders before becoming inactive"), "sale.order", [("id", "in", ids)]
+        )
+
+    def action_open_reactivated(self):
+        ids = self._gap_ids("date_order", "reactivated")
+        return self._open(_("Orders of reactivated customers"), "sale.order", [("id", "in", ids)])
+
+    def action_open_reminded(self):
+        domain = self._between("enrolled_at") + [
+            ("journey_id.trigger", "=", "invoice_overdue"),
+            ("source_model", "=", "account.move"),
+        ]
+        return self._open(_("Invoice reminders"), "sms.journey.participant", domain)
+
+    def action_open_surveys(self):
+        domain = self._between("answered_at") + [("value_number", "!=", False)]
+        return self._open(_("Survey answers"), "sms.survey.answer", domain)
+
+    def action_open_sent(self):
+        domain = self._between("date") + [("company_id", "=", self.company_id.id)]
+        return self._open(_("SMS sent"), "sms.result", domain + [("sent", "=", 1)])
+
+    def action_open_opt_outs(self):
+        domain = self._between("date") + [("action", "=", "opted_out")]
+        return self._open(_("Opt-outs"), "sms.consent.log", domain)
+
+    def action_open_revenue(self):
+        domain = self._between("date_order") + [
+            ("company_id", "=", self.company_id.id),
+            ("state", "=", "sale"),
+            ("sms_attribution_kind", "!=", False),
+        ]
+        return self._open(_("Orders attributed to SMS"), "sale.order", domain)

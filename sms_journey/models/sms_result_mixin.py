@@ -1,0 +1,103 @@
+from odoo import api, fields, models
+
+from ..tools.results import Figures
+
+# field on the record: attribute of tools.results.Figures
+FIELDS = {
+    "sent_count": "sent",
+    "delivered_count": "delivered",
+    "failed_count": "failed",
+    "canceled_count": "canceled",
+    "clicked_count": "clicked",
+    "click_total": "clicks",
+    "replied_count": "replied",
+    "opted_out_count": "opted_out",
+    "order_count": "orders",
+    "revenue": "revenue",
+    "cost": "cost",
+    "roas": "roas",
+    "roi": "roi",
+}
+
+
+class SmsResultMixin(models.AbstractModel):
+    """The figures of an SMS program on its record — a journey, a journey step (and,
+    when they come, its variants) or an SMS mailing: read from ``sms.result`` and the
+    attributed orders with two grouped queries for all records at once, money in the
+    company currency.
+
+    A model using it says which ``sms.result`` column points at it
+    (``_sms_result_field``)."""
+
+    _name = "sms.result.mixin"
+    _description = "Figures of an SMS program"
+    _sms_result_field = None
+
+    sent_count = fields.Integer("SMS sent", compute="_compute_sms_figures")
+    delivered_count = fields.Integer("SMS delivered", compute="_compute_sms_figures")
+    failed_count = fields.Integer("SMS failed", compute="_compute_sms_figures")
+    canceled_count = fields.Integer(
+        "SMS canceled", compute="_compute_sms_figures", help="SMS that never left: see the reasons."
+    )
+    clicked_count = fields.Integer(
+        "SMS clicked", compute="_compute_sms_figures", help="SMS clicked at least once."
+    )
+    click_total = fields.Integer("SMS clicks", compute="_compute_sms_figures", help="Every click.")
+    replied_count = fields.Integer("SMS replied", compute="_compute_sms_figures")
+    opted_out_count = fields.Integer(
+        "SMS opted out", compute="_compute_sms_figures", help="SMS answered by a STOP."
+    )
+    order_count = fields.Integer("SMS orders", compute="_compute_sms_figures")
+    revenue = fields.Monetary(
+        compute="_compute_sms_figures",
+        currency_field="sms_currency_id",
+        help="Untaxed amount of the attributed orders, in the company currency at each "
+        "order's date.",
+    )
+    cost = fields.Monetary(compute="_compute_sms_figures", currency_field="sms_currency_id")
+    roas = fields.Float(
+        "ROAS",
+        compute="_compute_sms_figures",
+        digits=(12, 2),
+        help="Return on ad spend: revenue / cost.",
+    )
+    roi = fields.Float(
+        "ROI",
+        compute="_compute_sms_figures",
+        digits=(12, 2),
+        help="Return on investment: (revenue - cost) / cost.",
+    )
+    sms_currency_id = fields.Many2one("res.currency", compute="_compute_sms_currency")
+
+    def _compute_sms_currency(self):
+        for record in self:
+            company = record["company_id"] if "company_id" in record._fields else False
+            record.sms_currency_id = (company or self.env.company).currency_id
+
+    @api.depends_context("company")
+    def _compute_sms_figures(self):
+        figures = self.env["sms.result"]._figures(self._sms_result_field, self._origin.ids)
+        # a model may compute one of these otherwise (a journey's opt-outs)
+        names = [
+            (field, name)
+            for field, name in FIELDS.items()
+            if self._fields[field].compute == "_compute_sms_figures"
+        ]
+        for record in self:
+            row = figures.get(record._origin.id) or Figures()
+            for field, name in names:
+                record[field] = getattr(row, name) or 0
+
+    def action_view_sms_results(self):
+        """The SMS behind these figures, in the results report."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("sms_journey.sms_result_action")
+        action["domain"] = [(self._sms_result_field, "in", self.ids)]
+        return action
+
+    def action_view_sms_campaign_report(self):
+        """Interactions hour by hour and day by day after the send."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey.sms_result_event_action"
+        )
+        action["domain"] = [(self._sms_result_field, "in", self.ids)]
+        return action
