@@ -50,6 +50,8 @@
         "views/sms_journey_trace_views.xml",
         "views/sale_order_views.xml",
         "views/sms_template_views.xml",
+        "views/sms_consent_templates.xml",
+        "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
     ],
     "demo": [

@@ -28,3 +28,5 @@ class ResConfigSettings(models.TransientModel):
     sms_loyalty_window_days = fields.Integer(
         related="company_id.sms_loyalty_window_days", readonly=False
     )
+    sms_consent_text = fields.Char(related="company_id.sms_consent_text", readonly=False)
+    sms_double_opt_in = fields.Boolean(related="company_id.sms_double_opt_in", readonly=False)

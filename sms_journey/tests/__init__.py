@@ -15,3 +15,4 @@ from . import test_partner_activity
 from . import test_ui_tours
 from . import test_entry_points
 from . import test_security
+from . import test_programs
