@@ -51,6 +51,7 @@
         "views/sale_order_views.xml",
         "views/sms_template_views.xml",
         "views/sms_consent_templates.xml",
+        "views/sms_contest_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
     ],

@@ -28,3 +28,5 @@ from . import sms_survey_question
 from . import sms_survey_request
 from . import sms_survey_answer
 from . import sms_interaction_digest
+from . import sms_contest
+from . import sms_contest_entry

@@ -194,3 +194,63 @@ class TestProgramPaymentReminder(JourneyCaseMixin, SmsJourneyCase):
         self.run_crons(datetime(2026, 3, 14, 9, 0))
         self.assertEqual(participant.state, "exited")
         self.assertEqual(len(self.traces(journey, state="sent")), 1, "no second reminder")
+
+
+@tagged("post_install", "-at_install")
+class TestProgramContest(JourneyCaseMixin, SmsJourneyCase):
+    """Contests: keyword entries within a window, a draw reproduced from its seed."""
+
+    def make_contest(self, **vals):
+        return self.env["sms.contest"].create(
+            dict(
+                {
+                    "name": "Spring contest",
+                    "keyword": "WIN",
+                    "date_start": T0,
+                    "date_end": T0 + timedelta(days=7),
+                    "winner_count": 2,
+                    "entry_reply": "You are in! Good luck.",
+                    "winner_message": "You won the Spring contest!",
+                },
+                **vals,
+            )
+        )
+
+    def test_one_entry_per_number_within_the_window(self):
+        contest = self.make_contest()
+        contest.action_open()
+        with self.frozen_now(T0 - timedelta(hours=1)):
+            self.receive("win", sender="+393330000001")  # too early
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            self.receive("WIN", sender="+393330000001")
+            self.receive("win", sender="+393330000001")  # second entry of the number
+            self.receive("Win", sender="+393330000002")
+        with self.frozen_now(T0 + timedelta(days=8)):
+            self.receive("WIN", sender="+393330000003")  # too late
+        self.assertEqual(contest.entry_ids.mapped("number"), ["+393330000001", "+393330000002"])
+
+    def test_draw_is_reproduced_from_its_seed_and_winners_get_an_sms(self):
+        from ..tools.contest import draw
+
+        contest = self.make_contest()
+        contest.action_open()
+        numbers = [f"+39333000000{i}" for i in range(1, 6)]
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            for number in numbers:
+                self.receive("WIN", sender=number)
+        self.assertEqual(contest.entry_count, 5)
+        with self.frozen_now(T0 + timedelta(days=7, hours=1)):
+            contest.action_draw()
+            self.dispatch()
+        self.assertEqual(contest.state, "drawn")
+        self.assertTrue(contest.seed)
+        winners = contest.winner_ids
+        self.assertEqual(len(winners), 2)
+        # anyone re-runs it from the seed and the list of entries
+        self.assertEqual(
+            sorted(draw(reversed(numbers), 2, contest.seed)), sorted(winners.mapped("number"))
+        )
+        self.assertEqual(contest.action_verify_draw()["params"]["type"], "success")
+        for number in winners.mapped("number"):
+            self.assertSmsSent(number, "You won the Spring contest!")
+        self.assertFalse(contest.rule_id.active, "no entries after the draw")
