@@ -13,6 +13,8 @@
         "link_tracker",
         "mass_mailing_sms",
         "sale_management",
+        "loyalty",
+        "sale_loyalty",
         "website_sale",
         "calendar",
         "calendar_sms",

@@ -30,3 +30,5 @@ from . import sms_survey_answer
 from . import sms_interaction_digest
 from . import sms_contest
 from . import sms_contest_entry
+from . import sms_template
+from . import loyalty_card

@@ -60,6 +60,7 @@ class SaleOrder(models.Model):
         res = super()._action_confirm()
         self._sms_mark_reactivation()
         self._sms_refresh_partner_facts()
+        self._sms_journey_attribute_coupon()
         self._sms_journey_attribute()
         self._sms_journey_exit()
         return res
@@ -197,3 +198,41 @@ class SaleOrder(models.Model):
         self.ensure_one()
         proof = self.partner_id._sms_consent_capture("checkout", consent)
         self.write({"sms_consent_given": True, "sms_consent_proof": proof})
+
+    # --- coupons handed out by journey SMS ---------------------------------------------
+
+    sms_journey_coupon_id = fields.Many2one(
+        "loyalty.card",
+        "SMS journey coupon",
+        readonly=True,
+        copy=False,
+        help="The journey coupon redeemed on this order, which attributes it to its step.",
+    )
+
+    def _sms_journey_attribute_coupon(self):
+        """An order that redeemed a journey coupon is attributed to the journey and the
+        step that sent it, whatever the goal window: the code proves the SMS led to it.
+        Loyalty itself refuses expired or used codes, so only a valid redemption counts."""
+        Trace = self.env["sms.journey.trace"].sudo()
+        for order in self.filtered(lambda o: not o.sms_journey_trace_id):
+            card = order.order_line.coupon_id.filtered("sms_journey_participant_id")[:1]
+            if not card:
+                continue
+            trace = Trace.search(
+                [
+                    ("participant_id", "=", card.sms_journey_participant_id.id),
+                    ("step_id", "=", card.sms_journey_step_id.id),
+                ],
+                order="id desc",
+                limit=1,
+            )
+            order.sudo().write(
+                {
+                    "sms_journey_coupon_id": card.id,
+                    "sms_journey_trace_id": trace.id,
+                    "sms_journey_id": card.sms_journey_participant_id.journey_id.id,
+                }
+            )
+            if trace:
+                trace.write({"converted": True, "order_id": order.id})
+            card.sms_journey_participant_id.converted = True

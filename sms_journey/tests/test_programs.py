@@ -158,25 +158,11 @@ class TestProgramPaymentReminder(JourneyCaseMixin, SmsJourneyCase):
     """The shipped payment-reminder journey: portal link, exit on payment."""
 
     def test_reminder_carries_the_pay_link_and_exits_on_payment(self):
-        if not self.env["account.journal"].search(
-            [("type", "=", "sale"), ("company_id", "=", self.env.company.id)], limit=1
-        ):
-            self.skipTest("no sale journal (no chart of accounts)")
         journey = self.shipped("sms_journey.sms_journey_payment_reminder", self.partner)
         journey.audience_domain = "[]"
         with self.frozen_now(T0):
             journey.action_start()
-        invoice = self.env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": self.partner.id,
-                "invoice_date": date(2026, 2, 1),
-                "invoice_date_due": date(2026, 3, 2),
-                "invoice_line_ids": [(0, 0, {"name": "Service", "price_unit": 80})],
-            }
-        )
-        invoice.action_post()
-        invoice.invoice_date_due = date(2026, 3, 2)
+        invoice = self.overdue_invoice(self.partner, date(2026, 2, 1), date(2026, 3, 2))
         self.run_crons(datetime(2026, 3, 6, 9, 0))  # three days overdue
         participant = journey.participant_ids
         self.assertEqual(participant.source_res_id, invoice.id)
@@ -254,3 +240,83 @@ class TestProgramContest(JourneyCaseMixin, SmsJourneyCase):
         for number in winners.mapped("number"):
             self.assertSmsSent(number, "You won the Spring contest!")
         self.assertFalse(contest.rule_id.active, "no entries after the draw")
+
+
+@tagged("post_install", "-at_install")
+class TestProgramCoupons(JourneyCaseMixin, SmsJourneyCase):
+    """Journey SMS hand out single-use loyalty coupons; redemption is attributed."""
+
+    def setUp(self):
+        super().setUp()
+        self.program = self.env.ref("sms_journey.loyalty_program_reactivation")
+        self.product = self.env["product.product"].create({"name": "Desk", "list_price": 100})
+        self.tpl_coupon = self.env["sms.template"].create(
+            {
+                "name": "Coupon",
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "body": "Hi {{ object.name }}, your code {{ coupon_code }}",
+            }
+        )
+
+    def send_coupons(self, partners):
+        step = self.sms_step(
+            self.tpl_coupon, loyalty_program_id=self.program.id, coupon_validity_days=7
+        )
+        journey = self.make_journey(
+            [step], audience_domain=f"[('id', 'in', {partners.ids})]", goal_days=0
+        )
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.run_crons(T0)
+        return journey
+
+    def order_with_code(self, code, moment):
+        order = self.env["sale.order"].create(
+            {"partner_id": self.partner.id, "order_line": [(0, 0, {"product_id": self.product.id})]}
+        )
+        with self.frozen_now(moment):
+            result = order._try_apply_code(code)
+            if "error" not in result:
+                for card, rewards in result.items():
+                    order._apply_program_reward(rewards[0], card)
+            order.action_confirm()
+        return order, result
+
+    def journey_cards(self, journey):
+        return self.env["loyalty.card"].search(
+            [("sms_journey_participant_id", "in", journey.participant_ids.ids)]
+        )
+
+    def test_one_code_per_participant_in_its_sms_and_its_redemption_attributed(self):
+        other = self.make_partner("Marco", "+39 333 765 4321")
+        journey = self.send_coupons(self.partner | other)
+        cards = self.journey_cards(journey)
+        self.assertEqual(cards.partner_id, self.partner | other)
+        self.assertEqual(set(cards.mapped("expiration_date")), {date(2026, 3, 9)})
+        for card in cards:
+            trace = self.traces(journey, partner_id=card.partner_id.id)
+            self.assertIn(f"your code {card.code}", trace.body)
+        card = cards.filtered(lambda c: c.partner_id == self.partner)
+        order, result = self.order_with_code(card.code, T0 + timedelta(days=2))
+        self.assertNotIn("error", result)
+        self.assertEqual(order.sms_journey_coupon_id, card)
+        self.assertEqual(order.sms_journey_id, journey)
+        self.assertEqual(order.sms_journey_trace_id.step_id, journey.step_ids)
+        self.assertLess(order.amount_total, 100, "the 20% discount applied")
+
+    def test_expired_coupon_is_refused_and_not_attributed(self):
+        journey = self.send_coupons(self.partner)
+        card = self.journey_cards(journey)
+        order, result = self.order_with_code(card.code, T0 + timedelta(days=10))
+        self.assertEqual(result.get("error"), "This coupon is expired.")
+        self.assertFalse(order.order_line.coupon_id)
+        self.assertFalse(order.sms_journey_coupon_id)
+        self.assertFalse(order.sms_journey_id)
+
+    def test_shipped_birthday_and_reactivation_steps_hand_out_coupons(self):
+        birthday = self.env.ref("sms_journey.sms_journey_birthday_step_sms")
+        reactivation = self.env.ref("sms_journey.sms_journey_reactivation_step_coupon")
+        self.assertEqual(birthday.loyalty_program_id.program_type, "coupons")
+        self.assertEqual(reactivation.loyalty_program_id, self.program)
+        self.assertIn("{{ coupon_code }}", birthday.template_id.body)
+        self.assertNotIn("BDAY15", birthday.template_id.body)
