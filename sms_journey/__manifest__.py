@@ -13,6 +13,8 @@
         "link_tracker",
         "mass_mailing_sms",
         "sale_management",
+        "loyalty",
+        "sale_loyalty",
         "website_sale",
         "calendar",
         "calendar_sms",
@@ -58,6 +60,9 @@
         "views/sms_result_views.xml",
         "views/sms_result_event_views.xml",
         "views/sms_program_month_views.xml",
+        "views/sms_consent_templates.xml",
+        "views/sms_contest_views.xml",
+        "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
     ],
     "demo": [

@@ -1,2 +1,3 @@
 from . import main
 from . import journey
+from . import consent

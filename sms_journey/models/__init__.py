@@ -39,3 +39,7 @@ from . import mailing_mailing
 from . import sms_result
 from . import sms_result_event
 from . import sms_program_month
+from . import sms_contest
+from . import sms_contest_entry
+from . import sms_template
+from . import loyalty_card

@@ -121,3 +121,25 @@ class ResCompany(models.Model):
         if "sms_gateway_id" in vals:
             self.env.registry.clear_cache()
         return super().write(vals)
+
+    # --- consent at first contact (checkout, sign-up, website forms) -------------------
+
+    def _default_sms_consent_text(self):
+        # Plain text, not _(): see _default_sms_courtesy_reply.
+        return (
+            "I agree to receive offers and news by SMS. Reply STOP to opt out at any time. "
+            "Msg & data rates may apply."
+        )
+
+    sms_consent_text = fields.Char(
+        "SMS consent checkbox text",
+        default=_default_sms_consent_text,
+        translate=True,
+        help="Shown next to the SMS consent checkbox at checkout, sign-up and on website "
+        "forms; recorded word for word as the proof of the consent given.",
+    )
+    sms_double_opt_in = fields.Boolean(
+        "SMS double opt-in",
+        help="Consent given on the website stays pending until the contact answers YES to "
+        "a confirmation SMS.",
+    )

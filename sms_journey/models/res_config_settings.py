@@ -37,3 +37,5 @@ class ResConfigSettings(models.TransientModel):
     sms_attribution_delivery_hours = fields.Integer(
         related="company_id.sms_attribution_delivery_hours", readonly=False
     )
+    sms_consent_text = fields.Char(related="company_id.sms_consent_text", readonly=False)
+    sms_double_opt_in = fields.Boolean(related="company_id.sms_double_opt_in", readonly=False)

@@ -339,13 +339,7 @@ class ResPartner(models.Model):
 
     def action_sms_request_consent(self):
         """Double opt-in: ask by SMS and wait for a YES."""
-        partners = self.filtered("phone_sanitized")
-        requests = []
-        for partner in partners:
-            body = partner._sms_consent_request_text()
-            partner._sms_consent_set("pending", "staff", body)
-            requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
-        self.env["sms.sender"]._send(requests)
+        self._sms_consent_request("staff")
         return True
 
     def _sms_consent_request_text(self):
@@ -746,3 +740,52 @@ class ResPartner(models.Model):
             raise ValueError(f"No anniversary lookup on field {field!r}")
         column = SQL.identifier(field)
         return SQL("((EXTRACT(MONTH FROM %s) * 100 + EXTRACT(DAY FROM %s))::int)", column, column)
+
+    # --- consent at first contact (checkout, sign-up, website forms) -------------------
+
+    def _sms_consent_request(self, source, proof=""):
+        """Double opt-in: mark these partners pending (with ``proof`` and the question
+        asked) and ask them by SMS to answer YES."""
+        requests = []
+        for partner in self.filtered("phone_sanitized"):
+            body = partner._sms_consent_request_text()
+            partner._sms_consent_set("pending", source, "\n".join(filter(None, [proof, body])))
+            requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
+        self.env["sms.sender"]._send(requests)
+
+    def _sms_consent_capture(self, source, consent):
+        """Record the consent ``consent`` (a ``tools.consent.WebConsent``) ticked by this
+        partner at checkout, sign-up or on a website form, with its proof.
+
+        With the company's double opt-in, the consent stays pending until the contact
+        answers YES to the confirmation SMS (unless it is already given). Returns the
+        proof.
+        """
+        self.ensure_one()
+        proof = consent.proof()
+        partner = self.sudo()
+        company = partner.company_id or self.env.company
+        if (
+            company.sms_double_opt_in
+            and partner.phone_sanitized
+            and partner.sms_consent_state != "opted_in"
+        ):
+            partner._sms_consent_request(source, proof)
+        else:
+            partner._sms_consent_set("opted_in", source, proof)
+        return proof
+
+    @api.model
+    def _sms_consent_from_web(self, source, consent, number, partner=None, email=None, name=None):
+        """Consent ticked on a web form (sign-up, contact us) with ``number``: the
+        ``partner`` given, else the contact of that number, else of that e-mail, else a
+        new contact; its phone is filled in when empty. Returns the partner."""
+        partner = partner or self._sms_partners_for_number(number)[:1]
+        if not partner and email:
+            partner = self.sudo().search([("email", "=ilike", email.strip())], limit=1)
+        if not partner:
+            partner = self.sudo().create({"name": name or email or number, "email": email})
+        if not partner.phone and not partner.mobile:
+            partner.sudo().phone = number
+        partner._sms_consent_capture(source, consent)
+        return partner

@@ -12,6 +12,7 @@ from .bulk_sql import insert_rows
 from .isolation import run_isolated
 from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
+from .sms_template import COUPON_PLACEHOLDER
 
 _logger = logging.getLogger(__name__)
 
@@ -577,6 +578,7 @@ class SmsJourneyParticipant(models.Model):
             rendered = self._render_bodies(step.template_id, records)
             for item in group:
                 bodies[item.trace_id] = rendered[item.record.id]
+        bodies = self._fill_coupons(step, items, bodies)
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
 
     def _render_record(self, step):
@@ -723,6 +725,43 @@ class SmsJourneyParticipant(models.Model):
         self.filtered(lambda p: p.state == "running" and p.journey_id.exit_on_stop)._exit(
             self._exit_label("stop"), state="opted_out"
         )
+
+    # --- coupons -------------------------------------------------------------------
+
+    def _fill_coupons(self, step, items, bodies):
+        """Put each participant's own coupon code where the template says
+        ``{{ coupon_code }}``: one single-use card of the step's program per participant,
+        created in one batch, expiring ``coupon_validity_days`` from today. Without a
+        program the placeholder is dropped."""
+        if not any(COUPON_PLACEHOLDER in body for body in bodies.values()):
+            return bodies
+        program = step.loyalty_program_id
+        if not program:
+            return {key: body.replace(COUPON_PLACEHOLDER, "") for key, body in bodies.items()}
+        expiry = fields.Date.context_today(self) + timedelta(days=step.coupon_validity_days)
+        points = max(program.reward_ids.mapped("required_points") or [1])
+        cards = (
+            self.env["loyalty.card"]
+            .sudo()
+            .with_context(loyalty_no_mail=True)
+            .create(
+                [
+                    {
+                        "program_id": program.id,
+                        "partner_id": item.participant.partner_id.id,
+                        "points": points,
+                        "expiration_date": expiry,
+                        "sms_journey_participant_id": item.participant.id,
+                        "sms_journey_step_id": step.id,
+                    }
+                    for item in items
+                ]
+            )
+        )
+        filled = dict(bodies)
+        for item, card in zip(items, cards, strict=True):
+            filled[item.trace_id] = bodies[item.trace_id].replace(COUPON_PLACEHOLDER, card.code)
+        return filled
 
 
 def _group_by(items, key):

@@ -151,3 +151,20 @@ class SmsJourneyStep(models.Model):
         steps = self.journey_id.step_ids.sorted(lambda s: (s.sequence, s.id))
         following = steps.filtered(lambda s: (s.sequence, s.id) > (self.sequence, self.id))
         return following[:1]
+
+    # --- coupons: {{ coupon_code }} in the step's SMS ------------------------------
+
+    loyalty_program_id = fields.Many2one(
+        "loyalty.program",
+        "Coupon program",
+        domain="[('program_type', '=', 'coupons')]",
+        ondelete="restrict",
+        help="Each participant gets one single-use coupon of this program, inserted where "
+        "the template says {{ coupon_code }}.",
+    )
+    coupon_validity_days = fields.Integer(
+        "Coupon valid for (days)",
+        default=7,
+        help="The coupon expires this many days after the SMS (the program's own limits "
+        "apply too).",
+    )

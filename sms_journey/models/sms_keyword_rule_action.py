@@ -17,6 +17,7 @@ REQUIRED_FIELDS = {
     "journey_enrol": "journey_id",
     "survey_answer": "survey_question_id",
     "forward": "email_to",
+    "contest_enter": "contest_id",
 }
 # Actions that act on a contact: skipped for replies from unknown numbers.
 PARTNER_ACTIONS = {
@@ -63,6 +64,7 @@ class SmsKeywordRuleAction(models.Model):
             ("lead", "Create a lead"),
             ("forward", "Forward by email"),
             ("mark_handled", "Mark the reply handled"),
+            ("contest_enter", "Enter the contest"),
         ],
         required=True,
         default="reply",
@@ -259,3 +261,10 @@ class SmsKeywordRuleAction(models.Model):
 
     def _run_mark_handled(self, interaction):
         interaction.action_mark_handled()
+
+    # --- contests ---------------------------------------------------------------
+
+    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade")
+
+    def _run_contest_enter(self, interaction):
+        self.contest_id._enter(interaction)

@@ -21,3 +21,4 @@ from . import test_inbound_worker
 from . import test_bulk_queries
 from . import test_isolation
 from . import test_results
+from . import test_programs

@@ -319,6 +319,26 @@ class SmsJourneyMixin:
         self.assertEqual([row["body"] for row in rows], bodies)
         return rows
 
+    def overdue_invoice(self, partner, invoice_date, due_date, amount=80):
+        """A posted customer invoice of ``partner`` due on ``due_date`` (skips the test
+        when the company has no sale journal, i.e. no chart of accounts)."""
+        if not self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", self.env.company.id)], limit=1
+        ):
+            self.skipTest("no sale journal (no chart of accounts)")
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": invoice_date,
+                "invoice_date_due": due_date,
+                "invoice_line_ids": [(0, 0, {"name": "Service", "price_unit": amount})],
+            }
+        )
+        invoice.action_post()
+        invoice.invoice_date_due = due_date  # posting recomputes it from the terms
+        return invoice
+
     @contextmanager
     def frozen_now(self, moment):
         """Freeze ``fields.Datetime.now`` and the cursor's ``now``."""

@@ -233,7 +233,7 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         self.assertIn("contest", self.traces(journey)[-1].body)
         self.run_crons(d0 + timedelta(days=90))
         self.assertEqual(len(self.traces(journey, state="sent")), 6)
-        self.assertIn("BACK20", self.traces(journey)[-1].body)
+        self.assertIn("20% coupon just for you: code 044", self.traces(journey)[-1].body)
         self.run_crons(d0 + timedelta(days=104))
         self.assertEqual(set(journey.participant_ids.mapped("state")), {"opted_out"})
         self.assertEqual(self.partner.sms_consent_state, "opted_out")

@@ -1,0 +1,63 @@
+"""Consent at first contact: the SMS consent checkbox of checkout, sign-up and website
+forms. Each route reads the checkbox (never pre-ticked: absent means no consent) and
+hands the proof to one model method."""
+
+from odoo import fields
+from odoo.http import request
+
+from odoo.addons.auth_signup.controllers.main import AuthSignupHome
+from odoo.addons.website.controllers.form import WebsiteForm
+from odoo.addons.website_sale.controllers.main import WebsiteSale
+
+from ..tools.consent import WebConsent
+
+
+def web_consent():
+    """The consent of the current request: the company's checkbox text as shown, the
+    page the form was on, the time and the client's address."""
+    httprequest = request.httprequest
+    return WebConsent(
+        text=request.env.company.sudo().sms_consent_text or "",
+        page=httprequest.referrer or httprequest.path,
+        moment=fields.Datetime.now(),
+        ip=httprequest.remote_addr or "",
+        user_agent=httprequest.user_agent.string if httprequest.user_agent else "",
+    )
+
+
+class WebsiteSaleSmsConsent(WebsiteSale):
+    def _handle_extra_form_data(self, extra_form_data, address_values):
+        super()._handle_extra_form_data(extra_form_data, address_values)
+        if extra_form_data.get("sms_consent"):
+            order = request.website.sale_get_order()
+            if order:
+                order.sudo()._sms_consent_checkout(web_consent())
+
+
+class AuthSignupSmsConsent(AuthSignupHome):
+    def do_signup(self, qcontext):
+        super().do_signup(qcontext)
+        params = request.params
+        if params.get("sms_consent") and params.get("sms_phone"):
+            request.env["res.partner"].sudo()._sms_consent_from_web(
+                "web_form", web_consent(), params["sms_phone"], partner=request.env.user.partner_id
+            )
+
+
+class WebsiteFormSmsConsent(WebsiteForm):
+    def insert_record(self, request, model, values, custom, meta=None):
+        record_id = super().insert_record(request, model, values, custom, meta=meta)
+        self._sms_journey_consent(request)
+        return record_id
+
+    def _sms_journey_consent(self, request):
+        """The SMS consent box of a website form (contact us), with the phone given."""
+        params = request.params
+        if params.get("sms_consent") and params.get("phone"):
+            request.env["res.partner"].sudo()._sms_consent_from_web(
+                "web_form",
+                web_consent(),
+                params["phone"],
+                email=params.get("email_from") or params.get("email"),
+                name=params.get("name") or params.get("partner_name"),
+            )
