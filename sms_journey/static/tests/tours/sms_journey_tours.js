@@ -79,3 +79,68 @@ registry.category("web_tour.tours").add("sms_journey_body_counter", {
         },
     ],
 });
+
+// A two-branch journey built from the flow, then started.
+const MAIN_ADD = ".o_sms_journey_flow > .o_sms_journey_flow_path > .o_sms_journey_flow_add";
+registry.category("web_tour.tours").add("sms_journey_flow_build", {
+    url: "/odoo/action-sms_journey.sms_journey_action/new",
+    steps: () => [
+        {
+            content: "Name the new journey",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "edit Flow tour journey",
+        },
+        {
+            content: "Add an SMS step on the main path (saves the journey)",
+            trigger: `${MAIN_ADD} .o_sms_journey_flow_add_sms`,
+            run: "click",
+        },
+        {
+            content: "Its card appears",
+            trigger: ".o_sms_journey_flow_card[data-action='sms']",
+        },
+        {
+            content: "Add a branch after it",
+            trigger: `${MAIN_ADD} .o_sms_journey_flow_add_branch`,
+            run: "click",
+        },
+        {
+            content: "Add an SMS step on the yes path",
+            trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_add_sms",
+            run: "click",
+        },
+        {
+            content: "Add an SMS step on the no path",
+            trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_card",
+        },
+        {
+            trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_add_sms",
+            run: "click",
+        },
+        {
+            content: "Open the branch step from its card",
+            trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_card",
+        },
+        {
+            trigger: ".o_sms_journey_flow_card[data-action='branch']",
+            run: "click",
+        },
+        {
+            content: "The step form opens in a dialog",
+            trigger: ".modal .o_form_view .o_field_widget[name='condition']",
+        },
+        {
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Start the journey",
+            trigger: "body:not(:has(.modal)) .o_form_view button[name='action_start']",
+            run: "click",
+        },
+        {
+            content: "It runs",
+            trigger: ".o_statusbar_status [aria-checked='true']:contains('Running'), .o_statusbar_status .o_arrow_button_current:contains('Running')",
+        },
+    ],
+});
