@@ -377,8 +377,9 @@ class TestJourneyHoldout(JourneyCaseMixin, SmsJourneyCase):
             journey.treated_conversion, 100.0 * (len(treated) // 2) / len(treated)
         )
         self.assertAlmostEqual(journey.control_conversion, 100.0 / len(control))
+        # revenue per head is a money field of 2 digits
         self.assertAlmostEqual(
-            journey.treated_revenue_per_head, 100.0 * (len(treated) // 2) / len(treated)
+            journey.treated_revenue_per_head, 100.0 * (len(treated) // 2) / len(treated), 2
         )
-        self.assertAlmostEqual(journey.control_revenue_per_head, 50.0 / len(control))
+        self.assertAlmostEqual(journey.control_revenue_per_head, 50.0 / len(control), 2)
         self.assertIn("95 % CI", journey.holdout_summary)
