@@ -16,6 +16,15 @@ registry.category("web_tour.tours").add("sms_journey_journey_form", {
             trigger: ".o_form_view .o_field_widget[name='trigger']",
         },
         {
+            content: "The flow draws the steps as cards, with their figures",
+            trigger: ".o_sms_journey_flow_card .o_sms_journey_flow_figures",
+        },
+        {
+            content: "Open the step list",
+            trigger: ".o_notebook_headers .nav-link[name='steps']",
+            run: "click",
+        },
+        {
             content: "and the steps",
             trigger: ".o_form_view .o_field_widget[name='step_ids'] .o_data_row",
         },
