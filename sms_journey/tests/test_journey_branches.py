@@ -200,6 +200,26 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
                 {"parent_id": branch.child_ids[:1].id}
             )
 
+    def test_copy_keeps_the_branches_and_the_flow_shows_figures(self):
+        journey, branch = self.branching("clicked")
+        self.run_crons(T0 + timedelta(days=2))
+        flow = journey.get_flow()
+        self.assertEqual([card["action"] for card in flow], ["sms", "branch", "sms"])
+        figures = dict(flow[1]["figures"])
+        self.assertEqual((figures["Yes"], figures["No"]), (0, 2))
+        self.assertEqual(dict(flow[1]["paths"]["no"][0]["figures"])["Sent"], 2)
+        copy = journey.copy()
+        copied = copy.step_ids.filtered(lambda s: s.action == "branch")
+        self.assertEqual(len(copy.step_ids), 5)
+        self.assertEqual(
+            sorted(copied.child_ids.mapped("branch_side")), ["no", "yes"], "paths copied"
+        )
+        self.assertFalse(branch.child_ids & copied.child_ids)
+        new_id = copy.flow_add_step(copied.id, "yes", "branch")
+        added = self.env["sms.journey.step"].browse(new_id)
+        self.assertEqual((added.parent_id, added.branch_side), (copied, "yes"))
+        self.assertEqual(added, copied._branch_step("yes")._next_step())
+
     # --- the preview ----------------------------------------------------------
 
     def test_preview_follows_branches_and_holdout(self):
