@@ -5,6 +5,9 @@
     transactional journey with one SMS-template step: the time must follow the 1,000 due,
     not the total. SMS go into the outbox of a company gateway pointed at a loopback
     Twilio-format provider; nothing is dispatched.
+(c) The same as (a) on a branching journey: the 1,000 due wait on a branch step (clicked
+    the previous SMS? yes → one SMS, no → another; both rejoin a third SMS a day later),
+    so each due participant takes the branch and sends its path's SMS in the same pass.
 (b) SMS enqueued per second: Odoo's mass path (``_message_sms_schedule_mass`` with
     ``mass_keep_log=True``; then the same plus ``send()`` into the outbox) on 2,000
     partners, against the journey step cron sending to 2,000 due participants.
@@ -100,16 +103,39 @@ def setup(env, server_url):
     return gateway, template
 
 
-def make_journey(env, template, base, total, due):
+def make_journey(env, template, base, total, due, branching=False):
+    """A running journey with ``total`` participants, ``due`` of them due now: one SMS
+    step, or with ``branching`` a branch step on clicks (yes → SMS, no → SMS) rejoining
+    an SMS step a day later, the participants waiting on the branch."""
+    steps = [(0, 0, {"sequence": 10, "action": "sms", "template_id": template.id})]
+    if branching:
+        steps = [
+            (0, 0, {"sequence": 10, "action": "branch", "condition": "clicked"}),
+            (0, 0, dict(steps[0][2], sequence=20, wait_amount=1)),
+        ]
     journey = env["sms.journey"].create(
         {
-            "name": f"Journey bench {total}",
+            "name": f"Journey bench {total}{' branching' if branching else ''}",
             "trigger": "segment",
             "sms_kind": "transactional",  # quiet hours and caps do not defer
             "segment_interval_days": 0,
-            "step_ids": [(0, 0, {"action": "sms", "template_id": template.id})],
+            "step_ids": steps,
         }
     )
+    first = journey._first_step()
+    if branching:
+        env["sms.journey.step"].create(
+            [
+                {
+                    "journey_id": journey.id,
+                    "parent_id": first.id,
+                    "branch_side": side,
+                    "action": "sms",
+                    "template_id": template.id,
+                }
+                for side in ("yes", "no")
+            ]
+        )
     journey.state = "running"
     env.flush_all()
     env.cr.execute(
@@ -118,7 +144,7 @@ def make_journey(env, template, base, total, due):
             "journey": journey.id,
             "base": base,
             "company": env.company.id,
-            "step": journey.step_ids.id,
+            "step": first.id,
             "due": due,
             "total": total,
         },
@@ -178,6 +204,7 @@ def main():
     parser.add_argument("--totals", default="10000,100000")
     parser.add_argument("--mass", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-mass", action="store_true", help="only (a) and (c)")
     args = parser.parse_args()
     totals = [int(t) for t in args.totals.split(",")]
 
@@ -200,21 +227,24 @@ def main():
             run_step_cron(env, journey, gateway)
             cleanup(env, journey, gateway)
 
-            # (a) due participants among many running ones
-            for total in totals:
-                journey = make_journey(env, template, base, total, args.due)
-                elapsed, sent, done = run_step_cron(env, journey, gateway)
-                lines.append(
-                    f"(a) {args.due:,} due of {total:,} running: {done:,} steps, {sent:,} SMS "
-                    f"enqueued in {elapsed:.2f} s = {sent / elapsed:.0f} SMS/s; "
-                    f"peak RSS {peak_rss_mb():.0f} MB"
-                )
-                print(lines[-1], flush=True)
-                cleanup(env, journey, gateway)
+            # (a) due participants among many running ones; (c) the same, branching
+            for label, branching in (("(a)", False), ("(c) branching:", True)):
+                for total in totals:
+                    journey = make_journey(env, template, base, total, args.due, branching)
+                    elapsed, sent, done = run_step_cron(env, journey, gateway)
+                    lines.append(
+                        f"{label} {args.due:,} due of {total:,} running: {done:,} steps, "
+                        f"{sent:,} SMS enqueued in {elapsed:.2f} s = {sent / elapsed:.0f} SMS/s; "
+                        f"peak RSS {peak_rss_mb():.0f} MB"
+                    )
+                    print(lines[-1], flush=True)
+                    cleanup(env, journey, gateway)
 
             # (b) enqueue speed, in interleaved rounds: this machine's timings vary by
             # ±30 % from run to run, so each path runs --rounds times and the medians
             # are compared (best in brackets)
+            if args.skip_mass:
+                args.rounds = 0
             partners = env["res.partner"].browse(range(base + 1, base + args.mass + 1))
             body = BODY.replace("{{ object.name }}", "Journey bench")
             rates = {"Odoo mass (sms.sms only)": [], "Odoo mass + send()": [], "journey": []}
@@ -241,6 +271,8 @@ def main():
                 rates["journey"].append(sent / elapsed)
                 cleanup(env, journey, gateway)
             for label, values in rates.items():
+                if not values:
+                    continue
                 lines.append(
                     f"(b) {label}: {args.mass:,} SMS, median {statistics.median(values):.0f} "
                     f"SMS/s (best {max(values):.0f}) over {args.rounds} rounds"

@@ -75,6 +75,7 @@
         "web.assets_backend": [
             "sms_journey/static/src/sms_body_counter/*",
             "sms_journey/static/src/sms_conversation/*",
+            "sms_journey/static/src/journey_flow/*",
         ],
         "web.assets_tests": [
             "sms_journey/static/tests/tours/*",

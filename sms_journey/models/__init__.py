@@ -25,6 +25,7 @@ from . import sms_sms
 from . import sms_journey_participant
 from . import sms_journey
 from . import sms_journey_step
+from . import sms_journey_step_variant
 from . import sms_journey_trace
 from . import link_tracker_click
 from . import sms_keyword_rule

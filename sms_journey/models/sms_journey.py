@@ -1,4 +1,5 @@
 import logging
+import secrets
 from datetime import datetime, time, timedelta
 
 from odoo import _, api, fields, models
@@ -6,8 +7,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools import flow, schedule, stats
 from ..tools import journey as journey_tools
-from ..tools import schedule
 from .bulk_sql import insert_rows
 from .isolation import run_isolated
 from .sms_journey_participant import SMS_ACTIONS, partner_tz
@@ -144,6 +145,37 @@ class SmsJourney(models.Model):
     segment_next_run = fields.Datetime(readonly=True, copy=False)
 
     step_ids = fields.One2many("sms.journey.step", "journey_id", "Steps", copy=True)
+    holdout_percent = fields.Float(
+        "Control group (%)",
+        default=0.0,
+        help="This share of the contacts who enter is drawn into a control group: they "
+        "walk the journey and are measured, but never get its SMS.",
+    )
+    goal_days = fields.Integer(
+        "Conversion window (days)",
+        default=14,
+        help="Control-group results: a contact who orders within this many days of "
+        "entering counts as converted, treated and control alike. (Orders are attributed "
+        "to SMS by the company's click and delivery windows, see Results.)",
+    )
+    holdout_seed = fields.Char(
+        "Draw seed",
+        default=lambda self: secrets.token_hex(8),
+        copy=False,
+        help="With the participant id, decides who is in the control group "
+        "(tools/flow.py): recorded so that the draw can be checked.",
+    )
+    treated_count = fields.Integer("Treated", compute="_compute_holdout_results")
+    control_count = fields.Integer("Control", compute="_compute_holdout_results")
+    treated_conversion = fields.Float("Treated conversion (%)", compute="_compute_holdout_results")
+    control_conversion = fields.Float("Control conversion (%)", compute="_compute_holdout_results")
+    treated_revenue_per_head = fields.Float(
+        "Treated revenue per head", compute="_compute_holdout_results", digits=(12, 2)
+    )
+    control_revenue_per_head = fields.Float(
+        "Control revenue per head", compute="_compute_holdout_results", digits=(12, 2)
+    )
+    holdout_summary = fields.Text("Increment", compute="_compute_holdout_results")
     participant_ids = fields.One2many("sms.journey.participant", "journey_id")
     # measurement
     participant_count = fields.Integer(compute="_compute_statistics")
@@ -184,6 +216,189 @@ class SmsJourney(models.Model):
             journey.running_count = more.get("running", 0)
             journey.skipped_count = more.get("skipped", 0)
             journey.opted_out_count = more.get("opted_out", 0)
+
+    def _compute_holdout_results(self):
+        """Treated vs control: conversion (an order confirmed by the contact's family
+        within the goal window after enrolment, the same rule for both groups) and
+        revenue per head, the increment and its 95 % confidence interval."""
+        figures = self._holdout_figures()
+        for journey in self:
+            groups = figures.get(journey.id, {True: [], False: []})
+            treated, control = groups[False], groups[True]
+            won_t = sum(1 for converted, _amount in treated if converted)
+            won_c = sum(1 for converted, _amount in control if converted)
+            revenue_t = [amount for _converted, amount in treated]
+            revenue_c = [amount for _converted, amount in control]
+            journey.treated_count, journey.control_count = len(treated), len(control)
+            journey.treated_conversion = 100.0 * won_t / len(treated) if treated else 0.0
+            journey.control_conversion = 100.0 * won_c / len(control) if control else 0.0
+            journey.treated_revenue_per_head = sum(revenue_t) / len(treated) if treated else 0.0
+            journey.control_revenue_per_head = sum(revenue_c) / len(control) if control else 0.0
+            if not (treated and control):
+                journey.holdout_summary = False
+                continue
+            rate = stats.proportion_difference(won_t, len(treated), won_c, len(control))
+            revenue = stats.mean_difference(revenue_t, revenue_c)
+            journey.holdout_summary = _(
+                "Conversion: %(d).2f points (95 %% CI %(lo).2f to %(hi).2f). "
+                "Revenue per head: %(r).2f (95 %% CI %(rlo).2f to %(rhi).2f).",
+                d=rate.difference * 100,
+                lo=rate.low * 100,
+                hi=rate.high * 100,
+                r=revenue.difference,
+                rlo=revenue.low,
+                rhi=revenue.high,
+            )
+
+    def _holdout_figures(self):
+        """{journey id: {holdout flag: [(converted, revenue) of each participant]}}: the
+        confirmed orders of the contact's commercial family within ``goal_days`` of
+        enrolment, one query for all journeys."""
+        if not self.ids:
+            return {}
+        self.env["sale.order"].flush_model(["partner_id", "state", "date_order", "amount_total"])
+        self.env["sms.journey.participant"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT p.journey_id, p.holdout, p.id,
+                          COALESCE(SUM(o.amount_total), 0), COUNT(o.id)
+                     FROM sms_journey_participant p
+                     JOIN sms_journey j ON j.id = p.journey_id
+                     JOIN res_partner rp ON rp.id = p.partner_id
+                LEFT JOIN res_partner op
+                       ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
+                LEFT JOIN sale_order o
+                       ON o.partner_id = op.id AND o.state = 'sale'
+                      AND o.date_order > p.enrolled_at
+                      AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+                    WHERE p.journey_id IN %s
+                 GROUP BY p.journey_id, p.holdout, p.id""",
+                tuple(self.ids),
+            )
+        )
+        figures = {}
+        for journey_id, holdout, _pid, amount, orders in rows:
+            groups = figures.setdefault(journey_id, {True: [], False: []})
+            groups[bool(holdout)].append((bool(orders), float(amount)))
+        return figures
+
+    def _first_step(self):
+        """The step contacts enter on: the first of the main path."""
+        self.ensure_one()
+        node = flow.first_node(self.step_ids[:1]._flow_nodes()) if self.step_ids else None
+        return self.env["sms.journey.step"].browse(node.id if node else [])
+
+    # ------------------------------------------------------------------
+    # The flow (static/src/journey_flow): cards with live figures
+    # ------------------------------------------------------------------
+
+    def get_flow(self):
+        """The journey as a tree of cards for the flow widget: each step with its
+        figures, a branch step with its ``yes`` and ``no`` paths."""
+        self.ensure_one()
+        steps = self.step_ids  # figures computed for all the steps at once
+        actions = dict(
+            self.env["sms.journey.step"]._fields["action"]._description_selection(self.env)
+        )
+        conditions = dict(
+            self.env["sms.journey.step"]._fields["condition"]._description_selection(self.env)
+        )
+        units = dict(
+            self.env["sms.journey.step"]._fields["wait_unit"]._description_selection(self.env)
+        )
+        nodes = steps[:1]._flow_nodes() if steps else []
+        by_id = {step.id: step for step in steps}
+
+        def card(step):
+            if step.action == "branch":
+                figures = [
+                    (_("Waiting"), step.waiting_count),
+                    (_("Yes"), step.yes_count),
+                    (_("No"), step.no_count),
+                ]
+            else:
+                figures = [
+                    (_("Waiting"), step.waiting_count),
+                    (_("Sent"), step.sent_count),
+                    (_("Delivered"), step.delivered_count),
+                    (_("Clicked"), step.clicked_count),
+                    (_("Replied"), step.replied_count),
+                    (_("Converted"), step.converted_count),
+                ]
+                if step.held_out_count:
+                    figures.append((_("Held out"), step.held_out_count))
+            subtitle = []
+            if step.wait_amount:
+                subtitle.append(
+                    _(
+                        "after %(n)s %(unit)s",
+                        n=step.wait_amount,
+                        unit=units[step.wait_unit].lower(),
+                    )
+                )
+            if step.condition != "none":
+                subtitle.append(_("if: %(cond)s", cond=conditions[step.condition]))
+            return {
+                "id": step.id,
+                "name": step.name or actions[step.action],
+                "action": step.action,
+                "action_label": actions[step.action],
+                "subtitle": ", ".join(subtitle),
+                "figures": figures,
+                "variants": [
+                    {
+                        "id": v.id,
+                        "name": v.name,
+                        "sent": v.sent_count,
+                        "rate": round(v.rate, 2),
+                        "winner": v.is_winner,
+                    }
+                    for v in step.variant_ids
+                ],
+                "paths": {
+                    side: [card(by_id[n.id]) for n in flow.path_of(nodes, step.id, side)]
+                    for side in flow.SIDES
+                }
+                if step.action == "branch"
+                else {},
+            }
+
+        return [card(by_id[node.id]) for node in flow.path_of(nodes)]
+
+    def copy(self, default=None):
+        """Copies keep their branches: the copied path steps point at the copied branch
+        steps (steps are copied in order, so their ids follow the originals')."""
+        copies = super().copy(default)
+        for journey, copy in zip(self, copies, strict=True):
+            originals = journey.step_ids  # in _order, as copy_data wrote them
+            twin = dict(zip(originals, copy.step_ids.sorted("id"), strict=True))
+            for step in originals.filtered("parent_id"):
+                twin[step].write(
+                    {"parent_id": twin[step.parent_id].id, "branch_side": step.branch_side}
+                )
+        return copies
+
+    def flow_add_step(self, parent_id=False, side=False, kind="sms"):
+        """Add a step at the end of a path (the main path, or ``side`` of the branch step
+        ``parent_id``) from the flow: an SMS step or a branch step. Returns its id."""
+        self.ensure_one()
+        if kind not in ("sms", "branch"):
+            raise UserError(_("The flow adds SMS steps and branches."))
+        Step = self.env["sms.journey.step"]
+        siblings = self.step_ids.filtered(
+            lambda s: s.parent_id.id == (parent_id or False)
+            and (not parent_id or s.branch_side == side)
+        )
+        values = {
+            "journey_id": self.id,
+            "sequence": max(siblings.mapped("sequence"), default=0) + 10,
+            "action": kind,
+            "parent_id": parent_id or False,
+            "branch_side": side if parent_id else False,
+        }
+        if kind == "branch":
+            values["condition"] = "clicked"
+        return Step.create(values).id
 
     # ------------------------------------------------------------------
     # State buttons
@@ -405,7 +620,7 @@ class SmsJourney(models.Model):
     def _create_participants(self, candidates):
         """Create participants; the unique key (journey, partner, key) makes parallel
         enrolment harmless: a duplicate is dropped by ``ON CONFLICT DO NOTHING``."""
-        first = self.step_ids.sorted()[:1]
+        first = self._first_step()
         if not candidates or not first:
             return self.env["sms.journey.participant"]
         rows = []
@@ -435,6 +650,13 @@ class SmsJourney(models.Model):
             rows,
             skip_conflict=("journey_id", "partner_id", "key"),
         )
+        held = [
+            pid
+            for pid in participants.ids
+            if flow.in_holdout(self.holdout_seed, pid, self.holdout_percent)
+        ]
+        if held:
+            participants.browse(held).write({"holdout": True})
         # rows inserted in SQL: the ORM cache of the journey's one2many is stale
         self.invalidate_recordset(["participant_ids"])
         if participants:

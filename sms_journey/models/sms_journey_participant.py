@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
 
+from ..tools import flow
 from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 from .bulk_sql import insert_rows
@@ -70,6 +72,16 @@ class SmsJourneyParticipant(models.Model):
     ended_at = fields.Datetime()
     last_sms_at = fields.Datetime("Last SMS")
     converted = fields.Boolean()
+    holdout = fields.Boolean(
+        "Control group",
+        readonly=True,
+        index=True,
+        help="Drawn at enrolment from the journey's holdout share and seed: followed "
+        "through the journey like the others, never texted.",
+    )
+    path = fields.Char(
+        "Path taken", readonly=True, help="The side each branch step sent this contact on."
+    )
     trace_ids = fields.One2many("sms.journey.trace", "participant_id", "Trace")
 
     _sql_constraints = [
@@ -271,6 +283,8 @@ class SmsJourneyParticipant(models.Model):
         trace is written once, with the SMS.
         """
         now = fields.Datetime.now()
+        # A/B steps about to send: pick their winner first when the test is decided
+        self.step_id.filtered("variant_ids")._decide_variant_winner(now)
         planned, deferred = [], []
         for participant in self:
             if not participant._start_step(maybe_ordered):
@@ -281,6 +295,7 @@ class SmsJourneyParticipant(models.Model):
                 sms_batch
                 and met
                 and step.action == "sms"
+                and not participant.holdout
                 and not participant._sms_skip_reason(step)
             ):
                 deferred.append((participant, step))
@@ -328,9 +343,17 @@ class SmsJourneyParticipant(models.Model):
         return True
 
     def _run_step(self, step, trace, now, condition_met):
+        if step.action == "branch":
+            self._take_branch(step, trace, now, "yes" if condition_met else "no")
+            return None
         if not condition_met:
             labels = dict(step._fields["condition"]._description_selection(self.env))
             trace._skip(_("Condition not met: %(cond)s", cond=labels.get(step.condition)))
+            self._advance(step, now)
+            return None
+        if self.holdout and step.action in SMS_ACTIONS:
+            # the control group walks the journey without a single SMS request
+            trace.write({"state": "held_out", "skip_reason": _("Control group: no SMS")})
             self._advance(step, now)
             return None
         done_at = getattr(self, f"_action_{step.action}")(step, trace)
@@ -339,15 +362,25 @@ class SmsJourneyParticipant(models.Model):
         self._advance(step, max(done_at or now, now))
         return None
 
+    def _take_branch(self, step, trace, now, side):
+        """Send this participant down the ``side`` path of branch ``step``, recorded on
+        the trace and on the participant's path."""
+        trace.write({"state": "done", "branch": side})
+        label = f"{step.name}: {side}"
+        self.path = f"{self.path} › {label}" if self.path else label
+        self._advance_batch(step, {self: now}, following=step._branch_step(side))
+
     def _advance(self, step, done_at):
         self._advance_batch(step, {self: done_at})
 
     @api.model
-    def _advance_batch(self, step, done_at, texted=()):
-        """Move {participant: time its ``step`` was done} to the next step, due after
-        its wait; one write per due time (a batch usually shares one). The ``texted``
-        participants also get their last SMS time, in the same write."""
-        following = step._next_step()
+    def _advance_batch(self, step, done_at, texted=(), following=None):
+        """Move {participant: time its ``step`` was done} to the next step (``following``,
+        by default the step after ``step``), due after its wait; one write per due time
+        (a batch usually shares one). The ``texted`` participants also get their last
+        SMS time, in the same write."""
+        if following is None:
+            following = step._next_step()
         now = fields.Datetime.now()
         groups = {}
         for participant, when in done_at.items():
@@ -468,9 +501,55 @@ class SmsJourneyParticipant(models.Model):
             return self._ordered_since(since)
         if condition == "not_ordered":
             return not self._ordered_since(since)
-        if condition == "consenting":
-            return self.partner_id.sms_consent_state == "opted_in"
+        if condition in ("consenting", "survey", "partner"):
+            return self._partner_condition_met(step, self.partner_id)
         return True
+
+    @api.model
+    def _partner_condition_met(self, step, partner):
+        """The conditions read from the contact alone (no reaction to an SMS): still
+        consenting, survey answer, contact filter. The preview asks them too."""
+        if step.condition == "consenting":
+            return partner.sms_consent_state == "opted_in"
+        if step.condition == "survey":
+            return self._answered(step, partner)
+        if step.condition == "partner":
+            return self._partner_matches(step, partner)
+        return True
+
+    @api.model
+    def _answered(self, step, partner):
+        """Whether the contact's latest answer to the step's question matches its value."""
+        question = step.condition_question_id
+        if not question:
+            return False
+        answer = (
+            self.env["sms.survey.answer"]
+            .sudo()
+            .search(
+                [("question_id", "=", question.id), ("partner_id", "=", partner.id)],
+                order="answered_at desc, id desc",
+                limit=1,
+            )
+        )
+        if not answer:
+            return False
+        operator = step.condition_operator or "="
+        value = answer.value if operator == "=" else answer.value_number
+        return flow.compare(value, operator, step.condition_value)
+
+    @api.model
+    def _partner_matches(self, step, partner):
+        """Whether the contact matches the step's contact filter (an invalid filter
+        matches nobody)."""
+        try:
+            domain = safe_eval(step.condition_domain or "[]") or []
+        except Exception:
+            _logger.warning("Invalid contact filter on journey step %s", step.id)
+            return False
+        return bool(
+            self.env["res.partner"].search_count([("id", "=", partner.id), *domain], limit=1)
+        )
 
     def _replied_keyword(self, keyword, since):
         if not keyword:
@@ -503,7 +582,7 @@ class SmsJourneyParticipant(models.Model):
 
     def _sms_skip_reason(self, step):
         """Why this participant's SMS of ``step`` cannot be written, or None."""
-        if not step.template_id:
+        if not step.template_id and not step.variant_ids:
             return _("No SMS template on the step")
         if not (self.partner_id.mobile or self.partner_id.phone):
             return _("The contact has no phone number")
@@ -512,13 +591,24 @@ class SmsJourneyParticipant(models.Model):
     def _sms_item(self, step, trace_id, now):
         """What ``_send_sms_batch`` needs to send this participant's SMS of ``step``;
         ``trace_id`` may not be written yet (see ``_run_steps``)."""
-        record = self._render_record(step)
+        variant = step._variant_for(self)
+        template = variant.template_id if variant else step.template_id
+        record = self._render_record(step, template)
         thread = (
             record
             if record._name != "res.partner" and hasattr(record, "_message_sms")
             else self.partner_id
         )
-        return StepSms(self, step, trace_id, now, record=record, thread=thread)
+        return StepSms(
+            self,
+            step,
+            trace_id,
+            now,
+            record=record,
+            thread=thread,
+            template=template,
+            variant=variant or None,
+        )
 
     def _send_sms_batch(self, step, items, advance=True):
         """Send the SMS of ``step`` for ``items`` (from ``_sms_item``) the way Odoo's
@@ -538,7 +628,7 @@ class SmsJourneyParticipant(models.Model):
                 partner=item.participant.partner_id,
                 thread=item.thread,
                 kind=journey.sms_kind,
-                template=step.template_id,
+                template=item.template,
             )
             for item in items
         ]
@@ -573,19 +663,20 @@ class SmsJourneyParticipant(models.Model):
         """{trace id: SMS text} of ``items``: one render per model, then the links
         shortened and tied to each trace."""
         bodies = {}
-        for model, group in _group_by(items, lambda item: item.record._name).items():
+        groups = _group_by(items, lambda item: (item.template, item.record._name))
+        for (template, model), group in groups.items():
             records = self.env[model].browse(dict.fromkeys(item.record.id for item in group))
-            rendered = self._render_bodies(step.template_id, records)
+            rendered = self._render_bodies(template, records)
             for item in group:
                 bodies[item.trace_id] = rendered[item.record.id]
         bodies = self._fill_coupons(step, items, bodies)
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
 
-    def _render_record(self, step):
+    def _render_record(self, step, template):
         record = None
         if step.render_on == "source":
             record = self._source()
-        if not record or record._name != step.template_id.model:
+        if not record or record._name != template.model:
             record = self.partner_id
         if record._name == "sale.order":
             record._portal_ensure_token()

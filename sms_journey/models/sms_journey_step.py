@@ -1,6 +1,11 @@
-from odoo import _, api, fields, models
+from datetime import timedelta
 
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..tools import flow, stats
 from ..tools.encoding import analyze
+from .sms_journey_step_variant import METRIC_FIELDS, METRICS
 
 CONDITIONS = [
     ("none", "Always"),
@@ -12,7 +17,10 @@ CONDITIONS = [
     ("ordered", "Ordered since the previous SMS"),
     ("not_ordered", "Did not order since the previous SMS"),
     ("consenting", "Still consents to SMS"),
+    ("survey", "Survey answer"),
+    ("partner", "Contact matches a filter"),
 ]
+SURVEY_OPERATORS = [("=", "is"), (">=", "at least"), ("<=", "at most")]
 ACTIONS = [
     ("sms", "Send an SMS"),
     ("survey", "Ask a survey question"),
@@ -23,6 +31,7 @@ ACTIONS = [
     ("set_active", "Move to active"),
     ("opt_out", "Move to the unsubscribed list"),
     ("activity", "Schedule an activity"),
+    ("branch", "Split on the condition (yes / no paths)"),
     ("end", "End the journey"),
 ]
 # Beyond this an SMS costs more than it is worth: the form warns.
@@ -32,6 +41,12 @@ MAX_CHARS = 480
 
 class SmsJourneyStep(models.Model):
     """One step of a journey: wait, check a condition, act.
+
+    A *branch* step (``action = 'branch'``) acts by its condition: participants who
+    meet it take its ``yes`` path, the others its ``no`` path; the steps of a path point
+    at the branch step (``parent_id``, ``branch_side``). A path that runs out rejoins
+    the step after its branch step; an ``end`` or ``opt_out`` step ends it
+    (``tools/flow.py``).
 
     Participants point at their next step, so editing a later step of a running
     journey applies to everyone who has not passed it yet.
@@ -57,6 +72,48 @@ class SmsJourneyStep(models.Model):
     )
     condition = fields.Selection(CONDITIONS, default="none", required=True)
     condition_keyword = fields.Char("Keyword")
+    condition_question_id = fields.Many2one(
+        "sms.survey.question",
+        "Answer to",
+        ondelete="restrict",
+        help="The contact's latest answer to this question is compared.",
+    )
+    condition_operator = fields.Selection(SURVEY_OPERATORS, "Answer", default="=")
+    condition_value = fields.Char("Value")
+    condition_domain = fields.Char("Contact filter", default="[]")
+    parent_id = fields.Many2one(
+        "sms.journey.step",
+        "Branch step",
+        ondelete="cascade",
+        copy=False,  # sms.journey.copy points the copies at the copied branch steps
+        index="btree_not_null",
+        domain="[('journey_id', '=', journey_id), ('action', '=', 'branch')]",
+        help="The branch step whose path holds this step; empty on the main path.",
+    )
+    branch_side = fields.Selection(
+        [("yes", "Yes path"), ("no", "No path")],
+        "Path",
+        help="Which path of the branch step holds this step.",
+    )
+    child_ids = fields.One2many("sms.journey.step", "parent_id", "Steps of the paths")
+    # A/B test of an SMS step
+    variant_ids = fields.One2many("sms.journey.step.variant", "step_id", "A/B variants", copy=True)
+    variant_metric = fields.Selection(METRICS, "Winner by", default="click", required=True)
+    variant_min_sample = fields.Integer(
+        "Minimum sample per variant",
+        default=100,
+        help="The test is decided once every variant was sent this many times…",
+    )
+    variant_max_days = fields.Integer(
+        "Or after (days)",
+        default=14,
+        help="…or this many days after its first SMS (0: only on the sample).",
+    )
+    variant_winner_id = fields.Many2one(
+        "sms.journey.step.variant", "Winner", readonly=True, copy=False, ondelete="set null"
+    )
+    variant_decided_at = fields.Datetime("Decided on", readonly=True, copy=False)
+    variant_decision = fields.Text("Decision", readonly=True, copy=False)
     action = fields.Selection(ACTIONS, default="sms", required=True)
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="restrict")
     render_on = fields.Selection(
@@ -89,12 +146,37 @@ class SmsJourneyStep(models.Model):
     # sent, clicked, replied, …, revenue: sms.result.mixin
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
     waiting_count = fields.Integer("Waiting", compute="_compute_statistics")
+    converted_count = fields.Integer("Converted", compute="_compute_statistics")
+    held_out_count = fields.Integer("Held out", compute="_compute_statistics")
+    yes_count = fields.Integer("Took yes", compute="_compute_statistics")
+    no_count = fields.Integer("Took no", compute="_compute_statistics")
+
+    _sql_constraints = [
+        (
+            "branch_side_set",
+            "CHECK(parent_id IS NULL OR branch_side IS NOT NULL)",
+            "A step on a branch path says which path (yes or no).",
+        ),
+    ]
+
+    @api.constrains("parent_id", "journey_id")
+    def _check_parent_id(self):
+        for step in self.filtered("parent_id"):
+            if step.parent_id.journey_id != step.journey_id or step.parent_id.action != "branch":
+                raise ValidationError(
+                    _("A path step belongs to a branch step of the same journey.")
+                )
+        if self._has_cycle():
+            raise ValidationError(_("A branch step cannot be on one of its own paths."))
 
     @api.depends("action", "template_id", "wait_amount", "wait_unit", "condition")
     def _compute_name(self):
         labels = dict(ACTIONS)
+        conditions = dict(CONDITIONS)
         for step in self:
             label = step.template_id.name if step.action == "sms" else labels.get(step.action)
+            if step.action == "branch":
+                label = _("Split: %(cond)s", cond=conditions.get(step.condition))
             step.name = label or _("Step")
 
     @api.depends("template_id.body", "action")
@@ -122,6 +204,17 @@ class SmsJourneyStep(models.Model):
                 [("step_id", "in", self.ids)], ["step_id", "state"], ["__count"]
             ):
                 counts.setdefault(step.id, {})[state] = count
+            for step, branch, count in Trace._read_group(
+                [("step_id", "in", self.ids), ("branch", "!=", False)],
+                ["step_id", "branch"],
+                ["__count"],
+            ):
+                counts.setdefault(step.id, {})[branch] = count
+            for field in ("clicked_at", "replied_at", "converted"):
+                for step, count in Trace._read_group(
+                    [("step_id", "in", self.ids), (field, "!=", False)], ["step_id"], ["__count"]
+                ):
+                    counts.setdefault(step.id, {})[field] = count
             for step, count in self.env["sms.journey.participant"]._read_group(
                 [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]
             ):
@@ -130,27 +223,180 @@ class SmsJourneyStep(models.Model):
             row = counts.get(step.id, {})
             step.skipped_count = row.get("skipped", 0)
             step.waiting_count = row.get("waiting", 0)
+            step.held_out_count = row.get("held_out", 0)
+            step.converted_count = row.get("converted", 0)
+            step.yes_count = row.get("yes", 0)
+            step.no_count = row.get("no", 0)
 
     def unlink(self):
-        """Participants waiting at a removed step move on to the step after it."""
-        for step in self:
+        """Participants waiting at a removed step move on to the step after it (at the end
+        of a path: the step after its branch step); a removed branch step takes its paths
+        with it."""
+        removed = self
+        children = self.child_ids
+        while children - removed:
+            removed |= children
+            children = removed.child_ids
+        for step in removed:
             waiting = self.env["sms.journey.participant"].search(
                 [("step_id", "=", step.id), ("state", "=", "running")]
             )
             if waiting:
                 following = step._next_step()
-                while following and following in self:
+                while following and following in removed:
                     following = following._next_step()
                 waiting.write({"step_id": following.id or False})
-        return super().unlink()
+        return super(SmsJourneyStep, removed).unlink()
+
+    # --- A/B variants (tools/flow.py draws, tools/stats.py decides) --------
+
+    @api.constrains("variant_ids")
+    def _check_variant_ids(self):
+        for step in self:
+            if len(step.variant_ids) > 4:
+                raise ValidationError(_("An A/B test holds 2 to 4 variants."))
+
+    def _variant_for(self, participant):
+        """The variant ``participant`` gets: the winner once there is one, else a draw
+        by the journey's seed, the step and the participant id (empty without
+        variants)."""
+        self.ensure_one()
+        variants = self.variant_ids.sorted(lambda v: (v.sequence, v.id))
+        if not variants or self.variant_winner_id:
+            return self.variant_winner_id
+        index = flow.pick_variant(
+            self.journey_id.holdout_seed, participant.id, variants.mapped("weight"), salt=self.id
+        )
+        return variants[index]
+
+    def _variant_figures(self):
+        """{step id: {variant id: (SMS sent, successes by the step's metric)}}, a few
+        grouped queries for all the steps."""
+        Trace = self.env["sms.journey.trace"]
+        figures = {}
+        base = [("step_id", "in", self.ids), ("variant_id", "!=", False), ("state", "=", "sent")]
+        for step, variant, count in Trace._read_group(base, ["step_id", "variant_id"], ["__count"]):
+            figures.setdefault(step.id, {})[variant.id] = (count, 0)
+        for metric, column in METRIC_FIELDS.items():
+            steps = self.filtered(lambda s, m=metric: s.variant_metric == m)
+            if not steps:
+                continue
+            domain = [("step_id", "in", steps.ids), ("variant_id", "!=", False)]
+            domain += [("state", "=", "sent"), (column, "!=", False)]
+            for step, variant, count in Trace._read_group(
+                domain, ["step_id", "variant_id"], ["__count"]
+            ):
+                sent, _successes = figures[step.id][variant.id]
+                figures[step.id][variant.id] = (sent, count)
+        return figures
+
+    def _decide_variant_winner(self, now):
+        """Pick the winner of these A/B steps whose test is due: every variant reached
+        the minimum sample, or the maximum days passed since the first SMS. The best
+        rate wins when a two-proportion z-test against the runner-up is significant at
+        95 %; otherwise the split goes on and the figures are recorded."""
+        open_tests = self.filtered(lambda s: len(s.variant_ids) >= 2 and not s.variant_winner_id)
+        if not open_tests:
+            return
+        figures = open_tests._variant_figures()
+        started = dict(
+            self.env["sms.journey.trace"]._read_group(
+                [("step_id", "in", open_tests.ids), ("variant_id", "!=", False)],
+                ["step_id"],
+                ["executed_at:min"],
+            )
+        )
+        for step in open_tests:
+            counts = figures.get(step.id, {})
+            arms = [stats.Arm(v, *counts.get(v.id, (0, 0))) for v in step.variant_ids]
+            first = started.get(step)
+            sampled = all(arm.n >= max(step.variant_min_sample, 1) for arm in arms)
+            timed_out = bool(
+                step.variant_max_days
+                and first
+                and now >= first + timedelta(days=step.variant_max_days)
+            )
+            if not (sampled or timed_out):
+                continue
+            winner = stats.pick_winner(arms, confidence=0.95)
+            metric = dict(METRICS)[step.variant_metric].lower()
+            if winner.key is None:
+                step.variant_decision = _(
+                    "No significant difference yet in %(metric)s (z = %(z).2f, p = %(p).3f): "
+                    "the split goes on. %(figures)s",
+                    metric=metric,
+                    z=winner.z,
+                    p=winner.p_value,
+                    figures=step._variant_summary(arms),
+                )
+                continue
+            step._set_variant_winner(
+                winner.key,
+                _(
+                    "Won on %(metric)s: two-proportion z-test against the runner-up, "
+                    "z = %(z).2f, p = %(p).4f < 0.05 (95 %% confidence).",
+                    metric=metric,
+                    z=winner.z,
+                    p=winner.p_value,
+                ),
+                arms,
+                now,
+            )
+
+    def _variant_summary(self, arms):
+        return "; ".join(
+            f"{arm.key.name}: {arm.successes}/{arm.n} ({100.0 * arm.rate:.2f} %)" for arm in arms
+        )
+
+    def _set_variant_winner(self, variant, reason, arms=None, now=None):
+        """Record ``variant`` as the winner, with why and the figures of each variant."""
+        self.ensure_one()
+        if arms is None:
+            counts = self._variant_figures().get(self.id, {})
+            arms = [stats.Arm(v, *counts.get(v.id, (0, 0))) for v in self.variant_ids]
+        self.write(
+            {
+                "variant_winner_id": variant.id,
+                "variant_decided_at": now or fields.Datetime.now(),
+                "variant_decision": f"{reason} {self._variant_summary(arms)}",
+            }
+        )
+
+    def action_open_step(self):
+        """Open this step in its own form (variants, paths), in a dialog."""
+        self.ensure_one()
+        form = self.env.ref("sms_journey.sms_journey_step_view_form")
+        return {
+            "name": self.name,
+            "type": "ir.actions.act_window",
+            "views": [(form.id, "form")],
+            "res_model": self._name,
+            "res_id": self.id,
+            "target": "new",
+        }
+
+    # --- the shape of the journey (tools/flow.py) -------------------------
+
+    def _flow_nodes(self):
+        """The steps of this step's journey as ``flow.Node``s (read from the cache: the
+        step cron asks for every participant)."""
+        return [
+            flow.Node(s.id, s.sequence, s.parent_id.id or None, s.branch_side or None)
+            for s in self.journey_id.step_ids
+        ]
 
     def _next_step(self):
-        """The step after this one in its journey (empty at the end)."""
+        """The step after this one: the next on its path or, at the end of a branch
+        path, the step after its branch step (empty at the end of the journey)."""
         self.ensure_one()
-        # sorted in Python on the cached steps: the step cron asks for every participant
-        steps = self.journey_id.step_ids.sorted(lambda s: (s.sequence, s.id))
-        following = steps.filtered(lambda s: (s.sequence, s.id) > (self.sequence, self.id))
-        return following[:1]
+        node = flow.next_node(self._flow_nodes(), self.id)
+        return self.browse(node.id if node else [])
+
+    def _branch_step(self, side):
+        """Where a participant goes from this branch step on ``side`` ('yes'/'no')."""
+        self.ensure_one()
+        node = flow.branch_start(self._flow_nodes(), self.id, side)
+        return self.browse(node.id if node else [])
 
     # --- coupons: {{ coupon_code }} in the step's SMS ------------------------------
 

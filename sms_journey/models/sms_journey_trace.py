@@ -17,6 +17,7 @@ OUTCOME_COLUMNS = (
     "outbox_message_id",
     "sms_state",
     "cost",
+    "variant_id",
 )
 
 
@@ -31,6 +32,8 @@ class StepSms:
     now: datetime
     record: models.Model | None = None  # the template is rendered on it
     thread: models.Model | None = None  # the SMS is logged on its chatter
+    template: models.Model | None = None  # sms.template of the step or of its variant
+    variant: models.Model | None = None  # sms.journey.step.variant drawn, if any
     sent: object = None  # sms.sender.SentSms, once sent
     state: str | None = None  # the trace's outcome: sent / skipped
     skip_reason: str | None = None
@@ -66,12 +69,19 @@ class SmsJourneyTrace(models.Model):
             ("sent", "SMS sent"),
             ("done", "Done"),
             ("skipped", "Skipped"),
+            ("held_out", "Held out"),
         ],
         default="scheduled",
         required=True,
         index=True,
     )
     skip_reason = fields.Char()
+    variant_id = fields.Many2one(
+        "sms.journey.step.variant", "A/B variant", ondelete="set null", readonly=True
+    )
+    branch = fields.Selection(
+        [("yes", "Yes"), ("no", "No")], "Path taken", readonly=True, help="Of a branch step."
+    )
     executed_at = fields.Datetime(default=fields.Datetime.now)
     body = fields.Text(readonly=True)
     sms_uuid = fields.Char("SMS reference", index="btree_not_null", readonly=True)
@@ -223,6 +233,7 @@ class SmsJourneyTrace(models.Model):
                     # stored related fields, kept as the ORM would
                     "sms_state": outbox.state or None,
                     "cost": outbox.cost or 0.0,
+                    "variant_id": item.variant.id if item.variant else None,
                 }
             )
         insert_rows(self, rows, update=OUTCOME_COLUMNS)

@@ -7,6 +7,8 @@ from . import test_journey_rules
 from . import test_journey_http
 from . import test_journey_concurrency
 from . import test_journey_batch
+from . import test_journey_branches
+from . import test_journey_variants
 from . import test_gateway_vonage
 from . import test_outbox_concurrency
 from . import test_odoo_sms_features

@@ -46,6 +46,22 @@ class JourneyCaseMixin:
             partner._sms_consent_set("opted_in", "api", "test")
         return partner
 
+    def make_partners(self, count):
+        """``count`` Italian contacts with a mobile, opted in."""
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"P{i}",
+                    "mobile": f"+39 333 000 {i:04d}",
+                    "country_id": self.env.ref("base.it").id,
+                }
+                for i in range(count)
+            ]
+        )
+        for partner in partners:
+            partner._sms_consent_set("opted_in", "api", "test")
+        return partners
+
     def make_journey(self, steps, **vals):
         values = {
             "name": "Test journey",
@@ -68,6 +84,21 @@ class JourneyCaseMixin:
                 "wait_unit": unit,
             },
             **vals,
+        )
+
+    def add_path(self, branch, side, steps):
+        """Create ``steps`` (dicts) as the ``side`` path of the branch step ``branch``."""
+        return self.env["sms.journey.step"].create(
+            [
+                dict(
+                    {"sequence": (i + 1) * 10},
+                    journey_id=branch.journey_id.id,
+                    parent_id=branch.id,
+                    branch_side=side,
+                    **step,
+                )
+                for i, step in enumerate(steps)
+            ]
         )
 
     def run_crons(self, moment):
@@ -258,13 +289,45 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(journey.clicked_count, 1)
 
     def test_shipped_reactivation_steps(self):
+        """The seeds' 30/60/90 reactivation ships as a branching journey: a reply at day
+        60 or 90 moves back to active, silence gets the next SMS, then the opt-out."""
         journey = self.env.ref("sms_journey.sms_journey_reactivation")
-        steps = journey.step_ids.sorted()
-        self.assertEqual(steps.mapped("action"), ["sms", "sms", "sms", "opt_out"])
-        self.assertEqual(steps.mapped("wait_amount")[:3], [0, 30, 60])
+        self.assertEqual(journey.state, "draft")
+        main = journey.step_ids.filtered(lambda s: not s.parent_id).sorted()
+        self.assertEqual(main.mapped("action"), ["sms", "branch"])
+        day60 = main[1]
+        self.assertEqual(day60.condition, "replied")
+
+        def path(branch, side):
+            return branch.child_ids.filtered(lambda s: s.branch_side == side).sorted()
+
+        self.assertEqual(path(day60, "yes").mapped("action"), ["set_active", "end"])
+        self.assertEqual(path(day60, "no").mapped("action"), ["sms", "branch"])
+        day90 = path(day60, "no")[1]
+        self.assertEqual(path(day90, "yes").mapped("action"), ["set_active", "end"])
+        self.assertEqual(path(day90, "no").mapped("action"), ["sms", "opt_out"])
+        sms = journey.step_ids.filtered(lambda s: s.action == "sms")
+        self.assertEqual(len(sms), 3)
+        self.assertTrue(all(s.body_info for s in sms))
+        self.assertEqual((day60.wait_amount, day90.wait_amount), (30, 60))
         self.assertTrue(journey.end_on_click)
         self.assertEqual(journey.inactivity_days, 30)
-        self.assertTrue(all(s.body_info for s in steps[:3]))
+
+    def test_reactivation_reply_at_day_60_moves_back_to_active(self):
+        journey, d0, other = self._reactivation()
+        self.run_crons(d0 + timedelta(days=30))
+        with self.frozen_now(d0 + timedelta(days=31)):
+            self.dispatch()
+            self.receive("I'd love more sizes", message_id="SMreact1")
+        self.run_crons(d0 + timedelta(days=60))
+        mine = journey.participant_ids.filtered(lambda p: p.partner_id == self.partner)
+        self.assertEqual(mine.state, "completed")
+        self.assertIn(": yes", mine.path)
+        self.assertEqual(self.partner.last_activity_date, (d0 + timedelta(days=60)).date())
+        self.assertEqual(len(self.traces(journey, partner_id=self.partner.id, state="sent")), 1)
+        theirs = journey.participant_ids - mine
+        self.assertIn(": no", theirs.path)
+        self.assertEqual(len(self.traces(journey, partner_id=other.id, state="sent")), 2)
 
     def test_abandoned_cart_too_old_is_left_alone(self):
         journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)

@@ -3,6 +3,7 @@ from datetime import timedelta
 from odoo import _, fields, models
 
 from ..models.sms_journey import CATCH_UP_TRIGGERS
+from ..models.sms_journey_participant import SMS_ACTIONS
 from ..models.sms_sender import PolicyItem
 from ..tools import journey as journey_tools
 from ..tools.encoding import analyze
@@ -17,7 +18,10 @@ class SmsJourneyPreview(models.TransientModel):
 
     Nothing is written outside this wizard: candidates come from the same read-only
     trigger queries as the enrolment cron, links are left unshortened and the path
-    assumes no reaction (no click, reply or order).
+    assumes no reaction (no click, reply or order): a branch step on a reaction takes
+    its no path, one on the contact (consent, survey answer, filter) is decided on live
+    data as the step cron will. Participants of the control group get no SMS; contacts
+    not enrolled yet are not drawn (their id decides).
     """
 
     _name = "sms.journey.preview"
@@ -79,9 +83,10 @@ class SmsJourneyPreview(models.TransientModel):
                     participant.step_id,
                     max(participant.next_action_at, now),
                     horizon,
+                    participant=participant,
                 )
         for cand in self._future_candidates(now, horizon):
-            first = journey.step_ids.sorted()[:1]
+            first = journey._first_step()
             if not first:
                 break
             partner = self.env["res.partner"].browse(cand["partner_id"])
@@ -122,8 +127,11 @@ class SmsJourneyPreview(models.TransientModel):
         candidates = journey._candidates(since, horizon)[:PREVIEW_LIMIT]
         return [dict(cand, moment=max(cand["moment"], start)) for cand in candidates]
 
-    def _walk(self, partner, source, enrolled_at, step, due, horizon):
-        """Steps of one participant from ``step`` due at ``due``, assuming no reaction."""
+    def _walk(self, partner, source, enrolled_at, step, due, horizon, participant=None):
+        """Steps of one participant from ``step`` due at ``due``, assuming no reaction.
+        An enrolled ``participant`` brings its control-group flag and its A/B draws;
+        a future one gets each step's winner, else its first variant."""
+        holdout = bool(participant and participant.holdout)
         lines = []
         journey = self.journey_id
         gateway = self.env["sms.gateway"]._get_company_gateway(journey.company_id)
@@ -139,12 +147,19 @@ class SmsJourneyPreview(models.TransientModel):
                 "encoding": False,
                 "cost": 0.0,
                 "skip_reason": False,
+                "branch": False,
             }
             done_at = due
-            if not self._condition_holds(step, partner):
+            following = None
+            if step.action == "branch":
+                line["branch"] = "yes" if self._condition_holds(step, partner) else "no"
+                following = step._branch_step(line["branch"])
+            elif not self._condition_holds(step, partner):
                 line["skip_reason"] = _("Condition not met (assuming no reaction)")
-            elif step.action in ("sms", "survey", "appointment"):
-                line.update(self._sms_line(step, partner, source, price))
+            elif step.action in SMS_ACTIONS and holdout:
+                line["skip_reason"] = _("Control group: no SMS")
+            elif step.action in SMS_ACTIONS:
+                line.update(self._sms_line(step, partner, source, price, participant))
                 if not line["skip_reason"]:
                     verdict = self._verdict(step, partner, due, bool(gateway))
                     if verdict.canceled:
@@ -154,7 +169,8 @@ class SmsJourneyPreview(models.TransientModel):
             lines.append(line)
             if step.action in ("opt_out", "end"):
                 break
-            following = step._next_step()
+            if following is None:
+                following = step._next_step()
             if not following:
                 break
             due = journey_tools.step_due_time(
@@ -185,32 +201,40 @@ class SmsJourneyPreview(models.TransientModel):
     def _condition_holds(self, step, partner):
         if step.condition in ("clicked", "replied", "keyword", "ordered"):
             return False
-        if step.condition == "consenting":
-            return partner.sms_consent_state == "opted_in"
-        return True
+        return self.env["sms.journey.participant"]._partner_condition_met(step, partner)
 
-    def _sms_line(self, step, partner, source, price):
+    def _sms_line(self, step, partner, source, price, participant=None):
+        variant = self.env["sms.journey.step.variant"]
+        if step.action == "sms" and step.variant_ids:
+            variant = (
+                step._variant_for(participant)
+                if participant
+                else step.variant_winner_id
+                or step.variant_ids.sorted(lambda v: (v.sequence, v.id))[:1]
+            )
+        template = variant.template_id or step.template_id
         if step.action == "survey" and not step.survey_question_id:
             return {"skip_reason": _("No survey question on the step")}
-        if step.action in ("sms", "appointment") and not step.template_id:
+        if step.action in ("sms", "appointment") and not template:
             return {"skip_reason": _("No SMS template on the step")}
         if not (partner.mobile or partner.phone):
             return {"skip_reason": _("The contact has no phone number")}
         if step.action == "survey":
             body = step.survey_question_id.body
         elif step.action == "appointment":
-            body = step.template_id.body  # rendered on the event when it is sent
+            body = template.body  # rendered on the event when it is sent
         else:
             record = partner
-            if step.render_on == "source" and source and source._name == step.template_id.model:
+            if step.render_on == "source" and source and source._name == template.model:
                 record = source
-            body = self.env["sms.journey.participant"]._render_body(step.template_id, record)
+            body = self.env["sms.journey.participant"]._render_body(template, record)
         info = analyze(body or "")
         values = {
             "body": body,
             "segments": info.segments,
             "encoding": info.encoding,
             "cost": journey_tools.cost_of(info.segments, price),
+            "variant_id": variant.id,
         }
         return values
 
@@ -232,3 +256,5 @@ class SmsJourneyPreviewLine(models.TransientModel):
     segments = fields.Integer()
     cost = fields.Float(digits=(12, 4))
     skip_reason = fields.Char("Skipped because")
+    branch = fields.Selection([("yes", "Yes"), ("no", "No")], "Path taken")
+    variant_id = fields.Many2one("sms.journey.step.variant", "A/B variant")

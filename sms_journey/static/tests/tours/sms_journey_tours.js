@@ -16,6 +16,15 @@ registry.category("web_tour.tours").add("sms_journey_journey_form", {
             trigger: ".o_form_view .o_field_widget[name='trigger']",
         },
         {
+            content: "The flow draws the steps as cards, with their figures",
+            trigger: ".o_sms_journey_flow_card .o_sms_journey_flow_figures",
+        },
+        {
+            content: "Open the step list",
+            trigger: ".o_notebook_headers .nav-link[name='steps']",
+            run: "click",
+        },
+        {
             content: "and the steps",
             trigger: ".o_form_view .o_field_widget[name='step_ids'] .o_data_row",
         },
@@ -118,6 +127,71 @@ registry.category("web_tour.tours").add("sms_journey_conversation", {
         {
             content: "The answer appears at once, at the bottom",
             trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('Great, see you at 10')",
+        },
+    ],
+});
+
+// A two-branch journey built from the flow, then started.
+const MAIN_ADD = ".o_sms_journey_flow > .o_sms_journey_flow_path > .o_sms_journey_flow_add";
+registry.category("web_tour.tours").add("sms_journey_flow_build", {
+    url: "/odoo/action-sms_journey.sms_journey_action/new",
+    steps: () => [
+        {
+            content: "Name the new journey",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "edit Flow tour journey",
+        },
+        {
+            content: "Add an SMS step on the main path (saves the journey)",
+            trigger: `${MAIN_ADD} .o_sms_journey_flow_add_sms`,
+            run: "click",
+        },
+        {
+            content: "Its card appears",
+            trigger: ".o_sms_journey_flow_card[data-action='sms']",
+        },
+        {
+            content: "Add a branch after it",
+            trigger: `${MAIN_ADD} .o_sms_journey_flow_add_branch`,
+            run: "click",
+        },
+        {
+            content: "Add an SMS step on the yes path",
+            trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_add_sms",
+            run: "click",
+        },
+        {
+            content: "Add an SMS step on the no path",
+            trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_card",
+        },
+        {
+            trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_add_sms",
+            run: "click",
+        },
+        {
+            content: "Open the branch step from its card",
+            trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_card",
+        },
+        {
+            trigger: ".o_sms_journey_flow_card[data-action='branch']",
+            run: "click",
+        },
+        {
+            content: "The step form opens in a dialog",
+            trigger: ".modal .o_form_view .o_field_widget[name='condition']",
+        },
+        {
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Start the journey",
+            trigger: "body:not(:has(.modal)) .o_form_view button[name='action_start']",
+            run: "click",
+        },
+        {
+            content: "It runs",
+            trigger: ".o_statusbar_status [aria-checked='true']:contains('Running'), .o_statusbar_status .o_arrow_button_current:contains('Running')",
         },
     ],
 });
