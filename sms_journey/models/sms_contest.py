@@ -26,7 +26,7 @@ class SmsContest(models.Model):
     )
     date_start = fields.Datetime("Entries from", required=True, default=fields.Datetime.now)
     date_end = fields.Datetime("Entries until", required=True)
-    winner_count = fields.Integer("Winners", default=1, required=True)
+    winner_count = fields.Integer("Number of winners", default=1, required=True)
     entry_reply = fields.Char(
         "Entry confirmation",
         translate=True,
