@@ -68,10 +68,11 @@ def generate(env, cr, sms, noise):
     )
     cr.execute(
         """INSERT INTO sms_interaction (partner_id, number, body, received_at, gateway_id,
-                                        company_id, state, create_date, write_date)
+                                        company_id, state, pipeline_state, create_date, write_date)
            SELECT %(p)s, %(n)s, 'Reply ' || g,
                   now() at time zone 'utc' - (g || ' minutes')::interval - interval '30s',
-                  %(gw)s, %(co)s, 'handled', now() at time zone 'utc', now() at time zone 'utc'
+                  %(gw)s, %(co)s, 'handled', 'processed', now() at time zone 'utc',
+                  now() at time zone 'utc'
              FROM generate_series(1, %(k)s) g""",
         dict(args, k=sms - outbox_sms - iap_sms),
     )
@@ -89,9 +90,9 @@ def generate(env, cr, sms, noise):
     )
     cr.execute(
         """INSERT INTO sms_interaction (number, body, received_at, gateway_id, company_id,
-                                        state, create_date, write_date)
+                                        state, pipeline_state, create_date, write_date)
            SELECT '+3934' || lpad(g::text, 8, '0'), 'Noise reply ' || g,
-                  now() at time zone 'utc', %(gw)s, %(co)s, 'new',
+                  now() at time zone 'utc', %(gw)s, %(co)s, 'new', 'processed',
                   now() at time zone 'utc', now() at time zone 'utc'
              FROM generate_series(1, %(k)s) g""",
         dict(args, k=noise // 3),
