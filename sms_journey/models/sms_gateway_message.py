@@ -47,6 +47,28 @@ STALE_CLAIM = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
 
 
+def _outbox_columns(gateway, uuid, body, kind, partner, message, template):
+    """Column values of a new outbox row, for the SQL INSERT (None for empty relations,
+    every column without a default given); the number and state come from the policy's
+    verdict (``_verdict_values``)."""
+    info = analyze(body or "")
+    return {
+        "sms_uuid": uuid,
+        "gateway_id": gateway.id,
+        "company_id": gateway.company_id.id or None,
+        "partner_id": partner.id or None,
+        "mail_message_id": message.id or None,
+        "template_id": template.id or None,
+        "body": body or "",
+        "sms_kind": kind,
+        "encoding": info.encoding,
+        "segments": info.segments,
+        "cost": info.segments * gateway.price_per_segment,
+        "attempts": 0,
+        "needs_lookup": False,
+    }
+
+
 def _verdict_values(verdict):
     """Outbox columns of a policy verdict (``sms.sender._decide``)."""
     decision = verdict.decision
@@ -243,26 +265,20 @@ class SmsGatewayMessage(models.Model):
         if not entries:
             return self.browse()
         now = fields.Datetime.now()
-        company = gateway.company_id
         rows = []
         for entry in entries:
-            info = analyze(entry.body or "")
             rows.append(
                 {
-                    "sms_uuid": entry.uuid,
-                    "gateway_id": gateway.id,
-                    "company_id": company.id,
-                    "partner_id": entry.partner.id or None,
-                    "mail_message_id": entry.message.id or None,
-                    "template_id": entry.template.id or None,
-                    "body": entry.body or "",
-                    "sms_kind": entry.kind,
+                    **_outbox_columns(
+                        gateway,
+                        entry.uuid,
+                        entry.body,
+                        entry.kind,
+                        entry.partner,
+                        entry.message,
+                        entry.template,
+                    ),
                     **_verdict_values(entry.verdict),
-                    "encoding": info.encoding,
-                    "segments": info.segments,
-                    "cost": info.segments * gateway.price_per_segment,
-                    "attempts": 0,
-                    "needs_lookup": False,
                 }
             )
         outbox = insert_rows(self, rows)
@@ -312,26 +328,20 @@ class SmsGatewayMessage(models.Model):
         self.env["mail.notification"].invalidate_model(["sms_tracker_ids"])
 
     def _prepare_outbox_values(self, gateway, sms):
-        """Column values of the outbox row of ``sms`` (written in SQL: None for empty
-        relations, every column without a default given)."""
-        info = analyze(sms.body or "")
-        return {
-            "sms_uuid": sms.uuid,
-            "sms_id": sms.id,
-            "gateway_id": gateway.id,
-            "company_id": gateway.company_id.id or None,
-            "partner_id": sms.partner_id.id or None,
-            "mail_message_id": sms.mail_message_id.id or None,
-            "number": sms.number or "",
-            "body": sms.body or "",
-            "sms_kind": sms.sms_kind or "transactional",
-            "template_id": sms.template_id.id or None,
-            "encoding": info.encoding,
-            "segments": info.segments,
-            "cost": info.segments * gateway.price_per_segment,
-            "attempts": 0,
-            "needs_lookup": False,
-        }
+        """Column values of the outbox row of ``sms`` (an ``sms.sms``)."""
+        return dict(
+            _outbox_columns(
+                gateway,
+                sms.uuid,
+                sms.body,
+                sms.sms_kind or "transactional",
+                sms.partner_id,
+                sms.mail_message_id,
+                sms.template_id,
+            ),
+            sms_id=sms.id,
+            number=sms.number or "",
+        )
 
     def _trigger_dispatch(self, at=None):
         """Wake every dispatch lane: the crons running ``_cron_dispatch`` (Odoo runs one
