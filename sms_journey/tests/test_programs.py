@@ -181,6 +181,31 @@ class TestProgramPaymentReminder(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(participant.state, "exited")
         self.assertEqual(len(self.traces(journey, state="sent")), 1, "no second reminder")
 
+    def pay(self, invoice, day):
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoice.ids
+        ).create({"payment_date": day})._create_payments()
+
+    def test_days_to_pay_compared_with_invoices_not_reminded(self):
+        journey = self.shipped("sms_journey.sms_journey_payment_reminder", self.partner)
+        with self.frozen_now(T0):
+            journey.action_start()
+        other = self.make_partner("Marco Bianchi", "+39 333 765 4321")
+        due = date(2026, 3, 2)
+        reminded = self.overdue_invoice(self.partner, date(2026, 2, 1), due)
+        late = self.overdue_invoice(other, date(2026, 2, 1), due)
+        early = self.overdue_invoice(other, date(2026, 2, 1), due)
+        self.pay(early, date(2026, 3, 3))  # paid before any reminder: not comparable
+        self.run_crons(datetime(2026, 3, 6, 9, 0))
+        self.assertEqual(journey.participant_ids.source_res_id, reminded.id)
+        self.pay(reminded, date(2026, 3, 7))
+        self.pay(late, date(2026, 3, 22))
+        journey.invalidate_recordset()
+        self.assertEqual((journey.reminder_invoice_count, journey.reminder_paid_count), (1, 1))
+        self.assertEqual(journey.reminder_days_to_pay, 5.0)
+        self.assertEqual((journey.unreminded_invoice_count, journey.unreminded_paid_count), (1, 1))
+        self.assertEqual(journey.unreminded_days_to_pay, 20.0)
+
 
 @tagged("post_install", "-at_install")
 class TestProgramContest(JourneyCaseMixin, SmsJourneyCase):
