@@ -19,6 +19,7 @@
         "calendar",
         "calendar_sms",
         "resource",
+        "survey",
     ],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
@@ -62,6 +63,7 @@
         "views/sms_program_month_views.xml",
         "views/sms_consent_templates.xml",
         "views/sms_contest_views.xml",
+        "views/survey_survey_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
     ],
@@ -70,6 +72,7 @@
         "demo/res_partner_demo.xml",
         "demo/sms_two_way_demo.xml",
         "demo/sms_journey_demo.xml",
+        "demo/sms_journey_programs_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

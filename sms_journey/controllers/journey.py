@@ -31,4 +31,11 @@ class SmsJourneyLinks(http.Controller):
         url = request.env["link.tracker"].sudo().get_url_from_code(code)
         if not url:
             raise NotFound()
+        if not request.env["ir.http"].is_a_bot():
+            # a survey link opens the survey on this contact's own answer
+            url = (
+                request.env["sms.journey.trace"]
+                .sudo()
+                ._landing_redirect(code, trace_id, signature, url)
+            )
         return request.redirect(url, code=301, local=False)

@@ -44,3 +44,7 @@ from . import sms_contest
 from . import sms_contest_entry
 from . import sms_template
 from . import loyalty_card
+from . import website_visitor
+from . import survey_user_input
+from . import sms_review
+from . import survey_survey

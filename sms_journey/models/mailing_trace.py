@@ -1,11 +1,14 @@
 from odoo import fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize
 
 
 class MailingTrace(models.Model):
     """What the results of SMS mailings need on their traces: every click counted (a
     second click too) and the STOP that answered the SMS; indexes for the attribution
-    of orders (by contact or by number) and of replies (by number)."""
+    of orders (by contact or by number) and of replies (by number).
+
+    E-mail engagement (open, click, reply of a mass mailing e-mail) is activity of the
+    contact: ``_sms_touch_engaged_partners`` moves their last interaction."""
 
     _inherit = "mailing.trace"
 
@@ -24,3 +27,39 @@ class MailingTrace(models.Model):
             """
             )
         )
+
+    # --- e-mail engagement counts as activity ------------------------------------------
+
+    def set_opened(self, domain=None):
+        traces = super().set_opened(domain=domain)
+        traces._sms_touch_engaged_partners()
+        return traces
+
+    def set_clicked(self, domain=None):
+        traces = super().set_clicked(domain=domain)
+        traces._sms_touch_engaged_partners()
+        return traces
+
+    def set_replied(self, domain=None):
+        traces = super().set_replied(domain=domain)
+        traces._sms_touch_engaged_partners()
+        return traces
+
+    def _sms_touch_engaged_partners(self):
+        """The contacts behind these e-mail traces engaged now: a contact traced as
+        ``res.partner`` directly, a mailing contact (or another model) by its e-mail
+        address; only where the contact's company counts e-mail engagement."""
+        traces = self.filtered(lambda trace: trace.trace_type == "mail")
+        if not traces:
+            return
+        Partner = self.env["res.partner"].sudo()
+        partners = Partner.browse(
+            {t.res_id for t in traces if t.model == "res.partner" and t.res_id}
+        ).exists()
+        emails = {
+            email_normalize(t.email) for t in traces if t.model != "res.partner" and t.email
+        } - {False, None}
+        if emails:
+            partners |= Partner.search([("email_normalized", "in", list(emails))])
+        partners = partners._sms_engagement_switched_on("sms_activity_email_engagement")
+        partners._sms_touch_engagement(fields.Datetime.now())

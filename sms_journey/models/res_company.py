@@ -90,6 +90,34 @@ class ResCompany(models.Model):
         help="A repeat order within this many days of the previous one makes a loyal customer.",
     )
 
+    # What counts as activity besides orders, SMS replies and clicks (res.partner's
+    # last_interaction_date, hence inactivity and stages), per company.
+    sms_activity_website_visits = fields.Boolean(
+        "Website visits count as activity",
+        default=True,
+        help="A signed-in customer's visit of the website (website visitor tracking) "
+        "moves their last interaction, so they are not inactive.",
+    )
+    sms_activity_email_engagement = fields.Boolean(
+        "E-mail opens and clicks count as activity",
+        default=True,
+        help="Opening, clicking or answering a mass mailing e-mail moves the contact's "
+        "last interaction, so they are not inactive.",
+    )
+
+    # Reviews: satisfied answers get the review request with this link.
+    sms_review_url = fields.Char(
+        "Review link",
+        help="Where satisfied customers write a review (Google, Trustpilot…), sent in the "
+        "review request SMS; a survey question or reply rule can name its own.",
+    )
+    sms_review_template_id = fields.Many2one(
+        "sms.template",
+        "Review request SMS",
+        domain="[('model', '=', 'res.partner')]",
+        help="Its {{ review_url }} becomes the review link. Empty: the shipped template.",
+    )
+
     sms_attribution_click_days = fields.Integer(
         "Click window (days)",
         default=5,
@@ -120,7 +148,15 @@ class ResCompany(models.Model):
     def write(self, vals):
         if "sms_gateway_id" in vals:
             self.env.registry.clear_cache()
-        return super().write(vals)
+        switched_on = any(
+            vals.get(fname) and not all(self.mapped(fname))
+            for fname in ("sms_activity_website_visits", "sms_activity_email_engagement")
+        )
+        result = super().write(vals)
+        if switched_on:
+            # the visits and e-mails of the past count from now on: one rebuild
+            self.env["res.partner"].sudo()._sms_recompute_activity_facts()
+        return result
 
     # --- consent at first contact (checkout, sign-up, website forms) -------------------
 

@@ -37,5 +37,15 @@ class ResConfigSettings(models.TransientModel):
     sms_attribution_delivery_hours = fields.Integer(
         related="company_id.sms_attribution_delivery_hours", readonly=False
     )
+    sms_activity_website_visits = fields.Boolean(
+        related="company_id.sms_activity_website_visits", readonly=False
+    )
+    sms_activity_email_engagement = fields.Boolean(
+        related="company_id.sms_activity_email_engagement", readonly=False
+    )
+    sms_review_url = fields.Char(related="company_id.sms_review_url", readonly=False)
+    sms_review_template_id = fields.Many2one(
+        related="company_id.sms_review_template_id", readonly=False
+    )
     sms_consent_text = fields.Char(related="company_id.sms_consent_text", readonly=False)
     sms_double_opt_in = fields.Boolean(related="company_id.sms_double_opt_in", readonly=False)

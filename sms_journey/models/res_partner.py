@@ -110,7 +110,12 @@ class ResPartner(models.Model):
       order within the company's loyalty window after the previous one) → expansion (set
       by rules or by hand only);
     - ``days_inactive`` counts from ``last_activity_date``; partners who never ordered nor
-      interacted are not inactive (0 days).
+      interacted are not inactive (0 days);
+    - website visits of a signed-in customer (``website.visitor``) and e-mail opens,
+      clicks and replies of mass mailings (``mailing.trace``) are interactions too, each
+      switchable per company (*Settings → SMS Journeys*); they move a first contact to
+      *orientation* (``_sms_touch_engagement``, called when the visit or the trace is
+      recorded: one UPDATE per event, the same as a click).
 
     Audience helpers for the crons (``_sms_inactive_crossing_ids``, ``_sms_birthday_ids``,
     ``_sms_anniversary_ids``) are single indexed queries returning ids of active partners.
@@ -162,7 +167,8 @@ class ResPartner(models.Model):
         "Last interaction",
         readonly=True,
         copy=False,
-        help="Latest order confirmation, inbound SMS or short-link click.",
+        help="Latest order confirmation, inbound SMS, short-link click, website visit or "
+        "e-mail open / click (the last two per the company's settings).",
     )
     last_activity_date = fields.Date(
         "Last activity",
@@ -541,6 +547,47 @@ class ResPartner(models.Model):
         )
         partners.invalidate_recordset(ACTIVITY_FIELDS)
 
+    def _sms_touch_engagement(self, when, granularity=None):
+        """A website visit or an e-mail open / click / reply of these partners at
+        ``when`` (naive UTC): their last interaction moves forward and first contacts
+        move to *orientation* (they looked at what we offer), in one UPDATE for the
+        partners and their commercial partners.
+
+        :param granularity: a ``timedelta``; the row is only written when its last
+            interaction is older than ``when - granularity`` (website visits: one write
+            per hour of browsing, not one per page, since inactivity counts in days).
+        """
+        if not self or not when:
+            return
+        when = fields.Datetime.to_datetime(when)
+        partners = self._sms_activity_partners()
+        self._sms_flush_activity()
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE res_partner
+                   SET last_interaction_date = %(when)s,
+                       last_activity_date = GREATEST(last_activity_date, %(when)s::date),
+                       journey_stage = CASE WHEN journey_stage = 'first_contact'
+                                            THEN 'orientation' ELSE journey_stage END
+                 WHERE id = ANY(%(ids)s)
+                   AND (last_interaction_date IS NULL OR last_interaction_date < %(older)s)
+                """,
+                when=when,
+                older=when - granularity if granularity else when,
+                ids=partners.ids,
+            )
+        )
+        partners.invalidate_recordset(ACTIVITY_FIELDS)
+
+    def _sms_engagement_switched_on(self, switch):
+        """These partners whose company (else the current one) has the activity
+        ``switch`` on (``sms_activity_website_visits`` / ``sms_activity_email_engagement``)."""
+        default = self.env.company[switch]
+        return self.filtered(
+            lambda partner: partner.company_id[switch] if partner.company_id else default
+        )
+
     def _sms_mark_orientation(self):
         """A quote or cart exists for these partners: first contacts move to orientation."""
         partners = self._sms_activity_partners()
@@ -577,9 +624,11 @@ class ResPartner(models.Model):
                 """
                 SELECT pid FROM orders
                  UNION SELECT pid FROM sms
+                 UNION SELECT pid FROM engaged
                  UNION SELECT id FROM res_partner WHERE first_order_date IS NOT NULL
                 """
             )
+            engaged = self._sms_engagement_history_sql()
         else:
             ids = list(partner_ids)
             own_filter = SQL("so.partner_id = ANY(%s)", ids)
@@ -587,6 +636,9 @@ class ResPartner(models.Model):
             sms_own_filter = SQL("i.partner_id = ANY(%s)", ids)
             sms_commercial_filter = commercial_filter
             targets = SQL("SELECT unnest(%s::int[]) AS pid", ids)
+            # visits and e-mails were recorded as they happened (_sms_touch_engagement)
+            # and last_interaction_date keeps them: no history scan for a few partners
+            engaged = SQL("SELECT NULL::int AS pid, NULL::timestamp AS at WHERE FALSE")
         self.env.cr.execute(
             SQL(
                 """
@@ -632,17 +684,18 @@ class ResPartner(models.Model):
                       ) AS received
                      GROUP BY pid
                 ),
+                engaged AS (%(engaged)s),
                 targets AS (%(targets)s),
                 computed AS (
                     SELECT t.pid,
                            f.first_at::date AS first_order_date,
                            f.last_at::date AS last_order_date,
-                           GREATEST(p.last_interaction_date, f.last_at, s.at) AS interaction,
+                           GREATEST(p.last_interaction_date, f.last_at, s.at, e.at) AS interaction,
                            GREATEST(
                                array_position(%(stages)s, p.journey_stage::varchar),
                                CASE WHEN f.loyal THEN 4
                                     WHEN f.pid IS NOT NULL THEN 3
-                                    WHEN q.pid IS NOT NULL THEN 2
+                                    WHEN q.pid IS NOT NULL OR e.pid IS NOT NULL THEN 2
                                     ELSE 1 END
                            ) AS stage_rank
                       FROM targets t
@@ -650,6 +703,9 @@ class ResPartner(models.Model):
                       LEFT JOIN facts f ON f.pid = t.pid
                       LEFT JOIN quoted q ON q.pid = t.pid
                       LEFT JOIN sms s ON s.pid = t.pid
+                      LEFT JOIN (
+                          SELECT pid, max(at) AS at FROM engaged GROUP BY pid
+                      ) e ON e.pid = t.pid
                 )
                 UPDATE res_partner p
                    SET first_order_date = c.first_order_date,
@@ -665,12 +721,64 @@ class ResPartner(models.Model):
                 sms_own_filter=sms_own_filter,
                 sms_commercial_filter=sms_commercial_filter,
                 targets=targets,
+                engaged=engaged,
                 stages=STAGE_ORDER,
             )
         )
         count = self.env.cr.rowcount
         self.invalidate_model(ACTIVITY_FIELDS)
         return count
+
+    @api.model
+    def _sms_engagement_history_sql(self):
+        """(pid, at) rows of every website visit of a signed-in customer and every e-mail
+        open / click / reply of a contact, for the partners whose company (else the
+        current one) counts them, and for their commercial partners: the history the
+        full rebuild of ``_sms_recompute_activity_facts`` reads."""
+        self.env["website.visitor"].flush_model(["partner_id", "last_connection_datetime"])
+        self.env["mailing.trace"].flush_model(
+            [
+                "model",
+                "res_id",
+                "trace_type",
+                "open_datetime",
+                "links_click_datetime",
+                "reply_datetime",
+            ]
+        )
+        self.env["res.company"].flush_model(
+            ["sms_activity_website_visits", "sms_activity_email_engagement"]
+        )
+        return SQL(
+            """
+            WITH raw AS (
+                SELECT v.partner_id AS pid, v.last_connection_datetime AS at,
+                       'visit' AS source
+                  FROM website_visitor v
+                 WHERE v.partner_id IS NOT NULL
+                 UNION ALL
+                SELECT t.res_id, GREATEST(t.open_datetime, t.links_click_datetime,
+                                          t.reply_datetime), 'email'
+                  FROM mailing_trace t
+                 WHERE t.model = 'res.partner' AND t.trace_type = 'mail'
+                   AND COALESCE(t.open_datetime, t.links_click_datetime,
+                                t.reply_datetime) IS NOT NULL
+            ),
+            counted AS (
+                SELECT r.pid, r.at, p.commercial_partner_id
+                  FROM raw r
+                  JOIN res_partner p ON p.id = r.pid
+                  JOIN res_company c ON c.id = COALESCE(p.company_id, %(company)s)
+                 WHERE (r.source = 'visit' AND c.sms_activity_website_visits)
+                    OR (r.source = 'email' AND c.sms_activity_email_engagement)
+            )
+            SELECT pid, at FROM counted
+             UNION ALL
+            SELECT commercial_partner_id, at FROM counted
+             WHERE commercial_partner_id IS NOT NULL AND commercial_partner_id != pid
+            """,
+            company=self.env.company.id,
+        )
 
     def _sms_flush_activity(self):
         self.env["sale.order"].flush_model(["partner_id", "state", "date_order", "company_id"])

@@ -14,7 +14,7 @@ from .bulk_sql import insert_rows
 from .isolation import run_isolated
 from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
-from .sms_template import COUPON_PLACEHOLDER
+from .sms_template import COUPON_PLACEHOLDER, LANDING_PLACEHOLDER
 
 _logger = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ SMS_ACTIONS = ("sms", "survey", "appointment")
 
 # A journey whose batch of steps failed tries again after this delay.
 FAILED_BATCH_RETRY = timedelta(hours=1)
+
 
 def _testing():
     return getattr(threading.current_thread(), "testing", False)
@@ -501,7 +502,7 @@ class SmsJourneyParticipant(models.Model):
             return self._ordered_since(since)
         if condition == "not_ordered":
             return not self._ordered_since(since)
-        if condition in ("consenting", "survey", "partner"):
+        if condition in ("consenting", "survey", "odoo_survey", "partner"):
             return self._partner_condition_met(step, self.partner_id)
         return True
 
@@ -513,6 +514,8 @@ class SmsJourneyParticipant(models.Model):
             return partner.sms_consent_state == "opted_in"
         if step.condition == "survey":
             return self._answered(step, partner)
+        if step.condition == "odoo_survey":
+            return self._completed_survey(step, partner)
         if step.condition == "partner":
             return self._partner_matches(step, partner)
         return True
@@ -537,6 +540,36 @@ class SmsJourneyParticipant(models.Model):
         operator = step.condition_operator or "="
         value = answer.value if operator == "=" else answer.value_number
         return flow.compare(value, operator, step.condition_value)
+
+    @api.model
+    def _completed_survey(self, step, partner):
+        """Whether the contact completed the step's Odoo survey (its latest completed
+        answer, whatever link it came from) and, when the step has a value, whether that
+        answer's score (%) satisfies it."""
+        survey = step.condition_survey_id
+        if not survey or not partner:
+            return False
+        answer = (
+            self.env["survey.user_input"]
+            .sudo()
+            .search(
+                [
+                    ("survey_id", "=", survey.id),
+                    ("partner_id", "=", partner.id),
+                    ("state", "=", "done"),
+                    ("test_entry", "=", False),
+                ],
+                order="end_datetime desc, id desc",
+                limit=1,
+            )
+        )
+        if not answer:
+            return False
+        if not (step.condition_value or "").strip():
+            return True
+        return flow.compare(
+            answer.scoring_percentage, step.condition_operator or ">=", step.condition_value
+        )
 
     @api.model
     def _partner_matches(self, step, partner):
@@ -669,6 +702,7 @@ class SmsJourneyParticipant(models.Model):
             rendered = self._render_bodies(template, records)
             for item in group:
                 bodies[item.trace_id] = rendered[item.record.id]
+        bodies = self._fill_landing_url(step, bodies)
         bodies = self._fill_coupons(step, items, bodies)
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
 
@@ -817,6 +851,23 @@ class SmsJourneyParticipant(models.Model):
             self._exit_label("stop"), state="opted_out"
         )
 
+    # --- landing pages ---------------------------------------------------------------
+
+    def _fill_landing_url(self, step, bodies):
+        """Put the step's landing page where the template says ``{{ landing_url }}``
+        (before the links are shortened per trace: the contact clicks its own tracked
+        link; a survey is opened for that contact by the click, see
+        ``sms.journey.trace._landing_redirect``). Without a landing page the placeholder
+        is dropped."""
+        if not any(body and LANDING_PLACEHOLDER in body for body in bodies.values()):
+            return bodies
+        path = step._landing_path()
+        url = f"{step.journey_id.get_base_url()}{path}" if path else ""
+        return {
+            key: body.replace(LANDING_PLACEHOLDER, url) if body else body
+            for key, body in bodies.items()
+        }
+
     # --- coupons -------------------------------------------------------------------
 
     def _fill_coupons(self, step, items, bodies):
@@ -868,10 +919,12 @@ def partner_tz(partner):
 
 
 def make_active(partner, when):
-    """Move ``partner`` back to active: a fresh interaction resets its inactivity and a
-    stage named ``active`` is set if there is one."""
+    """Move ``partner`` back to active: a fresh interaction resets its inactivity, and a
+    contact still at first contact or orientation reaches *interaction*, the first
+    active stage (a loyal or expanding customer keeps its stage: never downgraded)."""
     partner.sudo()._sms_touch_interaction(when)
-    set_journey_stage(partner, "active")
+    if partner.journey_stage in ("first_contact", "orientation"):
+        set_journey_stage(partner, "interaction")
 
 
 def set_journey_stage(partner, stage):

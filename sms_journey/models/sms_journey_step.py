@@ -6,6 +6,7 @@ from odoo.exceptions import ValidationError
 from ..tools import flow, stats
 from ..tools.encoding import analyze
 from .sms_journey_step_variant import METRIC_FIELDS, METRICS
+from .sms_template import COUPON_PLACEHOLDER
 
 CONDITIONS = [
     ("none", "Always"),
@@ -18,6 +19,7 @@ CONDITIONS = [
     ("not_ordered", "Did not order since the previous SMS"),
     ("consenting", "Still consents to SMS"),
     ("survey", "Survey answer"),
+    ("odoo_survey", "Completed an Odoo survey"),
     ("partner", "Contact matches a filter"),
 ]
 SURVEY_OPERATORS = [("=", "is"), (">=", "at least"), ("<=", "at most")]
@@ -78,8 +80,17 @@ class SmsJourneyStep(models.Model):
         ondelete="restrict",
         help="The contact's latest answer to this question is compared.",
     )
+    condition_survey_id = fields.Many2one(
+        "survey.survey",
+        "Odoo survey",
+        ondelete="restrict",
+        help="Met when the contact completed this survey (its latest completed answer); "
+        "with a value, its score (%) is compared too.",
+    )
     condition_operator = fields.Selection(SURVEY_OPERATORS, "Answer", default="=")
-    condition_value = fields.Char("Value")
+    condition_value = fields.Char(
+        "Value", help="The answer to compare; for an Odoo survey, its score in % (optional)."
+    )
     condition_domain = fields.Char("Contact filter", default="[]")
     parent_id = fields.Many2one(
         "sms.journey.step",
@@ -414,3 +425,73 @@ class SmsJourneyStep(models.Model):
         help="The coupon expires this many days after the SMS (the program's own limits "
         "apply too).",
     )
+
+    # --- landing pages: {{ landing_url }} in the step's SMS ---------------------------
+
+    landing_type = fields.Selection(
+        [
+            ("page", "Website page"),
+            ("product", "Product"),
+            ("promotion", "Promotion"),
+            ("survey", "Odoo survey"),
+        ],
+        "Link to",
+        help="Where {{ landing_url }} in the SMS takes the contact, through the SMS's own "
+        "tracked short link. A survey opens for that contact: the answer is recorded on "
+        "the contact and the journey participant.",
+    )
+    landing_page_id = fields.Many2one("website.page", "Page", ondelete="restrict")
+    landing_product_id = fields.Many2one("product.product", "Product", ondelete="restrict")
+    landing_program_id = fields.Many2one(
+        "loyalty.program",
+        "Promotion program",
+        ondelete="restrict",
+        help="The link applies the program's code to the cart (a coupons program: the "
+        "contact's own coupon of the step), then opens the shop.",
+    )
+    landing_survey_id = fields.Many2one("survey.survey", "Survey", ondelete="restrict")
+    landing_path = fields.Char("Landing page", compute="_compute_landing_path")
+
+    @api.depends(
+        "landing_type",
+        "landing_page_id.url",
+        "landing_product_id",
+        "landing_program_id.rule_ids.code",
+        "landing_survey_id.access_token",
+    )
+    def _compute_landing_path(self):
+        for step in self:
+            step.landing_path = step._landing_path()
+
+    def _landing_path(self):
+        """The path (without host) of the step's landing page, or False. A promotion
+        whose code is each participant's coupon contains ``COUPON_PLACEHOLDER``."""
+        self.ensure_one()
+        kind = self.landing_type
+        if kind == "page" and self.landing_page_id:
+            return self.landing_page_id.url
+        if kind == "product" and self.landing_product_id:
+            return self.landing_product_id.sudo().website_url
+        if kind == "survey" and self.landing_survey_id:
+            return self.landing_survey_id.sudo().get_start_url()
+        if kind == "promotion" and self.landing_program_id:
+            program = self.landing_program_id.sudo()
+            if program == self.loyalty_program_id:
+                code = COUPON_PLACEHOLDER
+            else:
+                code = next((rule.code for rule in program.rule_ids if rule.code), None)
+            return f"/coupon/{code}" if code else "/shop"
+        return False
+
+    @api.constrains("landing_type", "landing_survey_id")
+    def _check_landing_survey(self):
+        for step in self:
+            survey = step.landing_survey_id
+            if step.landing_type == "survey" and survey.users_login_required:
+                raise ValidationError(
+                    _(
+                        "“%s” asks its participants to sign in: an SMS link cannot open it "
+                        "for the contact.",
+                        survey.title,
+                    )
+                )

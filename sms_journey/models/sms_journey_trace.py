@@ -1,12 +1,17 @@
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import urlencode
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import link_signature
 from .bulk_sql import insert_rows
+
+_logger = logging.getLogger(__name__)
 
 # what a step's outcome writes on a trace that already exists
 OUTCOME_COLUMNS = (
@@ -241,6 +246,59 @@ class SmsJourneyTrace(models.Model):
             {item.participant.id for item in items}
         )
         participants.invalidate_recordset(["trace_ids"])
+
+    # ------------------------------------------------------------------
+    # Landing pages
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _landing_redirect(self, code, trace_id, signature, url):
+        """Where the click of ``/r/<code>/j/<trace_id>/<signature>`` leads: the link's
+        ``url``, except for the step's Odoo survey, which opens on the contact's own
+        answer (``answer_token``) when the link is signed for that trace, so the answer
+        is recorded on the contact and the participant."""
+        if not (trace_id and signature and self._check_link_signature(code, trace_id, signature)):
+            return url
+        trace = self.browse(trace_id).exists()
+        step = trace.step_id
+        survey = step.landing_survey_id if step.landing_type == "survey" else None
+        if not survey or survey.get_start_url() not in url:
+            return url
+        answer = trace._landing_survey_answer(survey)
+        if not answer:
+            return url
+        separator = "&" if "?" in url else "?"
+        return f"{url}{separator}{urlencode({'answer_token': answer.access_token})}"
+
+    def _landing_survey_answer(self, survey):
+        """The participant's answer of ``survey`` (``survey.user_input``): the one a
+        previous click opened, else a new one for the contact, tied to the participant
+        and this trace. Empty when the survey refuses it (closed, sign-in required)."""
+        self.ensure_one()
+        participant = self.participant_id
+        Answer = self.env["survey.user_input"].sudo()
+        answer = Answer.search(
+            [
+                ("survey_id", "=", survey.id),
+                ("sms_journey_participant_id", "=", participant.id),
+            ],
+            order="id desc",
+            limit=1,
+        )
+        if answer:
+            return answer
+        try:
+            return survey.sudo()._create_answer(
+                partner=participant.partner_id,
+                check_attempts=False,
+                sms_journey_participant_id=participant.id,
+                sms_journey_trace_id=self.id,
+            )
+        except UserError as error:
+            _logger.info(
+                "Journey trace %s: survey %s refused an answer: %s", self.id, survey.id, error
+            )
+            return Answer
 
     # ------------------------------------------------------------------
     # Reactions

@@ -6,6 +6,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import plaintext2html
 
+from ..tools import review as review_tools
+
 _logger = logging.getLogger(__name__)
 
 # Which field each action type needs, checked by a constraint and shown in the form.
@@ -30,6 +32,7 @@ PARTNER_ACTIONS = {
     "appointment_confirm",
     "appointment_cancel",
     "appointment_reschedule",
+    "review",
 }
 
 
@@ -65,6 +68,7 @@ class SmsKeywordRuleAction(models.Model):
             ("forward", "Forward by email"),
             ("mark_handled", "Mark the reply handled"),
             ("contest_enter", "Enter the contest"),
+            ("review", "Route to a review or the salesperson"),
         ],
         required=True,
         default="reply",
@@ -268,3 +272,26 @@ class SmsKeywordRuleAction(models.Model):
 
     def _run_contest_enter(self, interaction):
         self.contest_id._enter(interaction)
+
+    # --- reviews ---------------------------------------------------------------------
+
+    review_threshold = fields.Float(
+        "Satisfied from",
+        default=4,
+        help="The grade in the reply (1 to 5) at least this: the review request SMS with "
+        "the review link; lower: a call for the contact's salesperson.",
+    )
+    review_url = fields.Char("Review link", help="Empty: the company's review link.")
+
+    def _run_review(self, interaction):
+        """Route the grade of the reply (kept apart from the inbound pipeline: this
+        action only reads the reply it is given)."""
+        grade = review_tools.grade_of(interaction.body)
+        self.env["sms.review"]._route(
+            interaction.partner_id,
+            grade,
+            self.review_threshold,
+            link=self.review_url,
+            origin=self.rule_id.name,
+            interaction=interaction,
+        )

@@ -1,8 +1,11 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SmsSurveyAnswer(models.Model):
-    """A valid answer to an SMS survey question."""
+    """A valid answer to an SMS survey question.
+
+    A grade to a question that routes reviews is routed when it is recorded
+    (``_route_review``): the review request or the salesperson's activity."""
 
     _name = "sms.survey.answer"
     _description = "SMS Survey Answer"
@@ -22,3 +25,21 @@ class SmsSurveyAnswer(models.Model):
     interaction_id = fields.Many2one("sms.interaction", "SMS", ondelete="set null")
     journey_id = fields.Many2one("sms.journey", "Journey", ondelete="set null")
     company_id = fields.Many2one(related="question_id.company_id", store=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        answers = super().create(vals_list)
+        answers.filtered(lambda a: a.question_id.review_routing)._route_review()
+        return answers
+
+    def _route_review(self):
+        for answer in self:
+            question = answer.question_id
+            answer.env["sms.review"]._route(
+                answer.partner_id,
+                answer.value_number,
+                question.review_threshold,
+                link=question.review_url,
+                origin=question.name,
+                interaction=answer.interaction_id,
+            )

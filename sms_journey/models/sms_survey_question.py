@@ -46,6 +46,14 @@ class SmsSurveyQuestion(models.Model):
     )
     thanks = fields.Char("Thank-you SMS", translate=True, help="Sent after a valid answer.")
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
+    # reviews: satisfied answers get the review request, unsatisfied ones the salesperson
+    review_routing = fields.Boolean(
+        "Route to reviews",
+        help="A grade at least “Satisfied from” gets the review request SMS with the "
+        "review link; a lower one schedules a call for the contact's salesperson.",
+    )
+    review_threshold = fields.Float("Satisfied from", default=4)
+    review_url = fields.Char("Review link", help="Empty: the company's review link.")
     request_ids = fields.One2many("sms.survey.request", "question_id", "Sent to")
     answer_ids = fields.One2many("sms.survey.answer", "question_id", "Answers")
     request_count = fields.Integer("Sent", compute="_compute_statistics")
@@ -80,6 +88,14 @@ class SmsSurveyQuestion(models.Model):
                 raise ValidationError(_("“%s”: list at least two options.", question.name))
             if question.open_days <= 0:
                 raise ValidationError(_("“%s”: the days must be positive.", question.name))
+
+    @api.constrains("review_routing", "answer_type")
+    def _check_review_routing(self):
+        for question in self:
+            if question.review_routing and question.answer_type != "scale":
+                raise ValidationError(
+                    _("“%s”: only grade questions can route to reviews.", question.name)
+                )
 
     def _choice_list(self):
         return keyword_rules.parse_keywords(self.choices)

@@ -24,3 +24,7 @@ from . import test_bulk_queries
 from . import test_isolation
 from . import test_results
 from . import test_programs
+from . import test_program_activity
+from . import test_program_surveys
+from . import test_program_reviews
+from . import test_program_checkout
