@@ -567,9 +567,12 @@ class SmsJourneyParticipant(models.Model):
             return False
         if not (step.condition_value or "").strip():
             return True
-        return flow.compare(
-            answer.scoring_percentage, step.condition_operator or ">=", step.condition_value
-        )
+        operator = step.condition_operator or ">="
+        if operator == "=":  # a score: 100.0 is 100, not a text to match
+            return flow.compare(answer.scoring_percentage, ">=", step.condition_value) and (
+                flow.compare(answer.scoring_percentage, "<=", step.condition_value)
+            )
+        return flow.compare(answer.scoring_percentage, operator, step.condition_value)
 
     @api.model
     def _partner_matches(self, step, partner):

@@ -127,6 +127,8 @@ class TestProgramLandingPages(LandingMixin, SmsJourneyCase):
         self.assertFalse(Participant._partner_condition_met(step, self.partner))
         self.answer(self.partner, self.surely)
         self.assertTrue(Participant._partner_condition_met(step, self.partner))
+        step.condition_operator, step.condition_value = "=", "100"
+        self.assertTrue(Participant._partner_condition_met(step, self.partner))
 
     def test_a_survey_that_requires_sign_in_cannot_be_linked(self):
         self.survey.users_login_required = True
