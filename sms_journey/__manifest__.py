@@ -55,7 +55,6 @@
         "views/sms_journey_participant_views.xml",
         "views/sms_journey_trace_views.xml",
         "views/sale_order_views.xml",
-        "views/sms_template_views.xml",
         "views/mailing_mailing_views.xml",
         "views/sms_result_views.xml",
         "views/sms_result_event_views.xml",
@@ -73,7 +72,7 @@
     ],
     "assets": {
         "web.assets_backend": [
-            "sms_journey/static/src/sms_body_counter/*",
+            "sms_journey/static/src/sms_encoding/*",
             "sms_journey/static/src/sms_conversation/*",
             "sms_journey/static/src/journey_flow/*",
         ],
