@@ -75,6 +75,7 @@
             "sms_journey/static/src/sms_encoding/*",
             "sms_journey/static/src/sms_conversation/*",
             "sms_journey/static/src/journey_flow/*",
+            "sms_journey/static/src/sandbox_phone/*",
         ],
         "web.assets_tests": [
             "sms_journey/static/tests/tours/*",
