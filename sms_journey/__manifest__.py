@@ -81,6 +81,14 @@
             "sms_journey/static/tests/tours/*",
         ],
     },
+    # the README's pictures, written by scripts/screenshots.sh
+    "images": [
+        "static/description/screenshot_journey_flow.png",
+        "static/description/screenshot_sandbox_phone.png",
+        "static/description/screenshot_conversation.png",
+        "static/description/screenshot_journey_results.png",
+        "static/description/screenshot_campaign_report.png",
+    ],
     "installable": True,
     "application": True,
 }
