@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { Layout } from "@web/search/layout";
@@ -27,6 +28,8 @@ export class SandboxPhone extends Component {
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
+        this.emptyText = _t("Nothing on this phone yet.");
+        this.placeholder = _t("Type the customer's reply, e.g. STOP (Ctrl+Enter to send)");
         const context = this.props.action.context || {};
         this.state = useState({
             numbers: [],

@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { Component, onWillStart, onWillUpdateProps, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
@@ -23,6 +24,7 @@ export class SmsConversation extends Component {
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
+        this.emptyText = _t("No SMS with this contact yet.");
         this.state = useState({ messages: [], hasMore: false, canReply: false });
         onWillStart(() => this.load(this.props.record.resId));
         onWillUpdateProps((next) => {

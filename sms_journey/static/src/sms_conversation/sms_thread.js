@@ -2,14 +2,15 @@
 
 import { Component, onPatched, useRef, useState } from "@odoo/owl";
 import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
+import { _t } from "@web/core/l10n/translation";
 
 // delivery ticks of an SMS sent by the business, from its conversation state
 const TICKS = {
-    queued: { icon: "fa-clock-o", title: "Queued" },
-    sent: { icon: "fa-check", title: "Sent" },
-    delivered: { icon: "fa-check", double: true, title: "Delivered" },
-    failed: { icon: "fa-exclamation-circle", title: "Failed" },
-    canceled: { icon: "fa-ban", title: "Canceled" },
+    queued: { icon: "fa-clock-o", title: _t("Queued") },
+    sent: { icon: "fa-check", title: _t("Sent") },
+    delivered: { icon: "fa-check", double: true, title: _t("Delivered") },
+    failed: { icon: "fa-exclamation-circle", title: _t("Failed") },
+    canceled: { icon: "fa-ban", title: _t("Canceled") },
 };
 
 /**
@@ -50,6 +51,14 @@ export class SmsThread extends Component {
             this.listRef.el.scrollTop = this.listRef.el.scrollHeight;
         }
         this.lastKey = key;
+    }
+
+    get emptyText() {
+        return this.props.emptyText || _t("No SMS yet.");
+    }
+
+    get placeholder() {
+        return this.props.placeholder || _t("Reply by SMS… (Ctrl+Enter to send)");
     }
 
     isMine(message) {
