@@ -56,7 +56,6 @@
         "views/sms_journey_participant_views.xml",
         "views/sms_journey_trace_views.xml",
         "views/sale_order_views.xml",
-        "views/sms_template_views.xml",
         "views/mailing_mailing_views.xml",
         "views/sms_result_views.xml",
         "views/sms_result_event_views.xml",
@@ -76,14 +75,23 @@
     ],
     "assets": {
         "web.assets_backend": [
-            "sms_journey/static/src/sms_body_counter/*",
+            "sms_journey/static/src/sms_encoding/*",
             "sms_journey/static/src/sms_conversation/*",
             "sms_journey/static/src/journey_flow/*",
+            "sms_journey/static/src/sandbox_phone/*",
         ],
         "web.assets_tests": [
             "sms_journey/static/tests/tours/*",
         ],
     },
+    # the README's pictures, written by scripts/screenshots.sh
+    "images": [
+        "static/description/screenshot_journey_flow.png",
+        "static/description/screenshot_sandbox_phone.png",
+        "static/description/screenshot_conversation.png",
+        "static/description/screenshot_journey_results.png",
+        "static/description/screenshot_campaign_report.png",
+    ],
     "installable": True,
     "application": True,
 }

@@ -48,3 +48,4 @@ from . import website_visitor
 from . import survey_user_input
 from . import sms_review
 from . import survey_survey
+from . import ir_ui_menu

@@ -7,6 +7,8 @@ from werkzeug.formparser import FormDataParser
 from odoo import models
 from odoo.http import request
 
+from ..tools.encoding import client_definition
+
 # a byte that is not part of valid UTF-8, as decoded with "surrogateescape"
 _INVALID_BYTE = re.compile("[\udc80-\udcff]")
 
@@ -57,3 +59,10 @@ class IrHttp(models.AbstractModel):
                 key: value for key, value in request.params.items() if key == "gateway_id"
             }
         return super()._dispatch(endpoint)
+
+    def session_info(self):
+        """The web client's SMS counter (``static/src/sms_encoding/``) counts with the
+        alphabet and limits of ``tools/encoding.py``, sent here rather than copied."""
+        info = super().session_info()
+        info["sms_journey_encoding"] = client_definition()
+        return info

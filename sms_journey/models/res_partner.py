@@ -387,7 +387,8 @@ class ResPartner(models.Model):
             partner.sms_journey_participant_count = participants.get(partner, 0)
             partner.sms_survey_answer_count = answers.get(partner, 0)
             partner.sms_consent_log_count = consents.get(partner, 0)
-            partner.sms_last_message = last and "{} {}: {}".format(
+            # an empty recordset would be written as its repr, "sms.conversation.message()"
+            partner.sms_last_message = bool(last) and "{} {}: {}".format(
                 "←" if last.direction == "in" else "→",
                 fields.Datetime.to_string(last.date)[:16],
                 last._conversation_rows()[0]["body"][:80],

@@ -769,14 +769,3 @@ class SmsGatewayMessage(models.Model):
         for gateway, messages in claimed.grouped("gateway_id").items():
             messages._send_claimed(gateway)
         return claimed
-
-    def action_sandbox_reply(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_sandbox_reply_action"
-        )
-        action["context"] = {
-            "default_gateway_id": self.gateway_id.id,
-            "default_number": self.number,
-        }
-        return action

@@ -1,6 +1,10 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
+from ..tools import conversation
 from ..tools.gateways.sandbox import SandboxClient
+
+SANDBOX_PHONE_PAGE = 30
 
 
 class SmsGateway(models.Model):
@@ -12,6 +16,12 @@ class SmsGateway(models.Model):
     the loopback server as default URL, and it takes the same account SID and auth token,
     so the sandbox exercises the real Twilio code path. The sandbox phone's replies
     (``wizards/sms_sandbox_reply.py``) are signed the Twilio way too.
+
+    The Sandbox phone (``static/src/sandbox_phone/``, a client action) reads the numbers
+    the sandbox gateways texted (:meth:`sandbox_phone_numbers`), one number's thread
+    (:meth:`sandbox_phone_read`, rows of ``sms.conversation.message``) and answers
+    through the sandbox reply wizard (:meth:`sandbox_phone_reply`), which holds the
+    server-side checks.
     """
 
     _inherit = "sms.gateway"
@@ -24,3 +34,93 @@ class SmsGateway(models.Model):
         if self.code != "sandbox":
             return super()._get_client_class()
         return SandboxClient
+
+    # ------------------------------------------------------------------
+    # The Sandbox phone
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _sandbox_phone_domain(self, numbers=None):
+        """The SMS a sandbox phone holds: what sandbox gateways sent (not what the
+        policy canceled before it left) and the replies typed on it."""
+        domain = [
+            "|",
+            ("outbox_message_id.gateway_id.code", "=", "sandbox"),
+            ("interaction_id.gateway_id.code", "=", "sandbox"),
+            ("state", "!=", conversation.CANCELED),
+        ]
+        if numbers is not None:
+            domain = [("number", "in", list(numbers)), *domain]
+        return domain
+
+    @api.model
+    def sandbox_phone_numbers(self):
+        """The numbers sandbox gateways texted, latest activity first, each with the
+        contact of its last SMS and its last message: what the phone's list shows."""
+        Outbox = self.env["sms.gateway.message"]
+        last_sent = Outbox._read_group(
+            [("gateway_id.code", "=", "sandbox"), ("number", "!=", False)], ["number"], ["id:max"]
+        )
+        if not last_sent:
+            return []
+        partners = {
+            message.number: message.partner_id
+            for message in Outbox.browse(last_id for _number, last_id in last_sent)
+        }
+        readable = self.env["res.partner"].union(*partners.values())._filtered_access("read")
+        messages = self.env["sms.conversation.message"]
+        messages.invalidate_model()
+        last = {
+            number: (date, last_id)
+            for number, date, last_id in messages._read_group(
+                self._sandbox_phone_domain(partners), ["number"], ["date:max", "id:max"]
+            )
+        }
+        bodies = {m.id: m.body for m in messages.browse(i for _date, i in last.values())}
+        rows = []
+        for number, partner in partners.items():
+            date, last_id = last.get(number, (False, False))
+            rows.append(
+                {
+                    "number": number,
+                    "partner": partner in readable
+                    and {"id": partner.id, "name": partner.display_name},
+                    "last_body": bodies.get(last_id) or "",
+                    "last_date": fields.Datetime.to_string(date) if date else False,
+                }
+            )
+        rows.sort(key=lambda row: row["last_date"] or "", reverse=True)
+        return rows
+
+    @api.model
+    def sandbox_phone_read(self, number, offset=0, limit=SANDBOX_PHONE_PAGE):
+        """A page of ``number``'s thread on the sandbox phone, as the contact's
+        conversation widget reads one (``sms.conversation.message._conversation_rows``)."""
+        messages = self.env["sms.conversation.message"]
+        messages.invalidate_model()
+        page = messages.search(
+            self._sandbox_phone_domain([number]), offset=offset, limit=limit + 1
+        )
+        return {
+            "messages": page[:limit]._conversation_rows(),
+            "has_more": len(page) > limit,
+            "can_reply": True,
+        }
+
+    @api.model
+    def sandbox_phone_reply(self, number, body):
+        """Type ``body`` on the phone of ``number``: the sandbox reply wizard checks
+        (a sandbox gateway, a number it texted) and hands it to the inbound pipeline.
+        The reply goes to the sandbox gateway that texted the number last."""
+        gateway = (
+            self.env["sms.gateway.message"]
+            .search([("gateway_id.code", "=", "sandbox"), ("number", "=", number)], limit=1,
+                    order="id desc")
+            .gateway_id
+        ) or self.env["sms.gateway"].search([("code", "=", "sandbox")], limit=1)  # fmt: skip
+        if not gateway:
+            raise ValidationError(_("There is no sandbox gateway: the Sandbox phone is off."))
+        self.env["sms.sandbox.reply"].create(
+            {"gateway_id": gateway.id, "number": number, "body": body}
+        ).action_send()
+        return self.sandbox_phone_read(number)

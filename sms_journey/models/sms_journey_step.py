@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import flow, stats
-from ..tools.encoding import analyze
+from ..tools.encoding import ADVISED_MAX_LENGTH, ADVISED_MAX_SEGMENTS, analyze
 from .sms_journey_step_variant import METRIC_FIELDS, METRICS
 from .sms_template import COUPON_PLACEHOLDER
 
@@ -36,9 +36,6 @@ ACTIONS = [
     ("branch", "Split on the condition (yes / no paths)"),
     ("end", "End the journey"),
 ]
-# Beyond this an SMS costs more than it is worth: the form warns.
-MAX_SEGMENTS = 3
-MAX_CHARS = 480
 
 
 class SmsJourneyStep(models.Model):
@@ -127,6 +124,13 @@ class SmsJourneyStep(models.Model):
     variant_decision = fields.Text("Decision", readonly=True, copy=False)
     action = fields.Selection(ACTIONS, default="sms", required=True)
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="restrict")
+    template_body = fields.Char(
+        "Message",
+        related="template_id.body",
+        readonly=False,
+        help="The template's text, typed here with the SMS counter; other steps using "
+        "the same template change with it.",
+    )
     render_on = fields.Selection(
         [("partner", "Contact"), ("source", "Source record (cart, order…)")],
         default="partner",
@@ -198,7 +202,9 @@ class SmsJourneyStep(models.Model):
                 step.body_warning = False
                 continue
             info = analyze(step.template_id.body)
-            step.body_warning = info.segments > MAX_SEGMENTS or info.length > MAX_CHARS
+            step.body_warning = (
+                info.segments > ADVISED_MAX_SEGMENTS or info.length > ADVISED_MAX_LENGTH
+            )
             step.body_info = _(
                 "%(length)s characters, %(encoding)s, %(segments)s segment(s)%(warn)s",
                 length=info.length,

@@ -28,3 +28,4 @@ from . import test_program_activity
 from . import test_program_surveys
 from . import test_program_reviews
 from . import test_program_checkout
+from . import test_sms_encoding_js

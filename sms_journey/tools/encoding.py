@@ -41,6 +41,11 @@ GSM7_SEGMENT_LIMIT = 153
 UCS2_SINGLE_LIMIT = 70
 UCS2_SEGMENT_LIMIT = 67
 
+# Past this many segments or units, many handsets and carriers handle a message badly:
+# the editors warn (the rule is advice, nothing refuses a longer text).
+ADVISED_MAX_SEGMENTS = 3
+ADVISED_MAX_LENGTH = 480
+
 _LIMITS = {
     GSM7: (GSM7_SINGLE_LIMIT, GSM7_SEGMENT_LIMIT),
     UCS2: (UCS2_SINGLE_LIMIT, UCS2_SEGMENT_LIMIT),
@@ -148,6 +153,24 @@ def analyze(text):
     return SmsEncodingInfo(
         encoding, length, len(segments), segment_limit - last_used, unicode_chars
     )
+
+
+def client_definition():
+    """The alphabet, the limits and the advice, for the browser's counter.
+
+    The web client's port of :func:`analyze` (``static/src/sms_encoding/``) gets them
+    from the session (``ir.http.session_info``), so the alphabet is defined once, here;
+    the port is tested on the cases of ``tools/tests/encoding_cases.json`` as this
+    module is.
+    """
+    return {
+        "basic": "".join(sorted(GSM7_BASIC_CHARS)),
+        "extension": "".join(sorted(GSM7_EXTENSION_CHARS)),
+        "gsm7": [GSM7_SINGLE_LIMIT, GSM7_SEGMENT_LIMIT],
+        "ucs2": [UCS2_SINGLE_LIMIT, UCS2_SEGMENT_LIMIT],
+        "advised_max_segments": ADVISED_MAX_SEGMENTS,
+        "advised_max_length": ADVISED_MAX_LENGTH,
+    }
 
 
 def segment_count(text):

@@ -1,5 +1,8 @@
 """Tests for sms_journey.tools.encoding."""
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -230,3 +233,36 @@ def test_info_is_frozen():
         info.segments = 3
     assert encoding.SmsEncodingInfo is type(info)
     assert not info.is_unicode
+
+
+# --- the cases the browser's port is tested on too --------------------------------------
+
+_CASES = json.loads((Path(__file__).parent / "encoding_cases.json").read_text("utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", _CASES, ids=lambda case: repr(case["text"])[:40])
+def test_shared_cases(case):
+    """``static/src/sms_encoding/sms_encoding.js`` must give the same answers
+    (``tests/test_sms_encoding_js.py`` runs it on this file in the browser)."""
+    info = analyze("".join(piece * times for piece, times in case["text"]))
+    assert (
+        info.encoding,
+        info.length,
+        info.segments,
+        info.chars_left,
+        "".join(info.unicode_chars),
+    ) == (
+        case["encoding"],
+        case["length"],
+        case["segments"],
+        case["chars_left"],
+        case["unicode_chars"],
+    )
+
+
+def test_client_definition_is_the_alphabet():
+    definition = encoding.client_definition()
+    assert set(definition["basic"]) == GSM7_BASIC_CHARS
+    assert set(definition["extension"]) == GSM7_EXTENSION_CHARS
+    assert definition["gsm7"] == [160, 153]
+    assert definition["ucs2"] == [70, 67]

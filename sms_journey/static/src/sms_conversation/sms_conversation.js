@@ -1,10 +1,11 @@
 /** @odoo-module **/
 
-import { Component, onWillStart, onWillUpdateProps, useRef, useState, onPatched } from "@odoo/owl";
+import { Component, onWillStart, onWillUpdateProps, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
-import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
+import { SmsThread } from "./sms_thread";
 
 const PAGE_SIZE = 30;
 
@@ -12,29 +13,23 @@ const PAGE_SIZE = 30;
  * The contact's SMS conversation, like a phone: every SMS sent to and received from the
  * contact's numbers, whatever record it was logged on, newest at the bottom; older
  * pages on demand; a reply box that sends through sms.sender (res.partner
- * sms_conversation_read / sms_conversation_send do the work).
+ * sms_conversation_read / sms_conversation_send do the work). The bubbles are SmsThread,
+ * shared with the Sandbox phone.
  */
 export class SmsConversation extends Component {
     static template = "sms_journey.SmsConversation";
+    static components = { SmsThread };
     static props = { ...standardWidgetProps };
 
     setup() {
         this.orm = useService("orm");
         this.action = useService("action");
-        this.notification = useService("notification");
-        this.listRef = useRef("list");
-        this.state = useState({ messages: [], hasMore: false, canReply: false, body: "", sending: false });
-        this.scrollToBottom = true;
+        this.emptyText = _t("No SMS with this contact yet.");
+        this.state = useState({ messages: [], hasMore: false, canReply: false });
         onWillStart(() => this.load(this.props.record.resId));
         onWillUpdateProps((next) => {
             if (next.record.resId !== this.props.record.resId) {
                 return this.load(next.record.resId);
-            }
-        });
-        onPatched(() => {
-            if (this.scrollToBottom && this.listRef.el) {
-                this.listRef.el.scrollTop = this.listRef.el.scrollHeight;
-                this.scrollToBottom = false;
             }
         });
     }
@@ -50,7 +45,6 @@ export class SmsConversation extends Component {
             this.apply({ messages: [], has_more: false, can_reply: false });
             return;
         }
-        this.scrollToBottom = true;
         this.apply(await this.orm.call("res.partner", "sms_conversation_read", [[resId]], { limit: PAGE_SIZE }));
     }
 
@@ -62,31 +56,8 @@ export class SmsConversation extends Component {
         this.apply(page, this.state.messages);
     }
 
-    async send() {
-        const body = this.state.body.trim();
-        if (!body || this.state.sending) {
-            return;
-        }
-        this.state.sending = true;
-        try {
-            const page = await this.orm.call("res.partner", "sms_conversation_send", [[this.props.record.resId], body]);
-            this.state.body = "";
-            this.scrollToBottom = true;
-            this.apply(page);
-        } finally {
-            this.state.sending = false;
-        }
-    }
-
-    onKeydown(ev) {
-        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
-            ev.preventDefault();
-            this.send();
-        }
-    }
-
-    formatDate(value) {
-        return value ? formatDateTime(deserializeDateTime(value)) : "";
+    async send(body) {
+        this.apply(await this.orm.call("res.partner", "sms_conversation_send", [[this.props.record.resId], body]));
     }
 
     openRecord(model, id) {

@@ -31,7 +31,8 @@ registry.category("web_tour.tours").add("sms_journey_journey_form", {
     ],
 });
 
-// The SMS template body counts characters, encoding and segments as one types.
+// The SMS template body counts characters, encoding and segments as one types
+// (Odoo's sms_widget, patched by static/src/sms_encoding/).
 registry.category("web_tour.tours").add("sms_journey_body_counter", {
     url: "/odoo/action-sms.sms_template_action/new",
     steps: () => [
@@ -192,6 +193,259 @@ registry.category("web_tour.tours").add("sms_journey_flow_build", {
         {
             content: "It runs",
             trigger: ".o_statusbar_status [aria-checked='true']:contains('Running'), .o_statusbar_status .o_arrow_button_current:contains('Running')",
+        },
+    ],
+});
+
+// (a) A journey built from scratch in the form, then previewed.
+registry.category("web_tour.tours").add("sms_journey_build_and_preview", {
+    url: "/odoo/action-sms_journey.sms_journey_action/new",
+    steps: () => [
+        {
+            content: "Name the new journey",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "edit Welcome tour journey",
+        },
+        {
+            content: "Add an SMS step from the flow (saves the journey)",
+            trigger: `${MAIN_ADD} .o_sms_journey_flow_add_sms`,
+            run: "click",
+        },
+        {
+            content: "Open the new step from its card",
+            trigger: ".o_sms_journey_flow_card[data-action='sms']",
+            run: "click",
+        },
+        {
+            content: "Pick the template",
+            trigger: ".modal .o_field_widget[name='template_id'] input",
+            run: "edit Welcome tour",
+        },
+        {
+            trigger: ".ui-autocomplete .dropdown-item:contains('Welcome tour template')",
+            run: "click",
+        },
+        {
+            content: "The step shows the template's text with the SMS counter",
+            trigger: ".modal .o_field_widget[name='template_body'] .o_sms_count:contains('GSM-7')",
+        },
+        {
+            content: "Save the step",
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Preview the journey",
+            trigger: "body:not(:has(.modal)) .o_form_view button[name='action_preview']",
+            run: "click",
+        },
+        {
+            content: "The preview lists the recipient, the step and the rendered SMS",
+            trigger: ".modal .o_field_widget[name='line_ids'] .o_data_row:contains('Tour Recipient'):contains('Welcome Tour Recipient, 10€ off')",
+        },
+        {
+            content: "with the count of recipients",
+            trigger: ".modal .o_field_widget[name='partner_count']:not(:contains('0'))",
+        },
+        {
+            content: "Close the preview",
+            trigger: ".modal .modal-footer button:contains('Close')",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal)) .o_form_view",
+        },
+    ],
+});
+
+// (b) A contact's reply answered from the contact's SMS conversation.
+registry.category("web_tour.tours").add("sms_journey_answer_reply", {
+    steps: () => [
+        {
+            content: "Open the contact's SMS conversation",
+            trigger: ".o_notebook .nav-link:contains('SMS conversation')",
+            run: "click",
+        },
+        {
+            content: "The contact's reply is a bubble",
+            trigger: ".o_sms_conversation_in:contains('Is my order ready?')",
+        },
+        {
+            content: "Type the answer",
+            trigger: ".o_sms_conversation_input",
+            run: "edit Yes, come by at 5pm",
+        },
+        {
+            content: "Send it",
+            trigger: ".o_sms_conversation_send",
+            run: "click",
+        },
+        {
+            content: "The answer appears at the bottom, queued",
+            trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('Yes, come by at 5pm') .o_sms_thread_ticks",
+        },
+    ],
+});
+
+// (c) The composer's counter: an extension character costs two septets and stays
+// GSM-7; ł or an emoji switch to UCS-2.
+const COMPOSER_BODY = ".modal .o_field_widget[name='body']:visible";
+function typeAndCheck(text, ...checks) {
+    return [
+        { content: `Type ${text}`, trigger: `${COMPOSER_BODY} textarea`, run: `edit ${text}` },
+        { trigger: ".modal .modal-title", run: "click" },
+        ...checks.map((check) => ({ content: check, trigger: `${COMPOSER_BODY} ${check}` })),
+    ];
+}
+registry.category("web_tour.tours").add("sms_journey_composer_counter", {
+    steps: () => [
+        {
+            content: "Send an SMS from the contact's mobile (the button shows on hover)",
+            trigger: ".o_field_widget[name='mobile'] .o_field_phone_sms:not(:visible)",
+            run: "click",
+        },
+        ...typeAndCheck(
+            "Hello",
+            ".o_sms_count:contains('5 characters')",
+            ".o_sms_encoding:contains('GSM-7')"
+        ),
+        ...typeAndCheck(
+            "Hello €",
+            ".o_sms_count:contains('8 characters')",
+            ".o_sms_encoding:contains('GSM-7')",
+            ".o_sms_count:contains('1 segment')"
+        ),
+        ...typeAndCheck(
+            "Hello € ł",
+            ".o_sms_count:contains('9 characters')",
+            ".o_sms_encoding:contains('UCS-2')",
+            ".o_sms_unicode_chars:contains('ł')"
+        ),
+        {
+            // typed keys drop characters outside the BMP: set the value as a paste would
+            content: "Paste Hello 😀",
+            trigger: `${COMPOSER_BODY} textarea`,
+            run() {
+                this.anchor.value = "Hello 😀";
+                this.anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
+                this.anchor.dispatchEvent(new Event("change", { bubbles: true }));
+            },
+        },
+        { trigger: ".modal .modal-title", run: "click" },
+        {
+            content: "an emoji takes two UCS-2 units",
+            trigger: `${COMPOSER_BODY} .o_sms_count:contains('8 characters'):contains('UCS-2')`,
+        },
+        ...typeAndCheck(
+            `${"€".repeat(81)}`,
+            ".o_sms_count:contains('162 characters')",
+            ".o_sms_encoding:contains('GSM-7')",
+            ".o_sms_count:contains('2 segment')"
+        ),
+        ...typeAndCheck(
+            "Price: 10€ [promo] {code}",
+            ".o_sms_count:contains('30 characters')",
+            ".o_sms_encoding:contains('GSM-7')"
+        ),
+        {
+            content: "Send it",
+            trigger: ".modal button[name='action_send_sms']",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
+
+// The mass composer (contacts list, Actions, Send SMS) counts the same way.
+registry.category("web_tour.tours").add("sms_journey_mass_composer_counter", {
+    steps: () => [
+        {
+            content: "Select the contacts",
+            trigger: ".o_list_view thead .o_list_record_selector input",
+            run: "click",
+        },
+        {
+            content: "Open the actions",
+            trigger: ".o_cp_action_menus .dropdown-toggle",
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown--menu .dropdown-item:contains('Send SMS')",
+            run: "click",
+        },
+        ...typeAndCheck(
+            "Sconto 10€ {{ object.name }}",
+            ".o_sms_count:contains('33 characters')",
+            ".o_sms_encoding:contains('GSM-7')"
+        ),
+        ...typeAndCheck(
+            "Zniżka 10€",
+            ".o_sms_encoding:contains('UCS-2')",
+            ".o_sms_unicode_chars:contains('ż')"
+        ),
+        {
+            content: "Close the composer",
+            trigger: ".modal .btn-close",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
+
+// (d) STOP typed on the Sandbox phone.
+registry.category("web_tour.tours").add("sms_journey_sandbox_stop", {
+    url: "/odoo/action-sms_journey.sms_sandbox_phone_client_action",
+    steps: () => [
+        {
+            content: "Pick the contact's number",
+            trigger: ".o_sms_sandbox_phone_number[data-number='+393331234567']:contains('Giulia Rossi')",
+            run: "click",
+        },
+        {
+            content: "The phone shows the SMS it received, delivered",
+            trigger: ".o_sms_thread_phone .o_sms_conversation_out:contains('Your order shipped') .o_sms_thread_ticks_delivered",
+        },
+        {
+            content: "Type STOP",
+            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_input",
+            run: "edit STOP",
+        },
+        {
+            content: "Send it",
+            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_send",
+            run: "click",
+        },
+        {
+            content: "STOP is on the phone, on the right",
+            trigger: ".o_sms_conversation_in:contains('STOP') .o_sms_thread_mine",
+        },
+    ],
+});
+
+// ... and once the inbound worker ran: the confirmation on the phone, the contact opted out.
+registry.category("web_tour.tours").add("sms_journey_sandbox_stop_confirmed", {
+    url: "/odoo/action-sms_journey.sms_sandbox_phone_client_action",
+    steps: () => [
+        {
+            trigger: ".o_sms_sandbox_phone_number[data-number='+393331234567']",
+            run: "click",
+        },
+        {
+            content: "The STOP confirmation reached the phone",
+            trigger: ".o_sms_thread_phone .o_sms_conversation_message:last-child.o_sms_conversation_out",
+        },
+        {
+            content: "Open the contact",
+            trigger: ".o_sms_sandbox_phone_contact",
+            run: "click",
+        },
+        {
+            content: "Its SMS consent shows opted out",
+            trigger: ".o_form_view .o_field_widget[name='sms_consent_state']:contains('Opted out')",
         },
     ],
 });

@@ -1,0 +1,92 @@
+/** @odoo-module **/
+
+import { Component, onPatched, useRef, useState } from "@odoo/owl";
+import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
+import { _t } from "@web/core/l10n/translation";
+
+// delivery ticks of an SMS sent by the business, from its conversation state
+const TICKS = {
+    queued: { icon: "fa-clock-o", title: _t("Queued") },
+    sent: { icon: "fa-check", title: _t("Sent") },
+    delivered: { icon: "fa-check", double: true, title: _t("Delivered") },
+    failed: { icon: "fa-exclamation-circle", title: _t("Failed") },
+    canceled: { icon: "fa-ban", title: _t("Canceled") },
+};
+
+/**
+ * A thread of SMS as chat bubbles, newest at the bottom, older pages on demand, and a
+ * reply box. Rows are sms.conversation.message _conversation_rows(). Shown from the
+ * business's side (the contact's SMS conversation: what we sent on the right) or from
+ * the phone's (the Sandbox phone: what the phone typed on the right).
+ */
+export class SmsThread extends Component {
+    static template = "sms_journey.SmsThread";
+    static props = {
+        messages: Array,
+        hasMore: { type: Boolean, optional: true },
+        canReply: { type: Boolean, optional: true },
+        side: { type: String, optional: true }, // "business" (default) or "phone"
+        onLoadOlder: { type: Function, optional: true },
+        onSend: { type: Function, optional: true }, // async (body) => void
+        onOpenRecord: { type: Function, optional: true },
+        emptyText: { type: String, optional: true },
+        placeholder: { type: String, optional: true },
+        maxHeight: { type: String, optional: true },
+    };
+    static defaultProps = { side: "business", maxHeight: "480px" };
+
+    setup() {
+        this.listRef = useRef("list");
+        this.state = useState({ body: "", sending: false });
+        this.lastCount = 0;
+        onPatched(() => this.scrollIfNew());
+        this.ticks = TICKS;
+    }
+
+    scrollIfNew() {
+        // a new message at the bottom (load, send, poll): scroll to it; older pages: stay
+        const last = this.props.messages.at(-1);
+        const key = last && last.id;
+        if (key !== this.lastKey && this.listRef.el) {
+            this.listRef.el.scrollTop = this.listRef.el.scrollHeight;
+        }
+        this.lastKey = key;
+    }
+
+    get emptyText() {
+        return this.props.emptyText || _t("No SMS yet.");
+    }
+
+    get placeholder() {
+        return this.props.placeholder || _t("Reply by SMS… (Ctrl+Enter to send)");
+    }
+
+    isMine(message) {
+        return this.props.side === "phone" ? message.direction === "in" : message.direction === "out";
+    }
+
+    formatDate(value) {
+        return value ? formatDateTime(deserializeDateTime(value)) : "";
+    }
+
+    async send() {
+        const body = this.state.body.trim();
+        if (!body || this.state.sending) {
+            return;
+        }
+        this.state.sending = true;
+        try {
+            await this.props.onSend(body);
+            this.state.body = "";
+        } finally {
+            this.state.sending = false;
+        }
+    }
+
+    onKeydown(ev) {
+        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+            ev.preventDefault();
+            this.send();
+        }
+    }
+}
