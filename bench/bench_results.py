@@ -77,9 +77,10 @@ SELECT %(link)s, t.id, t.clicked_at, t.clicked_at
 """
 REPLIES_SQL = """
 INSERT INTO sms_interaction (number, body, received_at, gateway_id, company_id, state,
-                             consent_action, sms_journey_trace_id, create_date, write_date)
+                             pipeline_state, consent_action, sms_journey_trace_id,
+                             create_date, write_date)
 SELECT '+3933300' || t.participant_id, 'bench', t.replied_at, %(gateway)s, %(company)s,
-       'handled', CASE WHEN t.opted_out_at IS NOT NULL THEN 'opt_out' END, t.id, now(), now()
+       'handled', 'processed', CASE WHEN t.opted_out_at IS NOT NULL THEN 'opt_out' END, t.id, now(), now()
   FROM sms_journey_trace t WHERE t.journey_id = %(journey)s AND t.replied_at IS NOT NULL
 """
 ORDERS_SQL = """

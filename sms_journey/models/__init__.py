@@ -44,3 +44,4 @@ from . import sms_contest
 from . import sms_contest_entry
 from . import sms_template
 from . import loyalty_card
+from . import sms_result_snapshot

@@ -2,11 +2,10 @@ from datetime import datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import local_to_utc
-from .bulk_sql import create_view
 
 # What the seeds measure an SMS program by, month by month; each figure opens its records.
 COLUMNS = (
@@ -31,7 +30,9 @@ class SmsProgramMonth(models.Model):
     zone) with what the seeds measure an SMS program by — inbound SMS next to calls and
     e-mails logged, customers becoming inactive (churn) and reactivated, overdue-invoice
     reminders and the invoices paid, SMS survey scores, opt-out rate, cost and revenue
-    (a SQL view; each figure's button opens the records behind it).
+    (each figure's button opens the records behind it). Stored rows, rebuilt by
+    ``sms.result.snapshot`` (*as of* its last refresh): a figure counts what had
+    happened then, its button opens the records as they are now.
 
     Churn and reactivation follow confirmed orders: a customer becomes inactive the day
     the company's inactivity period has passed since an order without a next one, and is
@@ -66,7 +67,7 @@ class SmsProgramMonth(models.Model):
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
-    def init(self):
+    def _snapshot_views(self):
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(at, company, source, **values):
@@ -135,10 +136,8 @@ class SmsProgramMonth(models.Model):
             ),
         ]
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
-        create_view(
-            self,
-            SQL(
-                """
+        gap = SQL(
+            """
                 SELECT g.id, g.company_id, g.date_order,
                        g.previous_order < g.date_order - g.gap AS reactivated,
                        CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
@@ -156,13 +155,9 @@ class SmsProgramMonth(models.Model):
                                  ORDER BY so.date_order, so.id)
                   ) g
             """
-            ),
-            name="sms_program_order_gap",
         )
-        create_view(
-            self,
-            SQL(
-                """
+        month = SQL(
+            """
                 SELECT s.*,
                        s.company_id * 1000000 + extract(year FROM s.month)::int * 100
                            + extract(month FROM s.month)::int AS id,
@@ -181,10 +176,23 @@ class SmsProgramMonth(models.Model):
                   GROUP BY 1, 2
                   ) s
             """,
-                SQL(sums),
-                SQL(" UNION ALL ".join(branches)),
-            ),
+            SQL(sums),
+            SQL(" UNION ALL ".join(branches)),
         )
+        return [
+            (
+                "sms_program_order_gap",
+                gap,
+                ["id"],
+                [["company_id", "churn_at"], ["company_id", "date_order"]],
+            ),
+            ("sms_program_month", month, ["id"], [["company_id", "month"]]),
+        ]
+
+    @api.model
+    def action_refresh(self):
+        """*Refresh* (list header): rebuild the results reports now."""
+        return self.env["sms.result.snapshot"].action_refresh()
 
     def _bounds(self):
         """The month of this row in UTC: [start, end)."""
