@@ -259,6 +259,17 @@ class SmsProgramMonth(models.Model):
         ]
         return self._open(_("Invoice reminders"), "sms.journey.participant", domain)
 
+    def action_open_paid(self):
+        """The invoices reminded this month that are paid (or being paid)."""
+        reminded = self.env["sms.journey.participant"].search(
+            self.action_open_reminded()["domain"]
+        )
+        domain = [
+            ("id", "in", reminded.mapped("source_res_id")),
+            ("payment_state", "in", ("paid", "in_payment")),
+        ]
+        return self._open(_("Reminded invoices paid"), "account.move", domain)
+
     def action_open_surveys(self):
         domain = self._between("answered_at") + [("value_number", "!=", False)]
         return self._open(_("Survey answers"), "sms.survey.answer", domain)
