@@ -390,6 +390,18 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
             self.env["sms.program.month"].with_user(
                 new_test_user(self.env, "nobody")
             ).action_refresh()
+        # the reports follow the user's companies
+        other = self.env["res.company"].create({"name": "Other company"})
+        outsider = new_test_user(
+            self.env,
+            "results_outsider",
+            groups="sms_journey.group_sms_journey_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        for model in ("sms.result", "sms.result.event", "sms.program.month"):
+            self.assertTrue(self.env[model].with_user(user).search_count([]), model)
+            self.assertFalse(self.env[model].with_user(outsider).search_count([]), model)
 
     def test_variants_and_control_group(self):
         """A/B variants have their figures; the control group's SMS not sent show as
