@@ -4,14 +4,21 @@ from odoo.tools import SQL
 
 # the report models whose rows are materialized views, in the order they are built and
 # refreshed (each may read the views of the ones before it)
-REPORT_MODELS = ("sms.result", "sms.result.event", "sms.program.month")
+REPORT_MODELS = (
+    "sms.result",
+    "sms.result.event",
+    "sms.program.month",
+    "sms.journey.step",  # what each step's traces became
+    "sms.journey",  # the control group's sums
+)
 REFRESHED_AT = "sms_journey.results_refreshed_at"
 
 
 class SmsResultSnapshot(models.AbstractModel):
     """The stored snapshot the results reports read: the SMS results (``sms.result``),
     the campaign report (``sms.result.event``, already counted by hour and day after the
-    send) and the program dashboard (``sms.program.month``) are PostgreSQL materialized
+    send), the program dashboard (``sms.program.month``), the totals of each journey
+    step's traces and the control-group sums of each journey are PostgreSQL materialized
     views with indexes, so that opening them reads a few indexed rows instead of
     aggregating every trace, click, reply and order (``bench/bench_results.py``: 1M
     traces, 100k orders).
@@ -21,7 +28,8 @@ class SmsResultSnapshot(models.AbstractModel):
     blocked); *Refresh* on the reports and on the Results tabs rebuilds them at once.
     What happened since the last refresh (a send, a click, a reply) shows after the next
     one; the reports say "as of" when. Orders and revenue on a journey, step, variant or
-    mailing are read live from the attributed orders (indexed), so they count at once.
+    mailing are read live from the attributed orders (indexed), so they count at once,
+    and so do a journey's participants and the participants waiting at each step.
 
     Each report model says what it stores with ``_snapshot_views()``: a list of
     ``(name, query, unique columns, indexed column lists)``."""

@@ -79,6 +79,8 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
             participant = self.participant(journey, partner)
             self.assertEqual(participant.path, f"{branch.name}: {side}")
             self.assertEqual(participant.state, "completed")
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
+        branch.invalidate_recordset()
         self.assertEqual((branch.yes_count, branch.no_count), (1, 1))
 
     # --- each condition ------------------------------------------------------
@@ -392,6 +394,7 @@ class TestJourneyHoldout(JourneyCaseMixin, SmsJourneyCase):
                     WHERE id = %s""",
                 (when, amount, order.id),
             )
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
         self.env.invalidate_all()
         journey.invalidate_recordset()
         self.assertEqual(journey.treated_count, len(treated))
