@@ -11,7 +11,7 @@ Then times, each on a fresh cache:
 
 (a) the journey form's figures (``sms.result.mixin``: sent … ROI), then the whole
     journey form as the web client reads it (``web_read`` of every field of the view,
-    the steps list with its figures, the control group);
+    the steps list with its figures, the control group) and its Flow tab (``get_flow``);
 (b) the campaign report of one step: interactions by hour after the send (first 24 h)
     as the graph reads them (``web_read_group``), by day after the send (10 days) as the
     pivot reads them (``read_group`` per header);
@@ -267,6 +267,11 @@ def main():
                 f"{len(form_spec)} fields, {len(row['step_ids'])} steps, sent {row['sent_count']}"
             )
 
+        def journey_flow():
+            uenv.invalidate_all()
+            cards = uenv["sms.journey"].browse(journey.id).with_context(lang="en_US").get_flow()
+            return f"{len(cards)} cards"
+
         count = "event_count:sum" if stored else "__count"
 
         def campaign_report(domain=None):
@@ -348,6 +353,7 @@ def main():
         times = [
             measure("(a) journey figures (sent … ROI)", figures),
             measure("(a) the journey form as the web client reads it", journey_form),
+            measure("(a) its Flow tab (get_flow: cards with figures)", journey_flow),
             measure("(b) campaign report of one step (graph, pivot)", campaign_report),
             measure("(b) campaign report, every program (the menu)", lambda: campaign_report([])),
             measure("(c) program dashboard (list with sums, graph)", dashboard),

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from odoo.tests import tagged
 
 from . import test_outbox
@@ -23,13 +25,16 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["From the composer"])
 
     def test_composer_mass_mode(self):
-        self.partner._sms_consent_set("opted_in", "staff")
-        self.env["sms.composer"].with_context(
-            default_composition_mode="mass",
-            default_res_model="res.partner",
-            default_res_ids=self.partner.ids,
-        ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
-        self.dispatch()
+        # a marketing SMS: within the company's sending hours (8:00-21:00 in Rome), so
+        # that the test does not depend on the time it runs at
+        with self.frozen_now(datetime(2026, 3, 2, 10, 0)):
+            self.partner._sms_consent_set("opted_in", "staff")
+            self.env["sms.composer"].with_context(
+                default_composition_mode="mass",
+                default_res_model="res.partner",
+                default_res_ids=self.partner.ids,
+            ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
+            self.dispatch()
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Mass hello"])
 
     def test_sms_template(self):
