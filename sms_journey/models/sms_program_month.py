@@ -218,12 +218,22 @@ class SmsProgramMonth(models.Model):
         domain = self._between("received_at") + [("company_id", "=", self.company_id.id)]
         return self._open(_("Inbound SMS"), "sms.interaction", domain)
 
+    def _of_company(self, field):
+        """The records of this row's company by ``field``, as the figures count them:
+        records without a company count for the main (first) company."""
+        company = self.company_id.id
+        if company == self.env["res.company"].sudo().search([], order="id", limit=1).id:
+            return ["|", (field, "=", company), (field, "=", False)]
+        return [(field, "=", company)]
+
     def action_open_calls(self):
         domain = self._between("date") + [("mail_activity_type_id.category", "=", "phonecall")]
+        domain += self._of_company("record_company_id")
         return self._open(_("Calls logged"), "mail.message", domain)
 
     def action_open_emails(self):
         domain = self._between("date") + [("message_type", "=", "email")]
+        domain += self._of_company("record_company_id")
         return self._open(_("E-mails received"), "mail.message", domain)
 
     def _gap_ids(self, column, condition):
@@ -261,9 +271,7 @@ class SmsProgramMonth(models.Model):
 
     def action_open_paid(self):
         """The invoices reminded this month that are paid (or being paid)."""
-        reminded = self.env["sms.journey.participant"].search(
-            self.action_open_reminded()["domain"]
-        )
+        reminded = self.env["sms.journey.participant"].search(self.action_open_reminded()["domain"])
         domain = [
             ("id", "in", reminded.mapped("source_res_id")),
             ("payment_state", "in", ("paid", "in_payment")),
@@ -272,6 +280,7 @@ class SmsProgramMonth(models.Model):
 
     def action_open_surveys(self):
         domain = self._between("answered_at") + [("value_number", "!=", False)]
+        domain += self._of_company("company_id")
         return self._open(_("Survey answers"), "sms.survey.answer", domain)
 
     def action_open_sent(self):
@@ -280,6 +289,7 @@ class SmsProgramMonth(models.Model):
 
     def action_open_opt_outs(self):
         domain = self._between("date") + [("action", "=", "opted_out")]
+        domain += self._of_company("partner_id.company_id")
         return self._open(_("Opt-outs"), "sms.consent.log", domain)
 
     def action_open_revenue(self):

@@ -310,6 +310,19 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), 2)
         action = march.action_open_revenue()
         self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), 3)
+        # every figure's button opens as many records as the figure counts
+        for method, figure in (
+            ("action_open_calls", march.calls),
+            ("action_open_emails", march.emails),
+            ("action_open_surveys", march.survey_count),
+            ("action_open_sent", march.sent),
+            ("action_open_opt_outs", march.opted_out),
+            ("action_open_reminded", march.reminded),
+            ("action_open_paid", march.paid),
+        ):
+            action = getattr(march, method)()
+            count = self.env[action["res_model"]].search_count(action["domain"])
+            self.assertEqual(count, figure, method)
         # 90 days after each customer's last order: Marco's on 3 June, Giulia's on
         # 7 June (her earlier orders were followed by another within 90 days)
         june = row("2026-06-01")
