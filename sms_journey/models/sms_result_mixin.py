@@ -21,11 +21,10 @@ FIELDS = {
 
 
 class SmsResultMixin(models.AbstractModel):
-    """The figures of an SMS program on its record — a journey, a journey step (and,
-    when they come, its variants) or an SMS mailing: read from ``sms.result`` and the
-    attributed orders with two grouped queries for all records at once, money in the
-    company currency. The SMS figures come from the stored results, as of their last
-    refresh (``sms.result.snapshot``); orders and revenue are live.
+    """The figures of an SMS program on its record — a journey, a journey step, an A/B
+    variant or an SMS mailing — for all records at once, money in the company currency:
+    the SMS figures from the stored totals of ``sms.result`` (as of their last refresh,
+    ``sms.result.snapshot``), orders and revenue live from the attributed orders.
 
     A model using it says which ``sms.result`` column points at it
     (``_sms_result_field``)."""

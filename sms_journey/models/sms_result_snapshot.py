@@ -69,8 +69,8 @@ class SmsResultSnapshot(models.AbstractModel):
         return [view for model in REPORT_MODELS for view in self.env[model]._snapshot_views()]
 
     def _drop(self, name):
-        """Drop the relation ``name``, a view (before 18.0.x, the reports were plain
-        views) or a materialized view, with what depends on it."""
+        """Drop the relation ``name``, a view (the reports used to be plain views) or a
+        materialized view, with what depends on it."""
         kind = self.env.execute_query(
             SQL("SELECT relkind FROM pg_class WHERE relname = %s AND relkind IN ('v', 'm')", name)
         )
