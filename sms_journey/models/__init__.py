@@ -49,3 +49,4 @@ from . import survey_user_input
 from . import sms_review
 from . import survey_survey
 from . import ir_ui_menu
+from . import sms_result_snapshot

@@ -3,6 +3,9 @@ from odoo.tools import SQL
 
 from ..tools import attribution
 
+# an order that redeemed a journey SMS's coupon is credited to that SMS, windows aside
+COUPON = "coupon"
+
 
 class SaleOrder(models.Model):
     """Customer facts and journey attribution of orders.
@@ -45,12 +48,13 @@ class SaleOrder(models.Model):
         help="The SMS mailing this order is attributed to.",
     )
     sms_attribution_kind = fields.Selection(
-        [(attribution.CLICK, "Click"), (attribution.DELIVERY, "Delivery")],
+        [(attribution.CLICK, "Click"), (attribution.DELIVERY, "Delivery"), (COUPON, "Coupon")],
         "Attributed by",
         readonly=True,
         copy=False,
         help="Click: the customer clicked a link of the SMS within the click window. "
-        "Delivery: the SMS was delivered within the delivery window (no click).",
+        "Delivery: the SMS was delivered within the delivery window (no click). "
+        "Coupon: the order redeemed the single-use coupon of a journey SMS.",
     )
     sms_attribution_at = fields.Datetime("SMS touch at", readonly=True, copy=False)
     sms_attributed_revenue = fields.Monetary(
@@ -317,13 +321,19 @@ class SaleOrder(models.Model):
                 order="id desc",
                 limit=1,
             )
-            order.sudo().write(
-                {
-                    "sms_journey_coupon_id": card.id,
-                    "sms_journey_trace_id": trace.id,
-                    "sms_journey_id": card.sms_journey_participant_id.journey_id.id,
-                }
-            )
             if trace:
-                trace.write({"converted": True, "order_id": order.id})
+                # credited like a touch (step, revenue in the company currency), so that
+                # the order counts in the figures; the windows do not apply
+                sent_at = trace.sent_at or trace.executed_at
+                order._sms_record_attribution(
+                    attribution.Touch(COUPON, sent_at, ("sms.journey.trace", trace.id))
+                )
+                order.sudo().sms_journey_coupon_id = card
+            else:
+                order.sudo().write(
+                    {
+                        "sms_journey_coupon_id": card.id,
+                        "sms_journey_id": card.sms_journey_participant_id.journey_id.id,
+                    }
+                )
             card.sms_journey_participant_id.converted = True

@@ -195,16 +195,19 @@ class SmsJourney(models.Model):
     # ------------------------------------------------------------------
 
     def _compute_statistics(self):
-        """Participants, opt-outs and skipped steps; the SMS figures come from
-        ``sms.result.mixin``."""
+        """Participants and opt-outs, live; skipped steps from the stored step totals
+        (``sms.journey.step``, as of the results' last refresh); the SMS figures come
+        from ``sms.result.mixin``."""
         extra = {j.id: {} for j in self}
         if self.ids:
-            for journey, count in self.env["sms.journey.trace"]._read_group(
-                [("journey_id", "in", self.ids), ("state", "=", "skipped")],
-                ["journey_id"],
-                ["__count"],
+            for journey_id, skipped in self.env.execute_query(
+                SQL(
+                    "SELECT journey_id, SUM(skipped) FROM sms_journey_step_total"
+                    " WHERE journey_id = ANY(%s) GROUP BY journey_id",
+                    self.ids,
+                )
             ):
-                extra[journey.id]["skipped"] = count
+                extra[journey_id]["skipped"] = skipped
             for journey, state, count in self.env["sms.journey.participant"]._read_group(
                 [("journey_id", "in", self.ids)], ["journey_id", "state"], ["__count"]
             ):
@@ -220,25 +223,27 @@ class SmsJourney(models.Model):
     def _compute_holdout_results(self):
         """Treated vs control: conversion (an order confirmed by the contact's family
         within the goal window after enrolment, the same rule for both groups) and
-        revenue per head, the increment and its 95 % confidence interval."""
+        revenue per head, the increment and its 95 % confidence interval; from the
+        stored sums per group (``sms_journey_holdout``, as of the results' last
+        refresh)."""
         figures = self._holdout_figures()
+        empty = (0, 0, stats.Sums(0, 0.0, 0.0))
         for journey in self:
-            groups = figures.get(journey.id, {True: [], False: []})
-            treated, control = groups[False], groups[True]
-            won_t = sum(1 for converted, _amount in treated if converted)
-            won_c = sum(1 for converted, _amount in control if converted)
-            revenue_t = [amount for _converted, amount in treated]
-            revenue_c = [amount for _converted, amount in control]
-            journey.treated_count, journey.control_count = len(treated), len(control)
-            journey.treated_conversion = 100.0 * won_t / len(treated) if treated else 0.0
-            journey.control_conversion = 100.0 * won_c / len(control) if control else 0.0
-            journey.treated_revenue_per_head = sum(revenue_t) / len(treated) if treated else 0.0
-            journey.control_revenue_per_head = sum(revenue_c) / len(control) if control else 0.0
-            if not (treated and control):
+            groups = figures.get(journey.id, {})
+            (won_t, n_t, revenue_t), (won_c, n_c, revenue_c) = (
+                groups.get(False, empty),
+                groups.get(True, empty),
+            )
+            journey.treated_count, journey.control_count = n_t, n_c
+            journey.treated_conversion = 100.0 * won_t / n_t if n_t else 0.0
+            journey.control_conversion = 100.0 * won_c / n_c if n_c else 0.0
+            journey.treated_revenue_per_head = revenue_t.mean if n_t else 0.0
+            journey.control_revenue_per_head = revenue_c.mean if n_c else 0.0
+            if not (n_t and n_c):
                 journey.holdout_summary = False
                 continue
-            rate = stats.proportion_difference(won_t, len(treated), won_c, len(control))
-            revenue = stats.mean_difference(revenue_t, revenue_c)
+            rate = stats.proportion_difference(won_t, n_t, won_c, n_c)
+            revenue = stats.mean_difference_of_sums(revenue_t, revenue_c)
             journey.holdout_summary = _(
                 "Conversion: %(d).2f points (95 %% CI %(lo).2f to %(hi).2f). "
                 "Revenue per head: %(r).2f (95 %% CI %(rlo).2f to %(rhi).2f).",
@@ -251,36 +256,56 @@ class SmsJourney(models.Model):
             )
 
     def _holdout_figures(self):
-        """{journey id: {holdout flag: [(converted, revenue) of each participant]}}: the
-        confirmed orders of the contact's commercial family within ``goal_days`` of
-        enrolment, one query for all journeys."""
+        """{journey id: {holdout flag: (converted, participants, ``stats.Sums`` of the
+        revenue per participant)}} from the stored sums."""
         if not self.ids:
             return {}
-        self.env["sale.order"].flush_model(["partner_id", "state", "date_order", "amount_total"])
-        self.env["sms.journey.participant"].flush_model()
         rows = self.env.execute_query(
             SQL(
-                """SELECT p.journey_id, p.holdout, p.id,
-                          COALESCE(SUM(o.amount_total), 0), COUNT(o.id)
-                     FROM sms_journey_participant p
-                     JOIN sms_journey j ON j.id = p.journey_id
-                     JOIN res_partner rp ON rp.id = p.partner_id
-                LEFT JOIN res_partner op
-                       ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
-                LEFT JOIN sale_order o
-                       ON o.partner_id = op.id AND o.state = 'sale'
-                      AND o.date_order > p.enrolled_at
-                      AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
-                    WHERE p.journey_id IN %s
-                 GROUP BY p.journey_id, p.holdout, p.id""",
-                tuple(self.ids),
+                """SELECT journey_id, holdout, converted, participants, revenue, revenue_squares
+                     FROM sms_journey_holdout WHERE journey_id = ANY(%s)""",
+                self.ids,
             )
         )
         figures = {}
-        for journey_id, holdout, _pid, amount, orders in rows:
-            groups = figures.setdefault(journey_id, {True: [], False: []})
-            groups[bool(holdout)].append((bool(orders), float(amount)))
+        for journey_id, holdout, converted, participants, revenue, squares in rows:
+            figures.setdefault(journey_id, {})[bool(holdout)] = (
+                converted,
+                participants,
+                stats.Sums(participants, float(revenue), float(squares)),
+            )
         return figures
+
+    def _snapshot_views(self):
+        """Stored with the results (``sms.result.snapshot``): the control-group sums of
+        each journey, per group — participants, converted (an order confirmed by the
+        contact's family within ``goal_days`` of enrolment), the revenue (order totals)
+        and the sum of its squares per participant, for the confidence interval."""
+        query = SQL(
+            """
+            SELECT row_number() OVER () AS id, g.journey_id, g.holdout,
+                   COUNT(*) AS participants,
+                   COUNT(*) FILTER (WHERE g.orders > 0) AS converted,
+                   COALESCE(SUM(g.amount), 0) AS revenue,
+                   COALESCE(SUM(g.amount * g.amount), 0) AS revenue_squares
+              FROM (
+                SELECT p.journey_id, COALESCE(p.holdout, FALSE) AS holdout, p.id,
+                       COALESCE(SUM(o.amount_total), 0) AS amount, COUNT(o.id) AS orders
+                  FROM sms_journey_participant p
+                  JOIN sms_journey j ON j.id = p.journey_id
+                  JOIN res_partner rp ON rp.id = p.partner_id
+             LEFT JOIN res_partner op
+                    ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
+             LEFT JOIN sale_order o
+                    ON o.partner_id = op.id AND o.state = 'sale'
+                   AND o.date_order > p.enrolled_at
+                   AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+              GROUP BY p.journey_id, p.holdout, p.id
+              ) g
+          GROUP BY g.journey_id, g.holdout
+            """
+        )
+        return [("sms_journey_holdout", query, ["id"], [["journey_id"]])]
 
     def _first_step(self):
         """The step contacts enter on: the first of the main path."""

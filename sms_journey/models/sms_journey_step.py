@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..tools import flow, stats
 from ..tools.encoding import ADVISED_MAX_LENGTH, ADVISED_MAX_SEGMENTS, analyze
@@ -36,6 +37,10 @@ ACTIONS = [
     ("branch", "Split on the condition (yes / no paths)"),
     ("end", "End the journey"),
 ]
+
+
+# the stored totals of a step's traces (``_snapshot_views``)
+STEP_TOTALS = ("skipped", "held_out", "converted", "yes", "no")
 
 
 class SmsJourneyStep(models.Model):
@@ -214,24 +219,19 @@ class SmsJourneyStep(models.Model):
             )
 
     def _compute_statistics(self):
-        Trace = self.env["sms.journey.trace"]
+        """What the steps did: skipped, held out, converted, the paths taken, from the
+        stored totals (``sms_journey_step_total``, as of the results' last refresh);
+        the participants waiting at each step, live."""
         counts = {}
         if self.ids:
-            for step, state, count in Trace._read_group(
-                [("step_id", "in", self.ids)], ["step_id", "state"], ["__count"]
+            for step_id, *row in self.env.execute_query(
+                SQL(
+                    """SELECT step_id, skipped, held_out, converted, yes, no
+                         FROM sms_journey_step_total WHERE step_id = ANY(%s)""",
+                    self.ids,
+                )
             ):
-                counts.setdefault(step.id, {})[state] = count
-            for step, branch, count in Trace._read_group(
-                [("step_id", "in", self.ids), ("branch", "!=", False)],
-                ["step_id", "branch"],
-                ["__count"],
-            ):
-                counts.setdefault(step.id, {})[branch] = count
-            for field in ("clicked_at", "replied_at", "converted"):
-                for step, count in Trace._read_group(
-                    [("step_id", "in", self.ids), (field, "!=", False)], ["step_id"], ["__count"]
-                ):
-                    counts.setdefault(step.id, {})[field] = count
+                counts[step_id] = dict(zip(STEP_TOTALS, row, strict=True))
             for step, count in self.env["sms.journey.participant"]._read_group(
                 [("step_id", "in", self.ids), ("state", "=", "running")], ["step_id"], ["__count"]
             ):
@@ -244,6 +244,23 @@ class SmsJourneyStep(models.Model):
             step.converted_count = row.get("converted", 0)
             step.yes_count = row.get("yes", 0)
             step.no_count = row.get("no", 0)
+
+    def _snapshot_views(self):
+        """Stored with the results (``sms.result.snapshot``): what each step's traces
+        became, counted per journey and step."""
+        query = SQL(
+            """
+            SELECT row_number() OVER () AS id, t.journey_id, t.step_id,
+                   COUNT(*) FILTER (WHERE t.state = 'skipped') AS skipped,
+                   COUNT(*) FILTER (WHERE t.state = 'held_out') AS held_out,
+                   COUNT(*) FILTER (WHERE t.converted) AS converted,
+                   COUNT(*) FILTER (WHERE t.branch = 'yes') AS yes,
+                   COUNT(*) FILTER (WHERE t.branch = 'no') AS no
+              FROM sms_journey_trace t
+          GROUP BY t.journey_id, t.step_id
+            """
+        )
+        return [("sms_journey_step_total", query, ["id"], [["step_id"], ["journey_id"]])]
 
     def unlink(self):
         """Participants waiting at a removed step move on to the step after it (at the end

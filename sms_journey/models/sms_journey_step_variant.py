@@ -13,10 +13,15 @@ class SmsJourneyStepVariant(models.Model):
     the winner. ``sms.journey.step._decide_variant_winner`` picks it with a two-proportion
     z-test (``tools/stats.py``) once every variant reached the minimum sample or the
     test ran long enough; a user can also pick one.
+
+    Its results (delivered, clicks, replies, orders, revenue, cost, ROAS, ROI) are those
+    of ``sms.result.mixin``; ``sent_count`` stays the A/B test's own (live) count.
     """
 
     _name = "sms.journey.step.variant"
+    _inherit = ["sms.result.mixin"]
     _description = "SMS Journey Step Variant"
+    _sms_result_field = "variant_id"
     _order = "step_id, sequence, id"
 
     step_id = fields.Many2one("sms.journey.step", required=True, ondelete="cascade", index=True)

@@ -2,11 +2,10 @@ from datetime import datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import local_to_utc
-from .bulk_sql import create_view
 
 # What the seeds measure an SMS program by, month by month; each figure opens its records.
 COLUMNS = (
@@ -31,7 +30,9 @@ class SmsProgramMonth(models.Model):
     zone) with what the seeds measure an SMS program by — inbound SMS next to calls and
     e-mails logged, customers becoming inactive (churn) and reactivated, overdue-invoice
     reminders and the invoices paid, SMS survey scores, opt-out rate, cost and revenue
-    (a SQL view; each figure's button opens the records behind it).
+    (each figure's button opens the records behind it). Stored rows, rebuilt by
+    ``sms.result.snapshot`` (*as of* its last refresh): a figure counts what had
+    happened then, its button opens the records as they are now.
 
     Churn and reactivation follow confirmed orders: a customer becomes inactive the day
     the company's inactivity period has passed since an order without a next one, and is
@@ -66,7 +67,7 @@ class SmsProgramMonth(models.Model):
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
-    def init(self):
+    def _snapshot_views(self):
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(at, company, source, **values):
@@ -135,10 +136,8 @@ class SmsProgramMonth(models.Model):
             ),
         ]
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
-        create_view(
-            self,
-            SQL(
-                """
+        gap = SQL(
+            """
                 SELECT g.id, g.company_id, g.date_order,
                        g.previous_order < g.date_order - g.gap AS reactivated,
                        CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
@@ -156,13 +155,9 @@ class SmsProgramMonth(models.Model):
                                  ORDER BY so.date_order, so.id)
                   ) g
             """
-            ),
-            name="sms_program_order_gap",
         )
-        create_view(
-            self,
-            SQL(
-                """
+        month = SQL(
+            """
                 SELECT s.*,
                        s.company_id * 1000000 + extract(year FROM s.month)::int * 100
                            + extract(month FROM s.month)::int AS id,
@@ -181,10 +176,23 @@ class SmsProgramMonth(models.Model):
                   GROUP BY 1, 2
                   ) s
             """,
-                SQL(sums),
-                SQL(" UNION ALL ".join(branches)),
-            ),
+            SQL(sums),
+            SQL(" UNION ALL ".join(branches)),
         )
+        return [
+            (
+                "sms_program_order_gap",
+                gap,
+                ["id"],
+                [["company_id", "churn_at"], ["company_id", "date_order"]],
+            ),
+            ("sms_program_month", month, ["id"], [["company_id", "month"]]),
+        ]
+
+    @api.model
+    def action_refresh(self):
+        """*Refresh* (list header): rebuild the results reports now."""
+        return self.env["sms.result.snapshot"].action_refresh()
 
     def _bounds(self):
         """The month of this row in UTC: [start, end)."""
@@ -210,12 +218,22 @@ class SmsProgramMonth(models.Model):
         domain = self._between("received_at") + [("company_id", "=", self.company_id.id)]
         return self._open(_("Inbound SMS"), "sms.interaction", domain)
 
+    def _of_company(self, field):
+        """The records of this row's company by ``field``, as the figures count them:
+        records without a company count for the main (first) company."""
+        company = self.company_id.id
+        if company == self.env["res.company"].sudo().search([], order="id", limit=1).id:
+            return ["|", (field, "=", company), (field, "=", False)]
+        return [(field, "=", company)]
+
     def action_open_calls(self):
         domain = self._between("date") + [("mail_activity_type_id.category", "=", "phonecall")]
+        domain += self._of_company("record_company_id")
         return self._open(_("Calls logged"), "mail.message", domain)
 
     def action_open_emails(self):
         domain = self._between("date") + [("message_type", "=", "email")]
+        domain += self._of_company("record_company_id")
         return self._open(_("E-mails received"), "mail.message", domain)
 
     def _gap_ids(self, column, condition):
@@ -251,8 +269,18 @@ class SmsProgramMonth(models.Model):
         ]
         return self._open(_("Invoice reminders"), "sms.journey.participant", domain)
 
+    def action_open_paid(self):
+        """The invoices reminded this month that are paid (or being paid)."""
+        reminded = self.env["sms.journey.participant"].search(self.action_open_reminded()["domain"])
+        domain = [
+            ("id", "in", reminded.mapped("source_res_id")),
+            ("payment_state", "in", ("paid", "in_payment")),
+        ]
+        return self._open(_("Reminded invoices paid"), "account.move", domain)
+
     def action_open_surveys(self):
         domain = self._between("answered_at") + [("value_number", "!=", False)]
+        domain += self._of_company("company_id")
         return self._open(_("Survey answers"), "sms.survey.answer", domain)
 
     def action_open_sent(self):
@@ -261,6 +289,7 @@ class SmsProgramMonth(models.Model):
 
     def action_open_opt_outs(self):
         domain = self._between("date") + [("action", "=", "opted_out")]
+        domain += self._of_company("partner_id.company_id")
         return self._open(_("Opt-outs"), "sms.consent.log", domain)
 
     def action_open_revenue(self):

@@ -5,7 +5,6 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import Figures
-from .bulk_sql import create_view
 
 SMS_STATES = [
     ("queued", "Queued"),
@@ -13,6 +12,7 @@ SMS_STATES = [
     ("delivered", "Delivered"),
     ("failed", "Failed"),
     ("canceled", "Canceled"),
+    ("held_out", "Held out"),
 ]
 # figures summed from the view, by Figures attribute
 SUMS = {
@@ -26,18 +26,95 @@ SUMS = {
     "replied": "replied",
     "opted_out": "opted_out",
     "cost": "cost",
+    "held_out": "held_out",
 }
+
+# One row per SMS of a journey step (held-out participants of a control group too:
+# the SMS they did not get) or of an SMS mailing. Journey rows have even ids (trace id
+# * 2), mailing rows odd ones (mailing trace id * 2 + 1).
+RESULT_QUERY = """
+SELECT s.*,
+       (s.state IN ('sent', 'delivered', 'failed'))::int AS sent,
+       (s.state = 'delivered')::int AS delivered,
+       (s.state = 'failed')::int AS failed,
+       (s.state = 'canceled')::int AS canceled,
+       (s.state = 'queued')::int AS queued,
+       (s.state = 'held_out')::int AS held_out
+  FROM (
+    SELECT t.id * 2 AS id,
+           'journey'::varchar AS source,
+           t.journey_id,
+           t.step_id,
+           t.variant_id,
+           NULL::integer AS mailing_id,
+           t.partner_id,
+           j.company_id,
+           COALESCE(t.sent_at, t.executed_at) AS date,
+           CASE WHEN t.state = 'held_out' THEN 'held_out'
+                WHEN t.state = 'skipped' OR t.sms_state = 'canceled' THEN 'canceled'
+                WHEN t.sms_state IS NULL THEN 'sent'
+                WHEN t.sms_state IN ('queued', 'sending', 'review') THEN 'queued'
+                ELSE t.sms_state END::varchar AS state,
+           CASE WHEN t.state = 'skipped' OR t.sms_state = 'canceled'
+                THEN COALESCE(t.skip_reason, 'Canceled by the outbox')
+                END::varchar AS cancel_reason,
+           (t.clicked_at IS NOT NULL)::int AS clicked,
+           COALESCE(t.click_count, 0) AS click_count,
+           (t.replied_at IS NOT NULL)::int AS replied,
+           (t.opted_out_at IS NOT NULL)::int AS opted_out,
+           COALESCE(t.cost, 0.0)::numeric AS cost
+      FROM sms_journey_trace t
+      JOIN sms_journey j ON j.id = t.journey_id
+     WHERE t.action IN ('sms', 'survey', 'appointment')
+       AND (t.state IN ('sent', 'held_out') OR t.sms_uuid IS NOT NULL)
+    UNION ALL
+    SELECT mt.id * 2 + 1,
+           'mailing',
+           NULL,
+           NULL,
+           NULL,
+           mt.mass_mailing_id,
+           CASE WHEN mt.model = 'res.partner' THEN mt.res_id END,
+           COALESCE(m.company_id, u.company_id),
+           COALESCE(m.sent_at, mt.create_date),
+           CASE WHEN mt.trace_status IN ('outgoing', 'process') THEN 'queued'
+                WHEN mt.trace_status = 'pending' THEN 'sent'
+                WHEN mt.trace_status IN ('sent', 'open', 'reply') THEN 'delivered'
+                WHEN mt.trace_status IN ('error', 'bounce') THEN 'failed'
+                ELSE 'canceled' END,
+           CASE WHEN mt.trace_status = 'cancel'
+                THEN COALESCE(mt.failure_type, 'unknown') END,
+           (mt.links_click_datetime IS NOT NULL)::int,
+           COALESCE(mt.sms_click_count, 0),
+           (mt.reply_datetime IS NOT NULL)::int,
+           (mt.sms_opted_out_at IS NOT NULL)::int,
+           COALESCE(m.cost, 0.0)::numeric
+      FROM mailing_trace mt
+      JOIN mailing_mailing mm ON mm.id = mt.mass_mailing_id
+      LEFT JOIN res_users u ON u.id = mm.user_id
+      LEFT JOIN LATERAL (
+          SELECT g.company_id, g.sent_at, g.cost
+            FROM sms_tracker tr
+            JOIN sms_gateway_message g ON g.sms_uuid = tr.sms_uuid
+           WHERE tr.mailing_trace_id = mt.id
+           LIMIT 1
+      ) m ON TRUE
+     WHERE mt.trace_type = 'sms'
+  ) s
+"""
 
 
 class SmsResult(models.Model):
     """One row per SMS of a program — a journey step's SMS (``sms.journey.trace``) or an
     SMS mailing's (``mailing.trace``) — with what became of it and how people answered,
-    as 0/1 columns that sum in pivots and graphs (a SQL view, read with ``_read_group``).
+    as 0/1 columns that sum in pivots and graphs, cut by journey, step, A/B variant or
+    mailing. A participant of a journey's control group has a *held out* row for each
+    SMS it did not get. Stored rows, rebuilt by ``sms.result.snapshot`` (*as of* its
+    last refresh).
 
     Orders and revenue are not here: they belong to orders (``sale.order``, attributed
-    by ``tools/attribution.py``) and are summed there by journey, step or mailing
-    (``_figures``). ``variant`` is where journey A/B variants will show; it is empty
-    until journeys have them."""
+    by ``tools/attribution.py``) and are summed there by journey, step, variant or
+    mailing (``_figures``)."""
 
     _name = "sms.result"
     _inherit = ["sms.result.dimension.mixin"]
@@ -46,6 +123,7 @@ class SmsResult(models.Model):
     _order = "date desc, id desc"
     _rec_name = "date"
 
+    partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Datetime("Sent on", readonly=True)
     state = fields.Selection(SMS_STATES, readonly=True)
@@ -60,81 +138,12 @@ class SmsResult(models.Model):
     replied = fields.Integer(readonly=True)
     opted_out = fields.Integer("Opted out", readonly=True)
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
+    held_out = fields.Integer(
+        "Held out", readonly=True, help="An SMS a participant of the control group did not get."
+    )
 
     def init(self):
-        create_view(
-            self,
-            SQL(
-                """
-            SELECT s.*,
-                   (s.state IN ('sent', 'delivered', 'failed'))::int AS sent,
-                   (s.state = 'delivered')::int AS delivered,
-                   (s.state = 'failed')::int AS failed,
-                   (s.state = 'canceled')::int AS canceled,
-                   (s.state = 'queued')::int AS queued
-              FROM (
-                SELECT t.id * 2 AS id,
-                       'journey'::varchar AS source,
-                       t.journey_id,
-                       t.step_id,
-                       NULL::varchar AS variant,
-                       NULL::integer AS mailing_id,
-                       t.partner_id,
-                       j.company_id,
-                       COALESCE(t.sent_at, t.executed_at) AS date,
-                       CASE WHEN t.state = 'skipped' OR t.sms_state = 'canceled' THEN 'canceled'
-                            WHEN t.sms_state IS NULL THEN 'sent'
-                            WHEN t.sms_state IN ('queued', 'sending', 'review') THEN 'queued'
-                            ELSE t.sms_state END AS state,
-                       CASE WHEN t.state = 'skipped' OR t.sms_state = 'canceled'
-                            THEN COALESCE(t.skip_reason, 'Canceled by the outbox')
-                            END AS cancel_reason,
-                       (t.clicked_at IS NOT NULL)::int AS clicked,
-                       COALESCE(t.click_count, 0) AS click_count,
-                       (t.replied_at IS NOT NULL)::int AS replied,
-                       (t.opted_out_at IS NOT NULL)::int AS opted_out,
-                       COALESCE(t.cost, 0.0)::numeric AS cost
-                  FROM sms_journey_trace t
-                  JOIN sms_journey j ON j.id = t.journey_id
-                 WHERE t.action IN ('sms', 'survey', 'appointment')
-                   AND (t.state = 'sent' OR t.sms_uuid IS NOT NULL)
-                UNION ALL
-                SELECT mt.id * 2 + 1,
-                       'mailing',
-                       NULL,
-                       NULL,
-                       NULL,
-                       mt.mass_mailing_id,
-                       CASE WHEN mt.model = 'res.partner' THEN mt.res_id END,
-                       COALESCE(m.company_id, u.company_id),
-                       COALESCE(m.sent_at, mt.create_date),
-                       CASE WHEN mt.trace_status IN ('outgoing', 'process') THEN 'queued'
-                            WHEN mt.trace_status = 'pending' THEN 'sent'
-                            WHEN mt.trace_status IN ('sent', 'open', 'reply') THEN 'delivered'
-                            WHEN mt.trace_status IN ('error', 'bounce') THEN 'failed'
-                            ELSE 'canceled' END,
-                       CASE WHEN mt.trace_status = 'cancel'
-                            THEN COALESCE(mt.failure_type, 'unknown') END,
-                       (mt.links_click_datetime IS NOT NULL)::int,
-                       COALESCE(mt.sms_click_count, 0),
-                       (mt.reply_datetime IS NOT NULL)::int,
-                       (mt.sms_opted_out_at IS NOT NULL)::int,
-                       COALESCE(m.cost, 0.0)::numeric
-                  FROM mailing_trace mt
-                  JOIN mailing_mailing mm ON mm.id = mt.mass_mailing_id
-                  LEFT JOIN res_users u ON u.id = mm.user_id
-                  LEFT JOIN LATERAL (
-                      SELECT g.company_id, g.sent_at, g.cost
-                        FROM sms_tracker tr
-                        JOIN sms_gateway_message g ON g.sms_uuid = tr.sms_uuid
-                       WHERE tr.mailing_trace_id = mt.id
-                       LIMIT 1
-                  ) m ON TRUE
-                 WHERE mt.trace_type = 'sms'
-              ) s
-            """
-            ),
-        )
+        # the mailing rows of the results look their outbox row up by tracker
         self.env.cr.execute(
             SQL(
                 "CREATE INDEX IF NOT EXISTS sms_tracker_mailing_trace_index"
@@ -142,33 +151,102 @@ class SmsResult(models.Model):
             )
         )
 
+    def _snapshot_views(self):
+        """Stored as a materialized view (``sms.result.snapshot``): one row per SMS,
+        then ``sms_result_total``, the same summed by program (journey, step, variant,
+        mailing) for the figures on their forms."""
+        sums = SQL(", ").join(
+            SQL("SUM(%s) AS %s", SQL.identifier(c), SQL.identifier(c)) for c in SUMS.values()
+        )
+        total = SQL(
+            """
+            SELECT row_number() OVER () AS id, source, journey_id, step_id, variant_id,
+                   mailing_id, company_id, %s
+              FROM sms_result
+          GROUP BY source, journey_id, step_id, variant_id, mailing_id, company_id
+            """,
+            sums,
+        )
+        return [
+            (
+                "sms_result",
+                SQL(RESULT_QUERY),
+                ["id"],
+                [
+                    ["journey_id"],
+                    ["step_id"],
+                    ["variant_id"],
+                    ["mailing_id"],
+                    ["partner_id"],
+                    ["date", "id"],
+                    ["company_id", "date"],
+                ],
+            ),
+            (
+                "sms_result_total",
+                total,
+                ["id"],
+                [["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]],
+            ),
+        ]
+
     @api.model
     def _figures(self, field, ids):
         """{id: ``tools.results.Figures``} of the records ``ids`` of what ``field``
-        names (``journey_id``, ``step_id``, ``mailing_id``): one grouped query on this
-        view, one on the orders attributed to them."""
+        names (``journey_id``, ``step_id``, ``variant_id``, ``mailing_id``): the SMS
+        figures from the stored totals (as of the last refresh, a few indexed rows), the
+        orders and revenue live from the orders attributed to them."""
         result = {res_id: Figures() for res_id in ids}
         if not ids:
             return result
-        aggregates = [f"{column}:sum" for column in SUMS.values()]
-        domain = [(field, "in", list(ids))]
-        for record, *sums in self.sudo()._read_group(domain, [field], aggregates):
-            figures = result[record.id]
+        column = SQL.identifier(field)
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT %s, %s FROM sms_result_total WHERE %s = ANY(%s) GROUP BY %s",
+                column,
+                SQL(", ").join(SQL("SUM(%s)", SQL.identifier(c)) for c in SUMS.values()),
+                column,
+                list(ids),
+                column,
+            )
+        )
+        for res_id, *sums in rows:
+            figures = result[res_id]
             for name, value in zip(SUMS, sums, strict=True):
                 setattr(figures, name, value or 0)
+        for res_id, count, revenue in self._order_figures(field, ids):
+            result[res_id].orders = count
+            result[res_id].revenue = revenue or 0.0
+        return result
+
+    @api.model
+    def _order_figures(self, field, ids):
+        """[(id, orders, revenue)] of the confirmed orders attributed to the records
+        ``ids`` of ``field`` (indexed columns of ``sale_order``; a variant's through the
+        attributed trace)."""
+        Order = self.env["sale.order"].sudo()
+        Order.flush_model(["state", "sms_attributed_revenue", *ORDER_FIELDS.values()])
+        if field == "variant_id":
+            self.env["sms.journey.trace"].flush_model(["variant_id"])
+            return self.env.execute_query(
+                SQL(
+                    """SELECT t.variant_id, COUNT(*), SUM(o.sms_attributed_revenue)
+                         FROM sale_order o
+                         JOIN sms_journey_trace t ON t.id = o.sms_journey_trace_id
+                        WHERE t.variant_id = ANY(%s) AND o.state = 'sale'
+                     GROUP BY t.variant_id""",
+                    list(ids),
+                )
+            )
         order_field = ORDER_FIELDS[field]
-        for record, count, revenue in (
-            self.env["sale.order"]
-            .sudo()
-            ._read_group(
+        return [
+            (record.id, count, revenue)
+            for record, count, revenue in Order._read_group(
                 [(order_field, "in", list(ids)), ("state", "=", "sale")],
                 [order_field],
                 ["__count", "sms_attributed_revenue:sum"],
             )
-        ):
-            result[record.id].orders = count
-            result[record.id].revenue = revenue or 0.0
-        return result
+        ]
 
     @api.model
     def _demo_history(self):
@@ -192,9 +270,15 @@ class SmsResult(models.Model):
         action["domain"] = [("id", "in", journey_ids)]
         return action
 
+    @api.model
+    def action_refresh(self):
+        """*Refresh* (list header): rebuild the results reports now."""
+        return self.env["sms.result.snapshot"].action_refresh()
+
 
 ORDER_FIELDS = {
     "journey_id": "sms_journey_id",
+    "variant_id": "sms_journey_trace_id",
     "step_id": "sms_journey_step_id",
     "mailing_id": "sms_mailing_id",
 }
@@ -394,4 +478,5 @@ def _demo_history(env, days=60, seed=42):
         order.write({"date_order": order_at, "sms_attributed_revenue": order.amount_untaxed})
         if journey_trace:
             journey_trace.write({"converted": True, "order_id": order.id})
+    env["sms.result.snapshot"]._refresh()
     env.invalidate_all()

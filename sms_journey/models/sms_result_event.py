@@ -1,32 +1,85 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .bulk_sql import create_view
+# every send, click, reply and opt-out of a program's SMS, with the SMS's send time
+EVENTS = """
+SELECT 'sent'::varchar AS kind, r.source, r.journey_id, r.step_id, r.variant_id,
+       r.mailing_id, r.company_id, r.date AS sent_at, r.date AS event_at
+  FROM sms_result r
+ WHERE r.sent = 1
+UNION ALL
+SELECT x.kind, r.source, r.journey_id, r.step_id, r.variant_id, r.mailing_id,
+       r.company_id, r.date, x.at
+  FROM (
+    SELECT 'click' AS kind, c.create_date AS at,
+           COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1) AS result_id
+      FROM link_tracker_click c
+     WHERE c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL
+    UNION ALL
+    SELECT k.kind, i.received_at,
+           COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
+      FROM sms_interaction i
+      JOIN (VALUES (2, 'reply'), (3, 'opt_out')) k (n, kind)
+        ON k.n = 2 OR i.consent_action = 'opt_out'
+     WHERE i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL
+  ) x
+  JOIN sms_result r ON r.id = x.result_id
+"""
+
+# the same placed in the hour and the calendar day after the send (company time zone),
+# counted by program, kind, bucket, local date and hour: the campaign report's rows
+BUCKETS = """
+SELECT row_number() OVER () AS id, b.*
+  FROM (
+    SELECT e.kind, e.source, e.journey_id, e.step_id, e.variant_id, e.mailing_id,
+           e.company_id,
+           CASE WHEN e.event_at >= e.sent_at
+                 AND e.event_at < e.sent_at + interval '24 hours'
+                THEN floor(extract(epoch FROM e.event_at - e.sent_at) / 3600)::int + 1
+                END AS hour_after,
+           CASE WHEN e.event_at >= e.sent_at
+                 AND (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
+                   - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date < 10
+                THEN (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
+                   - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date + 1
+                END AS day_after,
+           to_char(e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name, 'HH24:00')
+               AS local_hour,
+           (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date AS local_date,
+           COUNT(*) AS event_count
+      FROM (%s) e
+      LEFT JOIN res_company co ON co.id = e.company_id
+      LEFT JOIN res_partner cp ON cp.id = co.partner_id
+     CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS name) tz
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  ) b
+"""
 
 
 class SmsResultEvent(models.Model):
-    """The campaign report of the seeds: every send, click, reply and opt-out of a
+    """The campaign report of the seeds: the sends, clicks, replies and opt-outs of a
     journey step's or an SMS mailing's SMS, placed in the hour after the send (1–24,
     over the first 24 hours) and in the calendar day after the send (1–10, over 10 days,
     in the company's time zone), so that graphs show interactions hour by hour and day
-    by day with the send volume beside them (a SQL view).
+    by day with the send volume beside them.
 
+    Each row counts the events (``event_count``) of one program (step, variant or
+    mailing), kind, hour and day after the send, local date and hour: graphs and pivots
+    sum it. Stored rows, rebuilt by ``sms.result.snapshot`` (*as of* its last refresh).
     A STOP is a reply and an opt-out: it shows in both."""
 
     _name = "sms.result.event"
     _inherit = ["sms.result.dimension.mixin"]
     _description = "SMS campaign event"
     _auto = False
-    _order = "event_at desc, id desc"
+    _order = "local_date desc, local_hour desc, id desc"
     _rec_name = "kind"
 
     kind = fields.Selection(
         [("sent", "Sent"), ("click", "Click"), ("reply", "Reply"), ("opt_out", "Opt-out")],
         readonly=True,
     )
-    result_id = fields.Many2one("sms.result", "SMS", readonly=True)
-    sent_at = fields.Datetime("SMS sent at", readonly=True)
-    event_at = fields.Datetime("At", readonly=True)
+    event_count = fields.Integer("Events", readonly=True)
     hour_after = fields.Integer(
         "Hour after the send",
         readonly=True,
@@ -42,53 +95,11 @@ class SmsResultEvent(models.Model):
     local_hour = fields.Char("Hour of day", readonly=True, help="In the company's time zone.")
     local_date = fields.Date("Day", readonly=True, help="In the company's time zone.")
 
-    def init(self):
-        create_view(
-            self,
-            SQL(
-                """
-            SELECT e.*,
-                   CASE WHEN e.event_at >= e.sent_at
-                         AND e.event_at < e.sent_at + interval '24 hours'
-                        THEN floor(extract(epoch FROM e.event_at - e.sent_at) / 3600)::int + 1
-                        END AS hour_after,
-                   CASE WHEN e.event_at >= e.sent_at
-                         AND (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
-                           - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date < 10
-                        THEN (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
-                           - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date + 1
-                        END AS day_after,
-                   to_char(e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name, 'HH24:00')
-                       AS local_hour,
-                   (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date AS local_date
-              FROM (
-                SELECT r.id * 4 AS id, 'sent'::varchar AS kind, r.id AS result_id, r.source,
-                       r.journey_id, r.step_id, r.variant, r.mailing_id, r.partner_id,
-                       r.company_id, r.date AS sent_at, r.date AS event_at
-                  FROM sms_result r
-                 WHERE r.sent = 1
-                UNION ALL
-                SELECT x.id, x.kind, r.id, r.source, r.journey_id, r.step_id, r.variant,
-                       r.mailing_id, r.partner_id, r.company_id, r.date, x.at
-                  FROM (
-                    SELECT c.id * 4 + 1 AS id, 'click' AS kind, c.create_date AS at,
-                           COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1)
-                               AS result_id
-                      FROM link_tracker_click c
-                     WHERE c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL
-                    UNION ALL
-                    SELECT i.id * 4 + k.n, k.kind, i.received_at,
-                           COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
-                      FROM sms_interaction i
-                      JOIN (VALUES (2, 'reply'), (3, 'opt_out')) k (n, kind)
-                        ON k.n = 2 OR i.consent_action = 'opt_out'
-                     WHERE i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL
-                  ) x
-                  JOIN sms_result r ON r.id = x.result_id
-              ) e
-              LEFT JOIN res_company co ON co.id = e.company_id
-              LEFT JOIN res_partner cp ON cp.id = co.partner_id
-              CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS name) tz
-            """
-            ),
-        )
+    def _snapshot_views(self):
+        indexes = [["step_id"], ["journey_id"], ["mailing_id"], ["variant_id"], ["local_date"]]
+        return [("sms_result_event", SQL(BUCKETS, SQL(EVENTS)), ["id"], indexes)]
+
+    @api.model
+    def action_refresh(self):
+        """*Refresh* (list header): rebuild the results reports now."""
+        return self.env["sms.result.snapshot"].action_refresh()

@@ -21,10 +21,10 @@ FIELDS = {
 
 
 class SmsResultMixin(models.AbstractModel):
-    """The figures of an SMS program on its record — a journey, a journey step (and,
-    when they come, its variants) or an SMS mailing: read from ``sms.result`` and the
-    attributed orders with two grouped queries for all records at once, money in the
-    company currency.
+    """The figures of an SMS program on its record — a journey, a journey step, an A/B
+    variant or an SMS mailing — for all records at once, money in the company currency:
+    the SMS figures from the stored totals of ``sms.result`` (as of their last refresh,
+    ``sms.result.snapshot``), orders and revenue live from the attributed orders.
 
     A model using it says which ``sms.result`` column points at it
     (``_sms_result_field``)."""
@@ -68,6 +68,15 @@ class SmsResultMixin(models.AbstractModel):
         help="Return on investment: (revenue - cost) / cost.",
     )
     sms_currency_id = fields.Many2one("res.currency", compute="_compute_sms_currency")
+    sms_figures_as_of = fields.Datetime(
+        "SMS figures as of",
+        compute="_compute_sms_figures_as_of",
+        help="The SMS figures (sent … opted out, cost) are those of the results' last "
+        "refresh (every 15 minutes, or Refresh); orders and revenue count at once.",
+    )
+
+    def _compute_sms_figures_as_of(self):
+        self.sms_figures_as_of = self.env["sms.result.snapshot"]._refreshed_at()
 
     def _compute_sms_currency(self):
         for record in self:
@@ -90,14 +99,16 @@ class SmsResultMixin(models.AbstractModel):
 
     def action_view_sms_results(self):
         """The SMS behind these figures, in the results report."""
-        action = self.env["ir.actions.act_window"]._for_xml_id("sms_journey.sms_result_action")
-        action["domain"] = [(self._sms_result_field, "in", self.ids)]
-        return action
+        return self.env["sms.result.snapshot"]._open_report(
+            "sms_journey.sms_result_action", [(self._sms_result_field, "in", self.ids)]
+        )
 
     def action_view_sms_campaign_report(self):
         """Interactions hour by hour and day by day after the send."""
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_result_event_action"
+        return self.env["sms.result.snapshot"]._open_report(
+            "sms_journey.sms_result_event_action", [(self._sms_result_field, "in", self.ids)]
         )
-        action["domain"] = [(self._sms_result_field, "in", self.ids)]
-        return action
+
+    def action_refresh_sms_figures(self):
+        """*Refresh*: rebuild the stored results now (the form reloads)."""
+        return self.env["sms.result.snapshot"].action_refresh()

@@ -401,9 +401,18 @@ class SmsResultsAssertions:
         "cost": "cost",
     }
 
-    def assertFigures(self, record, **expected):
+    def refresh_results(self):
+        """Rebuild the stored results (``sms.result.snapshot``), as the cron does: the
+        SMS figures and the reports count what happened until now."""
+        self.env["sms.result.snapshot"]._refresh()
+        self.env.invalidate_all()
+
+    def assertFigures(self, record, refresh=True, **expected):
         """``record``'s figures are exactly ``expected`` (names of ``tools.results.Figures``;
-        those not given must be zero)."""
+        those not given must be zero), after a refresh of the stored results unless
+        ``refresh`` is false."""
+        if refresh:
+            self.refresh_results()
         record.invalidate_recordset()
         got = {name: record[field] for name, field in self.FIGURE_FIELDS.items()}
         want = {name: expected.get(name, 0) for name in self.FIGURE_FIELDS}

@@ -79,6 +79,8 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
             participant = self.participant(journey, partner)
             self.assertEqual(participant.path, f"{branch.name}: {side}")
             self.assertEqual(participant.state, "completed")
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
+        branch.invalidate_recordset()
         self.assertEqual((branch.yes_count, branch.no_count), (1, 1))
 
     # --- each condition ------------------------------------------------------
@@ -204,6 +206,7 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
         journey, branch = self.branching("clicked")
         self.run_crons(T0 + timedelta(days=2))
         self.dispatch()  # "Sent" counts what the provider accepted
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
         self.env.invalidate_all()
         flow = journey.get_flow()
         self.assertEqual([card["action"] for card in flow], ["sms", "branch", "sms"])
@@ -391,6 +394,7 @@ class TestJourneyHoldout(JourneyCaseMixin, SmsJourneyCase):
                     WHERE id = %s""",
                 (when, amount, order.id),
             )
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
         self.env.invalidate_all()
         journey.invalidate_recordset()
         self.assertEqual(journey.treated_count, len(treated))

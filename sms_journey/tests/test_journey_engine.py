@@ -286,6 +286,8 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(len(self.traces(journey, partner_id=self.partner.id)), 1)
         self.assertEqual(self.partner.sms_consent_state, "opted_in")
         self.assertEqual(len(self.traces(journey, partner_id=other.id, state="sent")), 3)
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
+        journey.invalidate_recordset()
         self.assertEqual(journey.clicked_count, 1)
 
     def test_shipped_reactivation_steps(self):

@@ -24,6 +24,8 @@ class TestJourneyHttp(JourneyCaseMixin, SmsJourneyHttpCase):
         self.assertIn(f"/j/{trace.id}", self.received("+393331234567")[0]["body"])
         self.post_status(trace.outbox_message_id, "delivered")
         self.assertEqual(trace.sms_state, "delivered")
+        self.env["sms.result.snapshot"]._refresh()  # as the cron does
+        journey.invalidate_recordset()
         self.assertEqual(journey.delivered_count, 1)
         self.assertEqual(journey.sent_count, 1)
         self.assertGreater(journey.cost, 0)

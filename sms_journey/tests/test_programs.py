@@ -328,6 +328,11 @@ class TestProgramCoupons(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(order.sms_journey_id, journey)
         self.assertEqual(order.sms_journey_trace_id.step_id, journey.step_ids)
         self.assertLess(order.amount_total, 100, "the 20% discount applied")
+        # credited like a touch: the step, the kind, the revenue in the figures
+        self.assertEqual(order.sms_journey_step_id, journey.step_ids)
+        self.assertEqual(order.sms_attribution_kind, "coupon")
+        self.assertEqual(order.sms_attributed_revenue, order.amount_untaxed)
+        self.assertEqual((journey.order_count, journey.revenue), (1, order.amount_untaxed))
 
     def test_expired_coupon_is_refused_and_not_attributed(self):
         journey = self.send_coupons(self.partner)

@@ -1,8 +1,9 @@
 from datetime import datetime, timedelta
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
-from .common import SmsJourneyCase, SmsResultsAssertions
+from .common import SmsJourneyCase, SmsResultsAssertions, new_sms_user
 
 T0 = datetime(2026, 3, 2, 8, 0)  # 09:00 in Rome
 H = timedelta(hours=1)
@@ -14,6 +15,18 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
     """Figures, attribution and the campaign report on crafted data: a journey step and
     an SMS mailing touching the same contact, two clicks on one SMS, a canceled and a
     failed SMS, orders inside and outside the windows, one in another currency."""
+
+    # the SMS figures of the journey's crafted SMS (no order confirmed)
+    JOURNEY_SMS = {
+        "sent": 2,
+        "delivered": 1,
+        "failed": 1,
+        "canceled": 1,
+        "clicked": 1,
+        "clicks": 2,
+        "replied": 1,
+        "cost": 0.03,
+    }
 
     @classmethod
     def setUpClass(cls):
@@ -41,7 +54,10 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         cls.trace1.write(
             {"clicked_at": T0 + 0.5 * H, "click_count": 2, "replied_at": T0 + 15.5 * H}
         )
-        link = env["link.tracker"].create({"url": "https://shop.example.com", "title": "Shop"})
+        cls.link = link = env["link.tracker"].create(
+            {"url": "https://shop.example.com", "title": "Shop"}
+        )
+        cls.Snapshot = env["sms.result.snapshot"]
         cls.clicks = env["link.tracker.click"].create(
             [{"link_id": link.id, "sms_journey_trace_id": cls.trace1.id} for _i in range(2)]
         )
@@ -88,16 +104,16 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         )
 
     @classmethod
-    def _journey_sms(cls, partner, state, cost=0.0, skip=None):
+    def _journey_sms(cls, partner, state, cost=0.0, skip=None, key=""):
         participant = cls.env["sms.journey.participant"].create(
             {
                 "journey_id": cls.journey.id,
                 "partner_id": partner.id,
-                "key": f"test-{partner.id}-{state}",
+                "key": f"test-{partner.id}-{state}{key}",
                 "state": "completed",
             }
         )
-        uuid = f"uuid-{partner.id}-{state}"
+        uuid = f"uuid-{partner.id}-{state}{key}"
         outbox = cls.env["sms.gateway.message"].create(
             {
                 "sms_uuid": uuid,
@@ -211,18 +227,7 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
 
     def test_figures(self):
         self._confirm_all()
-        journey_figures = {
-            "sent": 2,
-            "delivered": 1,
-            "failed": 1,
-            "canceled": 1,
-            "clicked": 1,
-            "clicks": 2,
-            "replied": 1,
-            "orders": 2,
-            "revenue": 250.0,
-            "cost": 0.03,
-        }
+        journey_figures = {**self.JOURNEY_SMS, "orders": 2, "revenue": 250.0}
         self.assertFigures(self.journey, **journey_figures)
         self.assertFigures(self.step, **journey_figures)
         self.assertAlmostEqual(self.journey.roas, 250.0 / 0.03, places=2)
@@ -244,12 +249,13 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
 
     def test_campaign_report(self):
         Event = self.env["sms.result.event"]
+        self.refresh_results()
 
         def buckets(domain, bucket):
             return {
                 (kind, value): count
                 for kind, value, count in Event._read_group(
-                    domain + [(bucket, "!=", False)], ["kind", bucket], ["__count"]
+                    domain + [(bucket, "!=", False)], ["kind", bucket], ["event_count:sum"]
                 )
             }
 
@@ -264,23 +270,29 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
             buckets(journey, "day_after"),
             {("sent", 1): 2, ("click", 1): 1, ("reply", 2): 1, ("click", 3): 1},
         )
+        self.assertEqual(
+            buckets([("step_id", "=", self.step.id)], "day_after"),
+            buckets(journey, "day_after"),
+        )
         mailing = [("mailing_id", "=", self.mailing.id)]
         self.assertEqual(
             buckets(mailing, "hour_after"),
             {("sent", 1): 2, ("reply", 24): 1, ("opt_out", 24): 1},
         )
         reply = Event.search(journey + [("kind", "=", "reply")])
-        self.assertEqual((reply.local_hour, str(reply.local_date)), ("00:00", "2026-03-03"))
+        self.assertEqual(
+            (reply.local_hour, str(reply.local_date), reply.event_count), ("00:00", "2026-03-03", 1)
+        )
         # in UTC the reply falls on the day of the send, at 23:00
         self.env.company.partner_id.tz = "UTC"
-        self.env.flush_all()
-        reply.invalidate_recordset()
+        self.refresh_results()
+        reply = Event.search(journey + [("kind", "=", "reply")])
         self.assertEqual((reply.day_after, reply.local_hour), (1, "23:00"))
 
     def test_program_dashboard(self):
         self._confirm_all()
         self.env.company.sms_inactivity_days = 90
-        self.env.flush_all()
+        self.refresh_results()
         Month = self.env["sms.program.month"]
 
         def row(month):
@@ -298,6 +310,19 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), 2)
         action = march.action_open_revenue()
         self.assertEqual(self.env[action["res_model"]].search_count(action["domain"]), 3)
+        # every figure's button opens as many records as the figure counts
+        for method, figure in (
+            ("action_open_calls", march.calls),
+            ("action_open_emails", march.emails),
+            ("action_open_surveys", march.survey_count),
+            ("action_open_sent", march.sent),
+            ("action_open_opt_outs", march.opted_out),
+            ("action_open_reminded", march.reminded),
+            ("action_open_paid", march.paid),
+        ):
+            action = getattr(march, method)()
+            count = self.env[action["res_model"]].search_count(action["domain"])
+            self.assertEqual(count, figure, method)
         # 90 days after each customer's last order: Marco's on 3 June, Giulia's on
         # 7 June (her earlier orders were followed by another within 90 days)
         june = row("2026-06-01")
@@ -316,3 +341,130 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(self.mt_giulia.trace_status, "reply")
         self.assertEqual(self.mt_giulia.sms_opted_out_at, T0 + D + H)
         self.assertFalse(self.trace1.opted_out_at)
+
+    def test_refresh(self):
+        """The SMS figures and the reports are stored rows: what happens after the last
+        refresh (a send, a click, a reply) counts from the next one, orders at once."""
+        self.refresh_results()
+        self.assertFigures(self.step, refresh=False, **self.JOURNEY_SMS)
+        self.assertEqual(self.journey.sms_figures_as_of, self.Snapshot._refreshed_at())
+        # after the refresh: a second SMS to Giulia, delivered, clicked, answered by STOP
+        trace = self._journey_sms(self.giulia, "delivered", cost=0.02, key="later")
+        trace.write({"clicked_at": T0 + H, "click_count": 1, "replied_at": T0 + 2 * H})
+        trace.write({"opted_out_at": T0 + 2 * H})
+        click = self.env["link.tracker.click"].create(
+            {"link_id": self.link.id, "sms_journey_trace_id": trace.id}
+        )
+        self._set_create_date(click, T0 + H)
+        self._interaction(T0 + 2 * H, journey_trace=trace, opt_out=True)
+        order = self._order(self.giulia, T0 + 3 * H)
+        self.assertAttributed(order, trace, "click", T0 + H)
+        # not yet in the SMS figures nor the reports; the order counts at once
+        self.assertFigures(self.step, refresh=False, **self.JOURNEY_SMS, orders=1, revenue=100.0)
+        Event = self.env["sms.result.event"]
+        journey = [("journey_id", "=", self.journey.id), ("hour_after", "!=", False)]
+        self.assertEqual(sum(Event.search(journey).mapped("event_count")), 4)
+        # the cron rebuilds them
+        self.env.ref("sms_journey.ir_cron_sms_result_refresh").method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertFigures(
+            self.step,
+            refresh=False,
+            sent=3,
+            delivered=2,
+            failed=1,
+            canceled=1,
+            clicked=2,
+            clicks=3,
+            replied=2,
+            opted_out=1,
+            orders=1,
+            revenue=100.0,
+            cost=0.05,
+        )
+        kinds = dict(Event._read_group(journey, ["kind"], ["event_count:sum"]))
+        self.assertEqual(kinds, {"sent": 3, "click": 2, "reply": 2, "opt_out": 1})
+        month = self.env["sms.program.month"].search([("month", "=", "2026-03-01")])
+        self.assertEqual(month.sent, 5)
+
+    def test_refresh_button(self):
+        user = new_sms_user(self.env, "results_user")
+        action = self.env["sms.result"].with_user(user).action_refresh()
+        self.assertEqual(action["params"]["next"]["tag"], "soft_reload")
+        self.assertEqual(
+            self.env["sms.result.event"].search_count(
+                [("journey_id", "=", self.journey.id), ("kind", "=", "sent")]
+            ),
+            1,
+        )
+        title = self.journey.with_user(user).action_view_sms_campaign_report()["name"]
+        self.assertIn("as of", title)
+        with self.assertRaises(AccessError):
+            self.env["sms.program.month"].with_user(
+                new_test_user(self.env, "nobody")
+            ).action_refresh()
+        # the reports follow the user's companies
+        other = self.env["res.company"].create({"name": "Other company"})
+        outsider = new_test_user(
+            self.env,
+            "results_outsider",
+            groups="sms_journey.group_sms_journey_user",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        for model in ("sms.result", "sms.result.event", "sms.program.month"):
+            self.assertTrue(self.env[model].with_user(user).search_count([]), model)
+            self.assertFalse(self.env[model].with_user(outsider).search_count([]), model)
+
+    def test_variants_and_control_group(self):
+        """A/B variants have their figures; the control group's SMS not sent show as
+        held out."""
+        variant_a, variant_b = self.env["sms.journey.step.variant"].create(
+            [
+                {"step_id": self.step.id, "name": "A", "template_id": self.step.template_id.id},
+                {"step_id": self.step.id, "name": "B", "template_id": self.step.template_id.id},
+            ]
+        )
+        self.trace1.variant_id = variant_a
+        self.trace3.variant_id = variant_b
+        participant = self.env["sms.journey.participant"].create(
+            {
+                "journey_id": self.journey.id,
+                "partner_id": self.anna.id,
+                "key": "control",
+                "state": "completed",
+                "holdout": True,
+            }
+        )
+        self.env["sms.journey.trace"].create(
+            {
+                "participant_id": participant.id,
+                "step_id": self.step.id,
+                "action": "sms",
+                "state": "held_out",
+                "executed_at": T0,
+            }
+        )
+        self._confirm_all()
+        self.assertFigures(
+            variant_a,
+            clicked=1,
+            clicks=2,
+            replied=1,
+            orders=2,
+            revenue=250.0,
+            cost=0.02,
+            sent=variant_a.sent_count,
+            delivered=1,
+        )
+        self.assertFigures(variant_b, sent=variant_b.sent_count, failed=1, cost=0.01)
+        self.assertEqual((variant_a.sent_count, variant_b.sent_count), (1, 1))
+        Result = self.env["sms.result"]
+        rows = Result.search([("journey_id", "=", self.journey.id), ("held_out", "=", 1)])
+        self.assertEqual((rows.partner_id, rows.state, rows.sent), (self.anna, "held_out", 0))
+        by_variant = dict(
+            Result._read_group([("journey_id", "=", self.journey.id)], ["variant_id"], ["sent:sum"])
+        )
+        self.assertEqual(by_variant, {variant_a: 1, variant_b: 1, variant_a.browse(): 0})
+        # the journey's figures are unchanged by the held-out row
+        self.assertFigures(self.journey, **self.JOURNEY_SMS, orders=2, revenue=250.0)

@@ -56,8 +56,9 @@ class Figures:
     """What a program (journey, step, variant, SMS mailing) earned and how people
     answered. ``sent`` counts SMS handed to the provider (``delivered`` and ``failed``
     are among them), ``canceled`` SMS never left (no consent, STOP, no number…),
-    ``queued`` ones wait; ``clicked``/``replied``/``opted_out`` count SMS, ``clicks``
-    every click. Money is in the company currency."""
+    ``queued`` ones wait, ``held_out`` ones a control group did not get;
+    ``clicked``/``replied``/``opted_out`` count SMS, ``clicks`` every click.
+    Money is in the company currency."""
 
     sent: int = 0
     delivered: int = 0
@@ -68,6 +69,7 @@ class Figures:
     clicks: int = 0
     replied: int = 0
     opted_out: int = 0
+    held_out: int = 0
     orders: int = 0
     revenue: float = 0.0
     cost: float = 0.0

@@ -102,15 +102,39 @@ def proportion_difference(successes_t, n_t, successes_c, n_c, confidence=0.95):
 def mean_difference(values_t, values_c, confidence=0.95):
     """Mean of ``values_t`` − mean of ``values_c`` (revenue per head, zeros included),
     with its Welch/Wald confidence interval."""
-    n_t, n_c = len(values_t), len(values_c)
-    if not n_t or not n_c:
+    return mean_difference_of_sums(Sums.of(values_t), Sums.of(values_c), confidence=confidence)
+
+
+class Sums(NamedTuple):
+    """What a mean and a variance need of a sample, as SQL sums it: its size, the sum of
+    its values and the sum of their squares."""
+
+    n: int
+    total: float
+    squares: float
+
+    @classmethod
+    def of(cls, values):
+        values = list(values)
+        return cls(len(values), sum(values), sum(v * v for v in values))
+
+    @property
+    def mean(self):
+        return self.total / self.n
+
+    @property
+    def variance(self):
+        """The sample variance (n − 1), 0 for fewer than two values."""
+        if self.n < 2:
+            return 0.0
+        return max(self.squares - self.total * self.total / self.n, 0.0) / (self.n - 1)
+
+
+def mean_difference_of_sums(sums_t, sums_c, confidence=0.95):
+    """``mean_difference`` of two samples given by their ``Sums``."""
+    if not sums_t.n or not sums_c.n:
         return Increment(0.0, 0.0, 0.0)
-    mean_t, mean_c = sum(values_t) / n_t, sum(values_c) / n_c
-
-    def variance(values, mean):
-        return sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0
-
-    se = math.sqrt(variance(values_t, mean_t) / n_t + variance(values_c, mean_c) / n_c)
-    diff = mean_t - mean_c
+    se = math.sqrt(sums_t.variance / sums_t.n + sums_c.variance / sums_c.n)
+    diff = sums_t.mean - sums_c.mean
     margin = z_for(confidence) * se
     return Increment(diff, diff - margin, diff + margin)

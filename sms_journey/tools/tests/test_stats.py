@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from sms_journey.tools.stats import (
     Arm,
+    Sums,
     mean_difference,
     pick_winner,
     proportion_difference,
@@ -62,3 +63,27 @@ def test_a_winner_has_the_best_rate(raw):
     if winner.key is not None:
         assert arms[winner.key].rate == max(a.rate for a in arms)
         assert winner.p_value < 0.05
+
+
+revenues = st.lists(st.floats(0, 10_000, allow_nan=False), min_size=1, max_size=50)
+
+
+@given(revenues, revenues)
+def test_mean_difference_from_sums_matches_two_passes(values_t, values_c):
+    """The increment computed from SQL sums (n, sum, sum of squares) is the one of the
+    values themselves: mean difference and Welch/Wald interval."""
+
+    def variance(values):
+        if len(values) < 2:
+            return 0.0
+        mean = sum(values) / len(values)
+        return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+    got = mean_difference(values_t, values_c)
+    diff = sum(values_t) / len(values_t) - sum(values_c) / len(values_c)
+    margin = z_for(0.95) * math.sqrt(
+        variance(values_t) / len(values_t) + variance(values_c) / len(values_c)
+    )
+    assert math.isclose(got.difference, diff, abs_tol=1e-6)
+    assert math.isclose(got.high - got.difference, margin, rel_tol=1e-6, abs_tol=1e-3)
+    assert Sums.of(values_t).n == len(values_t)
