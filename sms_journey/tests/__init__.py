@@ -24,3 +24,4 @@ from . import test_bulk_queries
 from . import test_isolation
 from . import test_results
 from . import test_programs
+from . import test_i18n
