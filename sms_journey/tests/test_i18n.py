@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from odoo import Command
 from odoo.tests import tagged
@@ -205,3 +205,29 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
                 no_lang: "Hola Pablo",
             },
         )
+
+    def test_contest_answers_in_each_entrant_language(self):
+        self.company.partner_id.lang = "es_ES"
+        contest = self.env["sms.contest"].create(
+            {
+                "name": "Spring contest",
+                "keyword": "WIN",
+                "date_start": T0,
+                "date_end": T0 + timedelta(days=7),
+                "winner_count": 2,
+                "entry_reply": "You are in!",
+                "winner_message": "You won!",
+            }
+        )
+        contest.update_field_translations("entry_reply", {"it_IT": "Sei in gara!"})
+        contest.update_field_translations(
+            "winner_message", {"it_IT": "Hai vinto!", "es_ES": "¡Has ganado!"}
+        )
+        contest.action_open()
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            self.receive("WIN")
+            self.receive("WIN", sender="+34600111222")  # an unknown number
+        with self.frozen_now(T0 + timedelta(days=7, hours=1)):
+            contest.action_draw()
+        self.assertEqual(self.outbox_bodies(NUMBER), ["Sei in gara!", "Hai vinto!"])
+        self.assertEqual(self.outbox_bodies("+34600111222"), ["You are in!", "¡Has ganado!"])
