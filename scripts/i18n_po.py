@@ -41,10 +41,11 @@ PLACEHOLDER = re.compile(
 
 def placeholders(text):
     """The placeholders of ``text`` as a multiset; inline template expressions compared
-    without their inner spaces (``{{object.name}}`` is ``{{ object.name }}``)."""
+    by their expression (``{{object.name}}`` is ``{{ object.name }}``)."""
     text = (text or "").replace("%%", "")
     return Counter(
-        re.sub(r"\s+", "", p) if p.startswith("{{") else p for p in PLACEHOLDER.findall(text)
+        "{{ " + " ".join(p[2:-2].split()) + " }}" if p.startswith("{{") else p
+        for p in PLACEHOLDER.findall(text)
     )
 
 

@@ -34,6 +34,17 @@ f=$( (grep -Eo '[0-9]+ (failed|errors?)' <<<"$summary" || true) | awk '{s+=$1} E
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$f" -eq 0 ]; then f=1; fi
 count "$p" "$f"
 
+# 2b. translations: it.po, ro.po and es.po complete and in step with the .pot (no database)
+log "translations: scripts/i18n.sh --check"
+if bash "$REPO_DIR/scripts/i18n.sh" --check > "$LOG_DIR/i18n.log" 2>&1; then
+    tail -n 1 "$LOG_DIR/i18n.log"
+    count 1 0
+else
+    head -n 20 "$LOG_DIR/i18n.log" >&2
+    log "... translation problems: $(grep -c . "$LOG_DIR/i18n.log") lines in $LOG_DIR/i18n.log"
+    count 0 1
+fi
+
 # 3. Odoo tests on a fresh database: install everything first, then run the suites with the
 #    whole registry loaded (scripts/odoo_tests.py), so Odoo's own at_install tests of sms,
 #    test_mail_sms and mass_mailing_sms really run with sms_journey installed.
