@@ -231,3 +231,28 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
             contest.action_draw()
         self.assertEqual(self.outbox_bodies(NUMBER), ["Sei in gara!", "Hai vinto!"])
         self.assertEqual(self.outbox_bodies("+34600111222"), ["You are in!", "¡Has ganado!"])
+
+    def test_shipped_template_in_contact_language(self):
+        template = self.env.ref("sms_journey.sms_template_journey_reactivation_survey")
+        template.update_field_translations(
+            "body",
+            {
+                "it_IT": "{{ object.name }}, ci manchi!",
+                "es_ES": "¡{{ object.name }}, te echamos de menos!",
+            },
+        )
+        no_lang = self.contact("Pablo", "+34 600 222 333", False)
+        participant = self.env["sms.journey.participant"]
+        # the template names the contact's language; without one, the company's (context)
+        company_lang = template.with_context(lang="es_ES")
+        self.assertEqual(
+            participant._render_body(company_lang, self.partner), "Giulia Rossi, ci manchi!"
+        )
+        self.assertEqual(
+            participant._render_body(company_lang, no_lang), "¡Pablo, te echamos de menos!"
+        )
+        # Odoo's own rendering (composer, server actions) follows the template's language too
+        self.assertEqual(
+            template._render_field("body", self.partner.ids, compute_lang=True)[self.partner.id],
+            "Giulia Rossi, ci manchi!",
+        )
