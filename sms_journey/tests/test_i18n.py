@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import tagged
@@ -256,3 +257,22 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
             template._render_field("body", self.partner.ids, compute_lang=True)[self.partner.id],
             "Giulia Rossi, ci manchi!",
         )
+
+    def test_reply_digest_in_company_language(self):
+        """Digests go to e-mail addresses, not users: the company's language."""
+        self.company.partner_id.lang = "ro_RO"
+        journey = self.make_journey([self.sms_step()])
+        digest = self.env["sms.interaction.digest"].create(
+            {"journey_id": journey.id, "email_to": "anna@acme.test", "date_start": T0}
+        )
+        Digest = type(digest)
+        send = Digest._send
+        langs = []
+
+        def _send(record, now):
+            langs.append(record.env.lang)
+            return send(record, now)
+
+        with patch.object(Digest, "_send", _send), self.frozen_now(T0 + timedelta(hours=10)):
+            self.env["sms.interaction.digest"]._cron_send_digests()
+        self.assertEqual(langs, ["ro_RO"])
