@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from odoo.tests import tagged
 
 from . import test_outbox
@@ -24,12 +26,14 @@ class TestOdooSmsFeatures(SmsJourneyCase):
 
     def test_composer_mass_mode(self):
         self.partner._sms_consent_set("opted_in", "staff")
-        self.env["sms.composer"].with_context(
-            default_composition_mode="mass",
-            default_res_model="res.partner",
-            default_res_ids=self.partner.ids,
-        ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
-        self.dispatch()
+        # marketing: inside the sending window (10:00 in Rome), whatever the time of the run
+        with self.frozen_now(datetime(2026, 3, 2, 9, 0)):
+            self.env["sms.composer"].with_context(
+                default_composition_mode="mass",
+                default_res_model="res.partner",
+                default_res_ids=self.partner.ids,
+            ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
+            self.dispatch()
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Mass hello"])
 
     def test_sms_template(self):
