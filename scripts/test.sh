@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start 2: set everything up and run every test: ruff, plain pytest for the pure
-# helpers, then sms_journey's Odoo tests together with Odoo's own sms, test_mail_sms and
-# mass_mailing_sms suites on a fresh database with sms_journey installed.
+# helpers, the translation check, then sms_journey's Odoo tests together with Odoo's own
+# sms, test_mail_sms and mass_mailing_sms suites on a fresh database with sms_journey
+# installed, the install with demo data and the uninstall from it.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup_all
@@ -33,6 +34,17 @@ f=$( (grep -Eo '[0-9]+ (failed|errors?)' <<<"$summary" || true) | awk '{s+=$1} E
 # exit 5 is "no tests collected", not a failure
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$f" -eq 0 ]; then f=1; fi
 count "$p" "$f"
+
+# 2b. translations: it.po, ro.po and es.po complete and in step with the .pot (no database)
+log "translations: scripts/i18n.sh --check"
+if bash "$REPO_DIR/scripts/i18n.sh" --check > "$LOG_DIR/i18n.log" 2>&1; then
+    tail -n 1 "$LOG_DIR/i18n.log"
+    count 1 0
+else
+    head -n 20 "$LOG_DIR/i18n.log" >&2
+    log "... translation problems: $(grep -c . "$LOG_DIR/i18n.log") lines in $LOG_DIR/i18n.log"
+    count 0 1
+fi
 
 # 3. Odoo tests on a fresh database: install everything first, then run the suites with the
 #    whole registry loaded (scripts/odoo_tests.py), so Odoo's own at_install tests of sms,
@@ -111,9 +123,49 @@ if [ "${SMS_JOURNEY_SKIP_DEMO_CHECK:-}" != "1" ]; then
         count 0 1
     else
         count 1 0
+        DEMO_DB_READY=1  # step 5 uninstalls from it
     fi
-    drop_db "${DB}_demo"
 fi
+
+# 5. uninstall: from a clean install without demo data (a copy of the test database of
+#    step 3) and from the install with demo data of step 4, sms_journey uninstalls, Odoo's
+#    SMS still goes through IAP (its test double) and nothing of ours remains
+if [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
+    if [ "${DEMO_DB_READY:-}" != "1" ]; then
+        log "installing sms_journey with demo data on a fresh database (for the uninstall)"
+        drop_db "${DB}_demo"
+        odoo_bin -d "${DB}_demo" -i sms_journey --http-port="$HTTP_PORT" --stop-after-init \
+            --log-level=warn > "$LOG_DIR/demo.log" 2>&1 || true
+    fi
+    uninstall_ok=1
+    uninstall_from() {
+        local db="$1" name="$2" rc
+        log "uninstalling sms_journey from $db, then Odoo's SMS (scripts/uninstall_check.py)"
+        set +e
+        "$VENV/bin/python" "$REPO_DIR/scripts/uninstall_check.py" --db "$db" \
+            --addons-path "$ADDONS_PATH" --http-port "$HTTP_PORT" > "$LOG_DIR/$name.log" 2>&1
+        rc=$?
+        set -e
+        if [ "$rc" -eq 0 ]; then
+            grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_DIR/$name.log" || true
+        else
+            log "uninstall from $db failed (exit $rc), see $LOG_DIR/$name.log:"
+            grep -E 'AssertionError|FAIL|Error' "$LOG_DIR/$name.log" | tail -n 30 >&2 || true
+            uninstall_ok=0
+        fi
+    }
+    if db_exists "$DB"; then
+        drop_db "${DB}_uninstall"
+        createdb -T "$DB" "${DB}_uninstall"
+        uninstall_from "${DB}_uninstall" uninstall_nodemo
+        drop_db "${DB}_uninstall"
+    else
+        uninstall_ok=0
+    fi
+    uninstall_from "${DB}_demo" uninstall_demo
+    if [ "$uninstall_ok" -eq 1 ]; then count 1 0; else count 0 1; fi
+fi
+drop_db "${DB}_demo"
 
 log "logs in $LOG_DIR"
 echo "$PASSED passed, $FAILED failed"

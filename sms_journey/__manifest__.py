@@ -1,7 +1,7 @@
 {
     "name": "SMS Journeys",
-    "summary": "SMS along the customer journey: consent, automated journeys, "
-    "two-way replies and delivery through your own SMS provider",
+    "summary": "SMS along the customer journey: consent, your own SMS provider, "
+    "two-way conversations, automated journeys and their results",
     "version": "18.0.1.0.0",
     "category": "Marketing",
     "license": "LGPL-3",
@@ -92,6 +92,7 @@
         "static/description/screenshot_journey_results.png",
         "static/description/screenshot_campaign_report.png",
     ],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }

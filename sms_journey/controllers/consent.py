@@ -17,7 +17,7 @@ def web_consent():
     page the form was on, the time and the client's address."""
     httprequest = request.httprequest
     return WebConsent(
-        text=request.env.company.sudo().sms_consent_text or "",
+        text=request.env.company.sudo()._sms_consent_text() or "",
         page=httprequest.referrer or httprequest.path,
         moment=fields.Datetime.now(),
         ip=httprequest.remote_addr or "",

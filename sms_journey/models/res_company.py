@@ -1,8 +1,22 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools.translate import LazyTranslate
 
 from ..tools import attribution
+
+_lt = LazyTranslate(__name__)
+
+# The shipped texts of the translatable settings below. A company that keeps one gets it
+# in each reader's language (see ``_sms_shipped_text``); once edited, the company's own
+# text (and its translations, if any) is used.
+DEFAULT_COURTESY_REPLY = _lt(
+    "Thank you for your message: we received it and will get back to you if needed."
+)
+DEFAULT_CONSENT_TEXT = _lt(
+    "I agree to receive offers and news by SMS. Reply STOP to opt out at any time. "
+    "Msg & data rates may apply."
+)
 
 
 class ResCompany(models.Model):
@@ -13,9 +27,10 @@ class ResCompany(models.Model):
     _inherit = "res.company"
 
     def _default_sms_courtesy_reply(self):
-        # Plain text, not _(): this default fills the column while sms_journey's own
-        # res.partner columns don't exist yet, and _() would read the user's language.
-        return "Thank you for your message: we received it and will get back to you if needed."
+        # The English source, not the user's language: this default fills the column at
+        # install (while sms_journey's own res.partner columns don't exist yet); readers
+        # get it translated through ``_sms_courtesy_reply``.
+        return DEFAULT_COURTESY_REPLY._translate("en_US")
 
     sms_gateway_id = fields.Many2one(
         "sms.gateway",
@@ -131,6 +146,25 @@ class ResCompany(models.Model):
         "an SMS is attributed to it. A click always beats a delivery; the last touch wins.",
     )
 
+    def _sms_shipped_text(self, fname, shipped):
+        """The value of the translatable text setting ``fname`` in the environment's
+        language: the company's own text (or its translation), or, while the company
+        keeps the shipped English text ``shipped`` (an ``_lt``), that text's translation
+        from the module's .po files."""
+        self.ensure_one()
+        text = self[fname]
+        if text and text == shipped._translate("en_US"):
+            return self.env._(shipped)
+        return text
+
+    def _sms_courtesy_reply(self):
+        """The courtesy reply in the environment's language (empty: none)."""
+        return self._sms_shipped_text("sms_courtesy_reply", DEFAULT_COURTESY_REPLY)
+
+    def _sms_consent_text(self):
+        """The SMS consent checkbox text in the environment's language."""
+        return self._sms_shipped_text("sms_consent_text", DEFAULT_CONSENT_TEXT)
+
     def _sms_attribution_windows(self):
         """The attribution windows of this company (``tools/attribution.Windows``)."""
         self.ensure_one()
@@ -161,11 +195,8 @@ class ResCompany(models.Model):
     # --- consent at first contact (checkout, sign-up, website forms) -------------------
 
     def _default_sms_consent_text(self):
-        # Plain text, not _(): see _default_sms_courtesy_reply.
-        return (
-            "I agree to receive offers and news by SMS. Reply STOP to opt out at any time. "
-            "Msg & data rates may apply."
-        )
+        # The English source: see _default_sms_courtesy_reply.
+        return DEFAULT_CONSENT_TEXT._translate("en_US")
 
     sms_consent_text = fields.Char(
         "SMS consent checkbox text",

@@ -349,13 +349,48 @@ class ResPartner(models.Model):
         return True
 
     def _sms_consent_request_text(self):
+        """The double opt-in question, in the environment's language."""
         company = self.env.company
         brand = company.sms_brand_name or company.name
-        return _(
+        return self.env._(
             "%(brand)s: reply YES to receive our offers by SMS. Reply STOP to opt out, "
             "HELP for help. Msg & data rates may apply.",
             brand=brand,
         )
+
+    # Language of the automatic SMS ------------------------------------------------
+
+    @api.model
+    def _sms_fallback_lang(self, company=None):
+        """The language of automatic SMS to a contact without one (or to an unknown
+        number): ``company``'s partner's (default: the current company), else English."""
+        lang = (company or self.env.company).partner_id.lang
+        return lang if lang in self._sms_installed_langs() else "en_US"
+
+    @api.model
+    def _sms_installed_langs(self):
+        return {code for code, _name in self.env["res.lang"].get_installed()}
+
+    def _sms_langs(self, company=None):
+        """{partner id: language code} the automatic SMS to these contacts are written
+        in (consent answers, courtesy reply, keyword-rule replies, journey templates):
+        the contact's language, else the fallback of ``_sms_fallback_lang``. Only
+        installed languages count. No query per contact: the installed languages are
+        cached and the partners read in one batch."""
+        installed = self._sms_installed_langs()
+        fallback = self._sms_fallback_lang(company)
+        return {
+            partner.id: partner.lang if partner.lang in installed else fallback
+            for partner in self
+        }
+
+    def _sms_lang(self, company=None):
+        """The language of the automatic SMS to this contact (see ``_sms_langs``); an
+        empty recordset (an unknown number) gets the fallback."""
+        if not self:
+            return self._sms_fallback_lang(company)
+        self.ensure_one()
+        return self._sms_langs(company)[self.id]
 
     # SMS conversation --------------------------------------------------------------
 
@@ -856,8 +891,11 @@ class ResPartner(models.Model):
         """Double opt-in: mark these partners pending (with ``proof`` and the question
         asked) and ask them by SMS to answer YES."""
         requests = []
-        for partner in self.filtered("phone_sanitized"):
-            body = partner._sms_consent_request_text()
+        partners = self.filtered("phone_sanitized")
+        langs = partners._sms_langs()
+        for partner in partners:
+            # asked in the contact's language, and recorded as asked
+            body = partner.with_context(lang=langs[partner.id])._sms_consent_request_text()
             partner._sms_consent_set("pending", source, "\n".join(filter(None, [proof, body])))
             requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
         self.env["sms.sender"]._send(requests)

@@ -149,9 +149,14 @@ class SmsContest(models.Model):
         }
 
     def _notify_winners(self, winners):
+        # in each winner's language (unknown numbers: the company's), one read per language
+        langs = winners.partner_id._sms_langs(self.company_id)
+        fallback = self.env["res.partner"]._sms_fallback_lang(self.company_id)
+        contest_langs = {*langs.values(), fallback}
+        messages = {lang: self.with_context(lang=lang).winner_message for lang in contest_langs}
         requests = [
             SmsRequest(
-                body=self.winner_message,
+                body=messages[langs.get(entry.partner_id.id, fallback)],
                 partner=entry.partner_id,
                 number=entry.number,
                 kind="transactional",

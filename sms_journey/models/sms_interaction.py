@@ -263,6 +263,17 @@ class SmsInteraction(models.Model):
     def _run_pipeline(self):
         """What a reply means, step by step (see the class docstring)."""
         self._resolve_sender()
+        # From here on every answer (consent confirmations, HELP, survey thanks, keyword
+        # rule replies, the courtesy reply) is written in the contact's language.
+        self.with_context(lang=self._answer_lang())._answer()
+
+    def _answer_lang(self):
+        """The language of the answers to this reply: the contact's, else the language
+        of the company the SMS came in for, else English."""
+        return self.partner_id._sms_lang(self.company_id or self.env.company)
+
+    def _answer(self):
+        """The pipeline after the sender is known, in the language of the answers."""
         self._handle_consent_keyword()
         self._post_on_chatter()
         self.partner_id._sms_touch_interaction(self.received_at)
@@ -570,7 +581,7 @@ class SmsInteraction(models.Model):
         """Answer with the company's courtesy text, unless this number already got one
         in the last 24 hours."""
         self.ensure_one()
-        text = (self.company_id or self.env.company).sms_courtesy_reply
+        text = (self.company_id or self.env.company)._sms_courtesy_reply()
         if not text:
             return False
         already = self.search_count(

@@ -124,7 +124,9 @@ class SmsInteractionDigest(models.Model):
                 now, start, digest.hour, digest._tz(), digest.days, digest.last_run_at
             )
             if slot:
-                run_isolated(digest, _("Digest"), digest._send, now)
+                # written to addresses, not users: in the company's language
+                lang = self.env["res.partner"]._sms_fallback_lang(digest.company_id)
+                run_isolated(digest, _("Digest"), digest.with_context(lang=lang)._send, now)
         finished.write({"finished": True})
 
     def _send(self, now):

@@ -83,7 +83,7 @@ class SmsJourney(models.Model):
         "and frequency caps; transactional ones only respect opt-outs.",
     )
     trigger = fields.Selection(TRIGGERS, required=True, default="segment", tracking=True)
-    description = fields.Text()
+    description = fields.Text(translate=True)
     # trigger settings
     cart_idle_hours = fields.Float("Cart idle for (hours)", default=1.0)
     cart_max_age_hours = fields.Float(

@@ -696,13 +696,19 @@ class SmsJourneyParticipant(models.Model):
         return result
 
     def _batch_bodies(self, step, items):
-        """{trace id: SMS text} of ``items``: one render per model, then the links
-        shortened and tied to each trace."""
+        """{trace id: SMS text} of ``items``: one render per model and language (the
+        contact's, see ``res.partner._sms_langs``), then the links shortened and tied to
+        each trace."""
         bodies = {}
-        groups = _group_by(items, lambda item: (item.template, item.record._name))
-        for (template, model), group in groups.items():
+        partners = self.env["res.partner"].union(*(item.participant.partner_id for item in items))
+        langs = partners._sms_langs(step.journey_id.company_id)
+        groups = _group_by(
+            items,
+            lambda item: (item.template, item.record._name, langs[item.participant.partner_id.id]),
+        )
+        for (template, model, lang), group in groups.items():
             records = self.env[model].browse(dict.fromkeys(item.record.id for item in group))
-            rendered = self._render_bodies(template, records)
+            rendered = self._render_bodies(template.with_context(lang=lang), records)
             for item in group:
                 bodies[item.trace_id] = rendered[item.record.id]
         bodies = self._fill_landing_url(step, bodies)
@@ -723,7 +729,8 @@ class SmsJourneyParticipant(models.Model):
         return self._render_bodies(template, record)[record.id]
 
     def _render_bodies(self, template, records):
-        """{record id: body} of ``template`` rendered on ``records`` (one model)."""
+        """{record id: body} of ``template`` rendered on ``records`` (one model), in the
+        template's language when it computes one, else in the context's."""
         if template.model != records._name:
             # a template made for another model: render its text on the contact anyway
             return template._render_template(
@@ -740,7 +747,9 @@ class SmsJourneyParticipant(models.Model):
         if not self.partner_id.phone_sanitized:
             trace._skip(_("The contact has no phone number"))
             return None
-        sms = self._send_one(question.body, self.partner_id, kind="marketing")
+        lang = self.partner_id._sms_lang(self.journey_id.company_id)
+        body = question.with_context(lang=lang).body
+        sms = self._send_one(body, self.partner_id, kind="marketing")
         if not sms.verdict.canceled:
             self.env["sms.survey.request"].create(
                 {
@@ -777,7 +786,10 @@ class SmsJourneyParticipant(models.Model):
         if not event:
             trace._skip(_("No upcoming appointment"))
             return None
-        body = template._render_field("body", event.ids, compute_lang=True)[event.id]
+        lang = self.partner_id._sms_lang(self.journey_id.company_id)
+        body = template.with_context(lang=lang)._render_field(
+            "body", event.ids, compute_lang=True
+        )[event.id]
         # posted on the event, so that the C/A/R keyword rules find it
         sms = self._send_one(body, self.partner_id, thread=event, template=template)
         return trace._record_sent(sms)

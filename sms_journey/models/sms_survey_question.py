@@ -109,9 +109,13 @@ class SmsSurveyQuestion(models.Model):
 
     def _clarification_text(self):
         self.ensure_one()
-        expected = survey_tools.expected_answers(
-            self.answer_type, self.scale_min, self.scale_max, self._choice_list()
-        )
+        if self.answer_type == "yes_no":
+            # the yes words of every language we serve are understood (tools/survey.py)
+            expected = _("YES/NO")
+        else:
+            expected = survey_tools.expected_answers(
+                self.answer_type, self.scale_min, self.scale_max, self._choice_list()
+            )
         return self.clarification or _(
             "Sorry, we did not understand. Please reply %(expected)s to: %(question)s",
             expected=expected,
@@ -125,8 +129,14 @@ class SmsSurveyQuestion(models.Model):
         partners = partners.filtered("phone_sanitized")
         if not partners:
             raise UserError(_("None of these contacts has a mobile number."))
+        # the question in each contact's language: one read per language
+        langs = partners._sms_langs(self.company_id)
+        bodies = {lang: self.with_context(lang=lang).body for lang in set(langs.values())}
         sent = self.env["sms.sender"]._send(
-            [SmsRequest(body=self.body, partner=partner, kind="marketing") for partner in partners]
+            [
+                SmsRequest(body=bodies[langs[partner.id]], partner=partner, kind="marketing")
+                for partner in partners
+            ]
         )
         now = fields.Datetime.now()
         # one INSERT for the requests (the ORM writes 100 rows a statement)

@@ -340,6 +340,32 @@ class SmsJourneyMixin:
         return invoice
 
     @contextmanager
+    def code_translations(self, lang, translations):
+        """sms_journey's code strings translated in ``lang`` as ``translations`` says
+        ({msgid: msgstr}) for the block, as if its .po file had them: tests of the
+        translated answers do not depend on the translators' files."""
+        from odoo.tools.translate import code_translations
+
+        key = ("sms_journey", lang)
+        cache = code_translations.python_translations
+        loaded = dict(code_translations.get_python_translations(*key))
+        before = cache[key]
+        cache[key] = {**loaded, **translations}
+        try:
+            yield
+        finally:
+            cache[key] = before
+
+    def outbox_bodies(self, number):
+        """Bodies of the SMS queued to ``number`` (E.164), oldest first."""
+        return (
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search([("number", "=", number)], order="id")
+            .mapped("body")
+        )
+
+    @contextmanager
     def frozen_now(self, moment):
         """Freeze ``fields.Datetime.now`` and the cursor's ``now``."""
         with patch.object(self.env.cr, "now", lambda: moment), freeze_time(moment):

@@ -219,15 +219,19 @@ class SmsJourneyPreview(models.TransientModel):
             return {"skip_reason": _("No SMS template on the step")}
         if not (partner.mobile or partner.phone):
             return {"skip_reason": _("The contact has no phone number")}
+        # in the contact's language, as it will be sent
+        lang = partner._sms_lang(step.journey_id.company_id)
         if step.action == "survey":
-            body = step.survey_question_id.body
+            body = step.survey_question_id.with_context(lang=lang).body
         elif step.action == "appointment":
-            body = template.body  # rendered on the event when it is sent
+            body = template.with_context(lang=lang).body  # rendered on the event when sent
         else:
             record = partner
             if step.render_on == "source" and source and source._name == template.model:
                 record = source
-            body = self.env["sms.journey.participant"]._render_body(template, record)
+            body = self.env["sms.journey.participant"]._render_body(
+                template.with_context(lang=lang), record
+            )
         info = analyze(body or "")
         values = {
             "body": body,
