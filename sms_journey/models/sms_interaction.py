@@ -43,9 +43,12 @@ class ReplyQueue:
     post on their contact's chatter first. Compared by identity, as it travels in a
     context."""
 
-    def __init__(self):
+    def __init__(self, quiet=None):
         self.replies = []
         self.posts = []  # interactions to post on their contact's chatter
+        # {"journey" / "mailing" / "survey": ids of the batch's replies for which the
+        # batch knows there is nothing of that kind to look up (``_batch_quiet``)
+        self.quiet = quiet if quiet is not None else {}
 
 
 class SmsInteraction(models.Model):
@@ -345,7 +348,7 @@ class SmsInteraction(models.Model):
         (``_post_batch_on_chatter``) and send their answers together
         (``_send_replies``), in that order: an answer comes after the reply it answers."""
         self._resolve_senders()
-        queue = ReplyQueue()
+        queue = ReplyQueue(self._batch_quiet())
         for interaction in self:
             interaction._process_received(queue)
         self.browse([post.id for post in queue.posts])._post_batch_on_chatter()
@@ -356,7 +359,7 @@ class SmsInteraction(models.Model):
         fails is marked ``failed`` with its error, the others go on. Its answers join
         the batch's ``queue`` once it succeeded."""
         self.ensure_one()
-        own = ReplyQueue()
+        own = ReplyQueue(queue.quiet)
         try:
             with self.env.cr.savepoint():
                 self.with_context(sms_journey_reply_queue=own)._run_pipeline()
@@ -449,6 +452,78 @@ class SmsInteraction(models.Model):
                 }
             )
 
+    def _batch_quiet(self):
+        """What the batch knows there is nothing to look up for, in four queries: the
+        replies whose contact has no open survey request, whose number and contact have
+        no journey SMS, whose number got no SMS mailing in ``REPLY_DAYS``. A contact or
+        number with several replies in the batch is always looked up (an earlier reply
+        may start a survey or a journey for it)."""
+        numbers = defaultdict(int)
+        partners = defaultdict(int)
+        for reply in self:
+            numbers[reply.number] += 1
+            partners[reply.partner_id.id] += 1
+        once = self.filtered(lambda r: numbers[r.number] == 1 and partners[r.partner_id.id] < 2)
+        if not once:
+            return {}
+        partner_ids = tuple(once.partner_id.ids) or (0,)
+        number_list = tuple(once.mapped("number"))
+        uuids = tuple(once.outbox_message_id.mapped("sms_uuid")) or ("",)
+
+        def column(query):
+            return {row[0] for row in self.env.execute_query(query)}
+
+        surveys = column(
+            SQL(
+                """SELECT DISTINCT partner_id FROM sms_survey_request
+                    WHERE state = 'open' AND partner_id IN %s""",
+                partner_ids,
+            )
+        )
+        journey_partners = column(
+            SQL(
+                """SELECT DISTINCT partner_id FROM sms_journey_participant
+                    WHERE state = 'running' AND partner_id IN %s""",
+                partner_ids,
+            )
+        )
+        journey_sms = column(
+            SQL(
+                """SELECT DISTINCT m.number FROM sms_journey_trace t
+                     JOIN sms_gateway_message m ON m.id = t.outbox_message_id
+                    WHERE m.number IN %s
+                UNION
+                   SELECT sms_uuid FROM sms_journey_trace WHERE sms_uuid IN %s""",
+                number_list,
+                uuids,
+            )
+        )
+        mailings = column(
+            SQL(
+                """SELECT DISTINCT sms_number FROM mailing_trace
+                    WHERE trace_type = 'sms' AND sms_number IN %s AND create_date > %s""",
+                number_list,
+                min(once.mapped("received_at")) - timedelta(days=REPLY_DAYS),
+            )
+        )
+        return {
+            "survey": {r.id for r in once if r.partner_id.id not in surveys},
+            "journey": {
+                r.id
+                for r in once
+                if r.partner_id.id not in journey_partners
+                and r.number not in journey_sms
+                and (r.outbox_message_id.sms_uuid or "") not in journey_sms
+            },
+            "mailing": {r.id for r in once if r.number not in mailings},
+        }
+
+    def _batch_knows_none(self, kind):
+        """Whether the inbound worker's batch knows this reply has nothing of ``kind``
+        to look up (see ``_batch_quiet``)."""
+        queue = self.env.context.get("sms_journey_reply_queue")
+        return queue is not None and self.id in queue.quiet.get(kind, ())
+
     @api.model
     def _best_partner(self, partners):
         # Several contacts can share a number: prefer companies' people with a salesperson,
@@ -540,7 +615,7 @@ class SmsInteraction(models.Model):
             number=self.number,
             kind=kind,
             template=template,
-            author_id=self.env.ref("base.partner_root").id,
+            author_id=self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root"),
         )
         queue = self.env.context.get("sms_journey_reply_queue")
         if queue is not None:  # the worker sends a batch's answers together
@@ -678,8 +753,16 @@ class SmsInteraction(models.Model):
         number, journey step or SMS mailing; on STOP, every running participant behind
         the number leaves its journey."""
         self.ensure_one()
-        trace = self._find_journey_trace()
-        mailing_trace = self._find_mailing_trace(trace)
+        trace = (
+            self.env["sms.journey.trace"]
+            if self._batch_knows_none("journey")
+            else self._find_journey_trace()
+        )
+        mailing_trace = (
+            self.env["mailing.trace"]
+            if self._batch_knows_none("mailing")
+            else self._find_mailing_trace(trace)
+        )
         if mailing_trace:
             mailing_trace.set_replied()
             vals = {"mailing_trace_id": mailing_trace.id}
@@ -771,6 +854,8 @@ class SmsInteraction(models.Model):
     def _answer_open_survey(self):
         """Record the reply as the answer to the contact's open survey question; True
         when it was a valid answer."""
+        if self._batch_knows_none("survey"):
+            return False
         request = self.env["sms.survey.request"].sudo()._open_for(self)
         if not request:
             return False
@@ -807,6 +892,8 @@ class SmsInteraction(models.Model):
     def _clarify_open_survey(self):
         """Ask once to clarify an answer the open survey question did not understand;
         True when the question was asked again."""
+        if self._batch_knows_none("survey"):
+            return False
         request = self.env["sms.survey.request"].sudo()._open_for(self)
         if not request or request.clarification_sent:
             return False

@@ -21,7 +21,7 @@ THIRD = "+393339999999"
 
 # What each reply costs on its own in the worker (savepoint, chatter post, journeys,
 # surveys, keyword rules, courtesy check); the batch steps come on top, once.
-PER_REPLY_QUERIES = 40
+PER_REPLY_QUERIES = 15
 
 
 class Killed(BaseException):
@@ -283,5 +283,4 @@ class TestInboundWorkerQueries(SmsJourneyCase):
 
         few, many = run(20), run(200)
         per_reply = (many - few) / 180
-        print("PERREPLY", few, many, per_reply)
         self.assertLessEqual(per_reply, PER_REPLY_QUERIES, f"20: {few}, 200: {many} queries")
