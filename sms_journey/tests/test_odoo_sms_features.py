@@ -1,9 +1,13 @@
+from datetime import datetime
+
 from odoo.tests import tagged
 
 from . import test_outbox
 from .common import SmsJourneyCase
 
 NUMBER = "+393331234567"
+# inside the company's marketing send window (8:00-21:00, contact in Europe/Rome)
+DAYTIME = datetime(2026, 3, 2, 10, 0)
 
 
 @tagged("post_install", "-at_install")
@@ -24,12 +28,14 @@ class TestOdooSmsFeatures(SmsJourneyCase):
 
     def test_composer_mass_mode(self):
         self.partner._sms_consent_set("opted_in", "staff")
-        self.env["sms.composer"].with_context(
-            default_composition_mode="mass",
-            default_res_model="res.partner",
-            default_res_ids=self.partner.ids,
-        ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
-        self.dispatch()
+        # marketing SMS wait for the send window: run by day, whatever the clock says
+        with self.frozen_now(DAYTIME):
+            self.env["sms.composer"].with_context(
+                default_composition_mode="mass",
+                default_res_model="res.partner",
+                default_res_ids=self.partner.ids,
+            ).create({"body": "Mass hello", "mass_force_send": True}).action_send_sms()
+            self.dispatch()
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Mass hello"])
 
     def test_sms_template(self):
