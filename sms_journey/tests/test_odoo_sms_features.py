@@ -6,6 +6,8 @@ from . import test_outbox
 from .common import SmsJourneyCase
 
 NUMBER = "+393331234567"
+# inside the company's marketing send window (8:00-21:00, contact in Europe/Rome)
+DAYTIME = datetime(2026, 3, 2, 10, 0)
 
 
 @tagged("post_install", "-at_install")
