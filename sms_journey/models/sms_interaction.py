@@ -45,12 +45,15 @@ class ReplyQueue:
     post on their contact's chatter first. Compared by identity, as it travels in a
     context."""
 
-    def __init__(self, quiet=None):
+    def __init__(self, quiet=None, lookups=None):
         self.replies = []
         self.posts = []  # interactions to post on their contact's chatter
-        # {"journey" / "mailing" / "survey": ids of the batch's replies for which the
-        # batch knows there is nothing of that kind to look up (``_batch_quiet``)
+        # {"journey" / "mailing" / "survey" / "courtesy": ids of the batch's replies for
+        # which the batch knows there is nothing of that kind to look up (``_batch_quiet``)
         self.quiet = quiet if quiet is not None else {}
+        # what the batch's replies look up alike, once per batch (e.g. the keyword
+        # rules of a company and day, ``sms.keyword.rule._candidates_for``)
+        self.lookups = lookups if lookups is not None else {}
 
 
 class SmsInteraction(models.Model):
@@ -366,7 +369,7 @@ class SmsInteraction(models.Model):
         fails is marked ``failed`` with its error, the others go on. Its answers join
         the batch's ``queue`` once it succeeded."""
         self.ensure_one()
-        own = ReplyQueue(queue.quiet)
+        own = ReplyQueue(queue.quiet, queue.lookups)
         try:
             with self.env.cr.savepoint():
                 self.with_context(sms_journey_reply_queue=own)._run_pipeline()
@@ -471,11 +474,12 @@ class SmsInteraction(models.Model):
             )
 
     def _batch_quiet(self):
-        """What the batch knows there is nothing to look up for, in four queries: the
+        """What the batch knows there is nothing to look up for, in five queries: the
         replies whose contact has no open survey request, whose number and contact have
-        no journey SMS, whose number got no SMS mailing in ``REPLY_DAYS``. A contact or
-        number with several replies in the batch is always looked up (an earlier reply
-        may start a survey or a journey for it)."""
+        no journey SMS, whose number got no SMS mailing in ``REPLY_DAYS``, whose number
+        got no courtesy reply since ``COURTESY_INTERVAL`` before the batch's oldest. A
+        contact or number with several replies in the batch is always looked up (an
+        earlier reply may start a survey or a journey for it)."""
         numbers = defaultdict(int)
         partners = defaultdict(int)
         for reply in self:
@@ -524,6 +528,14 @@ class SmsInteraction(models.Model):
                 min(once.mapped("received_at")) - timedelta(days=REPLY_DAYS),
             )
         )
+        courtesies = column(
+            SQL(
+                """SELECT DISTINCT number FROM sms_interaction
+                    WHERE courtesy_sent AND number IN %s AND received_at > %s""",
+                number_list,
+                min(once.mapped("received_at")) - COURTESY_INTERVAL,
+            )
+        )
         return {
             "survey": {r.id for r in once if r.partner_id.id not in surveys},
             "journey": {
@@ -534,6 +546,7 @@ class SmsInteraction(models.Model):
                 and (r.outbox_message_id.sms_uuid or "") not in journey_sms
             },
             "mailing": {r.id for r in once if r.number not in mailings},
+            "courtesy": {r.id for r in once if r.number not in courtesies},
         }
 
     def _batch_knows_none(self, kind):
@@ -941,7 +954,7 @@ class SmsInteraction(models.Model):
         text = (self.company_id or self.env.company)._sms_courtesy_reply()
         if not text:
             return False
-        already = self.search_count(
+        already = not self._batch_knows_none("courtesy") and self.search_count(
             [
                 ("number", "=", self.number),
                 ("courtesy_sent", "=", True),

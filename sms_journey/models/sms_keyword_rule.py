@@ -135,8 +135,14 @@ class SmsKeywordRule(models.Model):
 
     @api.model
     def _candidates_for(self, interaction):
-        """Active rules of the interaction's company valid on its day and in scope."""
+        """Active rules of the interaction's company valid on its day and in scope. In
+        the inbound worker the search is made once per company and day for the batch."""
         day = fields.Date.context_today(self, interaction.received_at)
+        queue = self.env.context.get("sms_journey_reply_queue")
+        key = ("sms.keyword.rule", interaction.company_id.id, day)
+        if queue is not None and key in queue.lookups:
+            rules = self.browse(queue.lookups[key])  # in this reply's language
+            return rules.filtered(lambda rule: rule._in_scope(interaction))
         rules = self.search(
             [
                 ("company_id", "in", [False, interaction.company_id.id]),
@@ -148,6 +154,8 @@ class SmsKeywordRule(models.Model):
                 ("date_end", ">=", day),
             ]
         )
+        if queue is not None:
+            queue.lookups[key] = rules.ids
         return rules.filtered(lambda rule: rule._in_scope(interaction))
 
     def _in_scope(self, interaction):

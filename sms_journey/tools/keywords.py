@@ -9,6 +9,7 @@ consent keywords per family and language, used to seed the editable lists in Odo
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 
 # Letters NFKD does not decompose into base letter + combining mark.
 _LETTER_MAP = str.maketrans(
@@ -140,6 +141,14 @@ def _contains(haystack, needle):
 def _ordered_keywords(keywords):
     if isinstance(keywords, str):
         raise TypeError("keywords must be an iterable of strings, not a single string")
+    return _prepare_keywords(tuple(keywords))
+
+
+@lru_cache(maxsize=256)
+def _prepare_keywords(keywords):
+    """``_ordered_keywords`` of a tuple, cached: the same lists (consent keywords, a
+    rule's keywords) are matched against every inbound SMS, and normalising each keyword
+    again cost more than the rest of the match."""
     prepared = []
     for index, keyword in enumerate(keywords):
         keyword_words = words(keyword)
@@ -147,7 +156,7 @@ def _ordered_keywords(keywords):
             prepared.append((keyword, keyword_words, index))
     # Longer keywords first so "STOP ALL" wins over "STOP"; ties keep the given order.
     prepared.sort(key=lambda item: (-len(item[1]), -len(" ".join(item[1])), item[2]))
-    return prepared
+    return tuple(prepared)
 
 
 def _matches(message_words, keyword_words, mode):

@@ -243,3 +243,13 @@ def test_match_rejects_bad_arguments():
 
 def test_match_ignores_empty_keywords():
     assert match("!!!", ["!!!", ""], "exact") is None
+
+
+def test_keyword_lists_are_prepared_once_whatever_their_type():
+    # the inbound worker matches the same lists against every reply: prepared once
+    keywords = ["Stop all", "STOP", "arrêt"]
+    expected = match("arret please", keywords)
+    assert expected == "arrêt"
+    assert match("arret please", tuple(keywords)) == expected
+    assert match("arret please", (k for k in keywords)) == expected
+    assert match("stop all now", keywords) == "Stop all"
