@@ -13,15 +13,14 @@ Prints Odoo's usual "N failed, N error(s) of N tests" line; exits 1 on any failu
 
 import argparse
 import logging
-import os
 import sys
+
+from odoo_boot import add_database_arguments, boot_odoo
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--http-port", type=int, default=8169)
+    add_database_arguments(parser)
     parser.add_argument("--modules", required=True, help="comma-separated module names")
     parser.add_argument("--tags", required=True, help="Odoo --test-tags specification")
     parser.add_argument(
@@ -31,26 +30,13 @@ def main():
     )
     args = parser.parse_args()
 
-    sys.path.insert(0, os.environ.get("ODOO_SRC", "/opt/odoo18"))
-    import odoo  # the Odoo tree is only known at run time
+    odoo = boot_odoo(args, "info")
     from odoo.service import server as odoo_server
     from odoo.tests import loader
     from odoo.tests.result import OdooTestResult
     from odoo.tools import config
 
-    config.parse_config(
-        [
-            "-d",
-            args.db,
-            f"--addons-path={args.addons_path}",
-            f"--http-port={args.http_port}",
-            f"--db-filter=^{args.db}$",
-            "--log-level=info",
-            "--max-cron-threads=0",
-        ]
-    )
     logger = logging.getLogger("odoo.tests.result")
-    odoo_server.load_server_wide_modules()
     # HttpCase talks to a real HTTP server on this port.
     odoo_server.server = odoo_server.ThreadedServer(odoo.http.root)
     odoo_server.server.http_spawn()

@@ -18,9 +18,10 @@ Prints Odoo's usual "N failed, N error(s) of N tests" line; exits 1 on any failu
 
 import argparse
 import logging
-import os
 import sys
 import unittest
+
+from odoo_boot import add_database_arguments, boot_odoo
 
 MODULE = "sms_journey"
 # made by init() methods outside the ORM (see sms_journey/__init__.py: uninstall_hook)
@@ -184,31 +185,15 @@ def make_test_case(owned):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--http-port", type=int, default=8169)
+    add_database_arguments(parser)
     args = parser.parse_args()
 
-    sys.path.insert(0, os.environ.get("ODOO_SRC", "/opt/odoo18"))
-    import odoo  # the Odoo tree is only known at run time
-    from odoo.service import server as odoo_server
+    odoo = boot_odoo(args, "warn")
     from odoo.tests import loader
     from odoo.tests.result import OdooTestResult
     from odoo.tools import config
 
-    config.parse_config(
-        [
-            "-d",
-            args.db,
-            f"--addons-path={args.addons_path}",
-            f"--http-port={args.http_port}",
-            f"--db-filter=^{args.db}$",
-            "--log-level=warn",
-            "--max-cron-threads=0",
-        ]
-    )
     logger = logging.getLogger("odoo.tests.result")
-    odoo_server.load_server_wide_modules()
 
     registry = odoo.modules.registry.Registry.new(args.db)
     with registry.cursor() as cr:

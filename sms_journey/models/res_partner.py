@@ -560,24 +560,40 @@ class ResPartner(models.Model):
         commercial partners."""
         return self | self.commercial_partner_id
 
-    def _sms_touch_interaction(self, when):
-        """Record an interaction (inbound SMS, short-link click) at ``when`` (naive UTC
-        datetime) on these partners and their commercial partners; dates only move
-        forward. Safe on an empty recordset."""
+    def _sms_touch_interaction(self, when, granularity=None, orient=False):
+        """Record an interaction (inbound SMS, short-link click, survey answer) at
+        ``when`` (naive UTC datetime) on these partners and their commercial partners,
+        in one UPDATE; dates only move forward. Safe on an empty recordset.
+
+        :param granularity: a ``timedelta``; the row is only written when its last
+            interaction is older than ``when - granularity`` (website visits: one write
+            per hour of browsing, not one per page, since inactivity counts in days).
+        :param orient: first contacts also move to *orientation*.
+        """
         if not self or not when:
             return
+        when = fields.Datetime.to_datetime(when)
         partners = self._sms_activity_partners()
         self._sms_flush_activity()
+        stage = SQL(
+            """, journey_stage = CASE WHEN journey_stage = 'first_contact'
+                                      THEN 'orientation' ELSE journey_stage END"""
+            if orient
+            else ""
+        )
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE res_partner
                    SET last_interaction_date = %(when)s,
                        last_activity_date = GREATEST(last_activity_date, %(when)s::date)
+                       %(stage)s
                  WHERE id = ANY(%(ids)s)
-                   AND (last_interaction_date IS NULL OR last_interaction_date < %(when)s)
+                   AND (last_interaction_date IS NULL OR last_interaction_date < %(older)s)
                 """,
-                when=fields.Datetime.to_datetime(when),
+                when=when,
+                stage=stage,
+                older=when - granularity if granularity else when,
                 ids=partners.ids,
             )
         )
@@ -585,36 +601,9 @@ class ResPartner(models.Model):
 
     def _sms_touch_engagement(self, when, granularity=None):
         """A website visit or an e-mail open / click / reply of these partners at
-        ``when`` (naive UTC): their last interaction moves forward and first contacts
-        move to *orientation* (they looked at what we offer), in one UPDATE for the
-        partners and their commercial partners.
-
-        :param granularity: a ``timedelta``; the row is only written when its last
-            interaction is older than ``when - granularity`` (website visits: one write
-            per hour of browsing, not one per page, since inactivity counts in days).
-        """
-        if not self or not when:
-            return
-        when = fields.Datetime.to_datetime(when)
-        partners = self._sms_activity_partners()
-        self._sms_flush_activity()
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE res_partner
-                   SET last_interaction_date = %(when)s,
-                       last_activity_date = GREATEST(last_activity_date, %(when)s::date),
-                       journey_stage = CASE WHEN journey_stage = 'first_contact'
-                                            THEN 'orientation' ELSE journey_stage END
-                 WHERE id = ANY(%(ids)s)
-                   AND (last_interaction_date IS NULL OR last_interaction_date < %(older)s)
-                """,
-                when=when,
-                older=when - granularity if granularity else when,
-                ids=partners.ids,
-            )
-        )
-        partners.invalidate_recordset(ACTIVITY_FIELDS)
+        ``when`` (naive UTC): an interaction that also moves first contacts to
+        *orientation* (they looked at what we offer)."""
+        self._sms_touch_interaction(when, granularity=granularity, orient=True)
 
     def _sms_engagement_switched_on(self, switch):
         """These partners whose company (else the current one) has the activity
