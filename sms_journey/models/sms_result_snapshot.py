@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
+from odoo.tools.sql import create_index, create_unique_index
 
 # the report models whose rows are materialized views, in the order they are built and
 # refreshed (each may read the views of the ones before it)
@@ -46,22 +47,15 @@ class SmsResultSnapshot(models.AbstractModel):
                 SQL("CREATE MATERIALIZED VIEW %s AS (%s)", SQL.identifier(name), query)
             )
             # CONCURRENTLY needs a unique index over all rows
-            self.env.cr.execute(
-                SQL(
-                    "CREATE UNIQUE INDEX %s ON %s (%s)",
-                    SQL.identifier(f"{name}_unique"),
-                    SQL.identifier(name),
-                    SQL(", ").join(SQL.identifier(c) for c in unique),
-                )
+            create_unique_index(
+                self.env.cr, f"{name}_unique", name, [f'"{column}"' for column in unique]
             )
             for columns in indexes:
-                self.env.cr.execute(
-                    SQL(
-                        "CREATE INDEX %s ON %s (%s)",
-                        SQL.identifier(f"{name}_{'_'.join(columns)}_index"),
-                        SQL.identifier(name),
-                        SQL(", ").join(SQL.identifier(c) for c in columns),
-                    )
+                create_index(
+                    self.env.cr,
+                    f"{name}_{'_'.join(columns)}_index",
+                    name,
+                    [f'"{column}"' for column in columns],
                 )
         self._stamp()
 
