@@ -55,6 +55,15 @@ class ReplyQueue:
         # rules of a company and day, ``sms.keyword.rule._candidates_for``)
         self.lookups = lookups if lookups is not None else {}
 
+    def mark(self):
+        """Where the queue stands, to drop what a failed reply added (``discard``)."""
+        return len(self.replies), len(self.posts)
+
+    def discard(self, mark):
+        replies, posts = mark
+        del self.replies[replies:]
+        del self.posts[posts:]
+
 
 class SmsInteraction(models.Model):
     """One SMS received from a contact (or from an unknown number).
@@ -359,28 +368,28 @@ class SmsInteraction(models.Model):
         (``_send_replies``), in that order: an answer comes after the reply it answers."""
         self._resolve_senders()
         queue = ReplyQueue(self._batch_quiet())
-        for interaction in self:
+        # One context for the whole batch: a context per reply would create an ORM
+        # environment per reply, each found by scanning all the others (quadratic).
+        for interaction in self.with_context(sms_journey_reply_queue=queue):
             interaction._process_received(queue)
         self.browse([post.id for post in queue.posts])._post_batch_on_chatter()
         self._send_replies(queue)
 
     def _process_received(self, queue):
         """Run the inbound pipeline on this claimed reply in a savepoint: a reply that
-        fails is marked ``failed`` with its error, the others go on. Its answers join
-        the batch's ``queue`` once it succeeded."""
+        fails is marked ``failed`` with its error and what it added to the batch's
+        ``queue`` is dropped; the others go on."""
         self.ensure_one()
-        own = ReplyQueue(queue.quiet, queue.lookups)
+        mark = queue.mark()
         try:
             with self.env.cr.savepoint():
-                self.with_context(sms_journey_reply_queue=own)._run_pipeline()
+                self.with_context(sms_journey_reply_queue=queue)._run_pipeline()
                 self.write({"pipeline_state": "processed", "last_error": False})
         except Exception as error:  # one bad reply must not stop the others
             _logger.exception("Inbound SMS %s could not be processed", self.id)
+            queue.discard(mark)
             self.env.invalidate_all()
             self.write({"pipeline_state": "failed", "last_error": str(error)})
-            return
-        queue.replies.extend(own.replies)
-        queue.posts.extend(own.posts)
 
     @api.model
     def _send_replies(self, queue):
@@ -698,8 +707,9 @@ class SmsInteraction(models.Model):
             counts[reply.partner_id.id] += 1
         once = replies.filtered(lambda r: counts[r.partner_id.id] == 1)
         try:
-            with self.env.cr.savepoint():
-                once._post_once_on_chatter()
+            if once:
+                with self.env.cr.savepoint():
+                    once._post_once_on_chatter()
             alone = replies - once
         except Exception:
             _logger.exception("Inbound SMS posted one by one: the batch failed")

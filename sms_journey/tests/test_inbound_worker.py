@@ -98,6 +98,47 @@ class TestInboundWorker(SmsJourneyCase):
         self.assertEqual(good.pipeline_state, "processed")
         self.assertNotEqual(self.partner.name, "changed before the error")
 
+    def test_a_reply_failing_late_sends_nothing(self):
+        """A reply that fails after queueing its answers and its chatter post: both are
+        dropped with its savepoint; the batch's other replies are answered."""
+        self.company.sms_courtesy_reply = "Acme: thanks, we got your message."
+        self.env["res.partner"].create({"name": "Other", "mobile": OTHER})
+        bad = self.store_inbound("boom")
+        good = self.store_inbound("fine", sender=OTHER)
+        run = SmsInteraction._run_pipeline
+
+        def run_then_fail(interaction):
+            run(interaction)
+            if interaction.body == "boom":
+                raise ValueError("late failure")
+
+        with (
+            patch.object(SmsInteraction, "_run_pipeline", run_then_fail),
+            self.assertLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"),
+        ):
+            self.process_inbound()
+        self.assertEqual((bad.pipeline_state, good.pipeline_state), ("failed", "processed"))
+        self.assertFalse(bad.mail_message_id)
+        self.assertTrue(good.mail_message_id)
+        outbox = self.env["sms.gateway.message"]
+        self.assertFalse(outbox.search_count([("number", "=", NUMBER)]))
+        self.assertEqual(outbox.search_count([("number", "=", OTHER)]), 1)
+
+    def test_contacts_with_several_replies_in_a_batch(self):
+        """Every contact of the batch replied twice: each reply is posted on its
+        contact's chatter, in arrival order, without the batch failing."""
+        self.env["res.partner"].create({"name": "Other", "mobile": OTHER})
+        replies = self.env["sms.interaction"]
+        for body in ("one", "two"):
+            replies |= self.store_inbound(body) | self.store_inbound(body, sender=OTHER)
+        with self.assertNoLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"):
+            self.process_inbound()
+        self.assertEqual(set(replies.mapped("pipeline_state")), {"processed"})
+        self.assertEqual(len(replies.mail_message_id), 4)
+        for reply in replies:
+            self.assertIn(reply.body, reply.mail_message_id.body)
+            self.assertEqual(reply.mail_message_id.res_id, reply.partner_id.id)
+
     def test_one_wake_up_per_window(self):
         """The webhook books one wake-up of the worker per window, not one per reply."""
         cron = self.env.ref("sms_journey.ir_cron_sms_interaction_process")
