@@ -1,4 +1,5 @@
 import functools
+import math
 
 from werkzeug.urls import url_encode
 
@@ -208,6 +209,12 @@ class SmsGateway(models.Model):
         return SharedRate(
             self.rate_limit, functools.partial(book_send_window, self.env.registry, self.id)
         )
+
+    def _dispatch_quota(self, batch_size, budget):
+        """How many messages one dispatch claim takes for this gateway: what it sends
+        in ``budget`` (a ``timedelta``) at its rate, at least one, at most ``batch_size``."""
+        self.ensure_one()
+        return max(1, min(batch_size, math.ceil(self.rate_limit * budget.total_seconds())))
 
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""

@@ -1,5 +1,6 @@
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -44,6 +45,9 @@ STATE_RANK = {
 }
 # A claim older than this means the worker died between request and commit.
 STALE_CLAIM = timedelta(minutes=10)
+#: How long one run of a dispatch lane sends before it gives its cron thread back
+#: (see ``_cron_dispatch``).
+DISPATCH_BUDGET = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -393,20 +397,39 @@ class SmsGatewayMessage(models.Model):
         The claim is ``FOR UPDATE SKIP LOCKED`` and committed as ``sending`` before any
         request, so parallel workers never pick the same row and a crash after the
         request leaves a trace for ``_cron_reconcile`` instead of a silent resend.
+
+        A run sends for about ``DISPATCH_BUDGET``: each claim holds what its gateway
+        sends in that time at its rate. A lane with more to send books its next run and
+        gives its cron thread back, rather than reporting progress left: Odoo would run
+        it again at once, up to ten times on the same thread, and a backlog sent at a
+        provider's rate would hold every cron thread for minutes, leaving the inbound
+        worker and the other jobs waiting.
         """
         auto_commit = not _testing()
-        claimed = self._claim_due(batch_size)
-        if auto_commit:
-            self.env.cr.commit()  # the claim must be durable before the provider sees it
-        if claimed:
-            for gateway, messages in claimed.grouped("gateway_id").items():
-                messages._send_claimed(gateway)
+        deadline = time.monotonic() + DISPATCH_BUDGET.total_seconds()
+        claimed = self.browse()
+        out_of_time = False
+        for gateway in self._gateways_due():
+            quota = gateway._dispatch_quota(batch_size, DISPATCH_BUDGET)
+            while not out_of_time:
+                batch = self._claim_due(quota, gateway=gateway)
                 if auto_commit:
-                    self.env.cr.commit()  # results of each gateway batch are kept
+                    self.env.cr.commit()  # the claim must be durable before the provider sees it
+                if not batch:
+                    break
+                batch._send_claimed(gateway)
+                if auto_commit:
+                    self.env.cr.commit()  # results of each batch are kept
+                claimed |= batch
+                out_of_time = time.monotonic() >= deadline
         remaining = self.search_count(
             [("state", "=", "queued"), ("due_at", "<=", fields.Datetime.now())]
         )
-        self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
+        lane = self.env["ir.cron"].sudo().browse(self.env.context.get("cron_id"))
+        if remaining and out_of_time and lane:
+            lane._trigger()  # runs again after the other ready jobs
+        else:
+            self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
         if not remaining:
             next_due = self.search([("state", "=", "queued")], order="due_at", limit=1).due_at
             if next_due:
@@ -414,9 +437,24 @@ class SmsGatewayMessage(models.Model):
         return claimed
 
     @api.model
-    def _claim_due(self, limit, ids=None):
+    def _gateways_due(self):
+        """The gateways with messages due now, in one query (the queue's index)."""
+        self.flush_model(["state", "due_at", "gateway_id"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT DISTINCT gateway_id FROM sms_gateway_message
+                    WHERE state = 'queued' AND due_at <= %s""",
+                fields.Datetime.now(),
+            )
+        )
+        return self.env["sms.gateway"].browse(sorted(row[0] for row in rows))
+
+    @api.model
+    def _claim_due(self, limit, ids=None, gateway=None):
         self.flush_model()
         only_ids = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
+        if gateway:
+            only_ids = SQL("%s AND gateway_id = %s", only_ids, gateway.id)
         rows = self.env.execute_query(
             SQL(
                 """WITH due AS (

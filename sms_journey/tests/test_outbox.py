@@ -1,7 +1,9 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from ..models import sms_gateway_message
 from .common import SmsJourneyCase
 
 NUMBER = "+393331234567"
@@ -275,6 +277,28 @@ class TestOutboxDispatch(SmsJourneyCase):
         self.queue()
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "in", lanes.ids)])
         self.assertEqual(triggers.cron_id, lanes)
+
+    def test_a_run_sends_what_the_rate_allows_in_its_budget(self):
+        self.gateway.rate_limit = 2
+        budget = timedelta(seconds=5)
+        self.assertEqual(self.gateway._dispatch_quota(500, budget), 10)
+        self.assertEqual(self.gateway._dispatch_quota(4, budget), 4)
+        self.assertEqual(self.gateway._dispatch_quota(500, timedelta(0)), 1)
+
+    def test_a_lane_out_of_time_gives_its_thread_back(self):
+        """A lane whose budget is spent with messages left books its next run instead
+        of asking Odoo to run it again at once on the same cron thread."""
+        lane = self.env.ref("sms_journey.ir_cron_sms_gateway_dispatch")
+        messages = self.queue("one") | self.queue("two") | self.queue("three")
+        triggers = self.env["ir.cron.trigger"]
+        triggers.search([("cron_id", "=", lane.id)]).unlink()
+        with patch.object(sms_gateway_message, "DISPATCH_BUDGET", timedelta(0)):
+            sent = self.env["sms.gateway.message"].with_context(cron_id=lane.id)._cron_dispatch()
+        self.assertEqual(len(sent), 1)  # one claim: the quota of a spent budget
+        self.assertEqual(sorted(messages.mapped("state")), ["queued", "queued", "sent"])
+        self.assertTrue(triggers.search_count([("cron_id", "=", lane.id)]))
+        self.dispatch()  # with time left, a run sends all that is due
+        self.assertEqual(set(messages.mapped("state")), {"sent"})
 
     def test_workers_book_consecutive_sending_windows(self):
         """Workers share the account's rate: each booked window starts where the one
