@@ -46,10 +46,11 @@ class SmsJourneyWebhookController(Controller):
 
     def _handle(self, gateway_id, parse, process):
         """Verify, parse with the gateway's client, hand over to ``process``, answer."""
-        gateway = self._gateway(gateway_id)
-        if not gateway:
+        setup = request.env["sms.gateway"]._webhook_setup(gateway_id)
+        if not setup:
             return request.make_response("Unknown gateway", status=404)
-        with gateway._get_client() as client:
+        gateway = request.env["sms.gateway"].sudo().browse(gateway_id)
+        with setup.client_class(setup.config) as client:
             params, body = self._payload()
             httprequest = request.httprequest
             if not client.verify_signature(
@@ -70,14 +71,6 @@ class SmsJourneyWebhookController(Controller):
         return request.make_response(
             answer, headers=[("Content-Type", content_type)], status=status
         )
-
-    @staticmethod
-    def _gateway(gateway_id):
-        """The active gateway ``gateway_id`` with the columns its client needs, in one
-        query: the webhook's only read."""
-        Gateway = request.env["sms.gateway"].sudo()
-        columns = [name for name, field in Gateway._fields.items() if field.column_type]
-        return Gateway.search_fetch([("id", "=", gateway_id)], columns)
 
     @staticmethod
     def _process(gateway, process, parsed):

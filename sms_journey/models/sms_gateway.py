@@ -1,9 +1,10 @@
 import functools
 import math
+from typing import NamedTuple
 
 from werkzeug.urls import url_encode
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -38,6 +39,14 @@ def book_send_window(registry, gateway_id, span, cr=None):
         )
     )
     return max(float(cr.fetchone()[0]), 0.0)
+
+
+class WebhookSetup(NamedTuple):
+    """What a webhook needs of its gateway (``SmsGateway._webhook_setup``)."""
+
+    company_id: int | None
+    client_class: type
+    config: GatewayConfig
 
 
 class SmsGateway(models.Model):
@@ -215,6 +224,28 @@ class SmsGateway(models.Model):
         in ``budget`` (a ``timedelta``) at its rate, at least one, at most ``batch_size``."""
         self.ensure_one()
         return max(1, min(batch_size, math.ceil(self.rate_limit * budget.total_seconds())))
+
+    @api.model
+    @tools.ormcache("gateway_id")
+    def _webhook_setup(self, gateway_id):
+        """What a webhook of gateway ``gateway_id`` needs of it: its company, client class
+        and client config, or None when no such gateway is active. Read once per worker
+        and kept until a gateway changes (``sms.cached.lookup.mixin``): providers call
+        at line rate, and this read was the webhook's only query besides storing."""
+        gateway = self.sudo().search([("id", "=", gateway_id)])  # active ones only
+        if not gateway or gateway.code == "none":
+            return None
+        return WebhookSetup(
+            gateway.company_id.id or None,
+            gateway._get_client_class(),
+            gateway._get_client_config(),
+        )
+
+    def _webhook_company_id(self):
+        """This gateway's company id, from the webhook's cached setup when active."""
+        self.ensure_one()
+        setup = self._webhook_setup(self.id)
+        return setup.company_id if setup else self.company_id.id or None
 
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""

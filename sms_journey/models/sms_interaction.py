@@ -222,7 +222,7 @@ class SmsInteraction(models.Model):
                 body=inbound.body,
                 now=now,
                 gateway=gateway.id,
-                company=gateway.company_id.id or None,
+                company=gateway._webhook_company_id(),
                 provider_id=inbound.provider_message_id,
                 uid=uid,
                 cron=cron.id or 0,

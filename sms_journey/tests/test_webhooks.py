@@ -2,7 +2,7 @@ import requests
 
 from odoo.tests import tagged
 
-from .common import SmsJourneyHttpCase
+from .common import AUTH_TOKEN, SmsJourneyHttpCase
 
 NUMBER = "+393331234567"
 
@@ -85,6 +85,22 @@ class TestWebhooks(SmsJourneyHttpCase):
             self.base_url() + "/sms_journey/999999/inbound", data={}, timeout=10
         )
         self.assertEqual(response.status_code, 404)
+
+    def test_a_changed_gateway_is_seen_by_the_next_webhook(self):
+        """The webhook reads its gateway from a cache: a change of the gateway clears it."""
+        data = {"MessageSid": "SMcache1", "From": NUMBER, "To": "+1500", "Body": "Hi"}
+        self.assertAnswered(self.post_webhook("inbound", data), 200)
+        self.gateway.auth_token = "rotated-token"
+        data["MessageSid"] = "SMcache2"
+        self.assertAnswered(self.post_webhook("inbound", data), 403)  # signed with the old one
+        self.gateway.auth_token = AUTH_TOKEN
+        self.gateway.active = False
+        self.assertAnswered(self.post_webhook("inbound", data), 404)
+        self.gateway.active = True
+        self.assertAnswered(self.post_webhook("inbound", data), 200)
+        stored = self.env["sms.interaction"].search([("number", "=", NUMBER)])
+        self.assertEqual(sorted(stored.mapped("provider_message_id")), ["SMcache1", "SMcache2"])
+        self.assertEqual(stored.company_id, self.gateway.company_id)
 
     # inbound --------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import email.utils
 import hmac
 import math
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -321,8 +322,19 @@ class GatewayClient:
             raise TypeError("config must be a GatewayConfig")
         self.config = config
         self._owns_session = session is None
-        self.session = session if session is not None else make_session(config.max_concurrency)
+        self._session = session
+        self._session_lock = threading.Lock()
         self._pool_size = max(int(config.max_concurrency or 1), 1)
+
+    @property
+    def session(self):
+        """The HTTP session to the provider, built on first use: a webhook only checks a
+        signature and parses, it never calls the provider."""
+        if self._session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = make_session(self.config.max_concurrency)
+        return self._session
 
     # -- plumbing --
     @property
@@ -341,8 +353,8 @@ class GatewayClient:
             self._pool_size = size
 
     def close(self):
-        if self._owns_session:
-            self.session.close()
+        if self._owns_session and self._session is not None:
+            self._session.close()
 
     def __enter__(self):
         return self
