@@ -48,6 +48,12 @@ class ReplyQueue:
     def __init__(self, quiet=None, lookups=None):
         self.replies = []
         self.posts = []  # interactions to post on their contact's chatter
+        # written for the whole batch once its replies ran (``_record_batch``): the
+        # replies processed, those answered with the courtesy reply, and the
+        # (contact, time) of each reply for the customer facts
+        self.done = []
+        self.courtesy = []
+        self.touches = []
         # {"journey" / "mailing" / "survey" / "courtesy": ids of the batch's replies for
         # which the batch knows there is nothing of that kind to look up (``_batch_quiet``)
         self.quiet = quiet if quiet is not None else {}
@@ -55,14 +61,16 @@ class ReplyQueue:
         # rules of a company and day, ``sms.keyword.rule._candidates_for``)
         self.lookups = lookups if lookups is not None else {}
 
+    def _lists(self):
+        return self.replies, self.posts, self.done, self.courtesy, self.touches
+
     def mark(self):
         """Where the queue stands, to drop what a failed reply added (``discard``)."""
-        return len(self.replies), len(self.posts)
+        return tuple(len(items) for items in self._lists())
 
     def discard(self, mark):
-        replies, posts = mark
-        del self.replies[replies:]
-        del self.posts[posts:]
+        for items, length in zip(self._lists(), mark, strict=True):
+            del items[length:]
 
 
 class SmsInteraction(models.Model):
@@ -372,8 +380,24 @@ class SmsInteraction(models.Model):
         # environment per reply, each found by scanning all the others (quadratic).
         for interaction in self.with_context(sms_journey_reply_queue=queue):
             interaction._process_received(queue)
+        self._record_batch(queue)
         self.browse([post.id for post in queue.posts])._post_batch_on_chatter()
         self._send_replies(queue)
+
+    @api.model
+    def _record_batch(self, queue):
+        """What the batch's replies wrote alike, in a few statements rather than in each
+        reply's savepoint: their ``processed`` state, the courtesy replies sent, and
+        their contacts' last interaction (one UPDATE per second of arrival, oldest
+        first, as dates only move forward)."""
+        self.browse(queue.done).write({"pipeline_state": "processed", "last_error": False})
+        self.browse([reply.id for reply in queue.courtesy]).write({"courtesy_sent": True})
+        partners_at = defaultdict(set)
+        for partner, when in queue.touches:
+            partners_at[when].add(partner.id)
+        Partner = self.env["res.partner"]
+        for when in sorted(partners_at):
+            Partner.browse(sorted(partners_at[when]))._sms_touch_interaction(when)
 
     def _process_received(self, queue):
         """Run the inbound pipeline on this claimed reply in a savepoint: a reply that
@@ -384,7 +408,7 @@ class SmsInteraction(models.Model):
         try:
             with self.env.cr.savepoint():
                 self.with_context(sms_journey_reply_queue=queue)._run_pipeline()
-                self.write({"pipeline_state": "processed", "last_error": False})
+            queue.done.append(self.id)
         except Exception as error:  # one bad reply must not stop the others
             _logger.exception("Inbound SMS %s could not be processed", self.id)
             queue.discard(mark)
@@ -425,13 +449,21 @@ class SmsInteraction(models.Model):
     def _answer_lang(self):
         """The language of the answers to this reply: the contact's, else the language
         of the company the SMS came in for, else English."""
-        return self.partner_id._sms_lang(self.company_id or self.env.company)
+        company = self.company_id or self.env.company
+        queue = self.env.context.get("sms_journey_reply_queue")
+        if queue is None:
+            return self.partner_id._sms_lang(company)
+        # alike for the replies of a batch with the same language and company
+        key = ("lang", self.partner_id.lang or False, company.id)
+        if key not in queue.lookups:
+            queue.lookups[key] = self.partner_id._sms_lang(company)
+        return queue.lookups[key]
 
     def _answer(self):
         """The pipeline after the sender is known, in the language of the answers."""
         self._handle_consent_keyword()
         self._post_on_chatter()
-        self.partner_id._sms_touch_interaction(self.received_at)
+        self._touch_contact()
         # Journeys before the survey: an answer records the journey the reply belongs to.
         self._apply_journeys()
         if self.consent_action:
@@ -441,6 +473,15 @@ class SmsInteraction(models.Model):
         if not self._apply_keyword_rules():
             if not self._clarify_open_survey():
                 self._send_courtesy_reply()
+
+    def _touch_contact(self):
+        """The reply is an interaction of its contact (customer facts); the inbound
+        worker records those of a batch together (``_record_batch``)."""
+        queue = self.env.context.get("sms_journey_reply_queue")
+        if queue is None:
+            self.partner_id._sms_touch_interaction(self.received_at)
+        elif self.partner_id:
+            queue.touches.append((self.partner_id, self.received_at))
 
     def _resolve_senders(self):
         """The contact behind each number and the last SMS we sent it on its gateway,
@@ -964,18 +1005,25 @@ class SmsInteraction(models.Model):
         text = (self.company_id or self.env.company)._sms_courtesy_reply()
         if not text:
             return False
-        already = not self._batch_knows_none("courtesy") and self.search_count(
-            [
-                ("number", "=", self.number),
-                ("courtesy_sent", "=", True),
-                ("received_at", ">", self.received_at - COURTESY_INTERVAL),
-                ("id", "!=", self.id),
-            ],
-            limit=1,
+        queue = self.env.context.get("sms_journey_reply_queue")
+        already = not self._batch_knows_none("courtesy") and (
+            (queue is not None and any(r.number == self.number for r in queue.courtesy))
+            or self.search_count(
+                [
+                    ("number", "=", self.number),
+                    ("courtesy_sent", "=", True),
+                    ("received_at", ">", self.received_at - COURTESY_INTERVAL),
+                    ("id", "!=", self.id),
+                ],
+                limit=1,
+            )
         )
         if already:
             return False
-        self.courtesy_sent = True
+        if queue is not None:
+            queue.courtesy.append(self)  # marked with its batch (``_record_batch``)
+        else:
+            self.courtesy_sent = True
         self._reply(text)
         return True
 
