@@ -34,6 +34,8 @@ LINGER = timedelta(seconds=2)
 # 5 s stay well below.
 BATCH_SIZE = 200
 WORKER_BUDGET = timedelta(seconds=5)
+#: How long the worker waits after a batch that was not full (see _cron_process_received)
+BATCH_GATHER = timedelta(seconds=1)
 # A reply answers an SMS mailing sent to the number at most this many days before (the
 # campaign report's horizon).
 REPLY_DAYS = results.DAYS
@@ -281,7 +283,9 @@ class SmsInteraction(models.Model):
         claimed again once stale (``STALE_CLAIM``), so each reply is processed once.
 
         The worker goes on while replies come (up to ``WORKER_BUDGET``, then the cron
-        runs it again, woken by a trigger of its own) and, when none is left, lingers
+        runs it again, woken by a trigger of its own), waits ``BATCH_GATHER`` after a
+        batch that was not full (during a burst it thus processes batches of about a
+        second of replies: half the CPU of batches of a few), and, when none is left, lingers
         until no wake-up was booked by a webhook for ``WAKE_UP_WINDOW`` + ``LINGER``: a
         webhook that booked none relied on this run (see ``_receive``). Under tests it
         processes one batch per call.
@@ -306,6 +310,12 @@ class SmsInteraction(models.Model):
                 # worker leaves the whole batch to be claimed again: nothing half done.
                 self.env.cr.commit()
             processed |= claimed
+            if auto_commit and len(claimed) < batch_size:
+                # Replies trickling in during a burst would make batches of a few
+                # replies, each paying the batch's fixed cost (its lookups, the
+                # chatter and outbox writes): gathering for a second halved the
+                # worker's CPU during a burst, for replies answered at most that later.
+                time.sleep(BATCH_GATHER.total_seconds())
             if not auto_commit:
                 break
         remaining = self.search_count([("pipeline_state", "=", "received")])
