@@ -8,6 +8,8 @@ keep-alive clients, and prints requests/s, p50/p99 latency and the ratio to
 the database that every callback and every reply was recorded exactly once (replaying
 200 replies records nothing new), that each reply was processed once (one chatter
 message, one courtesy reply) and how long the burst took to be fully processed.
+Last, ``/web/health`` again: the ratios are to the anchor measured first, and the drift
+of the machine during the run is shown next to them (ratios to the mean of both).
 The scratch database is dropped at the end (``--keep`` keeps it).
 
     python bench/bench_webhooks.py [--statuses 10000] [--inbound 2000] [--clients 4]
@@ -185,6 +187,10 @@ def main():
         replayed = fire(inbound_jobs[:200], args.clients)
         print("inbound replayed:", replayed, flush=True)
         time.sleep(2)  # a replay must not be processed again
+        # The anchor again, now that the burst is processed: how much the machine's own
+        # speed drifted during the run (shared cores vary by ±20 % within a minute).
+        health_after = fire(health_jobs, args.clients)
+        print("/web/health after:", health_after, flush=True)
     finally:
         server.terminate()
         try:
@@ -206,6 +212,12 @@ def main():
             f"summary: status {ratio(status, health)}, inbound {ratio(inbound, health)}, "
             f"p99 status {status['p99 ms']} ms / inbound {inbound['p99 ms']} ms, "
             f"burst: {done}/{args.inbound} processed in {processed_in:.1f} s"
+        )
+        both = {"req/s": (health["req/s"] + health_after["req/s"]) / 2}
+        print(
+            f"anchor drift: /web/health {health['req/s']} req/s before, "
+            f"{health_after['req/s']} after; to their mean: status {ratio(status, both)}, "
+            f"inbound {ratio(inbound, both)}"
         )
     finally:
         if not args.keep:
