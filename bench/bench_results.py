@@ -190,9 +190,10 @@ def measure(label, func):
     return elapsed
 
 
-def form_specification(env, model, view_type="form"):
-    """What the web client's form asks ``web_read`` for: every field of the view's arch,
-    the fields of its inline lists for x2many fields, ``display_name`` of many2ones."""
+def view_specification(env, model, view_type="form"):
+    """What the web client asks ``web_read`` / ``web_search_read`` for in the default
+    ``view_type`` view: every field of its arch, the fields of a form's inline lists for
+    x2many fields, ``display_name`` of many2ones."""
     from lxml import etree
 
     views = env[model].get_views([(False, view_type)])
@@ -259,7 +260,7 @@ def main():
                 round(journey.roi, 2),
             )
 
-        form_spec = form_specification(uenv, "sms.journey")
+        form_spec = view_specification(uenv, "sms.journey")
 
         def journey_form():
             uenv.invalidate_all()
@@ -294,30 +295,13 @@ def main():
             ]
             return f"{hours['length']} hour×kind groups, {len(days[-1])} day×kind groups"
 
+        month_spec = view_specification(uenv, "sms.program.month", "list")
+        result_spec = view_specification(uenv, "sms.result", "list")
+
         def dashboard():
             uenv.invalidate_all()
             Month = uenv["sms.program.month"]
-            spec = {
-                name: {}
-                for name in (
-                    "month",
-                    "inbound",
-                    "calls",
-                    "emails",
-                    "churned",
-                    "reactivated",
-                    "reminded",
-                    "paid",
-                    "survey_score",
-                    "sent",
-                    "opted_out",
-                    "opt_out_rate",
-                    "cost",
-                    "revenue",
-                    "currency_id",
-                )
-            }
-            rows = Month.web_search_read([], spec, limit=80)
+            rows = Month.web_search_read([], month_spec, limit=80)
             Month.read_group([], ["inbound:sum", "sent:sum", "cost:sum"], [])  # the list's sums
             Month.web_read_group([], ["inbound:sum"], ["month:month"], lazy=False)  # the graph
             return f"{rows['length']} months"
@@ -325,19 +309,9 @@ def main():
         def results_list():
             uenv.invalidate_all()
             Result = uenv["sms.result"]
-            spec = {
-                name: {}
-                for name in ("date", "source", "state", "cancel_reason", "click_count", "cost")
-            }
-            spec.update(
-                {
-                    name: {"fields": {"display_name": {}}}
-                    for name in ("journey_id", "step_id", "variant_id", "mailing_id", "partner_id")
-                }
-            )
             domain = [("journey_id", "=", journey.id)]
             # the list's sums are the web client's, over the rows it loaded
-            rows = Result.web_search_read(domain, spec, limit=80, count_limit=10001)
+            rows = Result.web_search_read(domain, result_spec, limit=80, count_limit=10001)
             return f"{len(rows['records'])} rows of {rows['length']:,}+"
 
         def results_pivot():

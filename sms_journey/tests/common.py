@@ -404,6 +404,15 @@ __all__ = [
 ]
 
 
+def new_other_company_user(env, login, groups="sms_journey.group_sms_journey_user"):
+    """A user of a new company only, with ``groups``: what the multi-company rules must
+    keep away from the main company's records."""
+    other = env["res.company"].create({"name": "Other company"})
+    return new_test_user(
+        env, login=login, groups=groups, company_id=other.id, company_ids=[(6, 0, other.ids)]
+    )
+
+
 def new_sms_user(env, login, groups="sms_journey.group_sms_journey_user"):
     """A user of the main company with ``groups`` only (the SMS user group by default):
     tests run with the lowest rights that the feature needs."""

@@ -1,5 +1,7 @@
 from odoo.tests import TransactionCase, tagged
 
+from .common import new_other_company_user
+
 
 @tagged("post_install", "-at_install")
 class TestInstall(TransactionCase):
@@ -15,19 +17,14 @@ class TestInstall(TransactionCase):
 
     def test_messages_are_company_scoped(self):
         """Users of another company see neither the gateways nor the SMS of this one."""
-        from odoo.tests import new_test_user
-
         gateway = self.env["sms.gateway"].create({"name": "Main", "code": "sandbox"})
         message = self.env["sms.gateway.message"].create(
             {"sms_uuid": "f" * 32, "gateway_id": gateway.id, "number": "+393331234567"}
         )
-        other = self.env["res.company"].create({"name": "Other company"})
-        user = new_test_user(
+        user = new_other_company_user(
             self.env,
             "sms_other_company",
             groups="base.group_user,sms_journey.group_sms_journey_user",
-            company_id=other.id,
-            company_ids=[other.id],
         )
         self.assertFalse(self.env["sms.gateway"].with_user(user).search([("id", "=", gateway.id)]))
         self.assertFalse(

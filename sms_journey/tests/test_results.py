@@ -3,7 +3,12 @@ from datetime import datetime, timedelta
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import SmsJourneyCase, SmsResultsAssertions, new_sms_user
+from .common import (
+    SmsJourneyCase,
+    SmsResultsAssertions,
+    new_other_company_user,
+    new_sms_user,
+)
 
 T0 = datetime(2026, 3, 2, 8, 0)  # 09:00 in Rome
 H = timedelta(hours=1)
@@ -404,14 +409,7 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
                 new_test_user(self.env, "nobody")
             ).action_refresh()
         # the reports follow the user's companies
-        other = self.env["res.company"].create({"name": "Other company"})
-        outsider = new_test_user(
-            self.env,
-            "results_outsider",
-            groups="sms_journey.group_sms_journey_user",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
+        outsider = new_other_company_user(self.env, "results_outsider")
         for model in ("sms.result", "sms.result.event", "sms.program.month"):
             self.assertTrue(self.env[model].with_user(user).search_count([]), model)
             self.assertFalse(self.env[model].with_user(outsider).search_count([]), model)
