@@ -2,7 +2,8 @@
 # Quick start 2: set everything up and run every test: ruff, plain pytest for the pure
 # helpers, the translation check, then sms_journey's Odoo tests together with Odoo's own
 # sms, test_mail_sms and mass_mailing_sms suites on a fresh database with sms_journey
-# installed, the install with demo data and the uninstall from it.
+# installed, the install with demo data and the uninstall from it, the install from the
+# wheel and the upgrade from the previous release.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup_all
@@ -166,6 +167,29 @@ if [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
     if [ "$uninstall_ok" -eq 1 ]; then count 1 0; else count 0 1; fi
 fi
 drop_db "${DB}_demo"
+
+# 6. installed like OCA addons: the wheel built with whool installs into a fresh virtualenv
+#    and sms_journey installs from it, with its install tests (scripts/wheel_check.sh)
+if [ "${SMS_JOURNEY_SKIP_WHEEL_CHECK:-}" != "1" ]; then
+    log "wheel: build, install into a fresh virtualenv, install the module from it"
+    if SMS_JOURNEY_WHEEL_DB="${DB}_wheel" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" \
+        bash "$REPO_DIR/scripts/wheel_check.sh" > "$LOG_DIR/wheel.log" 2>&1; then
+        tail -n 1 "$LOG_DIR/wheel.log"; count 1 0
+    else
+        tail -n 30 "$LOG_DIR/wheel.log" >&2; count 0 1
+    fi
+fi
+
+# 7. upgrade from the previous release with demo data and traffic (scripts/upgrade_check.sh)
+if [ "${SMS_JOURNEY_SKIP_UPGRADE_CHECK:-}" != "1" ]; then
+    log "upgrade from the previous release"
+    if SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" \
+        bash "$REPO_DIR/scripts/upgrade_check.sh" > "$LOG_DIR/upgrade.log" 2>&1; then
+        tail -n 1 "$LOG_DIR/upgrade.log"; count 1 0
+    else
+        tail -n 30 "$LOG_DIR/upgrade.log" >&2; count 0 1
+    fi
+fi
 
 log "logs in $LOG_DIR"
 echo "$PASSED passed, $FAILED failed"
