@@ -13,6 +13,7 @@ state, every participant's next step), so that they mean the same in both versio
 """
 
 import argparse
+import datetime
 import json
 import sys
 
@@ -34,6 +35,8 @@ def traffic(args):
             .search([("module", "=", "sms_journey"), ("model", "=", "ir.cron")])
             .mapped("res_id")
         )
+        _participants_waiting(odoo, env)
+        cr.commit()
     for _round in range(2):
         for cron_id in cron_ids:
             # each cron in its own transaction, as Odoo's cron runner does
@@ -46,6 +49,28 @@ def traffic(args):
                 except Exception as error:  # report it, run the others
                     cr.rollback()
                     print(f"cron {cron.cron_name!r} failed: {error}", file=sys.stderr)
+
+
+def _participants_waiting(odoo, env):
+    """Contacts in the middle of the longest running journey, their next step two days
+    ahead: what an upgrade most often meets (the demo's own participants have finished)."""
+    journeys = env["sms.journey"].search([("state", "=", "running")])
+    journey = max(journeys, key=lambda j: len(j.step_ids), default=None)
+    if not journey or len(journey.step_ids) < 2:
+        return
+    step = journey.step_ids.sorted("sequence")[1]
+    taken = env["sms.journey.participant"].search([("journey_id", "=", journey.id)])
+    partners = env["res.partner"].search(
+        [("phone", "!=", False), ("id", "not in", taken.partner_id.ids)], limit=20
+    )
+    due = odoo.fields.Datetime.now() + datetime.timedelta(days=2)
+    env["sms.journey.participant"].create(
+        [
+            {"journey_id": journey.id, "partner_id": partner.id, "step_id": step.id,
+             "next_action_at": due, "key": "upgrade-check"}
+            for partner in partners
+        ]
+    )  # fmt: skip
 
 
 def snapshot(args):
