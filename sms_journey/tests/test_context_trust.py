@@ -85,6 +85,7 @@ class TestNoTrustThroughContext(SmsJourneyHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.company.sms_marketing_consent = "opt_in"  # the default, whatever the database
         # both may post on contacts' chatters (Odoo asks for the contact creation right)
         cls.sms_user = new_sms_user(
             cls.env, "ctx_sms_user", groups=f"{SMS_USER},base.group_partner_manager"
@@ -334,6 +335,7 @@ class TestKindsFromTheSource(SmsJourneyHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.company.sms_marketing_consent = "opt_in"  # the default, whatever the database
         cls.promo = cls.env["sms.template"].create(
             {
                 "name": "Promo",
@@ -355,6 +357,24 @@ class TestKindsFromTheSource(SmsJourneyHttpCase):
         self.assertEqual(
             self.env.ref("sms_journey.sms_template_journey_cart").sms_kind, "marketing"
         )
+        calendar = self.env.ref(
+            "calendar_sms.sms_template_data_calendar_reminder", raise_if_not_found=False
+        )
+        if calendar:
+            self.assertEqual(calendar.sms_kind, "transactional")
+        values = {
+            "name": "Shipped",
+            "model_id": self.env["ir.model"]._get_id("res.partner"),
+            "body": "x",
+        }
+        shipped, imported = self.env["sms.template"]._load_records(
+            [
+                {"xml_id": "sms_journey.test_shipped_template", "values": dict(values)},
+                {"xml_id": "__import__.test_imported_template", "values": dict(values)},
+            ]
+        )
+        self.assertEqual(shipped.sms_kind, "transactional")
+        self.assertEqual(imported.sms_kind, "marketing")
 
     def test_server_action_with_a_marketing_template_is_canceled_without_consent(self):
         for method in ("comment", "note", "sms"):
