@@ -63,6 +63,7 @@
         "views/sms_consent_templates.xml",
         "views/sms_contest_views.xml",
         "views/survey_survey_views.xml",
+        "views/sms_template_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
     ],

@@ -12,8 +12,8 @@ _URL = re.compile(TEXT_URL_REGEX)
 
 class MailThread(models.AbstractModel):
     """SMS on chatters: log them in one INSERT for the journey step cron
-    (``_sms_journey_log_batch``), and tag SMS sent from a template with it (see
-    ``sms.sms.template_id``)."""
+    (``_sms_journey_log_batch``), and send SMS written from a template as the
+    template's kind, tagged with it (see ``sms.sms.template_id``)."""
 
     _inherit = "mail.thread"
 
@@ -27,15 +27,23 @@ class MailThread(models.AbstractModel):
     ):
         if not template and template_xmlid:
             template = self.env.ref(template_xmlid, raise_if_not_found=False)
-        if template:
-            self = self.with_context(sms_journey_template_id=template.id)
-        return super()._message_sms_with_template(
-            template=template,
-            template_xmlid=template_xmlid,
-            template_fallback=template_fallback,
-            partner_ids=partner_ids,
-            **kwargs,
-        )
+        if not template:
+            return super()._message_sms_with_template(
+                template=template,
+                template_xmlid=template_xmlid,
+                template_fallback=template_fallback,
+                partner_ids=partner_ids,
+                **kwargs,
+            )
+        # the SMS is of the template's kind (marketing unless the template says otherwise)
+        with self.env["sms.sms"]._sms_journey_source(template.sudo().sms_kind, template):
+            return super()._message_sms_with_template(
+                template=template,
+                template_xmlid=template_xmlid,
+                template_fallback=template_fallback,
+                partner_ids=partner_ids,
+                **kwargs,
+            )
 
     def _sms_journey_log_batch(self, texts, author_id=None):
         """What ``_message_log_batch`` writes for SMS texts (``message_type='sms'``, the

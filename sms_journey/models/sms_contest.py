@@ -159,6 +159,8 @@ class SmsContest(models.Model):
                 body=messages[langs.get(entry.partner_id.id, fallback)],
                 partner=entry.partner_id,
                 number=entry.number,
+                # it answers the contact's own entry (they texted the keyword): a
+                # transactional notice, which still respects STOP
                 kind="transactional",
                 thread=self,
             )

@@ -1,6 +1,8 @@
 import logging
 import time
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from itertools import groupby
 
@@ -44,8 +46,8 @@ REPLY_DAYS = results.DAYS
 class ReplyQueue:
     """The answers of replies being processed, sent together at the end of a batch:
     ``replies`` is a list of (interaction, SmsRequest), ``posts`` the interactions to
-    post on their contact's chatter first. Compared by identity, as it travels in a
-    context."""
+    post on their contact's chatter first. The batch being processed is found with
+    :func:`current_reply_queue`."""
 
     def __init__(self, quiet=None, lookups=None):
         self.replies = []
@@ -73,6 +75,27 @@ class ReplyQueue:
     def discard(self, mark):
         for items, length in zip(self._lists(), mark, strict=True):
             del items[length:]
+
+
+# The inbound worker's batch being processed, set only around its loop
+# (``_process_batch``). Not a context key: a client's JSON-RPC context could set one and
+# make the pipeline hold, drop or misdirect its answers.
+_REPLY_QUEUE = ContextVar("sms_journey_reply_queue", default=None)
+
+
+def current_reply_queue():
+    """The :class:`ReplyQueue` of the batch the inbound worker is processing in this
+    thread, else None (a reply processed on its own answers at once)."""
+    return _REPLY_QUEUE.get()
+
+
+@contextmanager
+def _processing(queue):
+    token = _REPLY_QUEUE.set(queue)
+    try:
+        yield queue
+    finally:
+        _REPLY_QUEUE.reset(token)
 
 
 class SmsInteraction(models.Model):
@@ -386,10 +409,9 @@ class SmsInteraction(models.Model):
         (``_send_replies``), in that order: an answer comes after the reply it answers."""
         self._resolve_senders()
         queue = ReplyQueue(self._batch_quiet())
-        # One context for the whole batch: a context per reply would create an ORM
-        # environment per reply, each found by scanning all the others (quadratic).
-        for interaction in self.with_context(sms_journey_reply_queue=queue):
-            interaction._process_received(queue)
+        with _processing(queue):
+            for interaction in self:
+                interaction._process_received(queue)
         self._record_batch(queue)
         self.browse([post.id for post in queue.posts])._post_batch_on_chatter()
         self._send_replies(queue)
@@ -417,7 +439,7 @@ class SmsInteraction(models.Model):
         mark = queue.mark()
         try:
             with self.env.cr.savepoint():
-                self.with_context(sms_journey_reply_queue=queue)._run_pipeline()
+                self._run_pipeline()
             queue.done.append(self.id)
         except Exception as error:  # one bad reply must not stop the others
             _logger.exception("Inbound SMS %s could not be processed", self.id)
@@ -460,7 +482,7 @@ class SmsInteraction(models.Model):
         """The language of the answers to this reply: the contact's, else the language
         of the company the SMS came in for, else English."""
         company = self.company_id or self.env.company
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         if queue is None:
             return self.partner_id._sms_lang(company)
         # alike for the replies of a batch with the same language and company
@@ -487,7 +509,7 @@ class SmsInteraction(models.Model):
     def _touch_contact(self):
         """The reply is an interaction of its contact (customer facts); the inbound
         worker records those of a batch together (``_record_batch``)."""
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         if queue is None:
             self.partner_id._sms_touch_interaction(self.received_at)
         elif self.partner_id:
@@ -612,7 +634,7 @@ class SmsInteraction(models.Model):
     def _batch_knows_none(self, kind):
         """Whether the inbound worker's batch knows this reply has nothing of ``kind``
         to look up (see ``_batch_quiet``)."""
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         return queue is not None and self.id in queue.quiet.get(kind, ())
 
     @api.model
@@ -694,12 +716,9 @@ class SmsInteraction(models.Model):
         in on (and so for its company), logged on the contact's chatter as OdooBot's —
         not the webhook's public user's. The sending policy applies as to any SMS.
 
-        In the inbound worker the answer waits for the end of the batch (the context's
-        ``sms_journey_reply_queue``) and None is returned."""
+        In the inbound worker the answer waits for the end of the batch
+        (:func:`current_reply_queue`) and None is returned."""
         self.ensure_one()
-        template_id = self.env.context.get("sms_journey_template_id")
-        if template is None and template_id:
-            template = self.env["sms.template"].browse(template_id)
         request = SmsRequest(
             body=body,
             partner=self.partner_id,
@@ -708,7 +727,7 @@ class SmsInteraction(models.Model):
             template=template,
             author_id=self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root"),
         )
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         if queue is not None:  # the worker sends a batch's answers together
             queue.replies.append((self, request))
             return None
@@ -719,7 +738,7 @@ class SmsInteraction(models.Model):
         the salesperson (in the inbound worker: with its batch, ``_post_batch_on_chatter``)."""
         if not self.partner_id:
             return
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         if queue is not None:
             queue.posts.append(self)
             return
@@ -1015,7 +1034,7 @@ class SmsInteraction(models.Model):
         text = (self.company_id or self.env.company)._sms_courtesy_reply()
         if not text:
             return False
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         already = not self._batch_knows_none("courtesy") and (
             (queue is not None and any(r.number == self.number for r in queue.courtesy))
             or self.search_count(

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import keyword_rules
+from .sms_interaction import current_reply_queue
 
 
 class SmsKeywordRule(models.Model):
@@ -138,7 +139,7 @@ class SmsKeywordRule(models.Model):
         """Active rules of the interaction's company valid on its day and in scope. In
         the inbound worker the search is made once per company and day for the batch."""
         day = fields.Date.context_today(self, interaction.received_at)
-        queue = self.env.context.get("sms_journey_reply_queue")
+        queue = current_reply_queue()
         key = ("sms.keyword.rule", interaction.company_id.id, day)
         if queue is not None and key in queue.lookups:
             rules = self.browse(queue.lookups[key])  # in this reply's language

@@ -49,9 +49,12 @@ class SmsReview(models.AbstractModel):
         else:
             body = _("Thank you! Would you share your experience in a review?")
         body = review_tools.fill_link(body, link)
+        # the request is of its template's kind (ours is transactional: it answers the
+        # contact's own rating); without a template, the text above is
+        kind = template.sudo().sms_kind if template else "transactional"
         if interaction:
-            return interaction._reply(body, template=template or None)
-        request = SmsRequest(body=body, partner=partner, kind="transactional", template=template)
+            return interaction._reply(body, kind=kind, template=template or None)
+        request = SmsRequest(body=body, partner=partner, kind=kind, template=template)
         return self.env["sms.sender"].sudo()._send([request], company=company)[0]
 
     @api.model

@@ -459,6 +459,6 @@ class SmsSender(models.AbstractModel):
         # no live chatter update: these messages were created in this transaction;
         # the policy was applied above
         sms_records.filtered(lambda sms: sms.state == "outgoing").with_context(
-            sms_skip_msg_notification=True, sms_journey_policy_applied=True
-        ).send(auto_commit=False, raise_exception=False)
+            sms_skip_msg_notification=True
+        )._sms_journey_send_decided()
         return sent

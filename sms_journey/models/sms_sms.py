@@ -1,4 +1,6 @@
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -6,6 +8,11 @@ from odoo.tools import SQL
 from .sms_sender import PolicyItem
 
 _logger = logging.getLogger(__name__)
+
+# (kind, sms.template or None) of the SMS Odoo's paths are creating (see
+# ``SmsSms._sms_journey_source``); a module-level variable of this thread, not a
+# context key, so that no client can set it.
+_SOURCE = ContextVar("sms_journey_sms_source", default=None)
 
 
 class SmsSms(models.Model):
@@ -18,11 +25,13 @@ class SmsSms(models.Model):
     with claims, retries and throughput limits. Without a gateway, the same policy cancels
     what it refuses (consent, opt-outs) and the rest goes through Odoo's IAP path.
 
-    ``template_id`` remembers which SMS template an SMS was written from: keyword rules
-    can be scoped to "replies to template X", so the template travels from the sender
-    (composer, ``_message_sms_with_template``, rule replies) through the context key
-    ``sms_journey_template_id`` to the SMS and then to its outbox row, which outlives
-    the SMS itself.
+    ``sms_kind`` and ``template_id`` are decided by the code that creates the SMS, never
+    by a context a client sends: our senders pass them as values; Odoo's paths (the
+    composer, ``_message_sms_with_template``, server actions) create their SMS inside
+    :meth:`_sms_journey_source`, set by our overrides from the template or the composer.
+    Otherwise an SMS of a mass mailing is marketing, any other transactional. Keyword
+    rules can be scoped to "replies to template X": the template goes on to the SMS's
+    outbox row, which outlives the SMS itself.
     """
 
     _inherit = "sms.sms"
@@ -43,16 +52,29 @@ class SmsSms(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        context_kind = self.env.context.get("sms_kind")
-        template_id = self.env.context.get("sms_journey_template_id")
+        # Both set explicitly: a ``default_sms_kind`` / ``default_template_id`` in the
+        # client's context must not decide them.
+        kind, template = _SOURCE.get() or (None, None)
         for vals in vals_list:
-            if template_id:
-                vals.setdefault("template_id", template_id)
-            if "sms_kind" not in vals:
-                vals["sms_kind"] = context_kind or (
+            if not vals.get("template_id"):
+                vals["template_id"] = template.id if template else False
+            if not vals.get("sms_kind"):
+                vals["sms_kind"] = kind or (
                     "marketing" if vals.get("mailing_id") else "transactional"
                 )
         return super().create(vals_list)
+
+    @api.model
+    @contextmanager
+    def _sms_journey_source(self, kind, template=None):
+        """While inside, the SMS created without a kind are of ``kind`` and written
+        from ``template`` (an sms.template, or None): how our overrides tell Odoo's
+        composer and ``_message_sms`` paths what they send. Private: no RPC reaches it."""
+        token = _SOURCE.set((kind, template or None))
+        try:
+            yield
+        finally:
+            _SOURCE.reset(token)
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         gateway_used, _any_blacklisted = self.env["phone.blacklist"]._sms_journey_flags()
@@ -85,6 +107,13 @@ class SmsSms(models.Model):
                 raise_exception=raise_exception,
             )
         return None
+
+    def _sms_journey_send_decided(self):
+        """Send these outgoing SMS, whose policy verdicts their sender already applied
+        (``sms.sender``'s IAP path), as Odoo's ``send`` does: in batches, through IAP,
+        without asking the policy a second time."""
+        for batch_ids in self._split_batch():
+            super(SmsSms, self.browse(batch_ids))._send(unlink_failed=False, unlink_sent=True)
 
     def _sms_journey_set_state(self, state, failure_type=None):
         """Odoo's ``_update_sms_state_and_trackers`` for a batch of any size: one UPDATE
@@ -131,7 +160,7 @@ class SmsSms(models.Model):
 
         Quiet hours and frequency caps need the outbox of a gateway; consent and
         opt-outs hold on IAP too."""
-        if not self or self.env.context.get("sms_journey_policy_applied"):
+        if not self:
             return self
         marketing = self.filtered(lambda sms: sms.sms_kind == "marketing")
         companies = marketing._sms_journey_companies() if marketing else {}

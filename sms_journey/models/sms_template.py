@@ -1,4 +1,6 @@
-from odoo import api, models
+from odoo import api, fields, models
+from odoo.tools import SQL
+from odoo.tools.sql import column_exists
 
 from ..tools.review import LINK_PLACEHOLDER as REVIEW_PLACEHOLDER
 
@@ -13,7 +15,63 @@ LANDING_PLACEHOLDER = "[LANDING-URL]"
 
 
 class SmsTemplate(models.Model):
+    """SMS templates say what kind of SMS they write.
+
+    Everything that sends from a template sends the template's kind: the chatter's
+    ``_message_sms_with_template``, the composer, server actions, review requests. A
+    template someone writes is marketing unless they say otherwise (fail safe: consent
+    applies); a template a module ships in its data (a calendar reminder, a delivery
+    notice) is one of its notifications: transactional unless its data says otherwise.
+    """
+
     _inherit = "sms.template"
+
+    sms_kind = fields.Selection(
+        [
+            ("marketing", "Marketing"),
+            ("transactional", "Transactional"),
+            ("essential", "Essential"),
+        ],
+        string="Message type",
+        default="marketing",
+        required=True,
+        help="The kind of the SMS sent from this template. Marketing SMS need the "
+        "contact's consent and respect quiet hours and frequency caps; transactional SMS "
+        "(orders, appointments) only respect opt-outs (STOP); essential SMS (security "
+        "codes) reach even opted-out numbers.",
+    )
+
+    def _auto_init(self):
+        # On install, the templates modules shipped before us are their notifications
+        new_column = not column_exists(self.env.cr, self._table, "sms_kind")
+        result = super()._auto_init()
+        if new_column:
+            self.env.cr.execute(
+                SQL(
+                    """UPDATE sms_template t SET sms_kind = 'transactional'
+                        WHERE EXISTS (SELECT 1 FROM ir_model_data d
+                                       WHERE d.model = 'sms.template' AND d.res_id = t.id
+                                         AND d.module NOT LIKE %s)""",
+                    r"\_\_%",
+                )
+            )
+        return result
+
+    def _load_records(self, data_list, update=False, ignore_duplicates=False):
+        # a template a module's data creates without a kind is one of its notifications
+        # (imports have no module of their own: ``__import__``, ``__export__``)
+        imd = self.env["ir.model.data"]
+        for data in data_list:
+            xml_id = data.get("xml_id") or ""
+            values = data.get("values", {})
+            if (
+                "." in xml_id
+                and not xml_id.startswith("__")
+                and "sms_kind" not in values
+                and not imd._xmlid_to_res_id(xml_id, raise_if_not_found=False)
+            ):
+                data["values"] = dict(values, sms_kind="transactional")
+        return super()._load_records(data_list, update=update, ignore_duplicates=ignore_duplicates)
 
     @api.model
     def _render_eval_context(self):

@@ -44,6 +44,7 @@ class TestOdooSmsFeatures(SmsJourneyCase):
                 "name": "Greeting",
                 "model_id": self.env["ir.model"]._get_id("res.partner"),
                 "body": "Hello {{ object.name }}",
+                "sms_kind": "transactional",
             }
         )
         self.partner._message_sms_with_template(template=template, partner_ids=self.partner.ids)
@@ -71,6 +72,9 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         self.assertFalse(self.received())
 
     def test_mass_mailing_test_button(self):
+        # a mailing's test is marketing: the number tested on consents (inside the window)
+        tester = self.env["res.partner"].create({"name": "Tester", "mobile": "+39 333 765 4321"})
+        tester._sms_consent_set("opted_in", "staff")
         mailing = self.env["mailing.mailing"].create(
             {
                 "name": "Promo",
@@ -80,9 +84,10 @@ class TestOdooSmsFeatures(SmsJourneyCase):
                 "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
             }
         )
-        self.env["mailing.sms.test"].create(
-            {"mailing_id": mailing.id, "numbers": "+39 333 765 4321\nnot-a-number"}
-        ).action_send_sms()
+        with self.frozen_now(DAYTIME):
+            self.env["mailing.sms.test"].create(
+                {"mailing_id": mailing.id, "numbers": "+39 333 765 4321\nnot-a-number"}
+            ).action_send_sms()
         self.assertEqual(self.received("+393337654321")[0]["body"], "Test of the summer sale")
         log = mailing.message_ids[0].body
         self.assertIn("successfully sent", log)

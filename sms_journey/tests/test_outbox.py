@@ -15,7 +15,8 @@ class TestOutboxCompliance(SmsJourneyCase):
 
     def send(self, partner=None, body="Hello from Acme", kind="transactional"):
         partner = partner or self.partner
-        partner.with_context(sms_kind=kind)._message_sms(body, partner_ids=partner.ids)
+        with self.env["sms.sms"]._sms_journey_source(kind):
+            partner._message_sms(body, partner_ids=partner.ids)
         return self.outbox(partner_id=partner.id)[-1:]
 
     def test_marketing_without_consent_is_canceled_with_reason(self):
