@@ -159,11 +159,13 @@ class TestMenusForEveryone(JsonRpcActorMixin, SmsJourneyHttpCase):
                 view = view.inherit_id
             if view.type in ("list", "form", "kanban"):
                 roots.add(view)
+        opened = set()
         for user in (self.employee, self.sms_user, self.other_company):
             self.login_jsonrpc(user)
             for view in roots:
                 if not self.env[view.model].with_user(user).has_access("read"):
                     continue
+                opened.add((user, view))
                 with self.subTest(user=user.login, view=view.xml_id or view.name):
                     loaded, error = self.call_kw(view.model, "get_views", [[view.id, view.type]])
                     self.assertFalse(error, error)
@@ -172,3 +174,4 @@ class TestMenusForEveryone(JsonRpcActorMixin, SmsJourneyHttpCase):
                         view.model, "web_search_read", domain=[], specification=spec, limit=5
                     )
                     self.assertFalse(error, error)
+        self.assertIn((self.employee, self.env.ref("base.view_partner_form")), opened)
