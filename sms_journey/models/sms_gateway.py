@@ -204,9 +204,13 @@ class SmsGateway(models.Model):
             return self.env["sms.interaction"]
         interaction = self.env["sms.interaction"]._receive(self, complete)
         if complete.media and interaction and not interaction.media_urls:
-            interaction.media_urls = "\n".join(
-                f"{media.url} ({media.content_type})" if media.content_type else media.url
-                for media in complete.media
+            interaction._pipeline_write(
+                {
+                    "media_urls": "\n".join(
+                        f"{media.url} ({media.content_type})" if media.content_type else media.url
+                        for media in complete.media
+                    )
+                }
             )
         return interaction
 

@@ -9,7 +9,7 @@ from itertools import groupby
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, plaintext2html
 
 from ..tools import phone as phone_tools
@@ -41,6 +41,14 @@ BATCH_GATHER = timedelta(seconds=1)
 # A reply answers an SMS mailing sent to the number at most this many days before (the
 # campaign report's horizon).
 REPLY_DAYS = results.DAYS
+# What staff may change on a received SMS: the contact it came from and whether someone
+# handled it. Every other field is what the webhook stored or what the pipeline made of
+# it: facts, written only by the pipeline's own methods (``_pipeline_write``).
+STAFF_FIELDS = frozenset({"partner_id", "state"})
+# The reply's place in the inbound pipeline: what would make the worker run it (again).
+PIPELINE_FIELDS = frozenset(
+    {"pipeline_state", "claimed_at", "last_error", "reprocessed_by_id", "reprocessed_at"}
+)
 
 
 class ReplyQueue:
@@ -115,6 +123,13 @@ class SmsInteraction(models.Model):
     open survey question, and finally keyword rules (else a survey clarification, else
     the courtesy reply). A reply with a ``consent_action`` never answers a survey nor
     runs a rule. ``_reply`` is the one method that answers.
+
+    A received SMS is a fact: ``write`` lets staff change only ``STAFF_FIELDS`` (link a
+    contact, mark handled), for everybody including the superuser; the webhook and the
+    worker write the rest through ``_pipeline_write``, which no client can call. A
+    forged START written into a reply, or a processed reply put back in the queue, is
+    thus refused. Running a failed reply again is a manager's ``action_reprocess``,
+    which records who asked for it.
     """
 
     _name = "sms.interaction"
@@ -189,6 +204,13 @@ class SmsInteraction(models.Model):
     mailing_trace_id = fields.Many2one(
         "mailing.trace", "Answers mailing SMS", readonly=True, index="btree_not_null"
     )
+    reprocessed_by_id = fields.Many2one(
+        "res.users",
+        "Re-run by",
+        readonly=True,
+        help="The manager who last sent this failed reply back to the inbound worker.",
+    )
+    reprocessed_at = fields.Datetime("Re-run on", readonly=True)
 
     _sql_constraints = [
         (
@@ -422,8 +444,11 @@ class SmsInteraction(models.Model):
         reply's savepoint: their ``processed`` state, the courtesy replies sent, and
         their contacts' last interaction (one UPDATE per second of arrival, oldest
         first, as dates only move forward)."""
-        self.browse(queue.done).write({"pipeline_state": "processed", "last_error": False})
-        self.browse([reply.id for reply in queue.courtesy]).write({"courtesy_sent": True})
+        self.browse(queue.done)._pipeline_write(
+            {"pipeline_state": "processed", "last_error": False}
+        )
+        courtesy = self.browse([reply.id for reply in queue.courtesy])
+        courtesy._pipeline_write({"courtesy_sent": True})
         partners_at = defaultdict(set)
         for partner, when in queue.touches:
             partners_at[when].add(partner.id)
@@ -445,7 +470,7 @@ class SmsInteraction(models.Model):
             _logger.exception("Inbound SMS %s could not be processed", self.id)
             queue.discard(mark)
             self.env.invalidate_all()
-            self.write({"pipeline_state": "failed", "last_error": str(error)})
+            self._pipeline_write({"pipeline_state": "failed", "last_error": str(error)})
 
     @api.model
     def _send_replies(self, queue):
@@ -469,7 +494,9 @@ class SmsInteraction(models.Model):
                         sender._send([request for _i, request in requests], gateway=gateway)
                 except Exception as error:
                     _logger.exception("Answer to inbound SMS %s failed", interaction.id)
-                    interaction.write({"pipeline_state": "failed", "last_error": str(error)})
+                    interaction._pipeline_write(
+                        {"pipeline_state": "failed", "last_error": str(error)}
+                    )
 
     def _run_pipeline(self):
         """What a reply means, step by step (see the class docstring); its contact and
@@ -546,7 +573,7 @@ class SmsInteraction(models.Model):
             partner = interaction.partner_id or self._best_partner(
                 by_number.get(interaction.number, self.env["res.partner"])
             )
-            interaction.write(
+            interaction._pipeline_write(
                 {
                     "partner_id": partner.id,
                     "outbox_message_id": last_sent.get(
@@ -652,7 +679,7 @@ class SmsInteraction(models.Model):
         company = self.gateway_id.company_id
         brand = company.sms_brand_name or company.name
         if family == "opt_out":
-            self.consent_action = "opt_out"
+            self._pipeline_write({"consent_action": "opt_out"})
             partner_model._sms_consent_opt_out_number(
                 self.number, "keyword", proof, self.partner_id, interaction=self
             )
@@ -666,7 +693,7 @@ class SmsInteraction(models.Model):
                 kind="essential",
             )
         elif family == "opt_in":
-            self.consent_action = "opt_in"
+            self._pipeline_write({"consent_action": "opt_in"})
             partner_model._sms_consent_opt_in_number(
                 self.number, "keyword", proof, self.partner_id, interaction=self
             )
@@ -677,11 +704,11 @@ class SmsInteraction(models.Model):
                 ),
             )
         elif family == "help":
-            self.consent_action = "help"
+            self._pipeline_write({"consent_action": "help"})
             # CTIA: HELP is answered even to a number that sent STOP
             self._reply(self._help_text(company), kind="essential")
         elif family == "confirm" and self.partner_id.sms_consent_state == "pending":
-            self.consent_action = "confirm"
+            self._pipeline_write({"consent_action": "confirm"})
             self.partner_id._sms_consent_set(
                 "opted_in", "keyword", proof, self.number, interaction=self
             )
@@ -754,7 +781,7 @@ class SmsInteraction(models.Model):
                 partner_ids=partner.user_id.partner_id.ids,
             )
         )
-        self.mail_message_id = message
+        self._pipeline_write({"mail_message_id": message.id})
 
     def _chatter_body(self):
         return Markup('<i class="fa fa-mobile" title="%s"></i> ') % _("SMS") + plaintext2html(
@@ -792,7 +819,7 @@ class SmsInteraction(models.Model):
             except Exception as error:
                 _logger.exception("Inbound SMS %s could not be posted", reply.id)
                 self.env.invalidate_all()
-                reply.write({"pipeline_state": "failed", "last_error": str(error)})
+                reply._pipeline_write({"pipeline_state": "failed", "last_error": str(error)})
 
     def _post_once_on_chatter(self):
         """``_post_batch_on_chatter`` for replies of distinct contacts."""
@@ -850,7 +877,7 @@ class SmsInteraction(models.Model):
             )
         messages = partners._message_create(values)
         for reply, partner, message, vals in zip(self, partners, messages, values, strict=True):
-            reply.mail_message_id = message
+            reply._pipeline_write({"mail_message_id": message.id})
             partner._message_post_after_hook(message, vals)
             if vals["partner_ids"] or partner.id in followed:
                 partner._notify_thread(message, vals)
@@ -879,10 +906,10 @@ class SmsInteraction(models.Model):
             vals = {"mailing_trace_id": mailing_trace.id}
             if self.consent_action == "opt_out":
                 mailing_trace.sms_opted_out_at = self.received_at
-            self.write(vals)
+            self._pipeline_write(vals)
         elif trace:
             trace._mark_replied(self)
-            self.write(
+            self._pipeline_write(
                 {
                     "sms_journey_participant_id": trace.participant_id.id,
                     "sms_journey_id": trace.journey_id.id,
@@ -1022,7 +1049,7 @@ class SmsInteraction(models.Model):
         rule, keyword = self.env["sms.keyword.rule"]._find_for_interaction(self)
         if not rule:
             return False
-        self.write({"matched_rule_id": rule.id, "matched_keyword": keyword})
+        self._pipeline_write({"matched_rule_id": rule.id, "matched_keyword": keyword})
         # a broken rule is logged on it; the reply stays matched to it
         run_isolated(rule, _("Keyword rule"), rule._run_actions, self)
         return True
@@ -1052,7 +1079,7 @@ class SmsInteraction(models.Model):
         if queue is not None:
             queue.courtesy.append(self)  # marked with its batch (``_record_batch``)
         else:
-            self.courtesy_sent = True
+            self._pipeline_write({"courtesy_sent": True})
         self._reply(text)
         return True
 
@@ -1093,7 +1120,7 @@ class SmsInteraction(models.Model):
                     summary=_("Answer the SMS of %s", partner.display_name),
                     note=plaintext2html(replies[-1].body or ""),
                 )
-            due.reminded = True
+            due._pipeline_write({"reminded": True})
 
     def action_mark_handled(self):
         self.write({"state": "handled"})
@@ -1110,7 +1137,40 @@ class SmsInteraction(models.Model):
             "view_mode": "form",
         }
 
+    def action_reprocess(self):
+        """A manager sends failed replies back to the inbound worker, which runs the whole
+        pipeline on them again (the button of a failed reply). Who asked and when is
+        kept on the reply. Only failed replies: a processed one would apply its
+        keywords twice."""
+        if not self.env.user.has_group("sms_journey.group_sms_journey_manager"):
+            raise AccessError(_("Only SMS journey managers can run a received SMS again."))
+        self.check_access("write")
+        if any(reply.pipeline_state != "failed" for reply in self):
+            raise UserError(_("Only a received SMS whose processing failed can be run again."))
+        self._pipeline_write(
+            {
+                "pipeline_state": "received",
+                "claimed_at": False,
+                "last_error": False,
+                "reprocessed_by_id": self.env.uid,
+                "reprocessed_at": fields.Datetime.now(),
+            }
+        )
+        _logger.info("Inbound SMS %s sent back to the worker by user %s", self.ids, self.env.uid)
+        self._processing_cron()._trigger()
+        return True
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # The webhook stores replies in SQL (``_receive``). A row created through the ORM
+        # (history imported by the superuser, tests) starts processed: never one for the
+        # worker to run.
+        for vals in vals_list:
+            self._check_staff_fields(vals, set(vals) - PIPELINE_FIELDS)
+        return super().create(vals_list)
+
     def write(self, vals):
+        self._check_staff_fields(vals, STAFF_FIELDS)
         # Linking an unknown sender to a contact brings the reply onto its chatter (the
         # worker posts the replies it processes itself).
         newly_linked = (
@@ -1124,6 +1184,28 @@ class SmsInteraction(models.Model):
         if newly_linked:
             newly_linked._post_on_chatter()
         return result
+
+    @api.model
+    def _check_staff_fields(self, vals, allowed):
+        """Refuse ``vals`` that set a field outside ``allowed``: whoever calls, the
+        superuser included (see the class docstring)."""
+        facts = sorted(set(vals) - allowed)
+        if facts:
+            raise AccessError(
+                _(
+                    "A received SMS is kept as it came in: %(fields)s can't be changed.",
+                    fields=", ".join(
+                        self._fields[name].string if name in self._fields else name
+                        for name in facts
+                    ),
+                )
+            )
+
+    def _pipeline_write(self, vals):
+        """The inbound pipeline's own writes (the webhook's, the worker's, the reminder's
+        and the manager's re-run): the one path to the fields ``write`` refuses. Private,
+        so no client can call it; goes straight to the ORM's ``write``."""
+        return super().write(vals)
 
     def link_partner(self, partner):
         self.filtered(lambda i: not i.partner_id).write({"partner_id": partner.id})

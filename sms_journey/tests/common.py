@@ -5,6 +5,7 @@ the class, points a sandbox gateway of the main company at it and gives helpers 
 the outbox and to play the provider's callbacks.
 """
 
+import json
 import uuid
 from contextlib import contextmanager
 from unittest.mock import patch
@@ -13,7 +14,9 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from odoo import http
 from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user
+from odoo.tests.common import get_db_name
 
 from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
 
@@ -468,3 +471,60 @@ class SmsResultsAssertions:
             self.assertEqual(order.sms_mailing_id, source.mass_mailing_id)
             self.assertFalse(order.sms_journey_trace_id)
         self.assertEqual((order.sms_attribution_kind, order.sms_attribution_at), (kind, at))
+
+
+class JsonRpcActorMixin:
+    """For an HttpCase acting as a real user the way the web client does: log in over
+    JSON-RPC (``/web/session/authenticate``; ``new_test_user`` gives each user its login
+    as password), then call models with ``/web/dataset/call_kw`` in that session."""
+
+    def jsonrpc(self, route, params=None):
+        """POST a JSON-RPC call to ``route``; returns ``(result, error)``, ``error``
+        being the error's ``data`` (``name``, ``message``) or None. Never a 500."""
+        self.env.flush_all()  # the request runs on the test's transaction
+        response = self.url_open(
+            route,
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 0, "params": params or {}}),
+            headers={"Content-Type": "application/json"},
+        )
+        self.env.invalidate_all()
+        self.assertEqual(response.status_code, 200, f"{route} answered {response.status_code}")
+        answer = response.json()
+        error = answer.get("error")
+        return answer.get("result"), error and error.get("data", error)
+
+    def login_jsonrpc(self, user):
+        """Log ``user`` in over JSON-RPC in a new session; returns its session info."""
+        self.authenticate(None, None)  # a fresh anonymous session on the test database
+        self.env.flush_all()
+        response = self.url_open(
+            "/web/session/authenticate",
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "method": "call",
+                    "id": 0,
+                    "params": {"db": get_db_name(), "login": user.login, "password": user.login},
+                }
+            ),
+            headers={"Content-Type": "application/json"},
+        )
+        self.env.invalidate_all()
+        answer = response.json()
+        self.assertFalse(answer.get("error"), f"{user.login} could not log in: {answer}")
+        info = answer["result"]
+        # Logging in rotates the session: use the new one, as a browser would (the
+        # test's own cookie would otherwise win over the server's, see HttpCase)
+        sid = response.cookies["session_id"]
+        del self.opener.cookies["session_id"]
+        self.opener.cookies["session_id"] = sid
+        self.session = http.root.session_store.get(sid)
+        self.assertEqual(info["uid"], user.id)
+        return info
+
+    def call_kw(self, model, method, *args, **kwargs):
+        """``model.method(*args, **kwargs)`` as the logged-in user, over JSON-RPC."""
+        return self.jsonrpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )

@@ -57,17 +57,17 @@ class TestInboundWorker(SmsJourneyCase):
         second = self.store_inbound("two")
         other = self.store_inbound("elsewhere", sender=OTHER)
         # another worker holds the first reply of NUMBER: its later reply waits
-        first.write({"pipeline_state": "processing", "claimed_at": fields.Datetime.now()})
+        first._pipeline_write({"pipeline_state": "processing", "claimed_at": fields.Datetime.now()})
         claimed = self.env["sms.interaction"]._claim_received(10)
         self.assertEqual(claimed, other)
         self.assertEqual(second.pipeline_state, "received")
         # once the first is done, the second is next
-        first.pipeline_state = "processed"
+        first._pipeline_write({"pipeline_state": "processed"})
         self.assertEqual(self.env["sms.interaction"]._claim_received(10), second)
 
     def test_stale_claim_of_a_dead_worker_is_processed_again(self):
         interaction = self.store_inbound("Hello")
-        interaction.write(
+        interaction._pipeline_write(
             {
                 "pipeline_state": "processing",
                 "claimed_at": fields.Datetime.now() - STALE_CLAIM - timedelta(minutes=1),
@@ -245,7 +245,7 @@ class TestInboundWorker(SmsJourneyCase):
         )
         self.assertGreater(answer.id, batch.id)  # the answer comes after the reply
         # the same reply through message_post (the path outside the worker)
-        alone.mail_message_id = False
+        alone._pipeline_write({"mail_message_id": False})
         alone._post_on_chatter()
         posted = alone.mail_message_id
         self.env.flush_all()
