@@ -3,13 +3,15 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.http import request
 
+from .main import RECORD_ID
+
 
 class SmsJourneyLinks(http.Controller):
     @http.route(
         [
-            "/r/<string:code>/j/<int:trace_id>/<string:signature>",
+            f"/r/<string:code>/j/<{RECORD_ID}:trace_id>/<string:signature>",
             # unsigned (or cut) links still take the customer to the page, unrecorded
-            "/r/<string:code>/j/<int:trace_id>",
+            f"/r/<string:code>/j/<{RECORD_ID}:trace_id>",
         ],
         type="http",
         auth="public",
