@@ -22,6 +22,8 @@ class SmsJourneyLinks(http.Controller):
         The signature is checked by ``link.tracker.click.add_click``: a wrong or missing
         one counts as a plain click of the link, for no trace.
         """
+        if "\x00" in code or "\x00" in (signature or ""):
+            raise NotFound()  # no link has one, and PostgreSQL refuses it in a query (a 500)
         if not request.env["ir.http"].is_a_bot():
             request.env["link.tracker.click"].sudo().add_click(
                 code,
