@@ -33,9 +33,12 @@ RECORD_ID = "int(min=1, max=2147483647)"
 class SmsJourneyWebhookController(Controller):
     """Provider webhooks: delivery reports and inbound SMS.
 
-    Body larger than MAX_WEBHOOK_BODY → 413 (route ``max_content_length``). Signature
-    first (forged or unsigned → 403, nothing recorded), then the gateway's parser in
-    ``tools/gateways`` (malformed → 400 with the reason), then one model method.
+    A gateway id that is no positive 32-bit integer does not match the route (404
+    before any lookup), nor does one of no active gateway. Body larger than
+    MAX_WEBHOOK_BODY → 413 (route ``max_content_length``). Signature first (forged or
+    unsigned → 403, nothing recorded), then the gateway's parser in ``tools/gateways``
+    (malformed → 400 with the reason), then one model method (a sender the gateway
+    takes no replies from, as a sandbox's from a number it never texted → 403).
     Providers get the answer they expect, so they neither retry what we recorded nor
     what we will never accept.
 
