@@ -64,6 +64,7 @@ def prepare(db, port, statuses, inbound):
             [{"name": f"Bench {i}", "mobile": f"+3934712{i:05d}"} for i in range(inbound)]
         )
         # each replying number was texted first: a sandbox takes replies from no other
+        env.flush_all()  # their phone_sanitized, read below
         cr.execute(
             """INSERT INTO sms_gateway_message
                    (sms_uuid, gateway_id, company_id, partner_id, number, body, sms_kind,
