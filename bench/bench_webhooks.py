@@ -63,6 +63,22 @@ def prepare(db, port, statuses, inbound):
         partners = env["res.partner"].create(
             [{"name": f"Bench {i}", "mobile": f"+3934712{i:05d}"} for i in range(inbound)]
         )
+        # each replying number was texted first: a sandbox takes replies from no other
+        env.flush_all()  # their phone_sanitized, read below
+        cr.execute(
+            """INSERT INTO sms_gateway_message
+                   (sms_uuid, gateway_id, company_id, partner_id, number, body, sms_kind,
+                    state, due_at, sent_at, attempts, segments, provider_message_id,
+                    create_date, write_date, create_uid, write_uid)
+               SELECT md5(random()::text || p.id::text), %s, %s, p.id, p.phone_sanitized,
+                      'Your order is ready', 'transactional', 'delivered',
+                      now() at time zone 'utc' - interval '1 day',
+                      now() at time zone 'utc' - interval '1 day', 1, 1, 'SMtexted' || p.id,
+                      now() at time zone 'utc' - interval '1 day',
+                      now() at time zone 'utc' - interval '1 day', 1, 1
+                 FROM res_partner p WHERE p.id = ANY(%s)""",
+            [gateway.id, env.company.id, partners.ids],
+        )
         cr.commit()
         return registry, gateway.id, partners.mapped("phone_sanitized")
 

@@ -75,6 +75,14 @@ db_exists() {
     psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$1'" | grep -q 1
 }
 
+# The auth token of the demo sandbox gateway of database $1 (random, made at its creation):
+# the sandbox provider is started with it, so that it signs what Odoo verifies.
+sandbox_token() {
+    psql -d "$1" -tAc "SELECT g.auth_token FROM sms_gateway g JOIN ir_model_data d
+        ON d.model = 'sms.gateway' AND d.res_id = g.id
+        WHERE d.module = 'sms_journey' AND d.name = 'sms_gateway_sandbox_demo'"
+}
+
 drop_db() {
     if db_exists "$1"; then dropdb --force "$1"; fi
 }

@@ -17,9 +17,11 @@ else
 fi
 
 # The sandbox provider: a loopback server speaking the same API as the Twilio gateway.
+# It signs with the demo sandbox gateway's own token (random, made with the demo data).
 log "starting the sandbox SMS provider on 127.0.0.1:$SANDBOX_PORT"
+SANDBOX_TOKEN="$(sandbox_token "$DB")"
 "$VENV/bin/python" "$REPO_DIR/sms_journey/tools/gateways/sandbox_server.py" \
-    --port "$SANDBOX_PORT" &
+    --port "$SANDBOX_PORT" ${SANDBOX_TOKEN:+--auth-token "$SANDBOX_TOKEN"} &
 SANDBOX_PID=$!
 trap 'kill $SANDBOX_PID 2>/dev/null || true' EXIT
 

@@ -43,8 +43,10 @@ rm -rf "${FILESTORE:?}/$DB"
 if [ -d "$FILESTORE/${DB}_fresh" ]; then cp -r "$FILESTORE/${DB}_fresh" "$FILESTORE/$DB"; fi
 
 log "starting the sandbox provider on 127.0.0.1:$SANDBOX_PORT"
+# (with the demo sandbox gateway's own token, random, made with the demo data)
 "$VENV/bin/python" "$REPO_DIR/sms_journey/tools/gateways/sandbox_server.py" \
-    --port "$SANDBOX_PORT" --report-delay 0.5 >"$WORK/sandbox.log" 2>&1 &
+    --port "$SANDBOX_PORT" --auth-token "$(sandbox_token "$DB")" --report-delay 0.5 \
+    >"$WORK/sandbox.log" 2>&1 &
 PIDS+=($!)
 
 # no cron thread: the story runs each cron itself, so the pictures are the same every time

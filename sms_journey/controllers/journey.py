@@ -3,13 +3,15 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.http import request
 
+from .main import RECORD_ID
+
 
 class SmsJourneyLinks(http.Controller):
     @http.route(
         [
-            "/r/<string:code>/j/<int:trace_id>/<string:signature>",
+            f"/r/<string:code>/j/<{RECORD_ID}:trace_id>/<string:signature>",
             # unsigned (or cut) links still take the customer to the page, unrecorded
-            "/r/<string:code>/j/<int:trace_id>",
+            f"/r/<string:code>/j/<{RECORD_ID}:trace_id>",
         ],
         type="http",
         auth="public",
@@ -20,6 +22,8 @@ class SmsJourneyLinks(http.Controller):
         The signature is checked by ``link.tracker.click.add_click``: a wrong or missing
         one counts as a plain click of the link, for no trace.
         """
+        if "\x00" in code or "\x00" in (signature or ""):
+            raise NotFound()  # no link has one, and PostgreSQL refuses it in a query (a 500)
         if not request.env["ir.http"].is_a_bot():
             request.env["link.tracker.click"].sudo().add_click(
                 code,

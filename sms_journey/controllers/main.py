@@ -5,7 +5,13 @@ from psycopg2.errors import ProgramLimitExceeded, UniqueViolation
 
 from odoo.http import Controller, request, route
 
-from ..tools.gateways.base import MAX_ID_LENGTH, PayloadError, clean_text, shorten
+from ..tools.gateways.base import (
+    MAX_ID_LENGTH,
+    PayloadError,
+    SenderRefused,
+    clean_text,
+    shorten,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -18,13 +24,21 @@ MAX_WEBHOOK_BODY = 64 * 1024
 # retrying it would fail the same way.
 _VALUE_ERRORS = (DataError, ProgramLimitExceeded, ValueError, UnicodeError)
 
+#: The URL part of a record id: a positive PostgreSQL ``integer``. Any other number
+#: (0, beyond 2**31 - 1, which PostgreSQL refuses with an error) does not match the
+#: route: 404 from the router, before anything is looked up.
+RECORD_ID = "int(min=1, max=2147483647)"
+
 
 class SmsJourneyWebhookController(Controller):
     """Provider webhooks: delivery reports and inbound SMS.
 
-    Body larger than MAX_WEBHOOK_BODY → 413 (route ``max_content_length``). Signature
-    first (forged or unsigned → 403, nothing recorded), then the gateway's parser in
-    ``tools/gateways`` (malformed → 400 with the reason), then one model method.
+    A gateway id that is no positive 32-bit integer does not match the route (404
+    before any lookup), nor does one of no active gateway. Body larger than
+    MAX_WEBHOOK_BODY → 413 (route ``max_content_length``). Signature first (forged or
+    unsigned → 403, nothing recorded), then the gateway's parser in ``tools/gateways``
+    (malformed → 400 with the reason), then one model method (a sender the gateway
+    takes no replies from, as a sandbox's from a number it never texted → 403).
     Providers get the answer they expect, so they neither retry what we recorded nor
     what we will never accept.
 
@@ -81,6 +95,10 @@ class SmsJourneyWebhookController(Controller):
         try:
             process(gateway, parsed)
             request.env.flush_all()  # a value PostgreSQL refuses is refused here
+        except SenderRefused as refusal:
+            # signed, well formed, but not a sender this gateway takes replies from
+            cr.rollback()
+            return 403, f"Sender refused: {refusal}"
         except UniqueViolation:
             # the same provider message recorded by a concurrent request right now
             cr.rollback()
@@ -105,7 +123,7 @@ class SmsJourneyWebhookController(Controller):
         return None
 
     @route(
-        "/sms_journey/<int:gateway_id>/status",
+        f"/sms_journey/<{RECORD_ID}:gateway_id>/status",
         type="http",
         auth="public",
         methods=["GET", "POST"],
@@ -126,7 +144,7 @@ class SmsJourneyWebhookController(Controller):
         )
 
     @route(
-        "/sms_journey/<int:gateway_id>/inbound",
+        f"/sms_journey/<{RECORD_ID}:gateway_id>/inbound",
         type="http",
         auth="public",
         methods=["GET", "POST"],

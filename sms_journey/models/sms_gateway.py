@@ -45,6 +45,7 @@ class WebhookSetup(NamedTuple):
     """What a webhook needs of its gateway (``SmsGateway._webhook_setup``)."""
 
     company_id: int | None
+    code: str
     client_class: type
     config: GatewayConfig
 
@@ -230,17 +231,34 @@ class SmsGateway(models.Model):
         return max(1, min(batch_size, math.ceil(self.rate_limit * budget.total_seconds())))
 
     @api.model
-    @tools.ormcache("gateway_id")
     def _webhook_setup(self, gateway_id):
         """What a webhook of gateway ``gateway_id`` needs of it: its company, client class
         and client config, or None when no such gateway is active. Read once per worker
         and kept until a gateway changes (``sms.cached.lookup.mixin``): providers call
-        at line rate, and this read was the webhook's only query besides storing."""
-        gateway = self.sudo().search([("id", "=", gateway_id)])  # active ones only
-        if not gateway or gateway.code == "none":
+        at line rate, and this read was the webhook's only query besides storing.
+
+        The id comes from the URL, chosen by anyone: only ids of active gateways reach
+        the cache keyed by id, so that a client cannot fill it with ids of its choice."""
+        if gateway_id not in self._webhook_gateway_ids():
             return None
+        return self._webhook_setup_of(gateway_id)
+
+    @api.model
+    @tools.ormcache()
+    def _webhook_gateway_ids(self):
+        """The ids of the gateways whose webhooks answer (active, with a provider): one
+        cached set, whatever the URLs asked for."""
+        gateways = self.sudo().search([("code", "!=", "none")])  # active ones only
+        return frozenset(gateways.ids)
+
+    @api.model
+    @tools.ormcache("gateway_id")
+    def _webhook_setup_of(self, gateway_id):
+        """The cached setup of an active gateway (:meth:`_webhook_setup` checks the id)."""
+        gateway = self.sudo().browse(gateway_id)
         return WebhookSetup(
             gateway.company_id.id or None,
+            gateway.code,
             gateway._get_client_class(),
             gateway._get_client_config(),
         )
@@ -250,6 +268,13 @@ class SmsGateway(models.Model):
         self.ensure_one()
         setup = self._webhook_setup(self.id)
         return setup.company_id if setup else self.company_id.id or None
+
+    def _webhook_code(self):
+        """This gateway's provider code, from the webhook's cached setup when active:
+        the webhook does not read the gateway's row."""
+        self.ensure_one()
+        setup = self._webhook_setup(self.id)
+        return setup.code if setup else self.code
 
     def _get_client(self):
         """A client of the provider's API (tools/gateways), to close after use."""

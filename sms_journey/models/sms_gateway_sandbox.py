@@ -1,7 +1,11 @@
+import secrets
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import conversation
+from ..tools import phone as phone_tools
+from ..tools.gateways.base import SenderRefused
 from ..tools.gateways.sandbox import SandboxClient
 
 SANDBOX_PHONE_PAGE = 30
@@ -20,8 +24,12 @@ class SmsGateway(models.Model):
     The Sandbox phone (``static/src/sandbox_phone/``, a client action) reads the numbers
     the sandbox gateways texted (:meth:`sandbox_phone_numbers`), one number's thread
     (:meth:`sandbox_phone_read`, rows of ``sms.conversation.message``) and answers
-    through the sandbox reply wizard (:meth:`sandbox_phone_reply`), which holds the
-    server-side checks.
+    through the sandbox reply wizard (:meth:`sandbox_phone_reply`).
+
+    A sandbox takes replies only from the numbers it texted (:meth:`_sandbox_has_texted`),
+    typed on the phone or posted to its webhook: otherwise anyone holding its token could
+    make it "receive" a STOP or a YES from any number. Each sandbox gets a random token
+    of its own at creation (it signs the webhooks), never a shared constant.
     """
 
     _inherit = "sms.gateway"
@@ -30,10 +38,57 @@ class SmsGateway(models.Model):
         selection_add=[("sandbox", "Sandbox")], ondelete={"sandbox": "set default"}
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("code") == "sandbox" and not vals.get("auth_token"):
+                vals["auth_token"] = secrets.token_urlsafe(32)
+        return super().create(vals_list)
+
+    def copy_data(self, default=None):
+        # a copy is a new sandbox: a token of its own (see create)
+        default = dict(default or {})
+        if self.code == "sandbox":
+            default.setdefault("auth_token", False)
+        return super().copy_data(default=default)
+
     def _get_client_class(self):
         if self.code != "sandbox":
             return super()._get_client_class()
         return SandboxClient
+
+    # ------------------------------------------------------------------
+    # Who may reply: the numbers a sandbox texted
+    # ------------------------------------------------------------------
+
+    def _sandbox_texted_domain(self, numbers=None):
+        """The outbox rows that put a number on the sandbox phone: what sandbox gateways
+        (these ones, or all) handed on, not what the policy canceled before it left. The
+        one rule of the phone's numbers, of its replies and of the sandbox webhook."""
+        domain = [("state", "!=", "canceled"), ("number", "!=", False)]
+        if self:
+            domain.append(("gateway_id", "in", self.ids))
+        else:
+            domain.append(("gateway_id.code", "=", "sandbox"))
+        if numbers is not None:
+            domain.append(("number", "in", list(numbers)))
+        return domain
+
+    def _sandbox_has_texted(self, number):
+        """Whether this sandbox gateway texted ``number`` (as typed or in E.164)."""
+        self.ensure_one()
+        normalized = phone_tools.try_normalize(number) or number
+        return bool(
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search_count(self._sandbox_texted_domain([normalized]), limit=1)
+        )
+
+    def _receive_inbound(self, inbound):
+        # the code from the webhook's cached setup: no read of the gateway per request
+        if self._webhook_code() == "sandbox" and not self._sandbox_has_texted(inbound.sender):
+            raise SenderRefused("this sandbox never texted the sender")
+        return super()._receive_inbound(inbound)
 
     # ------------------------------------------------------------------
     # The Sandbox phone
@@ -59,7 +114,7 @@ class SmsGateway(models.Model):
         contact of its last SMS and its last message: what the phone's list shows."""
         Outbox = self.env["sms.gateway.message"]
         last_sent = Outbox._read_group(
-            [("gateway_id.code", "=", "sandbox"), ("number", "!=", False)], ["number"], ["id:max"]
+            self.browse()._sandbox_texted_domain(), ["number"], ["id:max"]
         )
         if not last_sent:
             return []
@@ -114,10 +169,9 @@ class SmsGateway(models.Model):
         The reply goes to the sandbox gateway that texted the number last."""
         gateway = (
             self.env["sms.gateway.message"]
-            .search([("gateway_id.code", "=", "sandbox"), ("number", "=", number)], limit=1,
-                    order="id desc")
+            .search(self.browse()._sandbox_texted_domain([number]), limit=1, order="id desc")
             .gateway_id
-        ) or self.env["sms.gateway"].search([("code", "=", "sandbox")], limit=1)  # fmt: skip
+        ) or self.env["sms.gateway"].search([("code", "=", "sandbox")], limit=1)
         if not gateway:
             raise ValidationError(_("There is no sandbox gateway: the Sandbox phone is off."))
         self.env["sms.sandbox.reply"].create(

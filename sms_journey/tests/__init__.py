@@ -33,3 +33,5 @@ from . import test_i18n
 from . import test_context_trust
 from . import test_menu_access
 from . import test_interaction_facts
+from . import test_webhook_trust
+from . import test_route_walk

@@ -1,8 +1,10 @@
 """Test bases other sms_journey tests (and modules built on it) reuse.
 
 ``SmsJourneyCommon`` starts a loopback Twilio-format provider (the sandbox server) for
-the class, points a sandbox gateway of the main company at it and gives helpers to run
-the outbox and to play the provider's callbacks.
+the class, points a Twilio gateway of the main company at it and gives helpers to run
+the outbox and to play the provider's callbacks. It is a Twilio gateway, not a sandbox
+one, because a sandbox takes replies only from the numbers it texted: tests of the
+sandbox itself (its phone, its reply wizard) set ``gateway_code = "sandbox"``.
 """
 
 import json
@@ -28,7 +30,7 @@ class SmsJourneyMixin:
     """Shared setup; combine with TransactionCase or HttpCase."""
 
     provider_server_class = TwilioFormatServer
-    gateway_code = "sandbox"
+    gateway_code = "twilio"  # the sandbox's own client; "sandbox" for tests of the sandbox
 
     @classmethod
     def setUpClass(cls):

@@ -17,6 +17,8 @@ T0 = datetime(2026, 3, 2, 9, 0)
 class TestSandboxReplySecurity(SmsJourneyCase):
     """The Sandbox phone types replies on sandbox gateways only, without HTTP."""
 
+    gateway_code = "sandbox"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -32,8 +32,9 @@ class TestUiTours(HttpCase):
 @tagged("post_install", "-at_install")
 class TestUiToursProveBehaviour(SmsJourneyHttpCase):
     """Tours of the screens a user works in, each followed by what it must have done in
-    the database (the sandbox gateway of ``SmsJourneyMixin`` delivers)."""
+    the database (a sandbox gateway on ``SmsJourneyMixin``'s provider delivers)."""
 
+    gateway_code = "sandbox"
     NUMBER = "+393331234567"
 
     def test_build_a_journey_and_preview_it(self):

@@ -204,13 +204,3 @@ class TestWebhooks(SmsJourneyHttpCase):
     def test_yes_without_pending_request_changes_nothing(self):
         self.reply("yes")
         self.assertEqual(self.partner.sms_consent_state, "unknown")
-
-    def test_sandbox_reply_wizard_enters_the_inbound_pipeline(self):
-        self.send_and_dispatch()
-        wizard = self.env["sms.sandbox.reply"].create(
-            {"gateway_id": self.gateway.id, "number": NUMBER, "body": "Typed on the phone"}
-        )
-        wizard.action_send()
-        self.process_inbound()
-        interaction = self.env["sms.interaction"].search([("body", "=", "Typed on the phone")])
-        self.assertEqual(interaction.partner_id, self.partner)

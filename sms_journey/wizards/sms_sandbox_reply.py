@@ -3,7 +3,6 @@ import uuid
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..tools import phone as phone_tools
 from ..tools.gateways.base import InboundSms
 
 
@@ -13,8 +12,9 @@ class SmsSandboxReply(models.TransientModel):
     The reply enters the inbound pipeline (``sms.interaction._receive``) exactly as a
     parsed webhook would, without any HTTP request: the worker must not call its own server
     (with one worker it would wait for itself). Only sandbox gateways take replies, and only
-    from numbers they texted, checked here on the server: a user must not be able to forge
-    an inbound SMS — a STOP, a YES — on a real provider's gateway.
+    from numbers they texted (``sms.gateway._sandbox_has_texted``, the rule the sandbox
+    webhook applies too), checked here on the server: a user must not be able to forge an
+    inbound SMS — a STOP, a YES — on a real provider's gateway.
     """
 
     _name = "sms.sandbox.reply"
@@ -37,14 +37,8 @@ class SmsSandboxReply(models.TransientModel):
                         gateway=wizard.gateway_id.display_name,
                     )
                 )
-            number = phone_tools.try_normalize(wizard.number) or wizard.number
-            texted = (
-                self.env["sms.gateway.message"]
-                .sudo()
-                .search_count(
-                    [("gateway_id", "=", wizard.gateway_id.id), ("number", "=", number)], limit=1
-                )
-            )
+            # the sandbox's own rule, the one its webhook applies
+            texted = wizard.gateway_id._sandbox_has_texted(wizard.number)
             if not texted:
                 raise ValidationError(
                     _(

@@ -71,6 +71,7 @@ class GatewayConfig:
     account_sid: str | None = None  # Twilio account SID / Vonage api_key
     auth_token: str | None = None  # Twilio auth token / Vonage api_secret
     signature_secret: str | None = None  # Vonage signature secret; Twilio signs with auth_token
+    signature_method: str | None = None  # Vonage: the one method the account signs with
     sender: str | None = None  # E.164 number, Twilio 'MG…' messaging service SID, alphanumeric
     timeout: float = 10.0
     rate_limit: float = 10.0  # messages / second
@@ -162,6 +163,11 @@ class SignatureError(GatewayError):
 
 class PayloadError(GatewayError):
     """A webhook's payload is malformed (missing fields, unknown status...)."""
+
+
+class SenderRefused(GatewayError):
+    """A signed inbound SMS from a sender the gateway takes no replies from (the sandbox
+    takes them only from the numbers it texted)."""
 
 
 # --- helpers shared by the providers ------------------------------------------------------

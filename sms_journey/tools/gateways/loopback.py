@@ -887,7 +887,8 @@ class VonageFormatServer(_LoopbackServer):
     ``timeout_accepted`` (see :class:`TwilioFormatServer`).
 
     Webhooks are posted with ``dlr_method`` ('POST' form, 'GET' query or 'JSON') and signed
-    with ``signature_method`` ('md5hash', 'sha256', 'sha512', 'sha1' or 'md5').
+    with ``signature_method`` ('sha256', our gateway's default, 'sha512', 'sha1', 'md5' or
+    'md5hash').
     """
 
     FAILURE_KINDS = (
@@ -913,7 +914,7 @@ class VonageFormatServer(_LoopbackServer):
         signature_secret="sigsecret",
         delay=0.0,
         *,
-        signature_method="md5hash",
+        signature_method="sha256",
         dlr_method="POST",
         account_sid=None,
         auth_token=None,

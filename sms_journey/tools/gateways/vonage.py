@@ -7,8 +7,12 @@
 * delivery receipts (DLR) and inbound messages arrive as GET query, POST form or POST JSON.
   With signed webhooks enabled they carry ``sig`` (+ ``timestamp``, ``nonce``): the hex
   digest of ``&k=v`` pairs sorted by key (``&`` and ``=`` in values replaced by ``_``)
-  computed either as MD5(pairs + secret) ("md5hash", the default) or as an HMAC
-  (MD5, SHA-1, SHA-256, SHA-512) of the pairs keyed by the signature secret.
+  computed either as MD5(pairs + secret) ("md5hash", the dashboard's legacy default) or as
+  an HMAC (MD5, SHA-1, SHA-256, SHA-512) of the pairs keyed by the signature secret. The
+  account signs with the one method chosen in its dashboard; like Vonage's own client
+  (``Client(signature_method=...).check_signature``), we verify with that method only, so
+  that a forger cannot pick the weakest one (MD5). Default: SHA-256 HMAC, the HMAC that
+  Vonage's libraries prefer over the legacy md5hash.
 """
 
 from __future__ import annotations
@@ -61,7 +65,9 @@ from .base import (
 
 #: signed webhooks older (or further in the future) than this are refused (replays)
 MAX_SIGNATURE_AGE = 300
-SIGNATURE_METHODS = ("md5hash", "sha256", "sha512", "sha1", "md5")
+#: the ``sig`` methods of Vonage's dashboard: "md5hash" (legacy) and the HMACs
+SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
+DEFAULT_SIGNATURE_METHOD = "sha256"
 #: a long SMS has at most 255 parts (the concatenation header counts them in one byte)
 MAX_PARTS = 255
 
@@ -346,11 +352,15 @@ class VonageClient(GatewayClient):
     # -- webhooks --
     def verify_signature(self, url, params, headers, body, method="POST"):
         """Messages API webhooks carry a JWT (``Authorization: Bearer``); SMS API ones
-        a ``sig`` parameter, computed with whichever method the account is set to: each
-        of them is tried, in constant time. A ``sig`` needs a fresh ``timestamp``."""
+        a ``sig`` parameter, computed with the method the account is set to (the
+        gateway's ``signature_method``) and with no other, compared in constant time.
+        A ``sig`` needs a fresh ``timestamp``."""
         secret = self.config.signature_secret
         if not secret:
             return False
+        method = self.config.signature_method or DEFAULT_SIGNATURE_METHOD
+        if method not in SIGNATURE_METHODS:
+            return False  # a setting we do not know checks nothing
         authorization = get_header(headers, "Authorization") or ""
         if authorization[:7].lower() == "bearer ":
             return verify_jwt(authorization[7:], secret, body, self.clock())
@@ -373,7 +383,6 @@ class VonageClient(GatewayClient):
         matches = [
             constant_time_equals(compute_signature(secret, candidate, method), signature)
             for candidate in candidates
-            for method in SIGNATURE_METHODS
         ]
         return any(matches)
 

@@ -5,6 +5,8 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sms_journey.tools.gateways import base, loopback, vonage
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
@@ -172,23 +174,64 @@ def test_signature_base_escapes_values():
     assert vonage.signature_base({"b": "x=1&y", "a": "2", "sig": "ignored"}) == "&a=2&b=x_1_y"
 
 
-@pytest.mark.parametrize("method", ["md5hash", "sha256", "sha512", "sha1", "md5"])
+def signed_client(method=None, secret="sigsecret", now=1_700_000_000):
+    config = GatewayConfig(signature_secret=secret, signature_method=method)
+    return vonage.VonageClient(config, clock=lambda: now)
+
+
+@pytest.mark.parametrize("method", vonage.SIGNATURE_METHODS)
 def test_verify_signature_methods(method):
     now = 1_700_000_000
     params = {"messageId": "X1", "status": "delivered", "timestamp": str(now), "nonce": "n1"}
     params["sig"] = loopback.vonage_signature("sigsecret", params, method)
-    client = vonage.VonageClient(GatewayConfig(signature_secret="sigsecret"), clock=lambda: now)
+    client = signed_client(method)
     assert client.verify_signature("", params, {}, b"")
     assert client.verify_signature("", dict(params, sig=params["sig"].upper()), {}, b"")
     assert not client.verify_signature("", dict(params, status="failed"), {}, b"")
-    other = vonage.VonageClient(GatewayConfig(signature_secret="other"), clock=lambda: now)
-    assert not other.verify_signature("", params, {}, b"")
+    assert not signed_client(method, secret="other").verify_signature("", params, {}, b"")
+    # only the configured method: a forger cannot fall back on a weaker one
+    for other in set(vonage.SIGNATURE_METHODS) - {method}:
+        assert not signed_client(other).verify_signature("", params, {}, b"")
+
+
+def test_default_method_is_sha256_and_legacy_md5_is_refused():
+    now = 1_700_000_000
+    params = {"messageId": "X1", "status": "delivered", "timestamp": str(now)}
+    client = signed_client()  # no method configured
+    sha256 = dict(params, sig=vonage.compute_signature("sigsecret", params, "sha256"))
+    assert client.verify_signature("", sha256, {}, b"")
+    for legacy in ("md5hash", "md5"):
+        forged = dict(params, sig=vonage.compute_signature("sigsecret", params, legacy))
+        assert not client.verify_signature("", forged, {}, b"")
+    # a method we do not know verifies nothing (not: everything)
+    for unknown in ("sha384", "MD5HASH", "", "none"):
+        assert not signed_client(unknown or "x").verify_signature("", sha256, {}, b"")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    params=st.dictionaries(
+        st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12).filter(
+            lambda key: key not in ("sig", "timestamp")
+        ),
+        st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
+        max_size=6,
+    ),
+    signed_with=st.sampled_from(vonage.SIGNATURE_METHODS),
+    configured=st.sampled_from(vonage.SIGNATURE_METHODS),
+)
+def test_a_signature_verifies_only_with_the_configured_method(params, signed_with, configured):
+    now = 1_700_000_000
+    params = dict(params, timestamp=str(now))
+    params["sig"] = loopback.vonage_signature("sigsecret", params, signed_with)
+    verified = signed_client(configured).verify_signature("", params, {}, b"")
+    assert verified == (signed_with == configured)
 
 
 def test_verify_signature_rejects_missing_and_stale():
     now = 1_700_000_000
     params = {"messageId": "X1", "status": "delivered", "timestamp": str(now)}
-    params["sig"] = vonage.compute_signature("sigsecret", params)
+    params["sig"] = vonage.compute_signature("sigsecret", params, "sha256")
     config = GatewayConfig(signature_secret="sigsecret")
     assert vonage.VonageClient(config, clock=lambda: now + 299).verify_signature(
         "", params, {}, b""
@@ -202,7 +245,7 @@ def test_verify_signature_rejects_missing_and_stale():
     fresh = vonage.VonageClient(config, clock=lambda: now)
     assert not fresh.verify_signature("", {k: v for k, v in params.items() if k != "sig"}, {}, b"")
     no_timestamp = {"messageId": "X1", "status": "delivered"}
-    no_timestamp["sig"] = vonage.compute_signature("sigsecret", no_timestamp)
+    no_timestamp["sig"] = vonage.compute_signature("sigsecret", no_timestamp, "sha256")
     assert not fresh.verify_signature("", no_timestamp, {}, b"")
     no_secret = vonage.VonageClient(GatewayConfig(), clock=lambda: now)
     assert not no_secret.verify_signature("", params, {}, b"")
@@ -217,7 +260,7 @@ def test_delivery_receipt_end_to_end(recorder, dlr_method, signature_method):
         loopback.VonageFormatServer(
             dlr_method=dlr_method, signature_method=signature_method
         ) as server,
-        make_client(server) as client,
+        make_client(server, signature_method=signature_method) as client,
     ):
         sent = client.send(sms(callback=f"{recorder.url}/sms_journey/status"))
         status_code, _body = server.post_status(sent.provider_message_id, "delivered")
