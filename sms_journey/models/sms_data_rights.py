@@ -16,21 +16,22 @@ _logger = logging.getLogger(__name__)
 MANAGER_GROUP = "sms_journey.group_sms_journey_manager"
 
 # What we hold about a contact, model by model: (file name in the export, model, the
-# field naming the contact or None, the field holding its number or None). A model added
-# to the addon with data about a contact belongs here (export) and in _erase_rows.
+# field naming the contact or None, the field holding its number or None, the path to
+# the row's company or None when the row is not a company's). A model added to the addon
+# with data about a contact belongs here (export) and in _erase_rows.
 SOURCES = [
-    ("consent_log", "sms.consent.log", "partner_id", "number"),
-    ("sms_outbox", "sms.gateway.message", "partner_id", "number"),
-    ("sms_odoo_queue", "sms.sms", "partner_id", "number"),
-    ("sms_received", "sms.interaction", "partner_id", "number"),
-    ("sms_received_parts", "sms.inbound.part", None, "sender"),
-    ("mailing_sms_traces", "mailing.trace", None, "sms_number"),
-    ("journeys", "sms.journey.participant", "partner_id", None),
-    ("journey_traces", "sms.journey.trace", "partner_id", None),
-    ("survey_requests", "sms.survey.request", "partner_id", "number"),
-    ("survey_answers", "sms.survey.answer", "partner_id", None),
-    ("contest_entries", "sms.contest.entry", "partner_id", "number"),
-    ("data_rights_log", "sms.data.rights.log", "partner_id", None),
+    ("consent_log", "sms.consent.log", "partner_id", "number", None),
+    ("sms_outbox", "sms.gateway.message", "partner_id", "number", "company_id"),
+    ("sms_odoo_queue", "sms.sms", "partner_id", "number", None),
+    ("sms_received", "sms.interaction", "partner_id", "number", "company_id"),
+    ("sms_received_parts", "sms.inbound.part", None, "sender", "gateway_id.company_id"),
+    ("mailing_sms_traces", "mailing.trace", None, "sms_number", None),
+    ("journeys", "sms.journey.participant", "partner_id", None, "journey_id.company_id"),
+    ("journey_traces", "sms.journey.trace", "partner_id", None, "journey_id.company_id"),
+    ("survey_requests", "sms.survey.request", "partner_id", "number", "question_id.company_id"),
+    ("survey_answers", "sms.survey.answer", "partner_id", None, "company_id"),
+    ("contest_entries", "sms.contest.entry", "partner_id", "number", "contest_id.company_id"),
+    ("data_rights_log", "sms.data.rights.log", "partner_id", None, None),
 ]
 
 # how long an export zip is kept for the manager to download it
@@ -95,9 +96,11 @@ class SmsDataRights(models.AbstractModel):
         return sorted(numbers)
 
     @api.model
-    def _rows_of(self, model_name, partner_field, number_field, partner, numbers):
-        """The rows of ``model_name`` about ``partner`` (by contact or by number), in the
-        companies of the current user."""
+    def _rows_of(self, source, partner, numbers):
+        """The rows of ``source`` (a line of :data:`SOURCES`) about ``partner`` (by contact
+        or by number), in the companies of the current user (the consent log, Odoo's SMS
+        queue and mailing traces belong to no company)."""
+        _file, model_name, partner_field, number_field, company_path = source
         model = self.env[model_name].sudo().with_context(active_test=False)
         matches = []
         if partner_field:
@@ -107,8 +110,8 @@ class SmsDataRights(models.AbstractModel):
         if not matches:
             return model.browse()
         domain = matches[0] if len(matches) == 1 else ["|", *matches[0], *matches[1]]
-        if "company_id" in model._fields and model._fields["company_id"].store:
-            domain = [("company_id", "in", [False, *self.env.user.company_ids.ids]), *domain]
+        if company_path:
+            domain = [(company_path, "in", [False, *self.env.user.company_ids.ids]), *domain]
         return model.search(domain, order="id")
 
     # ------------------------------------------------------------------
@@ -137,10 +140,11 @@ class SmsDataRights(models.AbstractModel):
                 ),
             )
         ]
-        for name, model_name, partner_field, number_field in SOURCES:
+        for source in SOURCES:
+            name, model_name = source[:2]
             if model_name not in self.env:
                 continue
-            rows = self._rows_of(model_name, partner_field, number_field, partner, numbers)
+            rows = self._rows_of(source, partner, numbers)
             columns = self._export_columns(rows)
             sections.append((name, columns, rows.read(columns)))
         readme = _(
@@ -201,9 +205,9 @@ class SmsDataRights(models.AbstractModel):
         partner.ensure_one()
         numbers = self._partner_numbers(partner)
         rows = {
-            model_name: self._rows_of(model_name, partner_field, number_field, partner, numbers)
-            for _name, model_name, partner_field, number_field in SOURCES
-            if model_name in self.env and model_name != "sms.data.rights.log"
+            source[1]: self._rows_of(source, partner, numbers)
+            for source in SOURCES
+            if source[1] in self.env and source[1] != "sms.data.rights.log"
         }
         participants = rows["sms.journey.participant"].filtered(lambda p: p.state == "running")
         participants._exit(_("SMS data erased on request"))
@@ -307,7 +311,17 @@ class SmsDataRights(models.AbstractModel):
         notifications = (
             self.env["mail.notification"]
             .sudo()
-            .search([("notification_type", "=", "sms"), ("res_partner_id", "=", partner.id)])
+            .search(
+                [
+                    ("notification_type", "=", "sms"),
+                    ("res_partner_id", "=", partner.id),
+                    (
+                        "mail_message_id.record_company_id",
+                        "in",
+                        [False, *self.env.user.company_ids.ids],
+                    ),
+                ]
+            )
         )
         message_ids.update(
             notifications.mail_message_id.filtered(lambda m: m.message_type == "sms").ids
@@ -451,9 +465,8 @@ class SmsDataRights(models.AbstractModel):
                 done += purged
                 remaining = max(remaining - purged, 0)
                 if auto_commit:
-                    # pylint: disable=invalid-commit
                     # each batch is kept: a long purge holds no lock for long and resumes
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                 self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         self.env["ir.attachment"].sudo().search(
             [

@@ -12,7 +12,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..tools.data_rights import ERASED, is_hashed
-from .common import SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
+from .common import SmsJourneyCase, SmsJourneyHttpCase, new_other_company_user, new_sms_user
 
 NUMBER = "+393331234567"
 T0 = datetime(2026, 3, 2, 10, 0)
@@ -148,6 +148,16 @@ class TestDataRights(DataRightsMixin, SmsJourneyCase):
         log = self.env["sms.data.rights.log"].search([("kind", "=", "erase")])
         self.assertEqual(log.user_id, self.manager)
         self.assertIn("sms.interaction: 2", log.summary)
+
+    def test_other_company_manager_sees_and_erases_none_of_ours(self):
+        outbox = self.traffic()
+        other = new_other_company_user(self.env, "gdpr_other", groups=MANAGER_GROUPS)
+        _attachment, archive = self.export(other)
+        self.assertEqual(json.loads(archive.read("sms_outbox.json")), [])
+        self.assertEqual(json.loads(archive.read("sms_received.json")), [])
+        self.partner.with_user(other).action_sms_erase_data()
+        outbox.invalidate_recordset()
+        self.assertEqual(outbox.body, "Your cart is waiting, Giulia")
 
     def test_actions_refused_below_sms_manager(self):
         sms_user = new_sms_user(self.env, "gdpr_sms_user")
