@@ -423,6 +423,27 @@ class SmsDataRights(models.AbstractModel):
         ]
 
     @api.model
+    def _purge_odoo_sms_job(self, cutoff):
+        """Odoo's SMS queue (``sms.sms``, sent ones are deleted by Odoo; failed and
+        canceled ones stay) older than ``cutoff``: texts and numbers, as ``_purge_jobs``."""
+        erased = data_rights.ERASED
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        return (
+            "sms_sms",
+            SQL(
+                "create_date < %s AND state NOT IN ('outgoing', 'process', 'pending') "
+                "AND number IS NOT NULL AND number NOT LIKE %s",
+                cutoff,
+                data_rights.HASH_PREFIX + "%",
+            ),
+            SQL(
+                "body = CASE WHEN body IS NULL THEN NULL ELSE %s END, number = %s",
+                erased,
+                SQL(data_rights.NUMBER_HASH_SQL, data_rights.HASH_PREFIX, secret, SQL("number")),
+            ),
+        )
+
+    @api.model
     def _purge_batch(self, table, condition, assignments, batch_size):
         """Purge up to ``batch_size`` rows of one job; returns how many. SQL: see the class
         docstring (the replies' texts refuse ORM writes)."""
@@ -450,9 +471,14 @@ class SmsDataRights(models.AbstractModel):
         self.env.flush_all()
         now = fields.Datetime.now()
         jobs = []
-        for company in self.env["res.company"].sudo().search([("sms_retention_months", ">", 0)]):
+        companies = self.env["res.company"].sudo().search([])
+        for company in companies.filtered("sms_retention_months"):
             cutoff = now - relativedelta(months=company.sms_retention_months)
             jobs.extend(self._purge_jobs(company, cutoff))
+        if all(companies.mapped("sms_retention_months")):
+            # Odoo's sms.sms belong to no company: the longest retention applies
+            cutoff = now - relativedelta(months=max(companies.mapped("sms_retention_months")))
+            jobs.append(self._purge_odoo_sms_job(cutoff))
         remaining = 0
         for table, condition, _assignments in jobs:
             remaining += self.env.execute_query(

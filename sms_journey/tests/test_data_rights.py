@@ -12,7 +12,13 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..tools.data_rights import ERASED, is_hashed
-from .common import SmsJourneyCase, SmsJourneyHttpCase, new_other_company_user, new_sms_user
+from .common import (
+    SmsJourneyCase,
+    SmsJourneyHttpCase,
+    SmsResultsAssertions,
+    new_other_company_user,
+    new_sms_user,
+)
 
 NUMBER = "+393331234567"
 T0 = datetime(2026, 3, 2, 10, 0)
@@ -116,8 +122,11 @@ class TestDataRights(DataRightsMixin, SmsJourneyCase):
         running = self.env["sms.journey.participant"].create(
             {"journey_id": self.journey.id, "partner_id": self.partner.id, "key": "second"}
         )
+        neighbour = self.env["res.partner"].create({"name": "Marco", "mobile": "+39 333 765 4321"})
+        kept = self.send_on(neighbour, "Hello Marco", partner=neighbour)
         self.partner.with_user(self.manager).action_sms_erase_data()
         self.env.flush_all()
+        self.assertEqual((kept.body, kept.number), ("Hello Marco", "+393337654321"))
 
         for table, columns in SMS_COLUMNS:
             for column in columns:
@@ -211,7 +220,7 @@ class TestDataRightsRpc(DataRightsMixin, SmsJourneyHttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSmsRetention(DataRightsMixin, SmsJourneyCase):
+class TestSmsRetention(DataRightsMixin, SmsResultsAssertions, SmsJourneyCase):
     """Texts older than the retention are erased in batches; recent ones and the results
     (counts, costs, states) stay."""
 
@@ -232,9 +241,23 @@ class TestSmsRetention(DataRightsMixin, SmsJourneyCase):
         self.assertEqual(len(replies), 2)
         traces.filtered(lambda t: t.outbox_message_id == old).write({"body": "Old promo"})
 
+        odoo_sms = self.env["sms.sms"].create(
+            {"number": NUMBER, "body": "Old failed SMS", "state": "error"}
+        )
+        self.env.cr.execute(
+            SQL("UPDATE sms_sms SET create_date = %s WHERE id = %s", T0, odoo_sms.id)
+        )
+        journey_fields = list(self.FIGURE_FIELDS.values())
         with self.frozen_now(T0 + relativedelta(months=25)):
+            self.refresh_results()
+            results = self.journey.read(journey_fields)
             purged = self.env["sms.data.rights"]._cron_purge_expired(batch_size=1)
-        self.assertEqual(purged, 3)  # the old outbox row, its reply, its trace's text
+            self.refresh_results()
+            self.assertEqual(self.journey.read(journey_fields), results)
+        self.assertEqual(self.journey.sent_count, 2)
+        # the old outbox row, its reply, its trace's text, Odoo's failed SMS
+        self.assertEqual(purged, 4)
+        self.assertEqual(odoo_sms.body, ERASED)
         self.env.invalidate_all()
         self.assertEqual(old.body, ERASED)
         self.assertEqual(old.number, self.env["sms.data.rights"]._number_hash(NUMBER))
