@@ -66,6 +66,8 @@
         "views/sms_template_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
+        "data/sms_data_rights_data.xml",
+        "views/sms_data_rights_views.xml",
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",

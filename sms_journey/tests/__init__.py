@@ -35,3 +35,4 @@ from . import test_menu_access
 from . import test_interaction_facts
 from . import test_webhook_trust
 from . import test_route_walk
+from . import test_data_rights
