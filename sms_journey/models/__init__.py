@@ -11,6 +11,7 @@ from . import phone_blacklist
 from . import sms_sender
 from . import sms_consent_keyword
 from . import sms_consent_log
+from . import sms_consent_request
 from . import sms_gateway
 from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
