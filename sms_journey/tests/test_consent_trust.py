@@ -110,15 +110,6 @@ class TestConsentOverJsonRpc(SmsJourneyHttpCase):
 
 @tagged("post_install", "-at_install")
 class TestConsentLogIsKept(SmsJourneyCase):
-    def test_deleting_a_contact_keeps_its_consent_log_with_the_number(self):
-        self.partner._sms_consent_opt_out_number("+393331234567", "keyword", "STOP")
-        log = self.partner.sms_consent_log_ids
-        self.assertTrue(log)
-        self.partner.unlink()
-        self.assertTrue(log.exists())
-        self.assertFalse(log.partner_id)
-        self.assertEqual(log.number, "+393331234567")
-
     def test_nobody_edits_or_deletes_log_rows(self):
         self.partner._sms_consent_set("opted_out", "staff", "phone call")
         log = self.partner.sms_consent_log_ids

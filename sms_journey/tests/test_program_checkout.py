@@ -12,12 +12,7 @@ class TestProgramCheckoutTour(HttpCase):
 
     def test_checkout_consent_tour(self):
         company = self.env.company
-        company.write(
-            {
-                "sms_consent_text": "Yes, text me offers. STOP to opt out.",
-                "sms_double_opt_in": False,
-            }
-        )
+        company.write({"sms_consent_text": "Yes, text me offers. STOP to opt out."})
         website = self.env["website"].search([("company_id", "=", company.id)], limit=1)
         website.prevent_zero_price_sale = False
         product = self.env["product.product"].create(
