@@ -145,6 +145,13 @@ class SmsConsentRequest(models.Model):
         """A STOP from ``number`` withdraws the questions waiting for its answer."""
         self.search([("number", "=", number), ("state", "=", "pending")]).state = "canceled"
 
+    @api.autovacuum
+    def _gc_answered_requests(self):
+        """Questions older than 30 days are only rate-limit history: their answer, if
+        any, is in the consent log with this proof."""
+        old = fields.Datetime.now() - timedelta(days=30)
+        self.search([("create_date", "<", old)]).unlink()
+
     @api.model
     def _session_key(self, sid):
         """What the rate limit keeps of a browser session: a hash, never the session id."""
