@@ -204,3 +204,27 @@ class TestWebsiteFormConsent(SmsJourneyHttpCase):
             self.post_form(number, new_session=True)
         # the same address: nothing more today
         self.assertFalse(sum(len(self.confirmations(n)) for n in more))
+
+    def test_sign_up_with_someone_elses_number_opts_nobody_in(self):
+        self.env["ir.config_parameter"].sudo().set_param("auth_signup.invitation_scope", "b2c")
+        self.partner._sms_consent_opt_out_number("+393331234567", "keyword", "STOP")
+        page = self.url_open("/web/signup").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = self.url_open(
+            "/web/signup",
+            data={
+                "csrf_token": token,
+                "login": "mallory@example.com",
+                "name": "Mallory",
+                "password": "mallory-password-1",
+                "confirm_password": "mallory-password-1",
+                "sms_phone": "+39 333 123 4567",
+                "sms_consent": "on",
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.env.invalidate_all()
+        self.assertTrue(self.env["res.users"].search([("login", "=", "mallory@example.com")]))
+        self.assertEqual(self.partner.sms_consent_state, "opted_out")
+        self.assertTrue(self.partner.phone_sanitized_blacklisted)
+        self.assertFalse(self.confirmations("+393331234567"))
