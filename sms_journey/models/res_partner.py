@@ -156,12 +156,14 @@ class ResPartner(models.Model):
 
     # Inbound SMS are matched to partners on this column.
     phone_sanitized = fields.Char(index="btree_not_null")
+    # The consent fields are written by _sms_consent_set only (write/create refuse them).
     sms_consent_state = fields.Selection(
         CONSENT_STATES,
         string="SMS consent",
         default="unknown",
         index=True,
         copy=False,
+        readonly=True,
         tracking=True,
     )
     sms_consent_date = fields.Datetime("SMS consent date", copy=False, readonly=True)
