@@ -4,6 +4,7 @@ from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import base_partner_merge_automatic_wizard
 from . import sale_order
 from . import mail_notification
 from . import mail_thread

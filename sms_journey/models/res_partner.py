@@ -39,6 +39,7 @@ CONSENT_FIELDS = (
 # running call, out of reach of the context a client sends over JSON-RPC.
 _CONSENT_WRITER = contextvars.ContextVar("sms_journey_consent_writer", default=False)
 _CONSENT_IMPORT = contextvars.ContextVar("sms_journey_consent_import", default=False)
+CONSENT_MERGE = contextvars.ContextVar("sms_journey_consent_merge", default=False)
 
 JOURNEY_STAGES = [
     ("first_contact", "First contact"),
@@ -274,6 +275,8 @@ class ResPartner(models.Model):
         if _CONSENT_WRITER.get():
             return {}
         consent = {name: vals.pop(name) for name in CONSENT_FIELDS if name in vals}
+        if CONSENT_MERGE.get():
+            return {}  # a merge keeps the kept contact's consent
         given = {
             name: value
             for name, value in consent.items()

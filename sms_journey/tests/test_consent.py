@@ -50,6 +50,17 @@ class TestConsent(SmsJourneyCase):
         self.partner.write({"sms_consent_state": "unknown", "name": "Giulia R."})
         self.assertEqual(self.partner.name, "Giulia R.")
 
+    def test_merging_contacts_keeps_the_kept_contacts_consent(self):
+        other = self.env["res.partner"].create({"name": "Giulia (copy)", "email": "g@x.com"})
+        other._sms_consent_set("opted_in", "staff", "signed form #9")
+        wizard = self.env["base.partner.merge.automatic.wizard"]
+        wizard._merge((self.partner | other).ids, self.partner)
+        self.assertFalse(other.exists())
+        self.assertEqual(self.partner.sms_consent_state, "unknown")
+        self.assertFalse(self.partner.sms_consent_proof)
+        # the merged contact's history moved to the one kept
+        self.assertEqual(self.partner.sms_consent_log_ids.proof, "signed form #9")
+
     def test_import_goes_through_the_consent_method(self):
         self.env["phone.blacklist"]._add(["+393335550000"])
         result = self.env["res.partner"].load(
