@@ -38,6 +38,7 @@
         "wizards/sms_composer_views.xml",
         "wizards/sms_journey_preview_views.xml",
         "wizards/sms_conversation_link_views.xml",
+        "wizards/sms_consent_opt_in_views.xml",
         "views/sms_gateway_views.xml",
         "views/sms_gateway_message_views.xml",
         "views/sms_interaction_views.xml",

@@ -1,6 +1,11 @@
 """Consent at first contact: the SMS consent checkbox of checkout, sign-up and website
 forms. Each route reads the checkbox (never pre-ticked: absent means no consent) and
-hands the proof to one model method."""
+hands the proof and the number typed to one model method.
+
+The visitor may type anyone's number: no route changes a contact's consent. The number
+gets a double opt-in question by SMS (``sms.consent.request._ask_from_web``, which
+rate-limits it), and only the YES from that number opts it in. The page answers the same
+whatever the number."""
 
 from odoo import fields
 from odoo.http import request
@@ -14,7 +19,7 @@ from ..tools.consent import WebConsent
 
 def web_consent():
     """The consent of the current request: the company's checkbox text as shown, the
-    page the form was on, the time and the client's address."""
+    page the form was on, the time, the client's address and its session (hashed)."""
     httprequest = request.httprequest
     return WebConsent(
         text=request.env.company.sudo()._sms_consent_text() or "",
@@ -22,6 +27,9 @@ def web_consent():
         moment=fields.Datetime.now(),
         ip=httprequest.remote_addr or "",
         user_agent=httprequest.user_agent.string if httprequest.user_agent else "",
+        session_key=request.env["sms.consent.request"]._session_key(
+            getattr(request.session, "sid", "")
+        ),
     )
 
 
@@ -31,7 +39,8 @@ class WebsiteSaleSmsConsent(WebsiteSale):
         if extra_form_data.get("sms_consent"):
             order = request.website.sale_get_order()
             if order:
-                order.sudo()._sms_consent_checkout(web_consent())
+                number = address_values.get("phone") or order.partner_id.sudo().phone
+                order.sudo()._sms_consent_checkout(web_consent(), number)
 
 
 class AuthSignupSmsConsent(AuthSignupHome):
@@ -39,7 +48,7 @@ class AuthSignupSmsConsent(AuthSignupHome):
         super().do_signup(qcontext)
         params = request.params
         if params.get("sms_consent") and params.get("sms_phone"):
-            request.env["res.partner"].sudo()._sms_consent_from_web(
+            request.env["sms.consent.request"].sudo()._ask_from_web(
                 "web_form", web_consent(), params["sms_phone"], partner=request.env.user.partner_id
             )
 
@@ -54,7 +63,7 @@ class WebsiteFormSmsConsent(WebsiteForm):
         """The SMS consent box of a website form (contact us), with the phone given."""
         params = request.params
         if params.get("sms_consent") and params.get("phone"):
-            request.env["res.partner"].sudo()._sms_consent_from_web(
+            request.env["sms.consent.request"].sudo()._ask_from_web(
                 "web_form",
                 web_consent(),
                 params["phone"],

@@ -4,6 +4,7 @@ from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import base_partner_merge_automatic_wizard
 from . import sale_order
 from . import mail_notification
 from . import mail_thread
@@ -11,6 +12,7 @@ from . import phone_blacklist
 from . import sms_sender
 from . import sms_consent_keyword
 from . import sms_consent_log
+from . import sms_consent_request
 from . import sms_gateway
 from . import sms_gateway_sandbox
 from . import sms_gateway_twilio

@@ -1,6 +1,8 @@
 from odoo import _, api, models, tools
 from odoo.tools import SQL
 
+from ..tools import consent as consent_tools
+
 
 class PhoneBlacklist(models.Model):
     """Keep partners' SMS consent in step with Odoo's blacklist.
@@ -35,16 +37,24 @@ class PhoneBlacklist(models.Model):
         return self._sms_journey_flags()[1]
 
     def _add(self, numbers, message=None):
+        # Odoo's own paths (unsubscribe page, blacklist menu): the partners follow
         records = super()._add(numbers, message=message)
-        if not self.env.context.get("sms_journey_consent_sync"):
-            self._sync_partner_consent(numbers, "opted_out")
+        self._sync_partner_consent(numbers, "opted_out")
         return records
 
     def _remove(self, numbers, message=None):
         records = super()._remove(numbers, message=message)
-        if not self.env.context.get("sms_journey_consent_sync"):
-            self._sync_partner_consent(numbers, "unknown")
+        self._sync_partner_consent(numbers, "unknown")
         return records
+
+    def _sms_journey_add(self, numbers, message):
+        """Blacklist ``numbers`` for ``res.partner._sms_consent_set``, which records the
+        partners' consent itself: Odoo's ``_add`` without the partners' sync."""
+        return super()._add(numbers, message=message)
+
+    def _sms_journey_remove(self, numbers, message):
+        """Odoo's ``_remove`` without the partners' sync (see ``_sms_journey_add``)."""
+        return super()._remove(numbers, message=message)
 
     def _sync_partner_consent(self, numbers, state):
         partners = (
@@ -52,8 +62,13 @@ class PhoneBlacklist(models.Model):
             .sudo()
             .search([("phone_sanitized", "in", list(numbers)), ("sms_consent_state", "!=", state)])
         )
+        if state == "unknown":
+            # taking a number off the blacklist never lifts the contact's own STOP
+            partners = partners.filtered(
+                lambda partner: partner.sms_consent_source not in consent_tools.CONTACT_SOURCES
+            )
         for partner in partners:
-            partner.with_context(sms_journey_consent_sync=True)._sms_consent_set(
+            partner._sms_consent_set(
                 state,
                 "blacklist",
                 _("Changed in the phone blacklist by %s", self.env.user.name),

@@ -205,8 +205,3 @@ class ResCompany(models.Model):
         help="Shown next to the SMS consent checkbox at checkout, sign-up and on website "
         "forms; recorded word for word as the proof of the consent given.",
     )
-    sms_double_opt_in = fields.Boolean(
-        "SMS double opt-in",
-        help="Consent given on the website stays pending until the contact answers YES to "
-        "a confirmation SMS.",
-    )

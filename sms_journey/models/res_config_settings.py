@@ -48,4 +48,3 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.sms_review_template_id", readonly=False
     )
     sms_consent_text = fields.Char(related="company_id.sms_consent_text", readonly=False)
-    sms_double_opt_in = fields.Boolean(related="company_id.sms_double_opt_in", readonly=False)

@@ -1,10 +1,12 @@
+import contextvars
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools import consent as consent_tools
 from ..tools import phone as phone_tools
 from ..tools import schedule
 from .sms_sender import SmsRequest
@@ -25,6 +27,19 @@ CONSENT_SOURCES = [
     ("provider", "SMS provider"),
     ("blacklist", "Phone blacklist"),
 ]
+
+# Written only by _sms_consent_set (see ResPartner._sms_consent_guard).
+CONSENT_FIELDS = (
+    "sms_consent_state",
+    "sms_consent_date",
+    "sms_consent_source",
+    "sms_consent_proof",
+)
+# Private modes of the consent write, set by our own methods only: Python state of the
+# running call, out of reach of the context a client sends over JSON-RPC.
+_CONSENT_WRITER = contextvars.ContextVar("sms_journey_consent_writer", default=False)
+_CONSENT_IMPORT = contextvars.ContextVar("sms_journey_consent_import", default=False)
+CONSENT_MERGE = contextvars.ContextVar("sms_journey_consent_merge", default=False)
 
 JOURNEY_STAGES = [
     ("first_contact", "First contact"),
@@ -83,6 +98,23 @@ class ResPartner(models.Model):
     ``_sms_consent_opt_in_number`` (everything behind a number), and
     ``action_sms_request_consent`` (double opt-in).
 
+    Who may change consent (enforced in ``_sms_consent_set``, the only writer of the
+    consent state, date, source and proof; the rules are ``tools.consent``):
+
+    - the contact, from the number (START, STOP, a YES confirming a double opt-in; the
+      carrier's opt-out): anything, and only they lift a STOP (the number on the
+      blacklist, or an opt-out that came from the number);
+    - staff: an opt-out always (``action_sms_opt_out``, ``action_sms_marketing_opt_out``);
+      an opt-in only as an SMS user, with a proof (origin and text, the
+      ``sms.consent.opt.in`` form), never over a STOP; a double opt-in request by SMS;
+    - an import (``load``): the state and a proof column; opt-outs always, opt-ins only
+      with a proof and never over a STOP; any other consent column is refused;
+    - a website visitor (contact form, sign-up, checkout): never writes a contact's
+      consent; the number typed gets a double opt-in question (``sms.consent.request``,
+      rate-limited), and only the YES from that number opts it in;
+    - a JSON-RPC client: ``write``/``create`` refuse the consent fields; the buttons
+      re-check rights. No context key changes any of this.
+
     Customer facts: order dates, last interaction, inactivity, birthday and journey
     stage.
 
@@ -125,12 +157,14 @@ class ResPartner(models.Model):
 
     # Inbound SMS are matched to partners on this column.
     phone_sanitized = fields.Char(index="btree_not_null")
+    # The consent fields are written by _sms_consent_set only (write/create refuse them).
     sms_consent_state = fields.Selection(
         CONSENT_STATES,
         string="SMS consent",
         default="unknown",
         index=True,
         copy=False,
+        readonly=True,
         tracking=True,
     )
     sms_consent_date = fields.Datetime("SMS consent date", copy=False, readonly=True)
@@ -204,36 +238,94 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # consent given at creation (an import, a form) is recorded like any other
-        states = [vals.pop("sms_consent_state", None) for vals in vals_list]
+        # Consent columns of an import (load) are recorded through _sms_consent_set once
+        # the contacts exist; anyone else may not set them (see _sms_consent_guard).
+        vals_list = [dict(vals) for vals in vals_list]
+        consents = [self._sms_consent_guard(vals) for vals in vals_list]
         partners = super().create(vals_list)
-        for partner, state in zip(partners, states, strict=True):
-            if state and state != "unknown":
-                partner._sms_consent_set(state, *self._sms_consent_write_source())
+        for partner, consent in zip(partners, consents, strict=True):
+            if consent:
+                partner._sms_consent_import(consent)
         return partners
 
     def write(self, vals):
-        # The consent state changes only through _sms_consent_set, which logs it with
-        # its proof and keeps the blacklist in step: writes and imports included.
-        if "sms_consent_state" not in vals or self.env.context.get("sms_journey_consent_write"):
-            return super().write(vals)
         vals = dict(vals)
-        state = vals.pop("sms_consent_state")
-        result = super().write(vals) if vals else True
-        changed = self.filtered(lambda partner: partner.sms_consent_state != state)
-        if changed and state:
-            changed._sms_consent_set(state, *self._sms_consent_write_source())
+        consent = self._sms_consent_guard(vals)
+        result = super().write(vals) if vals or not consent else True
+        if consent:
+            self._sms_consent_import(consent)
         return result
 
-    def _sms_consent_write_source(self):
-        if self.env.context.get("import_file"):
-            return "import", _("Imported by %s", self.env.user.name)
-        return "staff", _("Recorded by %s", self.env.user.name)
+    @api.model
+    def load(self, fields, data):
+        """An import: its consent columns go through ``_sms_consent_set`` (source
+        *Import*), under the import's rules (see the consent matrix)."""
+        token = _CONSENT_IMPORT.set(True)
+        try:
+            return super().load(fields, data)
+        finally:
+            _CONSENT_IMPORT.reset(token)
+
+    def _sms_consent_guard(self, vals):
+        """Take the consent fields out of ``vals`` (changed in place) and return them.
+
+        Only ``_sms_consent_set`` writes them; an import may give a state and its proof,
+        which are then recorded through it. Values equal to the defaults (a new contact's
+        empty consent) are dropped silently; anything else is refused."""
+        if _CONSENT_WRITER.get():
+            return {}
+        consent = {name: vals.pop(name) for name in CONSENT_FIELDS if name in vals}
+        if CONSENT_MERGE.get():
+            return {}  # a merge keeps the kept contact's consent
+        given = {
+            name: value
+            for name, value in consent.items()
+            if not self._sms_consent_unchanged(name, value)
+        }
+        if not given:
+            return {}
+        if _CONSENT_IMPORT.get() and set(given) <= {"sms_consent_state", "sms_consent_proof"}:
+            return given
+        if _CONSENT_IMPORT.get():
+            raise UserError(
+                _(
+                    "An import may give the SMS consent state and its proof only: the source "
+                    "is recorded as Import and the date as the time of the import."
+                )
+            )
+        raise UserError(
+            _(
+                "The SMS consent of a contact can't be written directly. Use the contact's "
+                "SMS consent buttons (an opt-in needs a proof), or import the consent state "
+                "with a proof column."
+            )
+        )
+
+    def _sms_consent_unchanged(self, name, value):
+        """Whether writing ``value`` to consent field ``name`` changes nothing: a new
+        contact's empty consent, or every record's current value (a merge, a form
+        sending back what it read)."""
+        field = self._fields[name]
+        value = field.convert_to_record(field.convert_to_cache(value, self), self)
+        if not self:
+            return not value or (name == "sms_consent_state" and value == "unknown")
+        return all(partner[name] == value for partner in self.sudo())
+
+    def _sms_consent_import(self, consent):
+        """Record the consent columns of an imported row (see ``load``)."""
+        state = consent.get("sms_consent_state")
+        if not state:
+            raise UserError(_("An imported SMS consent proof needs a consent state."))
+        changed = self.filtered(lambda partner: partner.sms_consent_state != state)
+        changed._sms_consent_set(state, "import", consent.get("sms_consent_proof"))
 
     def _sms_consent_set(
         self, state, source, proof=False, number=False, interaction=False, stop=False
     ):
-        """Record a consent change with its proof on each partner of ``self``.
+        """Record a consent change with its proof on each partner of ``self``: the one
+        method that writes the consent fields, and where the consent matrix is enforced
+        (``tools.consent``: only the contact lifts a STOP; an opt-in from anyone else
+        needs a proof). Raises ``UserError`` when ``source`` may not make the change.
 
         The state is the marketing consent. Two scopes of opt-out:
 
@@ -245,40 +337,87 @@ class ResPartner(models.Model):
         ``opted_in`` (START, YES, a consent form) removes the number from the blacklist,
         so Odoo's own mailings agree with us.
         """
+        self._sms_consent_check(state, source, proof)
         now = fields.Datetime.now()
         logs = []
-        blacklist = self.env["phone.blacklist"].sudo().with_context(sms_journey_consent_sync=True)
-        for partner in self:
-            partner_number = number or partner.phone_sanitized
-            partner.sudo().with_context(sms_journey_consent_write=True).write(
-                {
-                    "sms_consent_state": state,
-                    "sms_consent_date": now,
-                    "sms_consent_source": source,
-                    "sms_consent_proof": proof or False,
-                }
-            )
-            logs.append(
-                {
-                    "partner_id": partner.id,
-                    "number": partner_number or False,
-                    "action": state,
-                    "scope": "all" if stop or state == "opted_in" else "marketing",
-                    "source": source,
-                    "proof": proof or False,
-                    "interaction_id": interaction.id if interaction else False,
-                }
-            )
-            if partner_number and state == "opted_out" and stop:
-                blacklist._add([partner_number], message=_("SMS opt-out (%s)", source))
-            elif partner_number and state == "opted_in":
-                blacklist._remove([partner_number], message=_("SMS opt-in (%s)", source))
+        blacklist = self.env["phone.blacklist"].sudo()
+        token = _CONSENT_WRITER.set(True)
+        try:
+            for partner in self:
+                partner_number = number or partner.phone_sanitized
+                partner.sudo().write(
+                    {
+                        "sms_consent_state": state,
+                        "sms_consent_date": now,
+                        "sms_consent_source": source,
+                        "sms_consent_proof": proof or False,
+                    }
+                )
+                logs.append(
+                    {
+                        "partner_id": partner.id,
+                        "number": partner_number or False,
+                        "action": state,
+                        "scope": "all" if stop or state == "opted_in" else "marketing",
+                        "source": source,
+                        "proof": proof or False,
+                        "interaction_id": interaction.id if interaction else False,
+                    }
+                )
+                if partner_number and state == "opted_out" and stop:
+                    blacklist._sms_journey_add([partner_number], _("SMS opt-out (%s)", source))
+                elif partner_number and state == "opted_in":
+                    blacklist._sms_journey_remove([partner_number], _("SMS opt-in (%s)", source))
+        finally:
+            _CONSENT_WRITER.reset(token)
         self.env["sms.consent.log"].sudo().create(logs)
         # The blacklist flags are computed from phone.blacklist without a dependency.
         self.invalidate_recordset(
             ["phone_sanitized_blacklisted", "phone_blacklisted", "mobile_blacklisted"]
         )
         return True
+
+    def _sms_consent_check(self, state, source, proof):
+        """Refuse what ``source`` may not do to these contacts (the consent matrix)."""
+        if not self:
+            return
+        blacklisted = self._sms_blacklisted_numbers()
+        for partner in self.sudo():
+            refusal = consent_tools.consent_refusal(
+                state,
+                source,
+                proof,
+                state=partner.sms_consent_state,
+                state_source=partner.sms_consent_source,
+                blacklisted=partner.phone_sanitized in blacklisted,
+            )
+            if refusal == consent_tools.STOPPED:
+                raise UserError(
+                    _(
+                        "%(name)s stopped SMS from their number: only they can subscribe "
+                        "again, by replying START or confirming a request by SMS.",
+                        name=partner.display_name,
+                    )
+                )
+            if refusal == consent_tools.NO_PROOF:
+                raise UserError(
+                    _(
+                        "An SMS opt-in for %(name)s needs its proof: how and when the "
+                        "contact agreed (a signed form, a recorded call…).",
+                        name=partner.display_name,
+                    )
+                )
+
+    def _sms_blacklisted_numbers(self):
+        numbers = [number for number in self.sudo().mapped("phone_sanitized") if number]
+        if not numbers:
+            return set()
+        rows = (
+            self.env["phone.blacklist"]
+            .sudo()
+            .search_read([("number", "in", numbers), ("active", "=", True)], ["number"])
+        )
+        return {row["number"] for row in rows}
 
     def _sms_marketing_opt_out(self, source, proof=False, interaction=False):
         """ "No marketing": revoke marketing consent, keep transactional SMS."""
@@ -299,11 +438,13 @@ class ResPartner(models.Model):
         blacklist: nothing but essential SMS)."""
         e164 = phone_tools.try_normalize(number) or number
         partners = self._sms_partners_for_number(e164) | (partner or self.browse())
+        # a STOP answers the website's pending questions to this number too
+        self.env["sms.consent.request"].sudo()._cancel_for_number(e164)
         if partners:
             partners._sms_consent_set("opted_out", source, proof, e164, interaction, stop=True)
         else:
-            self.env["phone.blacklist"].sudo().with_context(sms_journey_consent_sync=True)._add(
-                [e164], message=_("SMS opt-out (%s)", source)
+            self.env["phone.blacklist"].sudo()._sms_journey_add(
+                [e164], _("SMS opt-out (%s)", source)
             )
             self.env["sms.consent.log"].sudo().create(
                 {
@@ -325,27 +466,61 @@ class ResPartner(models.Model):
         partners = self._sms_partners_for_number(e164) | (partner or self.browse())
         partners._sms_consent_set("opted_in", source, proof, e164, interaction)
         if not partners:
-            self.env["phone.blacklist"].sudo().with_context(sms_journey_consent_sync=True)._remove(
-                [e164], message=_("SMS opt-in (%s)", source)
+            self.env["phone.blacklist"].sudo()._sms_journey_remove(
+                [e164], _("SMS opt-in (%s)", source)
             )
         return partners
 
+    # Staff buttons: public, so they re-check rights and hand a proof to _sms_consent_set.
+
+    def _sms_consent_staff_check(self, sms_user=False):
+        """Any employee who sees the contacts may record an opt-out; an opt-in or a
+        double opt-in request takes an SMS user."""
+        self.check_access("read")
+        if not self.env.user._is_internal():
+            raise AccessError(_("Only employees can record SMS consent."))
+        if sms_user and not self.env.user.has_group("sms_journey.group_sms_journey_user"):
+            raise AccessError(_("Only SMS users can record an SMS opt-in or ask for one."))
+
     def action_sms_opt_in(self):
-        self._sms_consent_set("opted_in", "staff", _("Recorded by %s", self.env.user.name))
+        """Open the form that records an opt-in with its proof (``sms.consent.opt.in``)."""
+        self._sms_consent_staff_check(sms_user=True)
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Record an SMS opt-in"),
+            "res_model": "sms.consent.opt.in",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_ids": self.ids},
+        }
+
+    def _sms_staff_opt_in(self, origin, proof):
+        """An opt-in an SMS user records with its proof (never over a STOP)."""
+        self._sms_consent_staff_check(sms_user=True)
+        text = _(
+            "%(origin)s, recorded by %(user)s: %(proof)s",
+            origin=origin,
+            user=self.env.user.name,
+            proof=(proof or "").strip(),
+        )
+        return self._sms_consent_set("opted_in", "staff", text if (proof or "").strip() else "")
 
     def action_sms_opt_out(self):
         """Stop all SMS to the contact's number (but essential ones)."""
+        self._sms_consent_staff_check()
         self._sms_consent_set(
             "opted_out", "staff", _("Recorded by %s", self.env.user.name), stop=True
         )
 
     def action_sms_marketing_opt_out(self):
         """No more marketing SMS; order, delivery and appointment SMS still go."""
+        self._sms_consent_staff_check()
         self._sms_marketing_opt_out("staff", _("Recorded by %s", self.env.user.name))
 
     def action_sms_request_consent(self):
         """Double opt-in: ask by SMS and wait for a YES."""
-        self._sms_consent_request("staff")
+        self._sms_consent_staff_check(sms_user=True)
+        self._sms_consent_request("staff", _("Asked by %s", self.env.user.name))
         return True
 
     def _sms_consent_request_text(self):
@@ -874,7 +1049,7 @@ class ResPartner(models.Model):
         column = SQL.identifier(field)
         return SQL("((EXTRACT(MONTH FROM %s) * 100 + EXTRACT(DAY FROM %s))::int)", column, column)
 
-    # --- consent at first contact (checkout, sign-up, website forms) -------------------
+    # --- double opt-in asked by staff (the website's: sms.consent.request) -------------
 
     def _sms_consent_request(self, source, proof=""):
         """Double opt-in: mark these partners pending (with ``proof`` and the question
@@ -888,40 +1063,3 @@ class ResPartner(models.Model):
             partner._sms_consent_set("pending", source, "\n".join(filter(None, [proof, body])))
             requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
         self.env["sms.sender"]._send(requests)
-
-    def _sms_consent_capture(self, source, consent):
-        """Record the consent ``consent`` (a ``tools.consent.WebConsent``) ticked by this
-        partner at checkout, sign-up or on a website form, with its proof.
-
-        With the company's double opt-in, the consent stays pending until the contact
-        answers YES to the confirmation SMS (unless it is already given). Returns the
-        proof.
-        """
-        self.ensure_one()
-        proof = consent.proof()
-        partner = self.sudo()
-        company = partner.company_id or self.env.company
-        if (
-            company.sms_double_opt_in
-            and partner.phone_sanitized
-            and partner.sms_consent_state != "opted_in"
-        ):
-            partner._sms_consent_request(source, proof)
-        else:
-            partner._sms_consent_set("opted_in", source, proof)
-        return proof
-
-    @api.model
-    def _sms_consent_from_web(self, source, consent, number, partner=None, email=None, name=None):
-        """Consent ticked on a web form (sign-up, contact us) with ``number``: the
-        ``partner`` given, else the contact of that number, else of that e-mail, else a
-        new contact; its phone is filled in when empty. Returns the partner."""
-        partner = partner or self._sms_partners_for_number(number)[:1]
-        if not partner and email:
-            partner = self.sudo().search([("email", "=ilike", email.strip())], limit=1)
-        if not partner:
-            partner = self.sudo().create({"name": name or email or number, "email": email})
-        if not partner.phone and not partner.mobile:
-            partner.sudo().phone = number
-        partner._sms_consent_capture(source, consent)
-        return partner

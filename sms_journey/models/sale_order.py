@@ -287,12 +287,15 @@ class SaleOrder(models.Model):
                 }
             )
 
-    def _sms_consent_checkout(self, consent):
-        """The customer ticked the SMS consent checkbox at checkout: record it on the
-        customer (``consent``: a ``tools.consent.WebConsent``) and on this order."""
+    def _sms_consent_checkout(self, consent, number):
+        """The customer ticked the SMS consent checkbox at checkout (``consent``: a
+        ``tools.consent.WebConsent``): kept on this order, and ``number`` (the phone
+        typed) gets the double opt-in question; only its YES opts the customer in."""
         self.ensure_one()
-        proof = self.partner_id._sms_consent_capture("checkout", consent)
-        self.write({"sms_consent_given": True, "sms_consent_proof": proof})
+        self.write({"sms_consent_given": True, "sms_consent_proof": consent.proof()})
+        self.env["sms.consent.request"].sudo()._ask_from_web(
+            "checkout", consent, number, partner=self.partner_id
+        )
 
     # --- coupons handed out by journey SMS ---------------------------------------------
 

@@ -10,8 +10,9 @@ class SmsConsentLog(models.Model):
     Append-only. Users only read it (no create in the access rights either); rows are
     written by the consent methods of ``res.partner`` (``_sms_consent_set``,
     ``_sms_consent_opt_out_number``…) under ``sudo()``. A row is never changed, not even by
-    the superuser; only the superuser may delete one (the partner's deletion removes its
-    rows in SQL, ``ondelete='cascade'``, without going through :meth:`unlink`).
+    the superuser, and nobody deletes one through the interface or JSON-RPC (SMS managers
+    and administrators included). Deleting a contact keeps its rows: the link is cleared
+    (``ondelete='set null'``) and the number stays on each row.
     """
 
     _name = "sms.consent.log"
@@ -19,7 +20,7 @@ class SmsConsentLog(models.Model):
     _order = "create_date desc, id desc"
     _rec_name = "partner_id"
 
-    partner_id = fields.Many2one("res.partner", index=True, ondelete="cascade", readonly=True)
+    partner_id = fields.Many2one("res.partner", index=True, ondelete="set null", readonly=True)
     number = fields.Char(readonly=True, index=True)
     action = fields.Selection(CONSENT_STATES, required=True, readonly=True)
     scope = fields.Selection(

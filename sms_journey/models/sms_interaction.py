@@ -707,11 +707,8 @@ class SmsInteraction(models.Model):
             self._pipeline_write({"consent_action": "help"})
             # CTIA: HELP is answered even to a number that sent STOP
             self._reply(self._help_text(company), kind="essential")
-        elif family == "confirm" and self.partner_id.sms_consent_state == "pending":
+        elif family == "confirm" and self._confirm_double_opt_in(proof):
             self._pipeline_write({"consent_action": "confirm"})
-            self.partner_id._sms_consent_set(
-                "opted_in", "keyword", proof, self.number, interaction=self
-            )
             self._reply(
                 _(
                     "%(brand)s: thank you, your SMS subscription is confirmed. "
@@ -719,6 +716,20 @@ class SmsInteraction(models.Model):
                     brand=brand,
                 )
             )
+
+    def _confirm_double_opt_in(self, proof):
+        """A YES from the number: confirms the question staff asked its contact (pending)
+        or a website form texted to it. False when nobody asked."""
+        if self.partner_id.sms_consent_state == "pending":
+            self.partner_id._sms_consent_set(
+                "opted_in", "keyword", proof, self.number, interaction=self
+            )
+            return True
+        return bool(
+            self.env["sms.consent.request"]
+            .sudo()
+            ._confirm_from_number(self.number, self.gateway_id.company_id, proof, self)
+        )
 
     @api.model
     def _help_text(self, company):

@@ -27,7 +27,7 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["From the composer"])
 
     def test_composer_mass_mode(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         # marketing: inside the send window (8-21 in Rome), whatever the hour of the run
         with self.frozen_now(datetime(2026, 3, 2, 9, 0)):
             self.env["sms.composer"].with_context(

@@ -34,7 +34,7 @@ class TestOutboxCompliance(SmsJourneyCase):
         self.assertFalse(self.received())
 
     def test_marketing_with_consent_inside_window_goes_out(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
             message = self.send(kind="marketing")
             self.assertEqual(message.state, "queued")
@@ -43,7 +43,7 @@ class TestOutboxCompliance(SmsJourneyCase):
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Hello from Acme"])
 
     def test_quiet_hours_defer_to_next_local_morning(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         # 20:30 UTC is 22:30 in Rome (CEST): wait for 08:00 Rome = 06:00 UTC.
         with self.frozen_now(datetime(2026, 6, 15, 20, 30)):
             message = self.send(kind="marketing")
@@ -60,7 +60,7 @@ class TestOutboxCompliance(SmsJourneyCase):
         new_yorker = self.env["res.partner"].create(
             {"name": "Jo", "mobile": "+1 212 555 0142", "tz": "America/New_York"}
         )
-        (self.partner | new_yorker)._sms_consent_set("opted_in", "staff")
+        (self.partner | new_yorker)._sms_consent_set("opted_in", "staff", "test")
         # 11:00 UTC: 13:00 in Rome (allowed), 07:00 in New York (too early).
         with self.frozen_now(datetime(2026, 6, 15, 11, 0)):
             rome = self.send(kind="marketing")
@@ -70,7 +70,7 @@ class TestOutboxCompliance(SmsJourneyCase):
 
     def test_time_zone_from_number_when_partner_has_none(self):
         partner = self.env["res.partner"].create({"name": "Ion", "mobile": "+40 721 234 567"})
-        partner._sms_consent_set("opted_in", "staff")
+        partner._sms_consent_set("opted_in", "staff", "test")
         # 19:30 UTC is 22:30 in Bucharest (EEST): deferred to 08:00 = 05:00 UTC.
         with self.frozen_now(datetime(2026, 6, 15, 19, 30)):
             message = self.send(partner, kind="marketing")
@@ -84,7 +84,7 @@ class TestOutboxCompliance(SmsJourneyCase):
         self.assertEqual((first | second).mapped("state"), ["sent", "sent"])
 
     def test_frequency_cap_defers_second_marketing_sms(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
             first = self.send(kind="marketing")
             second = self.send(body="Another offer", kind="marketing")
@@ -96,7 +96,7 @@ class TestOutboxCompliance(SmsJourneyCase):
 
     def test_frequency_cap_skip_policy(self):
         self.company.sms_frequency_cap_policy = "skip"
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         with self.frozen_now(datetime(2026, 6, 15, 10, 0)):
             self.send(kind="marketing")
             second = self.send(body="Another offer", kind="marketing")

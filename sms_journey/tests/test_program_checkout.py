@@ -8,16 +8,11 @@ from odoo.tests import HttpCase, tagged
 class TestProgramCheckoutTour(HttpCase):
     """The checkout's SMS consent box in a real browser: not pre-ticked, ticked by the
     visitor, and the order placed; the proof (text shown, page, time, IP) is then on
-    the contact and on the order."""
+    the order and on the double opt-in question texted to the number typed."""
 
     def test_checkout_consent_tour(self):
         company = self.env.company
-        company.write(
-            {
-                "sms_consent_text": "Yes, text me offers. STOP to opt out.",
-                "sms_double_opt_in": False,
-            }
-        )
+        company.write({"sms_consent_text": "Yes, text me offers. STOP to opt out."})
         website = self.env["website"].search([("company_id", "=", company.id)], limit=1)
         website.prevent_zero_price_sale = False
         product = self.env["product.product"].create(
@@ -40,10 +35,12 @@ class TestProgramCheckoutTour(HttpCase):
         self.assertEqual(partner.name, "Tina Tour")
         self.assertEqual(order.state, "sale", "the order was placed")
         self.assertTrue(order.sms_consent_given)
-        self.assertEqual(partner.sms_consent_state, "opted_in")
-        self.assertEqual(partner.sms_consent_source, "checkout")
+        # the box opts nobody in: the number typed is asked to confirm by SMS
+        self.assertEqual(partner.sms_consent_state, "unknown")
         proof = order.sms_consent_proof
-        self.assertEqual(partner.sms_consent_proof, proof)
+        request = self.env["sms.consent.request"].search([("partner_id", "=", partner.id)])
+        self.assertEqual((request.source, request.state), ("checkout", "pending"))
+        self.assertTrue(request.proof.startswith(proof))
         lines = dict(line.split(": ", 1) for line in proof.splitlines())
         self.assertEqual(lines["Text shown"], "Yes, text me offers. STOP to opt out.")
         self.assertIn("/shop/address", lines["Page"])
@@ -51,7 +48,3 @@ class TestProgramCheckoutTour(HttpCase):
         moment = datetime.strptime(lines["Time (UTC)"], "%Y-%m-%d %H:%M:%S")
         self.assertTrue(before <= moment <= after, moment)
         self.assertTrue(lines["User agent"])
-        log = self.env["sms.consent.log"].search(
-            [("partner_id", "=", partner.id)], order="id desc", limit=1
-        )
-        self.assertEqual((log.action, log.source, log.proof), ("opted_in", "checkout", proof))

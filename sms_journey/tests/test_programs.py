@@ -57,20 +57,28 @@ class TestProgramConsent(JourneyCaseMixin, SmsJourneyCase):
             }
         )
 
-    def test_checkout_consent_recorded_with_its_proof_on_customer_and_order(self):
+    def test_checkout_consent_asks_the_number_and_its_yes_opts_in(self):
         order = self.cart()
         self.web_request(sale_order_id=order.id)
         with self.frozen_now(T0):
-            WebsiteSaleSmsConsent()._handle_extra_form_data({"sms_consent": "on"}, {})
+            WebsiteSaleSmsConsent()._handle_extra_form_data(
+                {"sms_consent": "on"}, {"phone": "+39 333 123 4567"}
+            )
+            self.dispatch()
         self.assertTrue(order.sms_consent_given)
         self.assertEqual(order.sms_consent_proof, self.expected_proof())
+        # a website form never opts a contact in: the number typed is asked
+        self.assertEqual(self.partner.sms_consent_state, "unknown")
+        self.assertIn("reply YES", self.received("+393331234567")[0]["body"])
+        with self.frozen_now(T0):
+            self.receive("YES")
         self.assertEqual(self.partner.sms_consent_state, "opted_in")
-        self.assertEqual(self.partner.sms_consent_source, "checkout")
+        self.assertEqual(self.partner.sms_consent_source, "keyword")
         log = self.env["sms.consent.log"].search(
             [("partner_id", "=", self.partner.id)], order="id desc", limit=1
         )
-        self.assertEqual((log.action, log.source), ("opted_in", "checkout"))
-        self.assertEqual(log.proof, self.expected_proof())
+        self.assertEqual((log.action, log.source), ("opted_in", "keyword"))
+        self.assertIn(self.expected_proof(), log.proof)
 
     def test_checkout_without_the_box_ticked_records_nothing(self):
         order = self.cart()
@@ -78,30 +86,36 @@ class TestProgramConsent(JourneyCaseMixin, SmsJourneyCase):
         WebsiteSaleSmsConsent()._handle_extra_form_data({}, {})
         self.assertFalse(order.sms_consent_given)
         self.assertEqual(self.partner.sms_consent_state, "unknown")
+        self.assertFalse(self.env["sms.consent.request"].search([]))
 
-    def test_checkout_with_double_opt_in_asks_for_yes(self):
-        self.company.sms_double_opt_in = True
-        order = self.cart()
-        self.web_request(sale_order_id=order.id)
-        with self.frozen_now(T0):
-            WebsiteSaleSmsConsent()._handle_extra_form_data({"sms_consent": "on"}, {})
-            self.dispatch()
-        self.assertEqual(self.partner.sms_consent_state, "pending")
-        self.assertTrue(self.partner.sms_consent_proof.startswith(self.expected_proof()))
-        self.assertIn("reply YES", self.received("+393331234567")[0]["body"])
-
-    def test_contact_form_consent_finds_the_contact_by_number_or_creates_one(self):
+    def test_contact_form_consent_changes_no_contact_found_by_number(self):
+        logs_before = self.partner.sms_consent_log_ids
         request = self.web_request()
         request.params = {"sms_consent": "on", "phone": "+39 333 123 4567", "name": "Giulia"}
         with self.frozen_now(T0):
             WebsiteFormSmsConsent()._sms_journey_consent(request)
-        self.assertEqual(self.partner.sms_consent_state, "opted_in")
-        self.assertEqual(self.partner.sms_consent_source, "web_form")
-        self.assertEqual(self.partner.sms_consent_proof, self.expected_proof())
+        self.assertEqual(self.partner.sms_consent_state, "unknown")
+        self.assertEqual(self.partner.sms_consent_log_ids, logs_before)
+        asked = self.env["sms.consent.request"].search([("number", "=", "+393331234567")])
+        self.assertEqual((asked.state, asked.ip), ("pending", "203.0.113.7"))
+        # a new number: the contact is created by its YES only
         request.params = {"sms_consent": "on", "phone": "+39 347 000 1111", "name": "Luca"}
         WebsiteFormSmsConsent()._sms_journey_consent(request)
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Luca")]))
+        self.receive("yes", sender="+393470001111")
         luca = self.env["res.partner"].search([("name", "=", "Luca")])
+        self.assertEqual(luca.phone_sanitized, "+393470001111")
         self.assertEqual(luca.sms_consent_state, "opted_in")
+
+    def test_a_stop_withdraws_the_pending_question(self):
+        request = self.web_request()
+        request.params = {"sms_consent": "on", "phone": "+39 347 000 1111", "name": "Luca"}
+        WebsiteFormSmsConsent()._sms_journey_consent(request)
+        self.receive("STOP", sender="+393470001111")
+        self.receive("YES", sender="+393470001111")
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Luca")]))
+        asked = self.env["sms.consent.request"].search([("number", "=", "+393470001111")])
+        self.assertEqual(asked.state, "canceled")
 
 
 @tagged("post_install", "-at_install")

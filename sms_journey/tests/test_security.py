@@ -123,9 +123,10 @@ class TestConsentLogAppendOnly(SmsJourneyCase):
         self.partner.with_user(self.sms_user)._sms_consent_set("opted_out", "staff", "phone")
         self.assertEqual(len(self.partner.sms_consent_log_ids), 2)
 
-    def test_deleting_the_partner_deletes_its_log(self):
+    def test_deleting_the_partner_keeps_its_log(self):
         self.partner.unlink()
-        self.assertFalse(self.log.exists())
+        self.assertTrue(self.log.exists())
+        self.assertEqual(self.log.number, "+393331234567")
 
 
 @tagged("post_install", "-at_install")

@@ -48,7 +48,7 @@ class TestUiToursProveBehaviour(SmsJourneyHttpCase):
         recipient = self.env["res.partner"].create(
             {"name": "Tour Recipient", "mobile": "+393331112233", "country_id": self.ref("base.it")}
         )
-        recipient._sms_consent_set("opted_in", source="staff")
+        recipient._sms_consent_set("opted_in", source="staff", proof="test")
         self.start_tour("/odoo", "sms_journey_build_and_preview", login="admin")
         journey = self.env["sms.journey"].search([("name", "=", "Welcome tour journey")])
         self.assertEqual(journey.step_ids.mapped("action"), ["sms"])

@@ -158,10 +158,11 @@ class TestWebhooks(SmsJourneyHttpCase):
         self.assertIn("Who is this?", interaction.partner_id.message_ids[0].body)
 
     def test_stop_opts_out_at_once_and_confirms(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "test")
         for word in ("STOP", "basta", "Dezabonare", "baja", "arrêt", "abmelden"):
             with self.subTest(word=word):
-                self.partner._sms_consent_set("opted_in", "staff")
+                # subscribed again from the number: staff cannot lift a STOP
+                self.partner._sms_consent_set("opted_in", "keyword", "START")
                 self.provider.reset()
                 self.reply(f"{word} grazie")
                 self.assertEqual(self.partner.sms_consent_state, "opted_out")

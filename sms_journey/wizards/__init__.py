@@ -6,3 +6,4 @@ from . import sms_composer
 from . import sms_interaction_export
 from . import sms_survey_send
 from . import sms_conversation_link
+from . import sms_consent_opt_in
