@@ -14,6 +14,7 @@ Prints Odoo's usual "N failed, N error(s) of N tests" line; exits 1 on any failu
 import argparse
 import logging
 import sys
+import threading
 
 from odoo_boot import add_database_arguments, boot_odoo
 
@@ -41,6 +42,9 @@ def main():
     odoo_server.server = odoo_server.ThreadedServer(odoo.http.root)
     odoo_server.server.http_spawn()
 
+    # as odoo-bin's preload_registries: code that reads the thread's database (e.g.
+    # ir.http.routing_map) finds it
+    threading.current_thread().dbname = args.db
     registry = odoo.modules.registry.Registry.new(args.db)  # loads everything, no tests yet
     if args.marketing_consent:
         with registry.cursor() as cr:

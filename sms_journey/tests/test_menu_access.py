@@ -27,6 +27,8 @@ def arch_fields(arch):
 
 @tagged("post_install", "-at_install")
 class TestMenusForEveryone(JsonRpcActorMixin, SmsJourneyHttpCase):
+    gateway_code = "sandbox"  # the Sandbox phone's menu shows while a sandbox gateway exists
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
