@@ -1,0 +1,288 @@
+"""The policy is asked again while an SMS waits in the outbox (issue 20, item 1).
+
+A consent change cancels the number's held SMS at once; the dispatch asks again just
+before the provider gets each SMS; a resend goes through the policy.
+"""
+
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+
+from ..models.sms_sender import SmsRequest
+from .common import SmsJourneyCase
+
+NUMBER = "+393331234567"
+# 20:30 UTC is 22:30 in Rome: a marketing SMS waits for 08:00 Rome = 06:00 UTC
+EVENING = datetime(2026, 6, 15, 20, 30)
+NEXT_MORNING = datetime(2026, 6, 16, 6, 0)
+MORNING = datetime(2026, 6, 15, 10, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxPolicyAgain(SmsJourneyCase):
+    def send(self, kind, body=None, partner=None):
+        """One SMS of ``kind`` through the one door to send (the kind as an argument);
+        returns its outbox row."""
+        partner = partner or self.partner
+        sent = self.env["sms.sender"]._send(
+            [SmsRequest(body=body or f"A {kind} SMS", partner=partner, kind=kind)]
+        )
+        return sent[0].outbox
+
+    def notification(self, message):
+        return self.env["mail.notification"].search(
+            [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
+        )
+
+    def assertCanceledWith(self, message, reason, failure_type):
+        message.invalidate_recordset()
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.error_code, reason)
+        self.assertTrue(message.failure_reason)
+        notification = self.notification(message)
+        self.assertEqual(notification.notification_status, "canceled")
+        self.assertEqual(notification.failure_type, failure_type)
+        self.assertEqual(notification.failure_reason, message.failure_reason)
+
+    # --- a consent change cancels the number's held SMS at once ----------------------
+
+    def test_stop_cancels_marketing_sms_deferred_by_the_send_window(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(EVENING):
+            message = self.send("marketing")
+            self.assertEqual(message.state, "queued")
+            self.assertEqual(message.due_at, NEXT_MORNING)
+            self.receive("STOP")
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        self.assertEqual(message.attempts, 0)
+        with self.frozen_now(NEXT_MORNING):
+            self.dispatch()
+        # only the STOP confirmation (essential) reached the number
+        self.assertNotIn("A marketing SMS", [m["body"] for m in self.received(NUMBER)])
+        self.assertEqual(message.state, "canceled")
+
+    def test_stop_cancels_frequency_capped_sms(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(MORNING):
+            first = self.send("marketing", "First offer")
+            capped = self.send("marketing", "Second offer")
+            self.dispatch()
+            self.assertEqual(first.state, "sent")
+            self.assertEqual(capped.state, "queued")
+            self.assertIn("frequency cap", capped.deferred_reason)
+            self.receive("STOP")
+        self.assertCanceledWith(capped, "opted_out", "sms_blacklist")
+        with self.frozen_now(MORNING + timedelta(days=2)):
+            self.dispatch()
+        self.assertEqual([m["body"] for m in self.received(NUMBER)][:1], ["First offer"])
+        self.assertNotIn("Second offer", [m["body"] for m in self.received(NUMBER)])
+
+    def test_blacklist_cancels_sms_waiting_for_a_retry(self):
+        self.provider.fail_next(kind="server_error")
+        with self.frozen_now(MORNING):
+            message = self.send("transactional", "Your order shipped")
+            self.dispatch()
+            self.assertEqual(message.state, "queued")
+            self.assertEqual(message.error_code, "server_error")
+            self.env["phone.blacklist"].sudo().add(NUMBER)
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        with self.frozen_now(MORNING + timedelta(hours=2)):
+            self.dispatch()
+        self.assertSmsNotSent(NUMBER)
+
+    def test_no_marketing_cancels_held_marketing_but_not_transactional(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(EVENING):
+            marketing = self.send("marketing", "Summer sale")
+            self.provider.fail_next(kind="server_error")
+            transactional = self.send("transactional", "Your order shipped")
+            self.dispatch()
+            self.assertEqual(transactional.state, "queued")  # waiting for its retry
+            self.partner._sms_marketing_opt_out("staff")
+        self.assertCanceledWith(marketing, "marketing_opt_out", "sms_optout")
+        self.assertEqual(transactional.state, "queued")
+        with self.frozen_now(NEXT_MORNING):
+            self.dispatch()
+            after = self.send("transactional", "Your order was delivered")
+            self.dispatch()
+        self.assertEqual(transactional.state, "sent")
+        self.assertEqual(after.state, "sent")
+        self.assertEqual(
+            sorted(m["body"] for m in self.received(NUMBER)),
+            ["Your order shipped", "Your order was delivered"],
+        )
+
+    def test_essential_sms_still_goes_after_stop(self):
+        self.provider.fail_next(kind="server_error")
+        with self.frozen_now(MORNING):
+            held = self.send("essential", "Your code is 1234")
+            self.dispatch()
+            self.assertEqual(held.state, "queued")
+            self.receive("STOP")
+            self.assertEqual(held.state, "queued")
+            fresh = self.send("essential", "Your code is 5678")
+        with self.frozen_now(MORNING + timedelta(hours=2)):
+            self.dispatch()
+        self.assertEqual(held.state, "sent")
+        self.assertEqual(fresh.state, "sent")
+        self.assertSmsSent(NUMBER, "Your code is 1234")
+        self.assertSmsSent(NUMBER, "Your code is 5678")
+
+    def test_consent_rule_of_the_company_cancels_held_marketing(self):
+        self.company.sms_marketing_consent = "opt_out"
+        with self.frozen_now(EVENING):
+            message = self.send("marketing")
+            self.assertEqual(message.state, "queued")
+            self.company.sms_marketing_consent = "opt_in"
+        self.assertCanceledWith(message, "no_consent", "sms_optout")
+
+    def test_odoo_sms_held_in_the_outbox_is_canceled_with_its_sms(self):
+        """An SMS of Odoo's own features (``sms.sms``) waiting in the outbox: the
+        ``sms.sms`` is canceled with the failure type, as at enqueue."""
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(EVENING):
+            self.partner._message_sms("Chatter SMS", partner_ids=self.partner.ids)
+            message = self.outbox(partner_id=self.partner.id)[-1:]
+            self.assertEqual(message.state, "queued")
+            self.provider.fail_next(kind="server_error")
+            self.env["phone.blacklist"].sudo().add(NUMBER)
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        sms = self.env["sms.sms"].sudo().search([("uuid", "=", message.sms_uuid)])
+        self.assertEqual(sms.state, "canceled")
+        self.assertEqual(sms.failure_type, "sms_blacklist")
+
+    # --- the dispatch asks again ------------------------------------------------------
+
+    def test_dispatch_cancels_what_the_policy_refuses_now(self):
+        """A consent change that reached no hook (a direct SQL write, another module):
+        the dispatch still asks the policy before the provider gets the SMS."""
+        with self.frozen_now(MORNING):
+            message = self.send("transactional", "Your order shipped")
+            self.env.flush_all()
+            self.env.cr.execute(
+                "INSERT INTO phone_blacklist (number, active) VALUES (%s, TRUE)", [NUMBER]
+            )
+            self.env.registry.clear_cache()
+            self.dispatch()
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        self.assertEqual(message.attempts, 0)
+        self.assertSmsNotSent(NUMBER)
+
+    def test_dispatch_defers_to_the_send_window_it_missed(self):
+        """Queued in the window, claimed after it closed (a backlog): back to the queue
+        until the next morning, the claim undone."""
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(MORNING):
+            message = self.send("marketing")
+        with self.frozen_now(EVENING):
+            self.dispatch()
+        self.assertEqual(message.state, "queued")
+        self.assertEqual(message.due_at, NEXT_MORNING)
+        self.assertIn("quiet hours", message.deferred_reason)
+        self.assertEqual(message.attempts, 0)
+        self.assertFalse(message.first_attempt_at)
+        self.assertSmsNotSent(NUMBER)
+        with self.frozen_now(NEXT_MORNING):
+            self.dispatch()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.attempts, 1)
+
+    def test_dispatch_keeps_the_frequency_cap_of_sends_only(self):
+        """At dispatch the cap counts what left, not the SMS asking nor those waiting
+        behind it: two capped SMS go one a day."""
+        self.partner._sms_consent_set("opted_in", "staff")
+        with self.frozen_now(MORNING):
+            messages = self.send("marketing", "One") | self.send("marketing", "Two")
+            messages |= self.send("marketing", "Three")
+            self.dispatch()
+        self.assertEqual(messages.mapped("state"), ["sent", "queued", "queued"])
+        for day in (1, 2):
+            with self.frozen_now(max(messages.filtered(lambda m: m.state == "queued")[:1].due_at,
+                                     MORNING + timedelta(days=day))):  # fmt: skip
+                self.dispatch()
+        self.assertEqual(messages.mapped("state"), ["sent", "sent", "sent"])
+        self.assertEqual([m["body"] for m in self.received(NUMBER)], ["One", "Two", "Three"])
+        sent_at = messages.mapped("sent_at")
+        self.assertGreaterEqual(sent_at[1] - sent_at[0], timedelta(hours=24))
+        self.assertGreaterEqual(sent_at[2] - sent_at[1], timedelta(hours=24))
+
+    def test_dispatch_of_transactional_sms_costs_no_policy_query(self):
+        """The dispatch is a hot path: asking again costs no query for SMS that only
+        the blacklist could stop while it is empty."""
+        with self.frozen_now(MORNING):
+            few = [self.send("transactional", f"Order {i}") for i in range(2)]
+            self.env.flush_all()
+            Outbox = self.env["sms.gateway.message"]
+            claimed = Outbox._claim_due(10)
+            self.assertEqual(len(claimed), len(few))
+            claimed.fetch(["sms_kind", "partner_id", "number", "list_consent", "company_id"])
+            with self.assertQueryCount(0):
+                allowed = claimed._check_policy_before_sending()
+        self.assertEqual(allowed, claimed)
+
+    # --- resend -----------------------------------------------------------------------
+
+    def test_resend_of_canceled_sms_to_blacklisted_number_stays_canceled(self):
+        self.env["phone.blacklist"].sudo().add(NUMBER)
+        message = self.send("transactional", "Your order shipped")
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        reason = message.failure_reason
+        message.action_resend()
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.failure_reason, reason)
+        self.dispatch()
+        self.assertSmsNotSent(NUMBER)
+
+    def test_resend_of_failed_sms_to_number_blacklisted_since_is_canceled(self):
+        self.provider.fail_next(kind="auth")
+        message = self.send("transactional", "Your order shipped")
+        self.dispatch()
+        self.assertEqual(message.state, "failed")
+        self.env["phone.blacklist"].sudo().add(NUMBER)
+        message.action_resend()
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist")
+        self.dispatch()
+        self.assertSmsNotSent(NUMBER)
+
+    def test_resend_of_failed_marketing_sms_waits_for_the_send_window(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        self.provider.fail_next(kind="auth")
+        with self.frozen_now(MORNING):
+            message = self.send("marketing")
+            self.dispatch()
+        self.assertEqual(message.state, "failed")
+        with self.frozen_now(EVENING):
+            message.action_resend()
+        self.assertEqual(message.state, "queued")
+        self.assertEqual(message.due_at, NEXT_MORNING)
+        with self.frozen_now(NEXT_MORNING):
+            self.dispatch()
+        self.assertEqual(message.state, "sent")
+
+    def test_odoo_resend_of_failed_sms_to_blacklisted_number_is_canceled(self):
+        """Odoo's own *Resend* (``sms.sms.resend_failed``) re-queues to our outbox,
+        through the policy."""
+        self.provider.fail_next(kind="auth")
+        self.partner._message_sms("Chatter SMS", partner_ids=self.partner.ids)
+        message = self.outbox(partner_id=self.partner.id)[-1:]
+        self.dispatch()
+        self.assertEqual(message.state, "failed")
+        sms = self.env["sms.sms"].sudo().search([("uuid", "=", message.sms_uuid)])
+        self.assertEqual(sms.state, "error")
+        self.env["phone.blacklist"].sudo().add(NUMBER)
+        sms.resend_failed()
+        self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.error_code, "opted_out")
+        self.assertSmsNotSent(NUMBER)
+
+    # --- Odoo's IAP path applies the policy -------------------------------------------
+
+    def test_iap_path_cancels_what_the_policy_refuses(self):
+        self.company.sms_gateway_id = False
+        self.env["phone.blacklist"].sudo().add(NUMBER)
+        with self.mock_iap() as calls:
+            self.partner._message_sms("Via IAP", partner_ids=self.partner.ids)
+        self.assertFalse(calls)
+        sms = self.env["sms.sms"].sudo().search([("number", "=", NUMBER)])
+        self.assertEqual(sms.state, "canceled")
+        self.assertEqual(sms.failure_type, "sms_blacklist")
