@@ -4,11 +4,19 @@ A consent change cancels the number's held SMS at once; the dispatch asks again 
 before the provider gets each SMS; a resend goes through the policy.
 """
 
+import dataclasses
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..models.sms_sender import SmsRequest
+from ..tools import policy
 from .common import SmsJourneyCase
 
 NUMBER = "+393331234567"
@@ -286,3 +294,257 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         sms = self.env["sms.sms"].sudo().search([("number", "=", NUMBER)])
         self.assertEqual(sms.state, "canceled")
         self.assertEqual(sms.failure_type, "sms_blacklist")
+
+
+# --- the outbox as a state machine, against the real models ----------------------------
+
+MACHINE_START = datetime(2026, 6, 15, 18, 30)  # 20:30 in Rome: the window closes at 21:00
+MACHINE_NUMBERS = ("+393331000001", "+393331000002")
+MACHINE_RULES = policy.Rules(consent_required=True, window_start=8.0, window_end=21.0, cap=0)
+
+
+class OutboxMachine(RuleBasedStateMachine):
+    """Enqueue, consent changes, clock, provider failures, crashes before and after the
+    request, dispatch and resend, in any order, on the real outbox and a loopback
+    provider. The oracle is ``tools/policy.py`` on the facts in the database (each
+    number's consent state and blacklist entry) at the moment of each step:
+
+    - nothing reaches the provider that the policy refuses or defers at dispatch;
+    - a held SMS the policy refuses is canceled at once, with the policy's reason;
+    - nothing is canceled that the policy allows, nothing is sent twice, and once the
+      clock runs on, every SMS not canceled has reached the provider exactly once.
+    """
+
+    case = None  # the TestCase running it (set by the test)
+
+    def __init__(self):
+        super().__init__()
+        case = self.case
+        self.env = case.env
+        self.savepoint = self.env.cr.savepoint()
+        self.now = MACHINE_START
+        self.partners = case.machine_partners
+        self.outbox = self.env["sms.gateway.message"].sudo()
+        self.canceled_seen = set()
+        self.counter = 0
+        case.provider.reset()
+
+    def teardown(self):
+        try:
+            self.run_clock_until_all_settled()
+        finally:
+            self.savepoint.close(rollback=True)
+            self.env.invalidate_all(flush=False)
+            self.env.registry.clear_cache()
+            self.case.provider.reset()
+
+    # --- the oracle ---------------------------------------------------------------------
+
+    def facts(self):
+        """{number: (consent state, blacklisted)} as the database says now."""
+        self.env.flush_all()
+        self.env.invalidate_all()
+        blacklisted = {
+            row[0]
+            for row in self.env.execute_query(
+                SQL("SELECT number FROM phone_blacklist WHERE active")
+            )
+        }
+        return {
+            partner.phone_sanitized: (
+                partner.sms_consent_state,
+                partner.phone_sanitized in blacklisted,
+            )
+            for partner in self.partners
+        }
+
+    def oracle(self, message, facts, timing):
+        consent, blacklisted = facts[message.number]
+        recipient = policy.Recipient(
+            e164=message.number, blacklisted=blacklisted, consent=consent, tz="Europe/Rome"
+        )
+        rules = dataclasses.replace(MACHINE_RULES, timing=timing)
+        return policy.decide(message.sms_kind, recipient, rules, self.now)
+
+    def received_refs(self):
+        """{our SMS reference: times the provider got it}."""
+        counts = {}
+        for sms in self.case.provider.messages:
+            ref = parse_qs(urlparse(sms["status_callback"]).query)["ref"][0]
+            counts[ref] = counts.get(ref, 0) + 1
+        return counts
+
+    def step(self):
+        return self.case.frozen_now(self.now)
+
+    def dispatched(self, run):
+        """Run ``run`` (something that sends); what reached the provider meanwhile was
+        allowed by the policy on the facts just before."""
+        facts, before = self.facts(), self.received_refs()
+        with self.step():
+            run()
+        after = self.received_refs()
+        for message in self.outbox.search([("sms_uuid", "in", list(after))]):
+            if after[message.sms_uuid] > before.get(message.sms_uuid, 0):
+                decision = self.oracle(message, facts, timing=True)
+                assert decision.action == policy.SEND, (
+                    f"{message.sms_kind} SMS to {message.number} sent at {self.now} "
+                    f"against the policy ({decision}, facts {facts[message.number]})"
+                )
+
+    # --- rules --------------------------------------------------------------------------
+
+    @rule(index=st.integers(0, 1), kind=st.sampled_from(policy.KINDS))
+    def enqueue(self, index, kind):
+        self.counter += 1
+        facts = self.facts()
+        with self.step():
+            sent = self.env["sms.sender"]._send(
+                [SmsRequest(body=f"SMS {self.counter}", partner=self.partners[index], kind=kind)]
+            )
+        message = sent[0].outbox
+        decision = self.oracle(message, facts, timing=True)
+        assert message.state == ("canceled" if decision.canceled else "queued"), decision
+        if decision.canceled:
+            assert message.error_code == decision.reason
+            self.canceled_seen.add(message.id)
+
+    @rule(
+        index=st.integers(0, 1),
+        change=st.sampled_from(["STOP", "START", "no marketing", "blacklist"]),
+    )
+    def change_consent(self, index, change):
+        partner = self.partners[index]
+        with self.step():
+            if change in ("STOP", "START"):
+                self.case.receive(change, sender=partner.phone_sanitized)
+            elif change == "no marketing":
+                partner._sms_marketing_opt_out("staff")
+            else:
+                self.env["phone.blacklist"].sudo().add(partner.phone_sanitized)
+
+    @rule(minutes=st.one_of(st.integers(1, 90), st.integers(1, 36 * 60)))
+    def let_time_pass(self, minutes):
+        self.now += timedelta(minutes=minutes)
+
+    @rule(kind=st.sampled_from(["server_error", "auth"]))
+    def provider_fails_next(self, kind):
+        self.case.provider.fail_next(kind=kind)
+
+    @rule()
+    def dispatch(self):
+        self.dispatched(self.outbox._cron_dispatch)
+
+    @rule(count=st.integers(1, 3))
+    def crash_before_request(self, count):
+        """A worker claims messages and dies before the request; the reconcile cron
+        finds them missing at the provider and queues them again."""
+        with self.step():
+            claimed = self.outbox._claim_due(count)
+            claimed.write({"claimed_at": self.now - timedelta(hours=1)})
+            self.outbox._cron_reconcile()
+        assert not claimed.filtered(lambda m: m.state == "sending")
+
+    @rule(count=st.integers(1, 3))
+    def crash_after_request(self, count):
+        """A worker sends and dies before recording the result; the reconcile cron
+        finds the messages at the provider and marks them sent."""
+
+        def send_then_crash():
+            claimed = self.outbox._claim_due(count)
+            for gateway, messages in claimed.grouped("gateway_id").items():
+                messages._send_claimed(gateway)
+            sent = claimed.filtered(lambda m: m.state == "sent")
+            sent.write(
+                {
+                    "state": "sending",
+                    "provider_message_id": False,
+                    "claimed_at": self.now - timedelta(hours=1),
+                }
+            )
+            self.outbox._cron_reconcile()
+            assert not claimed.filtered(lambda m: m.state == "sending")
+
+        self.dispatched(send_then_crash)
+
+    @rule()
+    def resend_failed(self):
+        with self.step():
+            self.outbox.search([("state", "in", ("failed", "review"))]).action_resend()
+
+    # --- invariants ---------------------------------------------------------------------
+
+    @invariant()
+    def policy_holds_for_held_and_canceled(self):
+        facts = self.facts()
+        assert all(count == 1 for count in self.received_refs().values()), "sent twice"
+        messages = self.outbox.search([("number", "in", list(MACHINE_NUMBERS))])
+        for message in messages:
+            assert message.state != "sending", "a claim left behind"
+            decision = self.oracle(message, facts, timing=False)
+            if message.state == "queued":
+                assert not decision.canceled, f"held against the policy: {decision}"
+            elif message.state == "canceled" and message.id not in self.canceled_seen:
+                assert (
+                    decision.canceled and decision.reason == message.error_code
+                ), f"canceled as {message.error_code}, the policy says {decision}"
+                self.canceled_seen.add(message.id)
+
+    def run_clock_until_all_settled(self):
+        """The clock runs on, failures are resent: every SMS not canceled reaches the
+        provider exactly once."""
+        mine = [("number", "in", list(MACHINE_NUMBERS))]
+        for _round in range(40):
+            if not self.outbox.search_count([*mine, ("state", "in", ("queued", "failed"))]):
+                break
+            self.resend_failed()
+            self.dispatch()
+            self.policy_holds_for_held_and_canceled()
+            # on to the next SMS due
+            next_due = self.outbox.search(
+                [*mine, ("state", "=", "queued")], order="due_at", limit=1
+            )
+            self.now = max(self.now, next_due.due_at or self.now)
+        received = self.received_refs()
+        for message in self.outbox.search([("number", "in", list(MACHINE_NUMBERS))]):
+            if message.state == "canceled":
+                assert message.sms_uuid not in received, "canceled after it was sent"
+            else:
+                assert message.state == "sent", f"{message.sms_kind} SMS left {message.state}"
+                assert received.get(message.sms_uuid) == 1, "an allowed SMS was lost"
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxStateMachine(SmsJourneyCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.sms_frequency_cap = 0
+        cls.gateway.max_attempts = 20
+        cls.machine_partners = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Machine {index}",
+                    "mobile": number,
+                    "country_id": cls.env.ref("base.it").id,
+                    "tz": "Europe/Rome",
+                }
+                for index, number in enumerate(MACHINE_NUMBERS)
+            ]
+        )
+        cls.machine_partners[0]._sms_consent_set("opted_in", "staff")
+
+    def test_outbox_state_machine(self):
+        OutboxMachine.case = self
+        self.addCleanup(setattr, OutboxMachine, "case", None)
+        run_state_machine_as_test(
+            OutboxMachine,
+            settings=settings(
+                max_examples=30,
+                stateful_step_count=14,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
