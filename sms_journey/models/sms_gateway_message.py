@@ -520,10 +520,15 @@ class SmsGatewayMessage(models.Model):
         for message, verdict in zip(self, verdicts, strict=True):
             by_failure_type.setdefault(verdict.failure_type, []).append(message.sms_uuid)
         SmsSms = self.env["sms.sms"].sudo()
+        Tracker = self.env["sms.tracker"].sudo()
         for failure_type, uuids in by_failure_type.items():
             SmsSms.search([("uuid", "in", uuids)])._sms_journey_set_state(
                 "canceled", failure_type=failure_type
             )
+            # as for the notifications below, Odoo leaves a mailing trace in "process"
+            Tracker.search([("sms_uuid", "in", uuids)]).mailing_trace_id.filtered(
+                lambda trace: trace.trace_status in ("outgoing", "process", "pending")
+            ).write({"trace_status": "cancel", "failure_type": failure_type})
         # The trackers leave a notification in "process" as it is (Odoo: what reached IAP
         # cannot be canceled); these never reached the provider.
         notifications = self._cancel_notifications(

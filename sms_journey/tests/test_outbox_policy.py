@@ -42,11 +42,15 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
             [("sms_tracker_ids.sms_uuid", "=", message.sms_uuid)]
         )
 
-    def assertCanceledWith(self, message, reason, failure_type):
+    def assertCanceledWith(self, message, reason, failure_type, logged=True):
+        """Canceled with the policy's ``reason``; the chatter notification (``logged``:
+        the SMS was logged on a chatter, unlike a mailing's) says so."""
         message.invalidate_recordset()
         self.assertEqual(message.state, "canceled")
         self.assertEqual(message.error_code, reason)
         self.assertTrue(message.failure_reason)
+        if not logged:
+            return
         notification = self.notification(message)
         self.assertEqual(notification.notification_status, "canceled")
         self.assertEqual(notification.failure_type, failure_type)
@@ -158,6 +162,30 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         sms = self.env["sms.sms"].sudo().search([("uuid", "=", message.sms_uuid)])
         self.assertEqual(sms.state, "canceled")
         self.assertEqual(sms.failure_type, "sms_blacklist")
+
+    def test_blacklist_cancels_held_mailing_sms_and_its_trace(self):
+        self.partner._sms_consent_set("opted_in", "staff")
+        mailing = self.env["mailing.mailing"].create(
+            {
+                "name": "Promo",
+                "subject": "Promo",
+                "mailing_type": "sms",
+                "body_plaintext": "Summer sale!",
+                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "mailing_domain": [("id", "=", self.partner.id)],
+                "sms_allow_unsubscribe": False,
+            }
+        )
+        with self.frozen_now(EVENING):
+            mailing.action_send_sms()
+            self.env["sms.sms"]._process_queue()
+            message = self.outbox(partner_id=self.partner.id)[-1:]
+            self.assertEqual(message.state, "queued")
+            self.env["phone.blacklist"].sudo().add(NUMBER)
+        self.assertCanceledWith(message, "opted_out", "sms_blacklist", logged=False)
+        trace = self.env["mailing.trace"].search([("mass_mailing_id", "=", mailing.id)])
+        self.assertEqual(trace.trace_status, "cancel")
+        self.assertEqual(trace.failure_type, "sms_blacklist")
 
     # --- the dispatch asks again ------------------------------------------------------
 
