@@ -8,6 +8,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..tools import outbox as outbox_rules
+from ..tools import policy
 from ..tools.encoding import analyze
 from ..tools.gateways.base import OutgoingSms, SendResult
 from ..tools.gateways.dispatch import send_batch
@@ -447,6 +448,9 @@ class SmsGatewayMessage(models.Model):
         Dispatch hot path: a batch of transactional SMS costs no query (the blacklist's
         flag is cached), marketing ones a few per batch."""
         if not self:
+            return self
+        blacklist_empty = not self.env["phone.blacklist"]._sms_journey_any_active()
+        if all(m.number and policy.always_sends(m.sms_kind, blacklist_empty) for m in self):
             return self
         plan, verdicts = self._ask_policy_again(cap_states=outbox_rules.CAP_STATES_AT_DISPATCH)
         if not plan.cancel and not plan.defer:
