@@ -36,6 +36,24 @@ class PhoneBlacklist(models.Model):
     def _sms_journey_any_active(self):
         return self._sms_journey_flags()[1]
 
+    # A number entering the blacklist (``_add``, the menu, an import) loses its held SMS
+    # at once; Odoo's ``_add`` and ``create`` reactivate archived entries with ``write``.
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env["sms.gateway.message"]._cancel_refused_for_numbers(
+            records.filtered("active").mapped("number")
+        )
+        return records
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("active") or "number" in vals:
+            self.env["sms.gateway.message"]._cancel_refused_for_numbers(
+                self.filtered("active").mapped("number")
+            )
+        return result
+
     def _add(self, numbers, message=None):
         # Odoo's own paths (unsubscribe page, blacklist menu): the partners follow
         records = super()._add(numbers, message=message)

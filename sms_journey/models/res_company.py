@@ -187,6 +187,8 @@ class ResCompany(models.Model):
             for fname in ("sms_activity_website_visits", "sms_activity_email_engagement")
         )
         result = super().write(vals)
+        if "sms_marketing_consent" in vals:
+            self.env["sms.gateway.message"]._cancel_refused_for_companies(self)
         if switched_on:
             # the visits and e-mails of the past count from now on: one rebuild
             self.env["res.partner"].sudo()._sms_recompute_activity_facts()

@@ -375,6 +375,7 @@ class ResPartner(models.Model):
         self.invalidate_recordset(
             ["phone_sanitized_blacklisted", "phone_blacklisted", "mobile_blacklisted"]
         )
+        self.env["sms.gateway.message"]._cancel_refused_for_numbers([number], partners=self)
         return True
 
     def _sms_consent_check(self, state, source, proof):

@@ -6,6 +6,7 @@ from uuid import uuid4
 from odoo import Command, _, api, fields, models
 from odoo.tools import SQL
 
+from ..tools import outbox as outbox_rules
 from ..tools import phone as phone_tools
 from ..tools import policy, schedule
 
@@ -266,11 +267,16 @@ class SmsSender(models.AbstractModel):
         return {row[0] for row in rows}
 
     @api.model
-    def _recent_marketing_times(self, partners, company, now):
-        """{partner id: send times of its marketing SMS in the cap window}."""
+    def _recent_marketing_times(
+        self, partners, company, now, states=outbox_rules.CAP_STATES_AT_ENQUEUE, exclude_ids=()
+    ):
+        """{partner id: send times of its marketing SMS in the cap window}: those in
+        ``states`` (``tools/outbox.py``: queued ones count when an SMS is queued, not
+        when it is sent), but the outbox rows ``exclude_ids`` (the ones asking)."""
         if not partners or company.sms_frequency_cap <= 0:
             return {}
         since = now - timedelta(hours=company.sms_frequency_cap_hours)
+        excluded = [("id", "not in", list(exclude_ids))] if exclude_ids else []
         rows = (
             self.env["sms.gateway.message"]
             .sudo()
@@ -278,8 +284,9 @@ class SmsSender(models.AbstractModel):
                 [
                     ("partner_id", "in", partners.ids),
                     ("sms_kind", "=", "marketing"),
-                    ("state", "in", ("queued", "sending", "sent", "delivered", "review")),
+                    ("state", "in", states),
                     ("due_at", ">=", since),
+                    *excluded,
                 ],
                 ["partner_id", "due_at", "sent_at"],
             )

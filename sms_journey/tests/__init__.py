@@ -37,3 +37,4 @@ from . import test_webhook_trust
 from . import test_route_walk
 from . import test_data_rights
 from . import test_consent_trust
+from . import test_outbox_policy

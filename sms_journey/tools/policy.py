@@ -94,6 +94,14 @@ def has_marketing_consent(recipient, rules):
     return recipient.consent == "opted_in" or recipient.list_consent
 
 
+def always_sends(kind, blacklist_empty):
+    """Whether :func:`decide` sends an SMS of ``kind`` to a valid number whatever the
+    recipient's consent, time zone and history (rules 2 and 4): essential SMS always,
+    transactional ones while no number is blacklisted. Lets the dispatch, a hot path,
+    skip gathering facts it would not read."""
+    return kind == "essential" or (kind == "transactional" and blacklist_empty)
+
+
 def decide(kind, recipient, rules, now):
     """The :class:`Decision` for one SMS of ``kind`` to ``recipient`` at ``now``."""
     if kind not in KINDS:

@@ -162,3 +162,19 @@ def test_frequency_cap_defers_or_skips():
 def test_unknown_kind_is_an_error():
     with pytest.raises(ValueError):
         decide("promo", Recipient(e164="+393331234567"), Rules(), NOW)
+
+
+@given(
+    kind=st.sampled_from(policy.KINDS),
+    recipient=recipients(),
+    rules=rules_st,
+    now=moments,
+    blacklist_empty=st.booleans(),
+)
+@settings(max_examples=500)
+def test_always_sends_agrees_with_decide(kind, recipient, rules, now, blacklist_empty):
+    """The dispatch's shortcut never skips an SMS that ``decide`` would hold or cancel."""
+    if recipient.e164 is None or (blacklist_empty and recipient.blacklisted):
+        return
+    if policy.always_sends(kind, blacklist_empty):
+        assert decide(kind, recipient, rules, now).action == policy.SEND
