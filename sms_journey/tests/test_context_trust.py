@@ -209,7 +209,7 @@ class TestNoTrustThroughContext(SmsJourneyHttpCase):
         self.env["sms.contest"].create(
             {"name": "Win", "keyword": "WIN", "date_end": datetime(2030, 1, 1)}
         )
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         methods = self._our_public_methods()
         self.assertGreater(len(methods), 20)
         read = []
@@ -432,7 +432,7 @@ class TestKindsFromTheSource(SmsJourneyHttpCase):
         self.assertIn("could not be sent", mailing.message_ids[0].body)
         # with consent it reaches IAP
         tester = self.env["res.partner"].create({"name": "Tester", "mobile": "+39 333 765 4321"})
-        tester._sms_consent_set("opted_in", "staff")
+        tester._sms_consent_set("opted_in", "staff", "signed form")
         with self.mock_iap() as calls:
             self.env["mailing.sms.test"].create(
                 {"mailing_id": mailing.id, "numbers": "+39 333 765 4321"}

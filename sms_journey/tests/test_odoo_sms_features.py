@@ -74,7 +74,7 @@ class TestOdooSmsFeatures(SmsJourneyCase):
     def test_mass_mailing_test_button(self):
         # a mailing's test is marketing: the number tested on consents (inside the window)
         tester = self.env["res.partner"].create({"name": "Tester", "mobile": "+39 333 765 4321"})
-        tester._sms_consent_set("opted_in", "staff")
+        tester._sms_consent_set("opted_in", "staff", "signed form")
         mailing = self.env["mailing.mailing"].create(
             {
                 "name": "Promo",

@@ -59,7 +59,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
     # --- a consent change cancels the number's held SMS at once ----------------------
 
     def test_stop_cancels_marketing_sms_deferred_by_the_send_window(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(EVENING):
             message = self.send("marketing")
             self.assertEqual(message.state, "queued")
@@ -74,7 +74,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         self.assertEqual(message.state, "canceled")
 
     def test_stop_cancels_frequency_capped_sms(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(MORNING):
             first = self.send("marketing", "First offer")
             capped = self.send("marketing", "Second offer")
@@ -103,7 +103,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         self.assertSmsNotSent(NUMBER)
 
     def test_no_marketing_cancels_held_marketing_but_not_transactional(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(EVENING):
             marketing = self.send("marketing", "Summer sale")
             self.provider.fail_next(kind="server_error")
@@ -151,7 +151,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
     def test_odoo_sms_held_in_the_outbox_is_canceled_with_its_sms(self):
         """An SMS of Odoo's own features (``sms.sms``) waiting in the outbox: the
         ``sms.sms`` is canceled with the failure type, as at enqueue."""
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(EVENING):
             self.partner._message_sms("Chatter SMS", partner_ids=self.partner.ids)
             message = self.outbox(partner_id=self.partner.id)[-1:]
@@ -164,7 +164,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         self.assertEqual(sms.failure_type, "sms_blacklist")
 
     def test_blacklist_cancels_held_mailing_sms_and_its_trace(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         mailing = self.env["mailing.mailing"].create(
             {
                 "name": "Promo",
@@ -207,7 +207,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
     def test_dispatch_defers_to_the_send_window_it_missed(self):
         """Queued in the window, claimed after it closed (a backlog): back to the queue
         until the next morning, the claim undone."""
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(MORNING):
             message = self.send("marketing")
         with self.frozen_now(EVENING):
@@ -226,7 +226,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
     def test_dispatch_keeps_the_frequency_cap_of_sends_only(self):
         """At dispatch the cap counts what left, not the SMS asking nor those waiting
         behind it: two capped SMS go one a day."""
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(MORNING):
             messages = self.send("marketing", "One") | self.send("marketing", "Two")
             messages |= self.send("marketing", "Three")
@@ -281,7 +281,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         self.assertSmsNotSent(NUMBER)
 
     def test_resend_of_failed_marketing_sms_waits_for_the_send_window(self):
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         self.provider.fail_next(kind="auth")
         with self.frozen_now(MORNING):
             message = self.send("marketing")
@@ -560,7 +560,7 @@ class TestOutboxStateMachine(SmsJourneyCase):
                 for index, number in enumerate(MACHINE_NUMBERS)
             ]
         )
-        cls.machine_partners[0]._sms_consent_set("opted_in", "staff")
+        cls.machine_partners[0]._sms_consent_set("opted_in", "staff", "signed form")
 
     def test_outbox_state_machine(self):
         OutboxMachine.case = self

@@ -143,7 +143,7 @@ class TestKeywordRules(TwoWayCommon):
     def test_template_scope(self):
         rule = self.reply_rule("YES", scope="template", template_id=self.promo_template.id)
         # the promo template is marketing (a template's default kind): it needs consent
-        self.partner._sms_consent_set("opted_in", "staff")
+        self.partner._sms_consent_set("opted_in", "staff", "signed form")
         with self.frozen_now(T0):
             self.send_and_dispatch("A plain SMS")
             self.assertFalse(self.reply("yes", message_id="SM1").matched_rule_id)
