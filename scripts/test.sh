@@ -52,7 +52,7 @@ fi
 #    test_mail_sms and mass_mailing_sms really run with sms_journey installed.
 count_odoo_report() {
     local name="$1" rc="$2" logf="$3"
-    local line; line=$(grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$logf" | tail -1 || true)
+    local line; line=$(grep -aEo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$logf" | tail -1 || true)
     if [ -n "$line" ]; then
         local nf ne nt
         read -r nf ne nt < <(echo "$line" | grep -Eo '[0-9]+' | paste -sd' ')
@@ -64,7 +64,7 @@ count_odoo_report() {
     fi
 }
 
-show_problems() { grep -E --line-buffered '(ERROR|FAIL|CRITICAL|Traceback|tests when)' || true; }
+show_problems() { grep -aE --line-buffered '(ERROR|FAIL|CRITICAL|Traceback|tests when)' || true; }
 
 log "fresh database $DB"
 drop_db "$DB"
@@ -74,7 +74,7 @@ odoo_bin -d "$DB" -i sms_journey,test_mail_sms,mass_mailing_sms --without-demo=a
     --http-port="$HTTP_PORT" --stop-after-init --log-level=warn 2>&1 | tee "$LOG_DIR/install.log" | show_problems
 rc=${PIPESTATUS[0]}
 set -e
-if [ "$rc" -ne 0 ] || grep -q 'ERROR\|CRITICAL' "$LOG_DIR/install.log"; then
+if [ "$rc" -ne 0 ] || grep -aq 'ERROR\|CRITICAL' "$LOG_DIR/install.log"; then
     log "install failed (see $LOG_DIR/install.log)"; count 0 1
 else
     # Our suites run with the default rule (marketing SMS need an explicit opt-in); Odoo's
@@ -113,12 +113,12 @@ if [ "${SMS_JOURNEY_SKIP_DEMO_CHECK:-}" != "1" ]; then
         set -e
     }
     install_demo
-    if [ "$rc" -ne 0 ] && ! grep -q 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
+    if [ "$rc" -ne 0 ] && ! grep -aq 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
         # Seen once: exit 1 with nothing logged. Say so, and try once more.
         log "demo install exited $rc without logging an error; trying once more"
         install_demo
     fi
-    if [ "$rc" -ne 0 ] || grep -q 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
+    if [ "$rc" -ne 0 ] || grep -aq 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
         log "demo install failed (exit $rc), end of $LOG_DIR/demo.log:"
         tail -n 40 "$LOG_DIR/demo.log" >&2
         count 0 1
@@ -148,7 +148,7 @@ if [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
         rc=$?
         set -e
         if [ "$rc" -eq 0 ]; then
-            grep -Eo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_DIR/$name.log" || true
+            grep -aEo '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG_DIR/$name.log" || true
         else
             log "uninstall from $db failed (exit $rc), see $LOG_DIR/$name.log:"
             grep -E 'AssertionError|FAIL|Error' "$LOG_DIR/$name.log" | tail -n 30 >&2 || true
