@@ -78,9 +78,11 @@ def _outbox_columns(gateway, uuid, body, kind, partner, message, template):
 
 
 def _verdict_values(verdict):
-    """Outbox columns of a policy verdict (``sms.sender._decide``)."""
+    """Outbox columns of a policy verdict (``sms.sender._decide``). A canceled SMS never
+    reaches a provider, so it costs nothing (results and ROI count what was sent)."""
     decision = verdict.decision
     return {
+        **({"cost": 0.0} if decision.canceled else {}),
         "number": verdict.number,
         "state": "canceled" if decision.canceled else "queued",
         "due_at": decision.due_at,
@@ -580,6 +582,7 @@ class SmsGatewayMessage(models.Model):
                                                 ELSE m.failure_reason END,
                           deferred_reason = CASE WHEN %(canceled)s THEN NULL ELSE v.reason END,
                           needs_lookup = CASE WHEN %(canceled)s THEN FALSE ELSE m.needs_lookup END,
+                          cost = CASE WHEN %(canceled)s THEN 0.0 ELSE m.cost END,
                           %(unclaim)s
                           write_uid = %(uid)s,
                           write_date = %(now)s
@@ -594,7 +597,8 @@ class SmsGatewayMessage(models.Model):
             )
         )
         self.invalidate_recordset()
-        self.modified(["state", "due_at"])  # stored copies of the state (journey traces)
+        # stored copies of the state and cost (journey traces)
+        self.modified(["state", "due_at", "cost"])
 
     @api.model
     def _cancel_notifications(self, rows):

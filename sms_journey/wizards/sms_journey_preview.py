@@ -163,7 +163,8 @@ class SmsJourneyPreview(models.TransientModel):
                 if not line["skip_reason"]:
                     verdict = self._verdict(step, partner, due, bool(gateway))
                     if verdict.canceled:
-                        line["skip_reason"] = verdict.reason
+                        # what the policy cancels never reaches the provider: it costs nothing
+                        line.update(skip_reason=verdict.reason, cost=0.0)
                     else:
                         done_at = line["scheduled_at"] = verdict.decision.due_at
             lines.append(line)
