@@ -1,6 +1,8 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
+from .bulk_sql import add_filled_column
 from .res_partner import CONSENT_SOURCES, CONSENT_STATES
 
 
@@ -12,6 +14,10 @@ class SmsConsentLog(models.Model):
     ``_sms_consent_opt_out_number``…) under ``sudo()``. A row is never changed, not even by
     the superuser; only the superuser may delete one (the partner's deletion removes its
     rows in SQL, ``ondelete='cascade'``, without going through :meth:`unlink`).
+
+    Its company is the contact's (none for a contact shared by all companies), or for a
+    number without contact the company of the gateway the SMS came in on; fixed when the
+    row is written, so it stays when the contact is deleted.
     """
 
     _name = "sms.consent.log"
@@ -37,6 +43,40 @@ class SmsConsentLog(models.Model):
     interaction_id = fields.Many2one(
         "sms.interaction", "SMS received", ondelete="set null", readonly=True
     )
+    company_id = fields.Many2one(
+        "res.company",
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+        index="btree_not_null",
+        readonly=True,
+    )
+
+    def _auto_init(self):
+        # the column of an existing log is filled in one UPDATE, not row by row
+        add_filled_column(
+            self,
+            "company_id",
+            "int4",
+            SQL(
+                """UPDATE sms_consent_log log
+                      SET company_id = CASE WHEN x.partner_id IS NOT NULL THEN p.company_id
+                                            ELSE i.company_id END
+                     FROM sms_consent_log x
+                LEFT JOIN res_partner p ON p.id = x.partner_id
+                LEFT JOIN sms_interaction i ON i.id = x.interaction_id
+                    WHERE x.id = log.id
+                      AND COALESCE(p.company_id, i.company_id) IS NOT NULL"""
+            ),
+        )
+        return super()._auto_init()
+
+    # not on the contact's company: a row keeps the company it was written for
+    @api.depends("partner_id", "interaction_id")
+    def _compute_company_id(self):
+        for log in self:
+            source = log.partner_id if log.partner_id else log.interaction_id
+            log.company_id = source.sudo().company_id
 
     def write(self, vals):
         raise UserError(_("The SMS consent log is append-only: its entries can't be changed."))

@@ -11,9 +11,10 @@ class SmsSurveyAnswer(models.Model):
     _description = "SMS Survey Answer"
     _order = "answered_at desc, id desc"
     _rec_name = "value"
+    _check_company_auto = True
 
     question_id = fields.Many2one(
-        "sms.survey.question", required=True, ondelete="cascade", index=True
+        "sms.survey.question", required=True, ondelete="cascade", index=True, check_company=True
     )
     answer_type = fields.Selection(related="question_id.answer_type")
     partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")

@@ -145,6 +145,7 @@ class SmsSurveyQuestion(models.Model):
             [
                 {
                     "question_id": self.id,
+                    "company_id": self.company_id.id or None,
                     "partner_id": sms.request.partner.id,
                     "number": sms.request.partner.phone_sanitized,
                     "sms_uuid": sms.uuid,

@@ -11,10 +11,12 @@ class SmsSurveyRequest(models.Model):
     _description = "SMS Survey Request"
     _order = "sent_at desc, id desc"
     _rec_name = "question_id"
+    _check_company_auto = True
 
     question_id = fields.Many2one(
-        "sms.survey.question", required=True, ondelete="cascade", index=True
+        "sms.survey.question", required=True, ondelete="cascade", index=True, check_company=True
     )
+    company_id = fields.Many2one(related="question_id.company_id", store=True, index=True)
     partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade", index=True)
     number = fields.Char(index=True)
     sms_uuid = fields.Char("SMS reference", index="btree_not_null")
