@@ -5,6 +5,18 @@ from odoo.tools import SQL
 from .bulk_sql import add_filled_column
 from .res_partner import CONSENT_SOURCES, CONSENT_STATES
 
+# the company of the existing rows when the column comes (see ``_compute_company_id``)
+FILL_COMPANY = SQL(
+    """UPDATE sms_consent_log log
+          SET company_id = CASE WHEN x.partner_id IS NOT NULL THEN p.company_id
+                                ELSE i.company_id END
+         FROM sms_consent_log x
+    LEFT JOIN res_partner p ON p.id = x.partner_id
+    LEFT JOIN sms_interaction i ON i.id = x.interaction_id
+        WHERE x.id = log.id
+          AND COALESCE(p.company_id, i.company_id) IS NOT NULL"""
+)
+
 
 class SmsConsentLog(models.Model):
     """Every change of SMS consent, with its proof: the audit trail regulators ask for.
@@ -54,21 +66,7 @@ class SmsConsentLog(models.Model):
 
     def _auto_init(self):
         # the column of an existing log is filled in one UPDATE, not row by row
-        add_filled_column(
-            self,
-            "company_id",
-            "int4",
-            SQL(
-                """UPDATE sms_consent_log log
-                      SET company_id = CASE WHEN x.partner_id IS NOT NULL THEN p.company_id
-                                            ELSE i.company_id END
-                     FROM sms_consent_log x
-                LEFT JOIN res_partner p ON p.id = x.partner_id
-                LEFT JOIN sms_interaction i ON i.id = x.interaction_id
-                    WHERE x.id = log.id
-                      AND COALESCE(p.company_id, i.company_id) IS NOT NULL"""
-            ),
-        )
+        add_filled_column(self, "company_id", "int4", FILL_COMPANY)
         return super()._auto_init()
 
     # not on the contact's company: a row keeps the company it was written for

@@ -31,3 +31,4 @@ from . import test_program_checkout
 from . import test_sms_encoding_js
 from . import test_i18n
 from . import test_company_walk
+from . import test_companies
