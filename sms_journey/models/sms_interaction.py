@@ -98,8 +98,10 @@ class SmsInteraction(models.Model):
     _description = "SMS Interaction"
     _order = "received_at desc, id desc"
     _rec_name = "number"
+    _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", index="btree_not_null")
+    # the contact: of the gateway's company or shared, never another company's
+    partner_id = fields.Many2one("res.partner", index="btree_not_null", check_company=True)
     number = fields.Char(required=True, index=True, readonly=True)
     recipient = fields.Char("Our number", readonly=True)
     body = fields.Text(readonly=True)

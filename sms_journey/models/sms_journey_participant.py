@@ -339,6 +339,7 @@ class SmsJourneyParticipant(models.Model):
         return {
             "participant_id": self.id,
             "journey_id": self.journey_id.id,
+            "company_id": self.journey_id.company_id.id,
             "partner_id": self.partner_id.id,
             "step_id": step.id,
             "action": step.action,

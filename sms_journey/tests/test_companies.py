@@ -10,7 +10,7 @@ from odoo.tools import SQL
 
 from ..models.bulk_sql import add_filled_column
 from ..models.sms_consent_log import FILL_COMPANY
-from ..tools.gateways.base import InboundSms
+from ..tools.gateways.base import InboundPart, InboundSms
 from .common import SmsJourneyCase, new_company_actors
 
 NUMBER = "+393331112233"
@@ -225,3 +225,58 @@ class TestCompanies(SmsJourneyCase):
             )
         step = self.env["sms.journey.step"].create({"journey_id": journey.id, "action": "sms"})
         self.assertEqual(step.company_id, self.company)
+
+    # rows written in SQL carry their company too ------------------------------------
+
+    def test_journey_traces_carry_the_journey_company(self):
+        template = self.env["sms.template"].create(
+            {"name": "Hi", "model_id": self.env["ir.model"]._get_id("res.partner"), "body": "Hi"}
+        )
+        journey = self.env["sms.journey"].create(
+            {
+                "name": "Welcome",
+                "trigger": "segment",
+                "sms_kind": "transactional",
+                "company_id": self.company.id,
+                "audience_domain": repr([("id", "=", self.ours.id)]),
+                "step_ids": [(0, 0, {"action": "sms", "template_id": template.id})],
+            }
+        )
+        journey.action_start()
+        self.env["sms.journey"]._cron_enrol()
+        self.env["sms.journey.participant"]._cron_execute_due()
+        traces = self.env["sms.journey.trace"].search([("journey_id", "=", journey.id)])
+        self.assertTrue(traces)
+        self.assertEqual(traces.company_id, self.company)
+        self.assertEqual(journey.participant_ids.company_id, self.company)
+        Trace = self.env["sms.journey.trace"].with_user(self.other.sms_manager)
+        self.assertFalse(Trace.search([("id", "in", traces.ids)]))
+
+    def test_parts_of_a_long_sms_carry_the_gateway_company(self):
+        inbound = InboundSms(
+            "SMpart1",
+            NUMBER,
+            self.other_gateway.sender,
+            "Half of it",
+            part=InboundPart(reference="ref1", number=1, total=2),
+        )
+        self.assertIsNone(self.env["sms.inbound.part"].sudo()._collect(self.other_gateway, inbound))
+        part = self.env["sms.inbound.part"].sudo().search([("reference", "=", "ref1")])
+        self.assertEqual(part.company_id, self.other.company)
+
+    # links to contacts ------------------------------------------------------------------
+
+    def test_replies_link_only_to_their_company_contacts(self):
+        reply = self.receive_on(self.gateway, "Hi", sender="+393330000001")
+        with self.assertRaises(UserError):
+            reply.link_partner(self.theirs)
+        with self.assertRaises(UserError):
+            self.env["sms.conversation.link"].create(
+                {
+                    "number": reply.number,
+                    "company_id": self.company.id,
+                    "partner_id": self.theirs.id,
+                }
+            )
+        reply.link_partner(self.shared)
+        self.assertEqual(reply.partner_id, self.shared)
