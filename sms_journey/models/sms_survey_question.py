@@ -136,7 +136,9 @@ class SmsSurveyQuestion(models.Model):
             [
                 SmsRequest(body=bodies[langs[partner.id]], partner=partner, kind="marketing")
                 for partner in partners
-            ]
+            ],
+            # the question's company (its gateway and rules), not the sending user's
+            company=self.company_id or None,
         )
         now = fields.Datetime.now()
         # one INSERT for the requests (the ORM writes 100 rows a statement)

@@ -136,17 +136,30 @@ class TestCompanies(SmsJourneyCase):
             {"contest_id": contest.id, "number": NUMBER, "partner_id": self.ours.id}
         )
         # a manager of both companies, working in the other one, draws
-        manager = new_test_user(
+        contest.with_user(self.both_companies_manager()).action_draw()
+        sent = self.outbox(number=NUMBER)
+        self.assertTrue(sent)
+        self.assertEqual(sent.gateway_id, self.gateway)
+
+    def test_survey_question_sends_with_its_company(self):
+        self.ours._sms_consent_set("opted_in", "staff", "Signed form", NUMBER)
+        question = self.env["sms.survey.question"].create(
+            {"name": "NPS", "body": "Grade us 1-5", "company_id": self.company.id}
+        )
+        question.with_user(self.both_companies_manager())._send_to(self.ours)
+        sent = self.outbox(number=NUMBER)
+        self.assertTrue(sent)
+        self.assertEqual(sent.gateway_id, self.gateway)
+
+    def both_companies_manager(self):
+        """An SMS manager of both companies, working in the other one."""
+        return new_test_user(
             self.env,
-            login="contest_manager",
+            login="both_companies_manager",
             groups="sms_journey.group_sms_journey_manager",
             company_id=self.other.company.id,
             company_ids=[(6, 0, (self.company | self.other.company).ids)],
         )
-        contest.with_user(manager).action_draw()
-        sent = self.outbox(number=NUMBER)
-        self.assertTrue(sent)
-        self.assertEqual(sent.gateway_id, self.gateway)
 
     def test_contest_links_stay_in_its_company(self):
         contest = self.env["sms.contest"].create(
