@@ -147,7 +147,7 @@ class SmsSurveyQuestion(models.Model):
             [
                 {
                     "question_id": self.id,
-                    "company_id": self.company_id.id or None,
+                    "company_id": (self.company_id or self.env.company).id,
                     "partner_id": sms.request.partner.id,
                     "number": sms.request.partner.phone_sanitized,
                     "sms_uuid": sms.uuid,

@@ -151,6 +151,23 @@ class TestCompanies(SmsJourneyCase):
         self.assertTrue(sent)
         self.assertEqual(sent.gateway_id, self.gateway)
 
+    def test_shared_question_is_asked_and_answered_in_a_company(self):
+        (self.ours | self.theirs).write({"active": False})
+        self.shared._sms_consent_set("opted_in", "staff", "Signed form", NUMBER)
+        question = self.env["sms.survey.question"].create(
+            {"name": "Shared NPS", "body": "Grade us 1-5", "company_id": False}
+        )
+        requests = question._send_to(self.shared)
+        self.assertEqual(requests.company_id, self.company)
+        # a reply to the other company's number answers none of this company's requests
+        self.receive_on(self.other_gateway, "5")
+        requests.invalidate_recordset()
+        self.assertEqual(requests.state, "open")
+        self.receive_on(self.gateway, "5")
+        requests.invalidate_recordset()
+        self.assertEqual(requests.state, "answered")
+        self.assertEqual(requests.answer_id.company_id, self.company)
+
     def both_companies_manager(self):
         """An SMS manager of both companies, working in the other one."""
         return new_test_user(
