@@ -260,6 +260,8 @@ class TestCompanyWalk(SmsJourneyCase):
             mine[:1].write({field: records[:1][field]})
         with self.assertRaises(UserError, msg="unlink"), mute_logger("odoo.models"):
             mine[:1].unlink()
+        # a wizard's new row is its user's own (the rule above); what it is opened on is
+        # read as that user when it runs
         if records._transient or not Access.check(name, "create", raise_exception=False):
             return
         # a copy of a record of company 1 (its company and links) is refused; its texts
@@ -274,6 +276,40 @@ class TestCompanyWalk(SmsJourneyCase):
                     Model.create(values)
         except IntegrityError:
             _logger.info("company walk: %s copy clashes with a unique key, create skipped", name)
+
+    def test_other_company_wizards_refuse_company_one_records(self):
+        """A wizard opened by hand (over RPC) on company 1's records does nothing."""
+        manager = self.other.sms_manager
+        gateway = self.gateway
+        journey = self.env["sms.journey"].search([("name", "=", "Walk journey")])
+        question = self.env["sms.survey.question"].search([("name", "=", "Walk NPS")])
+        before = self.env["sms.gateway.message"].search_count([])
+        runs = [
+            (
+                "sms.gateway.test",
+                {"gateway_id": gateway.id, "number": "+393331234567"},
+                "action_send",
+            ),
+            (
+                "sms.survey.send",
+                # a contact shared by all companies: the question is what is refused
+                {"question_id": question.id, "partner_ids": [(6, 0, self.partner.ids)]},
+                "action_send",
+            ),
+            ("sms.journey.preview", {"journey_id": journey.id, "days": 2}, "action_compute"),
+            (
+                "sms.sandbox.reply",
+                {"gateway_id": gateway.id, "number": "+393337654321", "body": "STOP"},
+                "action_send",
+            ),
+        ]
+        for model, values, method in runs:
+            self.env.invalidate_all()  # as in a request: nothing read before, as admin
+            with self.subTest(wizard=model), mute_logger("odoo.models"):
+                with self.assertRaises(AccessError) as refused:
+                    getattr(self.env[model].with_user(manager).create(values), method)()
+                _logger.info("company walk: %s refused: %r", model, refused.exception)
+        self.assertEqual(self.env["sms.gateway.message"].search_count([]), before)
 
     @staticmethod
     def _plain_field(records):
