@@ -60,11 +60,12 @@ SELECT 'bench-' || p.id || '-' || s.n, %(gateway)s, %(company)s, p.partner_id,
  WHERE p.journey_id = %(journey)s
 """
 TRACE_SQL = """
-INSERT INTO sms_journey_trace (participant_id, journey_id, partner_id, step_id, action, state,
+INSERT INTO sms_journey_trace (participant_id, journey_id, company_id, partner_id, step_id,
+                               action, state,
                                skip_reason, executed_at, sms_uuid, outbox_message_id,
                                sms_state, cost, sent_at, clicked_at, click_count, replied_at,
                                opted_out_at, create_date, write_date)
-SELECT p.id, p.journey_id, p.partner_id, (%(steps)s)[s.n + 1], 'sms',
+SELECT p.id, p.journey_id, p.company_id, p.partner_id, (%(steps)s)[s.n + 1], 'sms',
        CASE WHEN m.state = 'canceled' THEN 'skipped' ELSE 'sent' END,
        CASE WHEN m.state = 'canceled' THEN 'No marketing consent' END,
        m.due_at, m.sms_uuid, m.id, m.state, m.cost, m.sent_at,

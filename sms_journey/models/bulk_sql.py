@@ -10,7 +10,7 @@ defaults, computed fields and access rules: the caller gives every column it nee
 """
 
 from odoo import fields, tools
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 
@@ -77,3 +77,18 @@ def create_view(model, query, name=None):
     name = name or model._table
     tools.drop_view_if_exists(model.env.cr, name)
     model.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(name), query))
+
+
+def add_filled_column(model, name, column_type, update):
+    """Add ``model``'s column ``name`` (``column_type``, e.g. ``int4``) and fill it with
+    ``update`` (one SQL ``UPDATE``), once: when the table exists and the column does not.
+
+    For a ``_auto_init`` before ``super()``: the ORM then finds the column and does not
+    compute a new stored field record by record, which on a table of millions of rows
+    (the consent log) would take the install down."""
+    cr = model.env.cr
+    if not sql.table_exists(cr, model._table) or sql.column_exists(cr, model._table, name):
+        return False
+    sql.create_column(cr, model._table, name, column_type)
+    cr.execute(update)
+    return True

@@ -425,20 +425,26 @@ class ResPartner(models.Model):
         return self._sms_consent_set("opted_out", source, proof, interaction=interaction)
 
     @api.model
-    def _sms_partners_for_number(self, number):
+    def _sms_partners_for_number(self, number, company=None):
+        """The contacts of ``number``; with ``company`` (the company of the gateway a
+        keyword came in on) only that company's and those shared by all companies: a
+        START to one company never re-subscribes another company's contact."""
         e164 = phone_tools.try_normalize(number)
         if not e164:
             return self.browse()
-        return self.sudo().search([("phone_sanitized", "=", e164)])
+        domain = [("phone_sanitized", "=", e164)]
+        if company is not None:
+            domain.append(("company_id", "in", [False, *company.ids]))
+        return self.sudo().search(domain)
 
     @api.model
     def _sms_consent_opt_out_number(
-        self, number, source, proof=False, partner=None, interaction=False
+        self, number, source, proof=False, partner=None, interaction=False, company=None
     ):
-        """STOP everything behind ``number``: its partners and the number itself (the
-        blacklist: nothing but essential SMS)."""
+        """STOP everything behind ``number``: its partners (of ``company`` and shared,
+        when given) and the number itself (the blacklist: nothing but essential SMS)."""
         e164 = phone_tools.try_normalize(number) or number
-        partners = self._sms_partners_for_number(e164) | (partner or self.browse())
+        partners = self._sms_partners_for_number(e164, company) | (partner or self.browse())
         # a STOP answers the website's pending questions to this number too
         self.env["sms.consent.request"].sudo()._cancel_for_number(e164)
         if partners:
@@ -461,10 +467,10 @@ class ResPartner(models.Model):
 
     @api.model
     def _sms_consent_opt_in_number(
-        self, number, source, proof=False, partner=None, interaction=False
+        self, number, source, proof=False, partner=None, interaction=False, company=None
     ):
         e164 = phone_tools.try_normalize(number) or number
-        partners = self._sms_partners_for_number(e164) | (partner or self.browse())
+        partners = self._sms_partners_for_number(e164, company) | (partner or self.browse())
         partners._sms_consent_set("opted_in", source, proof, e164, interaction)
         if not partners:
             self.env["phone.blacklist"].sudo()._sms_journey_remove(

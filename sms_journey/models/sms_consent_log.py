@@ -1,7 +1,21 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
+from .bulk_sql import add_filled_column
 from .res_partner import CONSENT_SOURCES, CONSENT_STATES
+
+# the company of the existing rows when the column comes (see ``_compute_company_id``)
+FILL_COMPANY = SQL(
+    """UPDATE sms_consent_log log
+          SET company_id = CASE WHEN x.partner_id IS NOT NULL THEN p.company_id
+                                ELSE i.company_id END
+         FROM sms_consent_log x
+    LEFT JOIN res_partner p ON p.id = x.partner_id
+    LEFT JOIN sms_interaction i ON i.id = x.interaction_id
+        WHERE x.id = log.id
+          AND COALESCE(p.company_id, i.company_id) IS NOT NULL"""
+)
 
 
 class SmsConsentLog(models.Model):
@@ -13,6 +27,10 @@ class SmsConsentLog(models.Model):
     the superuser, and nobody deletes one through the interface or JSON-RPC (SMS managers
     and administrators included). Deleting a contact keeps its rows: the link is cleared
     (``ondelete='set null'``) and the number stays on each row.
+
+    Its company is the contact's (none for a contact shared by all companies), or for a
+    number without contact the company of the gateway the SMS came in on; fixed when the
+    row is written, so it stays when the contact is deleted.
     """
 
     _name = "sms.consent.log"
@@ -38,6 +56,26 @@ class SmsConsentLog(models.Model):
     interaction_id = fields.Many2one(
         "sms.interaction", "SMS received", ondelete="set null", readonly=True
     )
+    company_id = fields.Many2one(
+        "res.company",
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+        index="btree_not_null",
+        readonly=True,
+    )
+
+    def _auto_init(self):
+        # the column of an existing log is filled in one UPDATE, not row by row
+        add_filled_column(self, "company_id", "int4", FILL_COMPANY)
+        return super()._auto_init()
+
+    # not on the contact's company: a row keeps the company it was written for
+    @api.depends("partner_id", "interaction_id")
+    def _compute_company_id(self):
+        for log in self:
+            source = log.partner_id if log.partner_id else log.interaction_id
+            log.company_id = source.sudo().company_id
 
     def write(self, vals):
         raise UserError(_("The SMS consent log is append-only: its entries can't be changed."))

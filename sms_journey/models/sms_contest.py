@@ -19,6 +19,7 @@ class SmsContest(models.Model):
     _description = "SMS Contest"
     _inherit = ["mail.thread"]
     _order = "date_start desc, id desc"
+    _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)
     keyword = fields.Char(
@@ -42,7 +43,9 @@ class SmsContest(models.Model):
         required=True,
         tracking=True,
     )
-    rule_id = fields.Many2one("sms.keyword.rule", "Keyword rule", readonly=True, copy=False)
+    rule_id = fields.Many2one(
+        "sms.keyword.rule", "Keyword rule", readonly=True, copy=False, check_company=True
+    )
     seed = fields.Char(readonly=True, copy=False, help="The seed the draw was made with.")
     drawn_at = fields.Datetime(readonly=True, copy=False)
     entry_ids = fields.One2many("sms.contest.entry", "contest_id", "Entries")
@@ -167,4 +170,5 @@ class SmsContest(models.Model):
             for entry in winners
         ]
         winners.write({"notified": True})
-        self.env["sms.sender"]._send(requests)
+        # the contest's company (its gateway, rules and brand), not the drawing user's
+        self.env["sms.sender"]._send(requests, company=self.company_id)

@@ -909,7 +909,11 @@ class SmsGatewayMessage(models.Model):
             # The provider says the recipient unsubscribed (e.g. STOP to the carrier):
             # record it so that every Odoo feature respects it.
             self.env["res.partner"]._sms_consent_opt_out_number(
-                self.number, source="provider", proof=reason, partner=self.partner_id
+                self.number,
+                source="provider",
+                proof=reason,
+                partner=self.partner_id,
+                company=self.gateway_id.company_id,
             )
 
     def _trackers(self):

@@ -27,6 +27,8 @@ class SmsInboundPart(models.Model):
     _log_access = False
 
     gateway_id = fields.Many2one("sms.gateway", required=True, ondelete="cascade")
+    # written with the row (the INSERT below), from the webhook's cached gateway
+    company_id = fields.Many2one(related="gateway_id.company_id", store=True)
     sender = fields.Char(required=True)
     recipient = fields.Char()
     reference = fields.Char(required=True)
@@ -61,13 +63,14 @@ class SmsInboundPart(models.Model):
         inserted = self.env.execute_query(
             SQL(
                 """INSERT INTO sms_inbound_part
-                       (gateway_id, sender, recipient, reference, part_number, part_total,
-                        provider_message_id, body, received_at)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                       (gateway_id, company_id, sender, recipient, reference, part_number,
+                        part_total, provider_message_id, body, received_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (gateway_id, sender, reference, part_total, part_number)
                    DO NOTHING
                    RETURNING id""",
                 gateway.id,
+                gateway._webhook_company_id(),
                 inbound.sender,
                 inbound.recipient,
                 part.reference,

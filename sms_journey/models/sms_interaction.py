@@ -136,8 +136,10 @@ class SmsInteraction(models.Model):
     _description = "SMS Interaction"
     _order = "received_at desc, id desc"
     _rec_name = "number"
+    _check_company_auto = True
 
-    partner_id = fields.Many2one("res.partner", index="btree_not_null")
+    # the contact: of the gateway's company or shared, never another company's
+    partner_id = fields.Many2one("res.partner", index="btree_not_null", check_company=True)
     number = fields.Char(required=True, index=True, readonly=True)
     recipient = fields.Char("Our number", readonly=True)
     body = fields.Text(readonly=True)
@@ -570,8 +572,12 @@ class SmsInteraction(models.Model):
             )
         }
         for interaction in todo:
+            # a contact of the gateway's company or shared, never another company's
+            company = interaction.company_id
             partner = interaction.partner_id or self._best_partner(
-                by_number.get(interaction.number, self.env["res.partner"])
+                by_number.get(interaction.number, self.env["res.partner"]).filtered(
+                    lambda p, company=company: not p.company_id or p.company_id == company
+                )
             )
             interaction._pipeline_write(
                 {
@@ -681,7 +687,7 @@ class SmsInteraction(models.Model):
         if family == "opt_out":
             self._pipeline_write({"consent_action": "opt_out"})
             partner_model._sms_consent_opt_out_number(
-                self.number, "keyword", proof, self.partner_id, interaction=self
+                self.number, "keyword", proof, self.partner_id, interaction=self, company=company
             )
             # Essential: the confirmation goes out although the number is now blacklisted.
             self._reply(
@@ -695,7 +701,7 @@ class SmsInteraction(models.Model):
         elif family == "opt_in":
             self._pipeline_write({"consent_action": "opt_in"})
             partner_model._sms_consent_opt_in_number(
-                self.number, "keyword", proof, self.partner_id, interaction=self
+                self.number, "keyword", proof, self.partner_id, interaction=self, company=company
             )
             self._reply(
                 _(
@@ -934,7 +940,11 @@ class SmsInteraction(models.Model):
             # the number opted out: every contact sharing it leaves, not only the
             # one the reply was matched to
             partners = self.partner_id | trace.partner_id
-            partners |= self.env["res.partner"].sudo()._sms_partners_for_number(self.number)
+            partners |= (
+                self.env["res.partner"]
+                .sudo()
+                ._sms_partners_for_number(self.number, self.gateway_id.company_id)
+            )
             self.env["sms.journey.participant"].sudo().search(
                 [("partner_id", "in", partners.ids), ("state", "=", "running")]
             )._on_stop()

@@ -22,6 +22,7 @@ class SmsInteractionDigest(models.Model):
     _name = "sms.interaction.digest"
     _description = "SMS Reply Digest"
     _order = "id desc"
+    _check_company_auto = True
 
     name = fields.Char(
         compute="_compute_name", store=True, readonly=False, required=True, precompute=True
@@ -35,7 +36,7 @@ class SmsInteractionDigest(models.Model):
         index="btree_not_null",
     )
     journey_id = fields.Many2one(
-        "sms.journey", "Journey", ondelete="cascade", index="btree_not_null"
+        "sms.journey", "Journey", ondelete="cascade", index="btree_not_null", check_company=True
     )
     email_to = fields.Char(
         "Send to", required=True, help="Up to 5 email addresses, separated by commas."
@@ -91,9 +92,12 @@ class SmsInteractionDigest(models.Model):
         return self.company_id.partner_id.tz or self.env.user.tz or "UTC"
 
     def _interaction_domain(self):
+        """The replies the digest reports: of its journey or campaign, received on its
+        company's gateways only (a campaign has no company of its own)."""
         self.ensure_one()
+        company = [("company_id", "=", self.company_id.id)]
         if self.journey_id:
-            return [("sms_journey_id", "=", self.journey_id.id)]
+            return [("sms_journey_id", "=", self.journey_id.id), *company]
         # the campaign's SMS references as a subquery: the database matches them with the
         # replies of the period instead of Python reading every reference of the campaign
         trackers = (
@@ -102,7 +106,7 @@ class SmsInteractionDigest(models.Model):
             ._search([("mailing_trace_id.mass_mailing_id", "=", self.mailing_id.id)])
         )
         uuids = trackers.subselect(SQL.identifier(trackers.table, "sms_uuid"))
-        return [("outbox_message_id.sms_uuid", "in", uuids)]
+        return [("outbox_message_id.sms_uuid", "in", uuids), *company]
 
     def write(self, vals):
         if {"date_start", "days", "mailing_id", "journey_id"} & set(vals):

@@ -43,9 +43,20 @@ class SmsJourneyParticipant(models.Model):
     _description = "SMS Journey Participant"
     _order = "id desc"
     _rec_name = "partner_id"
+    _check_company_auto = True
 
-    journey_id = fields.Many2one("sms.journey", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one("res.company", index=True)
+    journey_id = fields.Many2one(
+        "sms.journey", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    # the bulk enrolment writes it with the row (``insert_rows``); the ORM from the journey
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+        readonly=False,
+    )
     partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade", index=True)
     key = fields.Char(
         required=True, help="The occurrence that enrolled the contact (cart, year, date…)."
@@ -67,7 +78,9 @@ class SmsJourneyParticipant(models.Model):
         index=True,
     )
     exit_reason = fields.Char()
-    step_id = fields.Many2one("sms.journey.step", "Next step", ondelete="set null", index=True)
+    step_id = fields.Many2one(
+        "sms.journey.step", "Next step", ondelete="set null", index=True, check_company=True
+    )
     enrolled_at = fields.Datetime(required=True, default=fields.Datetime.now)
     next_action_at = fields.Datetime("Next action", index=True)
     ended_at = fields.Datetime()
@@ -107,6 +120,11 @@ class SmsJourneyParticipant(models.Model):
             for model in ("sale.order", "account.move", "res.partner")
             if model in self.env
         ]
+
+    @api.depends("journey_id")
+    def _compute_company_id(self):
+        for participant in self:
+            participant.company_id = participant.journey_id.company_id
 
     @api.depends("source_model", "source_res_id")
     def _compute_source_ref(self):
@@ -321,6 +339,7 @@ class SmsJourneyParticipant(models.Model):
         return {
             "participant_id": self.id,
             "journey_id": self.journey_id.id,
+            "company_id": self.journey_id.company_id.id,
             "partner_id": self.partner_id.id,
             "step_id": step.id,
             "action": step.action,

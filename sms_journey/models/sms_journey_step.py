@@ -61,8 +61,12 @@ class SmsJourneyStep(models.Model):
     _sms_result_field = "step_id"
     _description = "SMS Journey Step"
     _order = "sequence, id"
+    _check_company_auto = True
 
-    journey_id = fields.Many2one("sms.journey", required=True, ondelete="cascade", index=True)
+    journey_id = fields.Many2one(
+        "sms.journey", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="journey_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     name = fields.Char(compute="_compute_name", store=True, readonly=False)
     wait_amount = fields.Integer("Wait", default=0)
@@ -80,6 +84,7 @@ class SmsJourneyStep(models.Model):
         "sms.survey.question",
         "Answer to",
         ondelete="restrict",
+        check_company=True,
         help="The contact's latest answer to this question is compared.",
     )
     condition_survey_id = fields.Many2one(
@@ -100,6 +105,7 @@ class SmsJourneyStep(models.Model):
         ondelete="cascade",
         copy=False,  # sms.journey.copy points the copies at the copied branch steps
         index="btree_not_null",
+        check_company=True,
         domain="[('journey_id', '=', journey_id), ('action', '=', 'branch')]",
         help="The branch step whose path holds this step; empty on the main path.",
     )
@@ -123,7 +129,12 @@ class SmsJourneyStep(models.Model):
         help="…or this many days after its first SMS (0: only on the sample).",
     )
     variant_winner_id = fields.Many2one(
-        "sms.journey.step.variant", "Winner", readonly=True, copy=False, ondelete="set null"
+        "sms.journey.step.variant",
+        "Winner",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        check_company=True,
     )
     variant_decided_at = fields.Datetime("Decided on", readonly=True, copy=False)
     variant_decision = fields.Text("Decision", readonly=True, copy=False)
@@ -146,6 +157,7 @@ class SmsJourneyStep(models.Model):
         "sms.survey.question",
         "Survey question",
         ondelete="restrict",
+        check_company=True,
         help="Texted to the contact; the reply within the question's delay is its answer "
         "and counts as a reply for the next steps' conditions.",
     )
@@ -439,6 +451,7 @@ class SmsJourneyStep(models.Model):
         "Coupon program",
         domain="[('program_type', '=', 'coupons')]",
         ondelete="restrict",
+        check_company=True,
         help="Each participant gets one single-use coupon of this program, inserted where "
         "the template says {{ coupon_code }}.",
     )
@@ -464,11 +477,14 @@ class SmsJourneyStep(models.Model):
         "the contact and the journey participant.",
     )
     landing_page_id = fields.Many2one("website.page", "Page", ondelete="restrict")
-    landing_product_id = fields.Many2one("product.product", "Product", ondelete="restrict")
+    landing_product_id = fields.Many2one(
+        "product.product", "Product", ondelete="restrict", check_company=True
+    )
     landing_program_id = fields.Many2one(
         "loyalty.program",
         "Promotion program",
         ondelete="restrict",
+        check_company=True,
         help="The link applies the program's code to the cart (a coupons program: the "
         "contact's own coupon of the step), then opens the shop.",
     )

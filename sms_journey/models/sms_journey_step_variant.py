@@ -23,8 +23,12 @@ class SmsJourneyStepVariant(models.Model):
     _description = "SMS Journey Step Variant"
     _sms_result_field = "variant_id"
     _order = "step_id, sequence, id"
+    _check_company_auto = True
 
-    step_id = fields.Many2one("sms.journey.step", required=True, ondelete="cascade", index=True)
+    step_id = fields.Many2one(
+        "sms.journey.step", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="step_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True, default="A")
     template_id = fields.Many2one(

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import link_signature
-from .bulk_sql import insert_rows
+from .bulk_sql import add_filled_column, insert_rows
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ class SmsJourneyTrace(models.Model):
     partner_id = fields.Many2one(
         related="participant_id.partner_id", store=True, index=True, string="Contact"
     )
+    # the bulk paths write it with the row (``insert_rows``), as ``journey_id``
+    company_id = fields.Many2one(related="journey_id.company_id", store=True, index=True)
     step_id = fields.Many2one("sms.journey.step", ondelete="set null", index=True)
     action = fields.Selection(
         selection=lambda self: self.env["sms.journey.step"]._fields["action"].selection,
@@ -105,6 +107,20 @@ class SmsJourneyTrace(models.Model):
     opted_out_at = fields.Datetime(readonly=True, help="When a STOP answered this SMS.")
     converted = fields.Boolean(readonly=True)
     order_id = fields.Many2one("sale.order", "Attributed order", readonly=True)
+
+    def _auto_init(self):
+        # one UPDATE for the traces of an existing database (the ORM would compute this
+        # related-of-a-related field row by row, on the biggest table of the addon)
+        add_filled_column(
+            self,
+            "company_id",
+            "int4",
+            SQL(
+                """UPDATE sms_journey_trace t SET company_id = j.company_id
+                     FROM sms_journey j WHERE j.id = t.journey_id"""
+            ),
+        )
+        return super()._auto_init()
 
     # ------------------------------------------------------------------
     # Outcome of the step
@@ -226,6 +242,7 @@ class SmsJourneyTrace(models.Model):
                     "id": item.trace_id,
                     "participant_id": item.participant.id,
                     "journey_id": item.participant.journey_id.id,
+                    "company_id": item.participant.journey_id.company_id.id,
                     "partner_id": item.participant.partner_id.id,
                     "step_id": item.step.id or None,
                     "action": item.step.action or "sms",

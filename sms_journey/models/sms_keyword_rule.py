@@ -21,6 +21,7 @@ class SmsKeywordRule(models.Model):
     _name = "sms.keyword.rule"
     _description = "SMS Keyword Rule"
     _order = "sequence, id"
+    _check_company_auto = True
 
     name = fields.Char(required=True, translate=True)
     active = fields.Boolean(default=True)
@@ -50,7 +51,7 @@ class SmsKeywordRule(models.Model):
         required=True,
     )
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="cascade")
-    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade")
+    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade", check_company=True)
     scope_days = fields.Integer(
         "Within (days)", default=7, help="How long after our SMS a reply still counts."
     )

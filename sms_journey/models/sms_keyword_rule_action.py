@@ -47,8 +47,12 @@ class SmsKeywordRuleAction(models.Model):
     _name = "sms.keyword.rule.action"
     _description = "SMS Keyword Rule Action"
     _order = "sequence, id"
+    _check_company_auto = True
 
-    rule_id = fields.Many2one("sms.keyword.rule", required=True, ondelete="cascade", index=True)
+    rule_id = fields.Many2one(
+        "sms.keyword.rule", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    company_id = fields.Many2one(related="rule_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     type = fields.Selection(
         [
@@ -86,9 +90,9 @@ class SmsKeywordRuleAction(models.Model):
     )
     tag_id = fields.Many2one("res.partner.category", "Tag")
     journey_stage = fields.Selection(selection="_selection_journey_stage", string="Stage")
-    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade")
+    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade", check_company=True)
     survey_question_id = fields.Many2one(
-        "sms.survey.question", "Survey question", ondelete="cascade"
+        "sms.survey.question", "Survey question", ondelete="cascade", check_company=True
     )
     activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
     activity_summary = fields.Char("Summary")
@@ -198,6 +202,7 @@ class SmsKeywordRuleAction(models.Model):
             self._consent_proof(interaction),
             interaction.partner_id,
             interaction=interaction,
+            company=interaction.gateway_id.company_id,
         )
 
     def _run_opt_out(self, interaction):
@@ -207,6 +212,7 @@ class SmsKeywordRuleAction(models.Model):
             self._consent_proof(interaction),
             interaction.partner_id,
             interaction=interaction,
+            company=interaction.gateway_id.company_id,
         )
 
     def _responsible(self, interaction):
@@ -268,7 +274,7 @@ class SmsKeywordRuleAction(models.Model):
 
     # --- contests ---------------------------------------------------------------
 
-    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade")
+    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade", check_company=True)
 
     def _run_contest_enter(self, interaction):
         self.contest_id._enter(interaction)

@@ -11,9 +11,10 @@ class SmsSurveyAnswer(models.Model):
     _description = "SMS Survey Answer"
     _order = "answered_at desc, id desc"
     _rec_name = "value"
+    _check_company_auto = True
 
     question_id = fields.Many2one(
-        "sms.survey.question", required=True, ondelete="cascade", index=True
+        "sms.survey.question", required=True, ondelete="cascade", index=True, check_company=True
     )
     answer_type = fields.Selection(related="question_id.answer_type")
     partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
@@ -24,7 +25,19 @@ class SmsSurveyAnswer(models.Model):
     answered_at = fields.Datetime(required=True, default=fields.Datetime.now)
     interaction_id = fields.Many2one("sms.interaction", "SMS", ondelete="set null")
     journey_id = fields.Many2one("sms.journey", "Journey", ondelete="set null")
-    company_id = fields.Many2one(related="question_id.company_id", store=True)
+    # a question shared by all companies is answered for the company it came in for
+    company_id = fields.Many2one(
+        "res.company", compute="_compute_company_id", store=True, precompute=True, index=True
+    )
+
+    @api.depends("question_id", "interaction_id", "journey_id")
+    def _compute_company_id(self):
+        for answer in self:
+            answer.company_id = (
+                answer.question_id.company_id
+                or answer.interaction_id.company_id
+                or answer.journey_id.company_id
+            )
 
     @api.model_create_multi
     def create(self, vals_list):

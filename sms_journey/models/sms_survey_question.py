@@ -136,7 +136,9 @@ class SmsSurveyQuestion(models.Model):
             [
                 SmsRequest(body=bodies[langs[partner.id]], partner=partner, kind="marketing")
                 for partner in partners
-            ]
+            ],
+            # the question's company (its gateway and rules), not the sending user's
+            company=self.company_id or None,
         )
         now = fields.Datetime.now()
         # one INSERT for the requests (the ORM writes 100 rows a statement)
@@ -145,6 +147,7 @@ class SmsSurveyQuestion(models.Model):
             [
                 {
                     "question_id": self.id,
+                    "company_id": (self.company_id or self.env.company).id,
                     "partner_id": sms.request.partner.id,
                     "number": sms.request.partner.phone_sanitized,
                     "sms_uuid": sms.uuid,

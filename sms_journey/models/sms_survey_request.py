@@ -1,6 +1,9 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .bulk_sql import add_filled_column
 
 
 class SmsSurveyRequest(models.Model):
@@ -11,9 +14,14 @@ class SmsSurveyRequest(models.Model):
     _description = "SMS Survey Request"
     _order = "sent_at desc, id desc"
     _rec_name = "question_id"
+    _check_company_auto = True
 
     question_id = fields.Many2one(
-        "sms.survey.question", required=True, ondelete="cascade", index=True
+        "sms.survey.question", required=True, ondelete="cascade", index=True, check_company=True
+    )
+    # a question shared by all companies is asked for the company that sends it
+    company_id = fields.Many2one(
+        "res.company", compute="_compute_company_id", store=True, precompute=True, index=True
     )
     partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade", index=True)
     number = fields.Char(index=True)
@@ -25,13 +33,36 @@ class SmsSurveyRequest(models.Model):
     clarification_sent = fields.Boolean(readonly=True)
     answer_id = fields.Many2one("sms.survey.answer", readonly=True)
 
+    def _auto_init(self):
+        # the requests of an existing database in one UPDATE, not row by row
+        add_filled_column(
+            self,
+            "company_id",
+            "int4",
+            SQL(
+                """UPDATE sms_survey_request r SET company_id = q.company_id
+                     FROM sms_survey_question q WHERE q.id = r.question_id"""
+            ),
+        )
+        return super()._auto_init()
+
+    @api.depends("question_id")
+    def _compute_company_id(self):
+        for request in self:
+            request.company_id = request.question_id.company_id or request.env.company
+
     @api.model
     def _open_for(self, interaction):
-        """The latest open request the reply can answer, or an empty recordset."""
+        """The latest open request the reply can answer, or an empty recordset: one
+        its company asked (a reply to one company's number answers none of another's)."""
         if not interaction.partner_id:
             return self.browse()
         requests = self.search(
-            [("partner_id", "=", interaction.partner_id.id), ("state", "=", "open")],
+            [
+                ("partner_id", "=", interaction.partner_id.id),
+                ("state", "=", "open"),
+                ("company_id", "in", [False, interaction.company_id.id]),
+            ],
             order="sent_at desc, id desc",
             limit=10,
         )

@@ -38,3 +38,5 @@ from . import test_route_walk
 from . import test_data_rights
 from . import test_consent_trust
 from . import test_outbox_policy
+from . import test_company_walk
+from . import test_companies

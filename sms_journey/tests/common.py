@@ -418,6 +418,41 @@ def new_other_company_user(env, login, groups="sms_journey.group_sms_journey_use
     )
 
 
+class CompanyActors:
+    """Another company and its SMS staff: what the company rules must keep away from the
+    main company's records (``new_company_actors``)."""
+
+    def __init__(self, company, sms_user, sms_manager):
+        self.company = company
+        self.sms_user = sms_user
+        self.sms_manager = sms_manager
+
+    def users(self):
+        """(label, user) of each actor, lowest rights first."""
+        return [("SMS user", self.sms_user), ("SMS manager", self.sms_manager)]
+
+
+def new_company_actors(env, prefix="other"):
+    """A new company with its own SMS user and SMS manager (users of that company only)."""
+    company = env["res.company"].create({"name": f"{prefix.title()} company"})
+
+    def user(login, groups):
+        return new_test_user(
+            env,
+            login=login,
+            groups=groups,
+            name=login.replace("_", " ").title(),
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
+        )
+
+    return CompanyActors(
+        company,
+        user(f"{prefix}_sms_user", "sms_journey.group_sms_journey_user"),
+        user(f"{prefix}_sms_manager", "sms_journey.group_sms_journey_manager"),
+    )
+
+
 def new_sms_user(env, login, groups="sms_journey.group_sms_journey_user"):
     """A user of the main company with ``groups`` only (the SMS user group by default):
     tests run with the lowest rights that the feature needs."""

@@ -6,10 +6,11 @@ class SmsConversationLink(models.TransientModel):
 
     _name = "sms.conversation.link"
     _description = "Link an SMS conversation to a contact"
+    _check_company_auto = True
 
     number = fields.Char(required=True, readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True)
-    partner_id = fields.Many2one("res.partner", "Contact", required=True)
+    partner_id = fields.Many2one("res.partner", "Contact", required=True, check_company=True)
 
     def action_link(self):
         self.ensure_one()
