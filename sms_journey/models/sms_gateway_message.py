@@ -3,6 +3,8 @@ import threading
 import time
 from datetime import timedelta
 
+from psycopg2.errors import SerializationFailure
+
 from odoo import _, api, fields, models
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -649,6 +651,10 @@ class SmsGatewayMessage(models.Model):
         deadline = time.monotonic() + DISPATCH_BUDGET.total_seconds()
         claimed = self.browse()
         out_of_time = False
+        if auto_commit:
+            # a fresh snapshot for the claims: rows other lanes committed since the cron's
+            # transaction began can then be skipped or claimed (see ``_claim_due``)
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         for gateway in self._gateways_due():
             quota = gateway._dispatch_quota(batch_size, DISPATCH_BUDGET)
             while not out_of_time:
@@ -695,8 +701,7 @@ class SmsGatewayMessage(models.Model):
         only_ids = SQL("AND id IN %s", tuple(ids)) if ids else SQL()
         if gateway:
             only_ids = SQL("%s AND gateway_id = %s", only_ids, gateway.id)
-        rows = self.env.execute_query(
-            SQL(
+        claim = SQL(
                 """WITH due AS (
                         SELECT id FROM sms_gateway_message
                          WHERE state = 'queued' AND due_at <= %(now)s %(only_ids)s
@@ -715,7 +720,18 @@ class SmsGatewayMessage(models.Model):
                 limit=limit,
                 only_ids=only_ids,
             )
-        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: the failure below is expected, not a "bad query"
+                self.env.cr.execute(claim, log_exceptions=False)
+                rows = self.env.cr.fetchall()
+        except SerializationFailure:
+            # Odoo's transactions are REPEATABLE READ: a row another lane claimed and
+            # committed after this transaction began cannot be locked here, even with SKIP
+            # LOCKED. Those rows are that lane's: expected concurrency, not an error. This
+            # run claims nothing more; the lane runs again with a fresh snapshot.
+            _logger.info("Outbox: another lane claimed the due messages first")
+            return self.browse()
         self.invalidate_model(["state", "claimed_at", "first_attempt_at", "attempts"])
         claimed = self.browse(sorted(row[0] for row in rows))
         claimed.modified(["state"])  # stored copies of the state (journey traces)

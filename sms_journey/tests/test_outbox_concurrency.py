@@ -87,6 +87,28 @@ class TestOutboxConcurrency(BaseCase):
             env1.cr.rollback()
             env2.cr.rollback()
 
+    def test_a_lane_whose_rows_another_lane_claimed_meanwhile_logs_no_error(self):
+        """Two dispatch lanes on one backlog: the second began its transaction before the
+        first committed its claim. Its claim takes nothing and raises nothing (it was a
+        "could not serialize access" ERROR with a traceback), and every SMS goes once."""
+        with ExitStack() as stack:
+            late, early = self._env(stack), self._env(stack)
+            # the late lane's snapshot is taken now, before the early lane's claim
+            late.cr.execute("SELECT count(*) FROM sms_gateway_message")
+            claimed = early["sms.gateway.message"]._claim_due(10)
+            early.cr.commit()
+            self.assertEqual(len(claimed), 6)
+            with self.assertNoLogs("odoo.sql_db", level="ERROR"):
+                self.assertFalse(late["sms.gateway.message"]._claim_due(10))
+            late.cr.rollback()
+            early["sms.gateway.message"].browse(claimed.ids)._send_claimed(
+                early["sms.gateway"].browse(self.gateway_id)
+            )
+            early.cr.commit()
+        self.assertEqual(
+            sorted(m["body"] for m in self.provider.messages), [f"Message {i}" for i in range(6)]
+        )
+
     def test_crash_between_request_and_commit_loses_nothing_and_sends_once(self):
         """A worker process dies right after the provider answered: nothing resent."""
         script = textwrap.dedent(
