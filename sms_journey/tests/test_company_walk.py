@@ -131,8 +131,16 @@ class TestCompanyWalk(SmsJourneyCase):
         env["sms.result.snapshot"]._refresh()
         # wizards, opened by this company's admin
         env["sms.gateway.test"].create({"gateway_id": cls.gateway.id, "number": "+393331234567"})
+        # the Sandbox phone answers only from numbers its sandbox gateway texted
+        cls.sandbox = env["sms.gateway"].create(
+            {"name": "Walk sandbox", "code": "sandbox", "company_id": company.id}
+        )
+        env["sms.gateway.message"].create(
+            {"sms_uuid": "a" * 32, "gateway_id": cls.sandbox.id, "number": "+393337654321",
+             "state": "sent"}
+        )  # fmt: skip
         env["sms.sandbox.reply"].create(
-            {"gateway_id": cls.gateway.id, "number": "+393337654321", "body": "Hi"}
+            {"gateway_id": cls.sandbox.id, "number": "+393337654321", "body": "Hi"}
         )
         env["sms.interaction.export"].create({"mode": "all"})
         env["sms.survey.send"].create(
@@ -299,7 +307,7 @@ class TestCompanyWalk(SmsJourneyCase):
             ("sms.journey.preview", {"journey_id": journey.id, "days": 2}, "action_compute"),
             (
                 "sms.sandbox.reply",
-                {"gateway_id": gateway.id, "number": "+393337654321", "body": "STOP"},
+                {"gateway_id": self.sandbox.id, "number": "+393337654321", "body": "STOP"},
                 "action_send",
             ),
         ]

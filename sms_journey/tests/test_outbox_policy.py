@@ -47,6 +47,7 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         the SMS was logged on a chatter, unlike a mailing's) says so."""
         message.invalidate_recordset()
         self.assertEqual(message.state, "canceled")
+        self.assertEqual(message.cost, 0.0, "a canceled SMS never reached a provider")
         self.assertEqual(message.error_code, reason)
         self.assertTrue(message.failure_reason)
         if not logged:
@@ -55,6 +56,43 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
         self.assertEqual(notification.notification_status, "canceled")
         self.assertEqual(notification.failure_type, failure_type)
         self.assertEqual(notification.failure_reason, message.failure_reason)
+
+    # --- cost is what was sent (issue 22, item 4) -------------------------------------
+
+    def test_what_the_policy_cancels_costs_nothing_in_the_journey_results(self):
+        """Rows built the real way, through the policy: the journey's cost is that of the
+        SMS that left, not of those canceled at enqueue or while held."""
+        journey = self.env["sms.journey"].create({"name": "Cost", "trigger": "birthday"})
+
+        def send_in_journey(body):
+            message = self.send("marketing", body)
+            participant = self.env["sms.journey.participant"].create(
+                {"journey_id": journey.id, "partner_id": self.partner.id,
+                 "key": message.sms_uuid}
+            )  # fmt: skip
+            self.env["sms.journey.trace"].create(
+                {"participant_id": participant.id, "sms_uuid": message.sms_uuid,
+                 "outbox_message_id": message.id, "action": "sms", "state": "sent"}
+            )  # fmt: skip
+            self.dispatch()
+            return message
+
+        with self.frozen_now(MORNING):
+            refused = send_in_journey("No consent yet")
+            self.partner._sms_consent_set("opted_in", "staff", "signed form")
+            sent = send_in_journey("Welcome offer")
+        with self.frozen_now(EVENING):
+            held = send_in_journey("Evening offer")
+            self.assertEqual((held.state, held.cost), ("queued", 0.01))
+            self.receive("STOP")
+        self.assertEqual((refused.state, refused.cost), ("canceled", 0.0))
+        self.assertEqual((sent.state, sent.cost), ("sent", 0.01))
+        self.assertEqual((held.state, held.cost), ("canceled", 0.0))
+        traces = self.env["sms.journey.trace"].search([("journey_id", "=", journey.id)])
+        self.assertEqual(sorted(traces.mapped("cost")), [0.0, 0.0, 0.01])
+        self.env["sms.result.snapshot"]._refresh()
+        journey.invalidate_recordset()
+        self.assertAlmostEqual(journey.cost, 0.01)
 
     # --- a consent change cancels the number's held SMS at once ----------------------
 
