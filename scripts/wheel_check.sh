@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installed the way OCA addons are: build the wheel odoo-addon-sms_journey with whool (the
 # OCA build backend, sms_journey/pyproject.toml), install it into a fresh virtualenv that
-# has only Odoo's requirements, and install the addon on a fresh database from that wheel
-# (the addons path names Odoo's addons only, not this repository) with its install tests.
+# has only the pinned requirements (Odoo's, ours, the test tools), and install the addon on
+# a fresh database from that wheel (the addons path names Odoo's addons only, not this
+# repository) with its install tests.
 # Exits 0 when the module installed from the wheel and its tests passed.
 # Database: SMS_JOURNEY_WHEEL_DB (default sms_journey_wheel).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,10 +23,9 @@ log "built $(basename "$WHEEL")"
 
 log "a fresh virtualenv with Odoo's requirements, then the wheel"
 "$PYTHON" -m venv "$WORK/venv"
-# Odoo's runtime pins and ours, without the test tools (the addon's tests need none of them)
-sed -n '/^# --- Odoo 18 runtime ---/,/^# --- tests and tooling ---/p' "$REPO_DIR/requirements.txt" \
-    > "$WORK/requirements.txt"
-"$WORK/venv/bin/pip" install -q -r "$WORK/requirements.txt" 2> "$WORK/pip.log" \
+# Odoo's runtime pins, ours and the test tools (the install tests load every test module
+# of the addon, and some use hypothesis)
+"$WORK/venv/bin/pip" install -q -r "$REPO_DIR/requirements.txt" 2> "$WORK/pip.log" \
     || { grep -v "is ignored: it is neither" "$WORK/pip.log" >&2; exit 1; }
 # --no-deps: the wheel requires the distribution "odoo", which Odoo's source tree is not
 "$WORK/venv/bin/pip" install -q --no-deps "$WHEEL" 2>> "$WORK/pip.log" \
@@ -47,7 +47,8 @@ drop_db "$DB"
 grep -E '[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$WORK/install.log" | tail -n 1 || true
 if [ "$rc" -ne 0 ] || [ "$module_path" != "installed" ] || grep -q 'ERROR\|CRITICAL' "$WORK/install.log"; then
     log "install from the wheel failed (exit $rc, module state '$module_path'):"
-    grep -E 'ERROR|CRITICAL|FAIL' -A8 "$WORK/install.log" | head -n 40 >&2
+    grep -E 'ERROR|CRITICAL|FAIL' "$WORK/install.log" | head -n 10 >&2
+    tail -n 30 "$WORK/install.log" >&2
     exit 1
 fi
 # the module must have come from the wheel's site-packages, not from a source folder
