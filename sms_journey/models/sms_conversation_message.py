@@ -133,11 +133,10 @@ class SmsConversationMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _conversation_domain(self, partners):
-        """The domain of ``partners``' conversation: their numbers, the numbers their
-        linked replies came from, and what was sent to or received from them. A
-        company's conversation holds its people's too (a person's holds only theirs)."""
-        partners = partners | partners.filtered("is_company").child_ids
+    def _conversation_numbers(self, partners):
+        """The E.164 numbers of ``partners``' conversation: their own numbers, and those
+        their linked replies came from (an unknown number linked to a contact later: its
+        past SMS belong to it too). Sorted."""
         numbers = set()
         for partner in partners:
             numbers.update(
@@ -147,16 +146,24 @@ class SmsConversationMessage(models.Model):
                     (partner.country_id or self.env.company.country_id).code or None,
                 )
             )
-        # an unknown number linked to a contact later: its past SMS belong to it too
         linked = (
             self.env["sms.interaction"]
             .sudo()
             ._read_group([("partner_id", "in", partners.ids)], ["number"])
         )
         numbers.update(number for (number,) in linked if number)
+        return sorted(numbers)
+
+    @api.model
+    def _conversation_domain(self, partners):
+        """The domain of ``partners``' conversation: their numbers, the numbers their
+        linked replies came from, and what was sent to or received from them. A
+        company's conversation holds its people's too (a person's holds only theirs)."""
+        partners = partners | partners.filtered("is_company").child_ids
+        numbers = self._conversation_numbers(partners)
         if not numbers:
             return [("partner_id", "in", partners.ids)]
-        return ["|", ("number", "in", sorted(numbers)), ("partner_id", "in", partners.ids)]
+        return ["|", ("number", "in", numbers), ("partner_id", "in", partners.ids)]
 
     def _conversation_rows(self):
         """What the conversation widget shows of these messages, oldest first: one dict

@@ -7,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..tools import conversation, data_rights
+from ..tools import data_rights
 from ..tools.phone import try_normalize
 from .sms_gateway_message import _testing
 
@@ -78,22 +78,8 @@ class SmsDataRights(models.AbstractModel):
 
     @api.model
     def _partner_numbers(self, partner):
-        """The E.164 numbers of ``partner`` (as the conversation reads them) and those its
-        replies came from."""
-        numbers = set(
-            conversation.contact_numbers(
-                partner.phone_sanitized,
-                [partner.phone, partner.mobile],
-                (partner.country_id or self.env.company.country_id).code or None,
-            )
-        )
-        linked = (
-            self.env["sms.interaction"]
-            .sudo()
-            ._read_group([("partner_id", "=", partner.id)], ["number"])
-        )
-        numbers.update(number for (number,) in linked if number)
-        return sorted(numbers)
+        """The E.164 numbers of ``partner``, as its conversation reads them."""
+        return self.env["sms.conversation.message"]._conversation_numbers(partner)
 
     @api.model
     def _rows_of(self, source, partner, numbers):
