@@ -21,11 +21,14 @@ class TestDemoContacts(TransactionCase):
         Partner = cls.env["res.partner"].with_context(active_test=False)
         # Our demo's contacts: those with an xml id of ours, and those its functions made
         # (the two months of results) which the demo's SMS traffic reaches.
-        cls.demo_contacts = Partner.browse(
-            cls.env["ir.model.data"]
-            .search([("module", "=", "sms_journey"), ("model", "=", "res.partner")])
-            .mapped("res_id")
-        ) | cls.env["sms.gateway.message"].search([]).partner_id
+        cls.demo_contacts = (
+            Partner.browse(
+                cls.env["ir.model.data"]
+                .search([("module", "=", "sms_journey"), ("model", "=", "res.partner")])
+                .mapped("res_id")
+            )
+            | cls.env["sms.gateway.message"].search([]).partner_id
+        )
         cls.all_contacts = Partner.search([])
 
     def setUp(self):
