@@ -336,26 +336,26 @@ class SmsJourney(models.Model):
         def card(step):
             if step.action == "branch":
                 figures = [
-                    (_("Waiting"), step.waiting_count),
-                    (_("Yes"), step.yes_count),
-                    (_("No"), step.no_count),
+                    (self.env._("Waiting"), step.waiting_count),
+                    (self.env._("Yes"), step.yes_count),
+                    (self.env._("No"), step.no_count),
                 ]
             else:
                 figures = [
-                    (_("Waiting"), step.waiting_count),
-                    (_("Sent"), step.sent_count),
-                    (_("Delivered"), step.delivered_count),
-                    (_("Clicked"), step.clicked_count),
-                    (_("Replied"), step.replied_count),
-                    (_("Converted"), step.converted_count),
+                    (self.env._("Waiting"), step.waiting_count),
+                    (self.env._("Sent"), step.sent_count),
+                    (self.env._("Delivered"), step.delivered_count),
+                    (self.env._("Clicked"), step.clicked_count),
+                    (self.env._("Replied"), step.replied_count),
+                    (self.env._("Converted"), step.converted_count),
                 ]
                 if step.held_out_count:
-                    figures.append((_("Held out"), step.held_out_count))
+                    figures.append((self.env._("Held out"), step.held_out_count))
             subtitle = []
             if step.wait_amount:
                 subtitle.append(step._wait_label())
             if step.condition != "none":
-                subtitle.append(_("if: %(cond)s", cond=conditions[step.condition]))
+                subtitle.append(self.env._("if: %(cond)s", cond=conditions[step.condition]))
             return {
                 "id": step.id,
                 "name": step.name or actions[step.action],
