@@ -239,7 +239,13 @@ class SaleOrder(models.Model):
         copy=False,
         aggregator="avg",
         help="At confirmation: days since the customer's previous confirmed order "
-        "(0 for a first order).",
+        "(empty for a first order).",
+    )
+    sms_first_order = fields.Boolean(
+        "First order",
+        readonly=True,
+        copy=False,
+        help="At confirmation, the customer had no previous confirmed order.",
     )
     sms_reactivation = fields.Boolean(
         "Reactivation",
@@ -278,11 +284,13 @@ class SaleOrder(models.Model):
         previous = dict(self.env.cr.fetchall())
         for order in self:
             before = previous.get(order.id)
-            days = (order.date_order.date() - before.date()).days if before else 0
+            days = (order.date_order.date() - before.date()).days if before else False
             threshold = order.company_id.sms_inactivity_days
             order.sudo().write(
                 {
+                    # empty for a first order: no gap, and none in the average
                     "sms_days_since_previous_order": days,
+                    "sms_first_order": not before,
                     "sms_reactivation": bool(before and threshold and days >= threshold),
                 }
             )

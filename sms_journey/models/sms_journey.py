@@ -178,8 +178,10 @@ class SmsJourney(models.Model):
     holdout_summary = fields.Text("Increment", compute="_compute_holdout_results")
     participant_ids = fields.One2many("sms.journey.participant", "journey_id")
     # measurement
-    participant_count = fields.Integer(compute="_compute_statistics")
-    running_count = fields.Integer(compute="_compute_statistics")
+    participant_count = fields.Integer("Participants", compute="_compute_statistics")
+    running_count = fields.Integer(
+        "Running", compute="_compute_statistics", help="Participants still in the journey."
+    )
     skipped_count = fields.Integer("Skipped", compute="_compute_statistics")
     # sent, delivered, …, revenue, cost, ROAS, ROI: sms.result.mixin; a journey's opt-outs
     # are its participants who left opted out (a STOP, or the unsubscribe step)
@@ -328,41 +330,32 @@ class SmsJourney(models.Model):
         conditions = dict(
             self.env["sms.journey.step"]._fields["condition"]._description_selection(self.env)
         )
-        units = dict(
-            self.env["sms.journey.step"]._fields["wait_unit"]._description_selection(self.env)
-        )
         nodes = steps[:1]._flow_nodes() if steps else []
         by_id = {step.id: step for step in steps}
 
         def card(step):
             if step.action == "branch":
                 figures = [
-                    (_("Waiting"), step.waiting_count),
-                    (_("Yes"), step.yes_count),
-                    (_("No"), step.no_count),
+                    (self.env._("Waiting"), step.waiting_count),
+                    (self.env._("Yes"), step.yes_count),
+                    (self.env._("No"), step.no_count),
                 ]
             else:
                 figures = [
-                    (_("Waiting"), step.waiting_count),
-                    (_("Sent"), step.sent_count),
-                    (_("Delivered"), step.delivered_count),
-                    (_("Clicked"), step.clicked_count),
-                    (_("Replied"), step.replied_count),
-                    (_("Converted"), step.converted_count),
+                    (self.env._("Waiting"), step.waiting_count),
+                    (self.env._("Sent"), step.sent_count),
+                    (self.env._("Delivered"), step.delivered_count),
+                    (self.env._("Clicked"), step.clicked_count),
+                    (self.env._("Replied"), step.replied_count),
+                    (self.env._("Converted"), step.converted_count),
                 ]
                 if step.held_out_count:
-                    figures.append((_("Held out"), step.held_out_count))
+                    figures.append((self.env._("Held out"), step.held_out_count))
             subtitle = []
             if step.wait_amount:
-                subtitle.append(
-                    _(
-                        "after %(n)s %(unit)s",
-                        n=step.wait_amount,
-                        unit=units[step.wait_unit].lower(),
-                    )
-                )
+                subtitle.append(step._wait_label())
             if step.condition != "none":
-                subtitle.append(_("if: %(cond)s", cond=conditions[step.condition]))
+                subtitle.append(self.env._("if: %(cond)s", cond=conditions[step.condition]))
             return {
                 "id": step.id,
                 "name": step.name or actions[step.action],
@@ -403,31 +396,46 @@ class SmsJourney(models.Model):
                 )
         return copies
 
-    def flow_add_step(self, parent_id=False, side=False, kind="sms"):
-        """Add a step at the end of a path (the main path, or ``side`` of the branch step
-        ``parent_id``) from the flow: an SMS step or a branch step. Returns its id."""
+    def action_flow_add_step(self, parent_id=False, side=False, kind="sms"):
+        """*+ SMS* / *+ Branch* at the end of a path of the flow (the main path, or
+        ``side`` of the branch step ``parent_id``): the new step's form in a dialog,
+        filled for that place. Nothing is created until the dialog is saved, so that
+        *Discard* leaves the journey as it was."""
         self.ensure_one()
         if kind not in ("sms", "branch"):
             raise UserError(_("The flow adds SMS steps and branches."))
-        Step = self.env["sms.journey.step"]
         siblings = self.step_ids.filtered(
             lambda s: s.parent_id.id == (parent_id or False)
             and (not parent_id or s.branch_side == side)
         )
-        values = {
-            "journey_id": self.id,
-            "sequence": max(siblings.mapped("sequence"), default=0) + 10,
-            "action": kind,
-            "parent_id": parent_id or False,
-            "branch_side": side if parent_id else False,
+        defaults = {
+            "default_journey_id": self.id,
+            "default_sequence": max(siblings.mapped("sequence"), default=0) + 10,
+            "default_action": kind,
+            "default_parent_id": parent_id or False,
+            "default_branch_side": side if parent_id else False,
         }
         if kind == "branch":
-            values["condition"] = "clicked"
-        return Step.create(values).id
+            defaults["default_condition"] = "clicked"
+        form = self.env.ref("sms_journey.sms_journey_step_view_form")
+        return {
+            "name": _("New SMS step") if kind == "sms" else _("New branch"),
+            "type": "ir.actions.act_window",
+            "res_model": "sms.journey.step",
+            "views": [(form.id, "form")],
+            "target": "new",
+            "context": defaults,
+        }
 
     # ------------------------------------------------------------------
     # State buttons
     # ------------------------------------------------------------------
+
+    @api.constrains("state")
+    def _check_steps_while_running(self):
+        """A journey starts (or resumes) only with steps that can text (see the step's
+        ``_check_content_while_running``)."""
+        self.step_ids._check_content_while_running()
 
     def action_start(self):
         """Activate (or resume) the journey; a segment journey enrols at once."""

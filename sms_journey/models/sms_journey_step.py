@@ -142,8 +142,8 @@ class SmsJourneyStep(models.Model):
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="restrict")
     template_body = fields.Char(
         "Message",
-        related="template_id.body",
-        readonly=False,
+        compute="_compute_template_body",
+        inverse="_inverse_template_body",
         help="The template's text, typed here with the SMS counter; other steps using "
         "the same template change with it.",
     )
@@ -210,6 +210,27 @@ class SmsJourneyStep(models.Model):
             if step.action == "branch":
                 label = _("Split: %(cond)s", cond=conditions.get(step.condition))
             step.name = label or _("Step")
+
+    @api.depends("template_id.body")
+    def _compute_template_body(self):
+        for step in self:
+            step.template_body = step.template_id.body
+
+    def _inverse_template_body(self):
+        # The form sends the text back with the step even when only the template was
+        # picked: the template is written only when its text changed, so that choosing
+        # a template needs no right to edit it.
+        for step in self:
+            if step.template_id and step.template_id.body != step.template_body:
+                step.template_id.body = step.template_body
+
+    def _wait_label(self):
+        """The step's wait as a person reads it: "after 1 day", "after 3 hours"."""
+        self.ensure_one()
+        amount = self.wait_amount
+        if self.wait_unit == "hours":
+            return _("after 1 hour") if amount == 1 else _("after %(n)s hours", n=amount)
+        return _("after 1 day") if amount == 1 else _("after %(n)s days", n=amount)
 
     @api.depends("template_id.body", "action")
     def _compute_body_info(self):
@@ -295,6 +316,36 @@ class SmsJourneyStep(models.Model):
         return super(SmsJourneyStep, removed).unlink()
 
     # --- A/B variants (tools/flow.py draws, tools/stats.py decides) --------
+
+    def _missing_content(self):
+        """What this step needs before it can text anyone (None if nothing): the SMS of
+        an SMS or appointment step is its template (or its A/B variants), a survey
+        step's is its question."""
+        self.ensure_one()
+        if self.action == "sms" and not (self.template_id or self.variant_ids):
+            return _("an SMS template")
+        if self.action == "appointment" and not self.template_id:
+            return _("an SMS template")
+        if self.action == "survey" and not self.survey_question_id:
+            return _("a survey question")
+        return None
+
+    @api.constrains("action", "template_id", "variant_ids", "survey_question_id", "journey_id")
+    def _check_content_while_running(self):
+        # A participant reaching an empty step is skipped ("No SMS template on the step"):
+        # a journey that runs gets no such step. A draft journey may hold one half-written.
+        for step in self.filtered(lambda s: s.journey_id.state in ("running", "paused")):
+            missing = step._missing_content()
+            if missing:
+                raise ValidationError(
+                    _(
+                        "%(journey)s is running: its step “%(step)s” needs %(missing)s "
+                        "before it is saved.",
+                        journey=step.journey_id.name,
+                        step=step.name,
+                        missing=missing,
+                    )
+                )
 
     @api.constrains("variant_ids")
     def _check_variant_ids(self):

@@ -430,6 +430,8 @@ def _demo_history(env, days=60, seed=42):
         env["sms.interaction"].create(
             {
                 "number": sms.partner_id.phone_sanitized if journey_trace else sms.sms_number,
+                # the demo customer who answered: no unknown sender in the conversations
+                "partner_id": sms.partner_id.id if journey_trace else sms.res_id,
                 "gateway_id": gateway.id,
                 "body": "STOP" if stop else rng.choice(["Thanks!", "Is it still valid?", "OK"]),
                 "received_at": at,

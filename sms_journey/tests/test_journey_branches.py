@@ -225,8 +225,8 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
             sorted(copied.child_ids.mapped("branch_side")), ["no", "yes"], "paths copied"
         )
         self.assertFalse(branch.child_ids & copied.child_ids)
-        new_id = copy.flow_add_step(copied.id, "yes", "branch")
-        added = self.env["sms.journey.step"].browse(new_id)
+        action = copy.action_flow_add_step(copied.id, "yes", "branch")
+        added = self.env["sms.journey.step"].with_context(action["context"]).create({})
         self.assertEqual((added.parent_id, added.branch_side), (copied, "yes"))
         self.assertEqual(added, copied._branch_step("yes")._next_step())
 

@@ -140,9 +140,10 @@ class TestProgramOrders(JourneyCaseMixin, SmsJourneyCase):
 
     def test_days_since_previous_order_and_reactivation(self):
         first = self.confirm_order(T0)
-        self.assertEqual(first.sms_days_since_previous_order, 0)
+        self.assertTrue(first.sms_first_order, "the order form reads 'First order'")
         self.assertFalse(first.sms_reactivation, "a first order is no reactivation")
         second = self.confirm_order(T0 + timedelta(days=30))
+        self.assertFalse(second.sms_first_order)
         self.assertEqual(second.sms_days_since_previous_order, 30)
         self.assertFalse(second.sms_reactivation)
         third = self.confirm_order(T0 + timedelta(days=125))
@@ -156,6 +157,11 @@ class TestProgramOrders(JourneyCaseMixin, SmsJourneyCase):
             [("partner_id", "=", self.partner.id)], ["sms_reactivation"], ["__count"]
         )
         self.assertEqual(dict(groups), {False: 2, True: 1})
+        # a first order has no gap: it stays out of the average
+        [(average,)] = self.env["sale.order"]._read_group(
+            [("partner_id", "=", self.partner.id)], [], ["sms_days_since_previous_order:avg"]
+        )
+        self.assertEqual(average, (30 + 95) / 2)
 
     def test_orders_of_a_company_contact_count_for_the_company(self):
         company = self.env["res.partner"].create({"name": "Rossi Srl", "is_company": True})

@@ -157,7 +157,17 @@ class TestKeywordRules(TwoWayCommon):
             journey = self.journey_reply_setup()
             other = self.env["sms.journey"].create({"name": "Other"})
             follow_up = self.env["sms.journey"].create({"name": "Follow-up"})
-            self.env["sms.journey.step"].create({"journey_id": follow_up.id})
+            template = self.env["sms.template"].create(
+                {
+                    "name": "Follow-up",
+                    "model_id": self.env.ref("base.model_res_partner").id,
+                    "body": "Thanks!",
+                }
+            )
+            # a running journey's SMS step has its template (TestFlowDrafts)
+            self.env["sms.journey.step"].create(
+                {"journey_id": follow_up.id, "template_id": template.id}
+            )
             follow_up.state = "running"
             self.rule("YES", scope="journey", journey_id=other.id)
             rule = self.rule(

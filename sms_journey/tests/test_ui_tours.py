@@ -15,9 +15,22 @@ class TestUiTours(HttpCase):
         self.start_tour("/odoo", "sms_journey_body_counter", login="admin")
 
     def test_flow_builds_a_two_branch_journey(self):
+        self.env["sms.template"].create(
+            {
+                "name": "Flow tour template",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "body": "Hello {{ object.name }}",
+            }
+        )
         self.start_tour("/odoo", "sms_journey_flow_build", login="admin")
         journey = self.env["sms.journey"].search([("name", "=", "Flow tour journey")])
         self.assertEqual(journey.state, "running")
+        # the step discarded in its dialog was never created
+        self.assertEqual(len(journey.step_ids), 4)
+        self.assertEqual(
+            set(journey.step_ids.filtered(lambda s: s.action == "sms").template_id.mapped("name")),
+            {"Flow tour template"},
+        )
         branch = journey.step_ids.filtered(lambda s: s.action == "branch")
         self.assertEqual(len(branch), 1)
         self.assertEqual(

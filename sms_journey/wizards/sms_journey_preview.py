@@ -260,6 +260,7 @@ class SmsJourneyPreviewLine(models.TransientModel):
     encoding = fields.Char()
     segments = fields.Integer()
     cost = fields.Float(digits=(12, 4))
+    currency_id = fields.Many2one(related="preview_id.currency_id")
     skip_reason = fields.Char("Skipped because")
     branch = fields.Selection([("yes", "Yes"), ("no", "No")], "Path taken")
     variant_id = fields.Many2one("sms.journey.step.variant", "A/B variant")

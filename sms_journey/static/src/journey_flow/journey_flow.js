@@ -8,8 +8,8 @@ import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 /**
  * The journey as a flow: one card per step, a branch step's yes and no paths side by
  * side, live figures on each card (sms.journey.get_flow). A click on a card opens the
- * step; the buttons at the end of each path add an SMS step or a branch there
- * (sms.journey.flow_add_step), saving a new journey first.
+ * step; the buttons at the end of each path open a new SMS step or branch for that
+ * place in a dialog (sms.journey.action_flow_add_step), saving a new journey first.
  */
 export class JourneyFlow extends Component {
     static template = "sms_journey.JourneyFlow";
@@ -49,12 +49,13 @@ export class JourneyFlow extends Component {
         if (saved === false || !this.props.record.resId) {
             return;
         }
-        await this.orm.call("sms.journey", "flow_add_step", [[this.props.record.resId]], {
+        // the new step's form in a dialog: saved, it joins the flow; discarded, nothing
+        const action = await this.orm.call("sms.journey", "action_flow_add_step", [[this.props.record.resId]], {
             parent_id: parentId || false,
             side: side || false,
             kind,
         });
-        await this.refresh();
+        await this.action.doAction(action, { onClose: () => this.refresh() });
     }
 }
 

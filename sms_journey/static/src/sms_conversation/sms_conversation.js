@@ -25,6 +25,8 @@ export class SmsConversation extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.emptyText = _t("No SMS with this contact yet.");
+        // why there is no reply box (the server's can_reply is false only without a number)
+        this.noNumberText = _t("This contact has no mobile or phone number: add one to text them.");
         this.state = useState({ messages: [], hasMore: false, canReply: false });
         onWillStart(() => this.load(this.props.record.resId));
         onWillUpdateProps((next) => {

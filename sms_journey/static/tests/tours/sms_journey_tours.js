@@ -134,6 +134,24 @@ registry.category("web_tour.tours").add("sms_journey_conversation", {
 
 // A two-branch journey built from the flow, then started.
 const MAIN_ADD = ".o_sms_journey_flow > .o_sms_journey_flow_path > .o_sms_journey_flow_add";
+// + SMS in the flow: the new step's form in a dialog, created only when saved.
+function addSmsStep(addButton, content) {
+    return [
+        { content, trigger: addButton, run: "click" },
+        {
+            content: "The new step opens in a dialog: pick its template",
+            trigger: ".modal .o_form_view .o_field_widget[name='template_id'] input",
+            run: "edit Flow tour",
+        },
+        {
+            trigger: ".ui-autocomplete .dropdown-item:contains('Flow tour template')",
+            run: "click",
+        },
+        { trigger: ".modal .o_form_button_save", run: "click" },
+        { trigger: "body:not(:has(.modal))" },
+    ];
+}
+
 registry.category("web_tour.tours").add("sms_journey_flow_build", {
     url: "/odoo/action-sms_journey.sms_journey_action/new",
     steps: () => [
@@ -143,10 +161,22 @@ registry.category("web_tour.tours").add("sms_journey_flow_build", {
             run: "edit Flow tour journey",
         },
         {
-            content: "Add an SMS step on the main path (saves the journey)",
+            content: "+ SMS (saves the journey), then Discard: nothing is added",
             trigger: `${MAIN_ADD} .o_sms_journey_flow_add_sms`,
             run: "click",
         },
+        {
+            trigger: ".modal .o_form_view .o_field_widget[name='template_id']",
+        },
+        {
+            trigger: ".modal .o_form_button_cancel",
+            run: "click",
+        },
+        {
+            content: "No card for the discarded step",
+            trigger: "body:not(:has(.modal)) .o_sms_journey_flow:not(:has(.o_sms_journey_flow_card))",
+        },
+        ...addSmsStep(`${MAIN_ADD} .o_sms_journey_flow_add_sms`, "Add an SMS step on the main path"),
         {
             content: "Its card appears",
             trigger: ".o_sms_journey_flow_card[data-action='sms']",
@@ -157,18 +187,25 @@ registry.category("web_tour.tours").add("sms_journey_flow_build", {
             run: "click",
         },
         {
-            content: "Add an SMS step on the yes path",
-            trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_add_sms",
-            run: "click",
+            content: "The branch opens in a dialog with its condition",
+            trigger: ".modal .o_form_view .o_field_widget[name='condition']",
         },
         {
-            content: "Add an SMS step on the no path",
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        ...addSmsStep(
+            ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_add_sms",
+            "Add an SMS step on the yes path"
+        ),
+        {
+            content: "Its card is on the yes path",
             trigger: ".o_sms_journey_flow_branch[data-side='yes'] .o_sms_journey_flow_card",
         },
-        {
-            trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_add_sms",
-            run: "click",
-        },
+        ...addSmsStep(
+            ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_add_sms",
+            "Add an SMS step on the no path"
+        ),
         {
             content: "Open the branch step from its card",
             trigger: ".o_sms_journey_flow_branch[data-side='no'] .o_sms_journey_flow_card",
@@ -207,13 +244,8 @@ registry.category("web_tour.tours").add("sms_journey_build_and_preview", {
             run: "edit Welcome tour journey",
         },
         {
-            content: "Add an SMS step from the flow (saves the journey)",
+            content: "Add an SMS step from the flow (saves the journey): its form opens",
             trigger: `${MAIN_ADD} .o_sms_journey_flow_add_sms`,
-            run: "click",
-        },
-        {
-            content: "Open the new step from its card",
-            trigger: ".o_sms_journey_flow_card[data-action='sms']",
             run: "click",
         },
         {
