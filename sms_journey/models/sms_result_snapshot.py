@@ -3,6 +3,9 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index, create_unique_index
 
+from .sms_result import RESULT_QUERY
+from .sms_result_event import EVENT_FACTS, EVENTS
+
 # the report models whose rows are materialized views, in the order they are built and
 # refreshed (each may read the views of the ones before it)
 REPORT_MODELS = (
@@ -13,6 +16,62 @@ REPORT_MODELS = (
     "sms.journey",  # the control group's sums
 )
 REFRESHED_AT = "sms_journey.results_refreshed_at"
+# the time from which the next refresh reads what changed (write_date >= it)
+WATERMARK = "sms_journey.results_watermark"
+
+# what the SMS results are cut by, and what their totals sum
+PROGRAM = ("source", "journey_id", "step_id", "variant_id", "mailing_id", "company_id")
+RESULT_SUMS = (
+    "sent",
+    "delivered",
+    "failed",
+    "canceled",
+    "queued",
+    "clicked",
+    "click_count",
+    "replied",
+    "opted_out",
+    "cost",
+    "held_out",
+)
+EVENT_KEY = ("kind", *PROGRAM, "hour_after", "day_after", "local_hour", "local_date")
+# the sums of a group of the aggregate tables (``_apply_delta``): nullable key columns
+# compare as their placeholder in the unique index, so that ON CONFLICT finds the row
+KEY_PLACEHOLDERS = {
+    "journey_id": "0",
+    "step_id": "0",
+    "variant_id": "0",
+    "mailing_id": "0",
+    "company_id": "0",
+    "source": "''",
+    "kind": "''",
+    "hour_after": "0",
+    "day_after": "0",
+    "local_hour": "''",
+    "local_date": "'1970-01-01'::date",
+}
+# the tables kept from what changed: name, DDL of the aggregates
+TOTAL_DDL = """
+CREATE TABLE sms_result_total (
+    id serial PRIMARY KEY,
+    source varchar, journey_id integer, step_id integer, variant_id integer,
+    mailing_id integer, company_id integer,
+    sent bigint, delivered bigint, failed bigint, canceled bigint, queued bigint,
+    clicked bigint, click_count bigint, replied bigint, opted_out bigint, cost numeric,
+    held_out bigint,
+    row_count bigint NOT NULL
+)
+"""
+EVENT_DDL = """
+CREATE TABLE sms_result_event (
+    id serial PRIMARY KEY,
+    kind varchar, source varchar, journey_id integer, step_id integer, variant_id integer,
+    mailing_id integer, company_id integer, hour_after integer, day_after integer,
+    local_hour text, local_date date, event_count bigint,
+    row_count bigint NOT NULL
+)
+"""
+INCREMENTAL_TABLES = ("sms_result", "sms_result_total", "sms_result_event_fact", "sms_result_event")
 
 
 class SmsResultSnapshot(models.AbstractModel):
@@ -42,6 +101,16 @@ class SmsResultSnapshot(models.AbstractModel):
         views = self._views()
         for name, *_rest in reversed(views):
             self._drop(name)
+        # up to 18.0.1.0.0 the SMS results were materialized views too
+        for name in reversed(INCREMENTAL_TABLES):
+            self._drop(name)
+        self._create_base_indexes()
+        if self._create_tables():
+            watermark = self._next_watermark()
+            self._build()
+            self.env["ir.config_parameter"].sudo().set_param(
+                WATERMARK, fields.Datetime.to_string(watermark)
+            )
         for name, query, unique, indexes in views:
             self.env.cr.execute(
                 SQL("CREATE MATERIALIZED VIEW %s AS (%s)", SQL.identifier(name), query)
@@ -58,6 +127,360 @@ class SmsResultSnapshot(models.AbstractModel):
                     [f'"{column}"' for column in columns],
                 )
         self._stamp()
+
+    # ------------------------------------------------------------------
+    # The SMS results, kept from what changed since the last refresh
+    # ------------------------------------------------------------------
+
+    def _create_base_indexes(self):
+        """What changed is found by ``write_date`` (indexed) on each table the SMS
+        results read."""
+        for table in (
+            "sms_journey_trace",
+            "mailing_trace",
+            "sms_gateway_message",
+            "link_tracker_click",
+            "sms_interaction",
+        ):
+            create_index(self.env.cr, f"{table}_write_date_index", table, ["write_date"])
+
+    def _create_tables(self):
+        """Create the tables of the SMS results if missing; True if they were."""
+        cr = self.env.cr
+        exists = self.env.execute_query(
+            SQL("SELECT 1 FROM pg_class WHERE relname = 'sms_result' AND relkind = 'r'")
+        )
+        if exists:
+            return False
+        for name in INCREMENTAL_TABLES:
+            cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
+        # one row per SMS; its trace's id is set to NULL when the trace is deleted, so
+        # that the next refresh removes the row (``_dirty_results``)
+        cr.execute(
+            SQL(
+                """CREATE TABLE sms_result AS
+                   SELECT q.*, NULL::integer AS journey_trace_id,
+                          NULL::integer AS mailing_trace_id
+                     FROM (%s) q WITH NO DATA""",
+                self._result_query(),
+            )
+        )
+        cr.execute(
+            """ALTER TABLE sms_result ADD PRIMARY KEY (id),
+                 ADD FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
+                     ON DELETE SET NULL,
+                 ADD FOREIGN KEY (mailing_trace_id) REFERENCES mailing_trace (id)
+                     ON DELETE SET NULL"""
+        )
+        for columns in (
+            ["journey_id"],
+            ["step_id"],
+            ["variant_id"],
+            ["mailing_id"],
+            ["partner_id"],
+            ["date", "id"],
+            ["company_id", "date"],
+            ["journey_trace_id"],
+            ["mailing_trace_id"],
+        ):
+            create_index(cr, f"sms_result_{'_'.join(columns)}_index", "sms_result", columns)
+        cr.execute(
+            "CREATE INDEX sms_result_orphan_index ON sms_result (id)"
+            " WHERE journey_trace_id IS NULL AND mailing_trace_id IS NULL"
+        )
+        cr.execute(TOTAL_DDL)
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_result_event_fact AS SELECT * FROM (%s) q WITH NO DATA",
+                self._event_facts(),
+            )
+        )
+        create_index(
+            cr, "sms_result_event_fact_result_id_index", "sms_result_event_fact", ["result_id"]
+        )
+        cr.execute(EVENT_DDL)
+        for table, key in (("sms_result_total", PROGRAM), ("sms_result_event", EVENT_KEY)):
+            cr.execute(
+                SQL(
+                    "CREATE UNIQUE INDEX %s ON %s (%s)",
+                    SQL.identifier(f"{table}_key_index"),
+                    SQL.identifier(table),
+                    self._key_expressions(key),
+                )
+            )
+            cr.execute(
+                SQL(
+                    "CREATE INDEX %s ON %s (id) WHERE row_count = 0",
+                    SQL.identifier(f"{table}_empty_index"),
+                    SQL.identifier(table),
+                )
+            )
+        for columns in (["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]):
+            create_index(cr, f"sms_result_total_{columns[0]}_index", "sms_result_total", columns)
+        for column in ("step_id", "journey_id", "mailing_id", "variant_id", "local_date"):
+            create_index(cr, f"sms_result_event_{column}_index", "sms_result_event", [column])
+        return True
+
+    def _key_expressions(self, key):
+        return SQL(", ").join(
+            SQL("COALESCE(%s, %s)", SQL.identifier(column), SQL(KEY_PLACEHOLDERS[column]))
+            for column in key
+        )
+
+    def _result_query(self, trace_ids=None, mailing_trace_ids=None):
+        """The rows of ``sms.result`` from the live tables: all of them, or those of the
+        journey traces ``trace_ids`` and the mailing traces ``mailing_trace_ids``."""
+
+        def only(column, ids):
+            return SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(column), list(ids))
+
+        return SQL(
+            RESULT_QUERY,
+            journey_filter=only("t.id", trace_ids),
+            mailing_filter=only("mt.id", mailing_trace_ids),
+        )
+
+    def _event_facts(self, results=None, trace_ids=None, mailing_trace_ids=None):
+        """The campaign report's rows of each SMS (``EVENT_FACTS``) read from the SMS
+        rows ``results`` (a relation, default the table): all, or those of the given
+        journey and mailing traces."""
+        if trace_ids is None:
+            filters = dict.fromkeys(
+                ("result_filter", "click_filter", "interaction_filter"), SQL("TRUE")
+            )
+        else:
+            result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
+
+            def of(alias):
+                return SQL(
+                    "(%s = ANY(%s) OR %s = ANY(%s))",
+                    SQL(f"{alias}.sms_journey_trace_id"),
+                    list(trace_ids),
+                    SQL(f"{alias}.mailing_trace_id"),
+                    list(mailing_trace_ids),
+                )
+
+            filters = {
+                "result_filter": SQL("r.id = ANY(%s)", result_ids),
+                "click_filter": of("c"),
+                "interaction_filter": of("i"),
+            }
+        events = SQL(EVENTS, results=results or SQL("sms_result"), **filters)
+        return SQL(EVENT_FACTS, events=events)
+
+    def _recomputed(self, table):
+        """The rows ``table`` (one of ``INCREMENTAL_TABLES``) holds, computed from scratch
+        from the live tables — what the kept table must equal (tests, checks)."""
+        results = SQL("(%s)", self._result_query())
+        if table == "sms_result":
+            return SQL("SELECT * FROM %s q", results)
+        if table == "sms_result_total":
+            return self._grouped(results, PROGRAM, RESULT_SUMS)
+        facts = SQL("(%s)", self._event_facts(results=results))
+        if table == "sms_result_event_fact":
+            return SQL("SELECT * FROM %s q", facts)
+        return self._grouped(facts, EVENT_KEY, ["event_count"])
+
+    def _grouped(self, relation, key, sums):
+        keys = SQL(", ").join(SQL.identifier(c) for c in key)
+        return SQL(
+            "SELECT %s, %s, COUNT(*) AS row_count FROM %s q GROUP BY %s",
+            keys,
+            SQL(", ").join(
+                SQL("SUM(%s) AS %s", SQL.identifier(c), SQL.identifier(c)) for c in sums
+            ),
+            relation,
+            keys,
+        )
+
+    def _insert_results(self, trace_ids=None, mailing_trace_ids=None, into=None):
+        """Insert the SMS rows of these traces (all without ids) into ``sms_result``,
+        copying them into the table ``into``."""
+        insert = SQL(
+            """INSERT INTO sms_result
+               SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
+                      CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
+                 FROM (%s) q""",
+            self._result_query(trace_ids, mailing_trace_ids),
+        )
+        self._insert(insert, into)
+
+    def _insert(self, insert, into):
+        if into:
+            insert = SQL(
+                "WITH i AS (%s RETURNING *) INSERT INTO %s SELECT * FROM i",
+                insert,
+                SQL.identifier(into),
+            )
+        self.env.cr.execute(insert)
+
+    def _build(self):
+        """Fill the SMS results from scratch (install, upgrade, ``_refresh(full=True)``)."""
+        cr = self.env.cr
+        cr.execute(
+            SQL("TRUNCATE %s", SQL(", ").join(SQL.identifier(t) for t in INCREMENTAL_TABLES))
+        )
+        self._insert_results()
+        cr.execute(SQL("INSERT INTO sms_result_event_fact %s", self._event_facts()))
+        for table, relation, key, sums in (
+            ("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS),
+            ("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"]),
+        ):
+            columns = SQL(", ").join(SQL.identifier(c) for c in (*key, *sums, "row_count"))
+            cr.execute(
+                SQL(
+                    "INSERT INTO %s (%s) %s",
+                    SQL.identifier(table),
+                    columns,
+                    self._grouped(SQL.identifier(relation), key, sums),
+                )
+            )
+
+    def _next_watermark(self):
+        """Rows written from now on, or by a transaction still open, have a
+        ``write_date`` at or after this (the ORM writes the transaction's start time)."""
+        return self.env.execute_query(
+            SQL(
+                """SELECT LEAST(now(), (SELECT min(xact_start) FROM pg_stat_activity
+                                         WHERE datname = current_database()
+                                           AND backend_type = 'client backend'
+                                           AND pid <> pg_backend_pid()))
+                          AT TIME ZONE 'UTC'"""
+            )
+        )[0][0]
+
+    def _dirty_results(self, since):
+        """([journey trace ids], [mailing trace ids]) whose SMS row or events may have
+        changed since ``since``: traces, outbox rows, clicks and replies written since,
+        the traces of a journey that changed company, and rows whose trace was
+        deleted."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id * 2 FROM sms_journey_trace WHERE write_date >= %(since)s
+                 UNION
+                SELECT id * 2 + 1 FROM mailing_trace
+                 WHERE write_date >= %(since)s AND trace_type = 'sms'
+                 UNION
+                SELECT tr.mailing_trace_id * 2 + 1
+                  FROM sms_gateway_message g
+                  JOIN sms_tracker tr ON tr.sms_uuid = g.sms_uuid
+                 WHERE g.write_date >= %(since)s AND tr.mailing_trace_id IS NOT NULL
+                 UNION
+                SELECT COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1)
+                  FROM link_tracker_click c
+                 WHERE c.write_date >= %(since)s
+                   AND (c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL)
+                 UNION
+                SELECT COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
+                  FROM sms_interaction i
+                 WHERE i.write_date >= %(since)s
+                   AND (i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL)
+                 UNION
+                SELECT t.id * 2 FROM sms_journey_trace t
+                 WHERE t.journey_id IN (
+                    SELECT s.journey_id FROM sms_result_total s
+                      JOIN sms_journey j ON j.id = s.journey_id
+                     WHERE j.write_date >= %(since)s
+                       AND s.company_id IS DISTINCT FROM j.company_id)
+                 UNION
+                SELECT id FROM sms_result
+                 WHERE journey_trace_id IS NULL AND mailing_trace_id IS NULL
+                """,
+                since=since,
+            )
+        )
+        ids = [row[0] for row in rows]
+        return [i // 2 for i in ids if i % 2 == 0], [i // 2 for i in ids if i % 2 == 1]
+
+    def _update(self, since):
+        """Bring the SMS results up to date with what changed since ``since``: the rows
+        of the SMS that changed are computed again from the live tables, and the totals
+        and the campaign report move by the difference (old rows out, new rows in)."""
+        trace_ids, mailing_trace_ids = self._dirty_results(since)
+        if not trace_ids and not mailing_trace_ids:
+            return
+        cr = self.env.cr
+        result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
+        for table in ("sms_result", "sms_result_event_fact"):
+            for age in ("old", "new"):
+                temp = f"{table}_{age}"
+                cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
+                cr.execute(
+                    SQL(
+                        "CREATE TEMP TABLE %s (LIKE %s)",
+                        SQL.identifier(temp),
+                        SQL.identifier(table),
+                    )
+                )
+        cr.execute(
+            SQL(
+                """WITH d AS (DELETE FROM sms_result WHERE id = ANY(%s) RETURNING *)
+                   INSERT INTO sms_result_old SELECT * FROM d""",
+                result_ids,
+            )
+        )
+        self._insert_results(trace_ids, mailing_trace_ids, into="sms_result_new")
+        cr.execute(
+            SQL(
+                """WITH d AS (DELETE FROM sms_result_event_fact WHERE result_id = ANY(%s)
+                              RETURNING *)
+                   INSERT INTO sms_result_event_fact_old SELECT * FROM d""",
+                result_ids,
+            )
+        )
+        self._insert(
+            SQL(
+                "INSERT INTO sms_result_event_fact %s",
+                self._event_facts(trace_ids=trace_ids, mailing_trace_ids=mailing_trace_ids),
+            ),
+            "sms_result_event_fact_new",
+        )
+        self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
+        self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
+        for table in ("sms_result", "sms_result_event_fact"):
+            for age in ("old", "new"):
+                cr.execute(SQL("DROP TABLE %s", SQL.identifier(f"{table}_{age}")))
+
+    def _apply_delta(self, table, facts, key, sums):
+        """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
+        ones (``<facts>_old``, ``<facts>_new``); drop the groups left without rows."""
+        keys = SQL(", ").join(SQL.identifier(c) for c in key)
+        columns = SQL(", ").join(SQL.identifier(c) for c in sums)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO %(table)s (%(keys)s, %(columns)s, row_count)
+                SELECT %(keys)s, %(signed)s, SUM(d.sign)
+                  FROM (SELECT 1 AS sign, %(keys)s, %(columns)s FROM %(new)s
+                        UNION ALL
+                        SELECT -1, %(keys)s, %(columns)s FROM %(old)s) d
+              GROUP BY %(keys)s
+                ON CONFLICT (%(conflict)s) DO UPDATE
+                   SET %(add)s, row_count = %(table)s.row_count + EXCLUDED.row_count
+                """,
+                table=SQL.identifier(table),
+                keys=keys,
+                columns=columns,
+                signed=SQL(", ").join(SQL("SUM(d.sign * d.%s)", SQL.identifier(c)) for c in sums),
+                new=SQL.identifier(f"{facts}_new"),
+                old=SQL.identifier(f"{facts}_old"),
+                conflict=self._key_expressions(key),
+                add=SQL(", ").join(
+                    SQL(
+                        "%s = %s.%s + EXCLUDED.%s",
+                        *[
+                            SQL.identifier(c),
+                            SQL.identifier(table),
+                            SQL.identifier(c),
+                            SQL.identifier(c),
+                        ],
+                    )
+                    for c in sums
+                ),
+            )
+        )
+        self.env.cr.execute(SQL("DELETE FROM %s WHERE row_count = 0", SQL.identifier(table)))
 
     def _views(self):
         return [view for model in REPORT_MODELS for view in self.env[model]._snapshot_views()]
@@ -78,10 +501,20 @@ class SmsResultSnapshot(models.AbstractModel):
         )
 
     @api.model
-    def _refresh(self):
-        """Rebuild every report's stored rows from the live tables, in order, without
-        blocking their readers; returns the time of the snapshot."""
+    def _refresh(self, full=False):
+        """Bring every report's stored rows up to date with the live tables, without
+        blocking their readers; returns the time of the snapshot. The SMS results move
+        by what changed since the last refresh (``_update``), from scratch when
+        ``full`` or the first time (``_build``); the other reports are rebuilt."""
         self.env.flush_all()
+        parameters = self.env["ir.config_parameter"].sudo()
+        since = parameters.get_param(WATERMARK)
+        watermark = self._next_watermark()
+        if full or not since:
+            self._build()
+        else:
+            self._update(fields.Datetime.to_datetime(since))
+        parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
         for name, *_rest in self._views():
             self.env.cr.execute(
                 SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY %s", SQL.identifier(name))
