@@ -507,14 +507,7 @@ class SmsResultSnapshot(models.AbstractModel):
         by what changed since the last refresh (``_update``), from scratch when
         ``full`` or the first time (``_build``); the other reports are rebuilt."""
         self.env.flush_all()
-        parameters = self.env["ir.config_parameter"].sudo()
-        since = parameters.get_param(WATERMARK)
-        watermark = self._next_watermark()
-        if full or not since:
-            self._build()
-        else:
-            self._update(fields.Datetime.to_datetime(since))
-        parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
+        self._refresh_results(full=full)
         for name, *_rest in self._views():
             self.env.cr.execute(
                 SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY %s", SQL.identifier(name))
@@ -523,6 +516,19 @@ class SmsResultSnapshot(models.AbstractModel):
         for model in REPORT_MODELS:
             self.env[model].invalidate_model()
         return self._refreshed_at()
+
+    @api.model
+    def _refresh_results(self, full=False):
+        """The SMS results (``INCREMENTAL_TABLES``) moved by what changed since the last
+        refresh, or built from scratch when ``full`` or the first time."""
+        parameters = self.env["ir.config_parameter"].sudo()
+        since = parameters.get_param(WATERMARK)
+        watermark = self._next_watermark()
+        if full or not since:
+            self._build()
+        else:
+            self._update(fields.Datetime.to_datetime(since))
+        parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
 
     @api.model
     def _cron_refresh(self):
