@@ -71,7 +71,18 @@ CREATE TABLE sms_result_event (
     row_count bigint NOT NULL
 )
 """
-INCREMENTAL_TABLES = ("sms_result", "sms_result_total", "sms_result_event_fact", "sms_result_event")
+INCREMENTAL_TABLES = (
+    "sms_result",
+    "sms_result_total",
+    "sms_result_event_fact",
+    "sms_result_event",
+    "sms_program_order_gap",
+    "sms_program_month",
+)
+# the last mail message the dashboard counted (calls, e-mails): messages are not edited
+MESSAGE_WATERMARK = "sms_journey.results_message_id"
+# the companies' settings the dashboard was computed with (``_company_settings``)
+COMPANY_SETTINGS = "sms_journey.results_company_settings"
 
 
 class SmsResultSnapshot(models.AbstractModel):
@@ -106,11 +117,7 @@ class SmsResultSnapshot(models.AbstractModel):
             self._drop(name)
         self._create_base_indexes()
         if self._create_tables():
-            watermark = self._next_watermark()
-            self._build()
-            self.env["ir.config_parameter"].sudo().set_param(
-                WATERMARK, fields.Datetime.to_string(watermark)
-            )
+            self._refresh_results(full=True)
         for name, query, unique, indexes in views:
             self.env.cr.execute(
                 SQL("CREATE MATERIALIZED VIEW %s AS (%s)", SQL.identifier(name), query)
@@ -133,24 +140,41 @@ class SmsResultSnapshot(models.AbstractModel):
     # ------------------------------------------------------------------
 
     def _create_base_indexes(self):
-        """What changed is found by ``write_date`` (indexed) on each table the SMS
-        results read."""
+        """What changed is found by ``write_date`` (indexed) on each table the results
+        read; the dashboard's months are computed again from the rows of their time
+        range (indexed)."""
+        cr = self.env.cr
         for table in (
             "sms_journey_trace",
             "mailing_trace",
             "sms_gateway_message",
             "link_tracker_click",
             "sms_interaction",
+            "sale_order",
+            "sms_journey_participant",
+            "sms_survey_answer",
+            "sms_consent_log",
         ):
-            create_index(self.env.cr, f"{table}_write_date_index", table, ["write_date"])
+            create_index(cr, f"{table}_write_date_index", table, ["write_date"])
+        for table, column, where in (
+            ("sms_interaction", "received_at", ""),
+            ("sms_survey_answer", "answered_at", ""),
+            ("sms_consent_log", "date", "action = 'opted_out'"),
+            ("sms_journey_participant", "enrolled_at", "source_model = 'account.move'"),
+            ("mail_message", "date", "message_type = 'email' OR mail_activity_type_id IS NOT NULL"),
+        ):
+            create_index(cr, f"{table}_{column}_results_index", table, [column], where=where)
 
     def _create_tables(self):
         """Create the tables of the SMS results if missing; True if they were."""
         cr = self.env.cr
         exists = self.env.execute_query(
-            SQL("SELECT 1 FROM pg_class WHERE relname = 'sms_result' AND relkind = 'r'")
+            SQL(
+                "SELECT count(*) FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
+                list(INCREMENTAL_TABLES),
+            )
         )
-        if exists:
+        if exists[0][0] == len(INCREMENTAL_TABLES):
             return False
         for name in INCREMENTAL_TABLES:
             cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
@@ -215,11 +239,220 @@ class SmsResultSnapshot(models.AbstractModel):
                     SQL.identifier(table),
                 )
             )
+        self._create_program_tables()
         for columns in (["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]):
             create_index(cr, f"sms_result_total_{columns[0]}_index", "sms_result_total", columns)
         for column in ("step_id", "journey_id", "mailing_id", "variant_id", "local_date"):
             create_index(cr, f"sms_result_event_{column}_index", "sms_result_event", [column])
         return True
+
+    def _create_program_tables(self):
+        """The order gaps (one row per confirmed order, its customer's ``family_id``; its
+        order set to NULL when the order is deleted) and the dashboard's months."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        cr.execute(
+            SQL(
+                """CREATE TABLE sms_program_order_gap AS
+                   SELECT q.*, NULL::integer AS order_id FROM (%s) q WITH NO DATA""",
+                Month._gap_query(),
+            )
+        )
+        cr.execute(
+            """ALTER TABLE sms_program_order_gap ADD PRIMARY KEY (id),
+                 ADD FOREIGN KEY (order_id) REFERENCES sale_order (id) ON DELETE SET NULL"""
+        )
+        for columns in (
+            ["family_id"],
+            ["company_id", "churn_at"],
+            ["company_id", "date_order"],
+            ["churn_at"],
+        ):
+            create_index(
+                cr,
+                f"sms_program_order_gap_{'_'.join(columns)}_index",
+                "sms_program_order_gap",
+                columns,
+            )
+        cr.execute(
+            "CREATE INDEX sms_program_order_gap_orphan_index ON sms_program_order_gap (id)"
+            " WHERE order_id IS NULL"
+        )
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_program_month AS SELECT * FROM (%s) q WITH NO DATA",
+                Month._month_query(),
+            )
+        )
+        cr.execute("ALTER TABLE sms_program_month ADD PRIMARY KEY (id)")
+        create_index(
+            cr,
+            "sms_program_month_company_id_month_index",
+            "sms_program_month",
+            ["company_id", "month"],
+        )
+
+    def _company_settings(self):
+        """What the order gaps and the months depend on in each company: its
+        inactivity period and time zone."""
+        return (
+            self.env.execute_query(
+                SQL(
+                    """SELECT string_agg(concat_ws(':', c.id, c.sms_inactivity_days, p.tz), ','
+                                     ORDER BY c.id)
+                     FROM res_company c LEFT JOIN res_partner p ON p.id = c.partner_id"""
+                )
+            )[0][0]
+            or ""
+        )
+
+    def _build_program(self):
+        self.env["ir.config_parameter"].sudo().set_param(COMPANY_SETTINGS, self._company_settings())
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        cr.execute("TRUNCATE sms_program_order_gap, sms_program_month")
+        cr.execute(
+            SQL(
+                "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q", Month._gap_query()
+            )
+        )
+        cr.execute(SQL("INSERT INTO sms_program_month SELECT * FROM (%s) q", Month._month_query()))
+
+    def _update_program(self, since, message_id, results_changed):
+        """The order gaps of the customers whose orders changed since ``since``, then the
+        dashboard's months where something happened or changed, computed again."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        parameters = self.env["ir.config_parameter"].sudo()
+        settings = self._company_settings()
+        if parameters.get_param(COMPANY_SETTINGS) != settings:
+            # an inactivity period or a time zone changed: every order and month moves
+            parameters.set_param(COMPANY_SETTINGS, settings)
+            return self._build_program()
+        families = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """
+                    SELECT COALESCE(p.commercial_partner_id, p.id)
+                      FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
+                     WHERE o.write_date >= %(since)s
+                     UNION
+                    SELECT g.family_id FROM sms_program_order_gap g
+                      JOIN sale_order o ON o.id = g.id
+                     WHERE o.write_date >= %(since)s
+                     UNION
+                    SELECT family_id FROM sms_program_order_gap WHERE order_id IS NULL
+                    """,
+                    since=since,
+                )
+            )
+        ]
+        for age in ("old", "new"):
+            temp = SQL.identifier(f"sms_program_order_gap_{age}")
+            cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
+            cr.execute(SQL("CREATE TEMP TABLE %s (LIKE sms_program_order_gap)", temp))
+        if families:
+            cr.execute(
+                SQL(
+                    """WITH d AS (DELETE FROM sms_program_order_gap WHERE family_id = ANY(%s)
+                                  RETURNING *)
+                       INSERT INTO sms_program_order_gap_old SELECT * FROM d""",
+                    families,
+                )
+            )
+            self._insert(
+                SQL(
+                    "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q",
+                    Month._gap_query(families),
+                ),
+                "sms_program_order_gap_new",
+            )
+        results = (
+            SQL(
+                """UNION ALL SELECT company_id, date FROM sms_result_old
+                   UNION ALL SELECT company_id, date FROM sms_result_new"""
+            )
+            if results_changed
+            else SQL()
+        )
+        main = SQL("(SELECT min(id) FROM res_company)")
+        cr.execute("DROP TABLE IF EXISTS sms_program_month_dirty")
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE sms_program_month_dirty AS
+                SELECT DISTINCT t.company_id, m.month,
+                       (m.month::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS lo,
+                       ((m.month + interval '1 month')::timestamp AT TIME ZONE z.tz)
+                           AT TIME ZONE 'UTC' AS hi
+                  FROM (
+                    SELECT company_id, churn_at AS at FROM sms_program_order_gap_old
+                     UNION ALL SELECT company_id, date_order FROM sms_program_order_gap_old
+                     UNION ALL SELECT company_id, churn_at FROM sms_program_order_gap_new
+                     UNION ALL SELECT company_id, date_order FROM sms_program_order_gap_new
+                     UNION ALL
+                    SELECT company_id, churn_at FROM sms_program_order_gap
+                     WHERE churn_at >= %(since)s AND churn_at <= now() AT TIME ZONE 'UTC'
+                     UNION ALL
+                    SELECT company_id, received_at FROM sms_interaction
+                     WHERE write_date >= %(since)s
+                     UNION ALL
+                    SELECT COALESCE(m.record_company_id, %(main)s), m.date FROM mail_message m
+                     WHERE m.id > %(message_id)s
+                       AND (m.message_type = 'email' OR m.mail_activity_type_id IS NOT NULL)
+                     UNION ALL
+                    SELECT COALESCE(p.company_id, j.company_id), p.enrolled_at
+                      FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id
+                     WHERE j.trigger = 'invoice_overdue' AND p.source_model = 'account.move'
+                       AND (p.write_date >= %(since)s
+                            OR EXISTS (SELECT 1 FROM account_move mv
+                                        WHERE mv.id = p.source_res_id
+                                          AND mv.write_date >= %(since)s))
+                     UNION ALL
+                    SELECT COALESCE(a.company_id, %(main)s), a.answered_at
+                      FROM sms_survey_answer a WHERE a.write_date >= %(since)s
+                     UNION ALL
+                    SELECT COALESCE(pa.company_id, %(main)s), l.date
+                      FROM sms_consent_log l LEFT JOIN res_partner pa ON pa.id = l.partner_id
+                     WHERE l.write_date >= %(since)s
+                    %(results)s
+                  ) t
+                  JOIN res_company co ON co.id = t.company_id
+                  LEFT JOIN res_partner cp ON cp.id = co.partner_id
+                 CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS tz) z
+                 CROSS JOIN LATERAL (
+                    SELECT date_trunc('month', t.at AT TIME ZONE 'UTC' AT TIME ZONE z.tz)::date
+                        AS month) m
+                 WHERE t.at IS NOT NULL
+                """,
+                since=since,
+                main=main,
+                message_id=message_id,
+                results=results,
+            )
+        )
+        cr.execute(
+            """DELETE FROM sms_program_month
+                WHERE (company_id, month) IN (SELECT company_id, month
+                                                FROM sms_program_month_dirty)"""
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_program_month
+                   SELECT q.* FROM (%s) q
+                    WHERE (q.company_id, q.month) IN (SELECT company_id, month
+                                                        FROM sms_program_month_dirty)""",
+                Month._month_query(dirty="sms_program_month_dirty"),
+            )
+        )
+        for temp in (
+            "sms_program_order_gap_old",
+            "sms_program_order_gap_new",
+            "sms_program_month_dirty",
+        ):
+            cr.execute(SQL("DROP TABLE %s", SQL.identifier(temp)))
+        return None
 
     def _key_expressions(self, key):
         return SQL(", ").join(
@@ -272,6 +505,12 @@ class SmsResultSnapshot(models.AbstractModel):
         """The rows ``table`` (one of ``INCREMENTAL_TABLES``) holds, computed from scratch
         from the live tables — what the kept table must equal (tests, checks)."""
         results = SQL("(%s)", self._result_query())
+        Month = self.env["sms.program.month"]
+        if table == "sms_program_order_gap":
+            return SQL("SELECT q.*, q.id AS order_id FROM (%s) q", Month._gap_query())
+        if table == "sms_program_month":
+            gaps = SQL("(%s)", Month._gap_query())
+            return Month._month_query(gaps=gaps, results=results)
         if table == "sms_result":
             return SQL("SELECT * FROM %s q", results)
         if table == "sms_result_total":
@@ -335,6 +574,7 @@ class SmsResultSnapshot(models.AbstractModel):
                     self._grouped(SQL.identifier(relation), key, sums),
                 )
             )
+        self._build_program()
 
     def _next_watermark(self):
         """Rows written from now on, or by a transaction still open, have a
@@ -393,13 +633,21 @@ class SmsResultSnapshot(models.AbstractModel):
         ids = [row[0] for row in rows]
         return [i // 2 for i in ids if i % 2 == 0], [i // 2 for i in ids if i % 2 == 1]
 
-    def _update(self, since):
+    def _update(self, since, message_id=0):
         """Bring the SMS results up to date with what changed since ``since``: the rows
         of the SMS that changed are computed again from the live tables, and the totals
         and the campaign report move by the difference (old rows out, new rows in)."""
         trace_ids, mailing_trace_ids = self._dirty_results(since)
-        if not trace_ids and not mailing_trace_ids:
-            return
+        if trace_ids or mailing_trace_ids:
+            self._update_results(trace_ids, mailing_trace_ids)
+        self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids))
+        for table in ("sms_result", "sms_result_event_fact"):
+            for age in ("old", "new"):
+                self.env.cr.execute(
+                    SQL("DROP TABLE IF EXISTS %s", SQL.identifier(f"{table}_{age}"))
+                )
+
+    def _update_results(self, trace_ids, mailing_trace_ids):
         cr = self.env.cr
         result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
         for table in ("sms_result", "sms_result_event_fact"):
@@ -438,9 +686,6 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
-        for table in ("sms_result", "sms_result_event_fact"):
-            for age in ("old", "new"):
-                cr.execute(SQL("DROP TABLE %s", SQL.identifier(f"{table}_{age}")))
 
     def _apply_delta(self, table, facts, key, sums):
         """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
@@ -523,12 +768,15 @@ class SmsResultSnapshot(models.AbstractModel):
         refresh, or built from scratch when ``full`` or the first time."""
         parameters = self.env["ir.config_parameter"].sudo()
         since = parameters.get_param(WATERMARK)
+        message_id = int(parameters.get_param(MESSAGE_WATERMARK) or 0)
         watermark = self._next_watermark()
+        last_message = self.env.execute_query(SQL("SELECT COALESCE(max(id), 0) FROM mail_message"))
         if full or not since:
             self._build()
         else:
-            self._update(fields.Datetime.to_datetime(since))
+            self._update(fields.Datetime.to_datetime(since), message_id)
         parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
+        parameters.set_param(MESSAGE_WATERMARK, str(last_message[0][0]))
 
     @api.model
     def _cron_refresh(self):
