@@ -81,7 +81,7 @@ SELECT p.id, p.journey_id, p.company_id, p.partner_id, (%(steps)s)[s.n + 1], 'sm
 """
 CLICKS_SQL = """
 INSERT INTO link_tracker_click (link_id, sms_journey_trace_id, create_date, write_date)
-SELECT %(link)s, t.id, t.clicked_at, t.clicked_at
+SELECT %(link)s, t.id, t.clicked_at, LEAST(t.clicked_at, now() AT TIME ZONE 'UTC')
   FROM sms_journey_trace t WHERE t.journey_id = %(journey)s AND t.clicked_at IS NOT NULL
 """
 REPLIES_SQL = """

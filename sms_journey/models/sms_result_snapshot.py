@@ -189,6 +189,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 self._result_query(),
             )
         )
+        cr.execute("ALTER TABLE sms_result SET (fillfactor = 80)")
         cr.execute(
             """ALTER TABLE sms_result ADD PRIMARY KEY (id),
                  ADD FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
@@ -661,14 +662,51 @@ class SmsResultSnapshot(models.AbstractModel):
                         SQL.identifier(table),
                     )
                 )
+        # the rows as they were and as they are; only those that differ are written
+        # (an update of columns without index stays on its page: fillfactor)
         cr.execute(
             SQL(
-                """WITH d AS (DELETE FROM sms_result WHERE id = ANY(%s) RETURNING *)
-                   INSERT INTO sms_result_old SELECT * FROM d""",
+                "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s)", result_ids
+            )
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result_new
+                   SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
+                          CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
+                     FROM (%s) q""",
+                self._result_query(trace_ids, mailing_trace_ids),
+            )
+        )
+        cr.execute(
+            SQL(
+                """DELETE FROM sms_result r WHERE r.id = ANY(%s)
+                      AND NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = r.id)""",
                 result_ids,
             )
         )
-        self._insert_results(trace_ids, mailing_trace_ids, into="sms_result_new")
+        columns = [
+            name
+            for (name,) in self.env.execute_query(
+                SQL(
+                    """SELECT attname FROM pg_attribute
+                        WHERE attrelid = 'sms_result'::regclass AND attnum > 0
+                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"""
+                )
+            )
+        ]
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result
+                   SELECT n.* FROM sms_result_new n
+                    WHERE NOT EXISTS (SELECT 1 FROM sms_result_old o
+                                       WHERE o.id = n.id AND ROW(o.*) IS NOT DISTINCT FROM ROW(n.*))
+                   ON CONFLICT (id) DO UPDATE SET %s""",
+                SQL(", ").join(
+                    SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns
+                ),
+            )
+        )
         cr.execute(
             SQL(
                 """WITH d AS (DELETE FROM sms_result_event_fact WHERE result_id = ANY(%s)
