@@ -81,6 +81,12 @@ INCREMENTAL_TABLES = (
 )
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
+# the tables each materialized view left reads, by write_date (indexed): a view is
+# rebuilt only when one was written since the last refresh
+VIEW_INPUTS = {
+    "sms_journey_step_total": ("sms_journey_trace",),
+    "sms_journey_holdout": ("sms_journey_participant", "sale_order", "sms_journey"),
+}
 # the companies' settings the dashboard was computed with (``_company_settings``)
 COMPANY_SETTINGS = "sms_journey.results_company_settings"
 
@@ -371,8 +377,16 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         results = (
             SQL(
-                """UNION ALL SELECT company_id, date FROM sms_result_old
-                   UNION ALL SELECT company_id, date FROM sms_result_new"""
+                """UNION ALL
+                   SELECT o.company_id, o.date FROM sms_result_old o
+                     FULL JOIN sms_result_new n ON n.id = o.id
+                    WHERE ROW(o.company_id, o.date, o.sent, o.cost)
+                          IS DISTINCT FROM ROW(n.company_id, n.date, n.sent, n.cost)
+                   UNION ALL
+                   SELECT n.company_id, n.date FROM sms_result_old o
+                     FULL JOIN sms_result_new n ON n.id = o.id
+                    WHERE ROW(o.company_id, o.date, o.sent, o.cost)
+                          IS DISTINCT FROM ROW(n.company_id, n.date, n.sent, n.cost)"""
             )
             if results_changed
             else SQL()
@@ -388,10 +402,16 @@ class SmsResultSnapshot(models.AbstractModel):
                        ((m.month + interval '1 month')::timestamp AT TIME ZONE z.tz)
                            AT TIME ZONE 'UTC' AS hi
                   FROM (
-                    SELECT company_id, churn_at AS at FROM sms_program_order_gap_old
-                     UNION ALL SELECT company_id, date_order FROM sms_program_order_gap_old
-                     UNION ALL SELECT company_id, churn_at FROM sms_program_order_gap_new
-                     UNION ALL SELECT company_id, date_order FROM sms_program_order_gap_new
+                    SELECT x.company_id, x.at
+                      FROM sms_program_order_gap_old o
+                      FULL JOIN sms_program_order_gap_new n ON n.id = o.id
+                     CROSS JOIN LATERAL (VALUES (o.company_id, o.churn_at),
+                                                (o.company_id, o.date_order),
+                                                (n.company_id, n.churn_at),
+                                                (n.company_id, n.date_order)) x (company_id, at)
+                     WHERE ROW(o.company_id, o.date_order, o.reactivated, o.churn_at)
+                           IS DISTINCT FROM ROW(n.company_id, n.date_order, n.reactivated,
+                                                n.churn_at)
                      UNION ALL
                     SELECT company_id, churn_at FROM sms_program_order_gap
                      WHERE churn_at >= %(since)s AND churn_at <= now() AT TIME ZONE 'UTC'
@@ -788,10 +808,15 @@ class SmsResultSnapshot(models.AbstractModel):
         """Bring every report's stored rows up to date with the live tables, without
         blocking their readers; returns the time of the snapshot. The SMS results move
         by what changed since the last refresh (``_update``), from scratch when
-        ``full`` or the first time (``_build``); the other reports are rebuilt."""
+        ``full`` or the first time (``_build``); the materialized views left (step
+        totals, control-group sums) are rebuilt when a table they read was written
+        since (``VIEW_INPUTS``)."""
         self.env.flush_all()
-        self._refresh_results(full=full)
+        since = self._refresh_results(full=full)
         for name, *_rest in self._views():
+            inputs = VIEW_INPUTS.get(name)
+            if since and inputs and not self._written_since(inputs, since):
+                continue
             self.env.cr.execute(
                 SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY %s", SQL.identifier(name))
             )
@@ -815,6 +840,20 @@ class SmsResultSnapshot(models.AbstractModel):
             self._update(fields.Datetime.to_datetime(since), message_id)
         parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
         parameters.set_param(MESSAGE_WATERMARK, str(last_message[0][0]))
+        return None if full or not since else fields.Datetime.to_datetime(since)
+
+    def _written_since(self, tables, since):
+        """Whether a row of one of ``tables`` was written since ``since`` (indexed)."""
+        return self.env.execute_query(
+            SQL(" UNION ALL ").join(
+                SQL(
+                    "(SELECT 1 FROM %s WHERE write_date >= %s LIMIT 1)",
+                    SQL.identifier(table),
+                    since,
+                )
+                for table in tables
+            )
+        )
 
     @api.model
     def _cron_refresh(self):
