@@ -830,17 +830,23 @@ class SmsResultSnapshot(models.AbstractModel):
         """The SMS results (``INCREMENTAL_TABLES``) moved by what changed since the last
         refresh, or built from scratch when ``full`` or the first time."""
         parameters = self.env["ir.config_parameter"].sudo()
-        since = parameters.get_param(WATERMARK)
+        since = self._since()
         message_id = int(parameters.get_param(MESSAGE_WATERMARK) or 0)
         watermark = self._next_watermark()
         last_message = self.env.execute_query(SQL("SELECT COALESCE(max(id), 0) FROM mail_message"))
         if full or not since:
             self._build()
         else:
-            self._update(fields.Datetime.to_datetime(since), message_id)
+            self._update(since, message_id)
         parameters.set_param(WATERMARK, fields.Datetime.to_string(watermark))
         parameters.set_param(MESSAGE_WATERMARK, str(last_message[0][0]))
-        return None if full or not since else fields.Datetime.to_datetime(since)
+        return None if full or not since else since
+
+    def _since(self):
+        """The watermark of the last refresh: what was written from then on is read
+        again (``None``: never refreshed)."""
+        value = self.env["ir.config_parameter"].sudo().get_param(WATERMARK)
+        return fields.Datetime.to_datetime(value) if value else None
 
     def _written_since(self, tables, since):
         """Whether a row of one of ``tables`` was written since ``since`` (indexed)."""

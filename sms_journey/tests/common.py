@@ -43,7 +43,7 @@ class SmsJourneyMixin:
             cls.startClassPatcher(
                 patch.object(
                     type(cls.env["sms.result.snapshot"]),
-                    "_next_watermark",
+                    "_since",
                     lambda self: datetime(2000, 1, 1),
                 )
             )
