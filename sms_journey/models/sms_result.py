@@ -111,8 +111,8 @@ class SmsResult(models.Model):
     SMS mailing's (``mailing.trace``) — with what became of it and how people answered,
     as 0/1 columns that sum in pivots and graphs, cut by journey, step, A/B variant or
     mailing. A participant of a journey's control group has a *held out* row for each
-    SMS it did not get. Stored rows, rebuilt by ``sms.result.snapshot`` (*as of* its
-    last refresh).
+    SMS it did not get. Stored rows, kept by ``sms.result.snapshot`` from what changed
+    since its last refresh (*as of* then).
 
     Orders and revenue are not here: they belong to orders (``sale.order``, attributed
     by ``tools/attribution.py``) and are summed there by journey, step, variant or

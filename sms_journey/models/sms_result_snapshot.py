@@ -95,21 +95,26 @@ class SmsResultSnapshot(models.AbstractModel):
     """The stored snapshot the results reports read: the SMS results (``sms.result``),
     the campaign report (``sms.result.event``, already counted by hour and day after the
     send), the program dashboard (``sms.program.month``), the totals of each journey
-    step's traces and the control-group sums of each journey are PostgreSQL materialized
-    views with indexes, so that opening them reads a few indexed rows instead of
-    aggregating every trace, click, reply and order (``bench/bench_results.py``: 1M
-    traces, 100k orders).
+    step's traces and the control-group sums of each journey are tables (the last two
+    materialized views) with indexes, so that opening them reads a few indexed rows
+    instead of aggregating every trace, click, reply and order
+    (``bench/bench_results.py``: 1M traces, 100k orders).
 
-    How they stay current: the cron *SMS Journey: refresh the results* rebuilds them
-    every 15 minutes (``REFRESH MATERIALIZED VIEW CONCURRENTLY``: readers are never
-    blocked); *Refresh* on the reports and on the Results tabs rebuilds them at once.
-    What happened since the last refresh (a send, a click, a reply) shows after the next
-    one; the reports say "as of" when. Orders and revenue on a journey, step, variant or
-    mailing are read live from the attributed orders (indexed), so they count at once,
-    and so do a journey's participants and the participants waiting at each step.
+    How they stay current: the cron *SMS Journey: refresh the results* (every 15
+    minutes; *Refresh* on the reports and the Results tabs at once) reads what was
+    written since its last run (``write_date`` indexed, from a watermark held back to
+    the oldest open transaction) and computes again only what that touches: the rows of
+    the SMS that changed, whose totals and campaign buckets move by the difference
+    (``_update_results``, ``_apply_delta``), the order gaps of the customers whose orders
+    changed and the dashboard's months where something changed (``_update_program``).
+    The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
+    (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
+    on a journey, step, variant or mailing are read live from the attributed orders
+    (indexed), so they count at once, and so do a journey's participants and the
+    participants waiting at each step.
 
-    Each report model says what it stores with ``_snapshot_views()``: a list of
-    ``(name, query, unique columns, indexed column lists)``."""
+    The two materialized views left say what they store with ``_snapshot_views()``: a
+    list of ``(name, query, unique columns, indexed column lists)``."""
 
     _name = "sms.result.snapshot"
     _description = "Stored snapshot of the SMS results reports"
