@@ -81,7 +81,7 @@ SELECT p.id, p.journey_id, p.company_id, p.partner_id, (%(steps)s)[s.n + 1], 'sm
 """
 CLICKS_SQL = """
 INSERT INTO link_tracker_click (link_id, sms_journey_trace_id, create_date, write_date)
-SELECT %(link)s, t.id, t.clicked_at, t.clicked_at
+SELECT %(link)s, t.id, t.clicked_at, LEAST(t.clicked_at, now() AT TIME ZONE 'UTC')
   FROM sms_journey_trace t WHERE t.journey_id = %(journey)s AND t.clicked_at IS NOT NULL
 """
 REPLIES_SQL = """
@@ -111,12 +111,178 @@ SELECT 'BENCH' || j, t.partner_id, t.partner_id, t.partner_id, %(company)s, %(cu
 """
 
 
+# 10,000 new events after a refresh: 2,500 new SMS (a new participant's trace and outbox
+# row each), 2,500 late delivery reports on old SMS, 3,000 clicks and 1,000 replies on old
+# SMS, 1,000 confirmed orders attributed to old SMS
+NEW_EVENTS_SQL = """
+WITH p AS (
+    INSERT INTO sms_journey_participant (journey_id, company_id, partner_id, key, state,
+                                         enrolled_at, create_date, write_date)
+    SELECT %(journey)s, %(company)s, %(base)s + 1 + (i %% %(participants)s),
+           'bench-new-' || i || '-' || %(round)s, 'completed', now() AT TIME ZONE 'UTC',
+           now(), now()
+      FROM generate_series(1, 2500) AS i
+    RETURNING id, partner_id, enrolled_at
+), m AS (
+    INSERT INTO sms_gateway_message (sms_uuid, gateway_id, company_id, partner_id, number,
+                                     sms_kind, state, due_at, attempts, sent_at, cost,
+                                     create_date, write_date)
+    SELECT 'bench-new-' || p.id, %(gateway)s, %(company)s, p.partner_id, '+3933300' || p.id,
+           'marketing', 'sent', p.enrolled_at, 1, p.enrolled_at, 0.05, now(), now()
+      FROM p
+    RETURNING id, sms_uuid, sent_at, cost
+)
+INSERT INTO sms_journey_trace (participant_id, journey_id, company_id, partner_id, step_id,
+                               action, state, executed_at, sms_uuid, outbox_message_id,
+                               sms_state, cost, sent_at, create_date, write_date)
+SELECT p.id, %(journey)s, %(company)s, p.partner_id, (%(steps)s)[1], 'sms', 'sent',
+       m.sent_at, m.sms_uuid, m.id, 'sent', m.cost, m.sent_at, now(), now()
+  FROM p JOIN m ON m.sms_uuid = 'bench-new-' || p.id;
+
+UPDATE sms_journey_trace SET sms_state = 'delivered', write_date = now() AT TIME ZONE 'UTC'
+ WHERE id IN (SELECT %(first)s + (g * 397 + %(round)s) %% %(traces)s
+                FROM generate_series(1, 2500) g);
+
+WITH c AS (
+    UPDATE sms_journey_trace t
+       SET clicked_at = COALESCE(t.clicked_at, now() AT TIME ZONE 'UTC'),
+           click_count = COALESCE(t.click_count, 0) + 1, write_date = now() AT TIME ZONE 'UTC'
+     WHERE t.id IN (SELECT %(first)s + (g * 211 + %(round)s) %% %(traces)s
+                      FROM generate_series(1, 3000) g)
+    RETURNING t.id
+)
+INSERT INTO link_tracker_click (link_id, sms_journey_trace_id, create_date, write_date)
+SELECT %(link)s, c.id, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM c;
+
+WITH r AS (
+    UPDATE sms_journey_trace t
+       SET replied_at = now() AT TIME ZONE 'UTC', write_date = now() AT TIME ZONE 'UTC'
+     WHERE t.id IN (SELECT %(first)s + (g * 587 + %(round)s) %% %(traces)s
+                      FROM generate_series(1, 1000) g)
+    RETURNING t.id, t.participant_id
+)
+INSERT INTO sms_interaction (number, body, received_at, gateway_id, company_id, state,
+                             pipeline_state, sms_journey_trace_id, create_date, write_date)
+SELECT '+3933300' || r.participant_id, 'bench', now() AT TIME ZONE 'UTC', %(gateway)s,
+       %(company)s, 'handled', 'processed', r.id, now(), now()
+  FROM r;
+
+INSERT INTO sale_order (name, partner_id, partner_invoice_id, partner_shipping_id,
+                        company_id, currency_id, date_order, state, amount_untaxed,
+                        sms_journey_trace_id, sms_journey_id, sms_journey_step_id,
+                        sms_attribution_kind, sms_attribution_at, sms_attributed_revenue,
+                        create_date, write_date)
+SELECT 'BENCH-NEW-' || %(round)s || '-' || g, t.partner_id, t.partner_id, t.partner_id,
+       %(company)s, %(currency)s, now() AT TIME ZONE 'UTC', 'sale', 50, t.id, t.journey_id,
+       t.step_id, 'click', now() AT TIME ZONE 'UTC', 50, now(), now()
+  FROM generate_series(1, 1000) g
+  JOIN sms_journey_trace t ON t.id = %(first)s + (g * 733 + %(round)s) %% %(traces)s;
+"""
+
+
+def new_events(env, journey, round_):
+    """Insert 10,000 new events (``NEW_EVENTS_SQL``) and commit them."""
+    cr = env.cr
+    cr.execute(
+        "SELECT min(id), count(*) FROM sms_journey_trace WHERE journey_id = %s", [journey.id]
+    )
+    first, traces = cr.fetchone()
+    cr.execute("SELECT min(id) - 1 FROM res_partner WHERE name LIKE 'Bench %%'")
+    base = cr.fetchone()[0]
+    gateway = env["sms.gateway"].search([("name", "=", "Bench")], limit=1)
+    link = env["link.tracker"].search([("title", "=", "Shop")], limit=1)
+    cr.execute(
+        NEW_EVENTS_SQL,
+        {
+            "journey": journey.id,
+            "company": env.company.id,
+            "currency": env.company.currency_id.id,
+            "gateway": gateway.id,
+            "link": link.id,
+            "base": base,
+            "participants": 200_000,
+            "steps": journey.step_ids.ids,
+            "first": first,
+            "traces": traces,
+            "round": round_,
+        },
+    )
+    cr.commit()
+
+
+def incremental(env, journey):
+    """The refresh as the cron runs it: with nothing new, then after 10,000 new events
+    (the SMS results alone, then the whole refresh)."""
+    Snapshot = env["sms.result.snapshot"]
+    cr = env.cr
+    started = time.perf_counter()
+    Snapshot._refresh(full=True)
+    cr.commit()
+    print(f"{'full build of the stored results':<62} {time.perf_counter() - started:7.3f} s")
+    for label in ("refresh with nothing new (SMS results)", "… again"):
+        started = time.perf_counter()
+        Snapshot._refresh_results()
+        cr.commit()
+        print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
+    first_round = int(time.time()) % 100_000 * 10  # new keys on every run of --keep
+    for round_ in (1, 2):
+        new_events(env, journey, first_round + round_)
+        started = time.perf_counter()
+        Snapshot._refresh_results()
+        cr.commit()
+        label = f"refresh after 10,000 new events (SMS results), #{round_}"
+        print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
+    new_events(env, journey, first_round + 3)
+    started = time.perf_counter()
+    Snapshot._refresh()
+    cr.commit()
+    label = "whole refresh after 10,000 new events (with the rebuilt views)"
+    print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
+    started = time.perf_counter()
+    Snapshot._refresh()
+    cr.commit()
+    print(f"{'whole refresh with nothing new':<62} {time.perf_counter() - started:7.3f} s")
+    from odoo.tools import SQL  # odoo is importable once the registry is loaded
+
+    def differ(table, columns):
+        kept = SQL("SELECT %s FROM %s", SQL(columns), SQL.identifier(table))
+        recomputed = SQL("SELECT %s FROM (%s) q", SQL(columns), Snapshot._recomputed(table))
+        return env.execute_query(
+            SQL(
+                "SELECT (SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) a)"
+                " + (SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) b)",
+                kept,
+                recomputed,
+                recomputed,
+                kept,
+            )
+        )[0][0]
+
+    equal = all(
+        not differ(table, columns)
+        for table, columns in (
+            (
+                "sms_result_total",
+                "source, journey_id, step_id, sent, clicked, click_count, "
+                "replied, cost, row_count",
+            ),
+            ("sms_result_event", "kind, step_id, hour_after, day_after, local_date, event_count"),
+        )
+    )
+    print(f"kept totals and campaign report = recomputed from scratch: {equal}")
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="sj_bench_results")
     parser.add_argument("--keep", action="store_true", help="reuse the database and its data")
     parser.add_argument("--participants", type=int, default=250_000)
     parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="also time the refresh with nothing new and after 10,000 new events",
+    )
     return parser.parse_args()
 
 
@@ -247,6 +413,8 @@ def main():
                 env["sms.result.snapshot"]._refresh()
                 cr.commit()
                 print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
+        if stored and args.incremental:
+            incremental(env, journey)
         user = env.ref("base.user_admin")
         uenv = env(user=user.id)  # the web client's user, record rules applied
 

@@ -30,9 +30,10 @@ class SmsProgramMonth(models.Model):
     zone) with what the seeds measure an SMS program by — inbound SMS next to calls and
     e-mails logged, customers becoming inactive (churn) and reactivated, overdue-invoice
     reminders and the invoices paid, SMS survey scores, opt-out rate, cost and revenue
-    (each figure's button opens the records behind it). Stored rows, rebuilt by
-    ``sms.result.snapshot`` (*as of* its last refresh): a figure counts what had
-    happened then, its button opens the records as they are now.
+    (each figure's button opens the records behind it). Stored rows, kept by
+    ``sms.result.snapshot``: the months where something changed since its last refresh
+    are computed again (*as of* then); a figure counts what had happened then, its
+    button opens the records as they are now.
 
     Churn and reactivation follow confirmed orders: a customer becomes inactive the day
     the company's inactivity period has passed since an order without a next one, and is
@@ -68,14 +69,68 @@ class SmsProgramMonth(models.Model):
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
     def _snapshot_views(self):
+        # tables kept by sms.result.snapshot from what changed (_gap_query, _month_query)
+        return []
+
+    def _gap_query(self, families=None):
+        """One row per confirmed order: whether it reactivated its customer, when the
+        customer becomes inactive after it; for every order, or those of the customers
+        (commercial partners) ``families``."""
+        if families is None:
+            only = SQL("TRUE")
+        else:
+            only = SQL(
+                "so.partner_id IN (SELECT id FROM res_partner"
+                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s))",
+                list(families),
+                list(families),
+            )
+        return SQL(
+            """
+                SELECT g.id, g.company_id, g.date_order,
+                       g.previous_order < g.date_order - g.gap AS reactivated,
+                       CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
+                            THEN g.date_order + g.gap END AS churn_at,
+                       g.family_id
+                  FROM (
+                    SELECT so.id, so.company_id, so.date_order,
+                           make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
+                           lag(so.date_order) OVER w AS previous_order,
+                           lead(so.date_order) OVER w AS next_order,
+                           COALESCE(p.commercial_partner_id, p.id) AS family_id
+                      FROM sale_order so
+                      JOIN res_partner p ON p.id = so.partner_id
+                      JOIN res_company c ON c.id = so.company_id
+                     WHERE so.state = 'sale' AND %s
+                    WINDOW w AS (PARTITION BY COALESCE(p.commercial_partner_id, p.id)
+                                 ORDER BY so.date_order, so.id)
+                  ) g
+            """,
+            only,
+        )
+
+    def _month_query(self, gaps=None, results=None, dirty=None):
+        """The dashboard's rows (company, month), read from the order gaps ``gaps`` and
+        the SMS rows ``results`` (relations, default the tables): every month, or the
+        months of the table ``dirty`` (company_id, month, lo, hi: the month in UTC)."""
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(at, company, source, **values):
             cols = {**zeros, **values}
             select = ", ".join(f"{cols[c]} AS {c}" for c in COLUMNS)
-            return f"SELECT {company} AS company_id, {at} AS at, {select} {source}"
+            restrict = ""
+            if dirty:
+                restrict = (
+                    f" {'AND' if ' WHERE ' in source else 'WHERE'}"
+                    f" {at} >= (SELECT min(lo) FROM {dirty})"
+                    f" AND {at} < (SELECT max(hi) FROM {dirty})"
+                    f" AND EXISTS (SELECT 1 FROM {dirty} d WHERE d.company_id = {company}"
+                    f" AND {at} >= d.lo AND {at} < d.hi)"
+                )
+            return f"SELECT {company} AS company_id, {at} AS at, {select} {source}{restrict}"
 
         main = "(SELECT min(id) FROM res_company)"
+        gap = "__gaps__"
         branches = [
             branch("i.received_at", "i.company_id", "FROM sms_interaction i", inbound="1"),
             branch(
@@ -94,13 +149,13 @@ class SmsProgramMonth(models.Model):
             branch(
                 "o.churn_at",
                 "o.company_id",
-                "FROM sms_program_order_gap o WHERE o.churn_at <= now() AT TIME ZONE 'UTC'",
+                f"FROM {gap} o WHERE o.churn_at <= now() AT TIME ZONE 'UTC'",
                 churned="1",
             ),
             branch(
                 "o.date_order",
                 "o.company_id",
-                "FROM sms_program_order_gap o WHERE o.reactivated",
+                f"FROM {gap} o WHERE o.reactivated",
                 reactivated="1",
             ),
             branch(
@@ -119,7 +174,7 @@ class SmsProgramMonth(models.Model):
                 survey_count="1",
                 survey_sum="a.value_number",
             ),
-            branch("r.date", "r.company_id", "FROM sms_result r", sent="r.sent", cost="r.cost"),
+            branch("r.date", "r.company_id", "FROM __results__ r", sent="r.sent", cost="r.cost"),
             branch(
                 "l.date",
                 f"COALESCE(pa.company_id, {main})",
@@ -136,27 +191,15 @@ class SmsProgramMonth(models.Model):
             ),
         ]
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
-        gap = SQL(
-            """
-                SELECT g.id, g.company_id, g.date_order,
-                       g.previous_order < g.date_order - g.gap AS reactivated,
-                       CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
-                            THEN g.date_order + g.gap END AS churn_at
-                  FROM (
-                    SELECT so.id, so.company_id, so.date_order,
-                           make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
-                           lag(so.date_order) OVER w AS previous_order,
-                           lead(so.date_order) OVER w AS next_order
-                      FROM sale_order so
-                      JOIN res_partner p ON p.id = so.partner_id
-                      JOIN res_company c ON c.id = so.company_id
-                     WHERE so.state = 'sale'
-                    WINDOW w AS (PARTITION BY COALESCE(p.commercial_partner_id, p.id)
-                                 ORDER BY so.date_order, so.id)
-                  ) g
-            """
+        # (no "%" in the branches: they are SQL code as they are)
+        union = SQL(
+            " UNION ALL ".join(branches)
+            .replace("__gaps__", "%(gaps)s")
+            .replace("__results__", "%(results)s"),
+            gaps=gaps or SQL("sms_program_order_gap"),
+            results=results or SQL("sms_result"),
         )
-        month = SQL(
+        return SQL(
             """
                 SELECT s.*,
                        s.company_id * 1000000 + extract(year FROM s.month)::int * 100
@@ -177,17 +220,8 @@ class SmsProgramMonth(models.Model):
                   ) s
             """,
             SQL(sums),
-            SQL(" UNION ALL ".join(branches)),
+            union,
         )
-        return [
-            (
-                "sms_program_order_gap",
-                gap,
-                ["id"],
-                [["company_id", "churn_at"], ["company_id", "date_order"]],
-            ),
-            ("sms_program_month", month, ["id"], [["company_id", "month"]]),
-        ]
 
     @api.model
     def action_refresh(self):

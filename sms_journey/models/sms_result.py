@@ -67,6 +67,7 @@ SELECT s.*,
       JOIN sms_journey j ON j.id = t.journey_id
      WHERE t.action IN ('sms', 'survey', 'appointment')
        AND (t.state IN ('sent', 'held_out') OR t.sms_uuid IS NOT NULL)
+       AND %(journey_filter)s
     UNION ALL
     SELECT mt.id * 2 + 1,
            'mailing',
@@ -100,6 +101,7 @@ SELECT s.*,
            LIMIT 1
       ) m ON TRUE
      WHERE mt.trace_type = 'sms'
+       AND %(mailing_filter)s
   ) s
 """
 
@@ -109,8 +111,8 @@ class SmsResult(models.Model):
     SMS mailing's (``mailing.trace``) — with what became of it and how people answered,
     as 0/1 columns that sum in pivots and graphs, cut by journey, step, A/B variant or
     mailing. A participant of a journey's control group has a *held out* row for each
-    SMS it did not get. Stored rows, rebuilt by ``sms.result.snapshot`` (*as of* its
-    last refresh).
+    SMS it did not get. Stored rows, kept by ``sms.result.snapshot`` from what changed
+    since its last refresh (*as of* then).
 
     Orders and revenue are not here: they belong to orders (``sale.order``, attributed
     by ``tools/attribution.py``) and are summed there by journey, step, variant or
@@ -152,43 +154,10 @@ class SmsResult(models.Model):
         )
 
     def _snapshot_views(self):
-        """Stored as a materialized view (``sms.result.snapshot``): one row per SMS,
-        then ``sms_result_total``, the same summed by program (journey, step, variant,
-        mailing) for the figures on their forms."""
-        sums = SQL(", ").join(
-            SQL("SUM(%s) AS %s", SQL.identifier(c), SQL.identifier(c)) for c in SUMS.values()
-        )
-        total = SQL(
-            """
-            SELECT row_number() OVER () AS id, source, journey_id, step_id, variant_id,
-                   mailing_id, company_id, %s
-              FROM sms_result
-          GROUP BY source, journey_id, step_id, variant_id, mailing_id, company_id
-            """,
-            sums,
-        )
-        return [
-            (
-                "sms_result",
-                SQL(RESULT_QUERY),
-                ["id"],
-                [
-                    ["journey_id"],
-                    ["step_id"],
-                    ["variant_id"],
-                    ["mailing_id"],
-                    ["partner_id"],
-                    ["date", "id"],
-                    ["company_id", "date"],
-                ],
-            ),
-            (
-                "sms_result_total",
-                total,
-                ["id"],
-                [["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]],
-            ),
-        ]
+        """Tables kept by ``sms.result.snapshot`` from the SMS that changed: one row per
+        SMS (``RESULT_QUERY``), and ``sms_result_total``, the same summed by program
+        (journey, step, variant, mailing) for the figures on their forms."""
+        return []
 
     @api.model
     def _figures(self, field, ids):

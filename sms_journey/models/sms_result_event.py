@@ -1,58 +1,58 @@
 from odoo import api, fields, models
-from odoo.tools import SQL
 
-# every send, click, reply and opt-out of a program's SMS, with the SMS's send time
+# every send, click, reply and opt-out of a program's SMS, with the SMS's send time and
+# the SMS it belongs to (``result_id``); ``results`` is the relation of the SMS rows, the
+# filters keep the events of some SMS only (``sms.result.snapshot``)
 EVENTS = """
-SELECT 'sent'::varchar AS kind, r.source, r.journey_id, r.step_id, r.variant_id,
-       r.mailing_id, r.company_id, r.date AS sent_at, r.date AS event_at
-  FROM sms_result r
- WHERE r.sent = 1
+SELECT 'sent'::varchar AS kind, r.id AS result_id, r.source, r.journey_id, r.step_id,
+       r.variant_id, r.mailing_id, r.company_id, r.date AS sent_at, r.date AS event_at
+  FROM %(results)s r
+ WHERE r.sent = 1 AND %(result_filter)s
 UNION ALL
-SELECT x.kind, r.source, r.journey_id, r.step_id, r.variant_id, r.mailing_id,
+SELECT x.kind, r.id, r.source, r.journey_id, r.step_id, r.variant_id, r.mailing_id,
        r.company_id, r.date, x.at
   FROM (
     SELECT 'click' AS kind, c.create_date AS at,
            COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1) AS result_id
       FROM link_tracker_click c
-     WHERE c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL
+     WHERE (c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL)
+       AND %(click_filter)s
     UNION ALL
     SELECT k.kind, i.received_at,
            COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
       FROM sms_interaction i
       JOIN (VALUES (2, 'reply'), (3, 'opt_out')) k (n, kind)
         ON k.n = 2 OR i.consent_action = 'opt_out'
-     WHERE i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL
+     WHERE (i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL)
+       AND %(interaction_filter)s
   ) x
-  JOIN sms_result r ON r.id = x.result_id
+  JOIN %(results)s r ON r.id = x.result_id
 """
 
 # the same placed in the hour and the calendar day after the send (company time zone),
-# counted by program, kind, bucket, local date and hour: the campaign report's rows
-BUCKETS = """
-SELECT row_number() OVER () AS id, b.*
-  FROM (
-    SELECT e.kind, e.source, e.journey_id, e.step_id, e.variant_id, e.mailing_id,
-           e.company_id,
-           CASE WHEN e.event_at >= e.sent_at
-                 AND e.event_at < e.sent_at + interval '24 hours'
-                THEN floor(extract(epoch FROM e.event_at - e.sent_at) / 3600)::int + 1
-                END AS hour_after,
-           CASE WHEN e.event_at >= e.sent_at
-                 AND (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
-                   - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date < 10
-                THEN (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
-                   - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date + 1
-                END AS day_after,
-           to_char(e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name, 'HH24:00')
-               AS local_hour,
-           (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date AS local_date,
-           COUNT(*) AS event_count
-      FROM (%s) e
-      LEFT JOIN res_company co ON co.id = e.company_id
-      LEFT JOIN res_partner cp ON cp.id = co.partner_id
-     CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS name) tz
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-  ) b
+# counted by SMS, kind, bucket, local date and hour: the campaign report's rows of each
+# SMS, which ``sms_result_event`` sums by program
+EVENT_FACTS = """
+SELECT e.result_id, e.kind, e.source, e.journey_id, e.step_id, e.variant_id, e.mailing_id,
+       e.company_id,
+       CASE WHEN e.event_at >= e.sent_at
+             AND e.event_at < e.sent_at + interval '24 hours'
+            THEN floor(extract(epoch FROM e.event_at - e.sent_at) / 3600)::int + 1
+            END AS hour_after,
+       CASE WHEN e.event_at >= e.sent_at
+             AND (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
+               - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date < 10
+            THEN (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date
+               - (e.sent_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date + 1
+            END AS day_after,
+       to_char(e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name, 'HH24:00') AS local_hour,
+       (e.event_at AT TIME ZONE 'UTC' AT TIME ZONE tz.name)::date AS local_date,
+       COUNT(*) AS event_count
+  FROM (%(events)s) e
+  LEFT JOIN res_company co ON co.id = e.company_id
+  LEFT JOIN res_partner cp ON cp.id = co.partner_id
+ CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS name) tz
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 """
 
 
@@ -65,7 +65,8 @@ class SmsResultEvent(models.Model):
 
     Each row counts the events (``event_count``) of one program (step, variant or
     mailing), kind, hour and day after the send, local date and hour: graphs and pivots
-    sum it. Stored rows, rebuilt by ``sms.result.snapshot`` (*as of* its last refresh).
+    sum it. Stored rows, kept by ``sms.result.snapshot`` from what changed since its last
+    refresh (*as of* then).
     A STOP is a reply and an opt-out: it shows in both."""
 
     _name = "sms.result.event"
@@ -96,8 +97,8 @@ class SmsResultEvent(models.Model):
     local_date = fields.Date("Day", readonly=True, help="In the company's time zone.")
 
     def _snapshot_views(self):
-        indexes = [["step_id"], ["journey_id"], ["mailing_id"], ["variant_id"], ["local_date"]]
-        return [("sms_result_event", SQL(BUCKETS, SQL(EVENTS)), ["id"], indexes)]
+        # a table kept by sms.result.snapshot from the SMS that changed (EVENT_FACTS)
+        return []
 
     @api.model
     def action_refresh(self):

@@ -43,3 +43,4 @@ from . import test_companies
 from . import test_demo_data
 from . import test_wording
 from . import test_flow_drafts
+from . import test_results_incremental
