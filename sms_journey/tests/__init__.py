@@ -40,3 +40,4 @@ from . import test_consent_trust
 from . import test_outbox_policy
 from . import test_company_walk
 from . import test_companies
+from . import test_facts_backfill
