@@ -40,6 +40,10 @@ class TestInstallColumns(TransactionCase):
                     self.assertEqual(columns[name].split()[0], field.column_type[0])
                     if field.required:
                         self.assertIn("NOT NULL DEFAULT", columns[name])
+                    if field.index:
+                        kind = "btree" if field.index is True else field.index
+                        table = self.env[model_name]._table
+                        self.assertIn((table, name, kind), hooks.INDEXED_COLUMNS)
             for name in columns:
                 self.assertIn(name, self.env[model_name]._fields)
 
