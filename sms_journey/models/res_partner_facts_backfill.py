@@ -11,7 +11,7 @@ _logger = logging.getLogger(__name__)
 # Partner ids per committed batch: one batch writes its contacts' facts in well under a
 # second on a 2-core machine (bench/bench_install.py), so the row locks of a batch never
 # hold a contact's edit, a login or a checkout for longer than that.
-BACKFILL_BATCH = 5000
+BACKFILL_BATCH = 2000
 # One cron call works this long, then reports its progress: Odoo calls the job again at
 # once while some remain (ir.cron's progress API), within the cron's time limit.
 BACKFILL_SECONDS = 60
