@@ -147,7 +147,8 @@ class ResPartner(models.Model):
     (``_sms_recompute_activity_facts``); a new quote or cart moves a first contact to
     *orientation*; an inbound SMS (and a short-link click, wired by the journeys) calls
     ``_sms_touch_interaction``. ``_sms_recompute_activity_facts()`` without partners
-    rebuilds everything from the orders and inbound SMS (at install, after data imports).
+    rebuilds everything from the orders and inbound SMS; after the install the backfill
+    job does it in committed batches of ids (``res_partner_facts_backfill.py``).
 
     Rules:
 
@@ -836,7 +837,7 @@ class ResPartner(models.Model):
             partner (``id_range`` aside).
         :param id_range: ``(first, last)``: with ``partner_ids=None``, the partners whose
             id is in ``[first, last]``, from their whole history (orders, SMS, visits
-            and e-mails): one batch of the backfill job (``_sms_facts_backfill_batch``).
+            and e-mails): one batch of the backfill job (``_cron_sms_facts_backfill``).
         :returns: the number of partners updated.
         """
         if partner_ids is not None and not partner_ids:
