@@ -93,20 +93,22 @@ def create_database(args):
 # of 10 among the next 99. 60 % have a birth date spread over 55 years (29 Feb included).
 # Orders go to pseudo-random partners over the last three years: 85 % confirmed, 10 %
 # quotes, 5 % cancelled. Multiplicative hashing keeps the data reproducible.
+# Without sms_journey installed (bench_install.py's template) its columns are left out.
 PARTNERS_SQL = """
 INSERT INTO res_partner (id, name, complete_name, active, type, is_company,
-                         parent_id, commercial_partner_id, autopost_bills, journey_stage,
-                         sms_consent_state, birthdate_date, create_date, write_date)
+                         parent_id, commercial_partner_id, autopost_bills,
+                         create_date, write_date{journey_columns})
 SELECT %(base)s + i,
        'Bench partner ' || i, 'Bench partner ' || i,
        TRUE, 'contact', i %% 100 = 1,
        CASE WHEN i %% 10 = 0 THEN %(base)s + ((i - 1) / 100) * 100 + 1 END,
        CASE WHEN i %% 10 = 0 THEN %(base)s + ((i - 1) / 100) * 100 + 1 ELSE %(base)s + i END,
-       'ask', 'first_contact', 'unknown',
-       CASE WHEN i %% 5 < 3 THEN date '1950-01-01' + ((i::bigint * 7919) %% 20089)::int END,
-       now(), now()
+       'ask', now(), now(){journey_values}
   FROM generate_series(1, %(n)s) AS i
 """
+JOURNEY_COLUMNS = ", journey_stage, sms_consent_state, birthdate_date"
+JOURNEY_VALUES = """, 'first_contact', 'unknown',
+       CASE WHEN i %% 5 < 3 THEN date '1950-01-01' + ((i::bigint * 7919) %% 20089)::int END"""
 ORDERS_SQL = """
 INSERT INTO sale_order (name, partner_id, partner_invoice_id, partner_shipping_id,
                         company_id, date_order, state, create_date, write_date)
@@ -120,21 +122,31 @@ SELECT 'BENCH' || j, p, p, p, %(company)s,
 
 
 def generate(cr, partners, orders):
+    """Insert ``partners`` contacts and ``orders`` sale orders (psycopg2 or Odoo cursor)."""
     cr.execute("SELECT COALESCE(max(id), 0) FROM res_partner")
     base = cr.fetchone()[0]
     cr.execute("SELECT id FROM res_company ORDER BY id LIMIT 1")
     company = cr.fetchone()[0]
+    cr.execute(
+        "SELECT 1 FROM information_schema.columns "
+        "WHERE table_name = 'res_partner' AND column_name = 'journey_stage'"
+    )
+    journey = bool(cr.fetchone())
+    partners_sql = PARTNERS_SQL.format(
+        journey_columns=JOURNEY_COLUMNS if journey else "",
+        journey_values=JOURNEY_VALUES if journey else "",
+    )
     started = time.perf_counter()
-    cr.execute(PARTNERS_SQL, {"base": base, "n": partners})
+    cr.execute(partners_sql, {"base": base, "n": partners})
     cr.execute("SELECT setval('res_partner_id_seq', %s)", [base + partners])
-    print(f"  {partners:,} partners in {time.perf_counter() - started:.1f} s")
+    print(f"  {partners:,} partners in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     cr.execute(ORDERS_SQL, {"base": base, "n": orders, "partners": partners, "company": company})
-    print(f"  {orders:,} sale orders in {time.perf_counter() - started:.1f} s")
+    print(f"  {orders:,} sale orders in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     cr.execute("ANALYZE res_partner")
     cr.execute("ANALYZE sale_order")
-    print(f"  analyze in {time.perf_counter() - started:.1f} s")
+    print(f"  analyze in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def peak_rss_mb():

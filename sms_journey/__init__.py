@@ -1,6 +1,7 @@
 from . import controllers
 from . import models
 from . import wizards
+from .hooks import pre_init_hook
 
 from odoo.tools import SQL
 

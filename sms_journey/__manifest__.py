@@ -96,6 +96,7 @@
         "static/description/screenshot_journey_results.png",
         "static/description/screenshot_campaign_report.png",
     ],
+    "pre_init_hook": "pre_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,

@@ -55,5 +55,6 @@ from . import sms_result_snapshot
 from . import sms_data_rights_log
 from . import sms_data_rights
 from . import res_partner_data_rights
+from . import res_partner_facts_backfill
 from . import res_company_data_rights
 from . import res_config_settings_data_rights

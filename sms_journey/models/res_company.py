@@ -190,8 +190,9 @@ class ResCompany(models.Model):
         if "sms_marketing_consent" in vals:
             self.env["sms.gateway.message"]._cancel_refused_for_companies(self)
         if switched_on:
-            # the visits and e-mails of the past count from now on: one rebuild
-            self.env["res.partner"].sudo()._sms_recompute_activity_facts()
+            # the visits and e-mails of the past count from now on: the backfill job
+            # walks every contact again (at once on a small database)
+            self.env["res.partner"].sudo()._sms_facts_backfill_start()
         return result
 
     # --- consent at first contact (checkout, sign-up, website forms) -------------------

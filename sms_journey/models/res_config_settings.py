@@ -44,7 +44,16 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.sms_activity_email_engagement", readonly=False
     )
     sms_review_url = fields.Char(related="company_id.sms_review_url", readonly=False)
+    # the backfill of the customer facts after the install (res_partner_facts_backfill)
+    sms_facts_backfill_running = fields.Boolean(compute="_compute_sms_facts_backfill")
+    sms_facts_backfill_progress = fields.Integer(compute="_compute_sms_facts_backfill")
     sms_review_template_id = fields.Many2one(
         related="company_id.sms_review_template_id", readonly=False
     )
     sms_consent_text = fields.Char(related="company_id.sms_consent_text", readonly=False)
+
+    def _compute_sms_facts_backfill(self):
+        progress = self.env["res.partner"].sudo()._sms_facts_backfill_progress()
+        for settings in self:
+            settings.sms_facts_backfill_running = progress is not None
+            settings.sms_facts_backfill_progress = progress or 0

@@ -78,6 +78,25 @@ _COMPARE = {
 }
 
 
+def month_day_sql(field):
+    """``month * 100 + day`` of a date column of res_partner, as written in its expression
+    index (``month_day_index_sql``) and in the anniversary lookups."""
+    if field not in ANNIVERSARY_FIELDS:
+        raise ValueError(f"No anniversary lookup on field {field!r}")
+    column = SQL.identifier(field)
+    return SQL("((EXTRACT(MONTH FROM %s) * 100 + EXTRACT(DAY FROM %s))::int)", column, column)
+
+
+def month_day_index_sql(field):
+    """The expression index of the yearly lookups on ``field`` (``_sms_anniversary_ids``)."""
+    return SQL(
+        "CREATE INDEX IF NOT EXISTS %s ON res_partner (%s) WHERE %s IS NOT NULL",
+        SQL.identifier(f"res_partner_{field}_month_day_index"),
+        month_day_sql(field),
+        SQL.identifier(field),
+    )
+
+
 def _glance(string, field_class=fields.Integer):
     """A fact of the contact at a glance: computed with the others, for SMS users."""
     return field_class(
@@ -128,7 +147,8 @@ class ResPartner(models.Model):
     (``_sms_recompute_activity_facts``); a new quote or cart moves a first contact to
     *orientation*; an inbound SMS (and a short-link click, wired by the journeys) calls
     ``_sms_touch_interaction``. ``_sms_recompute_activity_facts()`` without partners
-    rebuilds everything from the orders and inbound SMS (at install, after data imports).
+    rebuilds everything from the orders and inbound SMS; after the install the backfill
+    job does it in committed batches of ids (``res_partner_facts_backfill.py``).
 
     Rules:
 
@@ -676,15 +696,9 @@ class ResPartner(models.Model):
         super().init()
         # Birthday and anniversary crons look partners up by month and day of a date; this
         # expression (month * 100 + day) matches the one in _sms_anniversary_ids.
+        # (Built already by the pre_init_hook at install, see hooks.py.)
         for fname in ANNIVERSARY_FIELDS:
-            self.env.cr.execute(
-                SQL(
-                    "CREATE INDEX IF NOT EXISTS %s ON res_partner (%s) WHERE %s IS NOT NULL",
-                    SQL.identifier(f"res_partner_{fname}_month_day_index"),
-                    self._sms_month_day_sql(fname),
-                    SQL.identifier(fname),
-                )
-            )
+            self.env.cr.execute(month_day_index_sql(fname))
 
     # computes -------------------------------------------------------------------------
 
@@ -813,29 +827,55 @@ class ResPartner(models.Model):
         partners.invalidate_recordset(["journey_stage"])
 
     @api.model
-    def _sms_recompute_activity_facts(self, partner_ids=None):
+    def _sms_recompute_activity_facts(self, partner_ids=None, id_range=None):
         """Rebuild the order facts and journey stage from sale orders and inbound SMS in
-        one SQL statement.
+        one SQL statement. Only rows whose facts change are written, and only our
+        columns: ``write_date`` of the contacts stays as it was.
 
         :param partner_ids: ids whose facts to refresh (their commercial partners are not
             added: pass them too, see ``_sms_activity_partners``); ``None`` for every
-            partner (initialisation, after data imports).
+            partner (``id_range`` aside).
+        :param id_range: ``(first, last)``: with ``partner_ids=None``, the partners whose
+            id is in ``[first, last]``, from their whole history (orders, SMS, visits
+            and e-mails): one batch of the backfill job (``_cron_sms_facts_backfill``).
         :returns: the number of partners updated.
         """
         if partner_ids is not None and not partner_ids:
             return 0
         self._sms_flush_activity()
         if partner_ids is None:
-            own_filter = commercial_filter = sms_own_filter = sms_commercial_filter = SQL("TRUE")
+            first, last = id_range or (None, None)
+
+            def in_range(column):
+                if id_range is None:
+                    return SQL("TRUE")
+                return SQL("%s BETWEEN %s AND %s", SQL.identifier(*column.split(".")), first, last)
+
+            own_filter = in_range("so.partner_id")
+            commercial_filter = in_range("p.commercial_partner_id")
+            sms_own_filter = in_range("i.partner_id")
+            sms_commercial_filter = commercial_filter
             targets = SQL(
                 """
-                SELECT pid FROM orders
-                 UNION SELECT pid FROM sms
-                 UNION SELECT pid FROM engaged
-                 UNION SELECT id FROM res_partner WHERE first_order_date IS NOT NULL
-                """
+                SELECT pid FROM (
+                    SELECT pid FROM orders
+                     UNION SELECT pid FROM sms
+                     UNION SELECT pid FROM engaged
+                     UNION SELECT id FROM res_partner WHERE first_order_date IS NOT NULL
+                ) AS every_target
+                 WHERE %s
+                """,
+                in_range("pid"),
             )
-            engaged = self._sms_engagement_history_sql()
+            engaged = self._sms_engagement_history_sql(
+                scope=None
+                if id_range is None
+                else SQL(
+                    "SELECT id FROM res_partner WHERE %s OR %s",
+                    in_range("id"),
+                    in_range("commercial_partner_id"),
+                )
+            )
         else:
             ids = list(partner_ids)
             own_filter = SQL("so.partner_id = ANY(%s)", ids)
@@ -922,6 +962,12 @@ class ResPartner(models.Model):
                        journey_stage = (%(stages)s)[c.stage_rank]
                   FROM computed c
                  WHERE p.id = c.pid
+                   AND (p.first_order_date, p.last_order_date, p.last_interaction_date,
+                        p.last_activity_date, p.journey_stage)
+                       IS DISTINCT FROM (
+                        c.first_order_date, c.last_order_date, c.interaction,
+                        GREATEST(c.last_order_date, c.interaction::date),
+                        (%(stages)s)[c.stage_rank])
                 """,
                 own_filter=own_filter,
                 commercial_filter=commercial_filter,
@@ -937,11 +983,19 @@ class ResPartner(models.Model):
         return count
 
     @api.model
-    def _sms_engagement_history_sql(self):
+    def _sms_engagement_history_sql(self, scope=None):
         """(pid, at) rows of every website visit of a signed-in customer and every e-mail
         open / click / reply of a contact, for the partners whose company (else the
         current one) counts them, and for their commercial partners: the history the
-        full rebuild of ``_sms_recompute_activity_facts`` reads."""
+        full rebuild of ``_sms_recompute_activity_facts`` reads.
+
+        :param scope: an ``SQL`` query of the partner ids whose visits and e-mails to
+            read (a batch of the backfill), else all."""
+        if scope is None:
+            visit_scope = mail_scope = SQL("TRUE")
+        else:
+            visit_scope = SQL("v.partner_id IN (%s)", scope)
+            mail_scope = SQL("t.res_id IN (%s)", scope)
         self.env["website.visitor"].flush_model(["partner_id", "last_connection_datetime"])
         self.env["mailing.trace"].flush_model(
             [
@@ -962,12 +1016,12 @@ class ResPartner(models.Model):
                 SELECT v.partner_id AS pid, v.last_connection_datetime AS at,
                        'visit' AS source
                   FROM website_visitor v
-                 WHERE v.partner_id IS NOT NULL
+                 WHERE v.partner_id IS NOT NULL AND %(visit_scope)s
                  UNION ALL
                 SELECT t.res_id, GREATEST(t.open_datetime, t.links_click_datetime,
                                           t.reply_datetime), 'email'
                   FROM mailing_trace t
-                 WHERE t.model = 'res.partner' AND t.trace_type = 'mail'
+                 WHERE t.model = 'res.partner' AND t.trace_type = 'mail' AND %(mail_scope)s
                    AND COALESCE(t.open_datetime, t.links_click_datetime,
                                 t.reply_datetime) IS NOT NULL
             ),
@@ -985,6 +1039,8 @@ class ResPartner(models.Model):
              WHERE commercial_partner_id IS NOT NULL AND commercial_partner_id != pid
             """,
             company=self.env.company.id,
+            visit_scope=visit_scope,
+            mail_scope=mail_scope,
         )
 
     def _sms_flush_activity(self):
@@ -1051,10 +1107,7 @@ class ResPartner(models.Model):
     @api.model
     def _sms_month_day_sql(self, field):
         """``month * 100 + day`` of a date column, as written in its expression index."""
-        if field not in ANNIVERSARY_FIELDS:
-            raise ValueError(f"No anniversary lookup on field {field!r}")
-        column = SQL.identifier(field)
-        return SQL("((EXTRACT(MONTH FROM %s) * 100 + EXTRACT(DAY FROM %s))::int)", column, column)
+        return month_day_sql(field)
 
     # --- double opt-in asked by staff (the website's: sms.consent.request) -------------
 

@@ -11,6 +11,7 @@ from ..tools import flow, schedule, stats
 from ..tools import journey as journey_tools
 from .bulk_sql import insert_rows
 from .isolation import run_isolated
+from .res_partner_facts_backfill import FACT_FIELDS
 from .sms_journey_participant import SMS_ACTIONS, partner_tz
 
 _logger = logging.getLogger(__name__)
@@ -191,6 +192,9 @@ class SmsJourney(models.Model):
         help="Participants who left the journey opted out: a STOP or the unsubscribe step.",
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    # the backfill of the customer facts after the install (res_partner_facts_backfill)
+    facts_backfill_running = fields.Boolean(compute="_compute_facts_backfill_progress")
+    facts_backfill_progress = fields.Integer(compute="_compute_facts_backfill_progress")
 
     # ------------------------------------------------------------------
     # Statistics
@@ -548,8 +552,19 @@ class SmsJourney(models.Model):
         return done
 
     def _enrol(self, now, limit):
-        """Enrol this journey's candidates up to ``now``. Returns (created, remaining)."""
+        """Enrol this journey's candidates up to ``now``. Returns (created, remaining).
+
+        A journey selecting on the customer facts waits while the backfill job computes
+        them (after the install): its window since the last check is kept, so nobody
+        is missed once they are there."""
         self.ensure_one()
+        if self._waits_for_facts():
+            _logger.info(
+                "Journey %s (%s): enrolment skipped, the customer facts are being computed",
+                self.name,
+                self.id,
+            )
+            return 0, 0
         since = self.enrol_checked_at or self.date_start or now
         if self.trigger == "segment":
             return self._enrol_segment(now, limit)
@@ -590,6 +605,34 @@ class SmsJourney(models.Model):
             return len(created), 0
         self.segment_cursor = partners[-1].id
         return len(created), 1
+
+    def _depends_on_facts(self):
+        """Whether this journey's trigger or audience reads the customer facts
+        (inactivity, first order, stages, order dates)."""
+        self.ensure_one()
+        if self.trigger == "inactivity":
+            return True
+        if self.trigger == "anniversary" and (
+            not self.anniversary_field_id or self.anniversary_field_id.name in FACT_FIELDS
+        ):
+            return True
+        # a field name anywhere in the filter (paths included): waiting by mistake only
+        # delays the journey until the facts are there
+        audience = self.audience_domain or ""
+        return any(name in audience for name in FACT_FIELDS)
+
+    def _waits_for_facts(self):
+        """Whether this journey must wait for the customer facts backfill."""
+        return (
+            self._depends_on_facts()
+            and self.env["res.partner"]._sms_facts_backfill_state() is not None
+        )
+
+    def _compute_facts_backfill_progress(self):
+        progress = self.env["res.partner"]._sms_facts_backfill_progress()
+        for journey in self:
+            journey.facts_backfill_running = progress is not None
+            journey.facts_backfill_progress = progress or 0
 
     def _audience(self):
         try:

@@ -44,3 +44,4 @@ from . import test_demo_data
 from . import test_wording
 from . import test_flow_drafts
 from . import test_results_incremental
+from . import test_facts_backfill

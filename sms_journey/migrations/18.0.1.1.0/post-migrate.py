@@ -2,7 +2,11 @@
 
 Before, an outbox row canceled by the sending policy kept its estimated cost (segments ×
 price), and journey results summed it: ROAS and ROI came out too low. The rows and the
-journey traces that copy their cost are set to 0; the next results refresh reads them."""
+journey traces that copy their cost are set to 0; the next results refresh reads them.
+
+The customer facts are computed after an install by a backfill job now (issue 22); a
+database upgraded from 18.0.1.0.0 computed them at its install and kept them current
+since: its backfill is done, and the job's cron (new in this version) stays off."""
 
 
 def migrate(cr, version):
@@ -17,4 +21,15 @@ def migrate(cr, version):
              FROM sms_gateway_message m
             WHERE m.id = t.outbox_message_id AND m.state = 'canceled'
               AND t.cost IS DISTINCT FROM 0"""
+    )
+    cr.execute(
+        """DELETE FROM ir_config_parameter
+            WHERE key IN ('sms_journey.facts_backfill_next_id',
+                          'sms_journey.facts_backfill_last_id')"""
+    )
+    cr.execute(
+        """UPDATE ir_cron SET active = FALSE
+            WHERE id IN (SELECT res_id FROM ir_model_data
+                          WHERE module = 'sms_journey' AND model = 'ir.cron'
+                            AND name = 'ir_cron_sms_facts_backfill')"""
     )

@@ -1,0 +1,243 @@
+from datetime import datetime
+from unittest.mock import patch
+
+from odoo import Command
+from odoo.tests import TransactionCase, tagged
+
+from .. import hooks
+from ..models import res_partner_facts_backfill as backfill
+from .common import SmsJourneyCase
+from .test_journey_engine import JourneyCaseMixin
+from .test_partner_activity import PartnerActivityMixin
+
+FACTS = (
+    "first_order_date",
+    "last_order_date",
+    "last_interaction_date",
+    "last_activity_date",
+    "journey_stage",
+)
+
+
+@tagged("post_install", "-at_install")
+class TestInstallColumns(TransactionCase):
+    def test_pre_init_hook_adds_every_column_of_ours(self):
+        """Every stored column our models add to res_partner and sale_order is created
+        by the pre_init_hook with the field's type and, when required, a constant
+        default: Odoo then has nothing to fill nor compute over existing rows."""
+        declared = {
+            "res.partner": dict(hooks.PARTNER_COLUMNS),
+            "sale.order": dict(hooks.ORDER_COLUMNS),
+        }
+        for model_name, columns in declared.items():
+            for name, field in self.env[model_name]._fields.items():
+                if not (field.store and field.column_type):
+                    continue
+                if set(field._modules or ()) != {"sms_journey"}:
+                    continue  # a field of Odoo's, maybe redefined by us
+                with self.subTest(model=model_name, field=name):
+                    self.assertIn(name, columns)
+                    self.assertEqual(columns[name].split()[0], field.column_type[0])
+                    if field.required:
+                        self.assertIn("NOT NULL DEFAULT", columns[name])
+                    if field.index:
+                        kind = "btree" if field.index is True else field.index
+                        table = self.env[model_name]._table
+                        self.assertIn((table, name, kind), hooks.INDEXED_COLUMNS)
+            for name in columns:
+                self.assertIn(name, self.env[model_name]._fields)
+
+
+class BackfillCase(PartnerActivityMixin, SmsJourneyCase):
+    def reset_facts(self, partners):
+        """Forget the facts, as on a database where the history predates the module."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE res_partner SET first_order_date = NULL, last_order_date = NULL,
+                      last_interaction_date = NULL, last_activity_date = NULL,
+                      journey_stage = 'first_contact'
+                WHERE id = ANY(%s)""",
+            [partners.ids],
+        )
+        self.env.invalidate_all()
+
+    def facts(self, partners):
+        self.env.invalidate_all()
+        return {p.id: tuple(p[name] for name in FACTS) for p in partners}
+
+    def write_dates(self, partners):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id, write_date FROM res_partner WHERE id = ANY(%s)", [partners.ids]
+        )
+        return dict(self.env.cr.fetchall())
+
+    def run_backfill(self, batch_size, max_seconds=0):
+        """Call the job as Odoo's cron runner does while some remain; returns the calls."""
+        calls = 0
+        while self.Partner._sms_facts_backfill_state() is not None:
+            self.Partner._cron_sms_facts_backfill(batch_size=batch_size, max_seconds=max_seconds)
+            calls += 1
+            self.assertLess(calls, 1000)
+        return calls
+
+
+@tagged("post_install", "-at_install")
+class TestFactsBackfill(BackfillCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Partner = cls.env["res.partner"]
+        # 20 companies with 4 contacts each, and 120 individuals
+        companies = Partner.create(
+            [{"name": f"Company {i}", "is_company": True} for i in range(20)]
+        )
+        contacts = Partner.create(
+            [{"name": f"Contact {i}", "parent_id": companies[i % 20].id} for i in range(80)]
+        )
+        people = Partner.create([{"name": f"Person {i}"} for i in range(120)])
+        cls.partners = companies | contacts | people
+        # orders of contacts and individuals: confirmed on a few days (repeat orders
+        # within and outside the loyalty window), quotes, cancelled orders
+        buyers = contacts | people[:90]
+        moments = [
+            datetime(2022, 3, 1, 9, 0),
+            datetime(2023, 1, 15, 18, 30),
+            datetime(2023, 6, 2, 8, 0),
+            datetime(2024, 11, 20, 23, 45),
+        ]
+        orders = cls.env["sale.order"].create(
+            [
+                {
+                    "partner_id": buyer.id,
+                    "order_line": [Command.create({"product_id": cls.product.id})],
+                }
+                for i, buyer in enumerate(buyers)
+                for _n in range(1 + i % 3)
+            ]
+        )
+        cls.orders = orders
+        for index, moment in enumerate(moments):
+            batch = orders.filtered(lambda o, index=index: o.id % 5 == index)
+            with cls.frozen_now(cls, moment):
+                batch.action_confirm()
+        cancelled = orders.filtered(lambda o: o.id % 5 == 3 and o.id % 2)
+        cancelled._action_cancel()
+
+    def test_batches_give_the_facts_of_the_one_shot_rebuild(self):
+        """The job walking ids in small committed batches computes, for every contact,
+        company and individual, what the former one-shot rebuild computed; it writes
+        our columns only (no write_date moves)."""
+        self.reset_facts(self.partners)
+        self.Partner._sms_recompute_activity_facts()
+        expected = self.facts(self.partners)
+        self.assertTrue(any(facts[0] for facts in expected.values()))
+        self.assertIn("loyalty", {facts[4] for facts in expected.values()})
+
+        self.reset_facts(self.partners)
+        before = self.write_dates(self.partners)
+        ids = self.partners.ids
+        self.Partner._sms_facts_backfill_save((min(ids), max(ids)))
+        calls = self.run_backfill(batch_size=17)
+        self.assertGreater(calls, 10)
+        self.assertEqual(self.facts(self.partners), expected)
+        self.assertEqual(self.write_dates(self.partners), before)
+        self.assertIsNone(self.Partner._sms_facts_backfill_state())
+
+    def test_start_on_a_small_database_computes_at_once(self):
+        """A database whose contacts fit in one batch (a new one, the tests) has its
+        facts at once: nothing waits for a cron."""
+        self.reset_facts(self.partners)
+        self.Partner._sms_recompute_activity_facts()
+        expected = self.facts(self.partners)
+        self.reset_facts(self.partners)
+        with patch.object(backfill, "BACKFILL_BATCH", 10**9):
+            self.Partner._sms_facts_backfill_start()
+        self.assertIsNone(self.Partner._sms_facts_backfill_state())
+        self.assertEqual(self.facts(self.partners), expected)
+
+
+@tagged("post_install", "-at_install")
+class TestFactsBackfillProgress(BackfillCase):
+    def test_progress_and_being_computed_state(self):
+        """A large database: the start records the ids to walk and starts the cron; the
+        journeys and the settings show the percentage until done; each call reports
+        its progress to Odoo's cron runner and the last one switches the cron off."""
+        cron = self.env.ref("sms_journey.ir_cron_sms_facts_backfill")
+        cron.active = False
+        self.env.cr.execute("SELECT min(id), max(id) FROM res_partner")
+        first, last = self.env.cr.fetchone()
+        with patch.object(backfill, "BACKFILL_BATCH", 1):
+            self.Partner._sms_facts_backfill_start()
+        self.assertEqual(self.Partner._sms_facts_backfill_state(), (first, last))
+        self.assertTrue(cron.active)
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
+        journey = self.env["sms.journey"].create({"name": "Any"})
+        settings = self.env["res.config.settings"].create({})
+        self.assertTrue(journey.facts_backfill_running)
+        self.assertEqual(journey.facts_backfill_progress, 0)
+        self.assertTrue(settings.sms_facts_backfill_running)
+
+        span = last - first + 1
+        batch = -(-span // 4)  # four calls of one batch each
+        progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+        job = self.Partner.with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(job._cron_sms_facts_backfill(batch_size=batch, max_seconds=0), batch)
+        self.assertEqual((progress.done, progress.remaining), (batch, span - batch))
+        self.assertFalse(progress.deactivate)
+        journey.invalidate_recordset()
+        self.assertTrue(journey.facts_backfill_running)
+        self.assertEqual(journey.facts_backfill_progress, int(100 * batch / span))
+
+        job._cron_sms_facts_backfill(batch_size=batch, max_seconds=0)
+        job._cron_sms_facts_backfill(batch_size=batch, max_seconds=0)
+        job._cron_sms_facts_backfill(batch_size=batch, max_seconds=0)
+        self.assertEqual(progress.remaining, 0)
+        self.assertTrue(progress.deactivate)
+        self.assertIsNone(self.Partner._sms_facts_backfill_state())
+        journey.invalidate_recordset()
+        settings.invalidate_recordset()
+        self.assertFalse(journey.facts_backfill_running)
+        self.assertFalse(settings.sms_facts_backfill_running)
+        # called again once done (an upgraded database): nothing to do, cron off
+        self.assertEqual(job._cron_sms_facts_backfill(), 0)
+        self.assertTrue(progress.deactivate)
+
+
+@tagged("post_install", "-at_install")
+class TestJourneysWaitForFacts(JourneyCaseMixin, BackfillCase):
+    def test_journeys_on_facts_wait_until_done(self):
+        """While the facts are being computed, journeys selecting on them (inactivity,
+        stages in the audience) enrol nobody and keep their window; the others run."""
+        other = self.make_partner("Other", "+39 333 111 2222")
+        ids = (self.partner | other).ids
+        on_stage = self.make_journey(
+            [self.sms_step()],
+            audience_domain=f"[('journey_stage', '=', 'first_contact'), ('id', 'in', {ids})]",
+        )
+        on_ids = self.make_journey([self.sms_step()], audience_domain=f"[('id', 'in', {ids})]")
+        inactivity = self.make_journey([self.sms_step()], trigger="inactivity")
+        birthday = self.make_journey([self.sms_step()], trigger="birthday")
+        self.assertTrue(on_stage._depends_on_facts())
+        self.assertTrue(inactivity._depends_on_facts())
+        self.assertFalse(on_ids._depends_on_facts())
+        self.assertFalse(birthday._depends_on_facts())
+
+        now = datetime(2025, 3, 3, 10, 0)
+        with self.frozen_now(now):
+            (on_stage | on_ids | inactivity).action_start()
+        checked = inactivity.enrol_checked_at
+        self.Partner._sms_facts_backfill_save((1, 10**9))
+        later = datetime(2025, 3, 4, 10, 0)
+        with self.frozen_now(later):
+            self.assertEqual(on_stage._enrol(later, 500), (0, 0))
+            self.assertEqual(inactivity._enrol(later, 500), (0, 0))
+            self.assertEqual(on_ids._enrol(later, 500)[0], 2)
+        self.assertFalse(on_stage.participant_ids)
+        self.assertEqual(inactivity.enrol_checked_at, checked)
+
+        self.Partner._sms_facts_backfill_save(None)
+        with self.frozen_now(later):
+            self.assertEqual(on_stage._enrol(later, 500)[0], 2)
+            inactivity._enrol(later, 500)
+        self.assertEqual(inactivity.enrol_checked_at, later)
