@@ -13,11 +13,13 @@ def migrate(cr, version):
     if not version:
         return
     cr.execute(
-        """UPDATE sms_gateway_message SET cost = 0
+        # write_date moves with the cost: the results' incremental refresh follows
+        # write_date watermarks, and must see these rows again
+        """UPDATE sms_gateway_message SET cost = 0, write_date = now() at time zone 'UTC'
             WHERE state = 'canceled' AND cost IS DISTINCT FROM 0"""
     )
     cr.execute(
-        """UPDATE sms_journey_trace t SET cost = 0
+        """UPDATE sms_journey_trace t SET cost = 0, write_date = now() at time zone 'UTC'
              FROM sms_gateway_message m
             WHERE m.id = t.outbox_message_id AND m.state = 'canceled'
               AND t.cost IS DISTINCT FROM 0"""
