@@ -53,6 +53,7 @@ ORDER_COLUMNS = (
     ("sms_consent_given", "bool DEFAULT false"),
     ("sms_consent_proof", "text"),
     ("sms_days_since_previous_order", "int4"),
+    ("sms_first_order", "bool"),
     ("sms_reactivation", "bool DEFAULT false"),
     ("sms_journey_coupon_id", "int4"),
 )
