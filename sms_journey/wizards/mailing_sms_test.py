@@ -56,34 +56,37 @@ class MailingSmsTest(models.TransientModel):
         one line per number for the mailing's chatter."""
         sms._send(unlink_failed=False, unlink_sent=True, raise_exception=False)
         failure_labels = dict(sms._fields["failure_type"]._description_selection(self.env))
-        lines = []
-        for record in sms:
-            if record.state in ("pending", "sent"):
-                lines.append(_("Test SMS successfully sent to %s", record.number))
-            else:
-                lines.append(
-                    _(
-                        "Test SMS could not be sent to %(destination)s: %(state)s",
-                        destination=record.number,
-                        state=failure_labels.get(record.failure_type) or record.state,
-                    )
-                )
-        return lines
+        return self._sms_journey_result_lines(
+            (
+                record.number,
+                record.state in ("pending", "sent"),
+                failure_labels.get(record.failure_type) or record.state,
+            )
+            for record in sms
+        )
 
     def _sms_journey_send_through_gateway(self, gateway, sms):
         """Send the test SMS through the outbox at once; one line per number."""
         messages = self.env["sms.gateway.message"].sudo()._enqueue_sms(gateway, sms)
         messages.filtered(lambda m: m.state == "queued")._send_now()
-        lines = []
-        for message in messages:
-            if message.state in ("sent", "delivered"):
-                lines.append(_("Test SMS successfully sent to %s", message.number))
-            else:
-                lines.append(
-                    _(
-                        "Test SMS could not be sent to %(destination)s: %(state)s",
-                        destination=message.number,
-                        state=message.failure_reason or message.state,
-                    )
-                )
-        return lines
+        return self._sms_journey_result_lines(
+            (
+                message.number,
+                message.state in ("sent", "delivered"),
+                message.failure_reason or message.state,
+            )
+            for message in messages
+        )
+
+    def _sms_journey_result_lines(self, outcomes):
+        """One line for the mailing's chatter per (number, sent, why not) of the test."""
+        return [
+            _("Test SMS successfully sent to %s", number)
+            if sent
+            else _(
+                "Test SMS could not be sent to %(destination)s: %(state)s",
+                destination=number,
+                state=reason,
+            )
+            for number, sent, reason in outcomes
+        ]
