@@ -168,27 +168,28 @@ if [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
 fi
 drop_db "${DB}_demo"
 
+# A check script of scripts/, counted as one test: its last line on success, its end on failure.
+run_check() {
+    local name="$1" script="$2"; shift 2
+    if env "$@" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" bash "$REPO_DIR/scripts/$script" \
+        > "$LOG_DIR/$name.log" 2>&1; then
+        tail -n 1 "$LOG_DIR/$name.log"; count 1 0
+    else
+        tail -n 30 "$LOG_DIR/$name.log" >&2; count 0 1
+    fi
+}
+
 # 6. installed like OCA addons: the wheel built with whool installs into a fresh virtualenv
 #    and sms_journey installs from it, with its install tests (scripts/wheel_check.sh)
 if [ "${SMS_JOURNEY_SKIP_WHEEL_CHECK:-}" != "1" ]; then
     log "wheel: build, install into a fresh virtualenv, install the module from it"
-    if SMS_JOURNEY_WHEEL_DB="${DB}_wheel" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" \
-        bash "$REPO_DIR/scripts/wheel_check.sh" > "$LOG_DIR/wheel.log" 2>&1; then
-        tail -n 1 "$LOG_DIR/wheel.log"; count 1 0
-    else
-        tail -n 30 "$LOG_DIR/wheel.log" >&2; count 0 1
-    fi
+    run_check wheel wheel_check.sh SMS_JOURNEY_WHEEL_DB="${DB}_wheel"
 fi
 
 # 7. upgrade from the previous release with demo data and traffic (scripts/upgrade_check.sh)
 if [ "${SMS_JOURNEY_SKIP_UPGRADE_CHECK:-}" != "1" ]; then
     log "upgrade from the previous release"
-    if SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" \
-        bash "$REPO_DIR/scripts/upgrade_check.sh" > "$LOG_DIR/upgrade.log" 2>&1; then
-        tail -n 1 "$LOG_DIR/upgrade.log"; count 1 0
-    else
-        tail -n 30 "$LOG_DIR/upgrade.log" >&2; count 0 1
-    fi
+    run_check upgrade upgrade_check.sh SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade"
 fi
 
 log "logs in $LOG_DIR"

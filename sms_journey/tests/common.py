@@ -17,7 +17,7 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from odoo import http
+from odoo import Command, http
 from odoo.tests import HttpCase, TransactionCase, freeze_time, new_test_user
 from odoo.tests.common import get_db_name
 
@@ -419,6 +419,57 @@ __all__ = [
     "SmsJourneyVonageHttpCase",
     "VonageFormatServer",
 ]
+
+
+class PartnerActivityMixin:
+    """Contacts with orders confirmed at chosen moments, and their customer facts."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write({"sms_inactivity_days": 90, "sms_loyalty_window_days": 365})
+        cls.product = cls.env["product.product"].create({"name": "Widget", "list_price": 10.0})
+        cls.Partner = cls.env["res.partner"]
+
+    def order(self, partner, confirm_at=None):
+        """A quote for ``partner``; confirmed at ``confirm_at`` when given."""
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [Command.create({"product_id": self.product.id})],
+            }
+        )
+        if confirm_at:
+            with self.frozen_now(confirm_at):
+                order.action_confirm()
+        return order
+
+    def reset_facts(self, partners):
+        """Forget the facts, as on a database where the history predates the module."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE res_partner SET first_order_date = NULL, last_order_date = NULL,
+                      last_interaction_date = NULL, last_activity_date = NULL,
+                      journey_stage = 'first_contact'
+                WHERE id = ANY(%s)""",
+            [partners.ids],
+        )
+        self.env.invalidate_all()
+
+
+def new_sms_mailing(env, body, partners=None, name="Promo", model="res.partner", **values):
+    """An SMS mailing of ``body`` on ``model`` (to ``partners`` when given), as a user
+    makes one in Email Marketing; ``values`` add to or override its fields."""
+    vals = {
+        "name": name,
+        "subject": name,
+        "mailing_type": "sms",
+        "body_plaintext": body,
+        "mailing_model_id": env["ir.model"]._get_id(model),
+    }
+    if partners is not None:
+        vals["mailing_domain"] = repr([("id", "in", partners.ids)])
+    return env["mailing.mailing"].create({**vals, **values})
 
 
 def new_other_company_user(env, login, groups="sms_journey.group_sms_journey_user"):

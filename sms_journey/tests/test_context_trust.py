@@ -22,7 +22,7 @@ from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 from odoo.tools import frozendict, mute_logger
 
-from .common import SmsJourneyHttpCase, new_sms_user
+from .common import SmsJourneyHttpCase, new_sms_mailing, new_sms_user
 
 _logger = logging.getLogger(__name__)
 # inside the marketing send window of the tests' company (Europe/Rome)
@@ -271,9 +271,7 @@ class TestNoTrustThroughContext(SmsJourneyHttpCase):
         plain = self.env["sms.sms"].browse(plain_id)
         self.assertEqual(plain.sms_kind, "transactional")
         self.assertFalse(plain.template_id)
-        mailing = self.env["mailing.mailing"].create(
-            {"name": "Promo", "subject": "Promo", "mailing_type": "sms", "body_plaintext": "x"}
-        )
+        mailing = new_sms_mailing(self.env, "x")
         mass_id = self.result(
             "sms.sms",
             "create",
@@ -415,15 +413,7 @@ class TestKindsFromTheSource(SmsJourneyHttpCase):
 
     def test_mailing_test_on_iap_goes_through_the_policy(self):
         self.company.sms_gateway_id = False
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Test of the summer sale",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-            }
-        )
+        mailing = new_sms_mailing(self.env, "Test of the summer sale")
         with self.mock_iap() as calls:
             self.env["mailing.sms.test"].create(
                 {"mailing_id": mailing.id, "numbers": "+39 333 765 4321"}

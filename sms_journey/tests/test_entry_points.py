@@ -8,7 +8,7 @@ from odoo.tests import tagged
 
 from odoo.addons.sms.tests.common import MockSMS
 
-from .common import SmsJourneyMixin
+from .common import SmsJourneyMixin, new_sms_mailing
 
 NOW = datetime(2026, 3, 10, 10, 0)  # 11:00 in Rome: inside the sending window
 
@@ -93,16 +93,7 @@ class EntryPointsMixin(SmsJourneyMixin):
         )
 
     def test_sms_mailing_on_contacts(self):
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Summer sale",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "mailing_domain": repr([("id", "in", self.contacts.ids)]),
-            }
-        )
+        mailing = new_sms_mailing(self.env, "Summer sale", self.contacts)
         mailing.action_send_sms()
         self.assertOnlyOptedIn(self.deliveries())
 
@@ -116,15 +107,11 @@ class EntryPointsMixin(SmsJourneyMixin):
                 ],
             }
         )
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Summer sale",
-                "mailing_model_id": self.env["ir.model"]._get_id("mailing.list"),
-                "contact_list_ids": [(6, 0, mailing_list.ids)],
-            }
+        mailing = new_sms_mailing(
+            self.env,
+            "Summer sale",
+            model="mailing.list",
+            contact_list_ids=[(6, 0, mailing_list.ids)],
         )
         mailing.action_send_sms()
         self.assertOnlyOptedIn(self.deliveries())

@@ -6,9 +6,8 @@ from odoo.tests import TransactionCase, tagged
 
 from .. import hooks
 from ..models import res_partner_facts_backfill as backfill
-from .common import SmsJourneyCase
+from .common import PartnerActivityMixin, SmsJourneyCase
 from .test_journey_engine import JourneyCaseMixin
-from .test_partner_activity import PartnerActivityMixin
 
 FACTS = (
     "first_order_date",
@@ -49,18 +48,6 @@ class TestInstallColumns(TransactionCase):
 
 
 class BackfillCase(PartnerActivityMixin, SmsJourneyCase):
-    def reset_facts(self, partners):
-        """Forget the facts, as on a database where the history predates the module."""
-        self.env.flush_all()
-        self.env.cr.execute(
-            """UPDATE res_partner SET first_order_date = NULL, last_order_date = NULL,
-                      last_interaction_date = NULL, last_activity_date = NULL,
-                      journey_stage = 'first_contact'
-                WHERE id = ANY(%s)""",
-            [partners.ids],
-        )
-        self.env.invalidate_all()
-
     def facts(self, partners):
         self.env.invalidate_all()
         return {p.id: tuple(p[name] for name in FACTS) for p in partners}

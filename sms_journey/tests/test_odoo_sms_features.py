@@ -3,7 +3,7 @@ from datetime import datetime
 from odoo.tests import tagged
 
 from . import test_outbox
-from .common import SmsJourneyCase
+from .common import SmsJourneyCase, new_sms_mailing
 
 NUMBER = "+393331234567"
 # inside the company's marketing send window (8:00-21:00, contact in Europe/Rome)
@@ -75,15 +75,7 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         # a mailing's test is marketing: the number tested on consents (inside the window)
         tester = self.env["res.partner"].create({"name": "Tester", "mobile": "+39 333 765 4321"})
         tester._sms_consent_set("opted_in", "staff", "signed form")
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Test of the summer sale",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-            }
-        )
+        mailing = new_sms_mailing(self.env, "Test of the summer sale")
         with self.frozen_now(DAYTIME):
             self.env["mailing.sms.test"].create(
                 {"mailing_id": mailing.id, "numbers": "+39 333 765 4321\nnot-a-number"}

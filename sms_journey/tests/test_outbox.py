@@ -4,7 +4,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..models import sms_gateway_message
-from .common import SmsJourneyCase
+from .common import SmsJourneyCase, new_sms_mailing
 
 NUMBER = "+393331234567"
 
@@ -123,16 +123,8 @@ class TestOutboxCompliance(SmsJourneyCase):
         self.assertTrue(message.failure_reason)
 
     def test_mass_mailing_sms_is_marketing(self):
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Summer sale!",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "mailing_domain": [("id", "=", self.partner.id)],
-                "sms_allow_unsubscribe": False,
-            }
+        mailing = new_sms_mailing(
+            self.env, "Summer sale!", self.partner, sms_allow_unsubscribe=False
         )
         mailing.action_send_sms()
         self.env["sms.sms"]._process_queue()

@@ -17,7 +17,7 @@ from odoo.tools import SQL
 
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
-from .common import SmsJourneyCase
+from .common import SmsJourneyCase, new_sms_mailing
 
 NUMBER = "+393331234567"
 # 20:30 UTC is 22:30 in Rome: a marketing SMS waits for 08:00 Rome = 06:00 UTC
@@ -203,16 +203,8 @@ class TestOutboxPolicyAgain(SmsJourneyCase):
 
     def test_blacklist_cancels_held_mailing_sms_and_its_trace(self):
         self.partner._sms_consent_set("opted_in", "staff", "signed form")
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Promo",
-                "subject": "Promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Summer sale!",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "mailing_domain": [("id", "=", self.partner.id)],
-                "sms_allow_unsubscribe": False,
-            }
+        mailing = new_sms_mailing(
+            self.env, "Summer sale!", self.partner, sms_allow_unsubscribe=False
         )
         with self.frozen_now(EVENING):
             mailing.action_send_sms()

@@ -3,29 +3,7 @@ from datetime import date, datetime
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, SmsJourneyHttpCase
-
-
-class PartnerActivityMixin:
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.company.write({"sms_inactivity_days": 90, "sms_loyalty_window_days": 365})
-        cls.product = cls.env["product.product"].create({"name": "Widget", "list_price": 10.0})
-        cls.Partner = cls.env["res.partner"]
-
-    def order(self, partner, confirm_at=None):
-        """A quote for ``partner``; confirmed at ``confirm_at`` when given."""
-        order = self.env["sale.order"].create(
-            {
-                "partner_id": partner.id,
-                "order_line": [Command.create({"product_id": self.product.id})],
-            }
-        )
-        if confirm_at:
-            with self.frozen_now(confirm_at):
-                order.action_confirm()
-        return order
+from .common import PartnerActivityMixin, SmsJourneyCase, SmsJourneyHttpCase
 
 
 @tagged("post_install", "-at_install")
@@ -204,16 +182,7 @@ class TestPartnerActivity(PartnerActivityMixin, SmsJourneyCase):
         self.order(contact, confirm_at=datetime(2023, 2, 2, 10, 0))
         self.order(lone)
         partners = company | contact | lone
-        # Forget everything, as on a database where the orders predate the module.
-        self.env.flush_all()
-        self.env.cr.execute(
-            """UPDATE res_partner SET first_order_date = NULL, last_order_date = NULL,
-                      last_interaction_date = NULL, last_activity_date = NULL,
-                      journey_stage = 'first_contact'
-                WHERE id = ANY(%s)""",
-            [partners.ids],
-        )
-        self.env.invalidate_all()
+        self.reset_facts(partners)
         self.assertGreaterEqual(self.Partner._sms_recompute_activity_facts(), 3)
         for partner in company | contact:
             self.assertEqual(partner.first_order_date, date(2023, 1, 2))

@@ -7,6 +7,7 @@ from .common import (
     SmsJourneyCase,
     SmsResultsAssertions,
     new_other_company_user,
+    new_sms_mailing,
     new_sms_user,
 )
 
@@ -70,15 +71,7 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         cls._set_create_date(cls.clicks[1], T0 + 2 * D)  # the second click
         cls._interaction(T0 + 15.5 * H, journey_trace=cls.trace1)  # 00:30 in Rome, next day
 
-        cls.mailing = env["mailing.mailing"].create(
-            {
-                "name": "March promo",
-                "subject": "March promo",
-                "mailing_type": "sms",
-                "body_plaintext": "Promo",
-                "mailing_model_id": env.ref("base.model_res_partner").id,
-            }
-        )
+        cls.mailing = new_sms_mailing(env, "Promo", name="March promo")
         cls.mt_giulia = cls._mailing_sms(cls.giulia, "sent")
         cls.mt_marco = cls._mailing_sms(cls.marco, "sent")
         cls.mt_anna = cls._mailing_sms(cls.anna, "cancel", failure_type="sms_blacklist")

@@ -11,7 +11,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.sms_result_snapshot import INCREMENTAL_TABLES
-from .common import SmsJourneyCase, SmsResultsAssertions
+from .common import SmsJourneyCase, SmsResultsAssertions, new_sms_mailing
 
 T0 = datetime(2026, 3, 2, 8, 0)
 H = timedelta(hours=1)
@@ -62,15 +62,7 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
                 "step_ids": [(0, 0, {"template_id": template.id})],
             }
         )
-        cls.mailing = env["mailing.mailing"].create(
-            {
-                "name": "Incremental mailing",
-                "subject": "Incremental mailing",
-                "mailing_type": "sms",
-                "body_plaintext": "Promo",
-                "mailing_model_id": env.ref("base.model_res_partner").id,
-            }
-        )
+        cls.mailing = new_sms_mailing(env, "Promo", name="Incremental mailing")
         cls.link = env["link.tracker"].create({"url": "https://shop.example.com", "title": "Shop"})
         cls.product = env["product.product"].create(
             {"name": "Widget", "list_price": 100.0, "taxes_id": [(5, 0, 0)]}

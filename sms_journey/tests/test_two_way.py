@@ -9,7 +9,7 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from .common import SmsJourneyHttpCase
+from .common import SmsJourneyHttpCase, new_sms_mailing
 
 NUMBER = "+393331234567"
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
@@ -643,17 +643,13 @@ class TestReplyDigest(TwoWayCommon):
         cls.company.partner_id.tz = "Europe/Rome"
 
     def launch_campaign(self):
-        mailing = self.env["mailing.mailing"].create(
-            {
-                "name": "Spring sale",
-                "subject": "Spring sale",
-                "mailing_type": "sms",
-                "body_plaintext": "Spring sale: -20% until Sunday!",
-                "mailing_model_id": self.env["ir.model"]._get_id("res.partner"),
-                "mailing_domain": repr([("id", "in", (self.partner | self.other).ids)]),
-                "sms_force_send": True,
-                "sms_allow_unsubscribe": False,
-            }
+        mailing = new_sms_mailing(
+            self.env,
+            "Spring sale: -20% until Sunday!",
+            self.partner | self.other,
+            name="Spring sale",
+            sms_force_send=True,
+            sms_allow_unsubscribe=False,
         )
         mailing.action_send_sms()
         self.dispatch()
