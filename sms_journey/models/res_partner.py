@@ -586,6 +586,15 @@ class ResPartner(models.Model):
             for partner in self
         }
 
+    def _sms_number(self):
+        """The number we text this contact on, the one answer for every sender (steps,
+        preview, reply box, surveys, conversation): ``phone_sanitized`` (E.164, Odoo's
+        sanitization of mobile, then phone), else the number as typed (mobile, then
+        phone) so that Odoo's SMS fails it visibly as a wrong number format rather than
+        the contact being silently skipped; False when the contact has no number."""
+        self.ensure_one()
+        return self.phone_sanitized or self.mobile or self.phone or False
+
     def _sms_lang(self, company=None):
         """The language of the automatic SMS to this contact (see ``_sms_langs``); an
         empty recordset (an unknown number) gets the fallback."""
@@ -644,7 +653,7 @@ class ResPartner(models.Model):
         return {
             "messages": messages[:limit]._conversation_rows(),
             "has_more": len(messages) > limit,
-            "can_reply": bool(self.phone_sanitized or self.mobile or self.phone),
+            "can_reply": bool(self._sms_number()),
         }
 
     def sms_conversation_send(self, body):
@@ -657,7 +666,7 @@ class ResPartner(models.Model):
         body = (body or "").strip()
         if not body:
             raise UserError(_("Type a message first."))
-        if not (self.phone_sanitized or self.mobile or self.phone):
+        if not self._sms_number():
             raise UserError(_("%s has no phone number.", self.display_name))
         self.env["sms.sender"]._send([SmsRequest(body=body, partner=self, kind="transactional")])
         return self.sms_conversation_read()

@@ -639,7 +639,7 @@ class SmsJourneyParticipant(models.Model):
         """Why this participant's SMS of ``step`` cannot be written, or None."""
         if not step.template_id and not step.variant_ids:
             return _("No SMS template on the step")
-        if not (self.partner_id.mobile or self.partner_id.phone):
+        if not self.partner_id._sms_number():
             return _("The contact has no phone number")
         return None
 
@@ -763,7 +763,7 @@ class SmsJourneyParticipant(models.Model):
         if not question:
             trace._skip(_("No survey question on the step"))
             return None
-        if not self.partner_id.phone_sanitized:
+        if not self.partner_id._sms_number():
             trace._skip(_("The contact has no phone number"))
             return None
         lang = self.partner_id._sms_lang(self.journey_id.company_id)

@@ -344,7 +344,7 @@ class SmsSender(models.AbstractModel):
         for request in requests:
             if request.number is None and request.partner:
                 partner = request.partner
-                request.number = partner.phone_sanitized or partner.mobile or partner.phone
+                request.number = partner._sms_number()
             if request.thread is None:
                 request.thread = request.partner or None
         messages = self._log_messages(requests)

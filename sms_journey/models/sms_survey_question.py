@@ -126,7 +126,7 @@ class SmsSurveyQuestion(models.Model):
         """Text the question to ``partners`` (marketing: only those who consented get
         it) and open one request per contact who was texted."""
         self.ensure_one()
-        partners = partners.filtered("phone_sanitized")
+        partners = partners.filtered(lambda partner: partner._sms_number())
         if not partners:
             raise UserError(_("None of these contacts has a mobile number."))
         # the question in each contact's language: one read per language
@@ -149,7 +149,7 @@ class SmsSurveyQuestion(models.Model):
                     "question_id": self.id,
                     "company_id": (self.company_id or self.env.company).id,
                     "partner_id": sms.request.partner.id,
-                    "number": sms.request.partner.phone_sanitized,
+                    "number": sms.request.partner._sms_number(),
                     "sms_uuid": sms.uuid,
                     "sent_at": now,
                     "state": "open",

@@ -190,7 +190,7 @@ class SmsJourneyPreview(models.TransientModel):
         journey = self.journey_id
         # survey questions are always marketing SMS
         kind = "marketing" if step.action == "survey" else journey.sms_kind
-        number = partner.phone_sanitized or partner.mobile or partner.phone
+        number = partner._sms_number()
         item = PolicyItem(
             kind=kind,
             partner=partner,
@@ -218,7 +218,7 @@ class SmsJourneyPreview(models.TransientModel):
             return {"skip_reason": _("No survey question on the step")}
         if step.action in ("sms", "appointment") and not template:
             return {"skip_reason": _("No SMS template on the step")}
-        if not (partner.mobile or partner.phone):
+        if not partner._sms_number():
             return {"skip_reason": _("The contact has no phone number")}
         # in the contact's language, as it will be sent
         lang = partner._sms_lang(step.journey_id.company_id)
