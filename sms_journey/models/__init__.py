@@ -19,6 +19,8 @@ from . import sms_gateway_twilio
 from . import sms_gateway_vonage
 from . import sms_gateway_message
 from . import sms_interaction
+from . import sms_interaction_worker
+from . import sms_interaction_pipeline
 from . import sms_inbound_part
 from . import ir_http
 from . import sms_conversation_message

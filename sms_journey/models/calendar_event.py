@@ -41,8 +41,9 @@ class CalendarEvent(models.Model):
         self.ensure_one()
         return self.attendee_ids.filtered(lambda a: a.partner_id == partner)[:1]
 
-    def _sms_answer(self, interaction, answer):
-        """Apply a contact's SMS answer (``confirm``, ``cancel``, ``reschedule``)."""
+    def _sms_answer(self, interaction, batch, answer):
+        """Apply a contact's SMS answer (``confirm``, ``cancel``, ``reschedule``); the
+        reply to the contact is an answer of ``batch``."""
         self.ensure_one()
         partner = interaction.partner_id
         attendee = self._sms_attendee(partner)
@@ -84,4 +85,4 @@ class CalendarEvent(models.Model):
             reply = _("%(brand)s: we will contact you to find a new time.", brand=brand)
         else:
             raise ValueError(answer)
-        interaction._reply(reply)
+        interaction._reply(batch, reply)

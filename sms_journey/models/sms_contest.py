@@ -92,9 +92,10 @@ class SmsContest(models.Model):
                 contest.rule_id = self.env["sms.keyword.rule"].sudo().create(values)
             contest.state = "open"
 
-    def _enter(self, interaction):
+    def _enter(self, interaction, batch):
         """Enter the sender of ``interaction`` if it came within the window and the number
-        has not entered yet. Returns the entry (empty when refused)."""
+        has not entered yet (the entry reply is an answer of ``batch``). Returns the entry
+        (empty when refused)."""
         self.ensure_one()
         Entry = self.env["sms.contest.entry"].sudo()
         within = self.date_start <= interaction.received_at <= self.date_end
@@ -112,7 +113,7 @@ class SmsContest(models.Model):
             }
         )
         if self.entry_reply:
-            interaction._reply(self.entry_reply)
+            interaction._reply(batch, self.entry_reply)
         return entry
 
     def action_draw(self):

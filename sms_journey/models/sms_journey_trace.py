@@ -336,3 +336,50 @@ class SmsJourneyTrace(models.Model):
         for trace in self.sudo():
             if not trace.replied_at:
                 trace.write({"replied_at": interaction.received_at, "reply_body": interaction.body})
+
+    # ------------------------------------------------------------------
+    # The reply that answers a journey SMS (the inbound pipeline)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _find_answered_by(self, interaction):
+        """The journey SMS ``interaction`` answers: the outbox row it replies to, else
+        the previous SMS of its contact's running participant, else the latest journey
+        SMS to its number (an unknown or ambiguous sender)."""
+        Trace = self.sudo()
+        trace = Trace.browse()
+        if interaction.outbox_message_id:
+            trace = Trace.search(
+                [("sms_uuid", "=", interaction.outbox_message_id.sms_uuid)], limit=1
+            )
+        if not trace and interaction.partner_id:
+            participant = (
+                self.env["sms.journey.participant"]
+                .sudo()
+                .search(
+                    [("partner_id", "=", interaction.partner_id.id), ("state", "=", "running")],
+                    order="id desc",
+                    limit=1,
+                )
+            )
+            trace = participant._previous_sms_trace() if participant else Trace.browse()
+        if not trace and interaction.number:
+            trace = Trace.search(
+                [
+                    ("state", "=", "sent"),
+                    ("outbox_message_id.number", "=", interaction.number),
+                    ("participant_id.state", "=", "running"),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        return trace
+
+    def _record_reply(self, interaction):
+        """``interaction`` answers this SMS: replied (and opted out on STOP), and an
+        interaction of its contact."""
+        self.ensure_one()
+        self._mark_replied(interaction)
+        if interaction.consent_action == "opt_out":
+            self.sudo().opted_out_at = interaction.received_at
+        self.partner_id._sms_touch_interaction(interaction.received_at)

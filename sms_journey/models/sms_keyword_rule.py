@@ -4,7 +4,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import keyword_rules
-from .sms_interaction import current_reply_queue
 
 
 class SmsKeywordRule(models.Model):
@@ -117,10 +116,10 @@ class SmsKeywordRule(models.Model):
     # matching -------------------------------------------------------------
 
     @api.model
-    def _find_for_interaction(self, interaction):
+    def _find_for_interaction(self, interaction, batch):
         """The rule answering ``interaction`` and the keyword it matched, or (rule, None)
         with an empty rule."""
-        rules = self._candidates_for(interaction)
+        rules = self._candidates_for(interaction, batch)
         specs = [
             keyword_rules.KeywordRule(
                 rule.id,
@@ -136,28 +135,26 @@ class SmsKeywordRule(models.Model):
         return self.browse(winner.rule.id), winner.keyword
 
     @api.model
-    def _candidates_for(self, interaction):
-        """Active rules of the interaction's company valid on its day and in scope. In
-        the inbound worker the search is made once per company and day for the batch."""
+    def _candidates_for(self, interaction, batch):
+        """Active rules of the interaction's company valid on its day and in scope. The
+        search is made once per company and day for the replies of ``batch``."""
         day = fields.Date.context_today(self, interaction.received_at)
-        queue = current_reply_queue()
-        key = ("sms.keyword.rule", interaction.company_id.id, day)
-        if queue is not None and key in queue.lookups:
-            rules = self.browse(queue.lookups[key])  # in this reply's language
-            return rules.filtered(lambda rule: rule._in_scope(interaction))
-        rules = self.search(
-            [
-                ("company_id", "in", [False, interaction.company_id.id]),
-                "|",
-                ("date_start", "=", False),
-                ("date_start", "<=", day),
-                "|",
-                ("date_end", "=", False),
-                ("date_end", ">=", day),
-            ]
+        company_id = interaction.company_id.id
+        rule_ids = batch.lookup(
+            ("sms.keyword.rule", company_id, day),
+            lambda: self.search(
+                [
+                    ("company_id", "in", [False, company_id]),
+                    "|",
+                    ("date_start", "=", False),
+                    ("date_start", "<=", day),
+                    "|",
+                    ("date_end", "=", False),
+                    ("date_end", ">=", day),
+                ]
+            ).ids,
         )
-        if queue is not None:
-            queue.lookups[key] = rules.ids
+        rules = self.browse(rule_ids)  # in this reply's language
         return rules.filtered(lambda rule: rule._in_scope(interaction))
 
     def _in_scope(self, interaction):
@@ -180,11 +177,12 @@ class SmsKeywordRule(models.Model):
 
     # actions --------------------------------------------------------------
 
-    def _run_actions(self, interaction):
-        """Run the rule's actions on ``interaction`` in sequence."""
+    def _run_actions(self, interaction, batch):
+        """Run the rule's actions on ``interaction`` in sequence; their answers are
+        queued on ``batch``."""
         self.ensure_one()
         for action in self.action_ids.sorted(lambda a: (a.sequence, a.id)):
-            action._run(interaction)
+            action._run(interaction, batch)
 
     def action_view_interactions(self):
         self.ensure_one()

@@ -97,6 +97,14 @@ class SmsKeywordRuleAction(models.Model):
     activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
     activity_summary = fields.Char("Summary")
     email_to = fields.Char("Forward to", help="Email addresses, separated by commas.")
+    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade", check_company=True)
+    review_threshold = fields.Float(
+        "Satisfied from",
+        default=4,
+        help="The grade in the reply (1 to 5) at least this: the review request SMS with "
+        "the review link; lower: a call for the contact's salesperson.",
+    )
+    review_url = fields.Char("Review link", help="Empty: the company's review link.")
 
     @api.model
     def _selection_journey_stage(self):
@@ -118,14 +126,14 @@ class SmsKeywordRuleAction(models.Model):
             if action.type == "reply" and action.template_id.model != "res.partner":
                 raise ValidationError(_("Reply templates must be written for contacts."))
 
-    def _run(self, interaction):
+    def _run(self, interaction, batch):
         """Apply this step to ``interaction``; errors are logged, not raised."""
         self.ensure_one()
         if self.type in PARTNER_ACTIONS and not interaction.partner_id:
             return
         try:
             with self.env.cr.savepoint():
-                getattr(self, f"_run_{self.type}")(interaction)
+                self._runners()[self.type](interaction, batch)
         except Exception:
             _logger.exception(
                 "Keyword rule %s: action %s failed on SMS %s",
@@ -134,21 +142,43 @@ class SmsKeywordRuleAction(models.Model):
                 interaction.id,
             )
 
-    def _run_reply(self, interaction):
+    def _runners(self):
+        """{action type: the method that runs it on (interaction, batch)}."""
+        return {
+            "reply": self._run_reply,
+            "tag_add": self._run_tag_add,
+            "tag_remove": self._run_tag_remove,
+            "stage": self._run_stage,
+            "journey_enrol": self._run_journey_enrol,
+            "appointment_confirm": self._run_appointment_confirm,
+            "appointment_cancel": self._run_appointment_cancel,
+            "appointment_reschedule": self._run_appointment_reschedule,
+            "survey_answer": self._run_survey_answer,
+            "opt_in": self._run_opt_in,
+            "opt_out": self._run_opt_out,
+            "activity": self._run_activity,
+            "lead": self._run_lead,
+            "forward": self._run_forward,
+            "mark_handled": self._run_mark_handled,
+            "contest_enter": self._run_contest_enter,
+            "review": self._run_review,
+        }
+
+    def _run_reply(self, interaction, batch):
         partner = interaction.partner_id
         body = self.template_id._render_field("body", partner.ids, compute_lang=True)[partner.id]
-        interaction._reply(body, kind=self.sms_kind, template=self.template_id)
+        interaction._reply(batch, body, kind=self.sms_kind, template=self.template_id)
 
-    def _run_tag_add(self, interaction):
+    def _run_tag_add(self, interaction, batch):
         interaction.partner_id.category_id = [fields.Command.link(self.tag_id.id)]
 
-    def _run_tag_remove(self, interaction):
+    def _run_tag_remove(self, interaction, batch):
         interaction.partner_id.category_id = [fields.Command.unlink(self.tag_id.id)]
 
-    def _run_stage(self, interaction):
+    def _run_stage(self, interaction, batch):
         interaction.partner_id.journey_stage = self.journey_stage
 
-    def _run_journey_enrol(self, interaction):
+    def _run_journey_enrol(self, interaction, batch):
         """Enter the contact in a running journey, once per reply (the participant key)."""
         journey = self.journey_id.sudo()
         if journey.state != "running":
@@ -163,29 +193,29 @@ class SmsKeywordRuleAction(models.Model):
             ]
         )
 
-    def _run_appointment(self, interaction, answer):
+    def _run_appointment(self, interaction, batch, answer):
         event = self.env["calendar.event"]._sms_find_appointment(interaction)
         if event:
-            event._sms_answer(interaction, answer)
+            event._sms_answer(interaction, batch, answer)
         else:
             _logger.info("SMS %s: no upcoming appointment to %s", interaction.id, answer)
 
-    def _run_appointment_confirm(self, interaction):
-        self._run_appointment(interaction, "confirm")
+    def _run_appointment_confirm(self, interaction, batch):
+        self._run_appointment(interaction, batch, "confirm")
 
-    def _run_appointment_cancel(self, interaction):
-        self._run_appointment(interaction, "cancel")
+    def _run_appointment_cancel(self, interaction, batch):
+        self._run_appointment(interaction, batch, "cancel")
 
-    def _run_appointment_reschedule(self, interaction):
-        self._run_appointment(interaction, "reschedule")
+    def _run_appointment_reschedule(self, interaction, batch):
+        self._run_appointment(interaction, batch, "reschedule")
 
-    def _run_survey_answer(self, interaction):
+    def _run_survey_answer(self, interaction, batch):
         question = self.survey_question_id
         request = self.env["sms.survey.request"].sudo()._open_for(interaction)
         if request.question_id != question:
             request = None
-        if not interaction._record_survey_answer(question, request):
-            interaction._reply(question._clarification_text())
+        if not interaction._record_survey_answer(batch, question, request):
+            interaction._reply(batch, question._clarification_text())
 
     def _consent_proof(self, interaction):
         return _(
@@ -195,7 +225,7 @@ class SmsKeywordRuleAction(models.Model):
             rule=self.rule_id.name,
         )
 
-    def _run_opt_in(self, interaction):
+    def _run_opt_in(self, interaction, batch):
         self.env["res.partner"]._sms_consent_opt_in_number(
             interaction.number,
             "keyword",
@@ -205,7 +235,7 @@ class SmsKeywordRuleAction(models.Model):
             company=interaction.gateway_id.company_id,
         )
 
-    def _run_opt_out(self, interaction):
+    def _run_opt_out(self, interaction, batch):
         self.env["res.partner"]._sms_consent_opt_out_number(
             interaction.number,
             "keyword",
@@ -218,7 +248,7 @@ class SmsKeywordRuleAction(models.Model):
     def _responsible(self, interaction):
         return interaction.partner_id.user_id or self.rule_id.user_id or self.env.user
 
-    def _run_activity(self, interaction):
+    def _run_activity(self, interaction, batch):
         partner = interaction.partner_id
         activity_type = self.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
         partner.activity_schedule(
@@ -228,7 +258,7 @@ class SmsKeywordRuleAction(models.Model):
             user_id=self._responsible(interaction).id,
         )
 
-    def _run_lead(self, interaction):
+    def _run_lead(self, interaction, batch):
         # crm is not a dependency: the action does nothing where it is not installed.
         if "crm.lead" not in self.env:
             return
@@ -247,7 +277,7 @@ class SmsKeywordRuleAction(models.Model):
             }
         )
 
-    def _run_forward(self, interaction):
+    def _run_forward(self, interaction, batch):
         company = interaction.company_id or self.env.company
         who = interaction.partner_id.name or interaction.number
         body = Markup("<p>%s</p><blockquote>%s</blockquote>") % (
@@ -269,27 +299,13 @@ class SmsKeywordRuleAction(models.Model):
             }
         )
 
-    def _run_mark_handled(self, interaction):
+    def _run_mark_handled(self, interaction, batch):
         interaction.action_mark_handled()
 
-    # --- contests ---------------------------------------------------------------
+    def _run_contest_enter(self, interaction, batch):
+        self.contest_id._enter(interaction, batch)
 
-    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade", check_company=True)
-
-    def _run_contest_enter(self, interaction):
-        self.contest_id._enter(interaction)
-
-    # --- reviews ---------------------------------------------------------------------
-
-    review_threshold = fields.Float(
-        "Satisfied from",
-        default=4,
-        help="The grade in the reply (1 to 5) at least this: the review request SMS with "
-        "the review link; lower: a call for the contact's salesperson.",
-    )
-    review_url = fields.Char("Review link", help="Empty: the company's review link.")
-
-    def _run_review(self, interaction):
+    def _run_review(self, interaction, batch):
         """Route the grade of the reply (kept apart from the inbound pipeline: this
         action only reads the reply it is given)."""
         grade = review_tools.grade_of(interaction.body)
@@ -300,4 +316,5 @@ class SmsKeywordRuleAction(models.Model):
             link=self.review_url,
             origin=self.rule_id.name,
             interaction=interaction,
+            batch=batch,
         )

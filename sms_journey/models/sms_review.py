@@ -19,7 +19,7 @@ class SmsReview(models.AbstractModel):
     _description = "SMS review routing"
 
     @api.model
-    def _route(self, partner, grade, threshold, link=None, origin="", interaction=None):
+    def _route(self, partner, grade, threshold, link=None, origin="", interaction=None, batch=None):
         """Route ``partner``'s ``grade`` against ``threshold``; returns what was done
         (``tools.review.REVIEW`` / ``SALESPERSON``) or None.
 
@@ -27,6 +27,8 @@ class SmsReview(models.AbstractModel):
         :param origin: what was answered, for the activity ("After-purchase survey")
         :param interaction: the SMS reply that answered (the request goes back through
             the gateway it came in on), if any
+        :param batch: the ``InboundBatch`` of ``interaction``, on which the request is
+            queued
         """
         if not partner:
             return None
@@ -34,13 +36,13 @@ class SmsReview(models.AbstractModel):
         link = link or company.sms_review_url
         decision = review_tools.route(grade, threshold, link)
         if decision == review_tools.REVIEW:
-            self._send_request(partner, company, link, interaction)
+            self._send_request(partner, company, link, interaction, batch)
         elif decision == review_tools.SALESPERSON:
             self._schedule_call_back(partner, grade, origin, interaction)
         return decision
 
     @api.model
-    def _send_request(self, partner, company, link, interaction=None):
+    def _send_request(self, partner, company, link, interaction=None, batch=None):
         template = company.sms_review_template_id or self.env.ref(
             "sms_journey.sms_template_review_request", raise_if_not_found=False
         )
@@ -53,7 +55,7 @@ class SmsReview(models.AbstractModel):
         # contact's own rating); without a template, the text above is
         kind = template.sudo().sms_kind if template else "transactional"
         if interaction:
-            return interaction._reply(body, kind=kind, template=template or None)
+            return interaction._reply(batch, body, kind=kind, template=template or None)
         request = SmsRequest(body=body, partner=partner, kind=kind, template=template)
         return self.env["sms.sender"].sudo()._send([request], company=company)[0]
 

@@ -42,10 +42,16 @@ class SmsSurveyAnswer(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         answers = super().create(vals_list)
-        answers.filtered(lambda a: a.question_id.review_routing)._route_review()
+        # an answer by SMS reply is routed by the inbound pipeline, with the reply's
+        # batch (``sms.interaction._record_survey_answer``)
+        answers.filtered(
+            lambda a: a.question_id.review_routing and not a.interaction_id
+        )._route_review()
         return answers
 
-    def _route_review(self):
+    def _route_review(self, batch=None):
+        """Route the grade of these answers (``sms.review._route``); the review request
+        to an answer by SMS reply is an answer of the reply's ``batch``."""
         for answer in self:
             question = answer.question_id
             answer.env["sms.review"]._route(
@@ -55,4 +61,5 @@ class SmsSurveyAnswer(models.Model):
                 link=question.review_url,
                 origin=question.name,
                 interaction=answer.interaction_id,
+                batch=batch,
             )

@@ -628,3 +628,18 @@ class JsonRpcActorMixin:
             f"/web/dataset/call_kw/{model}/{method}",
             {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
         )
+
+
+def assert_same_message(case, ours, odoos):
+    """``ours``, a chatter message our batch paths write (``mail.thread``'s
+    ``_sms_journey_log_batch``, ``_sms_journey_post_batch``), holds what Odoo's own path
+    wrote in ``odoos``, column for column (but ids, message-id and dates)."""
+    case.env.flush_all()
+    skip = {"id", "message_id", "date", "create_date", "write_date"}
+    columns = [
+        name
+        for name, field in ours._fields.items()
+        if field.store and field.column_type and name not in skip
+    ]
+    case.env.invalidate_all()
+    case.assertEqual(ours.read(columns)[0] | {"id": 0}, odoos.read(columns)[0] | {"id": 0})

@@ -6,8 +6,8 @@ Former context keys of ours and what replaced them:
 - ``sms_kind``, ``sms_journey_template_id``: values our senders pass, else
   ``sms.sms._sms_journey_source`` set by our overrides (composer, templates);
 - ``sms_journey_policy_applied``: ``sms.sms._sms_journey_send_decided`` (private);
-- ``sms_journey_reply_queue``: ``sms_interaction.current_reply_queue()``, set only by
-  the inbound worker around its batch.
+- ``sms_journey_reply_queue``: an ``InboundBatch`` (``tools/inbound_batch.py``) the
+  inbound worker passes down the pipeline as an argument.
 """
 
 import ast

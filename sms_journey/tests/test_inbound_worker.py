@@ -4,19 +4,16 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import tagged
 
-from ..models.sms_interaction import (
-    LINGER,
-    STALE_CLAIM,
-    WAKE_UP_WINDOW,
-    ReplyQueue,
-    SmsInteraction,
-)
+from ..models.sms_interaction import LINGER, STALE_CLAIM, WAKE_UP_WINDOW
 from ..models.sms_sender import SmsRequest
-from .common import SmsJourneyCase
+from ..tools.inbound_batch import InboundBatch
+from .common import SmsJourneyCase, assert_same_message
 
 NUMBER = "+393331234567"
 OTHER = "+393337654321"
 THIRD = "+393339999999"
+# the inbound worker logs what fails in its batches
+WORKER_LOG = "odoo.addons.sms_journey.models.sms_interaction_worker"
 
 
 # What each reply costs on its own in the worker: its savepoint (2 round trips). Its
@@ -81,17 +78,18 @@ class TestInboundWorker(SmsJourneyCase):
     def test_a_failing_reply_does_not_stop_the_others(self):
         bad = self.store_inbound("boom")
         good = self.store_inbound("fine", sender=OTHER)
+        SmsInteraction = type(self.env["sms.interaction"])
         run = SmsInteraction._run_pipeline
 
-        def run_or_fail(interaction):
+        def run_or_fail(interaction, batch):
             if interaction.body == "boom":
                 self.partner.name = "changed before the error"
                 raise ValueError("no way")
-            return run(interaction)
+            return run(interaction, batch)
 
         with (
             patch.object(SmsInteraction, "_run_pipeline", run_or_fail),
-            self.assertLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"),
+            self.assertLogs(WORKER_LOG, "ERROR"),
         ):
             self.process_inbound()
         self.assertEqual(bad.pipeline_state, "failed")
@@ -106,16 +104,17 @@ class TestInboundWorker(SmsJourneyCase):
         other = self.env["res.partner"].create({"name": "Other", "mobile": OTHER})
         bad = self.store_inbound("boom")
         good = self.store_inbound("fine", sender=OTHER)
+        SmsInteraction = type(self.env["sms.interaction"])
         run = SmsInteraction._run_pipeline
 
-        def run_then_fail(interaction):
-            run(interaction)
+        def run_then_fail(interaction, batch):
+            run(interaction, batch)
             if interaction.body == "boom":
                 raise ValueError("late failure")
 
         with (
             patch.object(SmsInteraction, "_run_pipeline", run_then_fail),
-            self.assertLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"),
+            self.assertLogs(WORKER_LOG, "ERROR"),
         ):
             self.process_inbound()
         self.assertEqual((bad.pipeline_state, good.pipeline_state), ("failed", "processed"))
@@ -136,7 +135,7 @@ class TestInboundWorker(SmsJourneyCase):
         replies = self.env["sms.interaction"]
         for body in ("one", "two"):
             replies |= self.store_inbound(body) | self.store_inbound(body, sender=OTHER)
-        with self.assertNoLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"):
+        with self.assertNoLogs(WORKER_LOG, "ERROR"):
             self.process_inbound()
         self.assertEqual(set(replies.mapped("pipeline_state")), {"processed"})
         self.assertEqual(len(replies.mail_message_id), 4)
@@ -172,14 +171,15 @@ class TestInboundWorker(SmsJourneyCase):
         Interaction = self.env["sms.interaction"].sudo()
         claimed = Interaction._claim_received(10)  # committed before any work
         self.assertEqual(claimed, replies)
+        SmsInteraction = type(Interaction)
         run = SmsInteraction._process_received
         calls = []
 
-        def killed_at_the_second(interaction, queue):
+        def killed_at_the_second(interaction, batch):
             calls.append(interaction)
             if len(calls) == 2:
                 raise Killed
-            return run(interaction, queue)
+            return run(interaction, batch)
 
         with (
             patch.object(SmsInteraction, "_process_received", killed_at_the_second),
@@ -215,7 +215,7 @@ class TestInboundWorker(SmsJourneyCase):
 
         with (
             patch.object(type(self.env["sms.sender"]), "_send", fails_for_two),
-            self.assertLogs("odoo.addons.sms_journey.models.sms_interaction", "ERROR"),
+            self.assertLogs(WORKER_LOG, "ERROR"),
         ):
             self.process_inbound()
         self.assertEqual(set(replies.mapped("pipeline_state")), {"processed"})
@@ -247,16 +247,7 @@ class TestInboundWorker(SmsJourneyCase):
         # the same reply through message_post (the path outside the worker)
         alone._pipeline_write({"mail_message_id": False})
         alone._post_on_chatter()
-        posted = alone.mail_message_id
-        self.env.flush_all()
-        skip = {"id", "message_id", "date", "create_date", "write_date"}
-        columns = [
-            name
-            for name, field in posted._fields.items()
-            if field.store and field.column_type and name not in skip
-        ]
-        self.env.invalidate_all()
-        self.assertEqual(batch.read(columns)[0] | {"id": 0}, posted.read(columns)[0] | {"id": 0})
+        assert_same_message(self, batch, alone.mail_message_id)
 
     def test_batch_notifies_the_salesperson(self):
         salesman = self.env["res.users"].create(
@@ -297,21 +288,17 @@ class TestInboundWorkerQueries(SmsJourneyCase):
             with self.count_queries() as resolve:
                 claimed._resolve_senders()
             self.assertTrue(all(claimed.mapped("partner_id")))
-            queue = ReplyQueue()
-            queue.replies = [
-                (
-                    interaction,
-                    SmsRequest(
-                        body="Thanks",
-                        partner=interaction.partner_id,
-                        number=interaction.number,
-                        author_id=root,
-                    ),
+            batch = InboundBatch()
+            for interaction in claimed:
+                request = SmsRequest(
+                    body="Thanks",
+                    partner=interaction.partner_id,
+                    number=interaction.number,
+                    author_id=root,
                 )
-                for interaction in claimed
-            ]
+                batch.answer(interaction, request)
             with self.count_queries() as send:
-                claimed._send_replies(queue)
+                claimed._send_replies(batch)
             outbox = self.env["sms.gateway.message"].search_count(
                 [("number", "in", claimed.mapped("number")), ("body", "=", "Thanks")]
             )

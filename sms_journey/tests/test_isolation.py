@@ -83,7 +83,7 @@ class TestIsolation(JourneyCaseMixin, SmsJourneyCase):
             }
         )
 
-        def fail(rule, interaction):
+        def fail(rule, interaction, batch):
             raise ValueError("action exploded")
 
         with (
