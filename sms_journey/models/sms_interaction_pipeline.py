@@ -15,8 +15,8 @@ class SmsInteractionPipeline(models.Model):
     _inherit = "sms.interaction"
 
     def _run_pipeline(self, batch):
-        """What a reply means, step by step (see the class docstring); its contact and
-        the SMS it answers were resolved with its batch (``_resolve_senders``)."""
+        """What a reply means, step by step (see ``sms.interaction``'s docstring); its
+        contact and the SMS it answers were resolved with its batch (``_resolve_senders``)."""
         # From here on every answer (consent confirmations, HELP, survey thanks, keyword
         # rule replies, the courtesy reply) is written in the contact's language.
         self.with_context(lang=self._answer_lang(batch))._answer(batch)
