@@ -27,7 +27,13 @@ from . import sms_conversation_message
 from . import sms_conversation
 from . import sms_sms
 from . import sms_journey_participant
+from . import sms_journey_participant_conditions
+from . import sms_journey_participant_actions
+from . import sms_journey_participant_sms
 from . import sms_journey
+from . import sms_journey_enrolment
+from . import sms_journey_triggers
+from . import sms_journey_reminders
 from . import sms_journey_step
 from . import sms_journey_step_variant
 from . import sms_journey_trace

@@ -182,6 +182,49 @@ class SmsJourneyStep(models.Model):
     held_out_count = fields.Integer("Held out", compute="_compute_statistics")
     yes_count = fields.Integer("Took yes", compute="_compute_statistics")
     no_count = fields.Integer("Took no", compute="_compute_statistics")
+    # coupons: {{ coupon_code }} in the step's SMS
+    loyalty_program_id = fields.Many2one(
+        "loyalty.program",
+        "Coupon program",
+        domain="[('program_type', '=', 'coupons')]",
+        ondelete="restrict",
+        check_company=True,
+        help="Each participant gets one single-use coupon of this program, inserted where "
+        "the template says {{ coupon_code }}.",
+    )
+    coupon_validity_days = fields.Integer(
+        "Coupon valid for (days)",
+        default=7,
+        help="The coupon expires this many days after the SMS (the program's own limits "
+        "apply too).",
+    )
+    # landing pages: {{ landing_url }} in the step's SMS
+    landing_type = fields.Selection(
+        [
+            ("page", "Website page"),
+            ("product", "Product"),
+            ("promotion", "Promotion"),
+            ("survey", "Odoo survey"),
+        ],
+        "Link to",
+        help="Where {{ landing_url }} in the SMS takes the contact, through the SMS's own "
+        "tracked short link. A survey opens for that contact: the answer is recorded on "
+        "the contact and the journey participant.",
+    )
+    landing_page_id = fields.Many2one("website.page", "Page", ondelete="restrict")
+    landing_product_id = fields.Many2one(
+        "product.product", "Product", ondelete="restrict", check_company=True
+    )
+    landing_program_id = fields.Many2one(
+        "loyalty.program",
+        "Promotion program",
+        ondelete="restrict",
+        check_company=True,
+        help="The link applies the program's code to the cart (a coupons program: the "
+        "contact's own coupon of the step), then opens the shop.",
+    )
+    landing_survey_id = fields.Many2one("survey.survey", "Survey", ondelete="restrict")
+    landing_path = fields.Char("Landing page", compute="_compute_landing_path")
 
     _sql_constraints = [
         (
@@ -495,52 +538,7 @@ class SmsJourneyStep(models.Model):
         node = flow.branch_start(self._flow_nodes(), self.id, side)
         return self.browse(node.id if node else [])
 
-    # --- coupons: {{ coupon_code }} in the step's SMS ------------------------------
-
-    loyalty_program_id = fields.Many2one(
-        "loyalty.program",
-        "Coupon program",
-        domain="[('program_type', '=', 'coupons')]",
-        ondelete="restrict",
-        check_company=True,
-        help="Each participant gets one single-use coupon of this program, inserted where "
-        "the template says {{ coupon_code }}.",
-    )
-    coupon_validity_days = fields.Integer(
-        "Coupon valid for (days)",
-        default=7,
-        help="The coupon expires this many days after the SMS (the program's own limits "
-        "apply too).",
-    )
-
     # --- landing pages: {{ landing_url }} in the step's SMS ---------------------------
-
-    landing_type = fields.Selection(
-        [
-            ("page", "Website page"),
-            ("product", "Product"),
-            ("promotion", "Promotion"),
-            ("survey", "Odoo survey"),
-        ],
-        "Link to",
-        help="Where {{ landing_url }} in the SMS takes the contact, through the SMS's own "
-        "tracked short link. A survey opens for that contact: the answer is recorded on "
-        "the contact and the journey participant.",
-    )
-    landing_page_id = fields.Many2one("website.page", "Page", ondelete="restrict")
-    landing_product_id = fields.Many2one(
-        "product.product", "Product", ondelete="restrict", check_company=True
-    )
-    landing_program_id = fields.Many2one(
-        "loyalty.program",
-        "Promotion program",
-        ondelete="restrict",
-        check_company=True,
-        help="The link applies the program's code to the cart (a coupons program: the "
-        "contact's own coupon of the step), then opens the shop.",
-    )
-    landing_survey_id = fields.Many2one("survey.survey", "Survey", ondelete="restrict")
-    landing_path = fields.Char("Landing page", compute="_compute_landing_path")
 
     @api.depends(
         "landing_type",

@@ -205,14 +205,15 @@ class SmsJourneyTrace(models.Model):
         """
         self.ensure_one()
         item = StepSms(self.participant_id, self.step_id, self.id, self.executed_at, sent=sent)
-        due_times, _texted = self._record_sent_batch([item])
+        due_times, texted = self._record_sent_batch([item])
+        texted.write({"last_sms_at": fields.Datetime.now()})
         return due_times[self.id]
 
     @api.model
-    def _record_sent_batch(self, items, stamp=True):
+    def _record_sent_batch(self, items):
         """``_record_sent`` for the items of ``_send_sms_batch`` (participant, step,
         trace_id, now, sent); returns {trace id: due time or None} and the participants
-        texted, who get their last SMS time with ``stamp``."""
+        texted (their last SMS time is written with their next step)."""
         result, outcomes, participants = {}, [], self.env["sms.journey.participant"]
         for item in items:
             sent = item.sent
@@ -224,8 +225,6 @@ class SmsJourneyTrace(models.Model):
                 result[item.trace_id] = sent.due_at
                 participants |= item.participant
         self._record_outcomes(outcomes)
-        if stamp:
-            participants.write({"last_sms_at": fields.Datetime.now()})
         return result, participants
 
     @api.model

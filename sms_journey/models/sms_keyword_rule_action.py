@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import plaintext2html
 
 from ..tools import review as review_tools
+from ..tools.journey import Candidate
 
 _logger = logging.getLogger(__name__)
 
@@ -183,14 +184,9 @@ class SmsKeywordRuleAction(models.Model):
         journey = self.journey_id.sudo()
         if journey.state != "running":
             return
+        key = f"sms-reply-{interaction.id}"
         journey._create_participants(
-            [
-                {
-                    "partner_id": interaction.partner_id.id,
-                    "key": f"sms-reply-{interaction.id}",
-                    "moment": interaction.received_at,
-                }
-            ]
+            [Candidate(interaction.partner_id.id, key, interaction.received_at)]
         )
 
     def _run_appointment(self, interaction, batch, answer):

@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.tests import tagged
 
 from ..models.sms_interaction_digest import SmsInteractionDigest
-from ..models.sms_journey import SmsJourney
+from ..models.sms_journey_enrolment import SmsJourney
 from ..models.sms_journey_participant import SmsJourneyParticipant
 from ..models.sms_keyword_rule import SmsKeywordRule
 from .common import SmsJourneyCase
@@ -55,7 +55,7 @@ class TestIsolation(JourneyCaseMixin, SmsJourneyCase):
         with self.frozen_now(T0):
             (bad | good).action_start()
             self.env["sms.journey"]._cron_enrol()
-        execute = SmsJourneyParticipant._execute_steps
+        execute = SmsJourneyParticipant._run_due_steps
 
         def execute_or_fail(participants):
             if participants.journey_id == bad:
@@ -63,7 +63,7 @@ class TestIsolation(JourneyCaseMixin, SmsJourneyCase):
             return execute(participants)
 
         with (
-            patch.object(SmsJourneyParticipant, "_execute_steps", execute_or_fail),
+            patch.object(SmsJourneyParticipant, "_run_due_steps", execute_or_fail),
             self.assertLogs(LOGGER, "ERROR"),
             self.frozen_now(T0),
         ):

@@ -9,6 +9,7 @@ from odoo.tools import mute_logger
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 
 from ..tools.gateways.base import StatusReport
+from ..tools.journey import Candidate
 from .common import SmsJourneyCase, assert_same_message
 from .test_journey_engine import LINK, JourneyCaseMixin
 
@@ -65,9 +66,7 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
     def test_same_contact_twice_in_a_batch(self):
         journey = self._journey(self.partner)
         journey.sms_kind = "transactional"
-        journey._create_participants(
-            [{"partner_id": self.partner.id, "key": key, "moment": T0} for key in ("a", "b")]
-        )
+        journey._create_participants([Candidate(self.partner.id, key, T0) for key in ("a", "b")])
         self.run_crons(T0)
         traces = self.traces(journey, state="sent")
         self.assertGreaterEqual(len(traces), 2)
@@ -80,10 +79,10 @@ class TestJourneyBatch(JourneyCaseMixin, SmsJourneyCase):
         Participant = type(self.env["sms.journey.participant"])
         send_batch = Participant._send_sms_batch
 
-        def failing(self_, step, items, advance=True):
+        def failing(self_, step, items):
             if any(item.participant.partner_id == other for item in items):
                 raise ValueError("broken")
-            return send_batch(self_, step, items, advance=advance)
+            return send_batch(self_, step, items)
 
         with (
             patch.object(Participant, "_send_sms_batch", failing),

@@ -12,6 +12,8 @@ from odoo import api, fields
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
 
+from ..tools.journey import Candidate
+
 
 @tagged("post_install", "-at_install")
 class TestJourneyConcurrency(BaseCase):
@@ -39,9 +41,7 @@ class TestJourneyConcurrency(BaseCase):
             )
             self.journey_id = journey.id
             due = fields.Datetime.now() - timedelta(minutes=1)
-            journey._create_participants(
-                [{"partner_id": pid, "key": "k", "moment": due} for pid in partners.ids]
-            )
+            journey._create_participants([Candidate(pid, "k", due) for pid in partners.ids])
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
@@ -64,7 +64,7 @@ class TestJourneyConcurrency(BaseCase):
             self.assertEqual(len(done), 2)
             self.assertFalse(set(done.ids) & set(held.ids))
             env1.cr.commit()
-            held._execute_step()
+            held._run_due_steps()
             env2.cr.commit()
 
             env = self._env(stack)

@@ -1,14 +1,123 @@
-"""Pure helpers of the journey engine: waits, occurrence times and windows.
+"""Pure helpers of the journey engine: the step rules, waits, occurrence times and
+windows.
 
 No Odoo import: the models call these, and they are tested with pytest alone.
 All datetimes are naive UTC, as Odoo stores them.
+
+The step rules, in the order a due step applies them (the step cron,
+``sms.journey.participant._run_due_steps``, and the preview,
+``sms.journey.preview._walk``, both ask these functions, so they cannot disagree):
+
+1. its condition (``condition_met``): on the contact's reaction to the previous SMS
+   (click, reply, keyword, order; the preview assumes none), on the contact alone
+   (consent, survey answer, filter), or none;
+2. what the step does (``step_outcome``): a *branch* step sends the participant down
+   its ``yes`` or ``no`` path by the condition; another step whose condition is not met
+   is *skipped*; a step that texts is *held out* for the control group; else it *runs*;
+3. whether the participant stops there (``ends_journey``): an ``end`` or ``opt_out``
+   step that ran;
+4. when the next step is due (``step_done_at``, then ``step_due_time``): its wait
+   counted from when this step was done (an SMS deferred by quiet hours is done when it
+   goes) or from the enrolment.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import schedule
 
 WAIT_UNITS = ("hours", "days")
+
+# Steps that text the contact: the control group never gets them, and their trace is
+# "the previous SMS" for the conditions on a reaction.
+SMS_ACTIONS = ("sms", "survey", "appointment")
+# Steps that end the participant's run when they run.
+ENDING_ACTIONS = ("opt_out", "end")
+
+# Conditions on the contact's reaction to the previous SMS: {condition: (the reaction,
+# whether it must have happened)}.
+REACTION_CONDITIONS = {
+    "clicked": ("clicked", True),
+    "not_clicked": ("clicked", False),
+    "replied": ("replied", True),
+    "not_replied": ("replied", False),
+    "keyword": ("keyword", True),
+    "ordered": ("ordered", True),
+    "not_ordered": ("ordered", False),
+}
+# Conditions read from the contact alone (its consent, survey answers, a filter).
+CONTACT_CONDITIONS = ("consenting", "survey", "odoo_survey", "partner")
+
+# What a due step does for one participant (``step_outcome``).
+BRANCH = "branch"
+SKIPPED = "skipped"
+HELD_OUT = "held_out"
+RUN = "run"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A contact a trigger would enrol: ``partner_id`` at ``moment`` for the occurrence
+    ``key`` (a cart, a year, a date…), with the record that triggered it, if any."""
+
+    partner_id: int
+    key: str
+    moment: datetime
+    source_model: str | None = None
+    source_res_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a due step does for one participant: ``kind`` is ``BRANCH`` (``side`` is the
+    path taken), ``SKIPPED``, ``HELD_OUT`` or ``RUN``."""
+
+    kind: str
+    side: str | None = None
+
+
+def condition_met(condition, reacted, contact_matches):
+    """Whether a step's ``condition`` holds for one participant.
+
+    ``reacted(reaction)`` answers whether the contact reacted to the previous SMS
+    (``'clicked'``, ``'replied'``, ``'keyword'``, ``'ordered'``); ``contact_matches()``
+    answers the conditions read from the contact alone. Both are asked only when the
+    condition needs them (they may query). ``'none'`` and unknown conditions hold.
+    """
+    if condition in REACTION_CONDITIONS:
+        reaction, wanted = REACTION_CONDITIONS[condition]
+        return bool(reacted(reaction)) == wanted
+    if condition in CONTACT_CONDITIONS:
+        return bool(contact_matches())
+    return True
+
+
+def no_reaction(_reaction):
+    """``reacted`` of a contact assumed not to react (the preview)."""
+    return False
+
+
+def step_outcome(action, met, holdout):
+    """What a due step of ``action`` does, its condition ``met`` or not, for a
+    participant in the control group (``holdout``) or not."""
+    if action == "branch":
+        return StepOutcome(BRANCH, "yes" if met else "no")
+    if not met:
+        return StepOutcome(SKIPPED)
+    if holdout and action in SMS_ACTIONS:
+        return StepOutcome(HELD_OUT)
+    return StepOutcome(RUN)
+
+
+def ends_journey(outcome, action):
+    """Whether the participant stops at this step: an ending step that ran."""
+    return outcome.kind == RUN and action in ENDING_ACTIONS
+
+
+def step_done_at(now, sent_at=None):
+    """When a step run at ``now`` counts as done, for the next step's wait: when its
+    SMS goes (``sent_at``, deferred by quiet hours or caps), never before ``now``."""
+    return max(sent_at or now, now)
 
 
 def wait_delta(amount, unit):

@@ -1,12 +1,13 @@
+from dataclasses import replace
 from datetime import timedelta
 
 from odoo import _, fields, models
 
 from ..models.sms_journey import CATCH_UP_TRIGGERS
-from ..models.sms_journey_participant import SMS_ACTIONS
 from ..models.sms_sender import PolicyItem
 from ..tools import journey as journey_tools
 from ..tools.encoding import analyze
+from ..tools.journey import Candidate
 
 # A preview lists a sample, not the whole audience.
 PREVIEW_LIMIT = 500
@@ -21,7 +22,8 @@ class SmsJourneyPreview(models.TransientModel):
     assumes no reaction (no click, reply or order): a branch step on a reaction takes
     its no path, one on the contact (consent, survey answer, filter) is decided on live
     data as the step cron will. Participants of the control group get no SMS; contacts
-    not enrolled yet are not drawn (their id decides).
+    not enrolled yet are not drawn (their id decides). The step rules are the step
+    cron's own (``tools/journey.py``).
     """
 
     _name = "sms.journey.preview"
@@ -85,18 +87,18 @@ class SmsJourneyPreview(models.TransientModel):
                     horizon,
                     participant=participant,
                 )
+        first = journey._first_step()
+        if not first:
+            return lines
         for cand in self._future_candidates(now, horizon):
-            first = journey._first_step()
-            if not first:
-                break
-            partner = self.env["res.partner"].browse(cand["partner_id"])
+            partner = self.env["res.partner"].browse(cand.partner_id)
             source = None
-            if cand.get("source_model") in self.env and cand.get("source_res_id"):
-                source = self.env[cand["source_model"]].browse(cand["source_res_id"])
+            if cand.source_model in self.env and cand.source_res_id:
+                source = self.env[cand.source_model].browse(cand.source_res_id)
             due = journey_tools.step_due_time(
-                cand["moment"], None, first.wait_amount, first.wait_unit, first.wait_from
+                cand.moment, None, first.wait_amount, first.wait_unit, first.wait_from
             )
-            lines += self._walk(partner, source, cand["moment"], first, max(due, now), horizon)
+            lines += self._walk(partner, source, cand.moment, first, max(due, now), horizon)
         return lines
 
     def _future_candidates(self, now, horizon):
@@ -108,14 +110,9 @@ class SmsJourneyPreview(models.TransientModel):
             partners = self.env["res.partner"].search(
                 journey._audience(), order="id", limit=PREVIEW_LIMIT
             )
-            candidates = [
-                {
-                    "partner_id": p.id,
-                    "key": fields.Date.to_string(max(start, now).date()),
-                    "moment": max(start, now),
-                }
-                for p in partners
-            ]
+            moment = max(start, now)
+            key = fields.Date.to_string(moment.date())
+            candidates = [Candidate(p.id, key, moment) for p in partners]
             return journey._filter_candidates(candidates)
         if journey.state in ("running", "paused"):
             since, start = journey.enrol_checked_at or now, journey.date_start or now
@@ -125,52 +122,33 @@ class SmsJourneyPreview(models.TransientModel):
             if journey.trigger in CATCH_UP_TRIGGERS and journey.catch_up_days > 0:
                 since = now - timedelta(days=journey.catch_up_days)
         candidates = journey._candidates(since, horizon)[:PREVIEW_LIMIT]
-        return [dict(cand, moment=max(cand["moment"], start)) for cand in candidates]
+        return [replace(cand, moment=max(cand.moment, start)) for cand in candidates]
 
     def _walk(self, partner, source, enrolled_at, step, due, horizon, participant=None):
-        """Steps of one participant from ``step`` due at ``due``, assuming no reaction.
-        An enrolled ``participant`` brings its control-group flag and its A/B draws;
-        a future one gets each step's winner, else its first variant."""
+        """Steps of one participant from ``step`` due at ``due``, assuming no reaction,
+        by the step cron's rules (``tools/journey.py``). An enrolled ``participant``
+        brings its control-group flag and its A/B draws; a future one gets each step's
+        winner, else its first variant."""
         holdout = bool(participant and participant.holdout)
+        Participant = self.env["sms.journey.participant"]
+        gateway = self.env["sms.gateway"]._get_company_gateway(self.journey_id.company_id)
         lines = []
-        journey = self.journey_id
-        gateway = self.env["sms.gateway"]._get_company_gateway(journey.company_id)
-        price = gateway.price_per_segment if gateway else 0.0
         while step and due <= horizon:
-            line = {
-                "partner_id": partner.id,
-                "step_id": step.id,
-                "scheduled_at": due,
-                "action": step.action,
-                "body": False,
-                "segments": 0,
-                "encoding": False,
-                "cost": 0.0,
-                "skip_reason": False,
-                "branch": False,
-            }
-            done_at = due
-            following = None
-            if step.action == "branch":
-                line["branch"] = "yes" if self._condition_holds(step, partner) else "no"
-                following = step._branch_step(line["branch"])
-            elif not self._condition_holds(step, partner):
-                line["skip_reason"] = _("Condition not met (assuming no reaction)")
-            elif step.action in SMS_ACTIONS and holdout:
-                line["skip_reason"] = _("Control group: no SMS")
-            elif step.action in SMS_ACTIONS:
-                line.update(self._sms_line(step, partner, source, price, participant))
-                if not line["skip_reason"]:
-                    verdict = self._verdict(step, partner, due, bool(gateway))
-                    if verdict.canceled:
-                        # what the policy cancels never reaches the provider: it costs nothing
-                        line.update(skip_reason=verdict.reason, cost=0.0)
-                    else:
-                        done_at = line["scheduled_at"] = verdict.decision.due_at
+            met = journey_tools.condition_met(
+                step.condition,
+                journey_tools.no_reaction,
+                lambda step=step: Participant._partner_condition_met(step, partner),
+            )
+            outcome = journey_tools.step_outcome(step.action, met, holdout)
+            line, done_at = self._walk_line(
+                step, partner, source, due, outcome, gateway, participant
+            )
             lines.append(line)
-            if step.action in ("opt_out", "end"):
+            if journey_tools.ends_journey(outcome, step.action):
                 break
-            if following is None:
+            if outcome.kind == journey_tools.BRANCH:
+                following = step._branch_step(outcome.side)
+            else:
                 following = step._next_step()
             if not following:
                 break
@@ -183,6 +161,38 @@ class SmsJourneyPreview(models.TransientModel):
             )
             step = following
         return lines
+
+    def _walk_line(self, step, partner, source, due, outcome, gateway, participant):
+        """The preview line of ``step`` due at ``due`` (its ``outcome`` from
+        ``journey.step_outcome``) and when it is done, for the next step's wait."""
+        line = {
+            "partner_id": partner.id,
+            "step_id": step.id,
+            "scheduled_at": due,
+            "action": step.action,
+            "body": False,
+            "segments": 0,
+            "encoding": False,
+            "cost": 0.0,
+            "skip_reason": False,
+            "branch": outcome.side or False,
+        }
+        if outcome.kind == journey_tools.SKIPPED:
+            line["skip_reason"] = _("Condition not met (assuming no reaction)")
+        elif outcome.kind == journey_tools.HELD_OUT:
+            line["skip_reason"] = _("Control group: no SMS")
+        elif outcome.kind == journey_tools.RUN and step.action in journey_tools.SMS_ACTIONS:
+            price = gateway.price_per_segment if gateway else 0.0
+            line.update(self._sms_line(step, partner, source, price, participant))
+            if not line["skip_reason"]:
+                verdict = self._verdict(step, partner, due, bool(gateway))
+                if verdict.canceled:
+                    # what the policy cancels never reaches the provider: it costs nothing
+                    line.update(skip_reason=verdict.reason, cost=0.0)
+                else:
+                    line["scheduled_at"] = verdict.decision.due_at
+                    return line, journey_tools.step_done_at(due, verdict.decision.due_at)
+        return line, due
 
     def _verdict(self, step, partner, due, timing):
         """The sending policy's verdict on this SMS at ``due``, as the step cron will
@@ -198,11 +208,6 @@ class SmsJourneyPreview(models.TransientModel):
             sanitized=bool(number) and number == partner.phone_sanitized,
         )
         return self.env["sms.sender"]._decide(journey.company_id, [item], now=due, timing=timing)[0]
-
-    def _condition_holds(self, step, partner):
-        if step.condition in ("clicked", "replied", "keyword", "ordered"):
-            return False
-        return self.env["sms.journey.participant"]._partner_condition_met(step, partner)
 
     def _sms_line(self, step, partner, source, price, participant=None):
         variant = self.env["sms.journey.step.variant"]

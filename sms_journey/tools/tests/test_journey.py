@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -79,3 +80,83 @@ def test_days_between_and_cost():
         date(2026, 1, 3),
     ]
     assert journey.cost_of(3, 0.01) == 0.03
+
+
+# --- the step rules ---------------------------------------------------------------
+
+ACTIONS = ("sms", "survey", "appointment", "tag_add", "set_stage", "opt_out", "end", "branch")
+
+
+def test_conditions_on_a_reaction():
+    def reacted(done):
+        return lambda reaction: reaction in done
+
+    assert journey.condition_met("clicked", reacted({"clicked"}), None)
+    assert not journey.condition_met("clicked", reacted({"replied"}), None)
+    assert journey.condition_met("not_clicked", reacted({"replied"}), None)
+    assert journey.condition_met("keyword", reacted({"keyword"}), None)
+    assert not journey.condition_met("not_ordered", reacted({"ordered"}), None)
+
+
+def test_conditions_ask_only_what_they_need():
+    def never(*_args):
+        raise AssertionError("not asked")
+
+    assert journey.condition_met("none", never, never)
+    assert journey.condition_met("consenting", never, lambda: True)
+    assert not journey.condition_met("partner", never, lambda: False)
+    assert not journey.condition_met("replied", lambda reaction: False, never)
+
+
+def test_assuming_no_reaction_takes_the_negative_conditions():
+    met = {
+        condition
+        for condition in journey.REACTION_CONDITIONS
+        if journey.condition_met(condition, journey.no_reaction, None)
+    }
+    assert met == {"not_clicked", "not_replied", "not_ordered"}
+
+
+def test_step_outcome_in_order():
+    assert journey.step_outcome("branch", True, True) == journey.StepOutcome("branch", "yes")
+    assert journey.step_outcome("branch", False, False) == journey.StepOutcome("branch", "no")
+    # the condition comes before the control group
+    assert journey.step_outcome("sms", False, True).kind == journey.SKIPPED
+    assert journey.step_outcome("sms", True, True).kind == journey.HELD_OUT
+    # the control group walks the steps that do not text
+    assert journey.step_outcome("tag_add", True, True).kind == journey.RUN
+    assert journey.step_outcome("survey", True, False).kind == journey.RUN
+
+
+@given(st.sampled_from(ACTIONS), st.booleans(), st.booleans())
+def test_only_texting_steps_are_held_out_and_only_branches_have_a_side(action, met, holdout):
+    outcome = journey.step_outcome(action, met, holdout)
+    if outcome.kind == journey.HELD_OUT:
+        assert holdout and met and action in journey.SMS_ACTIONS
+    assert (outcome.side is not None) == (action == "branch")
+    assert outcome.kind != journey.RUN or met
+
+
+def test_a_run_ends_at_an_ending_step_that_ran():
+    ran = journey.StepOutcome(journey.RUN)
+    skipped = journey.StepOutcome(journey.SKIPPED)
+    assert journey.ends_journey(ran, "end")
+    assert journey.ends_journey(ran, "opt_out")
+    assert not journey.ends_journey(skipped, "end")
+    assert not journey.ends_journey(ran, "sms")
+
+
+def test_a_step_is_done_when_its_sms_goes():
+    now = datetime(2026, 3, 1, 22)
+    assert journey.step_done_at(now) == now
+    assert journey.step_done_at(now, datetime(2026, 3, 2, 9)) == datetime(2026, 3, 2, 9)
+    assert journey.step_done_at(now, now - timedelta(hours=1)) == now
+
+
+def test_candidate_is_frozen():
+    cand = journey.Candidate(7, "2026", datetime(2026, 1, 1))
+    assert cand.source_model is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cand.moment = datetime(2026, 1, 2)
+    later = dataclasses.replace(cand, moment=datetime(2026, 1, 2))
+    assert (later.partner_id, later.key) == (7, "2026")

@@ -1,0 +1,240 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools.safe_eval import safe_eval
+
+from ..tools import flow
+from ..tools import journey as journey_tools
+from ..tools.journey import Candidate
+from .bulk_sql import insert_rows
+from .isolation import run_isolated
+from .res_partner_facts_backfill import FACT_FIELDS
+
+_logger = logging.getLogger(__name__)
+
+
+class SmsJourney(models.Model):
+    """Enrolment: ``_cron_enrol`` asks each running journey's trigger for its
+    candidates since the last check (``_trigger_candidates``, in
+    ``sms_journey_triggers.py``) or walks a segment's audience, filters them (audience,
+    running participants, re-entry) and creates the participants in one INSERT, the
+    control group drawn on the way."""
+
+    _inherit = "sms.journey"
+
+    @api.model
+    def _cron_enrol(self, batch_size=500):
+        """Evaluate the triggers of running journeys and enrol the matching contacts.
+
+        Each journey scans the window since its last check, so the cost follows what
+        happened since then; a segment journey walks its audience with a cursor.
+        """
+        now = fields.Datetime.now()
+        done, remaining = 0, 0
+        for journey in self.search([("state", "=", "running")]):
+            # a journey whose trigger or audience raises must not stop the others
+            ok, result = run_isolated(journey, _("Enrolment"), journey._enrol, now, batch_size)
+            if ok:
+                done += result[0]
+                remaining += result[1]
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    def _enrol(self, now, limit):
+        """Enrol this journey's candidates up to ``now``. Returns (created, remaining).
+
+        A journey selecting on the customer facts waits while the backfill job computes
+        them (after the install): its window since the last check is kept, so nobody
+        is missed once they are there."""
+        self.ensure_one()
+        if self._waits_for_facts():
+            _logger.info(
+                "Journey %s (%s): enrolment skipped, the customer facts are being computed",
+                self.name,
+                self.id,
+            )
+            return 0, 0
+        since = self.enrol_checked_at or self.date_start or now
+        if self.trigger == "segment":
+            return self._enrol_segment(now, limit)
+        candidates = self._candidates(since, now)
+        checked_up_to, remaining = now, 0
+        if len(candidates) > limit:
+            # Enrol the oldest moments first and resume after them on the next call;
+            # candidates sharing the last moment go together so none is skipped.
+            checked_up_to = candidates[limit - 1].moment
+            candidates = [c for c in candidates if c.moment <= checked_up_to]
+            remaining = 1
+        created = self._create_participants(candidates)
+        self.enrol_checked_at = checked_up_to
+        return len(created), remaining
+
+    def _enrol_segment(self, now, limit):
+        """Walk the audience in id order, ``limit`` partners per call."""
+        if not self.segment_run_key:
+            if not self.segment_next_run or self.segment_next_run > now:
+                return 0, 0
+            self.write({"segment_run_key": fields.Date.to_string(now.date()), "segment_cursor": 0})
+        partners = self.env["res.partner"].search(
+            self._audience() + [("id", ">", self.segment_cursor)], order="id", limit=limit
+        )
+        candidates = [Candidate(p.id, self.segment_run_key, now) for p in partners]
+        created = self._create_participants(self._filter_candidates(candidates))
+        if len(partners) < limit:
+            interval = self.segment_interval_days
+            self.write(
+                {
+                    "segment_run_key": False,
+                    "segment_cursor": 0,
+                    "segment_next_run": now + timedelta(days=interval) if interval else False,
+                }
+            )
+            return len(created), 0
+        self.segment_cursor = partners[-1].id
+        return len(created), 1
+
+    def _depends_on_facts(self):
+        """Whether this journey's trigger or audience reads the customer facts
+        (inactivity, first order, stages, order dates)."""
+        self.ensure_one()
+        if self.trigger == "inactivity":
+            return True
+        if self.trigger == "anniversary" and (
+            not self.anniversary_field_id or self.anniversary_field_id.name in FACT_FIELDS
+        ):
+            return True
+        # a field name anywhere in the filter (paths included): waiting by mistake only
+        # delays the journey until the facts are there
+        audience = self.audience_domain or ""
+        return any(name in audience for name in FACT_FIELDS)
+
+    def _waits_for_facts(self):
+        """Whether this journey must wait for the customer facts backfill."""
+        return (
+            self._depends_on_facts()
+            and self.env["res.partner"]._sms_facts_backfill_state() is not None
+        )
+
+    def _audience(self):
+        try:
+            return safe_eval(self.audience_domain or "[]") or []
+        except Exception:  # an invalid filter should not stop the other journeys
+            _logger.warning("Invalid audience filter on journey %s", self.id)
+            return [("id", "=", 0)]
+
+    def _candidates(self, since, until):
+        """The ``journey.Candidate``s whose trigger moment lies in ``(since, until]``,
+        filtered by the audience, the running participants and the re-entry policy.
+        Read-only: the preview uses it too."""
+        self.ensure_one()
+        method = self._trigger_candidates().get(self.trigger)
+        if not method or until <= since:
+            return []
+        return self._filter_candidates(method(since, until))
+
+    def _trigger_candidates(self):
+        """{trigger: method(since, until) returning the ``journey.Candidate``s whose
+        moment lies in the window, unfiltered}. A segment journey has none: it walks its
+        audience (``_enrol_segment``)."""
+        return {
+            "abandoned_cart": self._candidates_abandoned_cart,
+            "birthday": self._candidates_birthday,
+            "anniversary": self._candidates_anniversary,
+            "inactivity": self._candidates_inactivity,
+            "order_confirmed": self._candidates_order_confirmed,
+            "order_delivered": self._candidates_order_delivered,
+            "invoice_overdue": self._candidates_invoice_overdue,
+        }
+
+    def _filter_candidates(self, candidates):
+        """``candidates`` in the audience, not running, allowed back in by the re-entry
+        policy, one per contact, earliest first."""
+        if not candidates:
+            return []
+        partner_ids = {c.partner_id for c in candidates}
+        allowed = set(
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search(self._audience() + [("id", "in", list(partner_ids))])
+            .ids
+        )
+        history = {}
+        for row in self.env["sms.journey.participant"].search_read(
+            [("journey_id", "=", self.id), ("partner_id", "in", list(partner_ids))],
+            ["partner_id", "key", "state", "enrolled_at"],
+        ):
+            history.setdefault(row["partner_id"][0], []).append(
+                (row["key"], row["state"], row["enrolled_at"])
+            )
+        result, seen = [], set()
+        for cand in sorted(candidates, key=lambda c: c.moment):
+            pid = cand.partner_id
+            if pid not in allowed or pid in seen:
+                continue
+            past = history.get(pid, [])
+            if any(key == cand.key for key, _state, _at in past):
+                continue
+            if any(state == "running" for _key, state, _at in past):
+                continue
+            if not journey_tools.within_reentry(
+                [at for _key, _state, at in past],
+                cand.moment,
+                self.reentry_policy,
+                self.reentry_days,
+            ):
+                continue
+            seen.add(pid)
+            result.append(cand)
+        return result
+
+    def _create_participants(self, candidates):
+        """Create the participants of ``candidates`` (``journey.Candidate``); the unique
+        key (journey, partner, key) makes parallel enrolment harmless: a duplicate is
+        dropped by ``ON CONFLICT DO NOTHING``."""
+        first = self._first_step()
+        if not candidates or not first:
+            return self.env["sms.journey.participant"]
+        rows = []
+        for cand in candidates:
+            # nobody enters before the journey started (caught-up contacts included)
+            enrolled_at = max(cand.moment, self.date_start or cand.moment)
+            rows.append(
+                {
+                    "journey_id": self.id,
+                    "partner_id": cand.partner_id,
+                    "company_id": self.company_id.id,
+                    "key": cand.key,
+                    "source_model": cand.source_model,
+                    "source_res_id": cand.source_res_id,
+                    "state": "running",
+                    "step_id": first.id,
+                    "enrolled_at": enrolled_at,
+                    "next_action_at": journey_tools.step_due_time(
+                        enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
+                    ),
+                }
+            )
+        now = fields.Datetime.now()
+        # one INSERT for the batch
+        participants = insert_rows(
+            self.env["sms.journey.participant"],
+            rows,
+            skip_conflict=("journey_id", "partner_id", "key"),
+        )
+        held = [
+            pid
+            for pid in participants.ids
+            if flow.in_holdout(self.holdout_seed, pid, self.holdout_percent)
+        ]
+        if held:
+            participants.browse(held).write({"holdout": True})
+        # rows inserted in SQL: the ORM cache of the journey's one2many is stale
+        self.invalidate_recordset(["participant_ids"])
+        if participants:
+            cron = self.env.ref("sms_journey.ir_cron_sms_journey_steps", raise_if_not_found=False)
+            if cron:
+                # from the values: reading them back would cost a query per 1,000 rows
+                next_due = min(row["next_action_at"] for row in rows)
+                cron._trigger(next_due if next_due > now else None)
+        return participants
