@@ -9,8 +9,7 @@ from odoo.tools import mute_logger
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 
 from ..tools.gateways.base import StatusReport
-from .common import SmsJourneyCase
-from .test_journey_engine import LINK, JourneyCaseMixin
+from .common import LINK, JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 
