@@ -1,13 +1,23 @@
 """Test bases other sms_journey tests (and modules built on it) reuse.
 
-``SmsJourneyCommon`` starts a loopback Twilio-format provider (the sandbox server) for
+``SmsJourneyMixin`` starts a loopback Twilio-format provider (the sandbox server) for
 the class, points a Twilio gateway of the main company at it and gives helpers to run
 the outbox and to play the provider's callbacks. It is a Twilio gateway, not a sandbox
 one, because a sandbox takes replies only from the numbers it texted: tests of the
 sandbox itself (its phone, its reply wizard) set ``gateway_code = "sandbox"``.
+
+The other bases combine with ``SmsJourneyCase`` or ``SmsJourneyHttpCase`` as mixins:
+``JourneyCaseMixin`` builds journeys and runs their crons at frozen times,
+``LandingMixin`` adds landing pages and a survey to it, ``PartnerActivityMixin`` gives
+contacts orders and customer facts, ``SmsResultsAssertions`` checks the figures of
+SMS programs, ``JsonRpcActorMixin`` calls models over JSON-RPC as a given user;
+``TwoWayCommon`` is the base of the reply and keyword-rule tests. Test modules import
+from here only, never from one another: mixins hold no test methods, so the loader
+collects nothing twice.
 """
 
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,6 +35,10 @@ from ..tools.gateways.loopback import TwilioFormatServer, VonageFormatServer
 
 AUTH_TOKEN = "test-token"
 ACCOUNT_SID = "ACtest"
+# The test partner's mobile, as tests of replies and outbox rows write it.
+NUMBER = "+393331234567"
+# A journey short link in an SMS body: /r/<code>/j/<trace id>/<signature>.
+LINK = re.compile(r"/r/([A-Za-z0-9]+)/j/(\d+)/([a-z2-7]+)")
 
 
 class SmsJourneyMixin:
@@ -643,3 +657,279 @@ def assert_same_message(case, ours, odoos):
     ]
     case.env.invalidate_all()
     case.assertEqual(ours.read(columns)[0] | {"id": 0}, odoos.read(columns)[0] | {"id": 0})
+
+
+class JourneyCaseMixin:
+    """Helpers to build journeys and to run the two crons at frozen times."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner._sms_consent_set("opted_in", "api", "test")
+        cls.tpl_hello = cls.env["sms.template"].create(
+            {
+                "name": "Hello",
+                "model_id": cls.env.ref("base.model_res_partner").id,
+                "body": "Hello {{ object.name }}",
+            }
+        )
+        cls.tpl_link = cls.env["sms.template"].create(
+            {
+                "name": "Link",
+                "model_id": cls.env.ref("base.model_res_partner").id,
+                "body": "Hi {{ object.name }}, see https://shop.example.com/promo?x=1",
+            }
+        )
+
+    def make_partner(self, name, mobile, tz="Europe/Rome", consent=True, **vals):
+        partner = self.env["res.partner"].create(
+            dict(
+                {
+                    "name": name,
+                    "mobile": mobile,
+                    "tz": tz,
+                    "country_id": self.env.ref("base.it").id,
+                },
+                **vals,
+            )
+        )
+        if consent:
+            partner._sms_consent_set("opted_in", "api", "test")
+        return partner
+
+    def make_partners(self, count):
+        """``count`` Italian contacts with a mobile, opted in."""
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"P{i}",
+                    "mobile": f"+39 333 000 {i:04d}",
+                    "country_id": self.env.ref("base.it").id,
+                }
+                for i in range(count)
+            ]
+        )
+        for partner in partners:
+            partner._sms_consent_set("opted_in", "api", "test")
+        return partners
+
+    def make_journey(self, steps, **vals):
+        values = {
+            "name": "Test journey",
+            "trigger": "segment",
+            "sms_kind": "marketing",
+            "audience_domain": f"[('id', 'in', {self.partner.ids})]",
+            "step_ids": [
+                (0, 0, dict({"sequence": i * 10}, **step)) for i, step in enumerate(steps)
+            ],
+        }
+        values.update(vals)
+        return self.env["sms.journey"].create(values)
+
+    def sms_step(self, template=None, wait=0, unit="days", **vals):
+        return dict(
+            {
+                "action": "sms",
+                "template_id": (template or self.tpl_hello).id,
+                "wait_amount": wait,
+                "wait_unit": unit,
+            },
+            **vals,
+        )
+
+    def add_path(self, branch, side, steps):
+        """Create ``steps`` (dicts) as the ``side`` path of the branch step ``branch``."""
+        return self.env["sms.journey.step"].create(
+            [
+                dict(
+                    {"sequence": (i + 1) * 10},
+                    journey_id=branch.journey_id.id,
+                    parent_id=branch.id,
+                    branch_side=side,
+                    **step,
+                )
+                for i, step in enumerate(steps)
+            ]
+        )
+
+    def run_crons(self, moment):
+        with self.frozen_now(moment):
+            self.env["sms.journey"]._cron_enrol()
+            # the cron runs again while steps are due (``_notify_progress``)
+            for _i in range(20):
+                if not self.env["sms.journey.participant"]._cron_execute_due():
+                    break
+        self.env.invalidate_all()
+
+    def shipped(self, xmlid, partners):
+        """A shipped journey, back in draft and limited to ``partners`` (the demo data
+        may have started it and holds contacts of its own)."""
+        journey = self.env.ref(xmlid)
+        journey.participant_ids.unlink()
+        journey.write(
+            {
+                "state": "draft",
+                "date_start": False,
+                "enrol_checked_at": False,
+                "audience_domain": f"[('id', 'in', {partners.ids})]",
+            }
+        )
+        return journey
+
+    def traces(self, journey, **filters):
+        domain = [("journey_id", "=", journey.id)]
+        domain += [(k, "=", v) for k, v in filters.items()]
+        return self.env["sms.journey.trace"].search(domain, order="id")
+
+    def click(self, trace):
+        code, trace_id, signature = LINK.search(trace.body).groups()
+        self.env["link.tracker.click"].sudo().add_click(
+            code, sms_journey_trace_id=int(trace_id), sms_journey_signature=signature
+        )
+        self.env.invalidate_all()
+
+
+class LandingMixin(JourneyCaseMixin):
+    """Journey helpers plus a landing-page template and a one-question public survey."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tpl_landing = cls.env["sms.template"].create(
+            {
+                "name": "Landing",
+                "model_id": cls.env.ref("base.model_res_partner").id,
+                "body": "Hi {{ object.name }}, have a look: {{ landing_url }}",
+            }
+        )
+        cls.survey = cls.env["survey.survey"].create(
+            {
+                "title": "Would you recommend us?",
+                "access_mode": "public",
+                "questions_layout": "one_page",
+                "scoring_type": "scoring_without_answers",
+                "question_and_page_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "title": "Would you recommend us to a friend?",
+                            "question_type": "simple_choice",
+                            "constr_mandatory": True,
+                            "suggested_answer_ids": [
+                                (0, 0, {"value": "Surely", "answer_score": 10, "is_correct": True}),
+                                (0, 0, {"value": "Hardly", "answer_score": 0}),
+                            ],
+                        },
+                    )
+                ],
+            }
+        )
+        cls.question = cls.survey.question_ids
+        cls.surely, cls.hardly = cls.question.suggested_answer_ids
+
+    def link_of(self, trace):
+        """(path of the short link in the trace's SMS, the URL its tracker leads to)."""
+        code, trace_id, signature = LINK.search(trace.body).groups()
+        url = self.env["link.tracker"].get_url_from_code(code)
+        return f"/r/{code}/j/{trace_id}/{signature}", url
+
+    def answer(self, partner, choice):
+        """``partner`` completes the survey with ``choice`` (as the survey's pages do)."""
+        answer = self.survey._create_answer(partner=partner, check_attempts=False)
+        answer._save_lines(self.question, choice.id)
+        answer._mark_done()
+        return answer
+
+
+class TwoWayCommon(SmsJourneyHttpCase):
+    """Replies through the real inbound route: a salesperson, a courtesy reply, keyword
+    rules made on demand (the demo data's rules switched off) and reply templates."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman = cls.env["res.users"].create(
+            {
+                "name": "Sandro Sales",
+                "login": "sandro.two_way",
+                "email": "sandro@acme.test",
+                "groups_id": [
+                    Command.link(cls.env.ref("base.group_user").id),
+                    Command.link(cls.env.ref("sms_journey.group_sms_journey_user").id),
+                ],
+            }
+        )
+        cls.partner.user_id = cls.salesman
+        cls.company.sms_courtesy_reply = "Acme: thanks, we got your message."
+        partner_model = cls.env["ir.model"]._get_id("res.partner")
+        cls.price_template = cls.env["sms.template"].create(
+            {
+                "name": "Price",
+                "model_id": partner_model,
+                "body": "Hi {{ object.name }}, the price is 10 EUR.",
+            }
+        )
+        cls.promo_template = cls.env["sms.template"].create(
+            {"name": "Promo", "model_id": partner_model, "body": "Promo for {{ object.name }}!"}
+        )
+        cls.tag = cls.env["res.partner.category"].create({"name": "Interested"})
+        # Rules of the demo data or of other features must not interfere.
+        cls.env["sms.keyword.rule"].search([]).active = False
+
+    def rule(self, keywords, mode="first_word", actions=None, **values):
+        return self.env["sms.keyword.rule"].create(
+            {
+                "name": keywords,
+                "keywords": keywords,
+                "match_mode": mode,
+                "action_ids": [Command.create(vals) for vals in (actions or [])],
+                **values,
+            }
+        )
+
+    def reply_rule(self, keywords, mode="first_word", template=None, **values):
+        template = template or self.price_template
+        return self.rule(keywords, mode, [{"type": "reply", "template_id": template.id}], **values)
+
+    def reply(self, body, sender=NUMBER, message_id=None):
+        status, _text = self.post_inbound(body, sender=sender, message_id=message_id)
+        self.assertEqual(status, 200)
+        return self.env["sms.interaction"].search([("body", "=", body)], order="id desc", limit=1)
+
+    def answers(self, number=NUMBER):
+        """Bodies of what we queued to ``number``, oldest first."""
+        return self.outbox(number=number).mapped("body")
+
+    def send_and_dispatch(self, body="Your order shipped", template=None):
+        if template:
+            self.partner._message_sms_with_template(template=template, partner_ids=self.partner.ids)
+        else:
+            self.partner._message_sms(body, partner_ids=self.partner.ids)
+        message = self.outbox(partner_id=self.partner.id)[-1:]
+        self.dispatch()
+        self.assertEqual(message.state, "sent")
+        return message
+
+    def journey_reply_setup(self):
+        """A running journey whose last SMS to the partner is traced."""
+        if "sms.journey" not in self.env:
+            self.skipTest("journeys are not installed")
+        journey = self.env["sms.journey"].create({"name": "Welcome"})
+        self.env["sms.journey.step"].create({"journey_id": journey.id})
+        participant = self.env["sms.journey.participant"].create(
+            {"journey_id": journey.id, "partner_id": self.partner.id, "key": "test"}
+        )
+        outbox = self.send_and_dispatch("Welcome! Reply YES")
+        self.env["sms.journey.trace"].create(
+            {
+                "participant_id": participant.id,
+                "journey_id": journey.id,
+                "partner_id": self.partner.id,
+                "sms_uuid": outbox.sms_uuid,
+                "outbox_message_id": outbox.id,
+                "action": "sms",
+                "state": "sent",
+            }
+        )
+        return journey

@@ -6,8 +6,7 @@ from odoo.tests import TransactionCase, tagged
 
 from .. import hooks
 from ..models import res_partner_facts_backfill as backfill
-from .common import PartnerActivityMixin, SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, PartnerActivityMixin, SmsJourneyCase
 
 FACTS = (
     "first_order_date",

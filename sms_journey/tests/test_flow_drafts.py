@@ -6,8 +6,7 @@ from contextlib import contextmanager
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
-from .common import SmsJourneyCase, new_sms_user
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase, new_sms_user
 
 
 @tagged("post_install", "-at_install")

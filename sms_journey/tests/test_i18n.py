@@ -5,8 +5,7 @@ from odoo import Command
 from odoo.tests import tagged
 
 from ..models.res_company import DEFAULT_COURTESY_REPLY
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 NUMBER = "+393331234567"  # the Italian contact's mobile

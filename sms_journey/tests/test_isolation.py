@@ -8,8 +8,7 @@ from ..models.sms_interaction_digest import SmsInteractionDigest
 from ..models.sms_journey_enrolment import SmsJourney
 from ..models.sms_journey_participant import SmsJourneyParticipant
 from ..models.sms_keyword_rule import SmsKeywordRule
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)
 LOGGER = "odoo.addons.sms_journey.models.isolation"

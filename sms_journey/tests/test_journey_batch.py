@@ -10,8 +10,7 @@ from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 
 from ..tools.gateways.base import StatusReport
 from ..tools.journey import Candidate
-from .common import SmsJourneyCase, assert_same_message
-from .test_journey_engine import LINK, JourneyCaseMixin
+from .common import LINK, JourneyCaseMixin, SmsJourneyCase, assert_same_message
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 

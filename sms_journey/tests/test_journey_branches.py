@@ -5,8 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from ..tools import flow
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 MARCO = "+393337654321"

@@ -2,8 +2,7 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from .common import SmsJourneyHttpCase
-from .test_journey_engine import LINK, JourneyCaseMixin
+from .common import LINK, JourneyCaseMixin, SmsJourneyHttpCase
 
 T0 = datetime(2026, 3, 2, 9, 0)
 

@@ -2,8 +2,7 @@ from datetime import date, datetime, timedelta
 
 from odoo.tests import Form, tagged
 
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 

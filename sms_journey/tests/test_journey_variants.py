@@ -4,8 +4,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..tools import flow
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)
 

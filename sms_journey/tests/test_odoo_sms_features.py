@@ -2,7 +2,6 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from . import test_outbox
 from .common import SmsJourneyCase, new_sms_mailing
 
 NUMBER = "+393331234567"
@@ -84,14 +83,6 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         log = mailing.message_ids[0].body
         self.assertIn("successfully sent", log)
         self.assertIn("not-a-number", log)
-
-
-@tagged("post_install", "-at_install")
-class TestOutboxDispatchTwilio(test_outbox.TestOutboxDispatch):
-    """The dispatch suite again with the Twilio provider code (same wire format)."""
-
-    gateway_code = "twilio"
-    allow_inherited_tests_method = True  # Odoo's loader skips inherited tests otherwise
 
 
 @tagged("post_install", "-at_install")

@@ -323,3 +323,11 @@ class TestOutboxDispatch(SmsJourneyCase):
             self.partner._message_sms("Via IAP", partner_ids=self.partner.ids)
         self.assertEqual(len(calls), 1)
         self.assertFalse(self.outbox(partner_id=self.partner.id))
+
+
+@tagged("post_install", "-at_install")
+class TestOutboxDispatchTwilio(TestOutboxDispatch):
+    """The dispatch suite again with the Twilio provider code (same wire format)."""
+
+    gateway_code = "twilio"
+    allow_inherited_tests_method = True  # Odoo's loader skips inherited tests otherwise

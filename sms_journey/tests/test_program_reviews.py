@@ -4,8 +4,7 @@ from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase
-from .test_program_surveys import LandingMixin
+from .common import LandingMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 NUMBER = "+393331234567"

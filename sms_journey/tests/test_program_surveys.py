@@ -4,61 +4,9 @@ from urllib.parse import parse_qs, urlparse
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, SmsJourneyHttpCase
-from .test_journey_engine import LINK, JourneyCaseMixin
+from .common import LandingMixin, SmsJourneyCase, SmsJourneyHttpCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
-
-
-class LandingMixin(JourneyCaseMixin):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tpl_landing = cls.env["sms.template"].create(
-            {
-                "name": "Landing",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "body": "Hi {{ object.name }}, have a look: {{ landing_url }}",
-            }
-        )
-        cls.survey = cls.env["survey.survey"].create(
-            {
-                "title": "Would you recommend us?",
-                "access_mode": "public",
-                "questions_layout": "one_page",
-                "scoring_type": "scoring_without_answers",
-                "question_and_page_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "title": "Would you recommend us to a friend?",
-                            "question_type": "simple_choice",
-                            "constr_mandatory": True,
-                            "suggested_answer_ids": [
-                                (0, 0, {"value": "Surely", "answer_score": 10, "is_correct": True}),
-                                (0, 0, {"value": "Hardly", "answer_score": 0}),
-                            ],
-                        },
-                    )
-                ],
-            }
-        )
-        cls.question = cls.survey.question_ids
-        cls.surely, cls.hardly = cls.question.suggested_answer_ids
-
-    def link_of(self, trace):
-        """(path of the short link in the trace's SMS, the URL its tracker leads to)."""
-        code, trace_id, signature = LINK.search(trace.body).groups()
-        url = self.env["link.tracker"].get_url_from_code(code)
-        return f"/r/{code}/j/{trace_id}/{signature}", url
-
-    def answer(self, partner, choice):
-        """``partner`` completes the survey with ``choice`` (as the survey's pages do)."""
-        answer = self.survey._create_answer(partner=partner, check_attempts=False)
-        answer._save_lines(self.question, choice.id)
-        answer._mark_done()
-        return answer
 
 
 @tagged("post_install", "-at_install")

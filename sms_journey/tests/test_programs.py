@@ -6,8 +6,7 @@ from odoo.tests import tagged
 from odoo.addons.website.tools import MockRequest
 
 from ..controllers.consent import WebsiteFormSmsConsent, WebsiteSaleSmsConsent
-from .common import SmsJourneyCase
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 

@@ -6,8 +6,7 @@ import requests
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
-from .test_journey_engine import LINK, JourneyCaseMixin
+from .common import LINK, JourneyCaseMixin, SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
 
 NUMBER = "+393331234567"
 T0 = datetime(2026, 3, 2, 9, 0)

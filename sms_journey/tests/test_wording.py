@@ -2,8 +2,7 @@
 
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, new_sms_user
-from .test_journey_engine import JourneyCaseMixin
+from .common import JourneyCaseMixin, SmsJourneyCase, new_sms_user
 
 
 def subtitles(node):

@@ -9,40 +9,10 @@ import pytest
 from sms_journey.tools.gateways import base, loopback, sandbox, twilio
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
 
+GATEWAY = "twilio"  # conftest's server, client, recorder and make_client fixtures
 SENDER = "+15550001111"
 TO = "+15557654321"
 REF = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-def server():
-    with loopback.TwilioFormatServer(timeout_sleep=3.0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def recorder():
-    with loopback.WebhookRecorder(response=(200, "text/xml", twilio.EMPTY_TWIML)) as rec:
-        yield rec
-
-
-def make_client(server, **overrides):
-    values = {
-        "api_url": server.url,
-        "account_sid": server.account_sid,
-        "auth_token": server.auth_token,
-        "sender": SENDER,
-        "timeout": 2.0,
-    }
-    values.update(overrides)
-    return twilio.TwilioClient(GatewayConfig(**values))
-
-
-@pytest.fixture
-def client(server):
-    client = make_client(server)
-    yield client
-    client.close()
 
 
 def sms(body="Hello from the journey", to=TO, ref=REF, callback=None):
@@ -75,7 +45,7 @@ def test_send_without_status_callback_and_multipart(server, client):
     assert server.messages[0]["status_callback"] is None
 
 
-def test_messaging_service_sender(server):
+def test_messaging_service_sender(server, make_client):
     with make_client(server, sender="MG0123456789abcdef0123456789abcdef") as client:
         result = client.send(sms())
     assert result.status == "sent"
@@ -84,7 +54,7 @@ def test_messaging_service_sender(server):
     assert received["from"] is None
 
 
-def test_wrong_credentials(server):
+def test_wrong_credentials(server, make_client):
     with make_client(server, auth_token="wrong") as client:
         result = client.send(sms())
     assert (result.status, result.error_code) == ("failed", "auth")
@@ -142,7 +112,7 @@ def test_fail_next_targets_one_recipient(server, client):
     assert client.send(sms(to="+15550009999")).status == "sent"
 
 
-def test_timeout(server):
+def test_timeout(server, make_client):
     server.fail_next(kind="timeout")
     with make_client(server, timeout=0.3) as client:
         start = time.monotonic()
@@ -206,7 +176,7 @@ def test_lookup_found(server, client):
     assert found.segments == 1
 
 
-def test_lookup_after_read_timeout_finds_accepted_message(server):
+def test_lookup_after_read_timeout_finds_accepted_message(server, make_client):
     server.fail_next(kind="timeout_accepted")
     since = datetime.now(UTC) - timedelta(seconds=5)
     with make_client(server, timeout=0.3) as client:
@@ -243,7 +213,7 @@ def test_lookup_pages(server, client):
     assert client.lookup(sms(body="the oldest"), since) is None
 
 
-def test_lookup_http_trouble_is_none(server):
+def test_lookup_http_trouble_is_none(server, make_client):
     with make_client(server, auth_token="wrong") as client:
         assert client.lookup(sms(), datetime.now(UTC)) is None
     config = GatewayConfig(api_url=f"http://127.0.0.1:{_free_port()}", account_sid="AC1")
@@ -254,7 +224,7 @@ def test_lookup_http_trouble_is_none(server):
 # --- webhooks -----------------------------------------------------------------------------
 
 
-def test_status_callback_signature(server, client, recorder):
+def test_status_callback_signature(server, client, recorder, make_client):
     callback = f"{recorder.url}/sms_journey/status/{REF}"
     sent = client.send(sms(callback=callback))
     status_code, body = server.post_status(sent.provider_message_id, "delivered")
@@ -382,7 +352,7 @@ def test_webhook_response():
     )
 
 
-def test_auto_report_posts_signed_sent_then_delivered(recorder):
+def test_auto_report_posts_signed_sent_then_delivered(recorder, make_client):
     with loopback.TwilioFormatServer(auto_report=True, report_delay=0.05) as server:
         client = make_client(server)
         callback = f"{recorder.url}/status/{REF}"

@@ -11,41 +11,10 @@ from hypothesis import strategies as st
 from sms_journey.tools.gateways import base, loopback, vonage
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
 
+GATEWAY = "vonage"  # conftest's server, client, recorder and make_client fixtures
 TO = "+447700900001"
 REF = "0123456789abcdef0123456789abcdef"
 CALLBACK = "https://odoo.example.com/sms_journey/status/vonage"
-
-
-@pytest.fixture
-def server():
-    with loopback.VonageFormatServer(timeout_sleep=3.0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def recorder():
-    with loopback.WebhookRecorder(response=(204, "text/plain", b"")) as rec:
-        yield rec
-
-
-def make_client(server, clock=None, **overrides):
-    values = {
-        "api_url": server.url,
-        "account_sid": server.api_key,
-        "auth_token": server.api_secret,
-        "signature_secret": server.signature_secret,
-        "sender": "Acme",
-        "timeout": 2.0,
-    }
-    values.update(overrides)
-    return vonage.VonageClient(GatewayConfig(**values), clock=clock)
-
-
-@pytest.fixture
-def client(server):
-    client = make_client(server)
-    yield client
-    client.close()
 
 
 def sms(body="Your order has shipped", to=TO, ref=REF, callback=CALLBACK):
@@ -71,7 +40,7 @@ def test_send_happy_path(server, client):
     assert received["status_report_req"] == "1"
 
 
-def test_numeric_sender_loses_plus(server):
+def test_numeric_sender_loses_plus(server, make_client):
     with make_client(server, sender="+15550001111") as client:
         assert client.send(sms(callback=None)).status == "sent"
     [received] = server.messages
@@ -131,14 +100,14 @@ def test_provider_errors(server, client, kind, status, error_code):
     assert client.send(sms()).status == "sent"
 
 
-def test_wrong_secret(server):
+def test_wrong_secret(server, make_client):
     with make_client(server, auth_token="wrong") as client:
         result = client.send(sms())
     assert (result.status, result.error_code) == ("failed", "auth")
     assert "status 4" in result.error_message
 
 
-def test_invalid_number_and_missing_sender(server, client):
+def test_invalid_number_and_missing_sender(server, client, make_client):
     result = client.send(sms(to="+12"))
     assert (result.status, result.error_code) == ("failed", "invalid_number")
     with make_client(server, sender=None) as no_sender:
@@ -147,7 +116,7 @@ def test_invalid_number_and_missing_sender(server, client):
     assert "status 2" in result.error_message
 
 
-def test_timeout(server):
+def test_timeout(server, make_client):
     server.fail_next(kind="timeout")
     with make_client(server, timeout=0.3) as client:
         start = time.monotonic()
@@ -255,7 +224,7 @@ def test_verify_signature_rejects_missing_and_stale():
     "dlr_method, signature_method",
     [("POST", "md5hash"), ("GET", "sha256"), ("JSON", "sha512")],
 )
-def test_delivery_receipt_end_to_end(recorder, dlr_method, signature_method):
+def test_delivery_receipt_end_to_end(recorder, dlr_method, signature_method, make_client):
     with (
         loopback.VonageFormatServer(
             dlr_method=dlr_method, signature_method=signature_method
@@ -349,7 +318,7 @@ def test_webhook_response():
     assert vonage.VonageClient(GatewayConfig()).webhook_response() == (204, "text/plain", b"")
 
 
-def test_auto_report_per_part(recorder):
+def test_auto_report_per_part(recorder, make_client):
     with loopback.VonageFormatServer(auto_report=True, report_delay=0.05) as server:
         with make_client(server) as client:
             sent = client.send(sms(body="b" * 200, callback=f"{recorder.url}/dlr"))
@@ -369,7 +338,7 @@ def test_auto_report_per_part(recorder):
 
 
 @pytest.mark.parametrize("dlr_method", ["GET", "POST"])
-def test_callback_url_with_own_query(recorder, dlr_method):
+def test_callback_url_with_own_query(recorder, dlr_method, make_client):
     """Our callback carries ``?ref=…``: Vonage does not sign it, even when a GET mixes it
     with the receipt's fields."""
     with (
@@ -387,7 +356,7 @@ def test_callback_url_with_own_query(recorder, dlr_method):
         assert not client.verify_signature(request["url"], forged, request["headers"], b"")
 
 
-def test_server_accepts_gateway_config_names():
+def test_server_accepts_gateway_config_names(make_client):
     with loopback.VonageFormatServer(account_sid="ACtest", auth_token="tok") as server:
         assert (server.api_key, server.api_secret) == ("ACtest", "tok")
         assert (server.account_sid, server.auth_token) == ("ACtest", "tok")
