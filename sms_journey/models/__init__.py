@@ -4,6 +4,9 @@ from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_activity
+from . import res_partner_audience
+from . import res_partner_conversation
 from . import base_partner_merge_automatic_wizard
 from . import sale_order
 from . import mail_notification
@@ -18,6 +21,9 @@ from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
 from . import sms_gateway_vonage
 from . import sms_gateway_message
+from . import sms_gateway_message_policy
+from . import sms_gateway_message_dispatch
+from . import sms_gateway_message_status
 from . import sms_interaction
 from . import sms_inbound_part
 from . import ir_http
