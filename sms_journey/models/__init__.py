@@ -58,6 +58,9 @@ from . import sms_review
 from . import survey_survey
 from . import ir_ui_menu
 from . import sms_result_snapshot
+from . import sms_result_snapshot_tables
+from . import sms_result_snapshot_results
+from . import sms_result_snapshot_program
 from . import sms_data_rights_log
 from . import sms_data_rights
 from . import res_partner_data_rights
