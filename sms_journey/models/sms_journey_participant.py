@@ -1,5 +1,4 @@
 import logging
-import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from ..tools import journey as journey_tools
 from ..tools import keywords as keyword_tools
 from .bulk_sql import insert_rows
 from .isolation import run_isolated
+from .sms_gateway_message import _testing
 from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
 from .sms_template import COUPON_PLACEHOLDER, LANDING_PLACEHOLDER
@@ -25,10 +25,6 @@ SMS_ACTIONS = ("sms", "survey", "appointment")
 
 # A journey whose batch of steps failed tries again after this delay.
 FAILED_BATCH_RETRY = timedelta(hours=1)
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsJourneyParticipant(models.Model):

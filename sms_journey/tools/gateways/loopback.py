@@ -27,7 +27,6 @@ import hmac
 import itertools
 import json
 import logging
-import math
 import os
 import re
 import socket
@@ -68,26 +67,13 @@ def vonage_signature(secret, params, method="md5hash"):
     return hmac.new(secret.encode("utf-8"), base.encode("utf-8"), method).hexdigest()
 
 
-# --- SMS segments (approximation, good enough for a fake provider) ------------------------
+# --- SMS segments: counted by tools/encoding.py (standard library only, like this module)
 
-# The alphabet is tools/encoding.py's (standard library only, like this module).
 try:
-    from ..encoding import GSM7_EXTENSION_CHARS, is_gsm7
+    from .. import encoding
 except ImportError:  # run next to sandbox_server.py as a plain script: tools/ by path
     sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from encoding import GSM7_EXTENSION_CHARS, is_gsm7
-
-
-def segment_count(text, unicode=None):
-    if unicode is None:
-        unicode = not is_gsm7(text)
-    if unicode:
-        units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
-        single, part = 70, 67
-    else:
-        units = sum(2 if c in GSM7_EXTENSION_CHARS else 1 for c in text)
-        single, part = 160, 153
-    return 1 if units <= single else math.ceil(units / part)
+    import encoding
 
 
 # --- HTTP plumbing ------------------------------------------------------------------------
@@ -682,7 +668,7 @@ class TwilioFormatServer(_LoopbackServer):
             "callback": form.get("StatusCallback") or None,
             "client_ref": None,
             "status": "accepted" if service else "queued",
-            "num_segments": segment_count(text),
+            "num_segments": encoding.segment_count(text),
             "price": None,
             "error_code": None,
             "date_created": now,
@@ -857,7 +843,8 @@ class TwilioFormatServer(_LoopbackServer):
             "From": sender,
             "MessageSid": message_id,
             "NumMedia": str(len(media)),
-            "NumSegments": str(segment_count(body)),
+            # a media-only MMS counts one
+            "NumSegments": str(max(1, encoding.segment_count(body))),
             "SmsMessageSid": message_id,
             "SmsSid": message_id,
             "SmsStatus": "received",
@@ -971,7 +958,9 @@ class VonageFormatServer(_LoopbackServer):
             return _vonage_answer({"status": "3", "error-text": "Invalid to address"})
         text = params["text"]
         kind_of_text = params.get("type") or "text"
-        parts = segment_count(text, unicode=kind_of_text == "unicode")
+        parts = encoding.segment_count(
+            text, encoding.UCS2 if kind_of_text == "unicode" else encoding.GSM7
+        )
         ids = [str(uuid.uuid4()) for _ in range(parts)]
         message = {
             "id": ids[0],
@@ -1078,7 +1067,7 @@ class VonageFormatServer(_LoopbackServer):
             "to": _digits(recipient),
             "messageId": message_id or uuid.uuid4().hex[:16].upper(),
             "text": body,
-            "type": "text" if is_gsm7(body) else "unicode",
+            "type": "text" if encoding.is_gsm7(body) else "unicode",
             "keyword": (body.split() or [""])[0].upper(),
             "api-key": self.api_key,
             "message-timestamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
