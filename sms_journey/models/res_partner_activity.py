@@ -157,7 +157,13 @@ class ResPartner(models.Model):
         if operator == "!=":
             return ["!", *self._search_days_inactive("=", value)]
         if operator not in _SEARCH_OPERATORS or isinstance(value, bool):
-            raise UserError(_("Unsupported search on days inactive: %s %s", operator, value))
+            raise UserError(
+                _(
+                    "Unsupported search on days inactive: %(operator)s %(value)s",
+                    operator=operator,
+                    value=value,
+                )
+            )
         try:
             days = int(value)
         except (TypeError, ValueError):

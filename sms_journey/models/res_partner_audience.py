@@ -36,12 +36,13 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     def init(self):
-        super().init()
+        result = super().init()
         # Birthday and anniversary crons look partners up by month and day of a date; this
         # expression (month * 100 + day) matches the one in _sms_anniversary_ids.
         # (Built already by the pre_init_hook at install, see hooks.py.)
         for fname in ANNIVERSARY_FIELDS:
             self.env.cr.execute(month_day_index_sql(fname))
+        return result
 
     @api.model
     def _sms_inactive_crossing_ids(self, since_date, until_date):

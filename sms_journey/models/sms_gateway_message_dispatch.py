@@ -68,12 +68,14 @@ class SmsGatewayMessage(models.Model):
             while not out_of_time:
                 batch = self._claim_due(quota, gateway=gateway)
                 if auto_commit:
-                    self.env.cr.commit()  # the claim must be durable before the provider sees it
+                    # the claim must be durable before the provider sees the messages
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                 if not batch:
                     break
                 batch._send_claimed(gateway)
                 if auto_commit:
-                    self.env.cr.commit()  # results of each batch are kept
+                    # what the provider accepted is recorded before the next batch goes
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                 claimed |= batch
                 out_of_time = time.monotonic() >= deadline
         remaining = self.search_count(

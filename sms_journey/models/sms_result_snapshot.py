@@ -9,8 +9,6 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index, create_unique_index
 
-from .sms_result_snapshot_results import EVENT_KEY, PROGRAM, RESULT_SUMS
-
 # the report models whose rows are materialized views, in the order they are built and
 # refreshed (each may read the views of the ones before it)
 REPORT_MODELS = (
@@ -24,6 +22,37 @@ REFRESHED_AT = "sms_journey.results_refreshed_at"
 # the time from which the next refresh reads what changed (write_date >= it)
 WATERMARK = "sms_journey.results_watermark"
 
+# what the SMS results are cut by, and what their totals sum
+PROGRAM = ("source", "journey_id", "step_id", "variant_id", "mailing_id", "company_id")
+RESULT_SUMS = (
+    "sent",
+    "delivered",
+    "failed",
+    "canceled",
+    "queued",
+    "clicked",
+    "click_count",
+    "replied",
+    "opted_out",
+    "cost",
+    "held_out",
+)
+EVENT_KEY = ("kind", *PROGRAM, "hour_after", "day_after", "local_hour", "local_date")
+# the sums of a group of the aggregate tables (``_apply_delta``): nullable key columns
+# compare as their placeholder in the unique index, so that ON CONFLICT finds the row
+KEY_PLACEHOLDERS = {
+    "journey_id": "0",
+    "step_id": "0",
+    "variant_id": "0",
+    "mailing_id": "0",
+    "company_id": "0",
+    "source": "''",
+    "kind": "''",
+    "hour_after": "0",
+    "day_after": "0",
+    "local_hour": "''",
+    "local_date": "'1970-01-01'::date",
+}
 INCREMENTAL_TABLES = (
     "sms_result",
     "sms_result_total",

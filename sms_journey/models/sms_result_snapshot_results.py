@@ -6,38 +6,7 @@ from odoo.tools import SQL
 
 from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
-
-# what the SMS results are cut by, and what their totals sum
-PROGRAM = ("source", "journey_id", "step_id", "variant_id", "mailing_id", "company_id")
-RESULT_SUMS = (
-    "sent",
-    "delivered",
-    "failed",
-    "canceled",
-    "queued",
-    "clicked",
-    "click_count",
-    "replied",
-    "opted_out",
-    "cost",
-    "held_out",
-)
-EVENT_KEY = ("kind", *PROGRAM, "hour_after", "day_after", "local_hour", "local_date")
-# the sums of a group of the aggregate tables (``_apply_delta``): nullable key columns
-# compare as their placeholder in the unique index, so that ON CONFLICT finds the row
-KEY_PLACEHOLDERS = {
-    "journey_id": "0",
-    "step_id": "0",
-    "variant_id": "0",
-    "mailing_id": "0",
-    "company_id": "0",
-    "source": "''",
-    "kind": "''",
-    "hour_after": "0",
-    "day_after": "0",
-    "local_hour": "''",
-    "local_date": "'1970-01-01'::date",
-}
+from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
 
 
 class SmsResultSnapshot(models.AbstractModel):

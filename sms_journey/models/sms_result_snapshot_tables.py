@@ -5,8 +5,7 @@ from odoo import models
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
-from .sms_result_snapshot import INCREMENTAL_TABLES
-from .sms_result_snapshot_results import EVENT_KEY, PROGRAM
+from .sms_result_snapshot import EVENT_KEY, INCREMENTAL_TABLES, PROGRAM
 
 # the tables kept from what changed: name, DDL of the aggregates
 TOTAL_DDL = """

@@ -21,6 +21,7 @@ one against the other.
 """
 
 import base64
+import contextlib
 import hashlib
 import heapq
 import hmac
@@ -119,16 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this
 
     def setup(self):
-        super().setup()
-        try:
+        result = super().setup()
+        # a socket without TCP options (not TCP) simply keeps Nagle's algorithm
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         self.server.app._track(self.connection, True)
+        return result
 
     def finish(self):
         try:
-            super().finish()
+            return super().finish()
         finally:
             self.server.app._track(self.connection, False)
 
@@ -282,10 +283,9 @@ class _LoopbackServer:
             connections = list(self._connections)
             scheduler, self._scheduler = self._scheduler, None
         for conn in connections:
-            try:
+            # a connection the client closed already has nothing to shut down
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if scheduler is not None:
             scheduler.stop()
         if self._thread is not None:

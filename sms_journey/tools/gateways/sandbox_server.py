@@ -13,6 +13,7 @@ Runs as a plain script (the addon need not be importable) and imports as
 """
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -31,7 +32,8 @@ def _load_loopback():
 
 
 def _print(text):
-    print(text, flush=True)
+    # a command-line script: its output is for the person who runs it
+    print(text, flush=True)  # pylint: disable=print-used
 
 
 def log_message(message):
@@ -96,9 +98,8 @@ def main(argv=None):
         f"(account {args.account_sid}); Ctrl-C to stop"
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop quietly
+            server.serve_forever()
     finally:
         server.stop()
         _print("[sandbox] stopped")
