@@ -7,7 +7,7 @@ audiences in ``res_partner_audience.py``, the contact's SMS conversation in
 
 import contextvars
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..tools import consent as consent_tools
@@ -155,13 +155,13 @@ class ResPartner(models.Model):
             return given
         if _CONSENT_IMPORT.get():
             raise UserError(
-                _(
+                self.env._(
                     "An import may give the SMS consent state and its proof only: the source "
                     "is recorded as Import and the date as the time of the import."
                 )
             )
         raise UserError(
-            _(
+            self.env._(
                 "The SMS consent of a contact can't be written directly. Use the contact's "
                 "SMS consent buttons (an opt-in needs a proof), or import the consent state "
                 "with a proof column."
@@ -182,7 +182,7 @@ class ResPartner(models.Model):
         """Record the consent columns of an imported row (see ``load``)."""
         state = consent.get("sms_consent_state")
         if not state:
-            raise UserError(_("An imported SMS consent proof needs a consent state."))
+            raise UserError(self.env._("An imported SMS consent proof needs a consent state."))
         changed = self.filtered(lambda partner: partner.sms_consent_state != state)
         changed._sms_consent_set(state, "import", consent.get("sms_consent_proof"))
 
@@ -232,9 +232,13 @@ class ResPartner(models.Model):
                     }
                 )
                 if partner_number and state == "opted_out" and stop:
-                    blacklist._sms_journey_add([partner_number], _("SMS opt-out (%s)", source))
+                    blacklist._sms_journey_add(
+                        [partner_number], self.env._("SMS opt-out (%s)", source)
+                    )
                 elif partner_number and state == "opted_in":
-                    blacklist._sms_journey_remove([partner_number], _("SMS opt-in (%s)", source))
+                    blacklist._sms_journey_remove(
+                        [partner_number], self.env._("SMS opt-in (%s)", source)
+                    )
         finally:
             _CONSENT_WRITER.reset(token)
         self.env["sms.consent.log"].sudo().create(logs)
@@ -261,7 +265,7 @@ class ResPartner(models.Model):
             )
             if refusal == consent_tools.STOPPED:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(name)s stopped SMS from their number: only they can subscribe "
                         "again, by replying START or confirming a request by SMS.",
                         name=partner.display_name,
@@ -269,7 +273,7 @@ class ResPartner(models.Model):
                 )
             if refusal == consent_tools.NO_PROOF:
                 raise UserError(
-                    _(
+                    self.env._(
                         "An SMS opt-in for %(name)s needs its proof: how and when the "
                         "contact agreed (a signed form, a recorded call…).",
                         name=partner.display_name,
@@ -318,7 +322,7 @@ class ResPartner(models.Model):
             partners._sms_consent_set("opted_out", source, proof, e164, interaction, stop=True)
         else:
             self.env["phone.blacklist"].sudo()._sms_journey_add(
-                [e164], _("SMS opt-out (%s)", source)
+                [e164], self.env._("SMS opt-out (%s)", source)
             )
             self.env["sms.consent.log"].sudo().create(
                 {
@@ -341,7 +345,7 @@ class ResPartner(models.Model):
         partners._sms_consent_set("opted_in", source, proof, e164, interaction)
         if not partners:
             self.env["phone.blacklist"].sudo()._sms_journey_remove(
-                [e164], _("SMS opt-in (%s)", source)
+                [e164], self.env._("SMS opt-in (%s)", source)
             )
         return partners
 
@@ -352,16 +356,16 @@ class ResPartner(models.Model):
         double opt-in request takes an SMS user."""
         self.check_access("read")
         if not self.env.user._is_internal():
-            raise AccessError(_("Only employees can record SMS consent."))
+            raise AccessError(self.env._("Only employees can record SMS consent."))
         if sms_user and not self.env.user.has_group("sms_journey.group_sms_journey_user"):
-            raise AccessError(_("Only SMS users can record an SMS opt-in or ask for one."))
+            raise AccessError(self.env._("Only SMS users can record an SMS opt-in or ask for one."))
 
     def action_sms_opt_in(self):
         """Open the form that records an opt-in with its proof (``sms.consent.opt.in``)."""
         self._sms_consent_staff_check(sms_user=True)
         return {
             "type": "ir.actions.act_window",
-            "name": _("Record an SMS opt-in"),
+            "name": self.env._("Record an SMS opt-in"),
             "res_model": "sms.consent.opt.in",
             "view_mode": "form",
             "target": "new",
@@ -371,7 +375,7 @@ class ResPartner(models.Model):
     def _sms_staff_opt_in(self, origin, proof):
         """An opt-in an SMS user records with its proof (never over a STOP)."""
         self._sms_consent_staff_check(sms_user=True)
-        text = _(
+        text = self.env._(
             "%(origin)s, recorded by %(user)s: %(proof)s",
             origin=origin,
             user=self.env.user.name,
@@ -383,18 +387,18 @@ class ResPartner(models.Model):
         """Stop all SMS to the contact's number (but essential ones)."""
         self._sms_consent_staff_check()
         self._sms_consent_set(
-            "opted_out", "staff", _("Recorded by %s", self.env.user.name), stop=True
+            "opted_out", "staff", self.env._("Recorded by %s", self.env.user.name), stop=True
         )
 
     def action_sms_marketing_opt_out(self):
         """No more marketing SMS; order, delivery and appointment SMS still go."""
         self._sms_consent_staff_check()
-        self._sms_marketing_opt_out("staff", _("Recorded by %s", self.env.user.name))
+        self._sms_marketing_opt_out("staff", self.env._("Recorded by %s", self.env.user.name))
 
     def action_sms_request_consent(self):
         """Double opt-in: ask by SMS and wait for a YES."""
         self._sms_consent_staff_check(sms_user=True)
-        self._sms_consent_request("staff", _("Asked by %s", self.env.user.name))
+        self._sms_consent_request("staff", self.env._("Asked by %s", self.env.user.name))
         return True
 
     def _sms_consent_request_text(self):

@@ -3,7 +3,7 @@ interaction, inactivity, journey stage) and the events that keep them current.""
 
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -158,7 +158,7 @@ class ResPartner(models.Model):
             return ["!", *self._search_days_inactive("=", value)]
         if operator not in _SEARCH_OPERATORS or isinstance(value, bool):
             raise UserError(
-                _(
+                self.env._(
                     "Unsupported search on days inactive: %(operator)s %(value)s",
                     operator=operator,
                     value=value,
@@ -167,7 +167,7 @@ class ResPartner(models.Model):
         try:
             days = int(value)
         except (TypeError, ValueError):
-            raise UserError(_("Days inactive must be compared with a number.")) from None
+            raise UserError(self.env._("Days inactive must be compared with a number.")) from None
         limit = fields.Date.context_today(self) - timedelta(days=days)
         domain = [("last_activity_date", _SEARCH_OPERATORS[operator], limit)]
         if _COMPARE[operator](0, days):
@@ -176,7 +176,7 @@ class ResPartner(models.Model):
 
     def _search_is_inactive(self, operator, value):
         if operator not in ("=", "!="):
-            raise UserError(_("Unsupported search on inactive customers: %s", operator))
+            raise UserError(self.env._("Unsupported search on inactive customers: %s", operator))
         inactive = self._search_days_inactive(">=", self.env.company.sms_inactivity_days)
         # Without activity nobody is inactive, whatever the threshold.
         inactive = expression.AND([inactive, [("last_activity_date", "!=", False)]])

@@ -1,7 +1,7 @@
 """res.partner: the contact's SMS conversation (the contact form's widget and reply box)
 and the contact at a glance (smart buttons)."""
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from .sms_sender import SmsRequest
@@ -89,9 +89,9 @@ class ResPartner(models.Model):
         self.check_access("read")
         body = (body or "").strip()
         if not body:
-            raise UserError(_("Type a message first."))
+            raise UserError(self.env._("Type a message first."))
         if not self._sms_number():
-            raise UserError(_("%s has no phone number.", self.display_name))
+            raise UserError(self.env._("%s has no phone number.", self.display_name))
         self.env["sms.sender"]._send([SmsRequest(body=body, partner=self, kind="transactional")])
         return self.sms_conversation_read()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from psycopg2.errors import SerializationFailure
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.gateways.base import OutgoingSms, SendResult
@@ -190,7 +190,7 @@ class SmsGatewayMessage(models.Model):
                 message.write(
                     {
                         "state": "review",
-                        "failure_reason": _(
+                        "failure_reason": self.env._(
                             "The sending was interrupted and %(provider)s cannot confirm "
                             "whether it received this SMS. Check the provider's logs, then "
                             "resend it or mark it as sent.",
@@ -308,7 +308,7 @@ class SmsGatewayMessage(models.Model):
                 # A time-out may hide an accepted message: look it up before resending.
                 "needs_lookup": result.error_code == "timeout",
                 "error_code": result.error_code,
-                "failure_reason": _(
+                "failure_reason": self.env._(
                     "Attempt %(n)s failed, retrying: %(error)s",
                     n=self.attempts,
                     error=result.error_message or result.error_code,

@@ -4,7 +4,7 @@ The tables are created in ``sms_result_snapshot_tables.py``; the SMS results are
 from what changed in ``sms_result_snapshot_results.py``, the program dashboard's order
 gaps and months in ``sms_result_snapshot_program.py``."""
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index, create_unique_index
@@ -267,22 +267,22 @@ class SmsResultSnapshot(models.AbstractModel):
         """ "as of 30/11/2026 19:45" in the user's time zone, for report titles."""
         at = self._refreshed_at()
         if not at:
-            return _("not refreshed yet")
+            return self.env._("not refreshed yet")
         local = fields.Datetime.context_timestamp(self, at)
-        return _("as of %(when)s", when=local.strftime("%Y-%m-%d %H:%M"))
+        return self.env._("as of %(when)s", when=local.strftime("%Y-%m-%d %H:%M"))
 
     @api.model
     def action_refresh(self):
         """The *Refresh* button: rebuild now, then reload the view."""
         if not self.env.user.has_group("sms_journey.group_sms_journey_user"):
-            raise AccessError(_("Only SMS journey users can refresh the results."))
+            raise AccessError(self.env._("Only SMS journey users can refresh the results."))
         self.sudo()._refresh()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("Results refreshed (%(as_of)s).", as_of=self._as_of()),
+                "message": self.env._("Results refreshed (%(as_of)s).", as_of=self._as_of()),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
