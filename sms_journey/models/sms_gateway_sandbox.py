@@ -13,7 +13,7 @@ SANDBOX_PHONE_PAGE = 30
 
 class SmsGateway(models.Model):
     """The sandbox: a provider that speaks Twilio's API to a loopback server
-    (``tools/gateways/loopback.py``, run by ``sandbox_server.py``), for demos and tests;
+    (``tools/gateways/loopback/``, run by ``sandbox_server.py``), for demos and tests;
     nothing leaves the machine.
 
     It deliberately reuses Twilio: its client, ``SandboxClient``, is ``TwilioClient`` with

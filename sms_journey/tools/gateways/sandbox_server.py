@@ -24,7 +24,7 @@ import sys
 def _load_loopback():
     if __package__:
         return importlib.import_module(".loopback", __package__)
-    # Run as a script: loopback.py sits next to this file and imports only the stdlib.
+    # Run as a script: the loopback package sits next to this file, stdlib only.
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:
         sys.path.insert(0, here)
