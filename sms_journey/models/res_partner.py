@@ -207,7 +207,6 @@ class ResPartner(models.Model):
         self._sms_consent_check(state, source, proof)
         now = fields.Datetime.now()
         logs = []
-        blacklist = self.env["phone.blacklist"].sudo()
         token = _CONSENT_WRITER.set(True)
         try:
             for partner in self:
@@ -231,14 +230,7 @@ class ResPartner(models.Model):
                         "interaction_id": interaction.id if interaction else False,
                     }
                 )
-                if partner_number and state == "opted_out" and stop:
-                    blacklist._sms_journey_add(
-                        [partner_number], self.env._("SMS opt-out (%s)", source)
-                    )
-                elif partner_number and state == "opted_in":
-                    blacklist._sms_journey_remove(
-                        [partner_number], self.env._("SMS opt-in (%s)", source)
-                    )
+                self._sms_blacklist_follow(partner_number, state, source, stop)
         finally:
             _CONSENT_WRITER.reset(token)
         self.env["sms.consent.log"].sudo().create(logs)
@@ -248,6 +240,15 @@ class ResPartner(models.Model):
         )
         self.env["sms.gateway.message"]._cancel_refused_for_numbers([number], partners=self)
         return True
+
+    def _sms_blacklist_follow(self, number, state, source, stop):
+        """Odoo's ``phone.blacklist`` follows a consent change of ``number``: a STOP
+        adds it, an opt-in removes it; a "no marketing" opt-out leaves it alone."""
+        blacklist = self.env["phone.blacklist"].sudo()
+        if number and state == "opted_out" and stop:
+            blacklist._sms_journey_add([number], self.env._("SMS opt-out (%s)", source))
+        elif number and state == "opted_in":
+            blacklist._sms_journey_remove([number], self.env._("SMS opt-in (%s)", source))
 
     def _sms_consent_check(self, state, source, proof):
         """Refuse what ``source`` may not do to these contacts (the consent matrix)."""

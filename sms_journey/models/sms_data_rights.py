@@ -219,43 +219,7 @@ class SmsDataRights(models.AbstractModel):
         """
         cr = self.env.cr
         erased = data_rights.ERASED
-
-        def hash_numbers(records, column):
-            if not records:
-                return
-            values = {value for value in records.mapped(column) if value}
-            for value in values - {v for v in values if data_rights.is_hashed(v)}:
-                cr.execute(
-                    SQL(
-                        "UPDATE %s SET %s = %s WHERE id = ANY(%s) AND %s = %s",
-                        SQL.identifier(records._table),
-                        SQL.identifier(column),
-                        self._number_hash(value),
-                        records.ids,
-                        SQL.identifier(column),
-                        value,
-                    )
-                )
-
-        def blank(records, assignments):
-            if records:
-                cr.execute(
-                    SQL(
-                        "UPDATE %s SET %s WHERE id = ANY(%s)",
-                        SQL.identifier(records._table),
-                        SQL(", ").join(
-                            SQL(
-                                "%s = CASE WHEN %s IS NULL THEN NULL ELSE %s END",
-                                SQL.identifier(column),
-                                SQL.identifier(column),
-                                value,
-                            )
-                            for column, value in assignments.items()
-                        ),
-                        records.ids,
-                    )
-                )
-
+        hash_numbers, blank = self._erase_hashing, self._erase_blanking
         outbox, received = rows["sms.gateway.message"], rows["sms.interaction"]
         blank(outbox, {"body": erased})
         hash_numbers(outbox, "number")
@@ -288,6 +252,48 @@ class SmsDataRights(models.AbstractModel):
         # the chatter copies of the SMS (the conversation widget shows them)
         self._erase_chatter(partner, outbox, received, rows["sms.sms"])
         self.env.invalidate_all()
+
+    @api.model
+    def _erase_hashing(self, records, column):
+        """Overwrite the numbers in ``column`` of ``records`` with their keyed hash (one
+        UPDATE per distinct number; hashed ones stay as they are)."""
+        if not records:
+            return
+        values = {value for value in records.mapped(column) if value}
+        for value in values - {v for v in values if data_rights.is_hashed(v)}:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE id = ANY(%s) AND %s = %s",
+                    SQL.identifier(records._table),
+                    SQL.identifier(column),
+                    self._number_hash(value),
+                    records.ids,
+                    SQL.identifier(column),
+                    value,
+                )
+            )
+
+    @api.model
+    def _erase_blanking(self, records, assignments):
+        """Overwrite the columns of ``records`` that hold something with the values of
+        ``assignments`` ({column: value}), in one UPDATE."""
+        if records:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s WHERE id = ANY(%s)",
+                    SQL.identifier(records._table),
+                    SQL(", ").join(
+                        SQL(
+                            "%s = CASE WHEN %s IS NULL THEN NULL ELSE %s END",
+                            SQL.identifier(column),
+                            SQL.identifier(column),
+                            value,
+                        )
+                        for column, value in assignments.items()
+                    ),
+                    records.ids,
+                )
+            )
 
     @api.model
     def _erase_chatter(self, partner, outbox, received, sms):
