@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Quick start 2: set everything up and run every test: ruff, plain pytest for the pure
-# helpers, the translation check, then sms_journey's Odoo tests together with Odoo's own
-# sms, test_mail_sms and mass_mailing_sms suites on a fresh database with sms_journey
-# installed, the install with demo data and the uninstall from it, the install from the
-# wheel and the upgrade from the previous release.
+# Quick start 2: set everything up and run every test: ruff (check and format),
+# pylint-odoo, plain pytest for the pure helpers, the translation check, then
+# sms_journey's Odoo tests together with Odoo's own sms, test_mail_sms and
+# mass_mailing_sms suites on a fresh database with sms_journey installed, the install
+# with demo data and the uninstall from it, the install from the wheel and the upgrade
+# from the previous release.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup_all
@@ -22,6 +23,19 @@ count() { PASSED=$((PASSED + $1)); FAILED=$((FAILED + $2)); }
 # 1. lint
 log "ruff check"
 if (cd "$REPO_DIR" && ruff check .); then count 1 0; else count 0 1; fi
+
+# 1b. the checks OCA repositories run: pylint-odoo with the OCA configuration for 18.0
+#     (.pylintrc: any message fails), and the ruff formatting
+log "pylint-odoo (.pylintrc)"
+if (cd "$REPO_DIR" && pylint --rcfile=.pylintrc sms_journey) > "$LOG_DIR/pylint.log" 2>&1; then
+    count 1 0
+else
+    cat "$LOG_DIR/pylint.log" >&2
+    log "... $(grep -c '^sms_journey/' "$LOG_DIR/pylint.log") pylint-odoo messages"
+    count 0 1
+fi
+log "ruff format --check"
+if (cd "$REPO_DIR" && ruff format --check .); then count 1 0; else count 0 1; fi
 
 # 2. pure helpers, no database
 log "pytest sms_journey/tools"

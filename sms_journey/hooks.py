@@ -25,9 +25,9 @@ after the install, in committed batches (``res.partner._sms_facts_backfill_start
 
 from odoo.tools import SQL, sql
 
-from .models.res_partner import ANNIVERSARY_FIELDS, month_day_index_sql
+from .models.res_partner_audience import ANNIVERSARY_FIELDS, month_day_index_sql
 
-# (column, SQL type and constant default): the stored fields of models/res_partner.py
+# (column, SQL type and constant default): the stored fields of models/res_partner*.py
 # and models/sale_order.py; tests/test_install.py checks this list against the models.
 PARTNER_COLUMNS = (
     ("sms_consent_state", "varchar DEFAULT 'unknown'"),

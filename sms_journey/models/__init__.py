@@ -4,6 +4,9 @@ from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_activity
+from . import res_partner_audience
+from . import res_partner_conversation
 from . import base_partner_merge_automatic_wizard
 from . import sale_order
 from . import mail_notification
@@ -18,6 +21,9 @@ from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
 from . import sms_gateway_vonage
 from . import sms_gateway_message
+from . import sms_gateway_message_policy
+from . import sms_gateway_message_dispatch
+from . import sms_gateway_message_status
 from . import sms_interaction
 from . import sms_interaction_worker
 from . import sms_interaction_pipeline
@@ -60,6 +66,9 @@ from . import sms_review
 from . import survey_survey
 from . import ir_ui_menu
 from . import sms_result_snapshot
+from . import sms_result_snapshot_tables
+from . import sms_result_snapshot_results
+from . import sms_result_snapshot_program
 from . import sms_data_rights_log
 from . import sms_data_rights
 from . import res_partner_data_rights

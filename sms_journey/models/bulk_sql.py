@@ -1,5 +1,5 @@
 """One-statement INSERT (or upsert) for the bulk send paths (journey steps, outbox), and
-the (re)creation of the SQL views of the reports.
+a new column filled in one UPDATE for the install on large tables.
 
 The ORM creates record by record in Python (defaults, conversions, caches):
 fine for a form, the main cost when a step cron enqueues thousands of SMS. These helpers
@@ -9,7 +9,7 @@ defaults, computed fields and access rules: the caller gives every column it nee
 (stored related fields included) and is a trusted server-side path.
 """
 
-from odoo import fields, tools
+from odoo import fields
 from odoo.tools import SQL, sql
 
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
@@ -69,14 +69,6 @@ def sql_values(rows, width):
     not one per value: this is built for thousands of rows)."""
     row = "(" + ", ".join(["%s"] * width) + ")"
     return SQL(", ".join([row] * len(rows)), *(value for values in rows for value in values))
-
-
-def create_view(model, query, name=None):
-    """(Re)create the SQL view of the report ``model`` (``_auto = False``), or the view
-    ``name`` it reads, as ``query`` (an ``SQL``), for its ``init()``."""
-    name = name or model._table
-    tools.drop_view_if_exists(model.env.cr, name)
-    model.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(name), query))
 
 
 def add_filled_column(model, name, column_type, update):

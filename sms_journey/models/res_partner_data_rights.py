@@ -1,4 +1,4 @@
-from odoo import _, models
+from odoo import models
 
 
 class ResPartner(models.Model):
@@ -29,7 +29,7 @@ class ResPartner(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("The SMS data of %s were erased.", self.display_name),
+                "message": self.env._("The SMS data of %s were erased.", self.display_name),
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }

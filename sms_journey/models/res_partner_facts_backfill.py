@@ -8,9 +8,9 @@ from .sms_gateway_message import _testing
 
 _logger = logging.getLogger(__name__)
 
-# Partner ids per committed batch: one batch writes its contacts' facts in under a second
-# on a loaded 2-core machine (bench/bench_install.py: 0.93 s at most at 1M contacts / 3M
-# orders), so the row locks of a batch never hold a contact's edit or a checkout longer.
+# Partner ids per committed batch: one batch must write its contacts' facts in under a
+# second, so that the row locks of a batch never hold a contact's edit or a checkout
+# longer (bench/bench_install.py measures it; the figure is in bench/README.md).
 BACKFILL_BATCH = 2000
 # One cron call works this long, then reports its progress: Odoo calls the job again at
 # once while some remain (ir.cron's progress API), within the cron's time limit.
@@ -139,10 +139,9 @@ class ResPartner(models.Model):
             next_id = until + 1
             self._sms_facts_backfill_save((next_id, last_id) if next_id <= last_id else None)
             if auto_commit:
-                # pylint: disable=invalid-commit
                 # one batch per transaction: its row locks last one batch, and what is
                 # done stays done if the job is interrupted
-                self.env.cr.commit()
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             _logger.info(
                 "Customer facts: ids up to %s of %s, %s contacts updated in %.2f s",
                 until,

@@ -3,7 +3,7 @@ import logging
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -69,7 +69,9 @@ class SmsDataRights(models.AbstractModel):
         """Data rights are an SMS manager's job: raise for anyone else (the buttons are
         hidden too, but a JSON-RPC call reaches the method)."""
         if not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(_("Only SMS managers can export or erase a contact's SMS data."))
+            raise AccessError(
+                self.env._("Only SMS managers can export or erase a contact's SMS data.")
+            )
 
     @api.model
     def _number_hash(self, number):
@@ -133,7 +135,7 @@ class SmsDataRights(models.AbstractModel):
             rows = self._rows_of(source, partner, numbers)
             columns = self._export_columns(rows)
             sections.append((name, columns, rows.read(columns)))
-        readme = _(
+        readme = self.env._(
             "SMS data of %(name)s (numbers: %(numbers)s), exported on %(date)s.\n"
             "One JSON and one CSV file per kind of data: the consent log with its proofs, "
             "every SMS sent (outbox, Odoo's SMS queue, SMS mailings) and received, the "
@@ -150,7 +152,7 @@ class SmsDataRights(models.AbstractModel):
         """Export ``partner``'s SMS data: the zip is attached to a new data rights log row
         (so only SMS managers can read it) and its download URL returned."""
         archive = self._export_archive(partner)
-        log = self._log(partner, "export", _("%s bytes", len(archive)))
+        log = self._log(partner, "export", self.env._("%s bytes", len(archive)))
         attachment = (
             self.env["ir.attachment"]
             .sudo()
@@ -196,7 +198,7 @@ class SmsDataRights(models.AbstractModel):
             if source[1] in self.env and source[1] != "sms.data.rights.log"
         }
         participants = rows["sms.journey.participant"].filtered(lambda p: p.state == "running")
-        participants._exit(_("SMS data erased on request"))
+        participants._exit(self.env._("SMS data erased on request"))
         self.env.flush_all()
         self._erase_rows(partner, rows)
         counts = {name: len(records) for name, records in rows.items() if records}
@@ -217,43 +219,7 @@ class SmsDataRights(models.AbstractModel):
         """
         cr = self.env.cr
         erased = data_rights.ERASED
-
-        def hash_numbers(records, column):
-            if not records:
-                return
-            values = {value for value in records.mapped(column) if value}
-            for value in values - {v for v in values if data_rights.is_hashed(v)}:
-                cr.execute(
-                    SQL(
-                        "UPDATE %s SET %s = %s WHERE id = ANY(%s) AND %s = %s",
-                        SQL.identifier(records._table),
-                        SQL.identifier(column),
-                        self._number_hash(value),
-                        records.ids,
-                        SQL.identifier(column),
-                        value,
-                    )
-                )
-
-        def blank(records, assignments):
-            if records:
-                cr.execute(
-                    SQL(
-                        "UPDATE %s SET %s WHERE id = ANY(%s)",
-                        SQL.identifier(records._table),
-                        SQL(", ").join(
-                            SQL(
-                                "%s = CASE WHEN %s IS NULL THEN NULL ELSE %s END",
-                                SQL.identifier(column),
-                                SQL.identifier(column),
-                                value,
-                            )
-                            for column, value in assignments.items()
-                        ),
-                        records.ids,
-                    )
-                )
-
+        hash_numbers, blank = self._erase_hashing, self._erase_blanking
         outbox, received = rows["sms.gateway.message"], rows["sms.interaction"]
         blank(outbox, {"body": erased})
         hash_numbers(outbox, "number")
@@ -286,6 +252,48 @@ class SmsDataRights(models.AbstractModel):
         # the chatter copies of the SMS (the conversation widget shows them)
         self._erase_chatter(partner, outbox, received, rows["sms.sms"])
         self.env.invalidate_all()
+
+    @api.model
+    def _erase_hashing(self, records, column):
+        """Overwrite the numbers in ``column`` of ``records`` with their keyed hash (one
+        UPDATE per distinct number; hashed ones stay as they are)."""
+        if not records:
+            return
+        values = {value for value in records.mapped(column) if value}
+        for value in values - {v for v in values if data_rights.is_hashed(v)}:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s = %s WHERE id = ANY(%s) AND %s = %s",
+                    SQL.identifier(records._table),
+                    SQL.identifier(column),
+                    self._number_hash(value),
+                    records.ids,
+                    SQL.identifier(column),
+                    value,
+                )
+            )
+
+    @api.model
+    def _erase_blanking(self, records, assignments):
+        """Overwrite the columns of ``records`` that hold something with the values of
+        ``assignments`` ({column: value}), in one UPDATE."""
+        if records:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET %s WHERE id = ANY(%s)",
+                    SQL.identifier(records._table),
+                    SQL(", ").join(
+                        SQL(
+                            "%s = CASE WHEN %s IS NULL THEN NULL ELSE %s END",
+                            SQL.identifier(column),
+                            SQL.identifier(column),
+                            value,
+                        )
+                        for column, value in assignments.items()
+                    ),
+                    records.ids,
+                )
+            )
 
     @api.model
     def _erase_chatter(self, partner, outbox, received, sms):

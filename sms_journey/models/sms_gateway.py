@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from werkzeug.urls import url_encode
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -178,7 +178,7 @@ class SmsGateway(models.Model):
         problem = self._get_client_class().callback_problem(callback)
         if not problem:
             return False
-        return _(
+        return self.env._(
             "%(problem)s: SMS are sent without it. Set the account's delivery report URL "
             "at the provider to %(url)s (or shorten the web.base.url).",
             problem=problem,
@@ -284,7 +284,7 @@ class SmsGateway(models.Model):
     def _get_client_class(self):
         """Provider hook: the ``tools/gateways`` client class of this gateway's code."""
         self.ensure_one()
-        raise UserError(_("The gateway %s has no SMS provider set.", self.name))
+        raise UserError(self.env._("The gateway %s has no SMS provider set.", self.name))
 
     def _get_client_config(self):
         """Provider hook: the account settings handed to the client. Providers with
@@ -305,7 +305,7 @@ class SmsGateway(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Send a test SMS"),
+            "name": self.env._("Send a test SMS"),
             "res_model": "sms.gateway.test",
             "view_mode": "form",
             "target": "new",
@@ -323,4 +323,4 @@ class SmsGateway(models.Model):
     def _check_usable(self):
         for gateway in self:
             if not gateway.active:
-                raise UserError(_("The gateway %s is archived.", gateway.name))
+                raise UserError(self.env._("The gateway %s is archived.", gateway.name))

@@ -1,6 +1,6 @@
 import secrets
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import conversation
@@ -13,7 +13,7 @@ SANDBOX_PHONE_PAGE = 30
 
 class SmsGateway(models.Model):
     """The sandbox: a provider that speaks Twilio's API to a loopback server
-    (``tools/gateways/loopback.py``, run by ``sandbox_server.py``), for demos and tests;
+    (``tools/gateways/loopback/``, run by ``sandbox_server.py``), for demos and tests;
     nothing leaves the machine.
 
     It deliberately reuses Twilio: its client, ``SandboxClient``, is ``TwilioClient`` with
@@ -153,9 +153,7 @@ class SmsGateway(models.Model):
         conversation widget reads one (``sms.conversation.message._conversation_rows``)."""
         messages = self.env["sms.conversation.message"]
         messages.invalidate_model()
-        page = messages.search(
-            self._sandbox_phone_domain([number]), offset=offset, limit=limit + 1
-        )
+        page = messages.search(self._sandbox_phone_domain([number]), offset=offset, limit=limit + 1)
         return {
             "messages": page[:limit]._conversation_rows(),
             "has_more": len(page) > limit,
@@ -173,7 +171,9 @@ class SmsGateway(models.Model):
             .gateway_id
         ) or self.env["sms.gateway"].search([("code", "=", "sandbox")], limit=1)
         if not gateway:
-            raise ValidationError(_("There is no sandbox gateway: the Sandbox phone is off."))
+            raise ValidationError(
+                self.env._("There is no sandbox gateway: the Sandbox phone is off.")
+            )
         self.env["sms.sandbox.reply"].create(
             {"gateway_id": gateway.id, "number": number, "body": body}
         ).action_send()

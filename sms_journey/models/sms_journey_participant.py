@@ -1,5 +1,4 @@
 import logging
-import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -9,15 +8,12 @@ from odoo.tools import SQL
 from ..tools import journey as journey_tools
 from .bulk_sql import insert_rows
 from .isolation import run_isolated
+from .sms_gateway_message import _testing
 
 _logger = logging.getLogger(__name__)
 
 # A journey whose batch of steps failed tries again after this delay.
 FAILED_BATCH_RETRY = timedelta(hours=1)
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsJourneyParticipant(models.Model):

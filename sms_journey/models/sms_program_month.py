@@ -2,7 +2,7 @@ from datetime import datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.results import local_to_utc
@@ -250,7 +250,7 @@ class SmsProgramMonth(models.Model):
 
     def action_open_inbound(self):
         domain = self._between("received_at") + [("company_id", "=", self.company_id.id)]
-        return self._open(_("Inbound SMS"), "sms.interaction", domain)
+        return self._open(self.env._("Inbound SMS"), "sms.interaction", domain)
 
     def _of_company(self, field):
         """The records of this row's company by ``field``, as the figures count them:
@@ -263,12 +263,12 @@ class SmsProgramMonth(models.Model):
     def action_open_calls(self):
         domain = self._between("date") + [("mail_activity_type_id.category", "=", "phonecall")]
         domain += self._of_company("record_company_id")
-        return self._open(_("Calls logged"), "mail.message", domain)
+        return self._open(self.env._("Calls logged"), "mail.message", domain)
 
     def action_open_emails(self):
         domain = self._between("date") + [("message_type", "=", "email")]
         domain += self._of_company("record_company_id")
-        return self._open(_("E-mails received"), "mail.message", domain)
+        return self._open(self.env._("E-mails received"), "mail.message", domain)
 
     def _gap_ids(self, column, condition):
         start, end = self._bounds()
@@ -289,19 +289,21 @@ class SmsProgramMonth(models.Model):
     def action_open_churned(self):
         ids = self._gap_ids("churn_at", "churn_at <= now() AT TIME ZONE 'UTC'")
         return self._open(
-            _("Last orders before becoming inactive"), "sale.order", [("id", "in", ids)]
+            self.env._("Last orders before becoming inactive"), "sale.order", [("id", "in", ids)]
         )
 
     def action_open_reactivated(self):
         ids = self._gap_ids("date_order", "reactivated")
-        return self._open(_("Orders of reactivated customers"), "sale.order", [("id", "in", ids)])
+        return self._open(
+            self.env._("Orders of reactivated customers"), "sale.order", [("id", "in", ids)]
+        )
 
     def action_open_reminded(self):
         domain = self._between("enrolled_at") + [
             ("journey_id.trigger", "=", "invoice_overdue"),
             ("source_model", "=", "account.move"),
         ]
-        return self._open(_("Invoice reminders"), "sms.journey.participant", domain)
+        return self._open(self.env._("Invoice reminders"), "sms.journey.participant", domain)
 
     def action_open_paid(self):
         """The invoices reminded this month that are paid (or being paid)."""
@@ -310,21 +312,21 @@ class SmsProgramMonth(models.Model):
             ("id", "in", reminded.mapped("source_res_id")),
             ("payment_state", "in", ("paid", "in_payment")),
         ]
-        return self._open(_("Reminded invoices paid"), "account.move", domain)
+        return self._open(self.env._("Reminded invoices paid"), "account.move", domain)
 
     def action_open_surveys(self):
         domain = self._between("answered_at") + [("value_number", "!=", False)]
         domain += self._of_company("company_id")
-        return self._open(_("Survey answers"), "sms.survey.answer", domain)
+        return self._open(self.env._("Survey answers"), "sms.survey.answer", domain)
 
     def action_open_sent(self):
         domain = self._between("date") + [("company_id", "=", self.company_id.id)]
-        return self._open(_("SMS sent"), "sms.result", domain + [("sent", "=", 1)])
+        return self._open(self.env._("SMS sent"), "sms.result", domain + [("sent", "=", 1)])
 
     def action_open_opt_outs(self):
         domain = self._between("date") + [("action", "=", "opted_out")]
         domain += self._of_company("partner_id.company_id")
-        return self._open(_("Opt-outs"), "sms.consent.log", domain)
+        return self._open(self.env._("Opt-outs"), "sms.consent.log", domain)
 
     def action_open_revenue(self):
         domain = self._between("date_order") + [
@@ -332,4 +334,4 @@ class SmsProgramMonth(models.Model):
             ("state", "=", "sale"),
             ("sms_attribution_kind", "!=", False),
         ]
-        return self._open(_("Orders attributed to SMS"), "sale.order", domain)
+        return self._open(self.env._("Orders attributed to SMS"), "sale.order", domain)

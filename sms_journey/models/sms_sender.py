@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import uuid4
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.tools import SQL
 
 from ..tools import outbox as outbox_rules
@@ -240,7 +240,7 @@ class SmsSender(models.AbstractModel):
         if item.sanitized and item.number:
             return item.number, None
         if not item.number:
-            return None, _("No phone number.")
+            return None, self.env._("No phone number.")
         # Odoo stores numbers formatted in E.164: no region needed, no query
         if item.number.strip().startswith("+"):
             e164 = phone_tools.try_normalize(item.number)
@@ -300,18 +300,20 @@ class SmsSender(models.AbstractModel):
     def _reason_text(self, decision, partner, e164, error, rules, tz):
         reason = decision.reason
         if reason == policy.INVALID_NUMBER:
-            return error or _("Invalid phone number.")
+            return error or self.env._("Invalid phone number.")
         if reason == policy.OPTED_OUT:
-            return _("The number %(number)s opted out of SMS.", number=e164)
+            return self.env._("The number %(number)s opted out of SMS.", number=e164)
         if reason == policy.MARKETING_OPT_OUT:
-            return _("%(who)s opted out of marketing SMS.", who=partner.display_name or e164)
+            return self.env._(
+                "%(who)s opted out of marketing SMS.", who=partner.display_name or e164
+            )
         if reason == policy.NO_CONSENT:
-            return _(
+            return self.env._(
                 "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
                 who=(partner.display_name if partner else False) or e164,
             )
         if reason == policy.FREQUENCY_CAP:
-            return _(
+            return self.env._(
                 "Frequency cap: %(cap)s marketing SMS per %(hours)s hours already reached "
                 "for this contact.",
                 cap=rules.cap,
@@ -319,8 +321,8 @@ class SmsSender(models.AbstractModel):
             )
         if decision.deferred_by:
             labels = {
-                policy.FREQUENCY_CAP: _("frequency cap"),
-                policy.QUIET_HOURS: _("quiet hours (%(tz)s)", tz=tz),
+                policy.FREQUENCY_CAP: self.env._("frequency cap"),
+                policy.QUIET_HOURS: self.env._("quiet hours (%(tz)s)", tz=tz),
             }
             return ", ".join(labels[code] for code in decision.deferred_by)
         return None

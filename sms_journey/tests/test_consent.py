@@ -143,7 +143,7 @@ class TestConsent(SmsJourneyCase):
         action = self.partner.action_sms_opt_in()
         wizard = (
             self.env[action["res_model"]]
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"origin": "phone_call", "proof": "Call of 2 March, agreed to offers"})
         )
         wizard.action_record()

@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from ..models import sms_gateway_message
+from ..models import sms_gateway_message_dispatch
 from .common import SmsJourneyCase, new_sms_mailing
 
 NUMBER = "+393331234567"
@@ -285,7 +285,7 @@ class TestOutboxDispatch(SmsJourneyCase):
         messages = self.queue("one") | self.queue("two") | self.queue("three")
         triggers = self.env["ir.cron.trigger"]
         triggers.search([("cron_id", "=", lane.id)]).unlink()
-        with patch.object(sms_gateway_message, "DISPATCH_BUDGET", timedelta(0)):
+        with patch.object(sms_gateway_message_dispatch, "DISPATCH_BUDGET", timedelta(0)):
             sent = self.env["sms.gateway.message"].with_context(cron_id=lane.id)._cron_dispatch()
         self.assertEqual(len(sent), 1)  # one claim: the quota of a spent budget
         self.assertEqual(sorted(messages.mapped("state")), ["queued", "queued", "sent"])

@@ -120,12 +120,12 @@ class TestOutboxConcurrency(BaseCase):
             config.parse_config(["-d", {self.registry.db_name!r},
                                  "--addons-path={config["addons_path"]}",
                                  "--log-level=warn"])
-            from odoo.addons.sms_journey.models.sms_gateway_message import SmsGatewayMessage
+            from odoo.addons.sms_journey.models import sms_gateway_message_dispatch
 
             def killed(self, results):
                 os._exit(9)  # after the requests, before their results are committed
 
-            SmsGatewayMessage._apply_send_results = killed
+            sms_gateway_message_dispatch.SmsGatewayMessage._apply_send_results = killed
             registry = odoo.modules.registry.Registry({self.registry.db_name!r})
             with registry.cursor() as cr:
                 env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})

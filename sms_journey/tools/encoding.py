@@ -173,12 +173,14 @@ def client_definition():
     }
 
 
-def segment_count(text):
-    """Number of SMS segments needed for ``text`` (0 for an empty text)."""
+def segment_count(text, encoding=None):
+    """Number of SMS segments needed for ``text`` (0 for an empty text), in ``encoding``
+    (``GSM7`` or ``UCS2``: what a provider was told to send it as, e.g. Vonage's
+    ``type=unicode``), else in the text's own encoding."""
     text = _as_text(text)
     if not text:
         return 0
-    return len(_split(text, _encoding_of(text))[0])
+    return len(_split(text, encoding or _encoding_of(text))[0])
 
 
 def split_segments(text):

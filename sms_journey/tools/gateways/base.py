@@ -98,10 +98,6 @@ class SendResult:
     price: float | None = None
 
     @property
-    def is_sent(self):
-        return self.status == STATUS_SENT
-
-    @property
     def is_retry(self):
         return self.status == STATUS_RETRY
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ..rate_limit import TokenBucket
@@ -32,15 +32,11 @@ def send_batch(
     *,
     rate_limit: float,
     max_concurrency: int,
-    on_result: Callable[[SendResult], None] | None = None,
     bucket: TokenBucket | None = None,
 ) -> list[SendResult]:
     """Send ``messages`` with at most ``max_concurrency`` requests in flight and at most
     ``rate_limit`` requests started per second.
 
-    :param on_result: called with each result as soon as it is known, in completion order,
-        **in the calling thread** (safe for a database cursor). An exception it raises is
-        logged and does not stop the batch.
     :param bucket: a shared :class:`TokenBucket` to use instead of a fresh one (to keep the
         provider's rate across consecutive batches).
     :return: one :class:`SendResult` per message, in input order. A message whose sending
@@ -52,8 +48,7 @@ def send_batch(
     workers = max(1, min(int(max_concurrency or 1), len(messages)))
     if bucket is None:
         bucket = TokenBucket(rate_limit)
-    if hasattr(client, "ensure_pool"):
-        client.ensure_pool(workers)
+    client.ensure_pool(workers)
     results: list[SendResult | None] = [None] * len(messages)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms-send") as pool:
         futures = {
@@ -69,9 +64,4 @@ def send_batch(
                     messages[index].reference, shorten(f"{type(exc).__name__}: {exc}")
                 )
             results[index] = result
-            if on_result is not None:
-                try:
-                    on_result(result)
-                except Exception:
-                    _logger.exception("on_result failed for SMS %s", result.reference)
     return results

@@ -13,6 +13,7 @@ Runs as a plain script (the addon need not be importable) and imports as
 """
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -23,7 +24,7 @@ import sys
 def _load_loopback():
     if __package__:
         return importlib.import_module(".loopback", __package__)
-    # Run as a script: loopback.py sits next to this file and imports only the stdlib.
+    # Run as a script: the loopback package sits next to this file, stdlib only.
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:
         sys.path.insert(0, here)
@@ -31,7 +32,8 @@ def _load_loopback():
 
 
 def _print(text):
-    print(text, flush=True)
+    # a command-line script: its output is for the person who runs it
+    print(text, flush=True)  # pylint: disable=print-used
 
 
 def log_message(message):
@@ -96,9 +98,8 @@ def main(argv=None):
         f"(account {args.account_sid}); Ctrl-C to stop"
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop quietly
+            server.serve_forever()
     finally:
         server.stop()
         _print("[sandbox] stopped")

@@ -16,7 +16,7 @@ import requests
 from sms_journey.tools.gateways import loopback, twilio
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
 
-GATEWAYS_DIR = Path(loopback.__file__).resolve().parent
+GATEWAYS_DIR = Path(loopback.__file__).resolve().parent.parent
 
 
 def basic(user, password):

@@ -1,0 +1,289 @@
+"""sms.result.snapshot: the SMS results (``sms_result``), their totals and the campaign
+report's buckets, kept from what changed since the last refresh."""
+
+from odoo import models
+from odoo.tools import SQL
+
+from .sms_result import RESULT_QUERY
+from .sms_result_event import EVENT_FACTS, EVENTS
+from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
+
+
+class SmsResultSnapshot(models.AbstractModel):
+    """One row per SMS computed again when its trace, outbox row, clicks or replies
+    change; the totals and buckets move by the difference (``_apply_delta``)."""
+
+    _inherit = "sms.result.snapshot"
+
+    def _dirty_results(self, since):
+        """([journey trace ids], [mailing trace ids]) whose SMS row or events may have
+        changed since ``since``: traces, outbox rows, clicks and replies written since,
+        the traces of a journey that changed company, and rows whose trace was
+        deleted."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id * 2 FROM sms_journey_trace WHERE write_date >= %(since)s
+                 UNION
+                SELECT id * 2 + 1 FROM mailing_trace
+                 WHERE write_date >= %(since)s AND trace_type = 'sms'
+                 UNION
+                SELECT tr.mailing_trace_id * 2 + 1
+                  FROM sms_gateway_message g
+                  JOIN sms_tracker tr ON tr.sms_uuid = g.sms_uuid
+                 WHERE g.write_date >= %(since)s AND tr.mailing_trace_id IS NOT NULL
+                 UNION
+                SELECT COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1)
+                  FROM link_tracker_click c
+                 WHERE c.write_date >= %(since)s
+                   AND (c.sms_journey_trace_id IS NOT NULL OR c.mailing_trace_id IS NOT NULL)
+                 UNION
+                SELECT COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
+                  FROM sms_interaction i
+                 WHERE i.write_date >= %(since)s
+                   AND (i.sms_journey_trace_id IS NOT NULL OR i.mailing_trace_id IS NOT NULL)
+                 UNION
+                SELECT t.id * 2 FROM sms_journey_trace t
+                 WHERE t.journey_id IN (
+                    SELECT s.journey_id FROM sms_result_total s
+                      JOIN sms_journey j ON j.id = s.journey_id
+                     WHERE j.write_date >= %(since)s
+                       AND s.company_id IS DISTINCT FROM j.company_id)
+                 UNION
+                SELECT id FROM sms_result
+                 WHERE journey_trace_id IS NULL AND mailing_trace_id IS NULL
+                """,
+                since=since,
+            )
+        )
+        ids = [row[0] for row in rows]
+        return [i // 2 for i in ids if i % 2 == 0], [i // 2 for i in ids if i % 2 == 1]
+
+    def _update_results(self, trace_ids, mailing_trace_ids):
+        """Compute again the SMS rows of these traces and their campaign report rows, and
+        move the totals and buckets by the difference. The rows as they were and as they
+        are stay in ``<table>_old`` / ``<table>_new`` (temporary) for ``_apply_delta``
+        and the dashboard (``_update_program``)."""
+        result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
+        for table in ("sms_result", "sms_result_event_fact"):
+            for age in ("old", "new"):
+                temp = f"{table}_{age}"
+                self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
+                self.env.cr.execute(
+                    SQL(
+                        "CREATE TEMP TABLE %s (LIKE %s)",
+                        SQL.identifier(temp),
+                        SQL.identifier(table),
+                    )
+                )
+        self._update_result_rows(trace_ids, mailing_trace_ids, result_ids)
+        self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
+        self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
+        self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
+
+    def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids):
+        """The rows of ``sms_result`` as they were and as they are; only those that
+        differ are written (an update of columns without index stays on its page:
+        fillfactor)."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s)", result_ids
+            )
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result_new
+                   SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
+                          CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
+                     FROM (%s) q""",
+                self._result_query(trace_ids, mailing_trace_ids),
+            )
+        )
+        cr.execute(
+            SQL(
+                """DELETE FROM sms_result r WHERE r.id = ANY(%s)
+                      AND NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = r.id)""",
+                result_ids,
+            )
+        )
+        columns = [
+            name
+            for (name,) in self.env.execute_query(
+                SQL(
+                    """SELECT attname FROM pg_attribute
+                        WHERE attrelid = 'sms_result'::regclass AND attnum > 0
+                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"""
+                )
+            )
+        ]
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result
+                   SELECT n.* FROM sms_result_new n
+                    WHERE NOT EXISTS (SELECT 1 FROM sms_result_old o
+                                       WHERE o.id = n.id AND ROW(o.*) IS NOT DISTINCT FROM ROW(n.*))
+                   ON CONFLICT (id) DO UPDATE SET %s""",
+                SQL(", ").join(
+                    SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns
+                ),
+            )
+        )
+
+    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids):
+        """The campaign report's rows of these SMS: the old ones out (kept in
+        ``sms_result_event_fact_old``), the new ones in (copied into ``..._new``)."""
+        self.env.cr.execute(
+            SQL(
+                """WITH d AS (DELETE FROM sms_result_event_fact WHERE result_id = ANY(%s)
+                              RETURNING *)
+                   INSERT INTO sms_result_event_fact_old SELECT * FROM d""",
+                result_ids,
+            )
+        )
+        self._insert(
+            SQL(
+                "INSERT INTO sms_result_event_fact %s",
+                self._event_facts(trace_ids=trace_ids, mailing_trace_ids=mailing_trace_ids),
+            ),
+            "sms_result_event_fact_new",
+        )
+
+    def _apply_delta(self, table, facts, key, sums):
+        """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
+        ones (``<facts>_old``, ``<facts>_new``); drop the groups left without rows."""
+        keys = SQL(", ").join(SQL.identifier(c) for c in key)
+        columns = SQL(", ").join(SQL.identifier(c) for c in sums)
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO %(table)s (%(keys)s, %(columns)s, row_count)
+                SELECT %(keys)s, %(signed)s, SUM(d.sign)
+                  FROM (SELECT 1 AS sign, %(keys)s, %(columns)s FROM %(new)s
+                        UNION ALL
+                        SELECT -1, %(keys)s, %(columns)s FROM %(old)s) d
+              GROUP BY %(keys)s
+                ON CONFLICT (%(conflict)s) DO UPDATE
+                   SET %(add)s, row_count = %(table)s.row_count + EXCLUDED.row_count
+                """,
+                table=SQL.identifier(table),
+                keys=keys,
+                columns=columns,
+                signed=SQL(", ").join(SQL("SUM(d.sign * d.%s)", SQL.identifier(c)) for c in sums),
+                new=SQL.identifier(f"{facts}_new"),
+                old=SQL.identifier(f"{facts}_old"),
+                conflict=self._key_expressions(key),
+                add=SQL(", ").join(
+                    SQL(
+                        "%s = %s.%s + EXCLUDED.%s",
+                        *[
+                            SQL.identifier(c),
+                            SQL.identifier(table),
+                            SQL.identifier(c),
+                            SQL.identifier(c),
+                        ],
+                    )
+                    for c in sums
+                ),
+            )
+        )
+        self.env.cr.execute(SQL("DELETE FROM %s WHERE row_count = 0", SQL.identifier(table)))
+
+    def _key_expressions(self, key):
+        return SQL(", ").join(
+            SQL("COALESCE(%s, %s)", SQL.identifier(column), SQL(KEY_PLACEHOLDERS[column]))
+            for column in key
+        )
+
+    def _result_query(self, trace_ids=None, mailing_trace_ids=None):
+        """The rows of ``sms.result`` from the live tables: all of them, or those of the
+        journey traces ``trace_ids`` and the mailing traces ``mailing_trace_ids``."""
+
+        def only(column, ids):
+            return SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(column), list(ids))
+
+        return SQL(
+            RESULT_QUERY,
+            journey_filter=only("t.id", trace_ids),
+            mailing_filter=only("mt.id", mailing_trace_ids),
+        )
+
+    def _event_facts(self, results=None, trace_ids=None, mailing_trace_ids=None):
+        """The campaign report's rows of each SMS (``EVENT_FACTS``) read from the SMS
+        rows ``results`` (a relation, default the table): all, or those of the given
+        journey and mailing traces."""
+        if trace_ids is None:
+            filters = dict.fromkeys(
+                ("result_filter", "click_filter", "interaction_filter"), SQL("TRUE")
+            )
+        else:
+            result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
+
+            def of(alias):
+                return SQL(
+                    "(%s = ANY(%s) OR %s = ANY(%s))",
+                    SQL(f"{alias}.sms_journey_trace_id"),
+                    list(trace_ids),
+                    SQL(f"{alias}.mailing_trace_id"),
+                    list(mailing_trace_ids),
+                )
+
+            filters = {
+                "result_filter": SQL("r.id = ANY(%s)", result_ids),
+                "click_filter": of("c"),
+                "interaction_filter": of("i"),
+            }
+        events = SQL(EVENTS, results=results or SQL("sms_result"), **filters)
+        return SQL(EVENT_FACTS, events=events)
+
+    def _recomputed(self, table):
+        """The rows ``table`` (one of ``INCREMENTAL_TABLES``) holds, computed from scratch
+        from the live tables — what the kept table must equal (tests, checks)."""
+        results = SQL("(%s)", self._result_query())
+        Month = self.env["sms.program.month"]
+        if table == "sms_program_order_gap":
+            return SQL("SELECT q.*, q.id AS order_id FROM (%s) q", Month._gap_query())
+        if table == "sms_program_month":
+            gaps = SQL("(%s)", Month._gap_query())
+            return Month._month_query(gaps=gaps, results=results)
+        if table == "sms_result":
+            return SQL("SELECT * FROM %s q", results)
+        if table == "sms_result_total":
+            return self._grouped(results, PROGRAM, RESULT_SUMS)
+        facts = SQL("(%s)", self._event_facts(results=results))
+        if table == "sms_result_event_fact":
+            return SQL("SELECT * FROM %s q", facts)
+        return self._grouped(facts, EVENT_KEY, ["event_count"])
+
+    def _grouped(self, relation, key, sums):
+        keys = SQL(", ").join(SQL.identifier(c) for c in key)
+        return SQL(
+            "SELECT %s, %s, COUNT(*) AS row_count FROM %s q GROUP BY %s",
+            keys,
+            SQL(", ").join(
+                SQL("SUM(%s) AS %s", SQL.identifier(c), SQL.identifier(c)) for c in sums
+            ),
+            relation,
+            keys,
+        )
+
+    def _insert_results(self, trace_ids=None, mailing_trace_ids=None, into=None):
+        """Insert the SMS rows of these traces (all without ids) into ``sms_result``,
+        copying them into the table ``into``."""
+        insert = SQL(
+            """INSERT INTO sms_result
+               SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
+                      CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
+                 FROM (%s) q""",
+            self._result_query(trace_ids, mailing_trace_ids),
+        )
+        self._insert(insert, into)
+
+    def _insert(self, insert, into):
+        if into:
+            insert = SQL(
+                "WITH i AS (%s RETURNING *) INSERT INTO %s SELECT * FROM i",
+                insert,
+                SQL.identifier(into),
+            )
+        self.env.cr.execute(insert)

@@ -1,0 +1,200 @@
+"""sms.result.snapshot: the tables of the stored results and their indexes, created at
+the install and the upgrade (``init``) when missing."""
+
+from odoo import models
+from odoo.tools import SQL
+from odoo.tools.sql import create_index
+
+from .sms_result_snapshot import EVENT_KEY, INCREMENTAL_TABLES, PROGRAM
+
+# the tables kept from what changed: name, DDL of the aggregates
+TOTAL_DDL = """
+CREATE TABLE sms_result_total (
+    id serial PRIMARY KEY,
+    source varchar, journey_id integer, step_id integer, variant_id integer,
+    mailing_id integer, company_id integer,
+    sent bigint, delivered bigint, failed bigint, canceled bigint, queued bigint,
+    clicked bigint, click_count bigint, replied bigint, opted_out bigint, cost numeric,
+    held_out bigint,
+    row_count bigint NOT NULL
+)
+"""
+EVENT_DDL = """
+CREATE TABLE sms_result_event (
+    id serial PRIMARY KEY,
+    kind varchar, source varchar, journey_id integer, step_id integer, variant_id integer,
+    mailing_id integer, company_id integer, hour_after integer, day_after integer,
+    local_hour text, local_date date, event_count bigint,
+    row_count bigint NOT NULL
+)
+"""
+
+
+class SmsResultSnapshot(models.AbstractModel):
+    """The tables of the SMS results, of the campaign report and of the dashboard."""
+
+    _inherit = "sms.result.snapshot"
+
+    def _create_base_indexes(self):
+        """What changed is found by ``write_date`` (indexed) on each table the results
+        read; the dashboard's months are computed again from the rows of their time
+        range (indexed)."""
+        cr = self.env.cr
+        for table in (
+            "sms_journey_trace",
+            "mailing_trace",
+            "sms_gateway_message",
+            "link_tracker_click",
+            "sms_interaction",
+            "sale_order",
+            "sms_journey_participant",
+            "sms_survey_answer",
+            "sms_consent_log",
+        ):
+            create_index(cr, f"{table}_write_date_index", table, ["write_date"])
+        for table, column, where in (
+            ("sms_interaction", "received_at", ""),
+            ("sms_survey_answer", "answered_at", ""),
+            ("sms_consent_log", "date", "action = 'opted_out'"),
+            ("sms_journey_participant", "enrolled_at", "source_model = 'account.move'"),
+            ("mail_message", "date", "message_type = 'email' OR mail_activity_type_id IS NOT NULL"),
+        ):
+            create_index(cr, f"{table}_{column}_results_index", table, [column], where=where)
+
+    def _create_tables(self):
+        """Create the tables of the SMS results if missing; True if they were."""
+        cr = self.env.cr
+        exists = self.env.execute_query(
+            SQL(
+                "SELECT count(*) FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
+                list(INCREMENTAL_TABLES),
+            )
+        )
+        if exists[0][0] == len(INCREMENTAL_TABLES):
+            return False
+        for name in INCREMENTAL_TABLES:
+            cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
+        self._create_result_table()
+        self._create_aggregate_tables()
+        self._create_program_tables()
+        return True
+
+    def _create_result_table(self):
+        """One row per SMS; its trace's id is set to NULL when the trace is deleted, so
+        that the next refresh removes the row (``_dirty_results``)."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """CREATE TABLE sms_result AS
+                   SELECT q.*, NULL::integer AS journey_trace_id,
+                          NULL::integer AS mailing_trace_id
+                     FROM (%s) q WITH NO DATA""",
+                self._result_query(),
+            )
+        )
+        cr.execute("ALTER TABLE sms_result SET (fillfactor = 80)")
+        cr.execute(
+            """ALTER TABLE sms_result ADD PRIMARY KEY (id),
+                 ADD FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
+                     ON DELETE SET NULL,
+                 ADD FOREIGN KEY (mailing_trace_id) REFERENCES mailing_trace (id)
+                     ON DELETE SET NULL"""
+        )
+        for columns in (
+            ["journey_id"],
+            ["step_id"],
+            ["variant_id"],
+            ["mailing_id"],
+            ["partner_id"],
+            ["date", "id"],
+            ["company_id", "date"],
+            ["journey_trace_id"],
+            ["mailing_trace_id"],
+        ):
+            create_index(cr, f"sms_result_{'_'.join(columns)}_index", "sms_result", columns)
+        cr.execute(
+            "CREATE INDEX sms_result_orphan_index ON sms_result (id)"
+            " WHERE journey_trace_id IS NULL AND mailing_trace_id IS NULL"
+        )
+
+    def _create_aggregate_tables(self):
+        """The totals of each program and the campaign report's buckets (one unique row
+        per key, ``_apply_delta``), and the campaign report's rows of each SMS."""
+        cr = self.env.cr
+        cr.execute(TOTAL_DDL)
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_result_event_fact AS SELECT * FROM (%s) q WITH NO DATA",
+                self._event_facts(),
+            )
+        )
+        create_index(
+            cr, "sms_result_event_fact_result_id_index", "sms_result_event_fact", ["result_id"]
+        )
+        cr.execute(EVENT_DDL)
+        for table, key in (("sms_result_total", PROGRAM), ("sms_result_event", EVENT_KEY)):
+            cr.execute(
+                SQL(
+                    "CREATE UNIQUE INDEX %s ON %s (%s)",
+                    SQL.identifier(f"{table}_key_index"),
+                    SQL.identifier(table),
+                    self._key_expressions(key),
+                )
+            )
+            cr.execute(
+                SQL(
+                    "CREATE INDEX %s ON %s (id) WHERE row_count = 0",
+                    SQL.identifier(f"{table}_empty_index"),
+                    SQL.identifier(table),
+                )
+            )
+        for columns in (["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]):
+            create_index(cr, f"sms_result_total_{columns[0]}_index", "sms_result_total", columns)
+        for column in ("step_id", "journey_id", "mailing_id", "variant_id", "local_date"):
+            create_index(cr, f"sms_result_event_{column}_index", "sms_result_event", [column])
+
+    def _create_program_tables(self):
+        """The order gaps (one row per confirmed order, its customer's ``family_id``; its
+        order set to NULL when the order is deleted) and the dashboard's months."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        cr.execute(
+            SQL(
+                """CREATE TABLE sms_program_order_gap AS
+                   SELECT q.*, NULL::integer AS order_id FROM (%s) q WITH NO DATA""",
+                Month._gap_query(),
+            )
+        )
+        cr.execute(
+            """ALTER TABLE sms_program_order_gap ADD PRIMARY KEY (id),
+                 ADD FOREIGN KEY (order_id) REFERENCES sale_order (id) ON DELETE SET NULL"""
+        )
+        for columns in (
+            ["family_id"],
+            ["company_id", "churn_at"],
+            ["company_id", "date_order"],
+            ["churn_at"],
+        ):
+            create_index(
+                cr,
+                f"sms_program_order_gap_{'_'.join(columns)}_index",
+                "sms_program_order_gap",
+                columns,
+            )
+        cr.execute(
+            "CREATE INDEX sms_program_order_gap_orphan_index ON sms_program_order_gap (id)"
+            " WHERE order_id IS NULL"
+        )
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_program_month AS SELECT * FROM (%s) q WITH NO DATA",
+                Month._month_query(),
+            )
+        )
+        cr.execute("ALTER TABLE sms_program_month ADD PRIMARY KEY (id)")
+        create_index(
+            cr,
+            "sms_program_month_company_id_month_index",
+            "sms_program_month",
+            ["company_id", "month"],
+        )
