@@ -142,9 +142,7 @@ class Chromium:
         self.next_id = 0
         self.send("Page.enable")
         self.send("Network.enable")
-        self.send(
-            "Network.setCookie", name="session_id", value=session_id, url=base_url, path="/"
-        )
+        self.send("Network.setCookie", name="session_id", value=session_id, url=base_url, path="/")
         self.base_url = base_url
 
     def send(self, method, **params):

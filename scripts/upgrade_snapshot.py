@@ -77,8 +77,10 @@ def snapshot(args):
     odoo, registry = _env(args)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        models = env["ir.model"].search([]).filtered(
-            lambda m: "sms_journey" in (m.modules or "").split(", ")
+        models = (
+            env["ir.model"]
+            .search([])
+            .filtered(lambda m: "sms_journey" in (m.modules or "").split(", "))
         )
         counts = {}
         for model in models:
@@ -86,8 +88,10 @@ def snapshot(args):
             if records is None or records._transient or records._abstract or not records._auto:
                 continue
             counts[model.model] = records.with_context(active_test=False).search_count([])
-        partners = env["res.partner"].with_context(active_test=False).search_read(
-            [("sms_consent_state", "!=", False)], ["sms_consent_state"]
+        partners = (
+            env["res.partner"]
+            .with_context(active_test=False)
+            .search_read([("sms_consent_state", "!=", False)], ["sms_consent_state"])
         )
         participants = env["sms.journey.participant"].search_read(
             [], ["state", "step_id", "next_action_at", "journey_id", "partner_id"]

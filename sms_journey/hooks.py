@@ -98,7 +98,9 @@ def pre_init_hook(env):
             [f'"{column}"'],
             where=f'"{column}" IS NOT NULL' if kind == "btree_not_null" else "",
         )
-        cr.commit()  # pylint: disable=invalid-commit  (a write-blocking lock per index only)
+        # one index at a time: each holds a write-blocking lock only while it is built
+        cr.commit()  # pylint: disable=invalid-commit
     for fname in ANNIVERSARY_FIELDS:
         cr.execute(month_day_index_sql(fname))
-        cr.commit()  # pylint: disable=invalid-commit  (idem)
+        # idem: one write-blocking lock per index
+        cr.commit()  # pylint: disable=invalid-commit

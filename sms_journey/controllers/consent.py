@@ -35,22 +35,24 @@ def web_consent():
 
 class WebsiteSaleSmsConsent(WebsiteSale):
     def _handle_extra_form_data(self, extra_form_data, address_values):
-        super()._handle_extra_form_data(extra_form_data, address_values)
+        result = super()._handle_extra_form_data(extra_form_data, address_values)
         if extra_form_data.get("sms_consent"):
             order = request.website.sale_get_order()
             if order:
                 number = address_values.get("phone") or order.partner_id.sudo().phone
                 order.sudo()._sms_consent_checkout(web_consent(), number)
+        return result
 
 
 class AuthSignupSmsConsent(AuthSignupHome):
     def do_signup(self, qcontext):
-        super().do_signup(qcontext)
+        result = super().do_signup(qcontext)
         params = request.params
         if params.get("sms_consent") and params.get("sms_phone"):
             request.env["sms.consent.request"].sudo()._ask_from_web(
                 "web_form", web_consent(), params["sms_phone"], partner=request.env.user.partner_id
             )
+        return result
 
 
 class WebsiteFormSmsConsent(WebsiteForm):

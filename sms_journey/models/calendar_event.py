@@ -1,4 +1,4 @@
-from odoo import _, api, models
+from odoo import api, models
 from odoo.tools import plaintext2html
 
 
@@ -53,22 +53,22 @@ class CalendarEvent(models.Model):
         when = self.get_display_time_tz(partner.tz)
         if answer == "confirm":
             attendee.do_accept()  # posts “… has accepted the invitation” on the event
-            reply = _(
+            reply = self.env._(
                 "%(brand)s: thank you, your appointment of %(when)s is confirmed.",
                 brand=brand,
                 when=when,
             )
         elif answer == "cancel":
             attendee.do_decline()
-            reply = _(
+            reply = self.env._(
                 "%(brand)s: your appointment of %(when)s is canceled.", brand=brand, when=when
             )
         elif answer == "reschedule":
             organizer = self.user_id or self.env.user
             partner.activity_schedule(
                 "mail.mail_activity_data_call",
-                summary=_("Reschedule “%s”", self.name),
-                note=_(
+                summary=self.env._("Reschedule “%s”", self.name),
+                note=self.env._(
                     "Asked by SMS to reschedule %(event)s (%(when)s).",
                     event=self.name,
                     when=self.display_time,
@@ -77,12 +77,12 @@ class CalendarEvent(models.Model):
                 user_id=organizer.id,
             )
             self.message_post(
-                body=_("%s asked by SMS to reschedule.", partner.name) + quote,
+                body=self.env._("%s asked by SMS to reschedule.", partner.name) + quote,
                 author_id=partner.id,
                 message_type="comment",
                 subtype_xmlid="mail.mt_note",
             )
-            reply = _("%(brand)s: we will contact you to find a new time.", brand=brand)
+            reply = self.env._("%(brand)s: we will contact you to find a new time.", brand=brand)
         else:
             raise ValueError(answer)
         interaction._reply(batch, reply)

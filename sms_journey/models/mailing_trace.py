@@ -22,7 +22,7 @@ class MailingTrace(models.Model):
     sms_opted_out_at = fields.Datetime("STOP received", readonly=True)
 
     def init(self):
-        super().init()
+        result = super().init()
         self.env.cr.execute(
             SQL(
                 """
@@ -34,7 +34,8 @@ class MailingTrace(models.Model):
             )
         )
 
-    # --- e-mail engagement counts as activity ------------------------------------------
+        # --- e-mail engagement counts as activity ------------------------------------------
+        return result
 
     def set_opened(self, domain=None):
         traces = super().set_opened(domain=domain)

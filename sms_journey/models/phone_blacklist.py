@@ -1,4 +1,4 @@
-from odoo import _, api, models, tools
+from odoo import api, models, tools
 from odoo.tools import SQL
 
 from ..tools import consent as consent_tools
@@ -89,6 +89,6 @@ class PhoneBlacklist(models.Model):
             partner._sms_consent_set(
                 state,
                 "blacklist",
-                _("Changed in the phone blacklist by %s", self.env.user.name),
+                self.env._("Changed in the phone blacklist by %s", self.env.user.name),
                 partner.phone_sanitized,
             )

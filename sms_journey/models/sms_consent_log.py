@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -77,10 +77,17 @@ class SmsConsentLog(models.Model):
             source = log.partner_id if log.partner_id else log.interaction_id
             log.company_id = source.sudo().company_id
 
-    def write(self, vals):
-        raise UserError(_("The SMS consent log is append-only: its entries can't be changed."))
+    # append-only: no write ever reaches the rows, so there is no super() to call
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(
+            self.env._("The SMS consent log is append-only: its entries can't be changed.")
+        )
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_by_the_system(self):
+        """Only the system deletes entries (data rights erasure and retention, as
+        superuser); the module's uninstall drops the table."""
         if not self.env.su:
-            raise UserError(_("The SMS consent log is append-only: its entries can't be deleted."))
-        return super().unlink()
+            raise UserError(
+                self.env._("The SMS consent log is append-only: its entries can't be deleted.")
+            )

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import contest as contest_tools
@@ -55,7 +55,7 @@ class SmsContest(models.Model):
     )
 
     def _default_winner(self):
-        return _("Congratulations! You won our contest. We will contact you shortly.")
+        return self.env._("Congratulations! You won our contest. We will contact you shortly.")
 
     @api.depends("entry_ids")
     def _compute_entry_count(self):
@@ -71,15 +71,19 @@ class SmsContest(models.Model):
     def _check_window(self):
         for contest in self:
             if contest.date_end <= contest.date_start:
-                raise ValidationError(_("Contest “%s” ends before it starts.", contest.name))
+                raise ValidationError(
+                    self.env._("Contest “%s” ends before it starts.", contest.name)
+                )
             if contest.winner_count < 1:
-                raise ValidationError(_("Contest “%s” needs at least one winner.", contest.name))
+                raise ValidationError(
+                    self.env._("Contest “%s” needs at least one winner.", contest.name)
+                )
 
     def action_open(self):
         """Accept entries: create (or re-activate) the keyword rule of the contest."""
         for contest in self.filtered(lambda c: c.state == "draft"):
             values = {
-                "name": _("Contest: %s", contest.name),
+                "name": self.env._("Contest: %s", contest.name),
                 "keywords": contest.keyword,
                 "date_start": fields.Date.to_date(contest.date_start),
                 "date_end": fields.Date.to_date(contest.date_end),
@@ -120,9 +124,9 @@ class SmsContest(models.Model):
         """Record a fresh seed, draw the winners among the entries, tell them by SMS."""
         for contest in self:
             if contest.state == "drawn":
-                raise UserError(_("Contest “%s” was already drawn.", contest.name))
+                raise UserError(self.env._("Contest “%s” was already drawn.", contest.name))
             if fields.Datetime.now() < contest.date_end:
-                raise UserError(_("Contest “%s” still accepts entries.", contest.name))
+                raise UserError(self.env._("Contest “%s” still accepts entries.", contest.name))
             contest.write({"seed": contest_tools.new_seed(), "drawn_at": fields.Datetime.now()})
             winners = contest._draw_entries()
             winners.write({"is_winner": True})
@@ -146,9 +150,9 @@ class SmsContest(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success" if same else "danger",
-                "message": _("The draw re-run from its seed gives the same winners.")
+                "message": self.env._("The draw re-run from its seed gives the same winners.")
                 if same
-                else _("The draw re-run from its seed gives other winners!"),
+                else self.env._("The draw re-run from its seed gives other winners!"),
             },
         }
 

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -122,7 +122,7 @@ class SmsConversation(models.Model):
         self._unknown_interactions()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Link to a contact"),
+            "name": self.env._("Link to a contact"),
             "res_model": "sms.conversation.link",
             "view_mode": "form",
             "target": "new",
@@ -131,7 +131,9 @@ class SmsConversation(models.Model):
 
     def _unknown_interactions(self):
         if self.partner_id:
-            raise UserError(_("This conversation already belongs to %s.", self.partner_id.name))
+            raise UserError(
+                self.env._("This conversation already belongs to %s.", self.partner_id.name)
+            )
         return self._interactions()
 
     @api.model

@@ -64,7 +64,7 @@ class SmsConversationMessage(models.Model):
     failure_reason = fields.Text(readonly=True)
     mail_message_id = fields.Many2one("mail.message", "Chatter message", readonly=True)
     outbox_message_id = fields.Many2one("sms.gateway.message", "Outbox message", readonly=True)
-    notification_id = fields.Many2one("mail.notification", "Notification", readonly=True)
+    notification_id = fields.Many2one("mail.notification", readonly=True)
     interaction_id = fields.Many2one("sms.interaction", "Reply", readonly=True)
 
     def init(self):

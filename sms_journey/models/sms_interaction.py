@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL, plaintext2html
 
@@ -291,9 +291,9 @@ class SmsInteraction(models.Model):
         self._pipeline_write({"mail_message_id": message.id})
 
     def _chatter_body(self):
-        return Markup('<i class="fa fa-mobile" title="%s"></i> ') % _("SMS") + plaintext2html(
-            self.body or ""
-        )
+        return Markup('<i class="fa fa-mobile" title="%s"></i> ') % self.env._(
+            "SMS"
+        ) + plaintext2html(self.body or "")
 
     # ------------------------------------------------------------------
     # Actions
@@ -329,7 +329,7 @@ class SmsInteraction(models.Model):
                 partner.activity_schedule(
                     "mail.mail_activity_data_todo",
                     user_id=partner.user_id.id,
-                    summary=_("Answer the SMS of %s", partner.display_name),
+                    summary=self.env._("Answer the SMS of %s", partner.display_name),
                     note=plaintext2html(replies[-1].body or ""),
                 )
             due._pipeline_write({"reminded": True})
@@ -355,10 +355,12 @@ class SmsInteraction(models.Model):
         kept on the reply. Only failed replies: a processed one would apply its
         keywords twice."""
         if not self.env.user.has_group("sms_journey.group_sms_journey_manager"):
-            raise AccessError(_("Only SMS journey managers can run a received SMS again."))
+            raise AccessError(self.env._("Only SMS journey managers can run a received SMS again."))
         self.check_access("write")
         if any(reply.pipeline_state != "failed" for reply in self):
-            raise UserError(_("Only a received SMS whose processing failed can be run again."))
+            raise UserError(
+                self.env._("Only a received SMS whose processing failed can be run again.")
+            )
         self._pipeline_write(
             {
                 "pipeline_state": "received",
@@ -404,7 +406,7 @@ class SmsInteraction(models.Model):
         facts = sorted(set(vals) - allowed)
         if facts:
             raise AccessError(
-                _(
+                self.env._(
                     "A received SMS is kept as it came in: %(fields)s can't be changed.",
                     fields=", ".join(
                         self._fields[name].string if name in self._fields else name
@@ -427,10 +429,12 @@ class SmsInteraction(models.Model):
         replies (re-targeting)."""
         partners = self.partner_id
         if not partners:
-            raise UserError(_("These replies come from unknown numbers: link them to contacts."))
+            raise UserError(
+                self.env._("These replies come from unknown numbers: link them to contacts.")
+            )
         return {
             "type": "ir.actions.act_window",
-            "name": _("Send SMS"),
+            "name": self.env._("Send SMS"),
             "res_model": "sms.composer",
             "view_mode": "form",
             "target": "new",
@@ -449,7 +453,7 @@ class SmsInteraction(models.Model):
         """Open the CSV export of replies, preset to the selected ones."""
         return {
             "type": "ir.actions.act_window",
-            "name": _("Export replies"),
+            "name": self.env._("Export replies"),
             "res_model": "sms.interaction.export",
             "view_mode": "form",
             "target": "new",

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, email_split, format_datetime
 
@@ -36,7 +36,7 @@ class SmsInteractionDigest(models.Model):
         index="btree_not_null",
     )
     journey_id = fields.Many2one(
-        "sms.journey", "Journey", ondelete="cascade", index="btree_not_null", check_company=True
+        "sms.journey", ondelete="cascade", index="btree_not_null", check_company=True
     )
     email_to = fields.Char(
         "Send to", required=True, help="Up to 5 email addresses, separated by commas."
@@ -66,24 +66,28 @@ class SmsInteractionDigest(models.Model):
         for digest in self:
             target = digest.mailing_id or digest.journey_id
             if target:
-                digest.name = _("Replies to %s", target.display_name)
+                digest.name = self.env._("Replies to %s", target.display_name)
             elif not digest.name:
-                digest.name = _("SMS replies")
+                digest.name = self.env._("SMS replies")
 
     @api.constrains("mailing_id", "journey_id", "email_to", "hour", "days")
     def _check_values(self):
         for digest in self:
             if bool(digest.mailing_id) == bool(digest.journey_id):
-                raise ValidationError(_("A digest follows either a campaign or a journey."))
+                raise ValidationError(
+                    self.env._("A digest follows either a campaign or a journey.")
+                )
             count = len(email_split(digest.email_to or ""))
             if not 1 <= count <= digest_tools.MAX_RECIPIENTS:
                 raise ValidationError(
-                    _("Send the digest to 1 to %s email addresses.", digest_tools.MAX_RECIPIENTS)
+                    self.env._(
+                        "Send the digest to 1 to %s email addresses.", digest_tools.MAX_RECIPIENTS
+                    )
                 )
             if not 0 <= digest.hour < 24:
-                raise ValidationError(_("The hour must be between 00:00 and 23:59."))
+                raise ValidationError(self.env._("The hour must be between 00:00 and 23:59."))
             if digest.days <= 0:
-                raise ValidationError(_("The number of days must be positive."))
+                raise ValidationError(self.env._("The number of days must be positive."))
 
     def _start(self):
         return self.mailing_id.sent_date or self.date_start
@@ -130,7 +134,9 @@ class SmsInteractionDigest(models.Model):
             if slot:
                 # written to addresses, not users: in the company's language
                 lang = self.env["res.partner"]._sms_fallback_lang(digest.company_id)
-                run_isolated(digest, _("Digest"), digest.with_context(lang=lang)._send, now)
+                run_isolated(
+                    digest, self.env._("Digest"), digest.with_context(lang=lang)._send, now
+                )
         finished.write({"finished": True})
 
     def _send(self, now):
@@ -154,7 +160,7 @@ class SmsInteractionDigest(models.Model):
             .sudo()
             .create(
                 {
-                    "subject": _(
+                    "subject": self.env._(
                         "%(name)s: %(count)s new SMS replies",
                         name=self.name,
                         count=len(interactions),
@@ -169,7 +175,7 @@ class SmsInteractionDigest(models.Model):
 
     def _body(self, interactions):
         consent = dict(interactions._fields["consent_action"]._description_selection(self.env))
-        no_keyword = _("(no keyword)")
+        no_keyword = self.env._("(no keyword)")
         keys = [
             i.matched_keyword or consent.get(i.consent_action) or no_keyword for i in interactions
         ]
@@ -193,14 +199,14 @@ class SmsInteractionDigest(models.Model):
             "<table><tr><th>%s</th><th>%s</th><th>%s</th></tr>%s</table>"
             '<p><a href="%s">%s</a></p>'
         ) % (
-            _("%s new replies since the previous digest.", len(interactions)),
-            _("Keyword"),
-            _("Replies"),
+            self.env._("%s new replies since the previous digest.", len(interactions)),
+            self.env._("Keyword"),
+            self.env._("Replies"),
             counts,
-            _("Received"),
-            _("From"),
-            _("Message"),
+            self.env._("Received"),
+            self.env._("From"),
+            self.env._("Message"),
             rows,
             url,
-            _("Open the interactions"),
+            self.env._("Open the interactions"),
         )

@@ -2,7 +2,7 @@
 takes the reply's ``InboundBatch`` (``tools/inbound_batch.py``) and queues on it what the
 batch does at its end: the answers (``_reply``), the chatter post, the facts."""
 
-from odoo import _, models
+from odoo import models
 
 from .isolation import run_isolated
 from .sms_interaction import COURTESY_INTERVAL
@@ -183,7 +183,7 @@ class SmsInteractionPipeline(models.Model):
             return False
         self._pipeline_write({"matched_rule_id": rule.id, "matched_keyword": keyword})
         # a broken rule is logged on it; the reply stays matched to it
-        run_isolated(rule, _("Keyword rule"), rule._run_actions, self, batch)
+        run_isolated(rule, self.env._("Keyword rule"), rule._run_actions, self, batch)
         return True
 
     def _send_courtesy_reply(self, batch):

@@ -62,10 +62,12 @@ class SmsInteractionWorker(models.Model):
         while time.monotonic() < deadline:
             claimed = self._claim_received(batch_size)
             if auto_commit:
-                self.env.cr.commit()  # the claim is durable: other workers skip these numbers
+                # the claim is durable: other workers skip these numbers
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             if not claimed:
                 if auto_commit and self._wake_up_booked(WAKE_UP_WINDOW + LINGER):
-                    self.env.cr.commit()  # the next claim sees what is stored meanwhile
+                    # the next claim sees what is stored meanwhile
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
                     time.sleep(0.2)
                     continue
                 break
@@ -74,7 +76,7 @@ class SmsInteractionWorker(models.Model):
                 # One commit per batch, not per reply: a commit (a round trip and a WAL
                 # flush) cost as much as a simple reply's work. Killed before it, the
                 # worker leaves the whole batch to be claimed again: nothing half done.
-                self.env.cr.commit()
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             processed |= claimed
             if auto_commit and len(claimed) < batch_size:
                 # Replies trickling in during a burst would make batches of a few

@@ -1,7 +1,7 @@
 import secrets
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -236,7 +236,7 @@ class SmsJourney(models.Model):
                 continue
             rate = stats.proportion_difference(won_t, n_t, won_c, n_c)
             revenue = stats.mean_difference_of_sums(revenue_t, revenue_c)
-            journey.holdout_summary = _(
+            journey.holdout_summary = self.env._(
                 "Conversion: %(d).2f points (95 %% CI %(lo).2f to %(hi).2f). "
                 "Revenue per head: %(r).2f (95 %% CI %(rlo).2f to %(rhi).2f).",
                 d=rate.difference * 100,
@@ -402,7 +402,7 @@ class SmsJourney(models.Model):
         *Discard* leaves the journey as it was."""
         self.ensure_one()
         if kind not in ("sms", "branch"):
-            raise UserError(_("The flow adds SMS steps and branches."))
+            raise UserError(self.env._("The flow adds SMS steps and branches."))
         siblings = self.step_ids.filtered(
             lambda s: s.parent_id.id == (parent_id or False)
             and (not parent_id or s.branch_side == side)
@@ -418,7 +418,7 @@ class SmsJourney(models.Model):
             defaults["default_condition"] = "clicked"
         form = self.env.ref("sms_journey.sms_journey_step_view_form")
         return {
-            "name": _("New SMS step") if kind == "sms" else _("New branch"),
+            "name": self.env._("New SMS step") if kind == "sms" else self.env._("New branch"),
             "type": "ir.actions.act_window",
             "res_model": "sms.journey.step",
             "views": [(form.id, "form")],
@@ -440,7 +440,7 @@ class SmsJourney(models.Model):
         """Activate (or resume) the journey; a segment journey enrols at once."""
         for journey in self:
             if not journey.step_ids:
-                raise UserError(_("Add at least one step to %(name)s.", name=journey.name))
+                raise UserError(self.env._("Add at least one step to %(name)s.", name=journey.name))
             vals = {"state": "running"}
             if journey.state in ("draft", "stopped"):
                 now = fields.Datetime.now()
@@ -468,7 +468,7 @@ class SmsJourney(models.Model):
         running = self.env["sms.journey.participant"].search(
             [("journey_id", "in", self.ids), ("state", "=", "running")]
         )
-        running._exit(_("Journey stopped"))
+        running._exit(self.env._("Journey stopped"))
         return True
 
     def action_draft(self):
@@ -508,7 +508,7 @@ class SmsJourney(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Attributed orders"),
+            "name": self.env._("Attributed orders"),
             "res_model": "sale.order",
             "view_mode": "list,form",
             "domain": [("sms_journey_id", "=", self.id)],
@@ -520,7 +520,7 @@ class SmsJourney(models.Model):
         wizard.action_compute()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Preview: %(name)s", name=self.name),
+            "name": self.env._("Preview: %(name)s", name=self.name),
             "res_model": "sms.journey.preview",
             "res_id": wizard.id,
             "view_mode": "form",

@@ -1,7 +1,7 @@
 import logging
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import flow
@@ -34,7 +34,9 @@ class SmsJourney(models.Model):
         done, remaining = 0, 0
         for journey in self.search([("state", "=", "running")]):
             # a journey whose trigger or audience raises must not stop the others
-            ok, result = run_isolated(journey, _("Enrolment"), journey._enrol, now, batch_size)
+            ok, result = run_isolated(
+                journey, self.env._("Enrolment"), journey._enrol, now, batch_size
+            )
             if ok:
                 done += result[0]
                 remaining += result[1]

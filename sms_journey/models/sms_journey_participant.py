@@ -2,7 +2,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import journey as journey_tools
@@ -85,7 +85,7 @@ class SmsJourneyParticipant(models.Model):
     path = fields.Char(
         "Path taken", readonly=True, help="The side each branch step sent this contact on."
     )
-    trace_ids = fields.One2many("sms.journey.trace", "participant_id", "Trace")
+    trace_ids = fields.One2many("sms.journey.trace", "participant_id")
 
     _sql_constraints = [
         (
@@ -142,14 +142,15 @@ class SmsJourneyParticipant(models.Model):
             # batch is logged on it and does not stop the others
             ok, _result = run_isolated(
                 journey,
-                _("Journey steps"),
+                self.env._("Journey steps"),
                 participants.with_company(journey.company_id)._run_due_steps,
             )
             if not ok:
                 # tried again later, not at once in a loop of failing runs
                 participants.write({"next_action_at": fields.Datetime.now() + FAILED_BATCH_RETRY})
         if claimed and not _testing():
-            self.env.cr.commit()  # the batch is done: release the claimed rows
+            # the batch is done: release the claimed rows
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self._due_domain_count()
         self.env["ir.cron"]._notify_progress(done=len(claimed), remaining=remaining)
         return claimed
@@ -184,7 +185,7 @@ class SmsJourneyParticipant(models.Model):
                 items = self._apply_due_steps(maybe_ordered)
         except Exception:
             _logger.exception("Journey step failed for participant %s", self.id)
-            self._exit(_("Error while running the step"))
+            self._exit(self.env._("Error while running the step"))
             return
         for item in items:
             try:
@@ -192,11 +193,11 @@ class SmsJourneyParticipant(models.Model):
                     self._send_sms_batch(item.step, [item])
             except Exception:
                 _logger.exception("Journey step failed for participant %s", self.id)
-                reason = _("Error while sending the SMS")
+                reason = self.env._("Error while sending the SMS")
                 self.env["sms.journey.trace"]._record_outcomes(
                     [replace(item, state="skipped", skip_reason=reason)]
                 )
-                self._exit(_("Error while running the step"))
+                self._exit(self.env._("Error while running the step"))
 
     @api.model
     def _claim_due(self, limit):
@@ -348,12 +349,12 @@ class SmsJourneyParticipant(models.Model):
             return
         if outcome.kind == journey_tools.SKIPPED:
             labels = dict(step._fields["condition"]._description_selection(self.env))
-            trace._skip(_("Condition not met: %(cond)s", cond=labels.get(step.condition)))
+            trace._skip(self.env._("Condition not met: %(cond)s", cond=labels.get(step.condition)))
             self._advance(step, now)
             return
         if outcome.kind == journey_tools.HELD_OUT:
             # the control group walks the journey without a single SMS request
-            trace.write({"state": "held_out", "skip_reason": _("Control group: no SMS")})
+            trace.write({"state": "held_out", "skip_reason": self.env._("Control group: no SMS")})
             self._advance(step, now)
             return
         sent_at = self._step_actions()[step.action](step, trace)
@@ -455,12 +456,12 @@ class SmsJourneyParticipant(models.Model):
 
     def _exit_label(self, code):
         return {
-            "opted_out": _("Opted out"),
-            "ordered": _("Placed an order"),
-            "cart_gone": _("Cart deleted"),
-            "cart_emptied": _("Cart emptied"),
-            "paid": _("Invoice paid"),
-            "stop": _("Replied STOP"),
+            "opted_out": self.env._("Opted out"),
+            "ordered": self.env._("Placed an order"),
+            "cart_gone": self.env._("Cart deleted"),
+            "cart_emptied": self.env._("Cart emptied"),
+            "paid": self.env._("Invoice paid"),
+            "stop": self.env._("Replied STOP"),
         }.get(code, code)
 
     def _ordered_since(self, since):
@@ -480,7 +481,7 @@ class SmsJourneyParticipant(models.Model):
         for participant in self.filtered(lambda p: p.state == "running"):
             if participant.journey_id.end_on_click:
                 make_active(participant.partner_id, when)
-                participant._complete(_("Clicked: active again"))
+                participant._complete(self.env._("Clicked: active again"))
 
     def _on_stop(self):
         self.filtered(lambda p: p.state == "running" and p.journey_id.exit_on_stop)._exit(

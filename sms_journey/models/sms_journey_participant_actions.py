@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import fields, models
 
 from .sms_journey_participant import make_active, set_journey_stage
 from .sms_sender import SmsRequest
@@ -38,10 +38,10 @@ class SmsJourneyParticipant(models.Model):
         """Text the step's survey question; its reply is recorded as the answer."""
         question = step.survey_question_id
         if not question:
-            trace._skip(_("No survey question on the step"))
+            trace._skip(self.env._("No survey question on the step"))
             return None
         if not self.partner_id._sms_number():
-            trace._skip(_("The contact has no phone number"))
+            trace._skip(self.env._("The contact has no phone number"))
             return None
         lang = self.partner_id._sms_lang(self.journey_id.company_id)
         body = question.with_context(lang=lang).body
@@ -63,7 +63,7 @@ class SmsJourneyParticipant(models.Model):
         C/A/R keyword rules find it."""
         template = step.template_id
         if template.model != "calendar.event":
-            trace._skip(_("The step needs an SMS template of Calendar Event"))
+            trace._skip(self.env._("The step needs an SMS template of Calendar Event"))
             return None
         now = fields.Datetime.now()
         event = (
@@ -80,7 +80,7 @@ class SmsJourneyParticipant(models.Model):
             )
         )
         if not event:
-            trace._skip(_("No upcoming appointment"))
+            trace._skip(self.env._("No upcoming appointment"))
             return None
         lang = self.partner_id._sms_lang(self.journey_id.company_id)
         body = template.with_context(lang=lang)._render_field("body", event.ids, compute_lang=True)[
@@ -120,7 +120,7 @@ class SmsJourneyParticipant(models.Model):
         trace._done()
 
     def _action_opt_out(self, step, trace):
-        proof = _(
+        proof = self.env._(
             "Journey %(journey)s, step %(step)s: no reaction.",
             journey=self.journey_id.name,
             step=step.name,
@@ -128,7 +128,7 @@ class SmsJourneyParticipant(models.Model):
         # the seeds' unsubscribe list is a marketing list: order and appointment SMS go on
         self.partner_id._sms_marketing_opt_out("api", proof)
         trace._done()
-        self._exit(_("Moved to the marketing unsubscribed list"), state="opted_out")
+        self._exit(self.env._("Moved to the marketing unsubscribed list"), state="opted_out")
 
     def _action_activity(self, step, trace):
         partner = self.partner_id
@@ -146,4 +146,4 @@ class SmsJourneyParticipant(models.Model):
 
     def _action_end(self, step, trace):
         trace._done()
-        self._complete(_("Ended by a step"))
+        self._complete(self.env._("Ended by a step"))

@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import fields, models
 
 from ..tools import journey as journey_tools
 from .sms_journey_participant import _group_by
@@ -21,9 +21,9 @@ class SmsJourneyParticipant(models.Model):
     def _sms_skip_reason(self, step):
         """Why this participant's SMS of ``step`` cannot be written, or None."""
         if not step.template_id and not step.variant_ids:
-            return _("No SMS template on the step")
+            return self.env._("No SMS template on the step")
         if not self.partner_id._sms_number():
-            return _("The contact has no phone number")
+            return self.env._("The contact has no phone number")
         return None
 
     def _sms_item(self, step, trace_id, now):

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
@@ -168,7 +168,7 @@ class SmsJourneyStep(models.Model):
         "reminder (an SMS template of Calendar Event posted on the event, so C/A/R "
         "replies confirm, cancel or ask to reschedule it).",
     )
-    tag_id = fields.Many2one("res.partner.category", "Tag")
+    tag_id = fields.Many2one("res.partner.category")
     stage_value = fields.Char("Journey stage")
     activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
     activity_summary = fields.Char("Activity summary")
@@ -239,10 +239,10 @@ class SmsJourneyStep(models.Model):
         for step in self.filtered("parent_id"):
             if step.parent_id.journey_id != step.journey_id or step.parent_id.action != "branch":
                 raise ValidationError(
-                    _("A path step belongs to a branch step of the same journey.")
+                    self.env._("A path step belongs to a branch step of the same journey.")
                 )
         if self._has_cycle():
-            raise ValidationError(_("A branch step cannot be on one of its own paths."))
+            raise ValidationError(self.env._("A branch step cannot be on one of its own paths."))
 
     @api.depends("action", "template_id", "wait_amount", "wait_unit", "condition")
     def _compute_name(self):
@@ -251,8 +251,8 @@ class SmsJourneyStep(models.Model):
         for step in self:
             label = step.template_id.name if step.action == "sms" else labels.get(step.action)
             if step.action == "branch":
-                label = _("Split: %(cond)s", cond=conditions.get(step.condition))
-            step.name = label or _("Step")
+                label = self.env._("Split: %(cond)s", cond=conditions.get(step.condition))
+            step.name = label or self.env._("Step")
 
     @api.depends("template_id.body")
     def _compute_template_body(self):
@@ -272,8 +272,14 @@ class SmsJourneyStep(models.Model):
         self.ensure_one()
         amount = self.wait_amount
         if self.wait_unit == "hours":
-            return _("after 1 hour") if amount == 1 else _("after %(n)s hours", n=amount)
-        return _("after 1 day") if amount == 1 else _("after %(n)s days", n=amount)
+            return (
+                self.env._("after 1 hour")
+                if amount == 1
+                else self.env._("after %(n)s hours", n=amount)
+            )
+        return (
+            self.env._("after 1 day") if amount == 1 else self.env._("after %(n)s days", n=amount)
+        )
 
     @api.depends("template_id.body", "action")
     def _compute_body_info(self):
@@ -286,12 +292,12 @@ class SmsJourneyStep(models.Model):
             step.body_warning = (
                 info.segments > ADVISED_MAX_SEGMENTS or info.length > ADVISED_MAX_LENGTH
             )
-            step.body_info = _(
+            step.body_info = self.env._(
                 "%(length)s characters, %(encoding)s, %(segments)s segment(s)%(warn)s",
                 length=info.length,
                 encoding=info.encoding,
                 segments=info.segments,
-                warn=_(" — too long") if step.body_warning else "",
+                warn=self.env._(" — too long") if step.body_warning else "",
             )
 
     def _compute_statistics(self):
@@ -366,11 +372,11 @@ class SmsJourneyStep(models.Model):
         step's is its question."""
         self.ensure_one()
         if self.action == "sms" and not (self.template_id or self.variant_ids):
-            return _("an SMS template")
+            return self.env._("an SMS template")
         if self.action == "appointment" and not self.template_id:
-            return _("an SMS template")
+            return self.env._("an SMS template")
         if self.action == "survey" and not self.survey_question_id:
-            return _("a survey question")
+            return self.env._("a survey question")
         return None
 
     @api.constrains("action", "template_id", "variant_ids", "survey_question_id", "journey_id")
@@ -381,7 +387,7 @@ class SmsJourneyStep(models.Model):
             missing = step._missing_content()
             if missing:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "%(journey)s is running: its step “%(step)s” needs %(missing)s "
                         "before it is saved.",
                         journey=step.journey_id.name,
@@ -394,7 +400,7 @@ class SmsJourneyStep(models.Model):
     def _check_variant_ids(self):
         for step in self:
             if len(step.variant_ids) > 4:
-                raise ValidationError(_("An A/B test holds 2 to 4 variants."))
+                raise ValidationError(self.env._("An A/B test holds 2 to 4 variants."))
 
     def _variant_for(self, participant):
         """The variant ``participant`` gets: the winner once there is one, else a draw
@@ -461,7 +467,7 @@ class SmsJourneyStep(models.Model):
             winner = stats.pick_winner(arms, confidence=0.95)
             metric = dict(METRICS)[step.variant_metric].lower()
             if winner.key is None:
-                step.variant_decision = _(
+                step.variant_decision = self.env._(
                     "No significant difference yet in %(metric)s (z = %(z).2f, p = %(p).3f): "
                     "the split goes on. %(figures)s",
                     metric=metric,
@@ -472,7 +478,7 @@ class SmsJourneyStep(models.Model):
                 continue
             step._set_variant_winner(
                 winner.key,
-                _(
+                self.env._(
                     "Won on %(metric)s: two-proportion z-test against the runner-up, "
                     "z = %(z).2f, p = %(p).4f < 0.05 (95 %% confidence).",
                     metric=metric,
@@ -577,7 +583,7 @@ class SmsJourneyStep(models.Model):
             survey = step.landing_survey_id
             if step.landing_type == "survey" and survey.users_login_required:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "“%s” asks its participants to sign in: an SMS link cannot open it "
                         "for the contact.",
                         survey.title,

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 # What makes a variant win: the trace column that marks a success.
 METRICS = [("click", "Click rate"), ("reply", "Reply rate"), ("order", "Order rate")]
@@ -62,6 +62,6 @@ class SmsJourneyStepVariant(models.Model):
         self.ensure_one()
         self.step_id._set_variant_winner(
             self,
-            _("Picked by %(user)s.", user=self.env.user.name),
+            self.env._("Picked by %(user)s.", user=self.env.user.name),
         )
         return True

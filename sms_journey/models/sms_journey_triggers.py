@@ -1,3 +1,4 @@
+import logging
 from datetime import datetime, time, timedelta
 
 from odoo import fields, models
@@ -7,6 +8,8 @@ from ..tools import journey as journey_tools
 from ..tools import schedule
 from ..tools.journey import Candidate
 from .sms_journey_participant import partner_tz
+
+_logger = logging.getLogger(__name__)
 
 
 class SmsJourney(models.Model):
@@ -81,7 +84,7 @@ class SmsJourney(models.Model):
             try:
                 return list(Partner._sms_anniversary_ids(day, column))
             except ValueError:
-                pass  # no indexed lookup for this field: plain SQL below
+                _logger.debug("no indexed month/day lookup for %s: plain SQL", column)
         Partner.flush_model([column])
         pairs = schedule.month_days_celebrated_on(day)
         conditions = SQL(" OR ").join(

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import keyword_rules
@@ -50,7 +50,7 @@ class SmsKeywordRule(models.Model):
         required=True,
     )
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="cascade")
-    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade", check_company=True)
+    journey_id = fields.Many2one("sms.journey", ondelete="cascade", check_company=True)
     scope_days = fields.Integer(
         "Within (days)", default=7, help="How long after our SMS a reply still counts."
     )
@@ -86,25 +86,27 @@ class SmsKeywordRule(models.Model):
     def _check_keywords(self):
         for rule in self:
             if not keyword_rules.parse_keywords(rule.keywords):
-                raise ValidationError(_("Rule “%s” needs at least one keyword.", rule.name))
+                raise ValidationError(
+                    self.env._("Rule “%s” needs at least one keyword.", rule.name)
+                )
 
     @api.constrains("scope", "template_id", "journey_id", "scope_days")
     def _check_scope(self):
         for rule in self:
             if rule.scope == "template" and not rule.template_id:
-                raise ValidationError(_("Rule “%s”: choose the SMS template.", rule.name))
+                raise ValidationError(self.env._("Rule “%s”: choose the SMS template.", rule.name))
             if rule.scope == "journey" and not rule.journey_id:
-                raise ValidationError(_("Rule “%s”: choose the journey.", rule.name))
+                raise ValidationError(self.env._("Rule “%s”: choose the journey.", rule.name))
             if rule.scope != "global" and rule.scope_days <= 0:
                 raise ValidationError(
-                    _("Rule “%s”: the number of days must be positive.", rule.name)
+                    self.env._("Rule “%s”: the number of days must be positive.", rule.name)
                 )
 
     @api.constrains("date_start", "date_end")
     def _check_dates(self):
         for rule in self:
             if rule.date_start and rule.date_end and rule.date_end < rule.date_start:
-                raise ValidationError(_("Rule “%s” ends before it starts.", rule.name))
+                raise ValidationError(self.env._("Rule “%s” ends before it starts.", rule.name))
 
     @api.onchange("scope")
     def _onchange_scope(self):

@@ -2,7 +2,7 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import plaintext2html
 
@@ -89,16 +89,16 @@ class SmsKeywordRuleAction(models.Model):
         help="An answer to what the contact asked is transactional; an offer sent in "
         "reply to a keyword is marketing and needs the contact's consent.",
     )
-    tag_id = fields.Many2one("res.partner.category", "Tag")
+    tag_id = fields.Many2one("res.partner.category")
     journey_stage = fields.Selection(selection="_selection_journey_stage", string="Stage")
-    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="cascade", check_company=True)
+    journey_id = fields.Many2one("sms.journey", ondelete="cascade", check_company=True)
     survey_question_id = fields.Many2one(
         "sms.survey.question", "Survey question", ondelete="cascade", check_company=True
     )
     activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
     activity_summary = fields.Char("Summary")
     email_to = fields.Char("Forward to", help="Email addresses, separated by commas.")
-    contest_id = fields.Many2one("sms.contest", "Contest", ondelete="cascade", check_company=True)
+    contest_id = fields.Many2one("sms.contest", ondelete="cascade", check_company=True)
     review_threshold = fields.Float(
         "Satisfied from",
         default=4,
@@ -118,14 +118,14 @@ class SmsKeywordRuleAction(models.Model):
             fname = REQUIRED_FIELDS.get(action.type)
             if fname and not action[fname]:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The action “%(action)s” needs a %(field)s.",
                         action=action._fields["type"].convert_to_export(action.type, action),
                         field=action._fields[fname].string,
                     )
                 )
             if action.type == "reply" and action.template_id.model != "res.partner":
-                raise ValidationError(_("Reply templates must be written for contacts."))
+                raise ValidationError(self.env._("Reply templates must be written for contacts."))
 
     def _run(self, interaction, batch):
         """Apply this step to ``interaction``; errors are logged, not raised."""
@@ -214,7 +214,7 @@ class SmsKeywordRuleAction(models.Model):
             interaction._reply(batch, question._clarification_text())
 
     def _consent_proof(self, interaction):
-        return _(
+        return self.env._(
             "SMS from %(number)s: “%(body)s” (rule %(rule)s)",
             number=interaction.number,
             body=interaction.body,
@@ -249,7 +249,7 @@ class SmsKeywordRuleAction(models.Model):
         activity_type = self.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
         partner.activity_schedule(
             activity_type_id=activity_type.id,
-            summary=self.activity_summary or _("SMS reply: %s", self.rule_id.name),
+            summary=self.activity_summary or self.env._("SMS reply: %s", self.rule_id.name),
             note=plaintext2html(interaction.body or ""),
             user_id=self._responsible(interaction).id,
         )
@@ -261,7 +261,7 @@ class SmsKeywordRuleAction(models.Model):
         partner = interaction.partner_id
         self.env["crm.lead"].create(
             {
-                "name": _(
+                "name": self.env._(
                     "SMS “%(keyword)s” from %(who)s",
                     keyword=interaction.matched_keyword or self.rule_id.name,
                     who=partner.name or interaction.number,
@@ -277,7 +277,7 @@ class SmsKeywordRuleAction(models.Model):
         company = interaction.company_id or self.env.company
         who = interaction.partner_id.name or interaction.number
         body = Markup("<p>%s</p><blockquote>%s</blockquote>") % (
-            _(
+            self.env._(
                 "SMS from %(who)s (%(number)s), keyword rule “%(rule)s”:",
                 who=who,
                 number=interaction.number,
@@ -287,7 +287,7 @@ class SmsKeywordRuleAction(models.Model):
         )
         self.env["mail.mail"].sudo().create(
             {
-                "subject": _("SMS reply from %s", who),
+                "subject": self.env._("SMS reply from %s", who),
                 "body_html": body,
                 "email_to": self.email_to,
                 "email_from": company.email_formatted or self.env.user.email_formatted,

@@ -10,7 +10,7 @@ class SmsResultDimensionMixin(models.AbstractModel):
     _description = "Dimensions of SMS results"
 
     source = fields.Selection([("journey", "Journey"), ("mailing", "SMS mailing")], readonly=True)
-    journey_id = fields.Many2one("sms.journey", "Journey", readonly=True)
+    journey_id = fields.Many2one("sms.journey", readonly=True)
     step_id = fields.Many2one("sms.journey.step", "Journey step", readonly=True)
     variant_id = fields.Many2one("sms.journey.step.variant", "A/B variant", readonly=True)
     mailing_id = fields.Many2one("mailing.mailing", "SMS mailing", readonly=True)

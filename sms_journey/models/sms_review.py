@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, api, models
+from odoo import api, models
 from odoo.tools import plaintext2html
 
 from ..tools import review as review_tools
@@ -49,7 +49,7 @@ class SmsReview(models.AbstractModel):
         if template:
             body = template._render_field("body", partner.ids, compute_lang=True)[partner.id]
         else:
-            body = _("Thank you! Would you share your experience in a review?")
+            body = self.env._("Thank you! Would you share your experience in a review?")
         body = review_tools.fill_link(body, link)
         # the request is of its template's kind (ours is transactional: it answers the
         # contact's own rating); without a template, the text above is
@@ -62,7 +62,9 @@ class SmsReview(models.AbstractModel):
     @api.model
     def _schedule_call_back(self, partner, grade, origin, interaction=None):
         user = partner.user_id or partner.commercial_partner_id.user_id or self.env.user
-        summary = _("Unsatisfied customer (%(grade)s): %(origin)s", grade=grade, origin=origin)
+        summary = self.env._(
+            "Unsatisfied customer (%(grade)s): %(origin)s", grade=grade, origin=origin
+        )
         note = plaintext2html(interaction.body) if interaction and interaction.body else Markup()
         return partner.sudo().activity_schedule(
             "mail.mail_activity_data_call",

@@ -114,6 +114,7 @@ class SmsSms(models.Model):
         without asking the policy a second time."""
         for batch_ids in self._split_batch():
             super(SmsSms, self.browse(batch_ids))._send(unlink_failed=False, unlink_sent=True)
+        return None
 
     def _sms_journey_set_state(self, state, failure_type=None):
         """Odoo's ``_update_sms_state_and_trackers`` for a batch of any size: one UPDATE

@@ -24,7 +24,7 @@ class SmsSurveyAnswer(models.Model):
     )
     answered_at = fields.Datetime(required=True, default=fields.Datetime.now)
     interaction_id = fields.Many2one("sms.interaction", "SMS", ondelete="set null")
-    journey_id = fields.Many2one("sms.journey", "Journey", ondelete="set null")
+    journey_id = fields.Many2one("sms.journey", ondelete="set null")
     # a question shared by all companies is answered for the company it came in for
     company_id = fields.Many2one(
         "res.company", compute="_compute_company_id", store=True, precompute=True, index=True

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import keyword_rules
@@ -62,7 +62,7 @@ class SmsSurveyQuestion(models.Model):
 
     @api.depends("request_ids", "answer_ids.value_number")
     def _compute_statistics(self):
-        requests = dict(
+        request_counts = dict(
             self.env["sms.survey.request"]._read_group(
                 [("question_id", "in", self.ids)], ["question_id"], ["__count"]
             )
@@ -75,7 +75,7 @@ class SmsSurveyQuestion(models.Model):
         }
         for question in self:
             count, average = answers.get(question, (0, 0.0))
-            question.request_count = requests.get(question, 0)
+            question.request_count = request_counts.get(question, 0)
             question.answer_count = count
             question.answer_average = average or 0.0
 
@@ -83,18 +83,18 @@ class SmsSurveyQuestion(models.Model):
     def _check_answers(self):
         for question in self:
             if question.answer_type == "scale" and question.scale_min >= question.scale_max:
-                raise ValidationError(_("“%s”: the grade range is empty.", question.name))
+                raise ValidationError(self.env._("“%s”: the grade range is empty.", question.name))
             if question.answer_type == "choice" and len(question._choice_list()) < 2:
-                raise ValidationError(_("“%s”: list at least two options.", question.name))
+                raise ValidationError(self.env._("“%s”: list at least two options.", question.name))
             if question.open_days <= 0:
-                raise ValidationError(_("“%s”: the days must be positive.", question.name))
+                raise ValidationError(self.env._("“%s”: the days must be positive.", question.name))
 
     @api.constrains("review_routing", "answer_type")
     def _check_review_routing(self):
         for question in self:
             if question.review_routing and question.answer_type != "scale":
                 raise ValidationError(
-                    _("“%s”: only grade questions can route to reviews.", question.name)
+                    self.env._("“%s”: only grade questions can route to reviews.", question.name)
                 )
 
     def _choice_list(self):
@@ -111,12 +111,12 @@ class SmsSurveyQuestion(models.Model):
         self.ensure_one()
         if self.answer_type == "yes_no":
             # the yes words of every language we serve are understood (tools/survey.py)
-            expected = _("YES/NO")
+            expected = self.env._("YES/NO")
         else:
             expected = survey_tools.expected_answers(
                 self.answer_type, self.scale_min, self.scale_max, self._choice_list()
             )
-        return self.clarification or _(
+        return self.clarification or self.env._(
             "Sorry, we did not understand. Please reply %(expected)s to: %(question)s",
             expected=expected,
             question=self.body,
@@ -128,7 +128,7 @@ class SmsSurveyQuestion(models.Model):
         self.ensure_one()
         partners = partners.filtered(lambda partner: partner._sms_number())
         if not partners:
-            raise UserError(_("None of these contacts has a mobile number."))
+            raise UserError(self.env._("None of these contacts has a mobile number."))
         # the question in each contact's language: one read per language
         langs = partners._sms_langs(self.company_id)
         bodies = {lang: self.with_context(lang=lang).body for lang in set(langs.values())}
@@ -166,7 +166,7 @@ class SmsSurveyQuestion(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Answers"),
+            "name": self.env._("Answers"),
             "res_model": "sms.survey.answer",
             "view_mode": "pivot,graph,list",
             "domain": [("question_id", "=", self.id)],

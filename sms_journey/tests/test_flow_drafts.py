@@ -37,7 +37,7 @@ class TestFlowDrafts(JourneyCaseMixin, SmsJourneyCase):
         self.assertFalse(action.get("res_id"))
         self.assertEqual(len(journey.step_ids), 1, "opening the dialog created a step")
         last = journey.step_ids.sequence
-        step_form = Form(journey.env["sms.journey.step"].with_context(action["context"]))
+        step_form = Form(journey.env["sms.journey.step"].with_context(**action["context"]))
         self.assertEqual(step_form.journey_id, journey)
         step_form.template_id = self.tpl_link
         step = step_form.save()

@@ -225,7 +225,7 @@ class TestJourneyBranches(JourneyCaseMixin, SmsJourneyCase):
         )
         self.assertFalse(branch.child_ids & copied.child_ids)
         action = copy.action_flow_add_step(copied.id, "yes", "branch")
-        added = self.env["sms.journey.step"].with_context(action["context"]).create({})
+        added = self.env["sms.journey.step"].with_context(**action["context"]).create({})
         self.assertEqual((added.parent_id, added.branch_side), (copied, "yes"))
         self.assertEqual(added, copied._branch_step("yes")._next_step())
 

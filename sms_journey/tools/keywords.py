@@ -224,14 +224,16 @@ def _family_order(families):
     return known + [family for family in families if family not in FAMILY_PRIORITY]
 
 
-def classify_consent(text, families=CONSENT_KEYWORDS):
+def classify_consent(text, families=None):
     """Return the consent family (``'opt_out'``, ``'opt_in'``, ``'help'``, ``'confirm'``
     or a custom key) whose keyword starts ``text``, or None.
 
     :param families: ``{family: keywords}`` or the nested ``{family: {lang: keywords}}``
-        shape of :data:`CONSENT_KEYWORDS`. The longest matching keyword wins; on a tie
-        the family earlier in :data:`FAMILY_PRIORITY` wins (opt-out first).
+        shape of :data:`CONSENT_KEYWORDS` (the default). The longest matching keyword
+        wins; on a tie the family earlier in :data:`FAMILY_PRIORITY` wins (opt-out first).
     """
+    if families is None:
+        families = CONSENT_KEYWORDS
     message_words = words(text)
     if not message_words:
         return None

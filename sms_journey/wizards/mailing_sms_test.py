@@ -1,6 +1,6 @@
 from markupsafe import Markup
 
-from odoo import _, models
+from odoo import models
 
 
 class MailingSmsTest(models.TransientModel):
@@ -38,7 +38,9 @@ class MailingSmsTest(models.TransientModel):
         lines = []
         if invalid:
             lines.append(
-                _("The following numbers are not correctly encoded: %s", ", ".join(invalid))
+                self.env._(
+                    "The following numbers are not correctly encoded: %s", ", ".join(invalid)
+                )
             )
         if gateway:
             lines += self._sms_journey_send_through_gateway(gateway, sms)
@@ -81,9 +83,9 @@ class MailingSmsTest(models.TransientModel):
     def _sms_journey_result_lines(self, outcomes):
         """One line for the mailing's chatter per (number, sent, why not) of the test."""
         return [
-            _("Test SMS successfully sent to %s", number)
+            self.env._("Test SMS successfully sent to %s", number)
             if sent
-            else _(
+            else self.env._(
                 "Test SMS could not be sent to %(destination)s: %(state)s",
                 destination=number,
                 state=reason,

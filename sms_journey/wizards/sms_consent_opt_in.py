@@ -22,7 +22,6 @@ class SmsConsentOptIn(models.TransientModel):
         OPT_IN_ORIGINS, "How the contact agreed", required=True, default="signed_form"
     )
     proof = fields.Text(
-        "Proof",
         required=True,
         help="What the contact agreed to, when, and where the proof is kept (the form's "
         "number, the call's date…). Kept in the consent log.",

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from ..tools import phone as phone_tools
@@ -13,7 +13,7 @@ class SmsGatewayTest(models.TransientModel):
     gateway_id = fields.Many2one("sms.gateway", required=True)
     number = fields.Char(required=True)
     body = fields.Text(
-        required=True, default=lambda self: _("Test SMS from Odoo: your gateway works.")
+        required=True, default=lambda self: self.env._("Test SMS from Odoo: your gateway works.")
     )
 
     def action_send(self):

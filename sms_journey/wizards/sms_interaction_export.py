@@ -2,7 +2,7 @@ import base64
 import csv
 import io
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.csv_safe import safe_row
@@ -78,7 +78,7 @@ class SmsInteractionExport(models.TransientModel):
         self.ensure_one()
         interactions = self._interactions()
         if not interactions:
-            raise UserError(_("There are no replies to export."))
+            raise UserError(self.env._("There are no replies to export."))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=[key for key, _label in CSV_COLUMNS])
         writer.writerow(dict(CSV_COLUMNS))

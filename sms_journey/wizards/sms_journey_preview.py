@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from odoo import _, fields, models
+from odoo import fields, models
 
 from ..models.sms_journey import CATCH_UP_TRIGGERS
 from ..models.sms_sender import PolicyItem
@@ -178,9 +178,9 @@ class SmsJourneyPreview(models.TransientModel):
             "branch": outcome.side or False,
         }
         if outcome.kind == journey_tools.SKIPPED:
-            line["skip_reason"] = _("Condition not met (assuming no reaction)")
+            line["skip_reason"] = self.env._("Condition not met (assuming no reaction)")
         elif outcome.kind == journey_tools.HELD_OUT:
-            line["skip_reason"] = _("Control group: no SMS")
+            line["skip_reason"] = self.env._("Control group: no SMS")
         elif outcome.kind == journey_tools.RUN and step.action in journey_tools.SMS_ACTIONS:
             price = gateway.price_per_segment if gateway else 0.0
             line.update(self._sms_line(step, partner, source, price, participant))
@@ -220,11 +220,11 @@ class SmsJourneyPreview(models.TransientModel):
             )
         template = variant.template_id or step.template_id
         if step.action == "survey" and not step.survey_question_id:
-            return {"skip_reason": _("No survey question on the step")}
+            return {"skip_reason": self.env._("No survey question on the step")}
         if step.action in ("sms", "appointment") and not template:
-            return {"skip_reason": _("No SMS template on the step")}
+            return {"skip_reason": self.env._("No SMS template on the step")}
         if not partner._sms_number():
-            return {"skip_reason": _("The contact has no phone number")}
+            return {"skip_reason": self.env._("The contact has no phone number")}
         # in the contact's language, as it will be sent
         lang = partner._sms_lang(step.journey_id.company_id)
         if step.action == "survey":
@@ -256,7 +256,7 @@ class SmsJourneyPreviewLine(models.TransientModel):
 
     preview_id = fields.Many2one("sms.journey.preview", required=True, ondelete="cascade")
     partner_id = fields.Many2one("res.partner", "Contact")
-    step_id = fields.Many2one("sms.journey.step", "Step")
+    step_id = fields.Many2one("sms.journey.step")
     scheduled_at = fields.Datetime("When")
     action = fields.Selection(
         selection=lambda self: self.env["sms.journey.step"]._fields["action"].selection

@@ -1,6 +1,6 @@
 import uuid
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.gateways.base import InboundSms
@@ -31,7 +31,7 @@ class SmsSandboxReply(models.TransientModel):
             # read as the user: a gateway of a company they can't see is refused as well
             if wizard.gateway_id.code != "sandbox":
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Only a sandbox gateway takes replies from the Sandbox phone, "
                         "not %(gateway)s.",
                         gateway=wizard.gateway_id.display_name,
@@ -41,7 +41,7 @@ class SmsSandboxReply(models.TransientModel):
             texted = wizard.gateway_id._sandbox_has_texted(wizard.number)
             if not texted:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The Sandbox phone holds only the numbers %(gateway)s sent an SMS to; "
                         "%(number)s is not one of them.",
                         gateway=wizard.gateway_id.display_name,

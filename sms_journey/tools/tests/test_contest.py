@@ -37,4 +37,3 @@ def test_a_published_draw_stays_reproducible():
 
 def test_new_seeds_differ():
     assert new_seed() != new_seed()
-
