@@ -2,12 +2,17 @@
 # Translations of sms_journey.
 #
 #   bash scripts/i18n.sh            export sms_journey/i18n/sms_journey.pot from a fresh database
-#                                   with the module installed (no demo), then merge it into
-#                                   it.po, ro.po and es.po (created empty when missing)
+#                                   with the module installed WITH its demo data (the demo
+#                                   journeys, steps and templates are translated too), then
+#                                   merge it into it.po, ro.po and es.po (created when missing)
 #   bash scripts/i18n.sh --merge    only the merge (the .pot as committed)
 #   bash scripts/i18n.sh --check    no database: fail listing every empty or fuzzy msgstr, every
-#                                   msgid of the .pot missing from a .po, and every msgstr
-#                                   whose placeholders differ from its msgid's
+#                                   msgid of the .pot missing from a .po, every msgstr whose
+#                                   placeholders differ from its msgid's, and every way the .pot
+#                                   is out of step with the sources: a string of the Python
+#                                   code, the JS (_t) or the OWL templates, or a translatable
+#                                   field of a data/demo record, missing from the .pot or
+#                                   changed since (scripts/i18n_po.py)
 #
 # The database is SMS_JOURNEY_I18N_DB (default sms_journey_i18n), dropped and created again.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +24,9 @@ MODE="${1:-export}"
 
 if [ "$MODE" = "--check" ]; then
     ensure_venv
-    exec "$VENV/bin/python" "$PO_TOOL" check --i18n-dir "$I18N_DIR"
+    check_odoo_src
+    # Odoo's own extractor of OWL template strings, for the check to find what the export finds
+    exec "$VENV/bin/python" "$PO_TOOL" check --i18n-dir "$I18N_DIR" --odoo-src "$ODOO_SRC"
 fi
 
 merge() {
@@ -43,9 +50,10 @@ case "$MODE" in
         DB="${SMS_JOURNEY_I18N_DB:-sms_journey_i18n}"
         HTTP_PORT="${SMS_JOURNEY_I18N_PORT:-8169}"
         mkdir -p "$I18N_DIR"
-        log "fresh database $DB with sms_journey (no demo)"
+        log "fresh database $DB with sms_journey and its demo data"
         drop_db "$DB"
-        odoo_bin -d "$DB" -i sms_journey --without-demo=all --http-port="$HTTP_PORT" \
+        # with demo: the export holds the translatable fields of the records that exist
+        odoo_bin -d "$DB" -i sms_journey --http-port="$HTTP_PORT" \
             --stop-after-init --log-level=warn
         log "exporting $POT"
         odoo_bin -d "$DB" --i18n-export="$POT" --modules=sms_journey --http-port="$HTTP_PORT" \

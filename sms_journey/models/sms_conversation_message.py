@@ -173,6 +173,8 @@ class SmsConversationMessage(models.Model):
         sources = self._source_names(messages.mail_message_id.sudo())
         journeys = self._journeys(messages)
         mailings = self._mailings(messages)
+        # in the reader's language (the widget shows it next to the delivery ticks)
+        state_labels = dict(self._fields["state"]._description_selection(self.env))
         rows = []
         for message in messages:
             body = message.body or ""
@@ -190,9 +192,7 @@ class SmsConversationMessage(models.Model):
                     "body": body,
                     "date": fields.Datetime.to_string(message.date),
                     "state": message.state,
-                    "state_label": dict(self._fields["state"].selection)[message.state]
-                    if message.state
-                    else "",
+                    "state_label": state_labels.get(message.state, ""),
                     "failure_reason": message.failure_reason or "",
                     "source": source,
                     "journey": journey and {"id": journey.id, "name": journey.name},

@@ -68,7 +68,10 @@ class SmsJourneyStep(models.Model):
     )
     company_id = fields.Many2one(related="journey_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
-    name = fields.Char(compute="_compute_name", store=True, readonly=False)
+    # translatable: a computed name is written in every installed language
+    # (_compute_name); the shipped steps are named in their data, their translations
+    # come from the .po files
+    name = fields.Char(compute="_compute_name", store=True, readonly=False, translate=True)
     wait_amount = fields.Integer("Wait", default=0)
     wait_unit = fields.Selection(
         [("hours", "Hours"), ("days", "Days")], default="days", required=True
@@ -246,13 +249,17 @@ class SmsJourneyStep(models.Model):
 
     @api.depends("action", "template_id", "wait_amount", "wait_unit", "condition")
     def _compute_name(self):
-        labels = dict(ACTIONS)
-        conditions = dict(CONDITIONS)
-        for step in self:
-            label = step.template_id.name if step.action == "sms" else labels.get(step.action)
-            if step.action == "branch":
-                label = self.env._("Split: %(cond)s", cond=conditions.get(step.condition))
-            step.name = label or self.env._("Step")
+        # Every installed language at once: a name computed in the user's language
+        # only would leave the others on the previous template's or condition's name.
+        for lang, _lang_name in self.env["res.lang"].get_installed():
+            steps = self.with_context(lang=lang)
+            labels = dict(self._fields["action"]._description_selection(steps.env))
+            conditions = dict(self._fields["condition"]._description_selection(steps.env))
+            for step in steps:
+                label = step.template_id.name if step.action == "sms" else labels.get(step.action)
+                if step.action == "branch":
+                    label = steps.env._("Split: %(cond)s", cond=conditions.get(step.condition))
+                step.name = label or steps.env._("Step")
 
     @api.depends("template_id.body")
     def _compute_template_body(self):

@@ -2,7 +2,8 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
+from odoo.tools.translate import code_translations
 
 from ..models.res_company import DEFAULT_COURTESY_REPLY
 from .common import JourneyCaseMixin, SmsJourneyCase
@@ -275,3 +276,76 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
         with patch.object(Digest, "_send", _send), self.frozen_now(T0 + timedelta(hours=10)):
             self.env["sms.interaction.digest"]._cron_send_digests()
         self.assertEqual(langs, ["ro_RO"])
+
+
+@tagged("post_install", "-at_install")
+class TestShippedTranslations(TransactionCase):
+    """What the module ships reads in Italian once Italian is installed: the names of
+    the shipped journeys, their steps and templates, the templates' texts (from the
+    records' entries of ``i18n/it.po``), the steps' computed names and the labels of the
+    web client's widgets (the ``odoo-javascript`` entries). Read from the translators'
+    .po files: a missing translation fails here as in ``scripts/i18n.sh --check``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("it_IT")
+        cls.env["ir.module.module"]._load_module_terms(["sms_journey"], ["it_IT"], overwrite=True)
+        cls.italian = cls.env(context=dict(cls.env.context, lang="it_IT"))
+
+    def italian_ref(self, xmlid):
+        return self.italian.ref(f"sms_journey.{xmlid}")
+
+    def test_shipped_journey_steps_and_templates(self):
+        journey = self.italian_ref("sms_journey_reactivation")
+        self.assertEqual(journey.name, "Riattivazione 30/60/90 giorni")
+        self.assertEqual(
+            self.italian_ref("sms_journey_reactivation_step_survey").name,
+            "Percorso: riattivazione giorno 30 (sondaggio)",
+        )
+        self.assertEqual(
+            self.italian_ref("sms_journey_reactivation_step_branch_60").name,
+            "Divisione: Ha risposto all'SMS precedente",
+        )
+        self.assertEqual(
+            self.italian_ref("sms_journey_reactivation_step_active_60").name,
+            "Sposta ad attivo",
+        )
+        template = self.italian_ref("sms_template_journey_reactivation_survey")
+        self.assertEqual(template.name, "Percorso: riattivazione giorno 30 (sondaggio)")
+        self.assertTrue(template.body.startswith("{{ object.name }}, ci manchi!"), template.body)
+        self.assertIn("{{ landing_url }}", template.body)
+        # English readers keep the source text
+        self.assertEqual(journey.with_context(lang="en_US").name, "Reactivation 30/60/90 days")
+
+    def test_new_step_named_in_every_language(self):
+        """A step added by an English user reads in Italian for an Italian one."""
+        journey = self.env.ref("sms_journey.sms_journey_payment_reminder")
+        Step = self.env["sms.journey.step"].with_context(lang="en_US")
+        active = Step.create({"journey_id": journey.id, "action": "set_active"})
+        branch = Step.create({"journey_id": journey.id, "action": "branch", "condition": "clicked"})
+        self.assertEqual(active.name, "Move to active")
+        self.assertEqual(active.with_env(self.italian).name, "Sposta ad attivo")
+        self.assertEqual(branch.name, "Split: Clicked the previous SMS")
+        self.assertEqual(
+            branch.with_env(self.italian).name, "Divisione: Ha cliccato l'SMS precedente"
+        )
+        # a later change renames the step in Italian too
+        branch.condition = "replied"
+        self.assertEqual(
+            branch.with_env(self.italian).name, "Divisione: Ha risposto all'SMS precedente"
+        )
+
+    def test_conversation_states_in_the_web_client(self):
+        web = code_translations.get_web_translations("sms_journey", "it_IT")
+        strings = {message["id"]: message["string"] for message in web["messages"]}
+        self.assertEqual(strings.get("Delivered"), "Consegnato")
+        self.assertEqual(strings.get("Queued"), "In coda")
+        self.assertEqual(strings.get("Failed"), "Non riuscito")
+        # the server's label, the widget's fallback, too
+        labels = dict(
+            self.italian["sms.conversation.message"]
+            ._fields["state"]
+            ._description_selection(self.italian)
+        )
+        self.assertEqual(labels["delivered"], "Consegnato")

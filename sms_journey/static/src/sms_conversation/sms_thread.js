@@ -4,7 +4,8 @@ import { Component, onPatched, useRef, useState } from "@odoo/owl";
 import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 
-// delivery ticks of an SMS sent by the business, from its conversation state
+// delivery ticks and state label of an SMS sent by the business, from its conversation
+// state; the labels are translated here (the server's state_label is the fallback)
 const TICKS = {
     queued: { icon: "fa-clock-o", title: _t("Queued") },
     sent: { icon: "fa-check", title: _t("Sent") },
@@ -63,6 +64,11 @@ export class SmsThread extends Component {
 
     isMine(message) {
         return this.props.side === "phone" ? message.direction === "in" : message.direction === "out";
+    }
+
+    stateLabel(message) {
+        const tick = this.ticks[message.state];
+        return tick ? tick.title : message.state_label;
     }
 
     formatDate(value) {
