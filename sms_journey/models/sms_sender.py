@@ -42,6 +42,9 @@ class Verdict:
     decision: policy.Decision
     number: str  # E.164 when it parsed, else as given
     reason: str | None = None  # readable: why canceled or deferred
+    # readable: the legal send windows of the destination and the zones they hold in
+    # (marketing SMS through an outbox; empty when no rule applies)
+    legal_windows: str = ""
 
     @property
     def canceled(self):
@@ -181,6 +184,7 @@ class SmsSender(models.AbstractModel):
                     decision=decision,
                     number=e164 or item.number or "",
                     reason=self._reason_text(decision, partner, e164, error, rules, recipient),
+                    legal_windows=self._legal_windows_text(recipient),
                 )
             )
         return verdicts
@@ -312,6 +316,16 @@ class SmsSender(models.AbstractModel):
         for row in rows:
             times.setdefault(row["partner_id"][0], []).append(row["sent_at"] or row["due_at"])
         return times
+
+    @api.model
+    def _legal_windows_text(self, recipient):
+        if not recipient.legal_rules:
+            return ""
+        return self.env._(
+            "%(rules)s (%(zones)s)",
+            rules=", ".join(rule.name for rule in recipient.legal_rules),
+            zones=", ".join(recipient.zones),
+        )
 
     @api.model
     def _reason_text(self, decision, partner, e164, error, rules, recipient):

@@ -143,3 +143,25 @@ class TestSendRules(SmsJourneyCase):
             for _index in range(5):
                 message = self.send(partner, kind="transactional", body="Your order shipped")
                 self.assertEqual((message.state, message.due_at), ("queued", night))
+
+    def test_the_preview_shows_the_legal_windows_per_recipient(self):
+        miami, rome = self.contact(MIAMI), self.contact("+393331234567", tz="Europe/Rome")
+        template = self.env["sms.template"].create(
+            {"name": "Sale", "model_id": self.env.ref("base.model_res_partner").id,
+             "body": "Spring sale: 20% off"}
+        )  # fmt: skip
+        journey = self.env["sms.journey"].create(
+            {"name": "Spring sale", "trigger": "segment", "sms_kind": "marketing",
+             "audience_domain": f"[('id', 'in', {(miami | rome).ids})]",
+             "step_ids": [(0, 0, {"action": "sms", "template_id": template.id,
+                                  "wait_amount": 0, "wait_unit": "days"})]}
+        )  # fmt: skip
+        with self.frozen_now(datetime(2026, 3, 11, 0, 30)):  # 20:30 in Miami
+            journey.action_start()
+            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
+            preview.action_compute()
+        by_partner = {line.partner_id: line for line in preview.line_ids}
+        self.assertIn("Florida", by_partner[miami].legal_windows)
+        self.assertIn("America/New_York", by_partner[miami].legal_windows)
+        self.assertEqual(by_partner[miami].scheduled_at, datetime(2026, 3, 11, 12, 0))
+        self.assertFalse(by_partner[rome].legal_windows, "Italy has no sourced rule")
