@@ -29,6 +29,7 @@ Datetimes follow Odoo's convention: naive UTC. No Odoo import: plain data in, pl
 out.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,7 +79,12 @@ class Rules:
     @property
     def window(self):
         """The company's window as a ``send_rules.Window`` (all days)."""
-        return send_rules.Window(self.window_start, self.window_end, label=QUIET_HOURS)
+        return _company_window(self.window_start, self.window_end)
+
+
+@functools.lru_cache(maxsize=256)
+def _company_window(start, end):
+    return send_rules.Window(start, end, label=QUIET_HOURS)
 
 
 @dataclass(frozen=True)
@@ -166,10 +172,12 @@ def _in_send_windows(recipient, rules, now, due, deferred_by):
     # an unknown zone name (a typo on the contact) falls back to UTC, as it always did
     zones = send_rules.known_zones(recipient.zones) or send_rules.known_zones((recipient.tz,))
     zones = zones or ("UTC",)
-    by_name = {rule.window.label: rule.name for rule in recipient.legal_rules}
     windows = (rules.window, *(rule.window for rule in recipient.legal_rules))
     slot = send_rules.first_allowed(due, windows, zones, rules.horizon)
-    legal = tuple(by_name[label] for label in slot.closed_by if label in by_name)
+    legal = ()
+    if recipient.legal_rules and slot.closed_by:
+        by_label = {rule.window.label: rule.name for rule in recipient.legal_rules}
+        legal = tuple(by_label[label] for label in slot.closed_by if label in by_label)
     if slot.at is None:
         return Decision(CANCEL, now, NO_SEND_WINDOW, rule_names=legal)
     if slot.at > due:

@@ -186,7 +186,7 @@ def applicable_rules(rules, e164, contact_region=None):
     """
     if not e164:
         return ()
-    country = phone.region_of(e164)
+    country = _number_facts(e164)[0]
     found = []
     for rule in rules:
         if rule.region:
@@ -198,8 +198,10 @@ def applicable_rules(rules, e164, contact_region=None):
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every marketing SMS
 def known_zones(names):
-    """The valid pytz names of ``names`` in pytz's spelling, once each, in order."""
+    """The valid pytz names of ``names`` (a tuple) in pytz's spelling, once each, in
+    order."""
     zones = []
     for name in names or ():
         try:
@@ -215,21 +217,25 @@ def recipient_zones(contact_tz, e164, company_tz):
     """The zones the recipient of ``e164`` may be in (see the module docstring): the
     contact's, else the number prefix's, else its country's, else the company's, else
     UTC. Unknown zone names are skipped."""
+    _country, prefix_zones, country_zones = _number_facts(e164) if e164 else (None, (), ())
     for names in (
         (contact_tz,) if contact_tz else (),
-        phone.timezones_of(e164) if e164 else (),
-        _country_zones(e164),
+        prefix_zones,
+        country_zones,
         (company_tz,) if company_tz else (),
     ):
-        zones = known_zones(names)
+        zones = known_zones(tuple(names))
         if zones:
             return zones
     return ("UTC",)
 
 
-def _country_zones(e164):
-    country = phone.region_of(e164) if e164 else None
-    return tuple(pytz.country_timezones.get(country, ())) if country else ()
+@functools.lru_cache(maxsize=65536)  # parsing a number costs more than the rest
+def _number_facts(e164):
+    """(country code or None, zones of the prefix, zones of the country) of a number."""
+    country = phone.region_of(e164)
+    country_zones = tuple(pytz.country_timezones.get(country, ())) if country else ()
+    return country, phone.timezones_of(e164), country_zones
 
 
 def strictest_daily_maximum(rules):
