@@ -30,6 +30,7 @@
         "data/res_partner_activity_data.xml",
         "data/sms_two_way_data.xml",
         "data/sms_journey_data.xml",
+        "data/sms_send_rule_data.xml",
         # wizards before views: view buttons open wizard actions, %(...)d needs them loaded
         "wizards/sms_gateway_test_views.xml",
         "wizards/sms_sandbox_reply_views.xml",
@@ -65,6 +66,7 @@
         "views/sms_contest_views.xml",
         "views/survey_survey_views.xml",
         "views/sms_template_views.xml",
+        "views/sms_send_rule_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
         "data/sms_data_rights_data.xml",

@@ -14,6 +14,7 @@ from . import mail_thread
 from . import phone_blacklist
 from . import sms_sender
 from . import sms_consent_keyword
+from . import sms_send_rule
 from . import sms_consent_log
 from . import sms_consent_request
 from . import sms_gateway

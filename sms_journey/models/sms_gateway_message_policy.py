@@ -42,7 +42,7 @@ class SmsGatewayMessage(models.Model):
         by_id = {}
         for company, messages in self.grouped("company_id").items():
             cap_times = {}
-            if timing and company.sms_frequency_cap > 0:
+            if timing:  # the company's cap or a legal maximum (none: no query)
                 marketing = messages.filtered(lambda m: m.sms_kind == "marketing")
                 cap_times = sender._recent_marketing_times(
                     marketing.partner_id, company, now, states=cap_states, exclude_ids=self.ids

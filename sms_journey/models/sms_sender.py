@@ -8,7 +8,7 @@ from odoo.tools import SQL
 
 from ..tools import outbox as outbox_rules
 from ..tools import phone as phone_tools
-from ..tools import policy, schedule
+from ..tools import policy, send_rules
 
 _logger = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ CANCEL_TO_FAILURE_TYPE = {
     policy.MARKETING_OPT_OUT: "sms_optout",
     policy.NO_CONSENT: "sms_optout",
     policy.FREQUENCY_CAP: "sms_optout",
+    policy.LEGAL_CAP: "sms_optout",
+    policy.NO_SEND_WINDOW: "sms_optout",
 }
 
 
@@ -40,6 +42,9 @@ class Verdict:
     decision: policy.Decision
     number: str  # E.164 when it parsed, else as given
     reason: str | None = None  # readable: why canceled or deferred
+    # readable: the legal send windows of the destination and the zones they hold in
+    # (marketing SMS through an outbox; empty when no rule applies)
+    legal_windows: str = ""
 
     @property
     def canceled(self):
@@ -105,7 +110,8 @@ class SmsSender(models.AbstractModel):
       recorded canceled and never reaches IAP.
 
     ``_decide(company, items)`` is the policy on records: one query for the blacklist,
-    one for the frequency-cap history, then ``policy.decide`` per SMS. Odoo's own SMS
+    one for the frequency-cap history, the legal rules of the destinations
+    (``sms.send.rule``, cached), then ``policy.decide`` per SMS. Odoo's own SMS
     (``sms.sms._send``) and the journey preview call it too.
     """
 
@@ -150,9 +156,10 @@ class SmsSender(models.AbstractModel):
                 self._recent_marketing_times(
                     self.env["res.partner"].union(*(i.partner for i in marketing)), company, now
                 )
-                if timing and marketing and rules.cap > 0
+                if timing and marketing
                 else {}
             )
+        legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
         consent_by_number = self._consent_by_number(
             [e164 for item, (e164, _e) in zip(items, numbers, strict=True)
              if item.kind == "marketing" and not item.partner and e164]
@@ -167,7 +174,7 @@ class SmsSender(models.AbstractModel):
             recipient = policy.Recipient(e164=e164, blacklisted=bool(e164) and e164 in blacklisted)
             if item.kind == "marketing" and e164:
                 recipient = self._marketing_recipient(
-                    recipient, item, company, timing, cap_times, consent_by_number
+                    recipient, item, company, timing, cap_times, consent_by_number, legal_rules
                 )
             decision = policy.decide(item.kind, recipient, rules, now)
             if item.kind == "marketing" and partner and not decision.canceled:
@@ -176,16 +183,20 @@ class SmsSender(models.AbstractModel):
                 Verdict(
                     decision=decision,
                     number=e164 or item.number or "",
-                    reason=self._reason_text(decision, partner, e164, error, rules, recipient.tz),
+                    reason=self._reason_text(decision, partner, e164, error, rules, recipient),
+                    legal_windows=self._legal_windows_text(recipient),
                 )
             )
         return verdicts
 
     @api.model
-    def _marketing_recipient(self, recipient, item, company, timing, cap_times, by_number):
+    def _marketing_recipient(
+        self, recipient, item, company, timing, cap_times, by_number, legal_rules=()
+    ):
         """``recipient`` completed with what marketing SMS need: consent (the contact's,
         else that of the contacts behind the number, else the mailing-list
-        subscription), time zone and cap history."""
+        subscription), the zones it may be in, the legal rules of its destination
+        (``tools/send_rules.py``) and cap history."""
         partner = item.partner
         if partner:
             consent, list_consent = partner.sms_consent_state or "unknown", item.list_consent
@@ -194,19 +205,23 @@ class SmsSender(models.AbstractModel):
             consent, list_consent = by_number[recipient.e164], False
         else:
             consent, list_consent = "unknown", item.list_consent
-        tz = "UTC"
+        zones, applicable = ("UTC",), ()
         if timing:
-            tz = schedule.pick_timezone(
+            zones = send_rules.recipient_zones(
                 partner.tz if partner else None,
-                phone_tools.timezones_of(recipient.e164),
+                recipient.e164,
                 company.partner_id.tz or self.env.user.tz,
             )
+            region = (partner.state_id.country_id.code, partner.state_id.code) if partner else None
+            applicable = send_rules.applicable_rules(legal_rules, recipient.e164, region)
         return policy.Recipient(
             e164=recipient.e164,
             blacklisted=recipient.blacklisted,
             consent=consent,
             list_consent=list_consent,
-            tz=tz,
+            tz=zones[0],
+            zones=zones,
+            legal_rules=applicable,
             recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
         )
 
@@ -270,12 +285,18 @@ class SmsSender(models.AbstractModel):
     def _recent_marketing_times(
         self, partners, company, now, states=outbox_rules.CAP_STATES_AT_ENQUEUE, exclude_ids=()
     ):
-        """{partner id: send times of its marketing SMS in the cap window}: those in
+        """{partner id: send times of its marketing SMS in the cap windows}: those in
         ``states`` (``tools/outbox.py``: queued ones count when an SMS is queued, not
-        when it is sent), but the outbox rows ``exclude_ids`` (the ones asking)."""
-        if not partners or company.sms_frequency_cap <= 0:
+        when it is sent), but the outbox rows ``exclude_ids`` (the ones asking). The
+        windows: the company's frequency cap and the legal maximums per 24 hours
+        (``sms.send.rule``); none of them, no query."""
+        hours = max(
+            company.sms_frequency_cap_hours if company.sms_frequency_cap > 0 else 0,
+            self.env["sms.send.rule"]._max_per_day_hours(),
+        )
+        if not partners or hours <= 0:
             return {}
-        since = now - timedelta(hours=company.sms_frequency_cap_hours)
+        since = now - timedelta(hours=hours)
         excluded = [("id", "not in", list(exclude_ids))] if exclude_ids else []
         rows = (
             self.env["sms.gateway.message"]
@@ -297,8 +318,19 @@ class SmsSender(models.AbstractModel):
         return times
 
     @api.model
-    def _reason_text(self, decision, partner, e164, error, rules, tz):
+    def _legal_windows_text(self, recipient):
+        if not recipient.legal_rules:
+            return ""
+        return self.env._(
+            "%(rules)s (%(zones)s)",
+            rules=", ".join(rule.name for rule in recipient.legal_rules),
+            zones=", ".join(recipient.zones),
+        )
+
+    @api.model
+    def _reason_text(self, decision, partner, e164, error, rules, recipient):
         reason = decision.reason
+        legal = ", ".join(decision.rule_names)
         if reason == policy.INVALID_NUMBER:
             return error or self.env._("Invalid phone number.")
         if reason == policy.OPTED_OUT:
@@ -319,10 +351,28 @@ class SmsSender(models.AbstractModel):
                 cap=rules.cap,
                 hours=rules.cap_hours,
             )
+        if reason == policy.LEGAL_CAP:
+            return self.env._(
+                "Legal maximum of marketing SMS per 24 hours already reached for this "
+                "number (%(rules)s).",
+                rules=legal,
+            )
+        if reason == policy.NO_SEND_WINDOW:
+            return self.env._(
+                "No instant within %(days)s days is allowed by every send window "
+                "(%(rules)s) in every zone of the recipient (%(zones)s).",
+                days=rules.horizon.days,
+                rules=legal or self.env._("quiet hours"),
+                zones=", ".join(recipient.zones),
+            )
         if decision.deferred_by:
+            zones = ", ".join(recipient.zones or (recipient.tz,))
             labels = {
                 policy.FREQUENCY_CAP: self.env._("frequency cap"),
-                policy.QUIET_HOURS: self.env._("quiet hours (%(tz)s)", tz=tz),
+                policy.QUIET_HOURS: self.env._("quiet hours (%(tz)s)", tz=zones),
+                policy.LEGAL_WINDOW: self.env._(
+                    "legal send window: %(rules)s (%(zones)s)", rules=legal, zones=zones
+                ),
             }
             return ", ".join(labels[code] for code in decision.deferred_by)
         return None

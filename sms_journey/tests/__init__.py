@@ -45,3 +45,4 @@ from . import test_wording
 from . import test_flow_drafts
 from . import test_results_incremental
 from . import test_facts_backfill
+from . import test_send_rules

@@ -25,6 +25,7 @@ _logger = logging.getLogger(__name__)
 # models of ours whose rows belong to no company, and why
 SHARED_MODELS = {
     "sms.consent.keyword": "the STOP/START/HELP words, the same for every company",
+    "sms.send.rule": "the law of a destination, the same for every company that texts it",
 }
 
 

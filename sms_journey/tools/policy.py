@@ -16,19 +16,24 @@ The rules, in order:
 5. ``marketing`` SMS need consent: never to a contact who revoked marketing consent
    (``marketing_opt_out``); with ``consent_required`` only to an explicit opt-in or a
    mailing-list subscriber (``no_consent``).
-6. With ``timing`` (SMS that go through the outbox), the frequency cap defers the SMS
-   until enough recent ones leave the window, or cancels it (``frequency_cap``) when the
-   company says so; then quiet hours in the recipient's time zone defer it to the next
-   allowed minute.
+6. With ``timing`` (SMS that go through the outbox), the legal maximum of the
+   destination (``tools/send_rules.py``: Florida, 3 per 24 hours) cancels it when
+   reached (``legal_cap``); the company's frequency cap defers the SMS until enough
+   recent ones leave the window, or cancels it (``frequency_cap``) when the company
+   says so; then the SMS waits for the first instant at which the company's window
+   (quiet hours) and the legal windows of the destination all hold, in every zone the
+   recipient may be in, or is canceled (``no_send_window``) when none comes within the
+   horizon.
 
 Datetimes follow Odoo's convention: naive UTC. No Odoo import: plain data in, plain data
 out.
 """
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from . import schedule
+from . import schedule, send_rules
 
 KINDS = ("marketing", "transactional", "essential")
 
@@ -40,10 +45,19 @@ OPTED_OUT = "opted_out"
 MARKETING_OPT_OUT = "marketing_opt_out"
 NO_CONSENT = "no_consent"
 FREQUENCY_CAP = "frequency_cap"
-CANCEL_REASONS = (INVALID_NUMBER, OPTED_OUT, MARKETING_OPT_OUT, NO_CONSENT, FREQUENCY_CAP)
+LEGAL_CAP = "legal_cap"
+NO_SEND_WINDOW = "no_send_window"
+CANCEL_REASONS = (
+    INVALID_NUMBER, OPTED_OUT, MARKETING_OPT_OUT, NO_CONSENT, FREQUENCY_CAP, LEGAL_CAP,
+    NO_SEND_WINDOW,
+)  # fmt: skip
 
 # defer reasons
 QUIET_HOURS = "quiet_hours"
+LEGAL_WINDOW = "legal_window"
+
+#: The window of the legal maximum of marketing SMS (``send_rules.SendRule.max_per_day``).
+LEGAL_CAP_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,18 @@ class Rules:
     # Quiet hours and caps need a queue that can hold an SMS until later: the outbox of
     # a gateway has one, Odoo's IAP path sends at once.
     timing: bool = True
+    # How far a deferral may go: with no allowed instant within it, the SMS is canceled.
+    horizon: timedelta = timedelta(days=31)
+
+    @property
+    def window(self):
+        """The company's window as a ``send_rules.Window`` (all days)."""
+        return _company_window(self.window_start, self.window_end)
+
+
+@functools.lru_cache(maxsize=256)
+def _company_window(start, end):
+    return send_rules.Window(start, end, label=QUIET_HOURS)
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,10 @@ class Recipient:
     list_consent: bool = False  # a subscriber of the mailing list the SMS is sent to
     tz: str = "UTC"
     recent_marketing: tuple[datetime, ...] = ()  # send times of its recent marketing SMS
+    # every zone the recipient may be in (``send_rules.recipient_zones``); empty: ``tz``
+    zones: tuple[str, ...] = ()
+    # the legal rules of its destination (``send_rules.applicable_rules``)
+    legal_rules: tuple[send_rules.SendRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,10 @@ class Decision:
     action: str  # SEND, DEFER or CANCEL
     due_at: datetime
     reason: str | None = None  # a cancel reason
-    deferred_by: tuple[str, ...] = ()  # FREQUENCY_CAP and/or QUIET_HOURS
+    deferred_by: tuple[str, ...] = ()  # FREQUENCY_CAP, QUIET_HOURS and/or LEGAL_WINDOW
+    # the names of the legal rules that deferred or canceled it (LEGAL_WINDOW,
+    # NO_SEND_WINDOW, LEGAL_CAP)
+    rule_names: tuple[str, ...] = ()
 
     @property
     def canceled(self):
@@ -119,6 +152,10 @@ def decide(kind, recipient, rules, now):
         return Decision(CANCEL, now, reason)
     if not rules.timing:
         return Decision(SEND, now)
+    legal_cap = send_rules.strictest_daily_maximum(recipient.legal_rules)
+    if schedule.cap_release_time(recipient.recent_marketing, legal_cap, LEGAL_CAP_HOURS, now):
+        capping = tuple(r.name for r in recipient.legal_rules if r.max_per_day == legal_cap)
+        return Decision(CANCEL, now, LEGAL_CAP, rule_names=capping)
     due, deferred_by = now, []
     release = schedule.cap_release_time(recipient.recent_marketing, rules.cap, rules.cap_hours, now)
     if release:
@@ -126,15 +163,29 @@ def decide(kind, recipient, rules, now):
             return Decision(CANCEL, now, FREQUENCY_CAP)
         due = release
         deferred_by.append(FREQUENCY_CAP)
-    try:
-        allowed = schedule.next_allowed_time(
-            due, recipient.tz, rules.window_start, rules.window_end
-        )
-    except schedule.UnknownTimezone:
-        allowed = schedule.next_allowed_time(due, "UTC", rules.window_start, rules.window_end)
-    if allowed > due:
-        due = allowed
-        deferred_by.append(QUIET_HOURS)
+    return _in_send_windows(recipient, rules, now, due, deferred_by)
+
+
+def _in_send_windows(recipient, rules, now, due, deferred_by):
+    """The decision once ``due`` (after the caps) meets the company's window and the
+    legal windows of the destination, in every zone of the recipient."""
+    # an unknown zone name (a typo on the contact) falls back to UTC, as it always did
+    zones = send_rules.known_zones(recipient.zones) or send_rules.known_zones((recipient.tz,))
+    zones = zones or ("UTC",)
+    windows = (rules.window, *(rule.window for rule in recipient.legal_rules))
+    slot = send_rules.first_allowed(due, windows, zones, rules.horizon)
+    legal = ()
+    if recipient.legal_rules and slot.closed_by:
+        by_label = {rule.window.label: rule.name for rule in recipient.legal_rules}
+        legal = tuple(by_label[label] for label in slot.closed_by if label in by_label)
+    if slot.at is None:
+        return Decision(CANCEL, now, NO_SEND_WINDOW, rule_names=legal)
+    if slot.at > due:
+        due = slot.at
+        if QUIET_HOURS in slot.closed_by:
+            deferred_by.append(QUIET_HOURS)
+        if legal:
+            deferred_by.append(LEGAL_WINDOW)
     if due > now:
-        return Decision(DEFER, due, deferred_by=tuple(deferred_by))
+        return Decision(DEFER, due, deferred_by=tuple(deferred_by), rule_names=legal)
     return Decision(SEND, now)

@@ -186,6 +186,7 @@ class SmsJourneyPreview(models.TransientModel):
             line.update(self._sms_line(step, partner, source, price, participant))
             if not line["skip_reason"]:
                 verdict = self._verdict(step, partner, due, bool(gateway))
+                line["legal_windows"] = verdict.legal_windows
                 if verdict.canceled:
                     # what the policy cancels never reaches the provider: it costs nothing
                     line.update(skip_reason=verdict.reason, cost=0.0)
@@ -267,5 +268,6 @@ class SmsJourneyPreviewLine(models.TransientModel):
     cost = fields.Float(digits=(12, 4))
     currency_id = fields.Many2one(related="preview_id.currency_id")
     skip_reason = fields.Char("Skipped because")
+    legal_windows = fields.Char("Legal send windows")
     branch = fields.Selection([("yes", "Yes"), ("no", "No")], "Path taken")
     variant_id = fields.Many2one("sms.journey.step.variant", "A/B variant")
