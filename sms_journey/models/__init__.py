@@ -32,6 +32,8 @@ from . import sms_inbound_part
 from . import ir_http
 from . import sms_conversation_message
 from . import sms_conversation
+from . import sms_conversation_live
+from . import ir_websocket
 from . import sms_sms
 from . import sms_journey_participant
 from . import sms_journey_participant_conditions

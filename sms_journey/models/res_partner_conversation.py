@@ -67,17 +67,21 @@ class ResPartner(models.Model):
     def sms_conversation_read(self, offset=0, limit=30):
         """A page of the contact's SMS conversation for the contact form's widget: the
         ``limit`` latest messages after skipping ``offset`` newer ones, oldest first,
-        and whether older ones remain."""
+        and whether older ones remain; its contacts and numbers tell the widget which
+        bus notifications are about it (``sms_conversation_live.py``)."""
         self.ensure_one()
         conversation = self.env["sms.conversation.message"]
         conversation.invalidate_model()  # rows of a view: their sources may have changed
+        partners, numbers = scope = conversation._conversation_scope(self)
         messages = conversation.search(
-            conversation._conversation_domain(self), offset=offset, limit=limit + 1
+            conversation._conversation_domain(self, scope), offset=offset, limit=limit + 1
         )
         return {
             "messages": messages[:limit]._conversation_rows(),
             "has_more": len(messages) > limit,
             "can_reply": bool(self._sms_number()),
+            "partner_ids": partners.ids,
+            "numbers": numbers,
         }
 
     def sms_conversation_send(self, body):

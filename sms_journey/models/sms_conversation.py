@@ -83,6 +83,9 @@ class SmsConversation(models.Model):
     def action_mark_done(self):
         """The replies were dealt with: the conversations leave the unread ones."""
         self._interactions(unread=True).action_mark_handled()
+        self.env["sms.conversation"]._notify_changed(
+            [(c.company_id.id, c.partner_id.id, c.number) for c in self], replies=True
+        )
         self.invalidate_model()  # the view's rows changed with the replies
 
     def action_open(self):

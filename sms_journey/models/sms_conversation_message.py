@@ -155,12 +155,18 @@ class SmsConversationMessage(models.Model):
         return sorted(numbers)
 
     @api.model
-    def _conversation_domain(self, partners):
-        """The domain of ``partners``' conversation: their numbers, the numbers their
-        linked replies came from, and what was sent to or received from them. A
-        company's conversation holds its people's too (a person's holds only theirs)."""
+    def _conversation_scope(self, partners):
+        """The contacts and numbers of ``partners``' conversation: a company's holds its
+        people's too (a person's holds only theirs)."""
         partners = partners | partners.filtered("is_company").child_ids
-        numbers = self._conversation_numbers(partners)
+        return partners, self._conversation_numbers(partners)
+
+    @api.model
+    def _conversation_domain(self, partners, scope=None):
+        """The domain of ``partners``' conversation: their numbers, the numbers their
+        linked replies came from, and what was sent to or received from them
+        (``scope``: their :meth:`_conversation_scope`, if the caller has it)."""
+        partners, numbers = scope or self._conversation_scope(partners)
         if not numbers:
             return [("partner_id", "in", partners.ids)]
         return ["|", ("number", "in", numbers), ("partner_id", "in", partners.ids)]

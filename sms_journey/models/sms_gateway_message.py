@@ -209,6 +209,10 @@ class SmsGatewayMessage(models.Model):
                 vals_list.append(vals)
         # one INSERT (the ORM would write 100 rows per statement)
         messages = reused | insert_rows(self, vals_list)
+        self.env["sms.conversation"]._notify_changed(
+            (gateway.company_id.id, vals["partner_id"], vals["number"]) for vals in vals_list
+        )
+        self.env["sms.conversation"]._notify_changed(reused._conversation_changes())
         # a few statements per cancel reason, not a few per SMS: a campaign to 10,000
         # contacts without consent cancels 10,000 SMS
         SmsSms = self.env["sms.sms"]
@@ -269,6 +273,9 @@ class SmsGatewayMessage(models.Model):
             )
         outbox = insert_rows(self, rows)
         self._log_notifications(entries, rows, now)
+        self.env["sms.conversation"]._notify_changed(
+            (row["company_id"], row["partner_id"], row["number"]) for row in rows
+        )
         queued = [row["due_at"] for row in rows if row["state"] == "queued"]
         if queued:
             self._trigger_dispatch(min(queued))
@@ -326,6 +333,11 @@ class SmsGatewayMessage(models.Model):
             sms_id=sms.id,
             number=sms.number or "",
         )
+
+    def _conversation_changes(self):
+        """(company id, partner id, number) of these messages, for the live screens
+        (``sms.conversation._notify_changed``): from the cache when the batch was read."""
+        return [(m.company_id.id, m.partner_id.id, m.number) for m in self]
 
     def _trigger_dispatch(self, at=None):
         """Wake every dispatch lane: the crons running ``_cron_dispatch`` (Odoo runs one

@@ -148,6 +148,8 @@ class SmsGatewayMessage(models.Model):
         return claimed
 
     def _send_claimed(self, gateway):
+        # the batch's first read (its columns at once), before the results invalidate it
+        changes = self._conversation_changes()
         client = gateway._get_client()
         try:
             to_send = self._settle_with_provider(client)._check_policy_before_sending()
@@ -162,6 +164,7 @@ class SmsGatewayMessage(models.Model):
         finally:
             client.close()
         to_send._apply_send_results(results)
+        self.env["sms.conversation"]._notify_changed(changes)
 
     def _settle_with_provider(self, client):
         """Ask the provider about messages whose last attempt has no clear outcome.
@@ -373,6 +376,7 @@ class SmsGatewayMessage(models.Model):
         if safe:
             safe.write({"state": "queued", "due_at": fields.Datetime.now()})
             self._trigger_dispatch()
+        self.env["sms.conversation"]._notify_changed(self._conversation_changes())
 
     def action_resend(self):
         """Queue again messages a person checked (review) or that failed, through the
@@ -398,12 +402,16 @@ class SmsGatewayMessage(models.Model):
         requeued.sms_id.sudo().exists()._update_sms_state_and_trackers("process")
         if requeued:
             self._trigger_dispatch()
+        self.env["sms.conversation"]._notify_changed(todo._conversation_changes())
 
     def action_mark_sent(self):
-        for message in self.filtered(lambda m: m.state == "review"):
+        todo = self.filtered(lambda m: m.state == "review")
+        changes = todo._conversation_changes()
+        for message in todo:
             message._mark_sent(
                 SendResult(reference=message.sms_uuid, status="sent"), fields.Datetime.now()
             )
+        self.env["sms.conversation"]._notify_changed(changes)
 
     def _send_now(self):
         """Send these queued messages at once (test SMS), with the same claim."""

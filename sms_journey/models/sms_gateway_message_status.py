@@ -51,11 +51,15 @@ class SmsGatewayMessage(models.Model):
             domain = ["|", *domain, ("sms_uuid", "in", list(refs))]
         messages = self.search_fetch(
             [("gateway_id", "=", gateway.id), *domain],
-            ["provider_message_id", "sms_uuid", "state", "sent_at", "sms_id", "provider_status"],
-        )
+            [
+                "provider_message_id", "sms_uuid", "state", "sent_at", "sms_id",
+                "provider_status", "company_id", "partner_id", "number",
+            ],
+        )  # fmt: skip
         by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
         by_ref = {m.sms_uuid: m for m in messages}
         processed = self.browse()
+        changed = []
         for report, ref in wanted:
             message = by_provider_id.get(report.provider_message_id) or by_ref.get(ref)
             if not message:
@@ -63,11 +67,17 @@ class SmsGatewayMessage(models.Model):
                     "Delivery report for unknown SMS %s ignored", report.provider_message_id
                 )
                 continue
-            message._apply_status_report(report)
+            # taken from the fields fetched above, before the report's writes
+            change = (message.company_id.id, message.partner_id.id, message.number)
+            if message._apply_status_report(report):
+                changed.append(change)
             processed |= message
+        # one notification for the whole batch
+        self.env["sms.conversation"]._notify_changed(changed)
         return processed
 
     def _apply_status_report(self, report):
+        """Apply one delivery report; returns whether the message's state moved."""
         now = fields.Datetime.now()
         vals = {"provider_status": report.provider_status or report.status}
         if report.provider_message_id and not self.provider_message_id:
@@ -78,7 +88,7 @@ class SmsGatewayMessage(models.Model):
                 vals["sent_at"] = now
             if vals != {"provider_status": self.provider_status}:  # a replayed report: no write
                 self.write(vals)
-            return
+            return False
         vals["state"] = new_state
         if new_state == "sent":
             vals["sent_at"] = self.sent_at or now
@@ -100,3 +110,4 @@ class SmsGatewayMessage(models.Model):
                 ERROR_TO_DELIVERY_ERROR.get(report.error_code, report.error_code or "not_delivered")
             )
         self.sms_id.sudo().exists().write({"to_delete": True})
+        return True

@@ -1,7 +1,8 @@
 """The inbound worker: it claims stored replies in batches, runs the pipeline on each
 (``sms_interaction_pipeline.py``) in its own savepoint, then flushes the batch
 (``InboundBatch``, ``tools/inbound_batch.py``): the facts its replies share, their
-chatter posts, their answers, one commit per batch."""
+chatter posts, their answers, one commit per batch, one notification of the live
+screens per batch (``sms_conversation_live.py``)."""
 
 import logging
 import time
@@ -152,10 +153,13 @@ class SmsInteractionWorker(models.Model):
         arrival order, then flush their batch. Replies processed together are one
         ``InboundBatch``; a reply processed on its own is a batch of one."""
         self._resolve_senders()
+        # the screens are told once per batch; read now, with the contacts just resolved
+        changes = [(i.company_id.id, i.partner_id.id, i.number) for i in self]
         batch = InboundBatch(self._batch_quiet())
         for interaction in self:
             interaction._process_received(batch)
         self._flush_batch(batch)
+        self.env["sms.conversation"]._notify_changed(changes, replies=True)
 
     @api.model
     def _flush_batch(self, batch):

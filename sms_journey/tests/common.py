@@ -210,6 +210,30 @@ class SmsJourneyMixin:
         self.env.invalidate_all()
         return result
 
+    def conversation_notifications(self, company=None, after=0):
+        """The live screens' bus notifications (``sms_conversation_live.py``) on
+        ``company``'s channel (the main company's by default) with an id above
+        ``after``: their payloads, oldest first. Runs what waits for the commit (the
+        notifications are written just before it), as a commit would."""
+        from odoo.addons.bus.models.bus import channel_with_db, json_dump
+
+        from ..models.sms_conversation_live import CHANGED, SUBCHANNEL
+
+        self.env.cr.precommit.run()
+        channel = channel_with_db(self.env.cr.dbname, (company or self.company, SUBCHANNEL))
+        rows = (
+            self.env["bus.bus"]
+            .sudo()
+            .search([("channel", "=", json_dump(channel)), ("id", ">", after)], order="id")
+        )
+        messages = [json.loads(row.message) for row in rows]
+        return [message["payload"] for message in messages if message["type"] == CHANGED]
+
+    def last_bus_id(self):
+        """The id of the last bus notification, after writing those waiting."""
+        self.env.cr.precommit.run()
+        return self.env["bus.bus"].sudo()._bus_last_id()
+
     def outbox(self, **filters):
         domain = [(key, "=", value) for key, value in filters.items()]
         return self.env["sms.gateway.message"].search(domain, order="id")

@@ -1,17 +1,15 @@
 /** @odoo-module **/
 
-import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
+import { Component, onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { Layout } from "@web/search/layout";
 import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
 import { SmsThread } from "../sms_conversation/sms_thread";
+import { coalesced, useConversationChanges } from "../sms_conversation/sms_live";
 
 const PAGE_SIZE = 30;
-// replies are processed by the inbound cron: look again for its answers (STOP
-// confirmation, keyword replies) while the phone is open
-const POLL_MS = 4000;
 
 /**
  * The Sandbox phone: the numbers the sandbox gateways texted, and for one number its
@@ -19,6 +17,12 @@ const POLL_MS = 4000;
  * the typed replies on the right) with a box to type the customer's reply. The server
  * does the work (sms.gateway sandbox_phone_numbers / _read / _reply); the reply goes
  * through the sandbox reply wizard and its checks.
+ *
+ * Live, without polling: the bus tells the phone when the SMS of its company change (an
+ * SMS queued or sent, a delivery report, a reply processed by the inbound worker, with
+ * its answers such as the STOP confirmation); the phone then reads its numbers and the
+ * shown thread again. Without the bus (no websocket) it shows what it read when opened,
+ * a number picked, or a reply typed.
  */
 export class SandboxPhone extends Component {
     static template = "sms_journey.SandboxPhone";
@@ -38,8 +42,7 @@ export class SandboxPhone extends Component {
             hasMore: false,
         });
         onWillStart(() => this.refresh());
-        this.timer = setInterval(() => this.refresh(), POLL_MS);
-        onWillUnmount(() => clearInterval(this.timer));
+        useConversationChanges(coalesced(() => this.refresh()));
     }
 
     get current() {

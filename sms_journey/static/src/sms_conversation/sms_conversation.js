@@ -6,6 +6,7 @@ import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { SmsThread } from "./sms_thread";
+import { coalesced, concerns, useConversationChanges } from "./sms_live";
 
 const PAGE_SIZE = 30;
 
@@ -14,7 +15,8 @@ const PAGE_SIZE = 30;
  * contact's numbers, whatever record it was logged on, newest at the bottom; older
  * pages on demand; a reply box that sends through sms.sender (res.partner
  * sms_conversation_read / sms_conversation_send do the work). The bubbles are SmsThread,
- * shared with the Sandbox phone.
+ * shared with the Sandbox phone. Live: a bus notification about the contact's
+ * conversation (a delivery report, a reply) reads the shown messages again.
  */
 export class SmsConversation extends Component {
     static template = "sms_journey.SmsConversation";
@@ -29,6 +31,12 @@ export class SmsConversation extends Component {
         this.noNumberText = _t("This contact has no mobile or phone number: add one to text them.");
         this.state = useState({ messages: [], hasMore: false, canReply: false });
         onWillStart(() => this.load(this.props.record.resId));
+        this.refresh = coalesced(() => this.reloadShown());
+        useConversationChanges((payload) => {
+            if (this.scope && concerns(payload, this.scope.partnerIds, this.scope.numbers)) {
+                this.refresh();
+            }
+        });
         onWillUpdateProps((next) => {
             if (next.record.resId !== this.props.record.resId) {
                 return this.load(next.record.resId);
@@ -40,6 +48,21 @@ export class SmsConversation extends Component {
         this.state.messages = [...page.messages, ...older];
         this.state.hasMore = page.has_more;
         this.state.canReply = page.can_reply;
+        // which notifications are about this conversation (not state: nothing shown)
+        this.scope = { partnerIds: page.partner_ids || [], numbers: page.numbers || [] };
+    }
+
+    async reloadShown() {
+        const resId = this.props.record.resId;
+        if (!resId) {
+            return;
+        }
+        // the pages already shown, read again
+        const limit = Math.max(this.state.messages.length, PAGE_SIZE);
+        const page = await this.orm.silent.call("res.partner", "sms_conversation_read", [[resId]], { limit });
+        if (resId === this.props.record.resId) {
+            this.apply(page);
+        }
     }
 
     async load(resId) {
