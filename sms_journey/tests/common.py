@@ -229,6 +229,46 @@ class SmsJourneyMixin:
         messages = [json.loads(row.message) for row in rows]
         return [message["payload"] for message in messages if message["type"] == CHANGED]
 
+    @contextmanager
+    def live_bus(self):
+        """The bus as in production for an HttpCase's browser: Odoo refuses websockets
+        under tests, and its test cursor drops what runs after a commit (the NOTIFY that
+        wakes the websockets up): here the websockets are allowed and each commit of the
+        test cursor wakes those subscribed to the channels it notified."""
+        from odoo.sql_db import TestCursor
+
+        from odoo.addons.bus.models.bus import dispatch, hashable
+        from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
+        commit = TestCursor.commit
+
+        def commit_and_wake(cursor):
+            cursor.flush()  # writes the notifications: their channels are then known
+            channels = list(cursor.postcommit.data.get("bus.bus.channels", ()))
+            commit(cursor)
+            for channel in channels:
+                for websocket in list(dispatch._channels_to_ws.get(hashable(channel), ())):
+                    websocket.trigger_notification_dispatching()
+
+        with (
+            patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True),
+            patch.object(TestCursor, "commit", commit_and_wake),
+        ):
+            yield
+
+    def signed_status_report(self, message, status):
+        """The signed delivery report the provider would post for ``message``, not
+        posted: {url, params, headers}, for a browser to post it."""
+        report = {}
+
+        def capture(url, params, headers=None, **kwargs):
+            report.update(url=url, params=dict(params), headers=dict(headers or {}))
+            return 200, b""
+
+        with patch.object(self.provider, "_post", capture):
+            self.provider.post_status(message.provider_message_id, status)
+        return report
+
     def last_bus_id(self):
         """The id of the last bus notification, after writing those waiting."""
         self.env.cr.precommit.run()

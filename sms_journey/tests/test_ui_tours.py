@@ -1,3 +1,5 @@
+import json
+
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 
@@ -130,3 +132,22 @@ class TestUiToursProveBehaviour(SmsJourneyHttpCase):
         with self.assertRaises(ValidationError):
             self.env["sms.gateway"].sandbox_phone_reply(self.NUMBER, "STOP")
         self.assertFalse(self.env["sms.interaction"].search([("body", "=", "STOP")]))
+
+
+@tagged("post_install", "-at_install")
+class TestUiLiveScreens(SmsJourneyHttpCase):
+    """Screens that move with the bus (``sms_conversation_live.py``), websockets on."""
+
+    def test_delivery_tick_changes_without_reload(self):
+        shipped = self.send_on(self.partner, "Your order shipped")
+        self.assertEqual(shipped.state, "sent")
+        report = self.signed_status_report(shipped, "delivered")
+        self.env["ir.config_parameter"].set_param(
+            "sms_journey.tour_status_report", json.dumps(report)
+        )
+        with self.live_bus():
+            self.start_tour(
+                f"/odoo/res.partner/{self.partner.id}", "sms_journey_live_ticks", login="admin"
+            )
+        shipped.invalidate_recordset()
+        self.assertEqual(shipped.state, "delivered", "the browser posted the report")
