@@ -142,6 +142,22 @@ if [ "${SMS_JOURNEY_SKIP_DEMO_CHECK:-}" != "1" ]; then
     fi
 fi
 
+# 4b. the README's "Five minutes with the demo" as a browser tour on that fresh demo
+#     database (tests/test_demo_story.py, tag sms_journey_demo, not in the runs of step
+#     3), with the demo checks (TestDemoContacts); the tests roll back, so step 5 still
+#     uninstalls from the demo as installed
+if [ "${DEMO_DB_READY:-}" = "1" ] && [ "${SMS_JOURNEY_SKIP_DEMO_STORY:-}" != "1" ]; then
+    log "the README's demo story, in a browser on ${DB}_demo"
+    set +e
+    "$VENV/bin/python" "$REPO_DIR/scripts/odoo_tests.py" --db "${DB}_demo" \
+        --addons-path "$ADDONS_PATH" --http-port "$HTTP_PORT" --modules sms_journey \
+        --tags "sms_journey_demo/sms_journey,/sms_journey:TestDemoContacts" 2>&1 \
+        | tee "$LOG_DIR/demo_story.log" | show_problems
+    rc=${PIPESTATUS[0]}
+    set -e
+    count_odoo_report demo_story "$rc" "$LOG_DIR/demo_story.log"
+fi
+
 # 5. uninstall: from a clean install without demo data (a copy of the test database of
 #    step 3) and from the install with demo data of step 4, sms_journey uninstalls, Odoo's
 #    SMS still goes through IAP (its test double) and nothing of ours remains

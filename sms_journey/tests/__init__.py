@@ -41,6 +41,7 @@ from . import test_outbox_policy
 from . import test_company_walk
 from . import test_companies
 from . import test_demo_data
+from . import test_demo_story
 from . import test_wording
 from . import test_flow_drafts
 from . import test_results_incremental

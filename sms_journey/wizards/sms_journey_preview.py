@@ -17,7 +17,8 @@ class SmsJourneyPreview(models.TransientModel):
     """Dry run of a journey on live data: who would enter, which SMS each would get and
     when over the next days, with the rendered texts, segments and cost.
 
-    Nothing is written outside this wizard: candidates come from the same read-only
+    Nothing is written outside this wizard (but an order's portal token, made as the
+    step would, so that its link is the one sent): candidates come from the same read-only
     trigger queries as the enrolment cron, links are left unshortened and the path
     assumes no reaction (no click, reply or order): a branch step on a reaction takes
     its no path, one on the contact (consent, survey answer, filter) is decided on live
@@ -236,6 +237,10 @@ class SmsJourneyPreview(models.TransientModel):
             record = partner
             if step.render_on == "source" and source and source._name == template.model:
                 record = source
+            if record._name == "sale.order":
+                # the link of the cart is the one the step will send (as the step's
+                # _render_record does): the order's portal token, made once
+                record._portal_ensure_token()
             body = self.env["sms.journey.participant"]._render_body(
                 template.with_context(lang=lang), record
             )
