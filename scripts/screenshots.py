@@ -93,8 +93,6 @@ def play_story(odoo, sandbox_url):
     # the abandoned-cart journey ships in draft in the demo: started (after its
     # preview), it enrols the cart idle for two hours and its step sends the SMS
     odoo.call("sms.journey", "action_start", [odoo.ref("sms_journey.sms_journey_abandoned_cart")])
-    # the enrolment scans (last check, now] in whole seconds: not within Start's second
-    time.sleep(1.1)
     odoo.run_cron("sms_journey.ir_cron_sms_journey_enrol")
     odoo.run_cron("sms_journey.ir_cron_sms_journey_steps")
     odoo.run_cron("sms_journey.ir_cron_sms_gateway_dispatch")

@@ -131,7 +131,9 @@ class SmsJourney(models.Model):
         Read-only: the preview uses it too."""
         self.ensure_one()
         method = self._trigger_candidates().get(self.trigger)
-        if not method or until <= since:
+        # an empty window (the cron run in the second of *Start*) is still asked: the
+        # triggers of a state rather than an event (an idle cart) find what is due now
+        if not method or until < since:
             return []
         return self._filter_candidates(method(since, until))
 

@@ -59,6 +59,17 @@ class TestJourneyShipped(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(journey.order_count, 1)
         self.assertGreater(journey.revenue, 0)
 
+    def test_started_journey_enrols_an_idle_cart_in_the_same_second(self):
+        """The crons run right after *Start* (same second: an empty window) still enrol
+        a cart that is idle already."""
+        journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)
+        t0 = datetime(2026, 3, 2, 9, 0)
+        self._make_cart(self.partner, t0 - timedelta(hours=2))
+        with self.frozen_now(t0):
+            journey.action_start()
+        self.run_crons(t0)
+        self.assertEqual(len(journey.participant_ids), 1)
+
     def test_abandoned_cart_exits_when_ordered(self):
         journey = self.shipped("sms_journey.sms_journey_abandoned_cart", self.partner)
         journey.step_ids[:1].wait_amount = 2  # second chance after 2 hours
