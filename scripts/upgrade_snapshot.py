@@ -13,6 +13,7 @@ state, every participant's next step), so that they mean the same in both versio
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import sys
@@ -20,34 +21,38 @@ import sys
 from odoo_boot import add_database_arguments, boot_odoo
 
 
-def _env(args):
+def _registry(args):
     odoo = boot_odoo(args, "warn")
-    registry = odoo.modules.registry.Registry.new(args.db)
-    return odoo, registry
+    return odoo, odoo.modules.registry.Registry.new(args.db)
+
+
+@contextlib.contextmanager
+def _superuser_env(odoo, registry):
+    """An environment of the superuser on a new cursor of ``registry``, closed after."""
+    with registry.cursor() as cr:
+        yield odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
 
 
 def traffic(args):
-    odoo, registry = _env(args)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+    odoo, registry = _registry(args)
+    with _superuser_env(odoo, registry) as env:
         cron_ids = (
             env["ir.model.data"]
             .search([("module", "=", "sms_journey"), ("model", "=", "ir.cron")])
             .mapped("res_id")
         )
         _participants_waiting(odoo, env)
-        cr.commit()
+        env.cr.commit()
     for _round in range(2):
         for cron_id in cron_ids:
             # each cron in its own transaction, as Odoo's cron runner does
-            with registry.cursor() as cr:
-                env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            with _superuser_env(odoo, registry) as env:
                 cron = env["ir.cron"].browse(cron_id)
                 try:
                     cron.method_direct_trigger()
-                    cr.commit()
+                    env.cr.commit()
                 except Exception as error:  # report it, run the others
-                    cr.rollback()
+                    env.cr.rollback()
                     print(f"cron {cron.cron_name!r} failed: {error}", file=sys.stderr)
 
 
@@ -74,9 +79,8 @@ def _participants_waiting(odoo, env):
 
 
 def snapshot(args):
-    odoo, registry = _env(args)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+    odoo, registry = _registry(args)
+    with _superuser_env(odoo, registry) as env:
         models = (
             env["ir.model"]
             .search([])

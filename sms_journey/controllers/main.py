@@ -30,6 +30,22 @@ _VALUE_ERRORS = (DataError, ProgramLimitExceeded, ValueError, UnicodeError)
 RECORD_ID = "int(min=1, max=2147483647)"
 
 
+def _webhook_route(kind):
+    """The route of a gateway's ``kind`` webhook (``status`` or ``inbound``): public,
+    GET or POST as the provider chooses, no CSRF token nor session (providers have
+    neither), bodies up to MAX_WEBHOOK_BODY."""
+    return route(
+        f"/sms_journey/<{RECORD_ID}:gateway_id>/{kind}",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
+        max_content_length=MAX_WEBHOOK_BODY,
+        sms_journey_webhook=True,
+    )
+
+
 class SmsJourneyWebhookController(Controller):
     """Provider webhooks: delivery reports and inbound SMS.
 
@@ -122,16 +138,7 @@ class SmsJourneyWebhookController(Controller):
             return 400, "Could not process this payload"
         return None
 
-    @route(
-        f"/sms_journey/<{RECORD_ID}:gateway_id>/status",
-        type="http",
-        auth="public",
-        methods=["GET", "POST"],
-        csrf=False,
-        save_session=False,
-        max_content_length=MAX_WEBHOOK_BODY,
-        sms_journey_webhook=True,
-    )
+    @_webhook_route("status")
     def status(self, gateway_id):
         ref = request.httprequest.args.get("ref") or None
         ref = shorten(clean_text(ref), MAX_ID_LENGTH) if ref else None
@@ -143,16 +150,7 @@ class SmsJourneyWebhookController(Controller):
             ._process_status_reports(gateway, reports, reference=ref),
         )
 
-    @route(
-        f"/sms_journey/<{RECORD_ID}:gateway_id>/inbound",
-        type="http",
-        auth="public",
-        methods=["GET", "POST"],
-        csrf=False,
-        save_session=False,
-        max_content_length=MAX_WEBHOOK_BODY,
-        sms_journey_webhook=True,
-    )
+    @_webhook_route("inbound")
     def inbound(self, gateway_id):
         return self._handle(
             gateway_id,

@@ -84,3 +84,24 @@ def add_filled_column(model, name, column_type, update):
     sql.create_column(cr, model._table, name, column_type)
     cr.execute(update)
     return True
+
+
+def add_parent_company_column(model, parent_field):
+    """Add ``model``'s ``company_id`` column (see :func:`add_filled_column`) filled with
+    the company of each row's parent, the record its many2one ``parent_field`` points to.
+
+    For a stored ``company_id`` computed from the parent's, on a table an existing
+    database may already hold many rows of."""
+    parent_table = model.env[model._fields[parent_field].comodel_name]._table
+    return add_filled_column(
+        model,
+        "company_id",
+        "int4",
+        SQL(
+            "UPDATE %s child SET company_id = parent.company_id FROM %s parent"
+            " WHERE parent.id = child.%s",
+            SQL.identifier(model._table),
+            SQL.identifier(parent_table),
+            SQL.identifier(parent_field),
+        ),
+    )

@@ -264,22 +264,23 @@ class ResPartner(models.Model):
                 state_source=partner.sms_consent_source,
                 blacklisted=partner.phone_sanitized in blacklisted,
             )
-            if refusal == consent_tools.STOPPED:
-                raise UserError(
-                    self.env._(
-                        "%(name)s stopped SMS from their number: only they can subscribe "
-                        "again, by replying START or confirming a request by SMS.",
-                        name=partner.display_name,
-                    )
-                )
-            if refusal == consent_tools.NO_PROOF:
-                raise UserError(
-                    self.env._(
-                        "An SMS opt-in for %(name)s needs its proof: how and when the "
-                        "contact agreed (a signed form, a recorded call…).",
-                        name=partner.display_name,
-                    )
-                )
+            if refusal:
+                raise UserError(partner._sms_consent_refusal_text(refusal))
+
+    def _sms_consent_refusal_text(self, refusal):
+        """What the user is told of a ``refusal`` of ``tools/consent.py``: STOPPED or
+        NO_PROOF."""
+        if refusal == consent_tools.STOPPED:
+            return self.env._(
+                "%(name)s stopped SMS from their number: only they can subscribe "
+                "again, by replying START or confirming a request by SMS.",
+                name=self.display_name,
+            )
+        return self.env._(
+            "An SMS opt-in for %(name)s needs its proof: how and when the "
+            "contact agreed (a signed form, a recorded call…).",
+            name=self.display_name,
+        )
 
     def _sms_blacklisted_numbers(self):
         numbers = [number for number in self.sudo().mapped("phone_sanitized") if number]

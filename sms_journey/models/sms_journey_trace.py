@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import link_signature
-from .bulk_sql import add_filled_column, insert_rows
+from .bulk_sql import add_parent_company_column, insert_rows
 
 _logger = logging.getLogger(__name__)
 
@@ -111,15 +111,7 @@ class SmsJourneyTrace(models.Model):
     def _auto_init(self):
         # one UPDATE for the traces of an existing database (the ORM would compute this
         # related-of-a-related field row by row, on the biggest table of the addon)
-        add_filled_column(
-            self,
-            "company_id",
-            "int4",
-            SQL(
-                """UPDATE sms_journey_trace t SET company_id = j.company_id
-                     FROM sms_journey j WHERE j.id = t.journey_id"""
-            ),
-        )
+        add_parent_company_column(self, "journey_id")
         return super()._auto_init()
 
     # ------------------------------------------------------------------

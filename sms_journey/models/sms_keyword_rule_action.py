@@ -221,8 +221,10 @@ class SmsKeywordRuleAction(models.Model):
             rule=self.rule_id.name,
         )
 
-    def _run_opt_in(self, interaction, batch):
-        self.env["res.partner"]._sms_consent_opt_in_number(
+    def _record_consent(self, interaction, record_for_number):
+        """Record the sender's opt-in or opt-out (``record_for_number``, one of
+        ``res.partner``'s ``_sms_consent_opt_*_number``) with this rule as the proof."""
+        record_for_number(
             interaction.number,
             "keyword",
             self._consent_proof(interaction),
@@ -231,15 +233,11 @@ class SmsKeywordRuleAction(models.Model):
             company=interaction.gateway_id.company_id,
         )
 
+    def _run_opt_in(self, interaction, batch):
+        self._record_consent(interaction, self.env["res.partner"]._sms_consent_opt_in_number)
+
     def _run_opt_out(self, interaction, batch):
-        self.env["res.partner"]._sms_consent_opt_out_number(
-            interaction.number,
-            "keyword",
-            self._consent_proof(interaction),
-            interaction.partner_id,
-            interaction=interaction,
-            company=interaction.gateway_id.company_id,
-        )
+        self._record_consent(interaction, self.env["res.partner"]._sms_consent_opt_out_number)
 
     def _responsible(self, interaction):
         return interaction.partner_id.user_id or self.rule_id.user_id or self.env.user

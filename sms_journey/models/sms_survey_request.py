@@ -1,9 +1,8 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL
 
-from .bulk_sql import add_filled_column
+from .bulk_sql import add_parent_company_column
 
 
 class SmsSurveyRequest(models.Model):
@@ -35,15 +34,7 @@ class SmsSurveyRequest(models.Model):
 
     def _auto_init(self):
         # the requests of an existing database in one UPDATE, not row by row
-        add_filled_column(
-            self,
-            "company_id",
-            "int4",
-            SQL(
-                """UPDATE sms_survey_request r SET company_id = q.company_id
-                     FROM sms_survey_question q WHERE q.id = r.question_id"""
-            ),
-        )
+        add_parent_company_column(self, "question_id")
         return super()._auto_init()
 
     @api.depends("question_id")

@@ -466,6 +466,13 @@ class SmsJourneyMixin:
         with patch.object(self.env.cr, "now", lambda: moment), freeze_time(moment):
             yield
 
+    @classmethod
+    def mute_automatic_answers(cls):
+        """No courtesy reply and no keyword rule (the demo data's and other features'
+        switched off): an inbound SMS gets only the answers the test sets up."""
+        cls.company.sms_courtesy_reply = False
+        cls.env["sms.keyword.rule"].search([]).active = False
+
 
 class SmsJourneyCase(SmsJourneyMixin, TransactionCase):
     pass
@@ -548,6 +555,26 @@ def new_sms_mailing(env, body, partners=None, name="Promo", model="res.partner",
     if partners is not None:
         vals["mailing_domain"] = repr([("id", "in", partners.ids)])
     return env["mailing.mailing"].create({**vals, **values})
+
+
+def new_partner_template(env, name, body, **values):
+    """An SMS template of ``body`` on contacts; ``values`` add to or override its fields."""
+    return env["sms.template"].create(
+        {"name": name, "model_id": env["ir.model"]._get_id("res.partner"), "body": body, **values}
+    )
+
+
+def new_segment_journey(env, name, template, **values):
+    """A journey on a segment whose one step texts ``template``; ``values`` add to or
+    override its fields."""
+    return env["sms.journey"].create(
+        {
+            "name": name,
+            "trigger": "segment",
+            "step_ids": [Command.create({"template_id": template.id})],
+            **values,
+        }
+    )
 
 
 def new_other_company_user(env, login, groups="sms_journey.group_sms_journey_user"):
@@ -730,19 +757,9 @@ class JourneyCaseMixin:
     def setUpClass(cls):
         super().setUpClass()
         cls.partner._sms_consent_set("opted_in", "api", "test")
-        cls.tpl_hello = cls.env["sms.template"].create(
-            {
-                "name": "Hello",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "body": "Hello {{ object.name }}",
-            }
-        )
-        cls.tpl_link = cls.env["sms.template"].create(
-            {
-                "name": "Link",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "body": "Hi {{ object.name }}, see https://shop.example.com/promo?x=1",
-            }
+        cls.tpl_hello = new_partner_template(cls.env, "Hello", "Hello {{ object.name }}")
+        cls.tpl_link = new_partner_template(
+            cls.env, "Link", "Hi {{ object.name }}, see https://shop.example.com/promo?x=1"
         )
 
     def make_partner(self, name, mobile, tz="Europe/Rome", consent=True, **vals):
@@ -859,12 +876,8 @@ class LandingMixin(JourneyCaseMixin):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tpl_landing = cls.env["sms.template"].create(
-            {
-                "name": "Landing",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "body": "Hi {{ object.name }}, have a look: {{ landing_url }}",
-            }
+        cls.tpl_landing = new_partner_template(
+            cls.env, "Landing", "Hi {{ object.name }}, have a look: {{ landing_url }}"
         )
         cls.survey = cls.env["survey.survey"].create(
             {
@@ -926,17 +939,10 @@ class TwoWayCommon(SmsJourneyHttpCase):
         )
         cls.partner.user_id = cls.salesman
         cls.company.sms_courtesy_reply = "Acme: thanks, we got your message."
-        partner_model = cls.env["ir.model"]._get_id("res.partner")
-        cls.price_template = cls.env["sms.template"].create(
-            {
-                "name": "Price",
-                "model_id": partner_model,
-                "body": "Hi {{ object.name }}, the price is 10 EUR.",
-            }
+        cls.price_template = new_partner_template(
+            cls.env, "Price", "Hi {{ object.name }}, the price is 10 EUR."
         )
-        cls.promo_template = cls.env["sms.template"].create(
-            {"name": "Promo", "model_id": partner_model, "body": "Promo for {{ object.name }}!"}
-        )
+        cls.promo_template = new_partner_template(cls.env, "Promo", "Promo for {{ object.name }}!")
         cls.tag = cls.env["res.partner.category"].create({"name": "Interested"})
         # Rules of the demo data or of other features must not interfere.
         cls.env["sms.keyword.rule"].search([]).active = False

@@ -11,7 +11,7 @@ from odoo.tools import SQL
 from ..models.bulk_sql import add_filled_column
 from ..models.sms_consent_log import FILL_COMPANY
 from ..tools.gateways.base import InboundPart, InboundSms
-from .common import SmsJourneyCase, new_company_actors
+from .common import SmsJourneyCase, new_company_actors, new_partner_template
 
 NUMBER = "+393331112233"
 
@@ -259,9 +259,7 @@ class TestCompanies(SmsJourneyCase):
     # rows written in SQL carry their company too ------------------------------------
 
     def test_journey_traces_carry_the_journey_company(self):
-        template = self.env["sms.template"].create(
-            {"name": "Hi", "model_id": self.env["ir.model"]._get_id("res.partner"), "body": "Hi"}
-        )
+        template = new_partner_template(self.env, "Hi", "Hi")
         journey = self.env["sms.journey"].create(
             {
                 "name": "Welcome",

@@ -18,7 +18,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import SmsJourneyCase, new_company_actors
+from .common import SmsJourneyCase, new_company_actors, new_partner_template
 
 _logger = logging.getLogger(__name__)
 
@@ -46,13 +46,7 @@ class TestCompanyWalk(SmsJourneyCase):
         cls.local_partner = env["res.partner"].create(
             {"name": "Company one contact", "mobile": "+39 333 765 4321", "company_id": company.id}
         )
-        template = env["sms.template"].create(
-            {
-                "name": "Walk template",
-                "model_id": env["ir.model"]._get_id("res.partner"),
-                "body": "Hello",
-            }
-        )
+        template = new_partner_template(env, "Walk template", "Hello")
         question = env["sms.survey.question"].create(
             {"name": "Walk NPS", "body": "Grade us 1-5", "company_id": company.id}
         )

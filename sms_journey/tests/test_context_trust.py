@@ -22,7 +22,7 @@ from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 from odoo.tools import frozendict, mute_logger
 
-from .common import SmsJourneyHttpCase, new_sms_mailing, new_sms_user
+from .common import SmsJourneyHttpCase, new_partner_template, new_sms_mailing, new_sms_user
 
 _logger = logging.getLogger(__name__)
 # inside the marketing send window of the tests' company (Europe/Rome)
@@ -96,13 +96,7 @@ class TestNoTrustThroughContext(SmsJourneyHttpCase):
         cls.manager = new_sms_user(
             cls.env, "ctx_manager", groups="sms_journey.group_sms_journey_manager"
         )
-        cls.promo = cls.env["sms.template"].create(
-            {
-                "name": "Promo",
-                "model_id": cls.env["ir.model"]._get_id("res.partner"),
-                "body": "Summer sale, {{ object.name }}!",
-            }
-        )
+        cls.promo = new_partner_template(cls.env, "Promo", "Summer sale, {{ object.name }}!")
         cls.hostile = hostile_context(cls.promo.id)
 
     # helpers ---------------------------------------------------------------
@@ -334,13 +328,7 @@ class TestKindsFromTheSource(SmsJourneyHttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company.sms_marketing_consent = "opt_in"  # the default, whatever the database
-        cls.promo = cls.env["sms.template"].create(
-            {
-                "name": "Promo",
-                "model_id": cls.env["ir.model"]._get_id("res.partner"),
-                "body": "Summer sale, {{ object.name }}!",
-            }
-        )
+        cls.promo = new_partner_template(cls.env, "Promo", "Summer sale, {{ object.name }}!")
         cls.sms_user = new_sms_user(
             cls.env, "kind_sms_user", groups=f"{SMS_USER},base.group_partner_manager"
         )

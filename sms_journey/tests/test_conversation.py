@@ -18,8 +18,7 @@ class TestConversation(SmsJourneyHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.sms_courtesy_reply = False
-        cls.env["sms.keyword.rule"].search([]).active = False
+        cls.mute_automatic_answers()
         cls.journey = cls.env["sms.journey"].create({"name": "Abandoned cart test"})
         cls.order = cls.env["sale.order"].create({"partner_id": cls.partner.id})
         cls.event = cls.env["calendar.event"].create(
@@ -217,8 +216,7 @@ class TestConversationInbox(SmsJourneyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.sms_courtesy_reply = False
-        cls.env["sms.keyword.rule"].search([]).active = False
+        cls.mute_automatic_answers()
         cls.salesman = new_sms_user(cls.env, "conv_inbox_sales")
         cls.partner.user_id = cls.salesman
         cls.other = cls.env["res.partner"].create({"name": "Other", "mobile": "+393330000001"})

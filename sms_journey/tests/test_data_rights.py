@@ -46,8 +46,7 @@ class DataRightsMixin:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.sms_courtesy_reply = False
-        cls.env["sms.keyword.rule"].search([]).active = False
+        cls.mute_automatic_answers()
         cls.journey = cls.env["sms.journey"].create({"name": "Cart reminder"})
         cls.manager = new_sms_user(cls.env, "gdpr_manager", groups=MANAGER_GROUPS)
 

@@ -8,7 +8,7 @@ from odoo.tests import tagged
 
 from odoo.addons.sms.tests.common import MockSMS
 
-from .common import SmsJourneyMixin, new_sms_mailing
+from .common import SmsJourneyMixin, new_partner_template, new_sms_mailing
 
 NOW = datetime(2026, 3, 10, 10, 0)  # 11:00 in Rome: inside the sending window
 
@@ -36,13 +36,7 @@ class EntryPointsMixin(SmsJourneyMixin):
         cls.no_marketing._sms_consent_set("opted_in", "web_form", "form")
         cls.no_marketing._sms_marketing_opt_out("api", "journey: no reaction")
         cls.contacts = cls.unknown | cls.stopped | cls.opted_in | cls.no_marketing
-        cls.tpl = cls.env["sms.template"].create(
-            {
-                "name": "Promo",
-                "model_id": cls.env["ir.model"]._get_id("res.partner"),
-                "body": "Promo for {{ object.name }}",
-            }
-        )
+        cls.tpl = new_partner_template(cls.env, "Promo", "Promo for {{ object.name }}")
 
     def setUp(self):
         super().setUp()

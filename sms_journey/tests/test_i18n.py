@@ -6,7 +6,7 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import code_translations
 
 from ..models.res_company import DEFAULT_COURTESY_REPLY
-from .common import JourneyCaseMixin, SmsJourneyCase
+from .common import JourneyCaseMixin, SmsJourneyCase, new_partner_template
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 NUMBER = "+393331234567"  # the Italian contact's mobile
@@ -145,12 +145,8 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(self.outbox_bodies("+34600222333"), ["Thanks, we'll call you back."])
 
     def test_keyword_rule_reply_in_contact_language(self):
-        template = self.env["sms.template"].create(
-            {
-                "name": "Price",
-                "model_id": self.env["ir.model"]._get_id("res.partner"),
-                "body": "Hi {{ object.name }}, the price is 10 EUR.",
-            }
+        template = new_partner_template(
+            self.env, "Price", "Hi {{ object.name }}, the price is 10 EUR."
         )
         template.update_field_translations(
             "body", {"it_IT": "Ciao {{ object.name }}, il prezzo è 10 EUR."}

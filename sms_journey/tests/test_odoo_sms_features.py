@@ -2,7 +2,7 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from .common import SmsJourneyCase, new_sms_mailing
+from .common import SmsJourneyCase, new_partner_template, new_sms_mailing
 
 NUMBER = "+393331234567"
 # inside the company's marketing send window (8:00-21:00, contact in Europe/Rome)
@@ -38,13 +38,8 @@ class TestOdooSmsFeatures(SmsJourneyCase):
         self.assertEqual([m["body"] for m in self.received(NUMBER)], ["Mass hello"])
 
     def test_sms_template(self):
-        template = self.env["sms.template"].create(
-            {
-                "name": "Greeting",
-                "model_id": self.env["ir.model"]._get_id("res.partner"),
-                "body": "Hello {{ object.name }}",
-                "sms_kind": "transactional",
-            }
+        template = new_partner_template(
+            self.env, "Greeting", "Hello {{ object.name }}", sms_kind="transactional"
         )
         self.partner._message_sms_with_template(template=template, partner_ids=self.partner.ids)
         self.dispatch()

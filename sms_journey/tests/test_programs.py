@@ -6,7 +6,7 @@ from odoo.tests import tagged
 from odoo.addons.website.tools import MockRequest
 
 from ..controllers.consent import WebsiteFormSmsConsent, WebsiteSaleSmsConsent
-from .common import JourneyCaseMixin, SmsJourneyCase
+from .common import JourneyCaseMixin, SmsJourneyCase, new_partner_template
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 
@@ -294,12 +294,8 @@ class TestProgramCoupons(JourneyCaseMixin, SmsJourneyCase):
         super().setUp()
         self.program = self.env.ref("sms_journey.loyalty_program_reactivation")
         self.product = self.env["product.product"].create({"name": "Desk", "list_price": 100})
-        self.tpl_coupon = self.env["sms.template"].create(
-            {
-                "name": "Coupon",
-                "model_id": self.env.ref("base.model_res_partner").id,
-                "body": "Hi {{ object.name }}, your code {{ coupon_code }}",
-            }
+        self.tpl_coupon = new_partner_template(
+            self.env, "Coupon", "Hi {{ object.name }}, your code {{ coupon_code }}"
         )
 
     def send_coupons(self, partners):

@@ -7,6 +7,8 @@ from .common import (
     SmsJourneyCase,
     SmsResultsAssertions,
     new_other_company_user,
+    new_partner_template,
+    new_segment_journey,
     new_sms_mailing,
     new_sms_user,
 )
@@ -43,15 +45,8 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         cls.giulia = cls.partner
         cls.marco = env["res.partner"].create({"name": "Marco", "mobile": "+39 333 765 4321"})
         cls.anna = env["res.partner"].create({"name": "Anna", "mobile": "+39 333 111 2222"})
-        template = env["sms.template"].create(
-            {"name": "Promo", "model_id": env.ref("base.model_res_partner").id, "body": "Hi"}
-        )
-        cls.journey = env["sms.journey"].create(
-            {
-                "name": "Promo journey",
-                "trigger": "segment",
-                "step_ids": [(0, 0, {"template_id": template.id})],
-            }
+        cls.journey = new_segment_journey(
+            env, "Promo journey", new_partner_template(env, "Promo", "Hi")
         )
         cls.step = cls.journey.step_ids
         cls.trace1 = cls._journey_sms(cls.giulia, "delivered", cost=0.02)

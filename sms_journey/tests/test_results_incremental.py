@@ -11,7 +11,13 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.sms_result_snapshot import INCREMENTAL_TABLES
-from .common import SmsJourneyCase, SmsResultsAssertions, new_sms_mailing
+from .common import (
+    SmsJourneyCase,
+    SmsResultsAssertions,
+    new_partner_template,
+    new_segment_journey,
+    new_sms_mailing,
+)
 
 T0 = datetime(2026, 3, 2, 8, 0)
 H = timedelta(hours=1)
@@ -52,15 +58,8 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         cls.partners = env["res.partner"].create(
             [{"name": f"Buyer {i}", "mobile": f"+39 333 555 00{i:02d}"} for i in range(PARTNERS)]
         )
-        template = env["sms.template"].create(
-            {"name": "Promo", "model_id": env.ref("base.model_res_partner").id, "body": "Hi"}
-        )
-        cls.journey = env["sms.journey"].create(
-            {
-                "name": "Incremental journey",
-                "trigger": "segment",
-                "step_ids": [(0, 0, {"template_id": template.id})],
-            }
+        cls.journey = new_segment_journey(
+            env, "Incremental journey", new_partner_template(env, "Promo", "Hi")
         )
         cls.mailing = new_sms_mailing(env, "Promo", name="Incremental mailing")
         cls.link = env["link.tracker"].create({"url": "https://shop.example.com", "title": "Shop"})

@@ -9,7 +9,7 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from .common import NUMBER, TwoWayCommon, new_sms_mailing
+from .common import NUMBER, TwoWayCommon, new_partner_template, new_sms_mailing
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 
@@ -66,13 +66,7 @@ class TestKeywordRules(TwoWayCommon):
             journey = self.journey_reply_setup()
             other = self.env["sms.journey"].create({"name": "Other"})
             follow_up = self.env["sms.journey"].create({"name": "Follow-up"})
-            template = self.env["sms.template"].create(
-                {
-                    "name": "Follow-up",
-                    "model_id": self.env.ref("base.model_res_partner").id,
-                    "body": "Thanks!",
-                }
-            )
+            template = new_partner_template(self.env, "Follow-up", "Thanks!")
             # a running journey's SMS step has its template (TestFlowDrafts)
             self.env["sms.journey.step"].create(
                 {"journey_id": follow_up.id, "template_id": template.id}

@@ -364,6 +364,16 @@ class GatewayClient:
     def __exit__(self, *exc):
         self.close()
 
+    def _post_form(self, url, data, **kwargs):
+        """POST the form ``data`` to ``url``: the response and its JSON body (None when the
+        body is no JSON). Raises ``requests.RequestException`` when no answer came."""
+        response = self.session.post(url, data=data, timeout=self.timeout, **kwargs)
+        try:
+            payload = response.json()
+        except ValueError:  # requests' JSONDecodeError too
+            payload = None
+        return response, payload
+
     def _transport_error(self, sms, exc):
         """SendResult of a request that got no HTTP answer."""
         if isinstance(exc, requests.ConnectTimeout):

@@ -262,15 +262,11 @@ class TwilioClient(GatewayClient):
 
     def send(self, sms):
         try:
-            response = self.session.post(
-                self.messages_url, data=self._payload(sms), auth=self._auth, timeout=self.timeout
+            response, payload = self._post_form(
+                self.messages_url, self._payload(sms), auth=self._auth
             )
         except requests.RequestException as exc:
             return self._transport_error(sms, exc)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
         if not isinstance(payload, dict):
             payload = None
         if 200 <= response.status_code < 300:

@@ -282,15 +282,9 @@ class VonageClient(GatewayClient):
 
     def send(self, sms):
         try:
-            response = self.session.post(
-                f"{self.api_url}/sms/json", data=self._payload(sms), timeout=self.timeout
-            )
+            response, payload = self._post_form(f"{self.api_url}/sms/json", self._payload(sms))
         except requests.RequestException as exc:
             return self._transport_error(sms, exc)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
         if response.status_code != 200:
             detail = ""
             if isinstance(payload, dict):

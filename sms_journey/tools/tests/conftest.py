@@ -9,14 +9,15 @@ Gateway client fixtures: a module that tests one provider's client names it in
 provider's loopback server), ``client`` (a client of the server's account),
 ``recorder`` (a webhook receiver answering as our controller does) and ``make_client``
 (``make_client(server, **config_overrides)``, for clients with other settings). The
-client's sender is the module's ``SENDER`` when it has one. Test modules import
+client's sender is the module's ``SENDER`` when it has one. ``sms(**changes)``
+varies the module's usual outgoing SMS, its ``SMS``. Test modules import
 helpers from the package under test only, never from one another.
 """
 
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ADDON_DIR = Path(__file__).resolve().parents[2]
@@ -127,3 +128,11 @@ def client(server, make_client):
     client = make_client(server)
     yield client
     client.close()
+
+
+@pytest.fixture
+def sms(request):
+    """``sms(**changes)``: the requesting module's ``SMS`` (an ``OutgoingSms``) with
+    ``changes`` (``body=``, ``to=``, ``status_callback=``…)."""
+    usual = request.module.SMS
+    return lambda **changes: replace(usual, **changes)

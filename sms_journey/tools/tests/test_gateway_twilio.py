@@ -9,21 +9,18 @@ import pytest
 from sms_journey.tools.gateways import base, loopback, sandbox, twilio
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
 
-GATEWAY = "twilio"  # conftest's server, client, recorder and make_client fixtures
+GATEWAY = "twilio"  # conftest's server, client, recorder, make_client, sms fixtures
 SENDER = "+15550001111"
 TO = "+15557654321"
 REF = "0123456789abcdef0123456789abcdef"
-
-
-def sms(body="Hello from the journey", to=TO, ref=REF, callback=None):
-    return OutgoingSms(reference=ref, to=to, body=body, status_callback=callback)
+SMS = OutgoingSms(REF, TO, "Hello from the journey")  # what the sms fixture varies
 
 
 # --- sending ------------------------------------------------------------------------------
 
 
-def test_send_happy_path(server, client):
-    result = client.send(sms(callback="https://odoo.example.com/sms_journey/status/" + REF))
+def test_send_happy_path(server, client, sms):
+    result = client.send(sms(status_callback="https://odoo.example.com/sms_journey/status/" + REF))
     assert result.status == "sent"
     assert result.reference == REF
     assert result.provider_message_id.startswith("SM")
@@ -38,14 +35,14 @@ def test_send_happy_path(server, client):
     assert received["messaging_service_sid"] is None
 
 
-def test_send_without_status_callback_and_multipart(server, client):
+def test_send_without_status_callback_and_multipart(server, client, sms):
     result = client.send(sms(body="x" * 200))
     assert result.status == "sent"
     assert result.segments == 2
     assert server.messages[0]["status_callback"] is None
 
 
-def test_messaging_service_sender(server, make_client):
+def test_messaging_service_sender(server, make_client, sms):
     with make_client(server, sender="MG0123456789abcdef0123456789abcdef") as client:
         result = client.send(sms())
     assert result.status == "sent"
@@ -54,7 +51,7 @@ def test_messaging_service_sender(server, make_client):
     assert received["from"] is None
 
 
-def test_wrong_credentials(server, make_client):
+def test_wrong_credentials(server, make_client, sms):
     with make_client(server, auth_token="wrong") as client:
         result = client.send(sms())
     assert (result.status, result.error_code) == ("failed", "auth")
@@ -75,7 +72,7 @@ def test_wrong_credentials(server, make_client):
         ("unavailable", "retry", "server_error", "20503"),
     ],
 )
-def test_provider_errors(server, client, kind, status, error_code, provider_code):
+def test_provider_errors(server, client, kind, status, error_code, provider_code, sms):
     server.fail_next(kind=kind)
     result = client.send(sms())
     assert (result.status, result.error_code) == (status, error_code)
@@ -86,25 +83,25 @@ def test_provider_errors(server, client, kind, status, error_code, provider_code
     assert client.send(sms()).status == "sent"
 
 
-def test_rate_limited_carries_retry_after(server, client):
+def test_rate_limited_carries_retry_after(server, client, sms):
     server.fail_next(kind="rate_limited")
     result = client.send(sms())
     assert result.retry_after == 1.0
 
 
-def test_invalid_number_validated_by_server(client):
+def test_invalid_number_validated_by_server(client, sms):
     result = client.send(sms(to="12345"))
     assert (result.status, result.error_code) == ("failed", "invalid_number")
     assert "21211" in result.error_message
 
 
-def test_magic_test_numbers(client):
+def test_magic_test_numbers(client, sms):
     assert client.send(sms(to="+15005550001")).error_code == "invalid_number"
     assert client.send(sms(to="+15005550004")).error_code == "opted_out"
     assert client.send(sms(to="+15005550009")).error_code == "invalid_number"
 
 
-def test_fail_next_targets_one_recipient(server, client):
+def test_fail_next_targets_one_recipient(server, client, sms):
     server.fail_next(to="+15550009999", kind="opted_out", times=2)
     assert client.send(sms()).status == "sent"
     assert client.send(sms(to="+15550009999")).error_code == "opted_out"
@@ -112,7 +109,7 @@ def test_fail_next_targets_one_recipient(server, client):
     assert client.send(sms(to="+15550009999")).status == "sent"
 
 
-def test_timeout(server, make_client):
+def test_timeout(server, make_client, sms):
     server.fail_next(kind="timeout")
     with make_client(server, timeout=0.3) as client:
         start = time.monotonic()
@@ -128,7 +125,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_connection_refused():
+def test_connection_refused(sms):
     config = GatewayConfig(
         api_url=f"http://127.0.0.1:{_free_port()}", account_sid="AC1", auth_token="t", timeout=1
     )
@@ -137,7 +134,7 @@ def test_connection_refused():
     assert (result.status, result.error_code) == ("retry", "connection")
 
 
-def test_connections_are_reused(server, client):
+def test_connections_are_reused(server, client, sms):
     for _ in range(5):
         assert client.send(sms()).status == "sent"
     assert server.connections_count == 1
@@ -154,7 +151,7 @@ def test_sandbox_client_is_twilio_on_loopback():
     assert twilio.TwilioClient(config).api_url == "https://api.twilio.com"
 
 
-def test_sandbox_client_speaks_twilio(server):
+def test_sandbox_client_speaks_twilio(server, sms):
     config = GatewayConfig(
         api_url=server.url, account_sid="ACsandbox", auth_token="sandbox-token", sender=SENDER
     )
@@ -167,7 +164,7 @@ def test_sandbox_client_speaks_twilio(server):
 # --- lookup (crash recovery) --------------------------------------------------------------
 
 
-def test_lookup_found(server, client):
+def test_lookup_found(server, client, sms):
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=5)
     sent = client.send(sms())
     found = client.lookup(sms(), since)
@@ -176,7 +173,7 @@ def test_lookup_found(server, client):
     assert found.segments == 1
 
 
-def test_lookup_after_read_timeout_finds_accepted_message(server, make_client):
+def test_lookup_after_read_timeout_finds_accepted_message(server, make_client, sms):
     server.fail_next(kind="timeout_accepted")
     since = datetime.now(UTC) - timedelta(seconds=5)
     with make_client(server, timeout=0.3) as client:
@@ -186,7 +183,7 @@ def test_lookup_after_read_timeout_finds_accepted_message(server, make_client):
     assert found.provider_message_id == server.messages[0]["sid"]
 
 
-def test_lookup_not_found(server, client):
+def test_lookup_not_found(server, client, sms):
     since = datetime.now(UTC) - timedelta(seconds=5)
     client.send(sms(body="another text"))
     client.send(sms(to="+15550009999"))
@@ -194,13 +191,13 @@ def test_lookup_not_found(server, client):
     assert (result.status, result.error_code) == ("retry", "not_found")
 
 
-def test_lookup_ignores_messages_older_than_since(server, client):
+def test_lookup_ignores_messages_older_than_since(server, client, sms):
     client.send(sms())
     result = client.lookup(sms(), datetime.now(UTC) + timedelta(minutes=5))
     assert result.error_code == "not_found"
 
 
-def test_lookup_pages(server, client):
+def test_lookup_pages(server, client, sms):
     since = datetime.now(UTC) - timedelta(seconds=5)
     first = client.send(sms(body="the oldest"))
     for index in range(5):
@@ -213,7 +210,7 @@ def test_lookup_pages(server, client):
     assert client.lookup(sms(body="the oldest"), since) is None
 
 
-def test_lookup_http_trouble_is_none(server, make_client):
+def test_lookup_http_trouble_is_none(server, make_client, sms):
     with make_client(server, auth_token="wrong") as client:
         assert client.lookup(sms(), datetime.now(UTC)) is None
     config = GatewayConfig(api_url=f"http://127.0.0.1:{_free_port()}", account_sid="AC1")
@@ -224,9 +221,9 @@ def test_lookup_http_trouble_is_none(server, make_client):
 # --- webhooks -----------------------------------------------------------------------------
 
 
-def test_status_callback_signature(server, client, recorder, make_client):
+def test_status_callback_signature(server, client, recorder, make_client, sms):
     callback = f"{recorder.url}/sms_journey/status/{REF}"
-    sent = client.send(sms(callback=callback))
+    sent = client.send(sms(status_callback=callback))
     status_code, body = server.post_status(sent.provider_message_id, "delivered")
     assert status_code == 200
     assert body == twilio.EMPTY_TWIML
@@ -352,13 +349,13 @@ def test_webhook_response():
     )
 
 
-def test_auto_report_posts_signed_sent_then_delivered(recorder, make_client):
+def test_auto_report_posts_signed_sent_then_delivered(recorder, make_client, sms):
     with loopback.TwilioFormatServer(auto_report=True, report_delay=0.05) as server:
         client = make_client(server)
         callback = f"{recorder.url}/status/{REF}"
         server.fail_delivery("+15550009999")
-        ok = client.send(sms(callback=callback))
-        ko = client.send(sms(to="+15550009999", callback=callback + "-ko"))
+        ok = client.send(sms(status_callback=callback))
+        ko = client.send(sms(to="+15550009999", status_callback=callback + "-ko"))
         requests_ = recorder.wait_for(4, timeout=5)
         client.close()
     assert len(requests_) == 4
@@ -375,9 +372,9 @@ def test_auto_report_posts_signed_sent_then_delivered(recorder, make_client):
     ]
 
 
-def test_status_callback_url_with_query(server, client, recorder):
+def test_status_callback_url_with_query(server, client, recorder, sms):
     callback = f"{recorder.url}/sms_journey/1/status?ref={REF}"
-    sent = client.send(sms(callback=callback))
+    sent = client.send(sms(status_callback=callback))
     server.post_status(sent.provider_message_id, "sent")
     [request] = recorder.received
     assert request["url"] == callback

@@ -11,20 +11,17 @@ from hypothesis import strategies as st
 from sms_journey.tools.gateways import base, loopback, vonage
 from sms_journey.tools.gateways.base import GatewayConfig, OutgoingSms
 
-GATEWAY = "vonage"  # conftest's server, client, recorder and make_client fixtures
+GATEWAY = "vonage"  # conftest's server, client, recorder, make_client, sms fixtures
 TO = "+447700900001"
 REF = "0123456789abcdef0123456789abcdef"
 CALLBACK = "https://odoo.example.com/sms_journey/status/vonage"
-
-
-def sms(body="Your order has shipped", to=TO, ref=REF, callback=CALLBACK):
-    return OutgoingSms(reference=ref, to=to, body=body, status_callback=callback)
+SMS = OutgoingSms(REF, TO, "Your order has shipped", CALLBACK)  # what the sms fixture varies
 
 
 # --- sending ------------------------------------------------------------------------------
 
 
-def test_send_happy_path(server, client):
+def test_send_happy_path(server, client, sms):
     result = client.send(sms())
     assert result.status == "sent"
     assert result.segments == 1
@@ -40,15 +37,15 @@ def test_send_happy_path(server, client):
     assert received["status_report_req"] == "1"
 
 
-def test_numeric_sender_loses_plus(server, make_client):
+def test_numeric_sender_loses_plus(server, make_client, sms):
     with make_client(server, sender="+15550001111") as client:
-        assert client.send(sms(callback=None)).status == "sent"
+        assert client.send(sms(status_callback=None)).status == "sent"
     [received] = server.messages
     assert received["from"] == "15550001111"
     assert received["callback"] is None
 
 
-def test_unicode_type(server, client):
+def test_unicode_type(server, client, sms):
     assert client.send(sms(body="Привет, заказ отправлен")).status == "sent"
     assert client.send(sms(body="Grüße {Ä} kostet 5€ [ok]")).status == "sent"  # all GSM-7
     first, second = server.messages
@@ -56,7 +53,7 @@ def test_unicode_type(server, client):
     assert second["type"] == "text"
 
 
-def test_multipart(server, client):
+def test_multipart(server, client, sms):
     result = client.send(sms(body="a" * 200))
     assert result.status == "sent"
     assert result.segments == 2
@@ -68,7 +65,7 @@ def test_multipart(server, client):
     assert unicode_result.segments == 3
 
 
-def test_partial_multipart_is_not_retried(client):
+def test_partial_multipart_is_not_retried(client, sms):
     parts = [
         {"status": "0", "message-id": "A", "message-price": "0.03"},
         {"status": "1", "error-text": "Throttled"},
@@ -91,7 +88,7 @@ def test_partial_multipart_is_not_retried(client):
         ("unavailable", "retry", "server_error"),
     ],
 )
-def test_provider_errors(server, client, kind, status, error_code):
+def test_provider_errors(server, client, kind, status, error_code, sms):
     server.fail_next(kind=kind)
     result = client.send(sms())
     assert (result.status, result.error_code) == (status, error_code)
@@ -100,14 +97,14 @@ def test_provider_errors(server, client, kind, status, error_code):
     assert client.send(sms()).status == "sent"
 
 
-def test_wrong_secret(server, make_client):
+def test_wrong_secret(server, make_client, sms):
     with make_client(server, auth_token="wrong") as client:
         result = client.send(sms())
     assert (result.status, result.error_code) == ("failed", "auth")
     assert "status 4" in result.error_message
 
 
-def test_invalid_number_and_missing_sender(server, client, make_client):
+def test_invalid_number_and_missing_sender(server, client, make_client, sms):
     result = client.send(sms(to="+12"))
     assert (result.status, result.error_code) == ("failed", "invalid_number")
     with make_client(server, sender=None) as no_sender:
@@ -116,7 +113,7 @@ def test_invalid_number_and_missing_sender(server, client, make_client):
     assert "status 2" in result.error_message
 
 
-def test_timeout(server, make_client):
+def test_timeout(server, make_client, sms):
     server.fail_next(kind="timeout")
     with make_client(server, timeout=0.3) as client:
         start = time.monotonic()
@@ -125,7 +122,7 @@ def test_timeout(server, make_client):
     assert time.monotonic() - start < 1.5
 
 
-def test_lookup_cannot_tell(client):
+def test_lookup_cannot_tell(client, sms):
     assert client.lookup(sms(), datetime.now(UTC)) is None
 
 
@@ -224,14 +221,14 @@ def test_verify_signature_rejects_missing_and_stale():
     "dlr_method, signature_method",
     [("POST", "md5hash"), ("GET", "sha256"), ("JSON", "sha512")],
 )
-def test_delivery_receipt_end_to_end(recorder, dlr_method, signature_method, make_client):
+def test_delivery_receipt_end_to_end(recorder, dlr_method, signature_method, make_client, sms):
     with (
         loopback.VonageFormatServer(
             dlr_method=dlr_method, signature_method=signature_method
         ) as server,
         make_client(server, signature_method=signature_method) as client,
     ):
-        sent = client.send(sms(callback=f"{recorder.url}/sms_journey/status"))
+        sent = client.send(sms(status_callback=f"{recorder.url}/sms_journey/status"))
         status_code, _body = server.post_status(sent.provider_message_id, "delivered")
         assert status_code == 204
         [request] = recorder.received
@@ -318,10 +315,10 @@ def test_webhook_response():
     assert vonage.VonageClient(GatewayConfig()).webhook_response() == (204, "text/plain", b"")
 
 
-def test_auto_report_per_part(recorder, make_client):
+def test_auto_report_per_part(recorder, make_client, sms):
     with loopback.VonageFormatServer(auto_report=True, report_delay=0.05) as server:
         with make_client(server) as client:
-            sent = client.send(sms(body="b" * 200, callback=f"{recorder.url}/dlr"))
+            sent = client.send(sms(body="b" * 200, status_callback=f"{recorder.url}/dlr"))
             requests_ = recorder.wait_for(4, timeout=5)
             reports = []
             for request in requests_:
@@ -338,7 +335,7 @@ def test_auto_report_per_part(recorder, make_client):
 
 
 @pytest.mark.parametrize("dlr_method", ["GET", "POST"])
-def test_callback_url_with_own_query(recorder, dlr_method, make_client):
+def test_callback_url_with_own_query(recorder, dlr_method, make_client, sms):
     """Our callback carries ``?ref=…``: Vonage does not sign it, even when a GET mixes it
     with the receipt's fields."""
     with (
@@ -346,7 +343,7 @@ def test_callback_url_with_own_query(recorder, dlr_method, make_client):
         make_client(server) as client,
     ):
         callback = f"{recorder.url}/sms_journey/1/status?ref={REF}"
-        sent = client.send(sms(callback=callback))
+        sent = client.send(sms(status_callback=callback))
         server.post_status(sent.provider_message_id, "delivered")
         [request] = recorder.received
         params = request["query"] if dlr_method == "GET" else request["form"]
@@ -356,7 +353,7 @@ def test_callback_url_with_own_query(recorder, dlr_method, make_client):
         assert not client.verify_signature(request["url"], forged, request["headers"], b"")
 
 
-def test_server_accepts_gateway_config_names(make_client):
+def test_server_accepts_gateway_config_names(make_client, sms):
     with loopback.VonageFormatServer(account_sid="ACtest", auth_token="tok") as server:
         assert (server.api_key, server.api_secret) == ("ACtest", "tok")
         assert (server.account_sid, server.auth_token) == ("ACtest", "tok")

@@ -37,6 +37,13 @@ def twilio_post(server, form, auth=None, sid="ACsandbox"):
 
 
 FORM = {"To": "+15557654321", "From": "+15550001111", "Body": "hi"}
+VONAGE_FORM = {
+    "api_key": "key",
+    "api_secret": "secret",
+    "from": "Acme",
+    "to": "447700900001",
+    "text": "hi",
+}
 
 
 def test_start_stop_and_url():
@@ -175,13 +182,7 @@ def test_post_status_updates_message_and_reports():
 def test_vonage_server_auth_and_validation():
     with loopback.VonageFormatServer() as server:
         url = server.url + "/sms/json"
-        form = {
-            "api_key": "key",
-            "api_secret": "secret",
-            "from": "Acme",
-            "to": "447700900001",
-            "text": "hi",
-        }
+        form = VONAGE_FORM
         assert requests.post(url, data=form, timeout=5).json()["messages"][0]["status"] == "0"
         bad = requests.post(url, data=dict(form, api_secret="x"), timeout=5).json()
         assert bad["messages"][0] == {"status": "4", "error-text": "Bad Credentials"}
@@ -203,13 +204,7 @@ def test_vonage_server_auth_and_validation():
 def test_vonage_scripted_http_errors():
     with loopback.VonageFormatServer() as server:
         url = server.url + "/sms/json"
-        form = {
-            "api_key": "key",
-            "api_secret": "secret",
-            "from": "A",
-            "to": "447700900001",
-            "text": "hi",
-        }
+        form = VONAGE_FORM
         server.fail_next(kind="server_error")
         assert requests.post(url, data=form, timeout=5).status_code == 500
         server.fail_next(kind="rate_limited")
