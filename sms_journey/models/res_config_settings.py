@@ -23,7 +23,9 @@ class ResConfigSettings(models.TransientModel):
         readonly=False,
         currency_field="sms_budget_currency_id",
     )
-    sms_budget_currency_id = fields.Many2one(related="company_id.currency_id")
+    sms_budget_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="SMS budget currency"
+    )
     sms_marketing_consent = fields.Selection(
         related="company_id.sms_marketing_consent", readonly=False
     )
