@@ -153,9 +153,8 @@ class SmsSender(models.AbstractModel):
         batch share its cap. ``gateway``: the one the SMS go through, whose allowed
         destinations apply (``tools/cost_guard.py``). ``budget``: the company's
         ``cost_guard.MonthlyBudget`` that the SMS let go spend (the dispatch's); by
-        default one of what left this month. Only marketing SMS read consent, time
-        zones and settings: a batch of other SMS costs no query but the blacklist's
-        (none while it is empty).
+        default what left this month. Only marketing SMS read consent, zones and
+        settings: other SMS cost no query but the blacklist's (none while it is empty).
         """
         now = now or fields.Datetime.now()
         if not items:
@@ -167,14 +166,10 @@ class SmsSender(models.AbstractModel):
         rules = self._cost_guard_rules(rules, gateway, budget)
         numbers = [self._e164(item, company, lenient=not timing) for item in items]
         blacklisted = self._blacklisted(numbers)
-        if cap_times is None:
-            cap_times = (
-                self._recent_marketing_times(
-                    self.env["res.partner"].union(*(i.partner for i in marketing)), company, now
-                )
-                if timing and marketing
-                else {}
-            )
+        if cap_times is None and timing and marketing:
+            partners = self.env["res.partner"].union(*(i.partner for i in marketing))
+            cap_times = self._recent_marketing_times(partners, company, now)
+        cap_times = {} if cap_times is None else cap_times
         legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
         consent_by_number = self._consent_by_number(
             [e164 for item, (e164, _e) in zip(items, numbers, strict=True)
