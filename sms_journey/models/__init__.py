@@ -2,6 +2,7 @@ from . import sms_cached_lookup_mixin
 from . import sms_result_mixin
 from . import sms_result_dimension_mixin
 from . import res_company
+from . import res_company_sms_budget
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_activity
@@ -13,11 +14,13 @@ from . import mail_notification
 from . import mail_thread
 from . import phone_blacklist
 from . import sms_sender
+from . import sms_sender_cost_guard
 from . import sms_consent_keyword
 from . import sms_send_rule
 from . import sms_consent_log
 from . import sms_consent_request
 from . import sms_gateway
+from . import sms_gateway_cost_guard
 from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
 from . import sms_gateway_vonage

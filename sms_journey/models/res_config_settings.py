@@ -18,6 +18,14 @@ class ResConfigSettings(models.TransientModel):
     sms_frequency_cap_policy = fields.Selection(
         related="company_id.sms_frequency_cap_policy", readonly=False
     )
+    sms_marketing_budget = fields.Monetary(
+        related="company_id.sms_marketing_budget",
+        readonly=False,
+        currency_field="sms_budget_currency_id",
+    )
+    sms_budget_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="SMS budget currency"
+    )
     sms_marketing_consent = fields.Selection(
         related="company_id.sms_marketing_consent", readonly=False
     )

@@ -31,19 +31,20 @@ def _outbox_columns(gateway, uuid, body, kind, partner, message, template):
         "sms_kind": kind,
         "encoding": info.encoding,
         "segments": info.segments,
-        "cost": info.segments * gateway.price_per_segment,
         "attempts": 0,
         "needs_lookup": False,
         "list_consent": False,
     }
 
 
-def _verdict_values(verdict):
-    """Outbox columns of a policy verdict (``sms.sender._decide``). A canceled SMS never
-    reaches a provider, so it costs nothing (results and ROI count what was sent)."""
+def _verdict_values(verdict, gateway, segments):
+    """Outbox columns of a policy verdict (``sms.sender._decide``) for an SMS of
+    ``segments`` through ``gateway``: its cost at the price of its destination. A
+    canceled SMS never reaches a provider, so it costs nothing (results and ROI count
+    what was sent)."""
     decision = verdict.decision
     return {
-        **({"cost": 0.0} if decision.canceled else {}),
+        "cost": 0.0 if decision.canceled else segments * gateway._segment_price(verdict.number),
         "number": verdict.number,
         "state": "canceled" if decision.canceled else "queued",
         "due_at": decision.due_at,
@@ -178,7 +179,7 @@ class SmsGatewayMessage(models.Model):
         frequency caps, and the dispatch cron is woken up.
         """
         items = sms_records._sms_journey_policy_items()
-        verdicts = self.env["sms.sender"]._decide(gateway.company_id, items)
+        verdicts = self.env["sms.sender"]._decide(gateway.company_id, items, gateway=gateway)
         # Odoo's "Resend" puts a failed sms.sms back: its outbox row is reused, not copied.
         existing = {
             message.sms_uuid: message
@@ -187,10 +188,10 @@ class SmsGatewayMessage(models.Model):
         vals_list, reused, queued_ids, queued_due = [], self.browse(), [], []
         canceled, reasons = {}, []  # {error code: [sms id]}, [(uuid, reason)]
         for sms, item, verdict in zip(sms_records, items, verdicts, strict=True):
-            vals = dict(
-                self._prepare_outbox_values(gateway, sms),
+            vals = self._prepare_outbox_values(gateway, sms)
+            vals.update(
                 list_consent=item.list_consent,
-                **_verdict_values(verdict),
+                **_verdict_values(verdict, gateway, vals["segments"]),
             )
             previous = existing.get(sms.uuid)
             if previous and previous.state not in ("failed", "canceled"):
@@ -257,20 +258,16 @@ class SmsGatewayMessage(models.Model):
         now = fields.Datetime.now()
         rows = []
         for entry in entries:
-            rows.append(
-                {
-                    **_outbox_columns(
-                        gateway,
-                        entry.uuid,
-                        entry.body,
-                        entry.kind,
-                        entry.partner,
-                        entry.message,
-                        entry.template,
-                    ),
-                    **_verdict_values(entry.verdict),
-                }
+            columns = _outbox_columns(
+                gateway,
+                entry.uuid,
+                entry.body,
+                entry.kind,
+                entry.partner,
+                entry.message,
+                entry.template,
             )
+            rows.append({**columns, **_verdict_values(entry.verdict, gateway, columns["segments"])})
         outbox = insert_rows(self, rows)
         self._log_notifications(entries, rows, now)
         self.env["sms.conversation"]._notify_changed(

@@ -1,6 +1,7 @@
 """sms.gateway.message: the sending policy asked again about queued messages, at
 dispatch, on a consent change and on resend (``tools/outbox.py`` says what each answer
-does), and the cancellations and deferrals it decides."""
+does), and the cancellations and deferrals it decides; the marketing SMS a company's
+budget held, released when it is raised."""
 
 from odoo import api, fields, models
 from odoo.osv import expression
@@ -27,47 +28,74 @@ class SmsGatewayMessage(models.Model):
                 number=message.number or "",
                 sanitized=bool(message.number),
                 list_consent=message.list_consent,
+                cost=message.cost,
             )
             for message in self
         ]
 
-    def _ask_policy_again(self, timing=True, cap_states=outbox_rules.CAP_STATES_AT_ENQUEUE):
+    def _ask_policy_again(
+        self, timing=True, cap_states=outbox_rules.CAP_STATES_AT_ENQUEUE, budgets=None
+    ):
         """(``tools.outbox.Plan``, verdicts in order) of these messages now: one
-        ``sms.sender._decide`` per company, no query per message.
+        ``sms.sender._decide`` per company and gateway, no query per message.
 
         ``cap_states``: the states of the other marketing SMS that count towards the
-        frequency cap (these messages never count themselves)."""
+        frequency cap (these messages never count themselves). ``budgets``: a dict that
+        receives {company: its ``cost_guard.MonthlyBudget``} as the messages let go
+        spend it (companies with a budget only)."""
         now = fields.Datetime.now()
         sender = self.env["sms.sender"]
         by_id = {}
         for company, messages in self.grouped("company_id").items():
-            cap_times = {}
+            cap_times, budget = {}, None
             if timing:  # the company's cap or a legal maximum (none: no query)
                 marketing = messages.filtered(lambda m: m.sms_kind == "marketing")
                 cap_times = sender._recent_marketing_times(
                     marketing.partner_id, company, now, states=cap_states, exclude_ids=self.ids
                 )
-            verdicts = sender._decide(
-                company, messages._policy_items(), now=now, timing=timing, cap_times=cap_times
-            )
-            by_id.update(zip(messages.ids, verdicts, strict=True))
+                budget = sender._marketing_budget(company, now) if marketing else None
+                if budget and budgets is not None:
+                    budgets[company] = budget
+            for gateway, batch in messages.grouped("gateway_id").items():
+                verdicts = sender._decide(
+                    company,
+                    batch._policy_items(),
+                    now=now,
+                    timing=timing,
+                    cap_times=cap_times,
+                    gateway=gateway,
+                    budget=budget,
+                )
+                by_id.update(zip(batch.ids, verdicts, strict=True))
         verdicts = [by_id[message_id] for message_id in self.ids]
         return outbox_rules.plan([v.decision for v in verdicts], timing=timing), verdicts
 
     def _check_policy_before_sending(self):
         """Ask the policy about these claimed messages just before the provider gets them;
         returns those that may go. What it refuses now (a STOP, "No marketing", the
-        blacklist, the consent rule since they were queued) is canceled with its reason;
-        what it defers (quiet hours, frequency cap) waits in the queue again.
+        blacklist, the consent rule since they were queued, a destination the gateway no
+        longer allows) is canceled with its reason; what it defers (quiet hours,
+        frequency cap, the marketing budget) waits in the queue again. The SMS managers
+        of a company whose marketing budget reaches 80 % are told once a month.
 
         Dispatch hot path: a batch of transactional SMS costs no query (the blacklist's
-        flag is cached), marketing ones a few per batch."""
+        flag and the allowed destinations are cached), marketing ones a few per batch."""
         if not self:
             return self
         blacklist_empty = not self.env["phone.blacklist"]._sms_journey_any_active()
-        if all(m.number and policy.always_sends(m.sms_kind, blacklist_empty) for m in self):
+        if all(
+            m.number
+            and policy.always_sends(m.sms_kind, blacklist_empty)
+            and m.gateway_id._destination_allowed(m.number)
+            for m in self
+        ):
             return self
-        plan, verdicts = self._ask_policy_again(cap_states=outbox_rules.CAP_STATES_AT_DISPATCH)
+        budgets = {}
+        plan, verdicts = self._ask_policy_again(
+            cap_states=outbox_rules.CAP_STATES_AT_DISPATCH, budgets=budgets
+        )
+        for company, budget in budgets.items():
+            company._sms_marketing_budget_warn(budget)
         if not plan.cancel and not plan.defer:
             return self
         ids = self.ids

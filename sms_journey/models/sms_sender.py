@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,7 @@ CANCEL_TO_FAILURE_TYPE = {
     policy.FREQUENCY_CAP: "sms_optout",
     policy.LEGAL_CAP: "sms_optout",
     policy.NO_SEND_WINDOW: "sms_optout",
+    policy.DESTINATION_NOT_ALLOWED: "sms_country_not_supported",
 }
 
 
@@ -33,6 +35,9 @@ class PolicyItem:
     number: str
     sanitized: bool = False  # ``number`` is the partner's phone_sanitized (E.164 already)
     list_consent: bool = False  # sent by a mailing to a mailing list the number is on
+    # what it costs when it leaves (a queued outbox row's cost; 0 before it is queued):
+    # what it takes of the company's marketing budget
+    cost: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,9 @@ class SmsSender(models.AbstractModel):
 
     ``_decide(company, items)`` is the policy on records: one query for the blacklist,
     one for the frequency-cap history, the legal rules of the destinations
-    (``sms.send.rule``, cached), then ``policy.decide`` per SMS. Odoo's own SMS
+    (``sms.send.rule``, cached), the gateway's allowed destinations (cached) and the
+    company's marketing budget (``sms_sender_cost_guard.py``), then ``policy.decide``
+    per SMS. Odoo's own SMS
     (``sms.sms._send``) and the journey preview call it too.
     """
 
@@ -135,30 +142,34 @@ class SmsSender(models.AbstractModel):
         )
 
     @api.model
-    def _decide(self, company, items, now=None, timing=True, cap_times=None):
+    def _decide(
+        self, company, items, now=None, timing=True, cap_times=None, gateway=None, budget=None
+    ):
         """The :class:`Verdict` of each :class:`PolicyItem` of ``items``, in order.
 
-        ``timing``: quiet hours and caps apply (the SMS go through an outbox that can
-        hold them). Without it (Odoo's IAP path) a number we cannot parse is left for the
-        provider to judge, as Odoo does. SMS to one contact in one batch share its cap.
-        Only marketing SMS read consent, time zones and settings: a batch of other SMS
-        costs no query but the blacklist's (none while it is empty).
+        ``timing``: quiet hours, caps and the marketing budget apply (the SMS go through
+        an outbox that can hold them). Without it (Odoo's IAP path) a number we cannot
+        parse is left for the provider to judge, as Odoo does. SMS to one contact in one
+        batch share its cap. ``gateway``: the one the SMS go through, whose allowed
+        destinations apply (``tools/cost_guard.py``). ``budget``: the company's
+        ``cost_guard.MonthlyBudget`` that the SMS let go spend (the dispatch's); by
+        default what left this month. Only marketing SMS read consent, zones and
+        settings: other SMS cost no query but the blacklist's (none while it is empty).
         """
         now = now or fields.Datetime.now()
         if not items:
             return []
         marketing = [item for item in items if item.kind == "marketing"]
         rules = self._policy_rules(company, timing) if marketing else policy.Rules(timing=timing)
+        if timing and marketing and budget is None:
+            budget = self._marketing_budget(company, now)
+        rules = self._cost_guard_rules(rules, gateway, budget)
         numbers = [self._e164(item, company, lenient=not timing) for item in items]
         blacklisted = self._blacklisted(numbers)
-        if cap_times is None:
-            cap_times = (
-                self._recent_marketing_times(
-                    self.env["res.partner"].union(*(i.partner for i in marketing)), company, now
-                )
-                if timing and marketing
-                else {}
-            )
+        if cap_times is None and timing and marketing:
+            partners = self.env["res.partner"].union(*(i.partner for i in marketing))
+            cap_times = self._recent_marketing_times(partners, company, now)
+        cap_times = {} if cap_times is None else cap_times
         legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
         consent_by_number = self._consent_by_number(
             [e164 for item, (e164, _e) in zip(items, numbers, strict=True)
@@ -176,9 +187,11 @@ class SmsSender(models.AbstractModel):
                 recipient = self._marketing_recipient(
                     recipient, item, company, timing, cap_times, consent_by_number, legal_rules
                 )
+                if budget and not budget.allows(item.cost):
+                    recipient = dataclasses.replace(recipient, over_budget=True)
             decision = policy.decide(item.kind, recipient, rules, now)
-            if item.kind == "marketing" and partner and not decision.canceled:
-                cap_times.setdefault(partner.id, []).append(decision.due_at)
+            if item.kind == "marketing" and not decision.canceled:
+                self._count_marketing(item, decision, cap_times, budget)
             verdicts.append(
                 Verdict(
                     decision=decision,
@@ -333,6 +346,8 @@ class SmsSender(models.AbstractModel):
         legal = ", ".join(decision.rule_names)
         if reason == policy.INVALID_NUMBER:
             return error or self.env._("Invalid phone number.")
+        if reason == policy.DESTINATION_NOT_ALLOWED:
+            return self._destination_not_allowed_text(e164)
         if reason == policy.OPTED_OUT:
             return self.env._("The number %(number)s opted out of SMS.", number=e164)
         if reason == policy.MARKETING_OPT_OUT:
@@ -368,6 +383,7 @@ class SmsSender(models.AbstractModel):
         if decision.deferred_by:
             zones = ", ".join(recipient.zones or (recipient.tz,))
             labels = {
+                policy.MARKETING_BUDGET: self.env._("monthly marketing budget reached"),
                 policy.FREQUENCY_CAP: self.env._("frequency cap"),
                 policy.QUIET_HOURS: self.env._("quiet hours (%(tz)s)", tz=zones),
                 policy.LEGAL_WINDOW: self.env._(
@@ -411,7 +427,7 @@ class SmsSender(models.AbstractModel):
             )
             for request in requests
         ]
-        verdicts = self._decide(company, items, timing=bool(gateway))
+        verdicts = self._decide(company, items, timing=bool(gateway), gateway=gateway)
         if gateway:
             return self._send_through_gateway(gateway, requests, messages, verdicts)
         return self._send_through_iap(requests, messages, verdicts)

@@ -38,6 +38,7 @@ from . import test_route_walk
 from . import test_data_rights
 from . import test_consent_trust
 from . import test_outbox_policy
+from . import test_cost_guards
 from . import test_company_walk
 from . import test_companies
 from . import test_demo_data

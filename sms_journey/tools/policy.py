@@ -6,7 +6,9 @@ batch, automatic answers) and the journey preview ask it, so they cannot disagre
 
 The rules, in order:
 
-1. A number that cannot be parsed is canceled (``invalid_number``), whatever the kind.
+1. A number that cannot be parsed is canceled (``invalid_number``), whatever the kind;
+   so is a number outside the gateway's allowed destinations (``destination_not_allowed``,
+   ``tools/cost_guard.py``: fraud protection, every kind).
 2. ``essential`` SMS (security codes, the STOP confirmation) go out at once: nothing else
    applies to them.
 3. A blacklisted number (STOP, CTIA: the ``phone.blacklist``) gets nothing else
@@ -18,7 +20,9 @@ The rules, in order:
    mailing-list subscriber (``no_consent``).
 6. With ``timing`` (SMS that go through the outbox), the legal maximum of the
    destination (``tools/send_rules.py``: Florida, 3 per 24 hours) cancels it when
-   reached (``legal_cap``); the company's frequency cap defers the SMS until enough
+   reached (``legal_cap``); the company's monthly marketing budget, once it cannot pay
+   for the SMS, holds it until the next month (``marketing_budget``); the company's
+   frequency cap defers the SMS until enough
    recent ones leave the window, or cancels it (``frequency_cap``) when the company
    says so; then the SMS waits for the first instant at which the company's window
    (quiet hours) and the legal windows of the destination all hold, in every zone the
@@ -33,7 +37,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import schedule, send_rules
+from . import cost_guard, schedule, send_rules
 
 KINDS = ("marketing", "transactional", "essential")
 
@@ -47,14 +51,16 @@ NO_CONSENT = "no_consent"
 FREQUENCY_CAP = "frequency_cap"
 LEGAL_CAP = "legal_cap"
 NO_SEND_WINDOW = "no_send_window"
+DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 CANCEL_REASONS = (
     INVALID_NUMBER, OPTED_OUT, MARKETING_OPT_OUT, NO_CONSENT, FREQUENCY_CAP, LEGAL_CAP,
-    NO_SEND_WINDOW,
+    NO_SEND_WINDOW, DESTINATION_NOT_ALLOWED,
 )  # fmt: skip
 
 # defer reasons
 QUIET_HOURS = "quiet_hours"
 LEGAL_WINDOW = "legal_window"
+MARKETING_BUDGET = "marketing_budget"
 
 #: The window of the legal maximum of marketing SMS (``send_rules.SendRule.max_per_day``).
 LEGAL_CAP_HOURS = 24
@@ -75,6 +81,11 @@ class Rules:
     timing: bool = True
     # How far a deferral may go: with no allowed instant within it, the SMS is canceled.
     horizon: timedelta = timedelta(days=31)
+    # the gateway's allowed destinations (ISO codes; empty: every country)
+    allowed_countries: frozenset = frozenset()
+    # when the company's marketing budget starts again (the next month): where an SMS
+    # it cannot pay for (``Recipient.over_budget``) is held until
+    budget_resets_at: datetime | None = None
 
     @property
     def window(self):
@@ -101,6 +112,8 @@ class Recipient:
     zones: tuple[str, ...] = ()
     # the legal rules of its destination (``send_rules.applicable_rules``)
     legal_rules: tuple[send_rules.SendRule, ...] = ()
+    # the company's marketing budget cannot pay for this SMS now (``tools/cost_guard.py``)
+    over_budget: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,8 @@ class Decision:
     action: str  # SEND, DEFER or CANCEL
     due_at: datetime
     reason: str | None = None  # a cancel reason
-    deferred_by: tuple[str, ...] = ()  # FREQUENCY_CAP, QUIET_HOURS and/or LEGAL_WINDOW
+    # MARKETING_BUDGET, FREQUENCY_CAP, QUIET_HOURS and/or LEGAL_WINDOW
+    deferred_by: tuple[str, ...] = ()
     # the names of the legal rules that deferred or canceled it (LEGAL_WINDOW,
     # NO_SEND_WINDOW, LEGAL_CAP)
     rule_names: tuple[str, ...] = ()
@@ -135,12 +149,21 @@ def always_sends(kind, blacklist_empty):
     return kind == "essential" or (kind == "transactional" and blacklist_empty)
 
 
+def destination_allowed(e164, rules):
+    """Whether the gateway of ``rules`` may send to the number ``e164`` (rule 1)."""
+    if not rules.allowed_countries:
+        return True  # no parsing: most gateways have no list
+    return cost_guard.allowed(cost_guard.destination_country(e164), rules.allowed_countries)
+
+
 def decide(kind, recipient, rules, now):
     """The :class:`Decision` for one SMS of ``kind`` to ``recipient`` at ``now``."""
     if kind not in KINDS:
         raise ValueError(f"unknown SMS kind {kind!r}")
     if not recipient.e164:
         return Decision(CANCEL, now, INVALID_NUMBER)
+    if not destination_allowed(recipient.e164, rules):
+        return Decision(CANCEL, now, DESTINATION_NOT_ALLOWED)
     if kind == "essential":
         return Decision(SEND, now)
     if recipient.blacklisted:
@@ -157,11 +180,14 @@ def decide(kind, recipient, rules, now):
         capping = tuple(r.name for r in recipient.legal_rules if r.max_per_day == legal_cap)
         return Decision(CANCEL, now, LEGAL_CAP, rule_names=capping)
     due, deferred_by = now, []
+    if recipient.over_budget and rules.budget_resets_at:
+        due = max(due, rules.budget_resets_at)
+        deferred_by.append(MARKETING_BUDGET)
     release = schedule.cap_release_time(recipient.recent_marketing, rules.cap, rules.cap_hours, now)
     if release:
         if rules.cap_policy == "skip":
             return Decision(CANCEL, now, FREQUENCY_CAP)
-        due = release
+        due = max(due, release)
         deferred_by.append(FREQUENCY_CAP)
     return _in_send_windows(recipient, rules, now, due, deferred_by)
 

@@ -186,19 +186,22 @@ class SmsJourneyPreview(models.TransientModel):
             price = gateway.price_per_segment if gateway else 0.0
             line.update(self._sms_line(step, partner, source, price, participant))
             if not line["skip_reason"]:
-                verdict = self._verdict(step, partner, due, bool(gateway))
+                verdict = self._verdict(step, partner, due, gateway)
                 line["legal_windows"] = verdict.legal_windows
                 if verdict.canceled:
                     # what the policy cancels never reaches the provider: it costs nothing
                     line.update(skip_reason=verdict.reason, cost=0.0)
                 else:
                     line["scheduled_at"] = verdict.decision.due_at
+                    if gateway:  # the price of the destination, as the outbox counts it
+                        price = gateway._segment_price(verdict.number)
+                        line["cost"] = journey_tools.cost_of(line["segments"], price)
                     return line, journey_tools.step_done_at(due, verdict.decision.due_at)
         return line, due
 
-    def _verdict(self, step, partner, due, timing):
-        """The sending policy's verdict on this SMS at ``due``, as the step cron will
-        ask it (``sms.sender._decide``)."""
+    def _verdict(self, step, partner, due, gateway):
+        """The sending policy's verdict on this SMS at ``due`` through ``gateway`` (may
+        be empty: Odoo's IAP), as the step cron will ask it (``sms.sender._decide``)."""
         journey = self.journey_id
         # survey questions are always marketing SMS
         kind = "marketing" if step.action == "survey" else journey.sms_kind
@@ -209,7 +212,9 @@ class SmsJourneyPreview(models.TransientModel):
             number=number,
             sanitized=bool(number) and number == partner.phone_sanitized,
         )
-        return self.env["sms.sender"]._decide(journey.company_id, [item], now=due, timing=timing)[0]
+        return self.env["sms.sender"]._decide(
+            journey.company_id, [item], now=due, timing=bool(gateway), gateway=gateway or None
+        )[0]
 
     def _sms_line(self, step, partner, source, price, participant=None):
         variant = self.env["sms.journey.step.variant"]
