@@ -24,6 +24,7 @@ from . import sms_gateway_cost_guard
 from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
 from . import sms_gateway_vonage
+from . import sms_gateway_limits
 from . import sms_gateway_message
 from . import sms_gateway_message_policy
 from . import sms_gateway_message_dispatch

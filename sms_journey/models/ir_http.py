@@ -8,6 +8,7 @@ from odoo import models
 from odoo.http import request
 
 from ..tools.encoding import client_definition
+from ..tools.sms_limits import client_limits
 
 # a byte that is not part of valid UTF-8, as decoded with "surrogateescape"
 _INVALID_BYTE = re.compile("[\udc80-\udcff]")
@@ -62,7 +63,10 @@ class IrHttp(models.AbstractModel):
 
     def session_info(self):
         """The web client's SMS counter (``static/src/sms_encoding/``) counts with the
-        alphabet and limits of ``tools/encoding.py``, sent here rather than copied."""
+        alphabet and limits of ``tools/encoding.py``, and refuses what the current
+        company's gateway refuses (``tools/sms_limits.py``), sent here rather than copied."""
         info = super().session_info()
         info["sms_journey_encoding"] = client_definition()
+        gateway = self.env["sms.gateway"]._get_company_gateway()
+        info["sms_journey_limits"] = client_limits(gateway.code if gateway else None)
         return info

@@ -87,7 +87,8 @@ class ResPartner(models.Model):
     def sms_conversation_send(self, body):
         """The reply box: send ``body`` to the contact through the one door to send
         (``sms.sender._send``, policy applied), as a transactional one-to-one answer,
-        logged on the contact's chatter. Returns the conversation's new state."""
+        logged on the contact's chatter. Returns the conversation's new state. A text
+        longer than the gateway takes is refused with the reason, nothing queued."""
         self.ensure_one()
         self.env["sms.conversation.message"].check_access("read")
         self.check_access("read")
@@ -96,6 +97,8 @@ class ResPartner(models.Model):
             raise UserError(self.env._("Type a message first."))
         if not self._sms_number():
             raise UserError(self.env._("%s has no phone number.", self.display_name))
+        # refused here, not by the provider after the SMS was queued
+        self.env["sms.gateway"]._check_sms_length(body)
         self.env["sms.sender"]._send([SmsRequest(body=body, partner=self, kind="transactional")])
         return self.sms_conversation_read()
 

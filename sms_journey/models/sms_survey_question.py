@@ -79,6 +79,12 @@ class SmsSurveyQuestion(models.Model):
             question.answer_count = count
             question.answer_average = average or 0.0
 
+    @api.constrains("body")
+    def _check_body_length(self):
+        # refused when saved rather than by the provider once sent to every contact
+        for question in self:
+            self.env["sms.gateway"]._check_sms_length(question.body, question.company_id)
+
     @api.constrains("answer_type", "scale_min", "scale_max", "choices", "open_days")
     def _check_answers(self):
         for question in self:

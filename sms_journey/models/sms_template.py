@@ -1,7 +1,9 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
+from ..tools import sms_limits
 from ..tools.review import LINK_PLACEHOLDER as REVIEW_PLACEHOLDER
 
 # What ``{{ coupon_code }}`` renders to: a marker the journey SMS step replaces with
@@ -22,6 +24,10 @@ class SmsTemplate(models.Model):
     template someone writes is marketing unless they say otherwise (fail safe: consent
     applies); a template a module ships in its data (a calendar reminder, a delivery
     notice) is one of its notifications: transactional unless its data says otherwise.
+
+    A template is no longer than the company's gateway takes, and one longer than
+    ``tools/sms_limits.py`` ``LONG_TEXT_SEGMENTS`` segments (each billed, for every
+    recipient) is saved only once someone ticks "Long text confirmed".
     """
 
     _inherit = "sms.template"
@@ -40,6 +46,38 @@ class SmsTemplate(models.Model):
         "(orders, appointments) only respect opt-outs (STOP); essential SMS (security "
         "codes) reach even opted-out numbers.",
     )
+
+    long_text = fields.Boolean(
+        compute="_compute_long_text",
+        help="More segments than a template may have without a confirmation.",
+    )
+    long_text_confirmed = fields.Boolean(
+        "Long text confirmed",
+        copy=False,
+        help="This text takes more than 10 SMS segments, each billed for every recipient: "
+        "tick to confirm it is meant.",
+    )
+
+    @api.depends("body")
+    def _compute_long_text(self):
+        for template in self:
+            template.long_text = sms_limits.needs_long_text_confirmation(template.body)
+
+    @api.constrains("body", "long_text_confirmed")
+    def _check_body_length(self):
+        gateways = self.env["sms.gateway"]
+        for template in self:
+            gateways._check_sms_length(template.body)
+            if template.long_text and not template.long_text_confirmed:
+                raise ValidationError(
+                    self.env._(
+                        "The template “%(name)s” takes more than %(segments)s SMS segments, "
+                        "each billed for every recipient: shorten it, or tick “Long text "
+                        "confirmed” on the template.",
+                        name=template.name,
+                        segments=sms_limits.LONG_TEXT_SEGMENTS,
+                    )
+                )
 
     def _auto_init(self):
         # On install, the templates modules shipped before us are their notifications

@@ -67,6 +67,9 @@ class SmsComposer(models.TransientModel):
 
     def _action_send_sms(self):
         self.ensure_one()
+        # too long for the gateway: refused with the reason before anything is queued
+        # (the body in mass mode is the template's text; one record's is rendered)
+        self.env["sms.gateway"]._check_sms_length(self.body)
         kind = self._sms_journey_source_kind()
         if self.env.user.has_group("sms_journey.group_sms_journey_manager"):
             kind = self.sudo().sms_kind or kind

@@ -3,6 +3,8 @@
 import { Component, onPatched, useRef, useState } from "@odoo/owl";
 import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
+import { formatInteger } from "@web/views/fields/formatters";
+import { analyze, lengthRefusal } from "../sms_encoding/sms_encoding";
 
 // delivery ticks and state label of an SMS sent by the business, from its conversation
 // state; the labels are translated here (the server's state_label is the fallback)
@@ -62,6 +64,23 @@ export class SmsThread extends Component {
         return this.props.placeholder || _t("Reply by SMS… (Ctrl+Enter to send)");
     }
 
+    /** The reply's live count (business side: what we send), or null. */
+    get replyInfo() {
+        return this.props.side === "business" ? analyze(this.state.body) : null;
+    }
+
+    /** Why the gateway would refuse the reply (tools/sms_limits.py), formatted, or null. */
+    get replyRefusal() {
+        const refusal = this.props.side === "business" && lengthRefusal(this.state.body.trim());
+        return (
+            refusal && {
+                provider: refusal.provider,
+                length: formatInteger(refusal.length),
+                limit: formatInteger(refusal.limit),
+            }
+        );
+    }
+
     isMine(message) {
         return this.props.side === "phone" ? message.direction === "in" : message.direction === "out";
     }
@@ -77,7 +96,7 @@ export class SmsThread extends Component {
 
     async send() {
         const body = this.state.body.trim();
-        if (!body || this.state.sending) {
+        if (!body || this.state.sending || this.replyRefusal) {
             return;
         }
         this.state.sending = true;

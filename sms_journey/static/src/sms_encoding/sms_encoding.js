@@ -94,3 +94,22 @@ export function analyze(text, definition = encodingDefinition()) {
         tooLong: segments > definition.advisedMaxSegments || length > definition.advisedMaxLength,
     };
 }
+
+/**
+ * The port of tools/sms_limits.py check_length(): {provider, length, limit} when `text`
+ * has more characters (code points) than the current company's gateway accepts for
+ * its encoding, else null. The limits come with the session (ir.http session_info,
+ * tools/sms_limits.py client_limits()), so the counter refuses what the server refuses.
+ */
+export function lengthRefusal(text, limits = session.sms_journey_limits, definition = encodingDefinition()) {
+    if (!limits || !limits.provider || !definition) {
+        return null;
+    }
+    const info = analyze(text, definition);
+    const limit = limits[info.encoding];
+    const length = [...(text || "")].length;
+    if (!limit || length <= limit) {
+        return null;
+    }
+    return { provider: limits.provider, length, limit };
+}

@@ -481,3 +481,64 @@ registry.category("web_tour.tours").add("sms_journey_sandbox_stop_confirmed", {
         },
     ],
 });
+
+// Typing sets the textarea's value and fires "input" only: no change, no blur, as a
+// person typing (the counter must follow without leaving the field).
+function typeWithoutBlur(trigger, text, content) {
+    return {
+        content,
+        trigger,
+        run() {
+            this.anchor.focus();
+            this.anchor.value = text;
+            this.anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
+        },
+    };
+}
+
+// A template's counter moves while typing; 1,601 characters are refused with the
+// gateway's reason (tools/sms_limits.py, the test company's Twilio gateway).
+registry.category("web_tour.tours").add("sms_journey_limits_template", {
+    url: "/odoo/action-sms.sms_template_action/new",
+    steps: () => [
+        { trigger: ".o_field_widget[name='name'] input", run: "edit Limits tour" },
+        typeWithoutBlur(".o_field_widget[name='body'] textarea", "Hello", "Type Hello"),
+        {
+            content: "counted without leaving the field",
+            trigger: ".o_field_widget[name='body'] textarea:focus",
+        },
+        { trigger: ".o_field_widget[name='body'] .o_sms_count:contains('5 characters'):contains('1 segment')" },
+        typeWithoutBlur(".o_field_widget[name='body'] textarea", "Hello €", "Type Hello €"),
+        { trigger: ".o_field_widget[name='body'] .o_sms_count:contains('8 characters'):contains('GSM-7')" },
+        typeWithoutBlur(".o_field_widget[name='body'] textarea", "a".repeat(1601), "Type 1,601 characters"),
+        {
+            content: "refused with the reason, still typing",
+            trigger: ".o_field_widget[name='body'] .o_sms_journey_over_limit:contains('1,601 characters'):contains('Twilio accepts at most 1,600')",
+        },
+        { trigger: ".o_field_widget[name='body'] textarea:focus" },
+        typeWithoutBlur(".o_field_widget[name='body'] textarea", "a".repeat(1600), "Back to 1,600"),
+        { trigger: ".o_field_widget[name='body']:not(:has(.o_sms_journey_over_limit))" },
+        { trigger: ".o_field_widget[name='body'] .o_sms_count:contains('1600 characters')" },
+        { content: "Discard", trigger: ".o_form_button_cancel", run: "click" },
+        { trigger: ".o_list_view, .o_kanban_view" },
+    ],
+});
+
+// The contact's reply box counts while typing and refuses 1,601 characters.
+registry.category("web_tour.tours").add("sms_journey_limits_reply_box", {
+    steps: () => [
+        {
+            content: "Open the contact's SMS conversation",
+            trigger: ".o_notebook .nav-link:contains('SMS conversation')",
+            run: "click",
+        },
+        typeWithoutBlur(".o_sms_conversation_input", "Hello €", "Type a reply"),
+        { trigger: ".o_sms_conversation_counter .o_sms_count:contains('8 characters'):contains('GSM-7')" },
+        typeWithoutBlur(".o_sms_conversation_input", "a".repeat(1601), "Type 1,601 characters"),
+        {
+            content: "refused with the reason",
+            trigger: ".o_sms_conversation_counter .o_sms_journey_over_limit:contains('1,601 characters'):contains('Twilio accepts at most 1,600')",
+        },
+        { content: "Send is disabled", trigger: ".o_sms_conversation_send:disabled" },
+    ],
+});
