@@ -130,8 +130,7 @@ class TestWording(JourneyCaseMixin, SmsJourneyCase):
         )
 
     def test_no_reply_box_without_a_number(self):
-        # the conversation widget shows its reason ("This contact has no mobile or
-        # phone number…") where the reply box would be, when the server says no reply
+        # the conversation widget shows the server's reason where the reply box would be
         nobody = self.env["res.partner"].create({"name": "No number"})
         page = nobody.sms_conversation_read()
         self.assertFalse(page["can_reply"])
