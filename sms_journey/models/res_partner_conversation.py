@@ -67,8 +67,9 @@ class ResPartner(models.Model):
     def sms_conversation_read(self, offset=0, limit=30):
         """A page of the contact's SMS conversation for the contact form's widget: the
         ``limit`` latest messages after skipping ``offset`` newer ones, oldest first,
-        and whether older ones remain; its contacts and numbers tell the widget which
-        bus notifications are about it (``sms_conversation_live.py``)."""
+        and whether older ones remain; whether the reply box is shown, and if not why
+        (``reply_refusal``, shown in its place); its contacts and numbers tell the widget
+        which bus notifications are about it (``sms_conversation_live.py``)."""
         self.ensure_one()
         conversation = self.env["sms.conversation.message"]
         conversation.invalidate_model()  # rows of a view: their sources may have changed
@@ -76,10 +77,14 @@ class ResPartner(models.Model):
         messages = conversation.search(
             conversation._conversation_domain(self, scope), offset=offset, limit=limit + 1
         )
+        number = self._sms_number()
         return {
             "messages": messages[:limit]._conversation_rows(),
             "has_more": len(messages) > limit,
-            "can_reply": bool(self._sms_number()),
+            "can_reply": bool(number),
+            "reply_refusal": ""
+            if number
+            else self.env._("Add a mobile or phone number to text this contact."),
             "partner_ids": partners.ids,
             "numbers": numbers,
         }

@@ -156,11 +156,15 @@ class SmsJourney(models.Model):
     control_count = fields.Integer("Control", compute="_compute_holdout_results")
     treated_conversion = fields.Float("Treated conversion (%)", compute="_compute_holdout_results")
     control_conversion = fields.Float("Control conversion (%)", compute="_compute_holdout_results")
-    treated_revenue_per_head = fields.Float(
-        "Treated revenue per head", compute="_compute_holdout_results", digits=(12, 2)
+    treated_revenue_per_head = fields.Monetary(
+        "Treated revenue per head",
+        compute="_compute_holdout_results",
+        currency_field="sms_currency_id",
     )
-    control_revenue_per_head = fields.Float(
-        "Control revenue per head", compute="_compute_holdout_results", digits=(12, 2)
+    control_revenue_per_head = fields.Monetary(
+        "Control revenue per head",
+        compute="_compute_holdout_results",
+        currency_field="sms_currency_id",
     )
     holdout_summary = fields.Text("Increment", compute="_compute_holdout_results")
     participant_ids = fields.One2many("sms.journey.participant", "journey_id")

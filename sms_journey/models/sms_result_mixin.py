@@ -1,6 +1,7 @@
 from odoo import api, fields, models
+from odoo.tools.misc import formatLang
 
-from ..tools.results import Figures
+from ..tools.results import Figures, ratio_labels
 
 # field on the record: attribute of tools.results.Figures
 FIELDS = {
@@ -67,6 +68,19 @@ class SmsResultMixin(models.AbstractModel):
         digits=(12, 2),
         help="Return on investment: (revenue - cost) / cost.",
     )
+    # the ratios as a user reads them ("32×", "3,100 %", "—" without cost): the forms
+    # and lists show these, the floats above stay for sorting, exports and the API
+    roas_label = fields.Char(
+        "ROAS",
+        compute="_compute_ratio_labels",
+        help='Return on ad spend: revenue / cost, as a multiple. "—" while nothing ' "was spent.",
+    )
+    roi_label = fields.Char(
+        "ROI",
+        compute="_compute_ratio_labels",
+        help='Return on investment: (revenue - cost) / cost, as a percentage. "—" '
+        "while nothing was spent.",
+    )
     sms_currency_id = fields.Many2one("res.currency", compute="_compute_sms_currency")
     sms_figures_as_of = fields.Datetime(
         "SMS figures as of",
@@ -96,6 +110,16 @@ class SmsResultMixin(models.AbstractModel):
             row = figures.get(record._origin.id) or Figures()
             for field, name in names:
                 record[field] = getattr(row, name) or 0
+
+    @api.depends("revenue", "cost", "sms_currency_id")
+    def _compute_ratio_labels(self):
+        def number(value, digits):
+            return formatLang(self.env, value, digits=digits)
+
+        for record in self:
+            # a cost the currency rounds to nothing is no spend to compare with
+            cost = 0.0 if record.sms_currency_id.is_zero(record.cost) else record.cost
+            record.roas_label, record.roi_label = ratio_labels(record.revenue, cost, number)
 
     def action_view_sms_results(self):
         """The SMS behind these figures, in the results report."""

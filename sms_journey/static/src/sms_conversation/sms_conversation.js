@@ -27,9 +27,8 @@ export class SmsConversation extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.emptyText = _t("No SMS with this contact yet.");
-        // why there is no reply box (the server's can_reply is false only without a number)
-        this.noNumberText = _t("This contact has no mobile or phone number: add one to text them.");
-        this.state = useState({ messages: [], hasMore: false, canReply: false });
+        // replyRefusal: why there is no reply box, in the server's words (translated there)
+        this.state = useState({ messages: [], hasMore: false, canReply: false, replyRefusal: "" });
         onWillStart(() => this.load(this.props.record.resId));
         this.refresh = coalesced(() => this.reloadShown());
         useConversationChanges((payload) => {
@@ -48,6 +47,7 @@ export class SmsConversation extends Component {
         this.state.messages = [...page.messages, ...older];
         this.state.hasMore = page.has_more;
         this.state.canReply = page.can_reply;
+        this.state.replyRefusal = page.reply_refusal || "";
         // which notifications are about this conversation (not state: nothing shown)
         this.scope = { partnerIds: page.partner_ids || [], numbers: page.numbers || [] };
     }

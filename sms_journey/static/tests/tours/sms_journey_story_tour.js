@@ -298,6 +298,6 @@ tours.add("sms_journey_story_results", {
         { content: "one order", trigger: ".o_notebook .tab-pane.active .o_field_widget[name='order_count']:contains('1')" },
         positive("revenue", "its revenue"),
         positive("cost", "the SMS's cost"),
-        positive("roas", "ROAS"),
+        positive("roas_label", "ROAS"),
     ],
 });
