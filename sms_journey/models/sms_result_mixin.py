@@ -57,13 +57,13 @@ class SmsResultMixin(models.AbstractModel):
     )
     cost = fields.Monetary(compute="_compute_sms_figures", currency_field="sms_currency_id")
     roas = fields.Float(
-        "ROAS",
+        "ROAS (ratio)",
         compute="_compute_sms_figures",
         digits=(12, 2),
         help="Return on ad spend: revenue / cost.",
     )
     roi = fields.Float(
-        "ROI",
+        "ROI (ratio)",
         compute="_compute_sms_figures",
         digits=(12, 2),
         help="Return on investment: (revenue - cost) / cost.",
@@ -73,7 +73,7 @@ class SmsResultMixin(models.AbstractModel):
     roas_label = fields.Char(
         "ROAS",
         compute="_compute_ratio_labels",
-        help='Return on ad spend: revenue / cost, as a multiple. "—" while nothing ' "was spent.",
+        help='Return on ad spend: revenue / cost, as a multiple. "—" while nothing was spent.',
     )
     roi_label = fields.Char(
         "ROI",
