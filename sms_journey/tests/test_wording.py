@@ -23,11 +23,12 @@ def subtitles(node):
 class TestWording(JourneyCaseMixin, SmsJourneyCase):
     def test_result_labels(self):
         journey_fields = self.env["sms.journey"].fields_get(
-            ["running_count", "participant_count", "roas", "roi"], ["string"]
+            ["running_count", "participant_count", "roas_label", "roi_label"], ["string"]
         )
         self.assertEqual(journey_fields["running_count"]["string"], "Running")
         self.assertEqual(journey_fields["participant_count"]["string"], "Participants")
-        self.assertEqual(journey_fields["roas"]["string"], "ROAS")
+        self.assertEqual(journey_fields["roas_label"]["string"], "ROAS")
+        self.assertEqual(journey_fields["roi_label"]["string"], "ROI")
         # ROI is a ratio shown as a percentage, ROAS a multiple: the forms show them so
         for model in ("sms.journey", "mailing.mailing"):
             arch = self.env[model].get_view(view_type="form")["arch"]
