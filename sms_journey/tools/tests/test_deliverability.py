@@ -1,7 +1,11 @@
+from dataclasses import replace
+from datetime import datetime
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_journey.tools import deliverability as d
+from sms_journey.tools import policy
 
 outcome = st.tuples(st.sampled_from(["delivered", "failed"]), st.booleans())
 
@@ -59,3 +63,26 @@ def test_rate_alert_examples():
     assert d.rate_alert(50, 5, 10, 50)
     assert not d.rate_alert(49, 49, 10, 50)
     assert not d.rate_alert(100, 9, 10, 50)
+
+
+@given(
+    st.sampled_from(("marketing", "transactional", "essential")),
+    st.booleans(),
+    st.booleans(),
+)
+def test_policy_suppresses_marketing_only(kind, timing, consent_required):
+    now = datetime(2026, 3, 10, 12, 0)
+    recipient = policy.Recipient(
+        e164="+393331234567", consent="opted_in", tz="Europe/Rome", undeliverable=True
+    )
+    rules = policy.Rules(
+        timing=timing, consent_required=consent_required, window_start=0, window_end=24
+    )
+    decision = policy.decide(kind, recipient, rules, now)
+    if kind == "marketing":
+        assert decision.reason == policy.UNDELIVERABLE
+    else:
+        assert decision == policy.Decision(policy.SEND, now)
+    # without the suppression the same marketing SMS goes
+    fine = policy.decide(kind, replace(recipient, undeliverable=False), rules, now)
+    assert fine.action == policy.SEND
