@@ -67,6 +67,7 @@
         "views/survey_survey_views.xml",
         "views/sms_template_views.xml",
         "views/sms_send_rule_views.xml",
+        "views/sms_deliverability_report_views.xml",
         "data/sms_journey_programs_data.xml",
         "views/sms_journey_menus.xml",
         "data/sms_data_rights_data.xml",

@@ -82,3 +82,8 @@ from . import res_partner_data_rights
 from . import res_partner_facts_backfill
 from . import res_company_data_rights
 from . import res_config_settings_data_rights
+from . import res_company_deliverability
+from . import res_config_settings_deliverability
+from . import res_partner_deliverability
+from . import sms_gateway_deliverability
+from . import sms_deliverability_report

@@ -11,6 +11,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.encoding import analyze
+from ..tools.phone import region_of
 from .bulk_sql import insert_rows, sql_values
 from .sms_sender import CANCEL_TO_FAILURE_TYPE
 
@@ -46,6 +47,8 @@ def _verdict_values(verdict, gateway, segments):
     return {
         "cost": 0.0 if decision.canceled else segments * gateway._segment_price(verdict.number),
         "number": verdict.number,
+        # for the deliverability report: parsed once here, never per report row
+        "destination_country": region_of(verdict.number) if verdict.number else None,
         "state": "canceled" if decision.canceled else "queued",
         "due_at": decision.due_at,
         "deferred_reason": None if decision.canceled else verdict.reason,
@@ -149,6 +152,16 @@ class SmsGatewayMessage(models.Model):
     provider_message_id = fields.Char("Provider ID", readonly=True, index="btree_not_null")
     provider_status = fields.Char(readonly=True)
     error_code = fields.Char(readonly=True)
+    provider_error_code = fields.Char(
+        "Carrier error code",
+        readonly=True,
+        help="The provider's own code of a failed delivery (Twilio ErrorCode, Vonage err-code).",
+    )
+    permanent_failure = fields.Boolean(
+        readonly=True,
+        help="The failed delivery says the number itself is dead (tools/deliverability.py).",
+    )
+    destination_country = fields.Char("Destination country", size=2, readonly=True)
     failure_reason = fields.Text(readonly=True)
     encoding = fields.Char(readonly=True)
     segments = fields.Integer(readonly=True)

@@ -5,6 +5,8 @@ import logging
 
 from odoo import api, fields, models
 
+from ..tools import deliverability
+
 _logger = logging.getLogger(__name__)
 
 # Delivery-report error codes → the DELIVERY_ERRORS of sms.tracker (sms_<code>).
@@ -53,7 +55,7 @@ class SmsGatewayMessage(models.Model):
             [("gateway_id", "=", gateway.id), *domain],
             [
                 "provider_message_id", "sms_uuid", "state", "sent_at", "sms_id",
-                "provider_status", "company_id", "partner_id", "number",
+                "provider_status", "company_id", "partner_id", "number", "gateway_id",
             ],
         )  # fmt: skip
         by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
@@ -74,6 +76,9 @@ class SmsGatewayMessage(models.Model):
             processed |= message
         # one notification for the whole batch
         self.env["sms.conversation"]._notify_changed(changed)
+        dead = processed.filtered(lambda m: m.state == "failed" and m.permanent_failure)
+        if dead:
+            self.env["res.partner"]._sms_suppress_dead_numbers(dead)
         return processed
 
     def _apply_status_report(self, report):
@@ -98,6 +103,10 @@ class SmsGatewayMessage(models.Model):
             vals.update(
                 error_code=report.error_code,
                 failure_reason=report.error_message or report.error_code,
+                provider_error_code=report.provider_error_code,
+                permanent_failure=deliverability.is_permanent(
+                    self.gateway_id.code, report.provider_error_code, report.error_code
+                ),
             )
         self.write(vals)
         trackers = self._trackers()

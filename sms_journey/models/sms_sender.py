@@ -23,6 +23,7 @@ CANCEL_TO_FAILURE_TYPE = {
     policy.LEGAL_CAP: "sms_optout",
     policy.NO_SEND_WINDOW: "sms_optout",
     policy.DESTINATION_NOT_ALLOWED: "sms_country_not_supported",
+    policy.UNDELIVERABLE: "sms_invalid_destination",
 }
 
 
@@ -236,6 +237,7 @@ class SmsSender(models.AbstractModel):
             zones=zones,
             legal_rules=applicable,
             recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
+            undeliverable=bool(partner) and partner.sms_suppressed_number == recipient.e164,
         )
 
     @api.model
@@ -371,6 +373,12 @@ class SmsSender(models.AbstractModel):
                 "Legal maximum of marketing SMS per 24 hours already reached for this "
                 "number (%(rules)s).",
                 rules=legal,
+            )
+        if reason == policy.UNDELIVERABLE:
+            return self.env._(
+                "%(number)s is suppressed for marketing SMS: %(reason)s",
+                number=e164,
+                reason=partner.sms_suppressed_reason,
             )
         if reason == policy.NO_SEND_WINDOW:
             return self.env._(

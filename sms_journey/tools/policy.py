@@ -17,7 +17,8 @@ The rules, in order:
    once: marketing consent, quiet hours and caps are for marketing.
 5. ``marketing`` SMS need consent: never to a contact who revoked marketing consent
    (``marketing_opt_out``); with ``consent_required`` only to an explicit opt-in or a
-   mailing-list subscriber (``no_consent``).
+   mailing-list subscriber (``no_consent``); never to a number suppressed after
+   repeated permanent delivery failures (``undeliverable``, ``tools/deliverability.py``).
 6. With ``timing`` (SMS that go through the outbox), the legal maximum of the
    destination (``tools/send_rules.py``: Florida, 3 per 24 hours) cancels it when
    reached (``legal_cap``); the company's monthly marketing budget, once it cannot pay
@@ -52,9 +53,10 @@ FREQUENCY_CAP = "frequency_cap"
 LEGAL_CAP = "legal_cap"
 NO_SEND_WINDOW = "no_send_window"
 DESTINATION_NOT_ALLOWED = "destination_not_allowed"
+UNDELIVERABLE = "undeliverable"
 CANCEL_REASONS = (
     INVALID_NUMBER, OPTED_OUT, MARKETING_OPT_OUT, NO_CONSENT, FREQUENCY_CAP, LEGAL_CAP,
-    NO_SEND_WINDOW, DESTINATION_NOT_ALLOWED,
+    NO_SEND_WINDOW, DESTINATION_NOT_ALLOWED, UNDELIVERABLE,
 )  # fmt: skip
 
 # defer reasons
@@ -114,6 +116,8 @@ class Recipient:
     legal_rules: tuple[send_rules.SendRule, ...] = ()
     # the company's marketing budget cannot pay for this SMS now (``tools/cost_guard.py``)
     over_budget: bool = False
+    # the number is suppressed for marketing after repeated permanent delivery failures
+    undeliverable: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ def decide(kind, recipient, rules, now):
     if not has_marketing_consent(recipient, rules):
         reason = MARKETING_OPT_OUT if recipient.consent == "opted_out" else NO_CONSENT
         return Decision(CANCEL, now, reason)
+    if recipient.undeliverable:
+        return Decision(CANCEL, now, UNDELIVERABLE)
     if not rules.timing:
         return Decision(SEND, now)
     legal_cap = send_rules.strictest_daily_maximum(recipient.legal_rules)

@@ -118,6 +118,9 @@ class StatusReport:
     error_code: str | None = None
     error_message: str | None = None
     provider_status: str | None = None  # raw provider status
+    # the provider's own error code (Twilio ErrorCode, Vonage err-code), for the
+    # deliverability report and ``tools/deliverability.py``
+    provider_error_code: str | None = None
 
 
 @dataclass(frozen=True)

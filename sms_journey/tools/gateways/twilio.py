@@ -432,7 +432,7 @@ class TwilioClient(GatewayClient):
         status = STATUS_MAP.get(raw_status)
         if status is None:
             raise PayloadError(f"Unknown Twilio message status {shorten(raw_status, 40)!r}")
-        error_code = error_message = None
+        error_code = error_message = code = None
         if status == REPORT_FAILED:
             code = to_int(form.get("ErrorCode"))
             error_code, label = DELIVERY_ERRORS.get(code, (ERROR_UNKNOWN, None))
@@ -446,6 +446,7 @@ class TwilioClient(GatewayClient):
                 error_code=error_code,
                 error_message=error_message,
                 provider_status=raw_status,
+                provider_error_code=None if code is None else str(code),
             )
         ]
 

@@ -407,6 +407,7 @@ class VonageClient(GatewayClient):
                 error_code=error_code,
                 error_message=error_message,
                 provider_status=raw_status,
+                provider_error_code=shorten(err, 20) if err and status == REPORT_FAILED else None,
             )
         ]
 
