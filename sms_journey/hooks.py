@@ -40,6 +40,10 @@ PARTNER_COLUMNS = (
     ("last_interaction_date", "timestamp"),
     ("last_activity_date", "date"),
     ("journey_stage", "varchar NOT NULL DEFAULT 'first_contact'"),
+    ("sms_suppressed_number", "varchar"),
+    ("sms_suppressed_reason", "varchar"),
+    ("sms_suppressed_at", "timestamp"),
+    ("sms_suppression_lifted_at", "timestamp"),
 )
 ORDER_COLUMNS = (
     ("sms_journey_trace_id", "int4"),

@@ -118,7 +118,9 @@ class SmsResultMixin(models.AbstractModel):
 
         for record in self:
             # a cost the currency rounds to nothing is no spend to compare with
-            cost = 0.0 if record.sms_currency_id.is_zero(record.cost) else record.cost
+            # a new record has no currency yet: the company's rounds its cost
+            currency = record.sms_currency_id or self.env.company.currency_id
+            cost = 0.0 if currency.is_zero(record.cost) else record.cost
             record.roas_label, record.roi_label = ratio_labels(record.revenue, cost, number)
 
     def action_view_sms_results(self):
