@@ -9,7 +9,7 @@ from odoo.tests import Form, new_test_user, tagged
 
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
-from .common import SmsJourneyCase
+from .common import SmsJourneyCase, new_partner_template, new_segment_journey
 
 ROME = "+393331234567"
 NEW_YORK = "+12125551234"
@@ -88,16 +88,14 @@ class TestCostGuards(SmsJourneyCase):
             american = self.send("transactional", partner=self.american, body="Shipped")
             self.assertEqual(italian.cost, 0.05)
             self.assertEqual(american.cost, 0.01, "other countries: the gateway's price")
-            template = self.env["sms.template"].create(
-                {"name": "Sale", "model_id": self.env.ref("base.model_res_partner").id,
-                 "body": "Spring sale: 20% off"}
-            )  # fmt: skip
-            journey = self.env["sms.journey"].create(
-                {"name": "Spring sale", "trigger": "segment", "sms_kind": "marketing",
-                 "audience_domain": f"[('id', '=', {self.partner.id})]",
-                 "step_ids": [Command.create({"action": "sms", "template_id": template.id,
-                                              "wait_amount": 0, "wait_unit": "days"})]}
-            )  # fmt: skip
+            template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
+            journey = new_segment_journey(
+                self.env,
+                "Spring sale",
+                template,
+                sms_kind="marketing",
+                audience_domain=f"[('id', '=', {self.partner.id})]",
+            )
             journey.action_start()
             preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
             preview.action_compute()

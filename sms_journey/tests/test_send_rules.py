@@ -9,7 +9,7 @@ from odoo.tests import new_test_user, tagged
 
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
-from .common import SmsJourneyCase
+from .common import SmsJourneyCase, new_partner_template, new_segment_journey
 
 MIAMI = "+13055551234"
 SAN_FRANCISCO = "+14155551234"
@@ -146,16 +146,14 @@ class TestSendRules(SmsJourneyCase):
 
     def test_the_preview_shows_the_legal_windows_per_recipient(self):
         miami, rome = self.contact(MIAMI), self.contact("+393331234567", tz="Europe/Rome")
-        template = self.env["sms.template"].create(
-            {"name": "Sale", "model_id": self.env.ref("base.model_res_partner").id,
-             "body": "Spring sale: 20% off"}
-        )  # fmt: skip
-        journey = self.env["sms.journey"].create(
-            {"name": "Spring sale", "trigger": "segment", "sms_kind": "marketing",
-             "audience_domain": f"[('id', 'in', {(miami | rome).ids})]",
-             "step_ids": [(0, 0, {"action": "sms", "template_id": template.id,
-                                  "wait_amount": 0, "wait_unit": "days"})]}
-        )  # fmt: skip
+        template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
+        journey = new_segment_journey(
+            self.env,
+            "Spring sale",
+            template,
+            sms_kind="marketing",
+            audience_domain=f"[('id', 'in', {(miami | rome).ids})]",
+        )
         with self.frozen_now(datetime(2026, 3, 11, 0, 30)):  # 20:30 in Miami
             journey.action_start()
             preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
