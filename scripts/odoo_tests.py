@@ -40,6 +40,11 @@ def main():
     logger = logging.getLogger("odoo.tests.result")
     # HttpCase talks to a real HTTP server on this port.
     odoo_server.server = odoo_server.ThreadedServer(odoo.http.root)
+    # The map of static folders is read from every manifest (ast.literal_eval) the first
+    # time a request needs it. Python 3.11's compiler is not thread-safe ("SystemError:
+    # AST constructor recursion depth mismatch") and a browser's first page load sends
+    # several requests at once: read the map here, before any request thread exists.
+    odoo.http.root.statics  # noqa: B018
     odoo_server.server.http_spawn()
 
     # as odoo-bin's preload_registries: code that reads the thread's database (e.g.
