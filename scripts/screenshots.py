@@ -120,6 +120,9 @@ def play_story(odoo, sandbox_url):
     # he orders: the order is attributed to the journey's SMS
     cart = odoo.ref("sms_journey.sale_order_journey_demo_cart")
     odoo.call("sale.order", "action_confirm", [cart])
+    # the results' SMS figures are stored rows refreshed by a cron (every 15 minutes
+    # with a cron thread): refreshed now, the Results tab and the report show the story
+    odoo.run_cron("sms_journey.ir_cron_sms_result_refresh")
     return andrei
 
 
