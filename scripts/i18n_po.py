@@ -53,9 +53,11 @@ DATA_FIELDS = {
     "sms.journey.step": ("name",),
     "sms.template": ("name", "body"),
     "sms.keyword.rule": ("name",),
+    "sms.keyword.rule.action": ("activity_summary",),
     "sms.survey.question": ("name", "body", "clarification", "thanks"),
     "survey.survey": ("title", "description"),
     "survey.question": ("title",),
+    "survey.question.answer": ("value",),
     "loyalty.program": ("name", "portal_point_name"),
     "calendar.alarm": ("name",),
 }

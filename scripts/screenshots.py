@@ -8,6 +8,11 @@ sandbox provider; this script only talks to them:
   from it, the answer is processed and replied to from his SMS conversation;
 - in headless Chromium (DevTools protocol, no extra package), it opens the screens
   and writes the PNGs the README shows.
+
+With ``--conversation`` it photographs the contact's conversation instead (the pictures
+of docs/screenshots/, see its README.md): a reply queued, then delivered by the sandbox's
+report without a reload; the reply box at 1,601 characters; the conversation read by a
+user whose language is Italian.
 """
 
 import argparse
@@ -30,8 +35,9 @@ WIDTH = 1280
 class Odoo:
     """A JSON-RPC session as admin."""
 
-    def __init__(self, url, db):
+    def __init__(self, url, db, login="admin", password="admin"):
         self.url = url
+        self.db = db
         self.session = requests.Session()
         deadline = time.monotonic() + 300
         while True:
@@ -42,7 +48,7 @@ class Odoo:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
-        self._rpc("/web/session/authenticate", {"db": db, "login": "admin", "password": "admin"})
+        self._rpc("/web/session/authenticate", {"db": db, "login": login, "password": password})
 
     def _rpc(self, path, params):
         response = self.session.post(
@@ -114,6 +120,9 @@ def play_story(odoo, sandbox_url):
     # he orders: the order is attributed to the journey's SMS
     cart = odoo.ref("sms_journey.sale_order_journey_demo_cart")
     odoo.call("sale.order", "action_confirm", [cart])
+    # the results' SMS figures are stored rows refreshed by a cron (every 15 minutes
+    # with a cron thread): refreshed now, the Results tab and the report show the story
+    odoo.run_cron("sms_journey.ir_cron_sms_result_refresh")
     return andrei
 
 
@@ -144,8 +153,14 @@ class Chromium:
         self.next_id = 0
         self.send("Page.enable")
         self.send("Network.enable")
-        self.send("Network.setCookie", name="session_id", value=session_id, url=base_url, path="/")
         self.base_url = base_url
+        self.set_session(session_id)
+
+    def set_session(self, session_id):
+        """Browse as the user of this Odoo session from the next page on."""
+        self.send(
+            "Network.setCookie", name="session_id", value=session_id, url=self.base_url, path="/"
+        )
 
     def send(self, method, **params):
         self.next_id += 1
@@ -162,11 +177,16 @@ class Chromium:
         return result.get("result", {}).get("value")
 
     def wait_for(self, selector, timeout=30):
-        deadline = time.monotonic() + timeout
-        while not self.evaluate(f"!!document.querySelector({json.dumps(selector)})"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{selector} did not show up")
-            time.sleep(0.3)
+        self.wait_until(f"!!document.querySelector({json.dumps(selector)})", selector, timeout)
+
+    def wait_until(self, expression, what, timeout=30, step=0.3):
+        """Wait for the JavaScript ``expression`` to be true; the seconds it took."""
+        start = time.monotonic()
+        while not self.evaluate(expression):
+            if time.monotonic() > start + timeout:
+                raise RuntimeError(f"{what} did not show up")
+            time.sleep(step)
+        return time.monotonic() - start
 
     def open(self, path, selector, height=800):
         self.send(
@@ -174,7 +194,8 @@ class Chromium:
             width=WIDTH, height=height, deviceScaleFactor=1, mobile=False,
         )  # fmt: skip
         self.send("Page.navigate", url=f"{self.base_url}{path}")
-        self.wait_for(selector)
+        # the first page of a new database waits for its asset bundles to be generated
+        self.wait_for(selector, timeout=180)
 
     def click(self, selector, then=None):
         self.wait_for(selector)
@@ -189,6 +210,8 @@ class Chromium:
 
     def shoot(self, path):
         time.sleep(1.0)  # let animations and late RPCs settle
+        # and the web client's "Loading" badge of a slow RPC go
+        self.wait_until("!document.querySelector('.o_loading_indicator')", "the end of loading")
         # notifications (e.g. "the page is out of date" of a copied database) hide the screen
         self.evaluate(
             "document.querySelectorAll('.o_notification_manager .o_notification')"
@@ -241,19 +264,98 @@ def take_pictures(odoo, browser, out, andrei):
     browser.shoot(out / "screenshot_campaign_report.png")
 
 
+# the state of the newest SMS of the conversation, from the business's side
+LAST_OUT_STATE = "[...document.querySelectorAll('.o_sms_conversation_out')].at(-1)?.dataset.state"
+
+
+def open_conversation(browser, andrei):
+    browser.open(f"/odoo/res.partner/{andrei}", ".o_form_view .o_notebook")
+    browser.click(".o_notebook .nav-link[name='sms_conversation']", ".o_sms_conversation_in")
+    browser.scroll_to(".o_notebook")
+
+
+def type_reply(browser, text):
+    """Type ``text`` in the conversation's reply box as a user would (input events)."""
+    browser.evaluate(
+        "(() => { const box = document.querySelector('.o_sms_conversation_input');"
+        f" box.focus(); box.value = {json.dumps(text)};"
+        " box.dispatchEvent(new Event('input', {bubbles: true})); })()"
+    )
+
+
+def take_conversation_pictures(odoo, browser, out, andrei):
+    """The closing note of issue 23: live ticks, the limit before sending, Italian."""
+    # (a) a reply sent from the conversation waits in the outbox (no cron thread here):
+    # Queued; the outbox cron hands it to the sandbox, whose delivery report reaches
+    # the open screen through the bus, without a reload
+    open_conversation(browser, andrei)
+    browser.evaluate("window.smsJourneyNotReloaded = true")
+    reply = "Good news: a third blue set arrived this morning. Shall I add it to your cart?"
+    type_reply(browser, reply)
+    browser.click(".o_sms_conversation_send")
+    browser.wait_until(f"{LAST_OUT_STATE} === 'queued'", "the queued reply")
+    browser.shoot(out / "conversation_1_queued.png")
+    odoo.run_cron("sms_journey.ir_cron_sms_gateway_dispatch")
+    delivered = f"{LAST_OUT_STATE} === 'delivered'"
+    seconds = browser.wait_until(delivered, "the delivered tick", step=0.05)
+    if not browser.evaluate("window.smsJourneyNotReloaded === true"):
+        raise RuntimeError("the page was reloaded: the tick did not change live")
+    print(f"the tick turned to Delivered {seconds:.1f} s after the outbox cron returned")
+    browser.shoot(out / "conversation_2_delivered.png")
+
+    # (b) 1,601 characters: the counter, and the refusal before anything is queued
+    type_reply(browser, ("Our Saturday opening hours and the blue espresso cup sets. " * 28)[:1601])
+    browser.wait_for(".o_sms_journey_over_limit")
+    sent = browser.evaluate("document.querySelectorAll('.o_sms_conversation_out').length")
+    browser.click(".o_sms_conversation_send")  # refused: the button is disabled
+    time.sleep(1)
+    if not browser.evaluate("document.querySelector('.o_sms_conversation_send').disabled") or (
+        browser.evaluate("document.querySelectorAll('.o_sms_conversation_out').length") != sent
+    ):
+        raise RuntimeError("a reply of 1,601 characters was not refused before sending")
+    browser.evaluate("document.querySelector('.o_sms_conversation_input').scrollTop = 1e6")
+    browser.shoot(out / "conversation_3_reply_1601_characters.png")
+
+    # (c) the same conversation for a user whose language is Italian
+    language = odoo.call(
+        "res.lang", "search", [("code", "=", "it_IT"), ("active", "in", [True, False])]
+    )
+    wizard = odoo.call("base.language.install", "create", {"lang_ids": [(6, 0, language)]})
+    odoo.call("base.language.install", "lang_install", [wizard])
+    admin_groups = odoo.call("res.users", "read", [2], ["groups_id"])[0]["groups_id"]
+    login = "marco.ferrari"
+    if not odoo.call("res.users", "search", [("login", "=", login)]):
+        odoo.call(
+            "res.users", "create",
+            {"name": "Marco Ferrari", "login": login, "password": login, "lang": "it_IT",
+             "tz": "Europe/Rome", "groups_id": [(6, 0, admin_groups)]},
+        )  # fmt: skip
+    italian = Odoo(odoo.url, odoo.db, login=login, password=login)
+    browser.set_session(italian.session_id)
+    open_conversation(browser, andrei)
+    browser.shoot(out / "conversation_4_italian.png")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--sandbox-url", required=True)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument(
+        "--conversation", action="store_true",
+        help="the conversation's pictures (docs/screenshots) instead of the README's",
+    )  # fmt: skip
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     odoo = Odoo(args.url, args.db)
     andrei = play_story(odoo, args.sandbox_url)
     browser = Chromium(args.url, odoo.session_id)
     try:
-        take_pictures(odoo, browser, args.out, andrei)
+        if args.conversation:
+            take_conversation_pictures(odoo, browser, args.out, andrei)
+        else:
+            take_pictures(odoo, browser, args.out, andrei)
     finally:
         browser.close()
 

@@ -4,19 +4,30 @@
 # scripts/screenshots.py plays the five-minute story of the README over JSON-RPC and
 # photographs it in headless Chromium.
 #
-#   scripts/screenshots.sh
+#   scripts/screenshots.sh                  the README's pictures
+#   scripts/screenshots.sh --conversation   the contact's conversation instead (live ticks,
+#                                           the reply box at 1,601 characters, in Italian)
+#                                           in docs/screenshots/ (see its README.md)
 #
 # Knobs: SMS_JOURNEY_SCREENSHOT_DB (default sms_journey_screenshots, dropped and created
 # again), SMS_JOURNEY_SCREENSHOT_REUSE=1 (below), SMS_JOURNEY_SCREENSHOT_PORT (8079), SMS_JOURNEY_SCREENSHOT_SANDBOX_PORT (8078),
-# SMS_JOURNEY_SCREENSHOT_DIR (sms_journey/static/description).
+# SMS_JOURNEY_SCREENSHOT_DIR (sms_journey/static/description; docs/screenshots with
+# --conversation).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+MODE=()
+DEFAULT_OUT="$REPO_DIR/sms_journey/static/description"
+case "${1:-}" in
+    "") ;;
+    --conversation) MODE=(--conversation); DEFAULT_OUT="$REPO_DIR/docs/screenshots" ;;
+    *) echo "usage: scripts/screenshots.sh [--conversation]" >&2; exit 2 ;;
+esac
 setup_all
 ensure_chromium
 
 DB="${SMS_JOURNEY_SCREENSHOT_DB:-sms_journey_screenshots}"
 PORT="${SMS_JOURNEY_SCREENSHOT_PORT:-8079}"
 SANDBOX_PORT="${SMS_JOURNEY_SCREENSHOT_SANDBOX_PORT:-8078}"
-OUT="${SMS_JOURNEY_SCREENSHOT_DIR:-$REPO_DIR/sms_journey/static/description}"
+OUT="${SMS_JOURNEY_SCREENSHOT_DIR:-$DEFAULT_OUT}"
 WORK="$(mktemp -d)"
 
 PIDS=()
@@ -59,5 +70,5 @@ PIDS+=($!)
 
 "$VENV/bin/python" "$REPO_DIR/scripts/screenshots.py" \
     --url "http://127.0.0.1:$PORT" --db "$DB" --sandbox-url "http://127.0.0.1:$SANDBOX_PORT" \
-    --out "$OUT" || { tail -40 "$WORK/odoo.log" >&2; exit 1; }
+    --out "$OUT" "${MODE[@]}" || { tail -40 "$WORK/odoo.log" >&2; exit 1; }
 log "pictures written to $OUT"

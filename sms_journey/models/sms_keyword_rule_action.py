@@ -96,7 +96,8 @@ class SmsKeywordRuleAction(models.Model):
         "sms.survey.question", "Survey question", ondelete="cascade", check_company=True
     )
     activity_type_id = fields.Many2one("mail.activity.type", "Activity type")
-    activity_summary = fields.Char("Summary")
+    # translatable: a salesperson reads the activity in their own language (_run_activity)
+    activity_summary = fields.Char("Summary", translate=True)
     email_to = fields.Char("Forward to", help="Email addresses, separated by commas.")
     contest_id = fields.Many2one("sms.contest", ondelete="cascade", check_company=True)
     review_threshold = fields.Float(
@@ -245,11 +246,14 @@ class SmsKeywordRuleAction(models.Model):
     def _run_activity(self, interaction, batch):
         partner = interaction.partner_id
         activity_type = self.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
+        user = self._responsible(interaction)
+        # the summary in the language of the person who will do the activity
+        action = self.with_context(lang=user.lang or self.env.lang)
         partner.activity_schedule(
             activity_type_id=activity_type.id,
-            summary=self.activity_summary or self.env._("SMS reply: %s", self.rule_id.name),
+            summary=action.activity_summary or action.env._("SMS reply: %s", action.rule_id.name),
             note=plaintext2html(interaction.body or ""),
-            user_id=self._responsible(interaction).id,
+            user_id=user.id,
         )
 
     def _run_lead(self, interaction, batch):

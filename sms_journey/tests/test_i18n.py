@@ -1,9 +1,13 @@
+import importlib.util
 from datetime import datetime, timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import TransactionCase, tagged
-from odoo.tools.translate import code_translations
+from odoo.tools import SQL
+from odoo.tools.convert import convert_file
+from odoo.tools.translate import TranslationModuleReader, code_translations
 
 from ..models.res_company import DEFAULT_COURTESY_REPLY
 from .common import JourneyCaseMixin, SmsJourneyCase, new_partner_template
@@ -25,6 +29,15 @@ CONSENT_REQUEST = (
     "%(brand)s: reply YES to receive our offers by SMS. Reply STOP to opt out, "
     "HELP for help. Msg & data rates may apply."
 )
+
+# The shipped records whose texts reached the .pot late (issue 23): the reactivation
+# survey's choices (data) and the demo call-back rule's activity step (demo)
+SURVEY_CHOICES = [f"survey_reactivation_q1_choice_{n}" for n in (1, 2, 3, 4)] + [
+    f"survey_reactivation_q3_choice_{n}" for n in (1, 2, 3)
+]
+CALL_BACK_ACTIVITY = "sms_keyword_rule_call_me_demo_action_activity"
+# the same word in Italian: its msgstr repeats the msgid
+SAME_IN_ITALIAN = {"SMS", "E-mail"}
 
 
 @tagged("post_install", "-at_install")
@@ -274,6 +287,14 @@ class TestAnswerLanguage(JourneyCaseMixin, SmsJourneyCase):
         self.assertEqual(langs, ["ro_RO"])
 
 
+class RecordsReader(TranslationModuleReader):
+    """What Odoo's .pot export takes from the records (their xml ids and translatable
+    fields), without reading the module's source files."""
+
+    def _export_translatable_resources(self):
+        pass
+
+
 @tagged("post_install", "-at_install")
 class TestShippedTranslations(TransactionCase):
     """What the module ships reads in Italian once Italian is installed: the names of
@@ -345,3 +366,120 @@ class TestShippedTranslations(TransactionCase):
             ._description_selection(self.italian)
         )
         self.assertEqual(labels["delivered"], "Consegnato")
+
+    def shipped_texts(self):
+        """{xml id: (record, field name)} of the survey's choices and, on a database with
+        the demo data, the call-back rule's activity step."""
+        texts = {xmlid: (self.env.ref(f"sms_journey.{xmlid}"), "value") for xmlid in SURVEY_CHOICES}
+        activity = self.env.ref(f"sms_journey.{CALL_BACK_ACTIVITY}", raise_if_not_found=False)
+        if activity:
+            texts[CALL_BACK_ACTIVITY] = (activity, "activity_summary")
+        return texts
+
+    def test_survey_choices_and_rule_summary_in_the_export(self):
+        """Odoo's .pot export sees a record's translatable fields only when the record has
+        an xml id: the survey's choices and the rule's steps are records of the data files,
+        not lines created inside another record."""
+        self.assertTrue(self.env["survey.question.answer"]._fields["value"].translate)
+        self.assertTrue(self.env["sms.keyword.rule.action"]._fields["activity_summary"].translate)
+        survey = self.env.ref("sms_journey.survey_reactivation")
+        choices = survey.question_ids.suggested_answer_ids
+        self.assertEqual(
+            choices, self.env["survey.question.answer"].union(*(
+                record for record, _fname in self.shipped_texts().values()
+                if record._name == "survey.question.answer"
+            )),
+            "every choice of the shipped survey has an xml id",
+        )  # fmt: skip
+        exported = {
+            (res_id, name.split(",")[1]): source
+            for module, ttype, name, res_id, source, _value, _comments in RecordsReader(
+                self.env.cr, modules=["sms_journey"], lang="it_IT"
+            )
+            if module == "sms_journey" and ttype == "model"
+        }
+        for xmlid, (record, fname) in self.shipped_texts().items():
+            self.assertEqual(exported.get((f"sms_journey.{xmlid}", fname)), record[fname], xmlid)
+
+    def test_survey_choices_and_rule_summary_in_italian(self):
+        """Filled by the translators: each text has its Italian entry in ``it.po``."""
+        for xmlid, (record, fname) in self.shipped_texts().items():
+            self.env.cr.execute(
+                SQL(
+                    "SELECT %s->>'it_IT' FROM %s WHERE id = %s",
+                    SQL.identifier(fname), SQL.identifier(record._table), record.id,
+                )
+            )  # fmt: skip
+            italian = self.env.cr.fetchone()[0]
+            self.assertTrue(italian, f"{xmlid}: no Italian translation loaded from it.po")
+            if record[fname] not in SAME_IN_ITALIAN:
+                self.assertNotEqual(italian, record[fname], xmlid)
+            self.assertEqual(record.with_env(self.italian)[fname], italian)
+
+
+@tagged("post_install", "-at_install")
+class TestChoicesBoundOnUpgrade(TransactionCase):
+    """A database installed before 18.0.1.2.0 has the survey's choices without xml ids:
+    the version's pre-migration binds them, and loading the data files afterwards creates
+    no second set of choices."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        path = Path(__file__).parents[1] / "migrations" / "18.0.1.2.0" / "pre-migrate.py"
+        spec = importlib.util.spec_from_file_location("sms_journey_migration_18_0_1_2_0", path)
+        cls.migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cls.migration)
+        cls.survey = cls.env.ref("sms_journey.survey_reactivation")
+
+    def choices(self):
+        return self.survey.question_ids.suggested_answer_ids
+
+    def unbind(self):
+        """The choices as an older version left them: records without xml ids."""
+        self.env["ir.model.data"].search(
+            [("module", "=", "sms_journey"), ("model", "=", "survey.question.answer")]
+        ).unlink()
+
+    def upgrade(self):
+        self.migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.env.invalidate_all()
+        self.env.registry.clear_cache()  # the xml ids the migration inserted by SQL
+        convert_file(
+            self.env, "sms_journey", "data/sms_journey_programs_data.xml", {},
+            mode="update", noupdate=True, kind="data",
+        )  # fmt: skip
+        self.env.invalidate_all()
+
+    def test_old_choices_bound_to_their_xml_ids(self):
+        before = {xmlid: self.env.ref(f"sms_journey.{xmlid}") for xmlid in SURVEY_CHOICES}
+        self.unbind()
+        self.upgrade()
+        self.assertEqual(len(self.choices()), len(SURVEY_CHOICES), "no choice created twice")
+        for xmlid, choice in before.items():
+            self.assertEqual(self.env.ref(f"sms_journey.{xmlid}"), choice, xmlid)
+        # bound as noupdate: the user's own wording survives the next upgrades
+        data = self.env["ir.model.data"].search(
+            [("module", "=", "sms_journey"), ("model", "=", "survey.question.answer")]
+        )
+        self.assertEqual(set(data.mapped("noupdate")), {True})
+
+    def test_edited_choice_bound_by_its_position(self):
+        prices = self.env.ref("sms_journey.survey_reactivation_q1_choice_2")
+        elsewhere = self.env.ref("sms_journey.survey_reactivation_q1_choice_4")
+        prices.value = "Too expensive"
+        self.unbind()
+        self.upgrade()
+        self.assertEqual(len(self.choices()), len(SURVEY_CHOICES))
+        self.assertEqual(self.env.ref("sms_journey.survey_reactivation_q1_choice_2"), prices)
+        self.assertEqual(self.env.ref("sms_journey.survey_reactivation_q1_choice_4"), elsewhere)
+        self.assertEqual(prices.value, "Too expensive")
+
+    def test_bound_choices_left_alone(self):
+        """A database already at this version: the migration binds nothing more."""
+        before = self.env["ir.model.data"].search_count([("module", "=", "sms_journey")])
+        self.upgrade()
+        self.assertEqual(
+            self.env["ir.model.data"].search_count([("module", "=", "sms_journey")]), before
+        )
+        self.assertEqual(len(self.choices()), len(SURVEY_CHOICES))

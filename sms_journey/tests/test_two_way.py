@@ -145,6 +145,17 @@ class TestKeywordRules(TwoWayCommon):
         self.reply("vip")
         self.assertEqual(self.partner.journey_stage, "loyalty")
 
+    def test_activity_summary_in_the_salesperson_language(self):
+        """The summary is translatable: the person who calls back reads it in their own
+        language, whoever's reply scheduled it."""
+        self.env["res.lang"]._activate_lang("it_IT")
+        rule = self.rule("CALL ME", actions=[{"type": "activity", "activity_summary": "Call back"}])
+        rule.action_ids.update_field_translations("activity_summary", {"it_IT": "Richiamare"})
+        self.salesman.lang = "it_IT"
+        self.reply("call me")
+        self.assertEqual(self.partner.activity_ids.summary, "Richiamare")
+        self.assertEqual(self.partner.activity_ids.user_id, self.salesman)
+
     def test_activity_falls_back_to_rule_responsible(self):
         no_salesperson = self.env["res.partner"].create(
             {"name": "Paolo Bianchi", "mobile": "+39 333 765 4321"}
