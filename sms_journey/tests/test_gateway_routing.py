@@ -276,3 +276,20 @@ class TestGatewayRoutingHttp(RoutingSetup, JsonRpcActorMixin, SmsJourneyHttpCase
         self.assertEqual(result[0]["value"], ITALIAN_SENDER)
         self.assertEqual(self.sender_it.value, ITALIAN_SENDER)
         self.assertEqual(route.gateway_id, self.gateway_fr)
+
+
+@tagged("post_install", "-at_install")
+class TestSandboxPhoneSenders(RoutingSetup, SmsJourneyCase):
+    gateway_code = "sandbox"
+
+    def test_the_sandbox_phone_answers_the_sender_that_texted_it(self):
+        with self.frozen_now(MORNING):
+            self.send(self.partner)
+            self.dispatch()
+        self.provider.reset()
+        self.env["sms.gateway"].sandbox_phone_reply(NUMBER, "HELP")
+        self.process_inbound()
+        self.dispatch()
+        reply = self.env["sms.interaction"].search([("number", "=", NUMBER)])
+        self.assertEqual(reply.recipient, ITALIAN_SENDER)
+        self.assertEqual(self.sent_from(NUMBER), [ITALIAN_SENDER])
