@@ -12,7 +12,15 @@ from odoo.tests import tagged
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
 from ..tools.gateways.base import InboundSms
-from .common import NUMBER, JsonRpcActorMixin, SmsJourneyCase, SmsJourneyHttpCase, new_sms_user
+from .common import (
+    NUMBER,
+    JsonRpcActorMixin,
+    SmsJourneyCase,
+    SmsJourneyHttpCase,
+    new_partner_template,
+    new_segment_journey,
+    new_sms_user,
+)
 
 ITALIAN_SENDER = "+390212345678"
 OTHER_SENDER = "+15005550007"
@@ -158,6 +166,26 @@ class TestGatewayRouting(RoutingSetup, SmsJourneyCase):
         canceled = self.assertSmsCanceled(self.french, reason=policy.DESTINATION_NOT_ALLOWED)
         self.assertEqual(canceled.gateway_id, self.gateway_fr)
         self.assertSmsNotSent(FRENCH)
+
+    def test_the_preview_prices_a_routed_destination_at_its_gateway(self):
+        self.route("base.fr", self.gateway_fr)
+        self.gateway_fr.price_per_segment = 0.07
+        partners = self.french | self.partner
+        (partners | self.romanian)._sms_consent_set("opted_in", "staff", "signed form")
+        template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
+        journey = new_segment_journey(
+            self.env,
+            "Spring sale",
+            template,
+            sms_kind="marketing",
+            audience_domain=f"[('id', 'in', {partners.ids})]",
+        )
+        with self.frozen_now(MORNING):
+            journey.action_start()
+            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
+            preview.action_compute()
+        costs = {line.partner_id: line.cost for line in preview.line_ids}
+        self.assertEqual(costs, {self.french: 0.07, self.partner: 0.01})
 
     def test_a_route_to_an_archived_gateway_falls_back_to_the_company_gateway(self):
         self.route("base.fr", self.gateway_fr)
