@@ -21,6 +21,9 @@ from . import sms_consent_log
 from . import sms_consent_request
 from . import sms_gateway
 from . import sms_gateway_cost_guard
+from . import sms_gateway_sender
+from . import sms_gateway_route
+from . import sms_gateway_routing
 from . import sms_gateway_sandbox
 from . import sms_gateway_twilio
 from . import sms_gateway_vonage

@@ -21,12 +21,14 @@ class PhoneBlacklist(models.Model):
         """(any company sends through a gateway, the blacklist has an active number):
         read on every SMS sent, so that Odoo's IAP path costs no extra query when no
         gateway is set and nobody opted out. Cleared by any change of gateways, of a
-        company's gateway or of the blacklist (``sms.cached.lookup.mixin``)."""
+        company's gateway, of the routes or of the blacklist (``sms.cached.lookup.mixin``)."""
         self.flush_model(["active"])
         self.env["res.company"].flush_model(["sms_gateway_id"])
+        self.env["sms.gateway.route"].flush_model()
         gateway_used, any_active = self.env.execute_query(
             SQL(
-                """SELECT EXISTS(SELECT 1 FROM res_company WHERE sms_gateway_id IS NOT NULL),
+                """SELECT EXISTS(SELECT 1 FROM res_company WHERE sms_gateway_id IS NOT NULL)
+                          OR EXISTS(SELECT 1 FROM sms_gateway_route),
                           EXISTS(SELECT 1 FROM phone_blacklist WHERE active)"""
             )
         )[0]

@@ -35,8 +35,15 @@ class ResCompany(models.Model):
     sms_gateway_id = fields.Many2one(
         "sms.gateway",
         string="SMS Gateway",
-        help="Every SMS of this company goes through this gateway. "
-        "Empty: Odoo's IAP SMS service.",
+        help="Every SMS of this company goes through this gateway, but those to the "
+        "countries it routes to other gateways. Empty: Odoo's IAP SMS service.",
+    )
+    sms_gateway_route_ids = fields.One2many(
+        "sms.gateway.route",
+        "company_id",
+        string="SMS routing by country",
+        groups="sms_journey.group_sms_journey_manager",
+        help="SMS to these destination countries go through another gateway than the " "company's.",
     )
     sms_send_window_start = fields.Float(
         "Send marketing SMS from",

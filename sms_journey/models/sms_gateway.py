@@ -8,6 +8,8 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools import cost_guard, routing
+from ..tools import phone as phone_tools
 from ..tools.gateways.base import GatewayConfig
 from ..tools.rate_limit import SharedRate
 
@@ -155,13 +157,23 @@ class SmsGateway(models.Model):
         )
 
     @api.model
-    def _get_company_gateway(self, company=None):
-        """The active gateway of ``company`` (the current one by default), or an
-        empty recordset when the company uses Odoo's IAP service."""
+    def _get_company_gateway(self, company=None, number=None):
+        """The gateway of an SMS of ``company`` (the current one by default) to
+        ``number`` (E.164 or as typed; None: any): the gateway the company routes the
+        number's country to (``sms.gateway.route``), else the company's active gateway,
+        else an empty recordset when the company uses Odoo's IAP service. The one place
+        that picks the gateway of an SMS."""
         company = company or self.env.company
         gateway = company.sudo().sms_gateway_id
         # "none" is what a gateway becomes when its provider's code is removed
-        return gateway if gateway.active and gateway.code != "none" else self.browse()
+        default = gateway.id if gateway.active and gateway.code != "none" else None
+        if number:
+            routes = self.env["sms.gateway.route"]._routes_of(company.id)
+            if routes:
+                e164 = phone_tools.try_normalize(number, company.country_id.code or None)
+                country = cost_guard.destination_country(e164)
+                return self.browse(routing.route_gateway(country, routes, default))
+        return self.browse(default)
 
     def _compute_webhook_urls(self):
         for gateway in self:

@@ -32,19 +32,21 @@ class SmsGateway(models.Model):
         "gateway's price per segment.",
     )
 
-    @api.onchange("company_id", "sender")
+    @api.onchange("company_id", "sender", "sender_ids")
     def _onchange_allowed_destinations(self):
-        """A new gateway allows its company's country and its sender's; a sender or
-        company set later adds its country (nothing is removed)."""
+        """A new gateway allows its company's country and its senders'; a sender or
+        company set later adds its countries (nothing is removed)."""
         for gateway in self:
             gateway.allowed_country_ids |= gateway._home_countries()
 
     def _home_countries(self):
-        """The countries of the company and of the sender's number (res.country)."""
+        """The countries of the company, of the senders' numbers and of the
+        destinations the senders serve (res.country)."""
         self.ensure_one()
-        codes = {cost_guard.destination_country(self.sender)} if self.sender else set()
+        numbers = [self.sender] + [s.value for s in self.sender_ids if s.kind == "number"]
+        codes = {cost_guard.destination_country(number) for number in numbers if number}
         countries = self.env["res.country"].search([("code", "in", list(codes - {None}))])
-        return countries | self.company_id.country_id
+        return countries | self.company_id.country_id | self.sender_ids.country_ids
 
     def _allowed_destinations(self):
         """The ISO codes of the countries this gateway may send to (empty: every one)."""

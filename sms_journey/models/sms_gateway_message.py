@@ -45,6 +45,8 @@ def _verdict_values(verdict, gateway, segments):
     what was sent)."""
     decision = verdict.decision
     return {
+        # the sender serving its destination (tools/routing.py); None: the default one
+        "sender_id": gateway._sender_for(verdict.number) if verdict.number else None,
         "cost": 0.0 if decision.canceled else segments * gateway._segment_price(verdict.number),
         "number": verdict.number,
         # for the deliverability report: parsed once here, never per report row
@@ -90,6 +92,13 @@ class SmsGatewayMessage(models.Model):
     sms_uuid = fields.Char("Reference", required=True, readonly=True)
     sms_id = fields.Many2one("sms.sms", "SMS", ondelete="set null", readonly=True)
     gateway_id = fields.Many2one("sms.gateway", required=True, index=True, readonly=True)
+    sender_id = fields.Many2one(
+        "sms.gateway.sender",
+        readonly=True,
+        ondelete="set null",
+        help="The sender it leaves from, chosen by its destination (an answer: the one "
+        "the reply came in on); empty: the gateway's default sender.",
+    )
     company_id = fields.Many2one(related="gateway_id.company_id", store=True)
     partner_id = fields.Many2one("res.partner", index="btree_not_null", readonly=True)
     mail_message_id = fields.Many2one("mail.message", ondelete="set null", readonly=True)
@@ -280,7 +289,11 @@ class SmsGatewayMessage(models.Model):
                 entry.message,
                 entry.template,
             )
-            rows.append({**columns, **_verdict_values(entry.verdict, gateway, columns["segments"])})
+            row = {**columns, **_verdict_values(entry.verdict, gateway, columns["segments"])}
+            if entry.sender_id is not None:
+                # an answer leaves from the sender the reply came in on (False: the default)
+                row["sender_id"] = entry.sender_id or None
+            rows.append(row)
         outbox = insert_rows(self, rows)
         self._log_notifications(entries, rows, now)
         self.env["sms.conversation"]._notify_changed(

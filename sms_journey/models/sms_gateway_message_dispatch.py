@@ -208,6 +208,7 @@ class SmsGatewayMessage(models.Model):
             reference=self.sms_uuid,
             to=self.number,
             body=self.body,
+            sender=self.sender_id.value or None,
             status_callback=self.gateway_id._webhook_url("status", ref=self.sms_uuid),
         )
 

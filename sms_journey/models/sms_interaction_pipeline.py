@@ -50,9 +50,10 @@ class SmsInteractionPipeline(models.Model):
                 self._send_courtesy_reply(batch)
 
     def _reply(self, batch, body, kind="transactional", template=None):
-        """Answer on the number the contact wrote from, through the gateway the SMS came
-        in on (and so for its company), logged on the contact's chatter as OdooBot's —
-        not the webhook's public user's. The sending policy applies as to any SMS.
+        """Answer on the number the contact wrote from, through the gateway and from the
+        sender the SMS came in on (and so for its company), logged on the contact's
+        chatter as OdooBot's — not the webhook's public user's. The sending policy
+        applies as to any SMS.
 
         The answer is queued on ``batch`` and goes out with the batch's answers
         (``_send_replies``)."""
@@ -64,6 +65,8 @@ class SmsInteractionPipeline(models.Model):
             kind=kind,
             template=template,
             author_id=self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root"),
+            # from the number the customer wrote to (``tools/routing.py``)
+            sender_id=self.gateway_id._sender_of_recipient(self.recipient),
         )
         batch.answer(self, request)
 

@@ -72,6 +72,9 @@ class SmsRequest:
     kind: str = "transactional"
     template: models.Model | None = None  # sms.template it was written from
     author_id: int | None = None  # default: the current user's partner
+    # the sms.gateway.sender id to leave from (False: the gateway's default sender);
+    # None: chosen by destination. Answers to a reply leave from the one it came in on.
+    sender_id: int | bool | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class OutboxEntry:
     message: models.Model  # its chatter mail.message, may be empty
     template: models.Model  # sms.template, may be empty
     verdict: Verdict
+    sender_id: int | bool | None = None  # as SmsRequest.sender_id
 
 
 @dataclass
@@ -411,18 +415,36 @@ class SmsSender(models.AbstractModel):
         order.
 
         ``gateway``: the gateway to answer through (an inbound SMS's); by default the
-        company's. ``company`` defaults to the gateway's, else the current one.
+        one of each SMS's destination (``sms.gateway._get_company_gateway``: the
+        company's routes, else its gateway). ``company`` defaults to the gateway's, else
+        the current one.
         """
         if not requests:
             return []
         company = company or (gateway.company_id if gateway else None) or self.env.company
-        gateway = gateway or self.env["sms.gateway"]._get_company_gateway(company)
         for request in requests:
             if request.number is None and request.partner:
                 partner = request.partner
                 request.number = partner._sms_number()
             if request.thread is None:
                 request.thread = request.partner or None
+        if gateway:
+            return self._send_on(requests, gateway, company)
+        by_gateway = {}
+        Gateway = self.env["sms.gateway"]
+        for index, request in enumerate(requests):
+            routed = Gateway._get_company_gateway(company, request.number)
+            by_gateway.setdefault(routed, []).append(index)
+        sent = [None] * len(requests)
+        for routed, indexes in by_gateway.items():
+            results = self._send_on([requests[i] for i in indexes], routed, company)
+            for index, result in zip(indexes, results, strict=True):
+                sent[index] = result
+        return sent
+
+    @api.model
+    def _send_on(self, requests, gateway, company):
+        """:meth:`_send` of ``requests`` through ``gateway`` (empty: Odoo's IAP)."""
         messages = self._log_messages(requests)
         items = [
             PolicyItem(
@@ -480,6 +502,7 @@ class SmsSender(models.AbstractModel):
                 message=message,
                 template=request.template or self.env["sms.template"],
                 verdict=verdict,
+                sender_id=request.sender_id,
             )
             for request, message, verdict in zip(requests, messages, verdicts, strict=True)
         ]

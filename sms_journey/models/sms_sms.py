@@ -89,7 +89,7 @@ class SmsSms(models.Model):
             companies = self._sms_journey_companies()
             gateway_model = self.env["sms.gateway"]
             for sms in self:
-                gateway = gateway_model._get_company_gateway(companies[sms.id])
+                gateway = gateway_model._get_company_gateway(companies[sms.id], sms.number)
                 if gateway:
                     by_gateway.setdefault(gateway, self.browse())
                     by_gateway[gateway] |= sms

@@ -51,3 +51,4 @@ from . import test_send_rules
 from . import test_live_screens
 from . import test_sms_limits
 from . import test_deliverability
+from . import test_gateway_routing

@@ -132,7 +132,10 @@ class SmsJourneyPreview(models.TransientModel):
         winner, else its first variant."""
         holdout = bool(participant and participant.holdout)
         Participant = self.env["sms.journey.participant"]
-        gateway = self.env["sms.gateway"]._get_company_gateway(self.journey_id.company_id)
+        # the gateway the partner's SMS go through (its routes), for prices and allow-list
+        gateway = self.env["sms.gateway"]._get_company_gateway(
+            self.journey_id.company_id, partner._sms_number()
+        )
         lines = []
         while step and due <= horizon:
             met = journey_tools.condition_met(

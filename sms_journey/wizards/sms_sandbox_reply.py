@@ -3,6 +3,7 @@ import uuid
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools import phone as phone_tools
 from ..tools.gateways.base import InboundSms
 
 
@@ -49,6 +50,21 @@ class SmsSandboxReply(models.TransientModel):
                     )
                 )
 
+    def _texted_from(self, gateway):
+        """The sender the sandbox last texted the number from: the reply is written to
+        it, as a phone answers a conversation."""
+        last = (
+            self.env["sms.gateway.message"]
+            .sudo()
+            .search(
+                gateway._sandbox_texted_domain(
+                    [phone_tools.try_normalize(self.number) or self.number]
+                ),
+                limit=1,
+            )
+        )
+        return last.sender_id.value or gateway.sender or ""
+
     def action_send(self):
         """Hand the reply to the inbound pipeline, as the webhook does with a parsed SMS."""
         self.ensure_one()
@@ -58,7 +74,7 @@ class SmsSandboxReply(models.TransientModel):
         inbound = InboundSms(
             provider_message_id=f"SM{uuid.uuid4().hex}",
             sender=self.number,
-            recipient=gateway.sender or "",
+            recipient=self._texted_from(gateway),
             body=self.body,
         )
         self.env["sms.interaction"].sudo()._receive(gateway, inbound)

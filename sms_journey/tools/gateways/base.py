@@ -84,6 +84,9 @@ class OutgoingSms:
     to: str  # E.164
     body: str
     status_callback: str | None = None
+    # the "From" of this SMS (a number, alphanumeric ID or Twilio 'MG…' service SID);
+    # None: the account's default sender (GatewayConfig.sender)
+    sender: str | None = None
 
 
 @dataclass(frozen=True)

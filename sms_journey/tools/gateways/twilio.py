@@ -251,7 +251,7 @@ class TwilioClient(GatewayClient):
     # -- sending --
     def _payload(self, sms):
         data = {"To": sms.to, "Body": sms.body}
-        sender = self.config.sender or ""
+        sender = sms.sender or self.config.sender or ""
         if sender.startswith("MG"):
             data["MessagingServiceSid"] = sender
         elif sender:

@@ -269,7 +269,7 @@ class VonageClient(GatewayClient):
         data = {
             "api_key": self.config.account_sid or "",
             "api_secret": self.config.auth_token or "",
-            "from": _strip_plus(self.config.sender or ""),
+            "from": _strip_plus(sms.sender or self.config.sender or ""),
             "to": _strip_plus(sms.to),
             "text": sms.body,
             "type": "text" if is_gsm7(sms.body) else "unicode",
