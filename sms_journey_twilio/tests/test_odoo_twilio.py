@@ -190,6 +190,14 @@ class TestOdooTwilio(MockSmsTwilioApi, HttpCase):
 
     # settings -----------------------------------------------------------------
 
+    def test_settings_show_one_place(self):
+        admin = self.env.ref("base.user_admin")
+        admin.groups_id |= self.env.ref("sms_journey.group_sms_journey_manager")
+        views = self.env["res.config.settings"].with_user(admin).get_views([(False, "form")])
+        arch = views["views"]["form"]["arch"]
+        self.assertIn('name="sms_journey_transport"', arch)
+        self.assertIn("is chosen in SMS Journeys' settings", arch)
+
     def test_one_choice_of_transport(self):
         settings = self.env["res.config.settings"].create({})
         self.assertEqual(settings.sms_journey_transport, "twilio")
