@@ -10,7 +10,9 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 # and fresh clones of the same commit reuse the one already built.
 REQ_HASH="$(sha1sum "$REPO_DIR/requirements.txt" | cut -c1-12)"
 VENV="${SMS_JOURNEY_VENV:-$HOME/.cache/sms_journey/venv-$REQ_HASH}"
-ADDONS_PATH="$ODOO_SRC/odoo/addons,$REPO_DIR"
+# SMS_JOURNEY_EXTRA_ADDONS: more addons directories (comma-separated), between Odoo's and
+# ours, e.g. one holding sms_twilio for a tree older than the 18.0 builds that ship it.
+ADDONS_PATH="$ODOO_SRC/odoo/addons${SMS_JOURNEY_EXTRA_ADDONS:+,$SMS_JOURNEY_EXTRA_ADDONS},$REPO_DIR"
 
 log() { printf '\033[1m[sms_journey]\033[0m %s\n' "$*" >&2; }
 
@@ -85,6 +87,17 @@ sandbox_token() {
 
 drop_db() {
     if db_exists "$1"; then dropdb --force "$1"; fi
+}
+
+# Whether module $1 is in a directory of the addons path (e.g. sms_twilio, which current
+# 18.0 builds ship and older trees lack: sms_journey_twilio needs it).
+has_addon() {
+    local dir dirs
+    IFS=',' read -ra dirs <<<"$ADDONS_PATH"
+    for dir in "${dirs[@]}"; do
+        [ -f "$dir/$1/__manifest__.py" ] && return 0
+    done
+    return 1
 }
 
 odoo_bin() {

@@ -5,6 +5,9 @@
 # mass_mailing_sms suites on a fresh database with sms_journey installed, the install
 # with demo data and the uninstall from it, the install from the wheel and the upgrade
 # from the previous release.
+# Where the Odoo tree has sms_twilio (current 18.0 builds; or SMS_JOURNEY_EXTRA_ADDONS),
+# sms_journey_twilio is installed and tested too, with sms_twilio's own suite; where it
+# has not, one line says the bridge is skipped.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup_all
@@ -14,6 +17,19 @@ DB="${SMS_JOURNEY_TEST_DB:-sms_journey_test}"
 HTTP_PORT="${SMS_JOURNEY_TEST_PORT:-8169}"
 # Extra --test-tags can narrow the Odoo run while developing, e.g. /sms_journey:TestConsent
 TEST_TAGS="${SMS_JOURNEY_TEST_TAGS:-/sms_journey,/sms,/test_mail_sms,/mass_mailing_sms}"
+# the bridge to Odoo's own Twilio (sms_journey_twilio), where the Odoo tree has sms_twilio
+MODULES="sms_journey,test_mail_sms,mass_mailing_sms"
+LINTED="sms_journey sms_journey_twilio"
+if has_addon sms_twilio; then
+    MODULES="$MODULES,sms_twilio,sms_journey_twilio"
+    if [ -z "${SMS_JOURNEY_TEST_TAGS:-}" ]; then
+        TEST_TAGS="$TEST_TAGS,/sms_journey_twilio,/sms_twilio"
+    fi
+    BRIDGE_NOTE="sms_journey_twilio: the Odoo tree has sms_twilio, installed and tested"
+else
+    BRIDGE_NOTE="sms_journey_twilio: skipped, the Odoo tree has no sms_twilio"
+fi
+log "$BRIDGE_NOTE"
 LOG_DIR="$(mktemp -d)"
 PASSED=0
 FAILED=0
@@ -27,11 +43,12 @@ if (cd "$REPO_DIR" && ruff check .); then count 1 0; else count 0 1; fi
 # 1b. the checks OCA repositories run: pylint-odoo with the OCA configuration for 18.0
 #     (.pylintrc: any message fails), and the ruff formatting
 log "pylint-odoo (.pylintrc)"
-if (cd "$REPO_DIR" && pylint --rcfile=.pylintrc sms_journey) > "$LOG_DIR/pylint.log" 2>&1; then
+# shellcheck disable=SC2086  # two module names
+if (cd "$REPO_DIR" && pylint --rcfile=.pylintrc $LINTED) > "$LOG_DIR/pylint.log" 2>&1; then
     count 1 0
 else
     cat "$LOG_DIR/pylint.log" >&2
-    log "... $(grep -c '^sms_journey/' "$LOG_DIR/pylint.log") pylint-odoo messages"
+    log "... $(grep -c '^sms_journey' "$LOG_DIR/pylint.log") pylint-odoo messages"
     count 0 1
 fi
 log "ruff format --check"
@@ -82,9 +99,9 @@ show_problems() { grep -aE --line-buffered '(ERROR|FAIL|CRITICAL|Traceback|tests
 
 log "fresh database $DB"
 drop_db "$DB"
-log "installing sms_journey, test_mail_sms, mass_mailing_sms (no demo)"
+log "installing ${MODULES//,/, } (no demo)"
 set +e
-odoo_bin -d "$DB" -i sms_journey,test_mail_sms,mass_mailing_sms --without-demo=all \
+odoo_bin -d "$DB" -i "$MODULES" --without-demo=all \
     --http-port="$HTTP_PORT" --stop-after-init --log-level=warn 2>&1 | tee "$LOG_DIR/install.log" | show_problems
 rc=${PIPESTATUS[0]}
 set -e
@@ -223,5 +240,6 @@ if [ "${SMS_JOURNEY_SKIP_UPGRADE_CHECK:-}" != "1" ]; then
 fi
 
 log "logs in $LOG_DIR"
+log "$BRIDGE_NOTE"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

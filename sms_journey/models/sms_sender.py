@@ -460,7 +460,7 @@ class SmsSender(models.AbstractModel):
         verdicts = self._decide(company, items, timing=bool(gateway), gateway=gateway)
         if gateway:
             return self._send_through_gateway(gateway, requests, messages, verdicts)
-        return self._send_through_iap(requests, messages, verdicts)
+        return self._send_through_iap(requests, messages, verdicts, company)
 
     @api.model
     def _log_messages(self, requests):
@@ -513,12 +513,15 @@ class SmsSender(models.AbstractModel):
         ]
 
     @api.model
-    def _send_through_iap(self, requests, messages, verdicts):
+    def _send_through_iap(self, requests, messages, verdicts, company=None):
         """Odoo's way for companies on IAP: ``sms.sms`` rows with their chatter
-        notifications; canceled ones are recorded canceled, the others sent."""
+        notifications; canceled ones are recorded canceled, the others sent. The rows
+        are created for ``company`` (the current one by default): where Odoo chooses the
+        provider per company (``sms_twilio``), they leave through that company's."""
         sms_records = (
             self.env["sms.sms"]
             .sudo()
+            .with_company(company or self.env.company)
             .create(
                 [
                     {
