@@ -204,8 +204,14 @@ class Chromium:
             self.wait_for(then)
 
     def scroll_to(self, selector):
+        """Scroll ``selector`` to the top of the screen, under the control panel: a
+        screen's scroller ends with a blank as high as itself, else a short page stops
+        scrolling early and a sliver of what is above the element stays on the picture."""
         self.evaluate(
-            f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: 'start'}})"
+            f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+            " const scroller = el.closest('.o_content');"
+            " if (scroller) { scroller.style.paddingBottom = `${scroller.clientHeight}px`; }"
+            " el.scrollIntoView({block: 'start'}); })()"
         )
 
     def shoot(self, path):
