@@ -55,6 +55,35 @@ def load_registry(db, *extra):
     return odoo, odoo.modules.registry.Registry(db)
 
 
+SENT_MESSAGES_SQL = """
+INSERT INTO sms_gateway_message
+       (sms_uuid, gateway_id, company_id, number, body, sms_kind, state, due_at,
+        sent_at, attempts, segments, provider_message_id,
+        create_date, write_date, create_uid, write_uid)
+SELECT md5(random()::text || g::text), %(gateway)s, %(company)s,
+       '+3933312' || lpad(g::text, 5, '0'), 'Order shipped', 'transactional',
+       'sent', now() at time zone 'utc', now() at time zone 'utc', 1, 1,
+       %(prefix)s || lpad(g::text, %(width)s, '0'),
+       now() at time zone 'utc', now() at time zone 'utc', 1, 1
+  FROM generate_series(1, %(count)s) g
+"""
+
+
+def insert_sent_messages(cr, gateway_id, company_id, count, prefix, width):
+    """``count`` outbox rows of ``gateway_id`` sent and waiting for their delivery
+    report, provider ids ``prefix`` + the row's number padded to ``width`` digits."""
+    cr.execute(
+        SENT_MESSAGES_SQL,
+        {
+            "gateway": gateway_id,
+            "company": company_id,
+            "count": count,
+            "prefix": prefix,
+            "width": width,
+        },
+    )
+
+
 def peak_rss_mb():
     import resource
 

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import requests
-from _odoo import ADDONS_PATH, ODOO_SRC, ensure_db, load_registry
+from _odoo import ADDONS_PATH, ODOO_SRC, ensure_db, insert_sent_messages, load_registry
 
 TOKEN = "bench-token"
 
@@ -47,19 +47,7 @@ def prepare(db, port, statuses, inbound):
             }
         )
         env.company.sms_gateway_id = gateway
-        cr.execute(
-            """INSERT INTO sms_gateway_message
-                   (sms_uuid, gateway_id, company_id, number, body, sms_kind, state, due_at,
-                    sent_at, attempts, segments, provider_message_id,
-                    create_date, write_date, create_uid, write_uid)
-               SELECT md5(random()::text || g::text), %s, %s,
-                      '+3933312' || lpad(g::text, 5, '0'), 'Order shipped', 'transactional',
-                      'sent', now() at time zone 'utc', now() at time zone 'utc', 1, 1,
-                      'SMbench' || lpad(g::text, 6, '0'),
-                      now() at time zone 'utc', now() at time zone 'utc', 1, 1
-                 FROM generate_series(1, %s) g""",
-            [gateway.id, env.company.id, statuses],
-        )
+        insert_sent_messages(cr, gateway.id, env.company.id, statuses, "SMbench", 6)
         partners = env["res.partner"].create(
             [{"name": f"Bench {i}", "mobile": f"+3934712{i:05d}"} for i in range(inbound)]
         )

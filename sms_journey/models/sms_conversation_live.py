@@ -47,4 +47,7 @@ class SmsConversation(models.Model):
         for company, payload in zip(
             companies, conversation.change_payloads(pending).values(), strict=True
         ):
-            self.env["bus.bus"]._sendone((company, SUBCHANNEL), CHANGED, payload)
+            # in the company's environment: the bus row's defaults need no read of the
+            # user's company (a public webhook's user: one query per delivery report)
+            bus = self.env["bus.bus"].with_company(company)
+            bus._sendone((company, SUBCHANNEL), CHANGED, payload)

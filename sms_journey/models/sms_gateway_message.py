@@ -10,8 +10,8 @@ import threading
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools import cost_guard
 from ..tools.encoding import analyze
-from ..tools.phone import region_of
 from .bulk_sql import insert_rows, sql_values
 from .sms_sender import CANCEL_TO_FAILURE_TYPE
 
@@ -49,8 +49,9 @@ def _verdict_values(verdict, gateway, segments):
         "sender_id": gateway._sender_for(verdict.number) if verdict.number else None,
         "cost": 0.0 if decision.canceled else segments * gateway._segment_price(verdict.number),
         "number": verdict.number,
-        # for the deliverability report: parsed once here, never per report row
-        "destination_country": region_of(verdict.number) if verdict.number else None,
+        # for the deliverability report: parsed once here (the price's lookup, cached),
+        # never per report row
+        "destination_country": cost_guard.destination_country(verdict.number),
         "state": "canceled" if decision.canceled else "queued",
         "due_at": decision.due_at,
         "deferred_reason": None if decision.canceled else verdict.reason,

@@ -18,7 +18,6 @@ company's monthly budget for marketing SMS.
 Datetimes follow Odoo's convention: naive UTC. No Odoo import.
 """
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,9 +32,9 @@ WARN_RATIO = 0.8
 _EPSILON = 1e-6
 
 
-@functools.lru_cache(maxsize=65536)  # asked for every SMS, at enqueue and at dispatch
 def destination_country(e164):
-    """ISO alpha-2 country of the number ``e164``, or None when unknown."""
+    """ISO alpha-2 country of the number ``e164``, or None when unknown (asked for every
+    SMS, at enqueue and at dispatch: ``phone.region_of`` keeps the answers)."""
     return phone.region_of(e164) if e164 else None
 
 

@@ -180,6 +180,9 @@ def _parse_e164(e164):
     return phonenumbers.parse(normalized) if normalized else None
 
 
+# asked for every SMS queued (its price, its destination country) and by the send rules:
+# parsing costs more than the rest of queueing it (bench/README.md, issue 21)
+@functools.lru_cache(maxsize=65536)
 def region_of(e164):
     """ISO alpha-2 country of a number (``'IT'``), or None if invalid or non-geographic."""
     parsed = _parse_e164(e164)

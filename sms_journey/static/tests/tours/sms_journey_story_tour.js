@@ -1,6 +1,11 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import {
+    PHONE,
+    sendInConversation,
+    typeAndCheck,
+} from "@sms_journey/../tests/tours/sms_journey_tour_steps";
 
 // The README's "Five minutes with the demo", on the demo data, in the order the README
 // tells it. tests/test_demo_story.py plays the parts one after the other and runs, in
@@ -125,12 +130,7 @@ tours.add("sms_journey_story_phone", {
             content: "4. His phone shows the journey's SMS with its (tracked) link, delivered (✓✓)",
             trigger: ".o_sms_thread_phone .o_sms_conversation_out:contains('your cart is waiting for you'):contains('/r/') .o_sms_thread_ticks_delivered",
         },
-        {
-            content: "Type his answer",
-            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_input",
-            run: "edit Is the espresso cup set still available in blue?",
-        },
-        { trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_send", run: "click" },
+        ...sendInConversation("Is the espresso cup set still available in blue?", PHONE),
         {
             content: "His answer is on his phone, on the right",
             trigger: ".o_sms_conversation_in:contains('still available in blue') .o_sms_thread_mine",
@@ -139,14 +139,6 @@ tours.add("sms_journey_story_phone", {
 });
 
 // Steps 5 and 6: the reply on the contact, answered; the composer's counter.
-const COMPOSER_BODY = ".modal .o_field_widget[name='body']:visible";
-function typeAndCheck(text, ...checks) {
-    return [
-        { content: `Type ${text}`, trigger: `${COMPOSER_BODY} textarea`, run: `edit ${text}` },
-        { trigger: ".modal .modal-title", run: "click" },
-        ...checks.map((check) => ({ content: check, trigger: `${COMPOSER_BODY} ${check}` })),
-    ];
-}
 tours.add("sms_journey_story_contact", {
     steps: () => [
         {
@@ -166,12 +158,7 @@ tours.add("sms_journey_story_contact", {
             content: "His reply",
             trigger: ".o_sms_conversation_in:contains('still available in blue')",
         },
-        {
-            content: "Answer him",
-            trigger: ".o_sms_conversation_input",
-            run: "edit Yes, two blue sets left. Your cart is saved.",
-        },
-        { trigger: ".o_sms_conversation_send", run: "click" },
+        ...sendInConversation("Yes, two blue sets left. Your cart is saved."),
         {
             content: "The answer is at the bottom, queued",
             trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('two blue sets left') .o_sms_thread_ticks",
@@ -233,11 +220,7 @@ tours.add("sms_journey_story_stop", {
     url: "/odoo",
     steps: () => [
         ...openAndreiOnThePhone(),
-        {
-            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_input",
-            run: "edit STOP",
-        },
-        { trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_send", run: "click" },
+        ...sendInConversation("STOP", PHONE),
         {
             content: "STOP is on his phone",
             trigger: ".o_sms_conversation_in:contains('STOP') .o_sms_thread_mine",

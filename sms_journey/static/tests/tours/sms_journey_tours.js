@@ -1,6 +1,12 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import {
+    COMPOSER_BODY,
+    PHONE,
+    sendInConversation,
+    typeAndCheck,
+} from "@sms_journey/../tests/tours/sms_journey_tour_steps";
 
 // The journey form and its steps open in the web client.
 registry.category("web_tour.tours").add("sms_journey_journey_form", {
@@ -115,16 +121,7 @@ registry.category("web_tour.tours").add("sms_journey_conversation", {
             content: "The contact's reply",
             trigger: ".o_sms_conversation_in:contains('See you tomorrow')",
         },
-        {
-            content: "Type an answer",
-            trigger: ".o_sms_conversation_input",
-            run: "edit Great, see you at 10",
-        },
-        {
-            content: "Send it",
-            trigger: ".o_sms_conversation_send",
-            run: "click",
-        },
+        ...sendInConversation("Great, see you at 10"),
         {
             content: "The answer appears at once, at the bottom",
             trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('Great, see you at 10')",
@@ -302,16 +299,7 @@ registry.category("web_tour.tours").add("sms_journey_answer_reply", {
             content: "The contact's reply is a bubble",
             trigger: ".o_sms_conversation_in:contains('Is my order ready?')",
         },
-        {
-            content: "Type the answer",
-            trigger: ".o_sms_conversation_input",
-            run: "edit Yes, come by at 5pm",
-        },
-        {
-            content: "Send it",
-            trigger: ".o_sms_conversation_send",
-            run: "click",
-        },
+        ...sendInConversation("Yes, come by at 5pm"),
         {
             content: "The answer appears at the bottom, queued",
             trigger: ".o_sms_conversation_message:last-child.o_sms_conversation_out:contains('Yes, come by at 5pm') .o_sms_thread_ticks",
@@ -321,14 +309,6 @@ registry.category("web_tour.tours").add("sms_journey_answer_reply", {
 
 // (c) The composer's counter: an extension character costs two septets and stays
 // GSM-7; ł or an emoji switch to UCS-2.
-const COMPOSER_BODY = ".modal .o_field_widget[name='body']:visible";
-function typeAndCheck(text, ...checks) {
-    return [
-        { content: `Type ${text}`, trigger: `${COMPOSER_BODY} textarea`, run: `edit ${text}` },
-        { trigger: ".modal .modal-title", run: "click" },
-        ...checks.map((check) => ({ content: check, trigger: `${COMPOSER_BODY} ${check}` })),
-    ];
-}
 registry.category("web_tour.tours").add("sms_journey_composer_counter", {
     steps: () => [
         {
@@ -441,16 +421,7 @@ registry.category("web_tour.tours").add("sms_journey_sandbox_stop", {
             content: "The phone shows the SMS it received, delivered",
             trigger: ".o_sms_thread_phone .o_sms_conversation_out:contains('Your order shipped') .o_sms_thread_ticks_delivered",
         },
-        {
-            content: "Type STOP",
-            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_input",
-            run: "edit STOP",
-        },
-        {
-            content: "Send it",
-            trigger: ".o_sms_sandbox_phone_device .o_sms_conversation_send",
-            run: "click",
-        },
+        ...sendInConversation("STOP", PHONE),
         {
             content: "STOP is on the phone, on the right",
             trigger: ".o_sms_conversation_in:contains('STOP') .o_sms_thread_mine",
