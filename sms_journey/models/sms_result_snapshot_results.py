@@ -246,6 +246,14 @@ class SmsResultSnapshot(models.AbstractModel):
         if table == "sms_program_month":
             gaps = SQL("(%s)", Month._gap_query())
             return Month._month_query(gaps=gaps, results=results)
+        if table == "sms_program_day":
+            branches = Month._branches()
+            gaps = SQL("(%s)", Month._gap_query())
+            union = Month._union(branches["event"] + branches["order"], gaps, results)
+            return Month._day_query(union)
+        journey = self._recomputed_journey(table)
+        if journey is not None:
+            return journey
         if table == "sms_result":
             return SQL("SELECT * FROM %s q", results)
         if table == "sms_result_total":
