@@ -230,12 +230,13 @@ class SmsProgramMonth(models.Model):
             now=SQL("%s::timestamp", now) if now else SQL("(now() AT TIME ZONE 'UTC')"),
         )
 
-    def _month_query(self, gaps=None, results=None):
+    def _month_query(self, gaps=None, results=None, now=None):
         """The dashboard's rows (company, month) computed at once from the live tables,
         the order gaps ``gaps`` and the SMS rows ``results`` (relations, default the
-        tables): what the kept rows must equal (``sms.result.snapshot._recomputed``)."""
+        tables), churn counted up to ``now``: what the kept rows must equal
+        (``sms.result.snapshot._recomputed``)."""
         branches = self._branches()
-        union = self._union(branches["event"] + branches["order"], gaps, results)
+        union = self._union(branches["event"] + branches["order"], gaps, results, now)
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
         return SQL(
             """

@@ -50,8 +50,12 @@ class SmsResultSnapshot(models.AbstractModel):
         parameters.set_param(CHURN_NOW, fields.Datetime.to_string(now))
 
     def _churn_now(self):
-        """The time up to which the order gaps' churn is counted (the transaction's)."""
-        return self.env.execute_query(SQL("SELECT now() AT TIME ZONE 'UTC'"))[0][0]
+        """The time up to which the order gaps' churn is counted: the transaction's
+        (``results_now`` in the context: a test's clock)."""
+        return (
+            self.env.context.get("results_now")
+            or self.env.execute_query(SQL("SELECT now() AT TIME ZONE 'UTC'"))[0][0]
+        )
 
     def _update_program(self, since, message_id, results_changed, families):
         """The order gaps of the customers ``families`` (their orders changed since
@@ -61,11 +65,11 @@ class SmsResultSnapshot(models.AbstractModel):
         changed counted again; then the months of those days summed again."""
         parameters = self.env["ir.config_parameter"].sudo()
         settings = self._company_settings()
-        if parameters.get_param(COMPANY_SETTINGS) != settings:
+        before = fields.Datetime.to_datetime(parameters.get_param(CHURN_NOW))
+        if parameters.get_param(COMPANY_SETTINGS) != settings or not before:
             # an inactivity period or a time zone changed: every order and day moves
             return self._build_program()
         self._update_order_gaps(families)
-        before = fields.Datetime.to_datetime(parameters.get_param(CHURN_NOW))
         now = self._churn_now()
         self._move_order_days(before, now, results_changed)
         self._count_event_days(since, message_id)
