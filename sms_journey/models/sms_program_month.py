@@ -145,7 +145,8 @@ class SmsProgramMonth(models.Model):
                     "m.date",
                     f"COALESCE(m.record_company_id, {main})",
                     "FROM mail_message m JOIN mail_activity_type t"
-                    " ON t.id = m.mail_activity_type_id WHERE t.category = 'phonecall'",
+                    " ON t.id = m.mail_activity_type_id WHERE t.category = 'phonecall'"
+                    " AND m.mail_activity_type_id IS NOT NULL",  # its index's condition
                     calls="1",
                 ),
                 branch(

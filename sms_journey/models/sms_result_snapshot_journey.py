@@ -236,6 +236,9 @@ class SmsResultSnapshot(models.AbstractModel):
                 ids,
             )
         )
+        # a temporary table has no statistics: without them the planner may read the
+        # whole table to join it
+        cr.execute(SQL("ANALYZE %s, %s", old, new))
         cr.execute(
             SQL(
                 """WITH same AS (DELETE FROM %(new)s n USING %(old)s o
