@@ -75,9 +75,10 @@ class SmsProgramMonth(models.Model):
         if families is None:
             only = SQL("TRUE")
         else:
+            # an array, not a subquery: the planner reads the orders by partner (indexed)
             only = SQL(
-                "so.partner_id IN (SELECT id FROM res_partner"
-                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s))",
+                "so.partner_id = ANY(ARRAY(SELECT id FROM res_partner"
+                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s)))",
                 list(families),
                 list(families),
             )

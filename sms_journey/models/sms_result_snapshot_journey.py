@@ -194,9 +194,10 @@ class SmsResultSnapshot(models.AbstractModel):
                 SELECT id FROM sms_journey_holdout_fact WHERE participant_id IS NULL
                  UNION
                 SELECT p.id FROM sms_journey_participant p
-                 WHERE p.partner_id IN (SELECT id FROM res_partner
-                                         WHERE commercial_partner_id = ANY(%(families)s)
-                                            OR id = ANY(%(families)s))
+                 WHERE p.partner_id = ANY(ARRAY(
+                            SELECT id FROM res_partner
+                             WHERE commercial_partner_id = ANY(%(families)s)
+                                OR id = ANY(%(families)s)))
                  UNION
                 SELECT id FROM sms_journey_holdout_fact WHERE family_id = ANY(%(families)s)
                  UNION

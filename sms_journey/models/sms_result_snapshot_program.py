@@ -101,29 +101,23 @@ class SmsResultSnapshot(models.AbstractModel):
         ]
 
     def _update_order_gaps(self, families):
-        """The order gaps of ``families`` computed again; the rows as they were and as
-        they are stay in ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
-        cr = self.env.cr
-        for age in ("old", "new"):
-            temp = SQL.identifier(f"sms_program_order_gap_{age}")
-            cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
-            cr.execute(SQL("CREATE TEMP TABLE %s (LIKE sms_program_order_gap)", temp))
-        if families:
-            cr.execute(
+        """The order gaps of ``families`` computed again; only those that differ are
+        written, and stay as they were and as they are in ``sms_program_order_gap_old``
+        / ``_new`` (temporary)."""
+        ids = [
+            row[0]
+            for row in self.env.execute_query(
                 SQL(
-                    """WITH d AS (DELETE FROM sms_program_order_gap WHERE family_id = ANY(%s)
-                                  RETURNING *)
-                       INSERT INTO sms_program_order_gap_old SELECT * FROM d""",
-                    families,
+                    "SELECT id FROM sms_program_order_gap WHERE family_id = ANY(%s)",
+                    list(families),
                 )
             )
-            self._insert(
-                SQL(
-                    "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q",
-                    self.env["sms.program.month"]._gap_query(families),
-                ),
-                "sms_program_order_gap_new",
-            )
+        ]
+        query = SQL(
+            "SELECT q.*, q.id FROM (%s) q",
+            self.env["sms.program.month"]._gap_query(families),
+        )
+        self._sync_rows("sms_program_order_gap", query, ids)
 
     def _move_order_days(self, before, now, results_changed):
         """Move the *order* part of the dashboard's days by the order gaps and SMS rows
