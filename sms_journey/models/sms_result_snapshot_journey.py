@@ -250,8 +250,13 @@ class SmsResultSnapshot(models.AbstractModel):
                 old=old,
             )
         )
+        # an array, not a subquery: the planner would read the whole table to join it
         cr.execute(
-            SQL("DELETE FROM %s WHERE id IN (SELECT id FROM %s)", SQL.identifier(table), old)
+            SQL(
+                "DELETE FROM %s WHERE id = ANY(ARRAY(SELECT id FROM %s))",
+                SQL.identifier(table),
+                old,
+            )
         )
         cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), new))
 
