@@ -272,37 +272,6 @@ class SmsJourney(models.Model):
             )
         return figures
 
-    def _snapshot_views(self):
-        """Stored with the results (``sms.result.snapshot``): the control-group sums of
-        each journey, per group — participants, converted (an order confirmed by the
-        contact's family within ``goal_days`` of enrolment), the revenue (order totals)
-        and the sum of its squares per participant, for the confidence interval."""
-        query = SQL(
-            """
-            SELECT row_number() OVER () AS id, g.journey_id, g.holdout,
-                   COUNT(*) AS participants,
-                   COUNT(*) FILTER (WHERE g.orders > 0) AS converted,
-                   COALESCE(SUM(g.amount), 0) AS revenue,
-                   COALESCE(SUM(g.amount * g.amount), 0) AS revenue_squares
-              FROM (
-                SELECT p.journey_id, COALESCE(p.holdout, FALSE) AS holdout, p.id,
-                       COALESCE(SUM(o.amount_total), 0) AS amount, COUNT(o.id) AS orders
-                  FROM sms_journey_participant p
-                  JOIN sms_journey j ON j.id = p.journey_id
-                  JOIN res_partner rp ON rp.id = p.partner_id
-             LEFT JOIN res_partner op
-                    ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
-             LEFT JOIN sale_order o
-                    ON o.partner_id = op.id AND o.state = 'sale'
-                   AND o.date_order > p.enrolled_at
-                   AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
-              GROUP BY p.journey_id, p.holdout, p.id
-              ) g
-          GROUP BY g.journey_id, g.holdout
-            """
-        )
-        return [("sms_journey_holdout", query, ["id"], [["journey_id"]])]
-
     def _first_step(self):
         """The step contacts enter on: the first of the main path."""
         self.ensure_one()

@@ -39,7 +39,7 @@ ACTIONS = [
 ]
 
 
-# the stored totals of a step's traces (``_snapshot_views``)
+# the stored totals of a step's traces (``sms_journey_step_total``, sms.result.snapshot)
 STEP_TOTALS = ("skipped", "held_out", "converted", "yes", "no")
 
 
@@ -333,23 +333,6 @@ class SmsJourneyStep(models.Model):
             step.converted_count = row.get("converted", 0)
             step.yes_count = row.get("yes", 0)
             step.no_count = row.get("no", 0)
-
-    def _snapshot_views(self):
-        """Stored with the results (``sms.result.snapshot``): what each step's traces
-        became, counted per journey and step."""
-        query = SQL(
-            """
-            SELECT row_number() OVER () AS id, t.journey_id, t.step_id,
-                   COUNT(*) FILTER (WHERE t.state = 'skipped') AS skipped,
-                   COUNT(*) FILTER (WHERE t.state = 'held_out') AS held_out,
-                   COUNT(*) FILTER (WHERE t.converted) AS converted,
-                   COUNT(*) FILTER (WHERE t.branch = 'yes') AS yes,
-                   COUNT(*) FILTER (WHERE t.branch = 'no') AS no
-              FROM sms_journey_trace t
-          GROUP BY t.journey_id, t.step_id
-            """
-        )
-        return [("sms_journey_step_total", query, ["id"], [["step_id"], ["journey_id"]])]
 
     def unlink(self):
         """Participants waiting at a removed step move on to the step after it (at the end

@@ -68,20 +68,17 @@ class SmsProgramMonth(models.Model):
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
-    def _snapshot_views(self):
-        # tables kept by sms.result.snapshot from what changed (_gap_query, _month_query)
-        return []
-
     def _gap_query(self, families=None):
         """One row per confirmed order: whether it reactivated its customer, when the
-        customer becomes inactive after it; for every order, or those of the customers
-        (commercial partners) ``families``."""
+        customer becomes inactive after it, its attributed revenue (if attributed); for
+        every order, or those of the customers (commercial partners) ``families``."""
         if families is None:
             only = SQL("TRUE")
         else:
+            # an array, not a subquery: the planner reads the orders by partner (indexed)
             only = SQL(
-                "so.partner_id IN (SELECT id FROM res_partner"
-                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s))",
+                "so.partner_id = ANY(ARRAY(SELECT id FROM res_partner"
+                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s)))",
                 list(families),
                 list(families),
             )
@@ -91,13 +88,15 @@ class SmsProgramMonth(models.Model):
                        g.previous_order < g.date_order - g.gap AS reactivated,
                        CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
                             THEN g.date_order + g.gap END AS churn_at,
-                       g.family_id
+                       g.family_id, g.attributed, g.attributed_revenue
                   FROM (
                     SELECT so.id, so.company_id, so.date_order,
                            make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
                            lag(so.date_order) OVER w AS previous_order,
                            lead(so.date_order) OVER w AS next_order,
-                           COALESCE(p.commercial_partner_id, p.id) AS family_id
+                           COALESCE(p.commercial_partner_id, p.id) AS family_id,
+                           so.sms_attribution_kind IS NOT NULL AS attributed,
+                           so.sms_attributed_revenue AS attributed_revenue
                       FROM sale_order so
                       JOIN res_partner p ON p.id = so.partner_id
                       JOIN res_company c ON c.id = so.company_id
@@ -109,13 +108,17 @@ class SmsProgramMonth(models.Model):
             only,
         )
 
-    def _month_query(self, gaps=None, results=None, dirty=None):
-        """The dashboard's rows (company, month), read from the order gaps ``gaps`` and
-        the SMS rows ``results`` (relations, default the tables): every month, or the
-        months of the table ``dirty`` (company_id, month, lo, hi: the month in UTC)."""
+    def _branches(self, dirty=None, gaps="__gaps__", results="__results__", sign="1"):
+        """{part: [SQL code of a branch]}: each branch gives one row per thing counted,
+        (company_id, at, part, the ``COLUMNS``, sign). The *event* part (replies, calls,
+        e-mails, reminders, survey answers, opt-outs) is counted again by day where one
+        happened; the *order* part (churn, reactivation, attributed revenue from the
+        order gaps ``gaps``; SMS sent and their cost from the SMS rows ``results``) moves
+        by the rows that changed (``sign``: -1 for rows taken away). ``dirty``: only the
+        periods of that table (company_id, lo, hi in UTC)."""
         zeros = {column: "0" for column in COLUMNS}
 
-        def branch(at, company, source, **values):
+        def branch(part, at, company, source, **values):
             cols = {**zeros, **values}
             select = ", ".join(f"{cols[c]} AS {c}" for c in COLUMNS)
             restrict = ""
@@ -127,78 +130,116 @@ class SmsProgramMonth(models.Model):
                     f" AND EXISTS (SELECT 1 FROM {dirty} d WHERE d.company_id = {company}"
                     f" AND {at} >= d.lo AND {at} < d.hi)"
                 )
-            return f"SELECT {company} AS company_id, {at} AS at, {select} {source}{restrict}"
+            return (
+                f"SELECT {company} AS company_id, {at} AS at, '{part}'::varchar AS part,"
+                f" {select}, {sign} AS sign {source}{restrict}"
+            )
 
         main = "(SELECT min(id) FROM res_company)"
-        gap = "__gaps__"
-        branches = [
-            branch("i.received_at", "i.company_id", "FROM sms_interaction i", inbound="1"),
-            branch(
-                "m.date",
-                f"COALESCE(m.record_company_id, {main})",
-                "FROM mail_message m JOIN mail_activity_type t ON t.id = m.mail_activity_type_id"
-                " WHERE t.category = 'phonecall'",
-                calls="1",
-            ),
-            branch(
-                "m.date",
-                f"COALESCE(m.record_company_id, {main})",
-                "FROM mail_message m WHERE m.message_type = 'email'",
-                emails="1",
-            ),
-            branch(
-                "o.churn_at",
-                "o.company_id",
-                f"FROM {gap} o WHERE o.churn_at <= now() AT TIME ZONE 'UTC'",
-                churned="1",
-            ),
-            branch(
-                "o.date_order",
-                "o.company_id",
-                f"FROM {gap} o WHERE o.reactivated",
-                reactivated="1",
-            ),
-            branch(
-                "p.enrolled_at",
-                "COALESCE(p.company_id, j.company_id)",
-                "FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id"
-                " LEFT JOIN account_move mv ON mv.id = p.source_res_id"
-                " WHERE j.trigger = 'invoice_overdue' AND p.source_model = 'account.move'",
-                reminded="1",
-                paid="(mv.payment_state IN ('paid', 'in_payment'))::int",
-            ),
-            branch(
-                "a.answered_at",
-                f"COALESCE(a.company_id, {main})",
-                "FROM sms_survey_answer a WHERE a.value_number IS NOT NULL",
-                survey_count="1",
-                survey_sum="a.value_number",
-            ),
-            branch("r.date", "r.company_id", "FROM __results__ r", sent="r.sent", cost="r.cost"),
-            branch(
-                "l.date",
-                f"COALESCE(pa.company_id, {main})",
-                "FROM sms_consent_log l LEFT JOIN res_partner pa ON pa.id = l.partner_id"
-                " WHERE l.action = 'opted_out'",
-                opted_out="1",
-            ),
-            branch(
-                "so.date_order",
-                "so.company_id",
-                "FROM sale_order so"
-                " WHERE so.state = 'sale' AND so.sms_attribution_kind IS NOT NULL",
-                revenue="so.sms_attributed_revenue",
-            ),
-        ]
-        sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
+        return {
+            "event": [
+                branch(
+                    "event", "i.received_at", "i.company_id", "FROM sms_interaction i", inbound="1"
+                ),
+                branch(
+                    "event",
+                    "m.date",
+                    f"COALESCE(m.record_company_id, {main})",
+                    "FROM mail_message m JOIN mail_activity_type t"
+                    " ON t.id = m.mail_activity_type_id WHERE t.category = 'phonecall'"
+                    " AND m.mail_activity_type_id IS NOT NULL",  # its index's condition
+                    calls="1",
+                ),
+                branch(
+                    "event",
+                    "m.date",
+                    f"COALESCE(m.record_company_id, {main})",
+                    "FROM mail_message m WHERE m.message_type = 'email'",
+                    emails="1",
+                ),
+                branch(
+                    "event",
+                    "p.enrolled_at",
+                    "COALESCE(p.company_id, j.company_id)",
+                    "FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id"
+                    " LEFT JOIN account_move mv ON mv.id = p.source_res_id"
+                    " WHERE j.trigger = 'invoice_overdue' AND p.source_model = 'account.move'",
+                    reminded="1",
+                    paid="(mv.payment_state IN ('paid', 'in_payment'))::int",
+                ),
+                branch(
+                    "event",
+                    "a.answered_at",
+                    f"COALESCE(a.company_id, {main})",
+                    "FROM sms_survey_answer a WHERE a.value_number IS NOT NULL",
+                    survey_count="1",
+                    survey_sum="a.value_number",
+                ),
+                branch(
+                    "event",
+                    "l.date",
+                    f"COALESCE(pa.company_id, {main})",
+                    "FROM sms_consent_log l LEFT JOIN res_partner pa ON pa.id = l.partner_id"
+                    " WHERE l.action = 'opted_out'",
+                    opted_out="1",
+                ),
+            ],
+            "order": [
+                branch(
+                    "order",
+                    "o.churn_at",
+                    "o.company_id",
+                    f"FROM {gaps} o WHERE o.churn_at <= __now__",
+                    churned="1",
+                ),
+                branch(
+                    "order",
+                    "o.date_order",
+                    "o.company_id",
+                    f"FROM {gaps} o WHERE o.reactivated",
+                    reactivated="1",
+                ),
+                branch(
+                    "order",
+                    "o.date_order",
+                    "o.company_id",
+                    f"FROM {gaps} o WHERE o.attributed",
+                    revenue="o.attributed_revenue",
+                ),
+                branch(
+                    "order",
+                    "r.date",
+                    "r.company_id",
+                    f"FROM {results} r",
+                    sent="r.sent",
+                    cost="r.cost",
+                ),
+            ],
+        }
+
+    def _union(self, branches, gaps=None, results=None, now=None):
+        """The SQL of the union of ``branches`` (``_branches``) reading the order gaps
+        ``gaps`` and the SMS rows ``results`` (relations, default the tables), churn
+        counted up to ``now`` (default the transaction's time)."""
         # (no "%" in the branches: they are SQL code as they are)
-        union = SQL(
+        return SQL(
             " UNION ALL ".join(branches)
             .replace("__gaps__", "%(gaps)s")
-            .replace("__results__", "%(results)s"),
+            .replace("__results__", "%(results)s")
+            .replace("__now__", "%(now)s"),
             gaps=gaps or SQL("sms_program_order_gap"),
             results=results or SQL("sms_result"),
+            now=SQL("%s::timestamp", now) if now else SQL("(now() AT TIME ZONE 'UTC')"),
         )
+
+    def _month_query(self, gaps=None, results=None, now=None):
+        """The dashboard's rows (company, month) computed at once from the live tables,
+        the order gaps ``gaps`` and the SMS rows ``results`` (relations, default the
+        tables), churn counted up to ``now``: what the kept rows must equal
+        (``sms.result.snapshot._recomputed``)."""
+        branches = self._branches()
+        union = self._union(branches["event"] + branches["order"], gaps, results, now)
+        sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
         return SQL(
             """
                 SELECT s.*,
@@ -221,6 +262,62 @@ class SmsProgramMonth(models.Model):
             """,
             SQL(sums),
             union,
+        )
+
+    def _day_query(self, union):
+        """The rows of ``sms_program_day`` from ``union`` (``_union``): per company, day
+        (in the company's time zone) and part, the signed sums and the signed count of
+        the rows (a day's part without rows is dropped)."""
+        sums = ", ".join(f"SUM(u.sign * u.{c}) AS {c}" for c in COLUMNS)
+        return SQL(
+            """
+                SELECT u.company_id,
+                       (u.at AT TIME ZONE 'UTC'
+                           AT TIME ZONE COALESCE(NULLIF(cp.tz, ''), 'UTC'))::date AS day,
+                       u.part, %s, SUM(u.sign) AS row_count
+                  FROM (%s) u
+                  JOIN res_company co ON co.id = u.company_id
+                  LEFT JOIN res_partner cp ON cp.id = co.partner_id
+                 WHERE u.at IS NOT NULL
+              GROUP BY 1, 2, 3
+            """,
+            SQL(sums),
+            union,
+        )
+
+    def _month_from_days(self, dirty=None):
+        """The dashboard's rows summed from ``sms_program_day``: every month, or the
+        months of the table ``dirty`` (company_id, month)."""
+        sums = ", ".join(
+            f"SUM({c}){'::bigint' if c not in ('survey_sum', 'cost', 'revenue') else ''} AS {c}"
+            for c in COLUMNS
+        )
+        where = (
+            SQL(
+                "WHERE (company_id, date_trunc('month', day)::date)"
+                " IN (SELECT company_id, month FROM %s)",
+                SQL.identifier(dirty),
+            )
+            if dirty
+            else SQL()
+        )
+        return SQL(
+            """
+                SELECT s.*,
+                       s.company_id * 1000000 + extract(year FROM s.month)::int * 100
+                           + extract(month FROM s.month)::int AS id,
+                       CASE WHEN s.survey_count > 0 THEN s.survey_sum / s.survey_count END
+                           AS survey_score,
+                       CASE WHEN s.sent > 0 THEN 100.0 * s.opted_out / s.sent END AS opt_out_rate
+                  FROM (
+                    SELECT company_id, date_trunc('month', day)::date AS month, %s
+                      FROM sms_program_day %s
+                  GROUP BY 1, 2
+                    HAVING SUM(row_count) > 0
+                  ) s
+            """,
+            SQL(sums),
+            where,
         )
 
     @api.model

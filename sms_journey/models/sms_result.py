@@ -153,12 +153,6 @@ class SmsResult(models.Model):
             )
         )
 
-    def _snapshot_views(self):
-        """Tables kept by ``sms.result.snapshot`` from the SMS that changed: one row per
-        SMS (``RESULT_QUERY``), and ``sms_result_total``, the same summed by program
-        (journey, step, variant, mailing) for the figures on their forms."""
-        return []
-
     @api.model
     def _figures(self, field, ids):
         """{id: ``tools.results.Figures``} of the records ``ids`` of what ``field``

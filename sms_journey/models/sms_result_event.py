@@ -96,10 +96,6 @@ class SmsResultEvent(models.Model):
     local_hour = fields.Char("Hour of day", readonly=True, help="In the company's time zone.")
     local_date = fields.Date("Day", readonly=True, help="In the company's time zone.")
 
-    def _snapshot_views(self):
-        # a table kept by sms.result.snapshot from the SMS that changed (EVENT_FACTS)
-        return []
-
     @api.model
     def action_refresh(self):
         """*Refresh* (list header): rebuild the results reports now."""

@@ -7,17 +7,7 @@ gaps and months in ``sms_result_snapshot_program.py``."""
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
-from odoo.tools.sql import create_index, create_unique_index
 
-# the report models whose rows are materialized views, in the order they are built and
-# refreshed (each may read the views of the ones before it)
-REPORT_MODELS = (
-    "sms.result",
-    "sms.result.event",
-    "sms.program.month",
-    "sms.journey.step",  # what each step's traces became
-    "sms.journey",  # the control group's sums
-)
 REFRESHED_AT = "sms_journey.results_refreshed_at"
 # the time from which the next refresh reads what changed (write_date >= it)
 WATERMARK = "sms_journey.results_watermark"
@@ -52,6 +42,7 @@ KEY_PLACEHOLDERS = {
     "day_after": "0",
     "local_hour": "''",
     "local_date": "'1970-01-01'::date",
+    "holdout": "FALSE",
 }
 INCREMENTAL_TABLES = (
     "sms_result",
@@ -59,79 +50,68 @@ INCREMENTAL_TABLES = (
     "sms_result_event_fact",
     "sms_result_event",
     "sms_program_order_gap",
+    "sms_program_day",
     "sms_program_month",
+    "sms_journey_step_fact",
+    "sms_journey_step_total",
+    "sms_journey_holdout_fact",
+    "sms_journey_holdout",
 )
+# the shape of the tables above: when it changes, the upgrade builds them again
+SCHEMA_VERSION = "2"
+SCHEMA = "sms_journey.results_schema"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
-# the tables each materialized view left reads, by write_date (indexed): a view is
-# rebuilt only when one was written since the last refresh
-VIEW_INPUTS = {
-    "sms_journey_step_total": ("sms_journey_trace",),
-    "sms_journey_holdout": ("sms_journey_participant", "sale_order", "sms_journey"),
-}
+
+# the report models whose stored rows the refresh rewrites (their caches cleared)
+REPORT_MODELS = (
+    "sms.result",
+    "sms.result.event",
+    "sms.program.month",
+    "sms.journey.step",
+    "sms.journey",
+)
 
 
 class SmsResultSnapshot(models.AbstractModel):
     """The stored snapshot the results reports read: the SMS results (``sms.result``),
     the campaign report (``sms.result.event``, already counted by hour and day after the
     send), the program dashboard (``sms.program.month``), the totals of each journey
-    step's traces and the control-group sums of each journey are tables (the last two
-    materialized views) with indexes, so that opening them reads a few indexed rows
-    instead of aggregating every trace, click, reply and order
-    (``bench/bench_results.py``: 1M traces, 100k orders).
+    step's traces and the control-group sums of each journey are tables with indexes,
+    so that opening them reads a few indexed rows instead of aggregating every trace,
+    click, reply and order (``bench/bench_results.py``: 1M traces, 3M orders).
 
     How they stay current: the cron *SMS Journey: refresh the results* (every 15
     minutes; *Refresh* on the reports and the Results tabs at once) reads what was
     written since its last run (``write_date`` indexed, from a watermark held back to
     the oldest open transaction) and computes again only what that touches: the rows of
     the SMS that changed, whose totals and campaign buckets move by the difference
-    (``_update_results``, ``_apply_delta``), the order gaps of the customers whose orders
-    changed and the dashboard's months where something changed (``_update_program``).
+    (``_update_results``, ``_apply_delta``); the order gaps of the customers whose orders
+    changed, the dashboard's days they and the SMS rows move, the days where a reply, a
+    call, an e-mail, a survey answer or a consent change happened (``_update_program``);
+    the step facts of the traces and the control-group facts of the participants
+    touched (``_update_journey``). A refresh costs what changed, not the history.
     The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
     (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
     on a journey, step, variant or mailing are read live from the attributed orders
     (indexed), so they count at once, and so do a journey's participants and the
-    participants waiting at each step.
-
-    The two materialized views left say what they store with ``_snapshot_views()``: a
-    list of ``(name, query, unique columns, indexed column lists)``."""
+    participants waiting at each step."""
 
     _name = "sms.result.snapshot"
     _description = "Stored snapshot of the SMS results reports"
 
     def init(self):
-        views = self._views()
-        for name, *_rest in reversed(views):
-            self._drop(name)
-        # up to 18.0.1.0.0 the SMS results were materialized views too
+        # up to 18.0.1.0.0 the SMS results were materialized views
         for name in reversed(INCREMENTAL_TABLES):
             self._drop(name)
         self._create_base_indexes()
         if self._create_tables():
             self._refresh_results(full=True)
-        for name, query, unique, indexes in views:
-            self.env.cr.execute(
-                SQL("CREATE MATERIALIZED VIEW %s AS (%s)", SQL.identifier(name), query)
-            )
-            # CONCURRENTLY needs a unique index over all rows
-            create_unique_index(
-                self.env.cr, f"{name}_unique", name, [f'"{column}"' for column in unique]
-            )
-            for columns in indexes:
-                create_index(
-                    self.env.cr,
-                    f"{name}_{'_'.join(columns)}_index",
-                    name,
-                    [f'"{column}"' for column in columns],
-                )
         self._stamp()
 
-    def _views(self):
-        return [view for model in REPORT_MODELS for view in self.env[model]._snapshot_views()]
-
     def _drop(self, name):
-        """Drop the relation ``name``, a view (the reports used to be plain views) or a
-        materialized view, with what depends on it."""
+        """Drop the relation ``name`` if it is a view (the reports used to be plain
+        views) or a materialized view, with what depends on it."""
         kind = self.env.execute_query(
             SQL("SELECT relkind FROM pg_class WHERE relname = %s AND relkind IN ('v', 'm')", name)
         )
@@ -147,20 +127,11 @@ class SmsResultSnapshot(models.AbstractModel):
     @api.model
     def _refresh(self, full=False):
         """Bring every report's stored rows up to date with the live tables, without
-        blocking their readers; returns the time of the snapshot. The SMS results move
-        by what changed since the last refresh (``_update``), from scratch when
-        ``full`` or the first time (``_build``); the materialized views left (step
-        totals, control-group sums) are rebuilt when a table they read was written
-        since (``VIEW_INPUTS``)."""
+        blocking their readers; returns the time of the snapshot. The rows move by what
+        changed since the last refresh (``_update``), from scratch when ``full`` or the
+        first time (``_build``)."""
         self.env.flush_all()
-        since = self._refresh_results(full=full)
-        for name, *_rest in self._views():
-            inputs = VIEW_INPUTS.get(name)
-            if since and inputs and not self._written_since(inputs, since):
-                continue
-            self.env.cr.execute(
-                SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY %s", SQL.identifier(name))
-            )
+        self._refresh_results(full=full)
         self._stamp()
         for model in REPORT_MODELS:
             self.env[model].invalidate_model()
@@ -188,19 +159,6 @@ class SmsResultSnapshot(models.AbstractModel):
         again (``None``: never refreshed)."""
         value = self.env["ir.config_parameter"].sudo().get_param(WATERMARK)
         return fields.Datetime.to_datetime(value) if value else None
-
-    def _written_since(self, tables, since):
-        """Whether a row of one of ``tables`` was written since ``since`` (indexed)."""
-        return self.env.execute_query(
-            SQL(" UNION ALL ").join(
-                SQL(
-                    "(SELECT 1 FROM %s WHERE write_date >= %s LIMIT 1)",
-                    SQL.identifier(table),
-                    since,
-                )
-                for table in tables
-            )
-        )
 
     def _next_watermark(self):
         """Rows written from now on, or by a transaction still open, have a
@@ -237,20 +195,25 @@ class SmsResultSnapshot(models.AbstractModel):
                 )
             )
         self._build_program()
+        self._build_journey()
+        self.env["ir.config_parameter"].sudo().set_param(SCHEMA, SCHEMA_VERSION)
 
     def _update(self, since, message_id=0):
-        """Bring the SMS results up to date with what changed since ``since``: the rows
-        of the SMS that changed are computed again from the live tables, and the totals
-        and the campaign report move by the difference (old rows out, new rows in)."""
+        """Bring the stored rows up to date with what changed since ``since``: the rows
+        of the SMS, orders, traces and participants that changed are computed again from
+        the live tables, and the totals, the campaign report and the dashboard move by
+        the difference (old rows out, new rows in)."""
         trace_ids, mailing_trace_ids = self._dirty_results(since)
         if trace_ids or mailing_trace_ids:
             self._update_results(trace_ids, mailing_trace_ids)
-        self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids))
-        for table in ("sms_result", "sms_result_event_fact"):
-            for age in ("old", "new"):
-                self.env.cr.execute(
-                    SQL("DROP TABLE IF EXISTS %s", SQL.identifier(f"{table}_{age}"))
-                )
+        families = self._changed_families(since)
+        self._update_journey(since, trace_ids, families)
+        self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids), families)
+        temps = [f"{table}_{age}" for table in INCREMENTAL_TABLES for age in ("old", "new")]
+        temps += ["sms_program_day_dirty", "sms_program_month_dirty"]
+        self.env.cr.execute(
+            SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))
+        )
 
     @api.model
     def _cron_refresh(self):

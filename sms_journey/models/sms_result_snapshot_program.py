@@ -1,11 +1,15 @@
 """sms.result.snapshot: the program dashboard's stored rows, the order gaps of each
 customer and the months of each company, computed again where something changed."""
 
-from odoo import models
+from odoo import fields, models
 from odoo.tools import SQL
+
+from .sms_program_month import COLUMNS
 
 # the companies' settings the dashboard was computed with (``_company_settings``)
 COMPANY_SETTINGS = "sms_journey.results_company_settings"
+# the time up to which the dashboard counted the customers who became inactive
+CHURN_NOW = "sms_journey.results_churn_now"
 
 
 class SmsResultSnapshot(models.AbstractModel):
@@ -28,30 +32,49 @@ class SmsResultSnapshot(models.AbstractModel):
         )
 
     def _build_program(self):
-        self.env["ir.config_parameter"].sudo().set_param(COMPANY_SETTINGS, self._company_settings())
+        parameters = self.env["ir.config_parameter"].sudo()
+        parameters.set_param(COMPANY_SETTINGS, self._company_settings())
         cr = self.env.cr
         Month = self.env["sms.program.month"]
-        cr.execute("TRUNCATE sms_program_order_gap, sms_program_month")
+        cr.execute("TRUNCATE sms_program_order_gap, sms_program_day, sms_program_month")
         cr.execute(
             SQL(
                 "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q", Month._gap_query()
             )
         )
-        cr.execute(SQL("INSERT INTO sms_program_month SELECT * FROM (%s) q", Month._month_query()))
+        now = self._churn_now()
+        branches = Month._branches()
+        union = Month._union(branches["event"] + branches["order"], now=now)
+        cr.execute(SQL("INSERT INTO sms_program_day %s", Month._day_query(union)))
+        cr.execute(SQL("INSERT INTO sms_program_month %s", Month._month_from_days()))
+        parameters.set_param(CHURN_NOW, fields.Datetime.to_string(now))
 
-    def _update_program(self, since, message_id, results_changed):
-        """The order gaps of the customers whose orders changed since ``since``, then the
-        dashboard's months where something happened or changed, computed again."""
+    def _churn_now(self):
+        """The time up to which the order gaps' churn is counted: the transaction's
+        (``results_now`` in the context: a test's clock)."""
+        return (
+            self.env.context.get("results_now")
+            or self.env.execute_query(SQL("SELECT now() AT TIME ZONE 'UTC'"))[0][0]
+        )
+
+    def _update_program(self, since, message_id, results_changed, families):
+        """The order gaps of the customers ``families`` (their orders changed since
+        ``since``) computed again; the dashboard's days moved by the gaps and SMS rows
+        that changed and by the churn dates passed since the last refresh; the days where
+        a reply, a call, an e-mail, a reminder, a survey answer or an opt-out happened or
+        changed counted again; then the months of those days summed again."""
         parameters = self.env["ir.config_parameter"].sudo()
         settings = self._company_settings()
-        if parameters.get_param(COMPANY_SETTINGS) != settings:
-            # an inactivity period or a time zone changed: every order and month moves
-            parameters.set_param(COMPANY_SETTINGS, settings)
+        before = fields.Datetime.to_datetime(parameters.get_param(CHURN_NOW))
+        if parameters.get_param(COMPANY_SETTINGS) != settings or not before:
+            # an inactivity period or a time zone changed: every order and day moves
             return self._build_program()
-        self._update_order_gaps(self._changed_families(since))
-        self.env.cr.execute("DROP TABLE IF EXISTS sms_program_month_dirty")
-        self.env.cr.execute(self._dirty_months_sql(since, message_id, results_changed))
+        self._update_order_gaps(families)
+        now = self._churn_now()
+        self._move_order_days(before, now, results_changed)
+        self._count_event_days(since, message_id)
         self._update_months()
+        parameters.set_param(CHURN_NOW, fields.Datetime.to_string(now))
         return None
 
     def _changed_families(self, since):
@@ -78,74 +101,110 @@ class SmsResultSnapshot(models.AbstractModel):
         ]
 
     def _update_order_gaps(self, families):
-        """The order gaps of ``families`` computed again; the rows as they were and as
-        they are stay in ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
-        cr = self.env.cr
-        for age in ("old", "new"):
-            temp = SQL.identifier(f"sms_program_order_gap_{age}")
-            cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
-            cr.execute(SQL("CREATE TEMP TABLE %s (LIKE sms_program_order_gap)", temp))
-        if families:
-            cr.execute(
+        """The order gaps of ``families`` computed again; only those that differ are
+        written, and stay as they were and as they are in ``sms_program_order_gap_old``
+        / ``_new`` (temporary)."""
+        ids = [
+            row[0]
+            for row in self.env.execute_query(
                 SQL(
-                    """WITH d AS (DELETE FROM sms_program_order_gap WHERE family_id = ANY(%s)
-                                  RETURNING *)
-                       INSERT INTO sms_program_order_gap_old SELECT * FROM d""",
-                    families,
+                    "SELECT id FROM sms_program_order_gap WHERE family_id = ANY(%s)",
+                    list(families),
                 )
             )
-            self._insert(
-                SQL(
-                    "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q",
-                    self.env["sms.program.month"]._gap_query(families),
-                ),
-                "sms_program_order_gap_new",
-            )
-
-    def _dirty_months_sql(self, since, message_id, results_changed):
-        """The temporary table ``sms_program_month_dirty``: the (company, month) pairs
-        where an order gap, a reply, a call or e-mail, an overdue invoice, a survey
-        answer, a consent change or (``results_changed``) an SMS row changed."""
-        results = (
-            SQL(
-                """UNION ALL
-                   SELECT o.company_id, o.date FROM sms_result_old o
-                     FULL JOIN sms_result_new n ON n.id = o.id
-                    WHERE ROW(o.company_id, o.date, o.sent, o.cost)
-                          IS DISTINCT FROM ROW(n.company_id, n.date, n.sent, n.cost)
-                   UNION ALL
-                   SELECT n.company_id, n.date FROM sms_result_old o
-                     FULL JOIN sms_result_new n ON n.id = o.id
-                    WHERE ROW(o.company_id, o.date, o.sent, o.cost)
-                          IS DISTINCT FROM ROW(n.company_id, n.date, n.sent, n.cost)"""
-            )
-            if results_changed
-            else SQL()
+        ]
+        query = SQL(
+            "SELECT q.*, q.id FROM (%s) q",
+            self.env["sms.program.month"]._gap_query(families),
         )
+        self._sync_rows("sms_program_order_gap", query, ids)
+
+    def _move_order_days(self, before, now, results_changed):
+        """Move the *order* part of the dashboard's days by the order gaps and SMS rows
+        that changed (the old rows out, churn counted up to ``before``; the new rows in,
+        churn up to ``now``) and by the churn dates of the other gaps passed between
+        ``before`` and ``now``; the days moved stay in ``sms_program_day_new``."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        branches = []
+        for gaps, results, sign, at in (
+            ("sms_program_order_gap_old", "sms_result_old", "-1", before),
+            ("sms_program_order_gap_new", "sms_result_new", "1", now),
+        ):
+            parts = Month._branches(gaps=gaps, results=results, sign=sign)["order"]
+            if not results_changed:
+                parts = parts[:-1]  # the SMS rows' branch comes last
+            branches.append(Month._union(parts, now=at))
+        passed = SQL(
+            """SELECT o.company_id, o.churn_at AS at, 'order'::varchar AS part, %s, 1 AS sign
+                 FROM sms_program_order_gap o
+                WHERE o.churn_at > %s AND o.churn_at <= %s
+                  AND o.id NOT IN (SELECT id FROM sms_program_order_gap_new)""",
+            SQL(", ").join(
+                SQL("%s AS %s", SQL("1" if c == "churned" else "0"), SQL.identifier(c))
+                for c in COLUMNS
+            ),
+            before,
+            now,
+        )
+        union = SQL(" UNION ALL ").join([*branches, passed])
+        cr.execute("DROP TABLE IF EXISTS sms_program_day_new")
+        cr.execute(SQL("CREATE TEMP TABLE sms_program_day_new AS %s", Month._day_query(union)))
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_program_day SELECT * FROM sms_program_day_new
+                   ON CONFLICT (company_id, day, part) DO UPDATE SET %s""",
+                SQL(", ").join(
+                    SQL(
+                        "%(c)s = sms_program_day.%(c)s + EXCLUDED.%(c)s",
+                        c=SQL.identifier(c),
+                    )
+                    for c in (*COLUMNS, "row_count")
+                ),
+            )
+        )
+        cr.execute("DELETE FROM sms_program_day WHERE row_count = 0")
+
+    def _count_event_days(self, since, message_id):
+        """Count again the *event* part of the days where a reply, a call or e-mail, an
+        overdue-invoice reminder, a survey answer or a consent change was written since
+        ``since``; those days stay in ``sms_program_day_dirty`` (company_id, day, lo,
+        hi: the day in UTC)."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        cr.execute("DROP TABLE IF EXISTS sms_program_day_dirty")
+        cr.execute(self._dirty_days_sql(since, message_id))
+        if not self.env.execute_query(SQL("SELECT 1 FROM sms_program_day_dirty LIMIT 1")):
+            return
+        cr.execute(
+            """DELETE FROM sms_program_day
+                WHERE part = 'event' AND (company_id, day) IN (SELECT company_id, day
+                                                                 FROM sms_program_day_dirty)"""
+        )
+        union = Month._union(Month._branches(dirty="sms_program_day_dirty")["event"])
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_program_day
+                   SELECT q.* FROM (%s) q
+                    WHERE (q.company_id, q.day) IN (SELECT company_id, day
+                                                      FROM sms_program_day_dirty)""",
+                Month._day_query(union),
+            )
+        )
+
+    def _dirty_days_sql(self, since, message_id):
+        """The temporary table ``sms_program_day_dirty``: the (company, day) pairs where a
+        reply, a call or e-mail, an overdue invoice, a survey answer or a consent change
+        was written since ``since``."""
         main = SQL("(SELECT min(id) FROM res_company)")
         return SQL(
             """
-            CREATE TEMP TABLE sms_program_month_dirty AS
-            SELECT DISTINCT t.company_id, m.month,
-                   (m.month::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS lo,
-                   ((m.month + interval '1 month')::timestamp AT TIME ZONE z.tz)
-                       AT TIME ZONE 'UTC' AS hi
+            CREATE TEMP TABLE sms_program_day_dirty AS
+            SELECT DISTINCT t.company_id, d.day,
+                   (d.day::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS lo,
+                   ((d.day + 1)::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS hi
               FROM (
-                SELECT x.company_id, x.at
-                  FROM sms_program_order_gap_old o
-                  FULL JOIN sms_program_order_gap_new n ON n.id = o.id
-                 CROSS JOIN LATERAL (VALUES (o.company_id, o.churn_at),
-                                            (o.company_id, o.date_order),
-                                            (n.company_id, n.churn_at),
-                                            (n.company_id, n.date_order)) x (company_id, at)
-                 WHERE ROW(o.company_id, o.date_order, o.reactivated, o.churn_at)
-                       IS DISTINCT FROM ROW(n.company_id, n.date_order, n.reactivated,
-                                            n.churn_at)
-                 UNION ALL
-                SELECT company_id, churn_at FROM sms_program_order_gap
-                 WHERE churn_at >= %(since)s AND churn_at <= now() AT TIME ZONE 'UTC'
-                 UNION ALL
-                SELECT company_id, received_at FROM sms_interaction
+                SELECT company_id, received_at AS at FROM sms_interaction
                  WHERE write_date >= %(since)s
                  UNION ALL
                 SELECT COALESCE(m.record_company_id, %(main)s), m.date FROM mail_message m
@@ -166,26 +225,32 @@ class SmsResultSnapshot(models.AbstractModel):
                 SELECT COALESCE(pa.company_id, %(main)s), l.date
                   FROM sms_consent_log l LEFT JOIN res_partner pa ON pa.id = l.partner_id
                  WHERE l.write_date >= %(since)s
-                %(results)s
               ) t
               JOIN res_company co ON co.id = t.company_id
               LEFT JOIN res_partner cp ON cp.id = co.partner_id
              CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(cp.tz, ''), 'UTC') AS tz) z
              CROSS JOIN LATERAL (
-                SELECT date_trunc('month', t.at AT TIME ZONE 'UTC' AT TIME ZONE z.tz)::date
-                    AS month) m
+                SELECT (t.at AT TIME ZONE 'UTC' AT TIME ZONE z.tz)::date AS day) d
              WHERE t.at IS NOT NULL
             """,
             since=since,
             main=main,
             message_id=message_id,
-            results=results,
         )
 
     def _update_months(self):
-        """The dashboard's months of ``sms_program_month_dirty`` computed again."""
+        """The dashboard's months of the days moved or counted again, summed again from
+        their days."""
         cr = self.env.cr
         Month = self.env["sms.program.month"]
+        cr.execute("DROP TABLE IF EXISTS sms_program_month_dirty")
+        cr.execute(
+            """CREATE TEMP TABLE sms_program_month_dirty AS
+               SELECT DISTINCT company_id, date_trunc('month', day)::date AS month
+                 FROM (SELECT company_id, day FROM sms_program_day_dirty
+                        UNION ALL
+                       SELECT company_id, day FROM sms_program_day_new) d"""
+        )
         cr.execute(
             """DELETE FROM sms_program_month
                 WHERE (company_id, month) IN (SELECT company_id, month
@@ -193,16 +258,7 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute(
             SQL(
-                """INSERT INTO sms_program_month
-                   SELECT q.* FROM (%s) q
-                    WHERE (q.company_id, q.month) IN (SELECT company_id, month
-                                                        FROM sms_program_month_dirty)""",
-                Month._month_query(dirty="sms_program_month_dirty"),
+                "INSERT INTO sms_program_month %s",
+                Month._month_from_days(dirty="sms_program_month_dirty"),
             )
         )
-        for temp in (
-            "sms_program_order_gap_old",
-            "sms_program_order_gap_new",
-            "sms_program_month_dirty",
-        ):
-            cr.execute(SQL("DROP TABLE %s", SQL.identifier(temp)))

@@ -243,9 +243,18 @@ class SmsResultSnapshot(models.AbstractModel):
         Month = self.env["sms.program.month"]
         if table == "sms_program_order_gap":
             return SQL("SELECT q.*, q.id AS order_id FROM (%s) q", Month._gap_query())
+        now = self.env.context.get("results_now")
         if table == "sms_program_month":
             gaps = SQL("(%s)", Month._gap_query())
-            return Month._month_query(gaps=gaps, results=results)
+            return Month._month_query(gaps=gaps, results=results, now=now)
+        if table == "sms_program_day":
+            branches = Month._branches()
+            gaps = SQL("(%s)", Month._gap_query())
+            union = Month._union(branches["event"] + branches["order"], gaps, results, now)
+            return Month._day_query(union)
+        journey = self._recomputed_journey(table)
+        if journey is not None:
+            return journey
         if table == "sms_result":
             return SQL("SELECT * FROM %s q", results)
         if table == "sms_result_total":

@@ -5,7 +5,13 @@ from odoo import models
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
-from .sms_result_snapshot import EVENT_KEY, INCREMENTAL_TABLES, PROGRAM
+from .sms_result_snapshot import (
+    EVENT_KEY,
+    INCREMENTAL_TABLES,
+    PROGRAM,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 
 # the tables kept from what changed: name, DDL of the aggregates
 TOTAL_DDL = """
@@ -62,7 +68,8 @@ class SmsResultSnapshot(models.AbstractModel):
             create_index(cr, f"{table}_{column}_results_index", table, [column], where=where)
 
     def _create_tables(self):
-        """Create the tables of the SMS results if missing; True if they were."""
+        """Create the tables of the stored results if missing or of an earlier shape
+        (``SCHEMA_VERSION``); True if they were."""
         cr = self.env.cr
         exists = self.env.execute_query(
             SQL(
@@ -70,14 +77,36 @@ class SmsResultSnapshot(models.AbstractModel):
                 list(INCREMENTAL_TABLES),
             )
         )
-        if exists[0][0] == len(INCREMENTAL_TABLES):
+        version = self.env["ir.config_parameter"].sudo().get_param(SCHEMA)
+        if exists[0][0] == len(INCREMENTAL_TABLES) and version == SCHEMA_VERSION:
             return False
         for name in INCREMENTAL_TABLES:
             cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
         self._create_result_table()
         self._create_aggregate_tables()
         self._create_program_tables()
+        self._create_journey_tables()
         return True
+
+    def _create_key_index(self, table, key):
+        """The unique index of the groups of ``table`` (``_apply_delta``) and the index
+        of its groups left without rows."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX %s ON %s (%s)",
+                SQL.identifier(f"{table}_key_index"),
+                SQL.identifier(table),
+                self._key_expressions(key),
+            )
+        )
+        cr.execute(
+            SQL(
+                "CREATE INDEX %s ON %s (id) WHERE row_count = 0",
+                SQL.identifier(f"{table}_empty_index"),
+                SQL.identifier(table),
+            )
+        )
 
     def _create_result_table(self):
         """One row per SMS; its trace's id is set to NULL when the trace is deleted, so
@@ -133,21 +162,7 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute(EVENT_DDL)
         for table, key in (("sms_result_total", PROGRAM), ("sms_result_event", EVENT_KEY)):
-            cr.execute(
-                SQL(
-                    "CREATE UNIQUE INDEX %s ON %s (%s)",
-                    SQL.identifier(f"{table}_key_index"),
-                    SQL.identifier(table),
-                    self._key_expressions(key),
-                )
-            )
-            cr.execute(
-                SQL(
-                    "CREATE INDEX %s ON %s (id) WHERE row_count = 0",
-                    SQL.identifier(f"{table}_empty_index"),
-                    SQL.identifier(table),
-                )
-            )
+            self._create_key_index(table, key)
         for columns in (["journey_id"], ["step_id"], ["variant_id"], ["mailing_id"]):
             create_index(cr, f"sms_result_total_{columns[0]}_index", "sms_result_total", columns)
         for column in ("step_id", "journey_id", "mailing_id", "variant_id", "local_date"):
@@ -155,7 +170,8 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _create_program_tables(self):
         """The order gaps (one row per confirmed order, its customer's ``family_id``; its
-        order set to NULL when the order is deleted) and the dashboard's months."""
+        order set to NULL when the order is deleted), the dashboard's days (per company,
+        day and part, ``sms.program.month._branches``) and months."""
         cr = self.env.cr
         Month = self.env["sms.program.month"]
         cr.execute(
@@ -184,6 +200,17 @@ class SmsResultSnapshot(models.AbstractModel):
         cr.execute(
             "CREATE INDEX sms_program_order_gap_orphan_index ON sms_program_order_gap (id)"
             " WHERE order_id IS NULL"
+        )
+        branches = Month._branches()
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_program_day AS SELECT * FROM (%s) q WITH NO DATA",
+                Month._day_query(Month._union(branches["event"] + branches["order"])),
+            )
+        )
+        cr.execute(
+            "ALTER TABLE sms_program_day ADD CONSTRAINT sms_program_day_key"
+            " UNIQUE (company_id, day, part)"
         )
         cr.execute(
             SQL(

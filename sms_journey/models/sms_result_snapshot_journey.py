@@ -1,0 +1,271 @@
+"""sms.result.snapshot: what each journey step's traces became (``sms_journey_step_total``)
+and the control-group sums of each journey (``sms_journey_holdout``), kept from the
+traces, participants and orders that changed since the last refresh."""
+
+import json
+
+from odoo import models
+from odoo.tools import SQL
+
+# the goal of each journey the control-group sums were computed with ({id: days})
+JOURNEY_SETTINGS = "sms_journey.results_journey_goals"
+
+# one row per trace: what it became, summed by journey and step
+STEP_FACTS = """
+SELECT t.id, t.id AS trace_id, t.journey_id, t.step_id,
+       (t.state IS NOT DISTINCT FROM 'skipped')::int AS skipped,
+       (t.state IS NOT DISTINCT FROM 'held_out')::int AS held_out,
+       COALESCE(t.converted, FALSE)::int AS converted,
+       (t.branch IS NOT DISTINCT FROM 'yes')::int AS yes,
+       (t.branch IS NOT DISTINCT FROM 'no')::int AS no
+  FROM sms_journey_trace t
+ WHERE %s
+"""
+STEP_KEY = ("journey_id", "step_id")
+STEP_SUMS = ("skipped", "held_out", "converted", "yes", "no")
+
+# one row per participant: whether its contact's family confirmed an order within the
+# journey's goal after the enrolment, and for how much (the orders' totals)
+HOLDOUT_FACTS = """
+SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS holdout,
+       COALESCE(rp.commercial_partner_id, rp.id) AS family_id,
+       1 AS participants,
+       (COUNT(o.id) > 0)::int AS converted,
+       COALESCE(SUM(o.amount_total), 0) AS revenue,
+       COALESCE(SUM(o.amount_total), 0) * COALESCE(SUM(o.amount_total), 0) AS revenue_squares
+  FROM sms_journey_participant p
+  JOIN sms_journey j ON j.id = p.journey_id
+  JOIN res_partner rp ON rp.id = p.partner_id
+  LEFT JOIN res_partner op ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
+  LEFT JOIN sale_order o
+         ON o.partner_id = op.id AND o.state = 'sale'
+        AND o.date_order > p.enrolled_at
+        AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+ WHERE %s
+ GROUP BY p.id, rp.commercial_partner_id, rp.id
+"""
+HOLDOUT_KEY = ("journey_id", "holdout")
+HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
+
+# fact table, its totals, the record its rows follow (set to NULL when it is deleted),
+# the query of its rows, the totals' key and sums
+JOURNEY_FACTS = {
+    "sms_journey_step_fact": (
+        "sms_journey_step_total",
+        ("trace_id", "sms_journey_trace"),
+        STEP_FACTS,
+        STEP_KEY,
+        STEP_SUMS,
+    ),
+    "sms_journey_holdout_fact": (
+        "sms_journey_holdout",
+        ("participant_id", "sms_journey_participant"),
+        HOLDOUT_FACTS,
+        HOLDOUT_KEY,
+        HOLDOUT_SUMS,
+    ),
+}
+
+
+class SmsResultSnapshot(models.AbstractModel):
+    """The step totals and control-group sums: one fact row per trace and per
+    participant, computed again for the traces and participants touched by what changed,
+    their totals moved by the difference (``_apply_delta``)."""
+
+    _inherit = "sms.result.snapshot"
+
+    def _journey_facts_query(self, facts, ids=None):
+        """The fact rows of ``facts``: all, or those of the ids ``ids``."""
+        query = JOURNEY_FACTS[facts][2]
+        alias = "p" if facts == "sms_journey_holdout_fact" else "t"
+        only = SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(f"{alias}.id"), list(ids))
+        return SQL(query, only)
+
+    def _create_journey_tables(self):
+        cr = self.env.cr
+        for facts, (total, (link, target), _query, key, sums) in JOURNEY_FACTS.items():
+            cr.execute(
+                SQL(
+                    "CREATE TABLE %s AS SELECT * FROM (%s) q WITH NO DATA",
+                    SQL.identifier(facts),
+                    self._journey_facts_query(facts),
+                )
+            )
+            cr.execute(
+                SQL(
+                    """ALTER TABLE %s ADD PRIMARY KEY (id),
+                         ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE SET NULL""",
+                    SQL.identifier(facts),
+                    SQL.identifier(link),
+                    SQL.identifier(target),
+                )
+            )
+            cr.execute(
+                SQL(
+                    "CREATE INDEX %s ON %s (id) WHERE %s IS NULL",
+                    SQL.identifier(f"{facts}_orphan_index"),
+                    SQL.identifier(facts),
+                    SQL.identifier(link),
+                )
+            )
+            cr.execute(
+                SQL(
+                    "CREATE TABLE %s AS SELECT 0 AS id, * FROM (%s) q WITH NO DATA",
+                    SQL.identifier(total),
+                    self._grouped(SQL.identifier(facts), key, sums),
+                )
+            )
+            cr.execute(
+                SQL(
+                    """CREATE SEQUENCE %(seq)s OWNED BY %(table)s.id;
+                       ALTER TABLE %(table)s ALTER id SET DEFAULT nextval(%(name)s),
+                                             ADD PRIMARY KEY (id)""",
+                    seq=SQL.identifier(f"{total}_id_seq"),
+                    table=SQL.identifier(total),
+                    name=f"{total}_id_seq",
+                )
+            )
+            self._create_key_index(total, key)
+            for column in key:
+                cr.execute(
+                    SQL(
+                        "CREATE INDEX %s ON %s (%s)",
+                        SQL.identifier(f"{total}_{column}_index"),
+                        SQL.identifier(total),
+                        SQL.identifier(column),
+                    )
+                )
+        cr.execute(
+            "CREATE INDEX sms_journey_holdout_fact_family_id_index"
+            " ON sms_journey_holdout_fact (family_id)"
+        )
+
+    def _build_journey(self):
+        """Fill the step totals and control-group sums from scratch."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            JOURNEY_SETTINGS, json.dumps(self._journey_goals())
+        )
+        cr = self.env.cr
+        for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
+            cr.execute(SQL("TRUNCATE %s, %s", SQL.identifier(facts), SQL.identifier(total)))
+            cr.execute(
+                SQL("INSERT INTO %s %s", SQL.identifier(facts), self._journey_facts_query(facts))
+            )
+            columns = SQL(", ").join(SQL.identifier(c) for c in (*key, *sums, "row_count"))
+            cr.execute(
+                SQL(
+                    "INSERT INTO %s (%s) %s",
+                    SQL.identifier(total),
+                    columns,
+                    self._grouped(SQL.identifier(facts), key, sums),
+                )
+            )
+
+    def _journey_goals(self):
+        return {
+            str(journey_id): goal
+            for journey_id, goal in self.env.execute_query(
+                SQL("SELECT id, goal_days FROM sms_journey")
+            )
+        }
+
+    def _update_journey(self, since, trace_ids, families):
+        """The step facts of the traces ``trace_ids`` (and of deleted traces), the
+        control-group facts of the participants written since, of the customers
+        ``families`` (their orders changed), of journeys whose goal changed and of
+        deleted participants, computed again; the totals moved by the difference."""
+        parameters = self.env["ir.config_parameter"].sudo()
+        goals = self._journey_goals()
+        known = json.loads(parameters.get_param(JOURNEY_SETTINGS) or "{}")
+        changed = [int(i) for i, goal in goals.items() if i in known and known[i] != goal]
+        if goals != known:
+            parameters.set_param(JOURNEY_SETTINGS, json.dumps(goals))
+        orphans = self.env.execute_query(
+            SQL("SELECT id FROM sms_journey_step_fact WHERE trace_id IS NULL")
+        )
+        self._sync_journey_facts(
+            "sms_journey_step_fact", list(trace_ids) + [row[0] for row in orphans]
+        )
+        participants = self.env.execute_query(
+            SQL(
+                """
+                SELECT id FROM sms_journey_participant WHERE write_date >= %(since)s
+                 UNION
+                SELECT id FROM sms_journey_holdout_fact WHERE participant_id IS NULL
+                 UNION
+                SELECT p.id FROM sms_journey_participant p
+                 WHERE p.partner_id = ANY(ARRAY(
+                            SELECT id FROM res_partner
+                             WHERE commercial_partner_id = ANY(%(families)s)
+                                OR id = ANY(%(families)s)))
+                 UNION
+                SELECT id FROM sms_journey_holdout_fact WHERE family_id = ANY(%(families)s)
+                 UNION
+                SELECT id FROM sms_journey_participant WHERE journey_id = ANY(%(journeys)s)
+                """,
+                since=since,
+                families=list(families),
+                journeys=changed,
+            )
+        )
+        self._sync_journey_facts("sms_journey_holdout_fact", [row[0] for row in participants])
+
+    def _sync_journey_facts(self, facts, ids):
+        """The fact rows ``ids`` of ``facts`` computed again; those that differ are
+        written and move the totals (``_apply_delta``)."""
+        if not ids:
+            return
+        total, _link, _query, key, sums = JOURNEY_FACTS[facts]
+        self._sync_rows(facts, self._journey_facts_query(facts, ids), ids)
+        self._apply_delta(total, facts, key, sums)
+
+    def _sync_rows(self, table, query, ids):
+        """Bring the rows ``ids`` of ``table`` (by primary key ``id``) to those of
+        ``query``; the rows that differ as they were and as they are stay in
+        ``<table>_old`` / ``<table>_new`` (temporary)."""
+        cr = self.env.cr
+        old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
+        for temp in (old, new):
+            cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
+            cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
+        cr.execute(SQL("INSERT INTO %s %s", new, query))
+        cr.execute(
+            SQL(
+                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(%s)",
+                old,
+                SQL.identifier(table),
+                ids,
+            )
+        )
+        # a temporary table has no statistics: without them the planner may read the
+        # whole table to join it
+        cr.execute(SQL("ANALYZE %s, %s", old, new))
+        cr.execute(
+            SQL(
+                """WITH same AS (DELETE FROM %(new)s n USING %(old)s o
+                                  WHERE n.id = o.id AND ROW(n.*) IS NOT DISTINCT FROM ROW(o.*)
+                              RETURNING n.id)
+                   DELETE FROM %(old)s WHERE id IN (SELECT id FROM same)""",
+                new=new,
+                old=old,
+            )
+        )
+        # an array, not a subquery: the planner would read the whole table to join it
+        cr.execute(
+            SQL(
+                "DELETE FROM %s WHERE id = ANY(ARRAY(SELECT id FROM %s))",
+                SQL.identifier(table),
+                old,
+            )
+        )
+        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), new))
+
+    def _recomputed_journey(self, table):
+        """What ``table`` (a fact table or its totals) must equal, from scratch."""
+        for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
+            rows = SQL("(%s)", self._journey_facts_query(facts))
+            if table == facts:
+                return SQL("SELECT * FROM %s q", rows)
+            if table == total:
+                return self._grouped(rows, key, sums)
+        return None
