@@ -215,29 +215,39 @@ if [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
 fi
 drop_db "${DB}_demo"
 
-# A check script of scripts/, counted as one test: its last line on success, its end on failure.
-run_check() {
-    local name="$1" script="$2"; shift 2
-    if env "$@" SMS_JOURNEY_TEST_PORT="$HTTP_PORT" bash "$REPO_DIR/scripts/$script" \
-        > "$LOG_DIR/$name.log" 2>&1; then
-        tail -n 1 "$LOG_DIR/$name.log"; count 1 0
-    else
-        tail -n 30 "$LOG_DIR/$name.log" >&2; count 0 1
-    fi
-}
-
 # 6. installed like OCA addons: the wheel built with whool installs into a fresh virtualenv
 #    and sms_journey installs from it, with its install tests (scripts/wheel_check.sh)
+# 7. upgrade from the previous release with demo data and traffic (scripts/upgrade_check.sh)
+# Each check script counts as one test: its last line on success, its end on failure. The
+# two run side by side, each with its own database, HTTP port and temporary folder: each
+# is one Odoo process mostly busy on one core, and one after the other they took a third
+# of the run.
+CHECK_PIDS=()
+CHECK_NAMES=()
+start_check() {  # name port script VAR=value...: the check in the background
+    local name="$1" port="$2" script="$3"; shift 3
+    env "$@" SMS_JOURNEY_TEST_PORT="$port" bash "$REPO_DIR/scripts/$script" \
+        > "$LOG_DIR/$name.log" 2>&1 &
+    CHECK_PIDS+=("$!")
+    CHECK_NAMES+=("$name")
+}
 if [ "${SMS_JOURNEY_SKIP_WHEEL_CHECK:-}" != "1" ]; then
     log "wheel: build, install into a fresh virtualenv, install the module from it"
-    run_check wheel wheel_check.sh SMS_JOURNEY_WHEEL_DB="${DB}_wheel"
+    start_check wheel "$HTTP_PORT" wheel_check.sh SMS_JOURNEY_WHEEL_DB="${DB}_wheel"
 fi
-
-# 7. upgrade from the previous release with demo data and traffic (scripts/upgrade_check.sh)
 if [ "${SMS_JOURNEY_SKIP_UPGRADE_CHECK:-}" != "1" ]; then
     log "upgrade from the previous release"
-    run_check upgrade upgrade_check.sh SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade"
+    start_check upgrade "$((HTTP_PORT + 1))" upgrade_check.sh SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade"
 fi
+for i in "${!CHECK_PIDS[@]}"; do
+    name="${CHECK_NAMES[$i]}"
+    if wait "${CHECK_PIDS[$i]}"; then
+        log "$name: $(tail -n 1 "$LOG_DIR/$name.log")"; count 1 0
+    else
+        log "$name failed, end of $LOG_DIR/$name.log:"
+        tail -n 30 "$LOG_DIR/$name.log" >&2; count 0 1
+    fi
+done
 
 log "logs in $LOG_DIR"
 log "$BRIDGE_NOTE"
