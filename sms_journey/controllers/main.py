@@ -30,12 +30,13 @@ _VALUE_ERRORS = (DataError, ProgramLimitExceeded, ValueError, UnicodeError)
 RECORD_ID = "int(min=1, max=2147483647)"
 
 
-def _webhook_route(kind):
-    """The route of a gateway's ``kind`` webhook (``status`` or ``inbound``): public,
-    GET or POST as the provider chooses, no CSRF token nor session (providers have
-    neither), bodies up to MAX_WEBHOOK_BODY."""
+def webhook_route(path):
+    """The route of a provider webhook at ``path``: public, GET or POST as the provider
+    chooses, no CSRF token nor session (providers have neither), bodies up to
+    MAX_WEBHOOK_BODY. Our gateways' webhooks and the bridges' (``sms_journey_twilio``)
+    are declared with it, so they accept the same requests."""
     return route(
-        f"/sms_journey/<{RECORD_ID}:gateway_id>/{kind}",
+        path,
         type="http",
         auth="public",
         methods=["GET", "POST"],
@@ -44,6 +45,11 @@ def _webhook_route(kind):
         max_content_length=MAX_WEBHOOK_BODY,
         sms_journey_webhook=True,
     )
+
+
+def _webhook_route(kind):
+    """The route of a gateway's ``kind`` webhook (``status`` or ``inbound``)."""
+    return webhook_route(f"/sms_journey/<{RECORD_ID}:gateway_id>/{kind}")
 
 
 class SmsJourneyWebhookController(Controller):

@@ -25,6 +25,24 @@ COLUMNS = (
 )
 
 
+def _month_rows(sums):
+    """The dashboard's rows from ``sums`` (a query of company_id, month and the summed
+    COLUMNS): with their id (company and month) and the rates derived from the sums,
+    the same whether the months come from the live tables or from the kept days."""
+    return SQL(
+        """
+            SELECT s.*,
+                   s.company_id * 1000000 + extract(year FROM s.month)::int * 100
+                       + extract(month FROM s.month)::int AS id,
+                   CASE WHEN s.survey_count > 0 THEN s.survey_sum / s.survey_count END
+                       AS survey_score,
+                   CASE WHEN s.sent > 0 THEN 100.0 * s.opted_out / s.sent END AS opt_out_rate
+              FROM (%s) s
+        """,
+        sums,
+    )
+
+
 class SmsProgramMonth(models.Model):
     """The program dashboard: one row per company and month (in the company's time
     zone) with what the seeds measure an SMS program by — inbound SMS next to calls and
@@ -240,15 +258,9 @@ class SmsProgramMonth(models.Model):
         branches = self._branches()
         union = self._union(branches["event"] + branches["order"], gaps, results, now)
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
-        return SQL(
-            """
-                SELECT s.*,
-                       s.company_id * 1000000 + extract(year FROM s.month)::int * 100
-                           + extract(month FROM s.month)::int AS id,
-                       CASE WHEN s.survey_count > 0 THEN s.survey_sum / s.survey_count END
-                           AS survey_score,
-                       CASE WHEN s.sent > 0 THEN 100.0 * s.opted_out / s.sent END AS opt_out_rate
-                  FROM (
+        return _month_rows(
+            SQL(
+                """
                     SELECT u.company_id,
                            date_trunc('month', u.at AT TIME ZONE 'UTC'
                                AT TIME ZONE COALESCE(NULLIF(cp.tz, ''), 'UTC'))::date AS month,
@@ -258,10 +270,10 @@ class SmsProgramMonth(models.Model):
                       LEFT JOIN res_partner cp ON cp.id = co.partner_id
                      WHERE u.at IS NOT NULL
                   GROUP BY 1, 2
-                  ) s
-            """,
-            SQL(sums),
-            union,
+                """,
+                SQL(sums),
+                union,
+            )
         )
 
     def _day_query(self, union):
@@ -301,23 +313,17 @@ class SmsProgramMonth(models.Model):
             if dirty
             else SQL()
         )
-        return SQL(
-            """
-                SELECT s.*,
-                       s.company_id * 1000000 + extract(year FROM s.month)::int * 100
-                           + extract(month FROM s.month)::int AS id,
-                       CASE WHEN s.survey_count > 0 THEN s.survey_sum / s.survey_count END
-                           AS survey_score,
-                       CASE WHEN s.sent > 0 THEN 100.0 * s.opted_out / s.sent END AS opt_out_rate
-                  FROM (
+        return _month_rows(
+            SQL(
+                """
                     SELECT company_id, date_trunc('month', day)::date AS month, %s
                       FROM sms_program_day %s
                   GROUP BY 1, 2
                     HAVING SUM(row_count) > 0
-                  ) s
-            """,
-            SQL(sums),
-            where,
+                """,
+                SQL(sums),
+                where,
+            )
         )
 
     @api.model

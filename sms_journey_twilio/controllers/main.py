@@ -1,8 +1,8 @@
-from odoo.http import Controller, request, route
+from odoo.http import Controller, request
 
 from odoo.addons.sms_journey.controllers.main import (
-    MAX_WEBHOOK_BODY,
     SmsJourneyWebhookController,
+    webhook_route,
 )
 
 
@@ -20,16 +20,7 @@ class SmsJourneyTwilioWebhookController(Controller):
     400), the reply stored by ``sms.gateway._receive_inbound``, the empty TwiML answer.
     """
 
-    @route(
-        "/sms_journey_twilio/inbound",
-        type="http",
-        auth="public",
-        methods=["GET", "POST"],
-        csrf=False,
-        save_session=False,
-        max_content_length=MAX_WEBHOOK_BODY,
-        sms_journey_webhook=True,
-    )
+    @webhook_route("/sms_journey_twilio/inbound")
     def inbound(self):
         webhook = SmsJourneyWebhookController()
         params, _body = webhook._payload()
