@@ -73,6 +73,27 @@ INDEXED_COLUMNS = (
     ("sale_order", "sms_mailing_trace_id", "btree_not_null"),
     ("sale_order", "sms_mailing_id", "btree_not_null"),
 )
+# the orders' figures of a journey, step or mailing (``sms.result._order_figures``: count
+# and revenue of its confirmed orders) read from the index alone when it also holds these
+# columns: at 617,000 orders of one journey, 250 ms instead of 760-950 ms of heap reads.
+# Same index name as Odoo's, which only checks that the name exists.
+COVERING_COLUMNS = {
+    ("sale_order", column): ("state", "sms_attributed_revenue")
+    for column in ("sms_journey_id", "sms_journey_step_id", "sms_mailing_id")
+}
+
+
+def create_index(cr, table, column, kind):
+    """The index Odoo would create on ``column`` (covering where ``COVERING_COLUMNS``
+    says), unless an index of that name exists."""
+    covered = COVERING_COLUMNS.get((table, column), ())
+    sql.create_index(
+        cr,
+        sql.make_index_name(table, column),
+        table,
+        [f'"{name}"' for name in (column, *covered)],
+        where=f'"{column}" IS NOT NULL' if kind == "btree_not_null" else "",
+    )
 
 
 def pre_init_hook(env):
@@ -93,17 +114,10 @@ def pre_init_hook(env):
         # install leaves empty columns that the next attempt reuses (IF NOT EXISTS)
         cr.commit()
     for table, column, kind in INDEXED_COLUMNS:
-        if not sql.column_exists(cr, table, column):
-            continue
-        sql.create_index(
-            cr,
-            sql.make_index_name(table, column),
-            table,
-            [f'"{column}"'],
-            where=f'"{column}" IS NOT NULL' if kind == "btree_not_null" else "",
-        )
-        # one index at a time: each holds a write-blocking lock only while it is built
-        cr.commit()  # pylint: disable=invalid-commit
+        if sql.column_exists(cr, table, column):
+            create_index(cr, table, column, kind)
+            # one index at a time: each holds a write-blocking lock only while it is built
+            cr.commit()  # pylint: disable=invalid-commit
     for fname in ANNIVERSARY_FIELDS:
         cr.execute(month_day_index_sql(fname))
         # idem: one write-blocking lock per index

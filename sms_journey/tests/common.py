@@ -16,11 +16,13 @@ from here only, never from one another: mixins hold no test methods, so the load
 collects nothing twice.
 """
 
+import importlib.util
 import json
 import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from unittest.mock import patch
 
 import requests
@@ -1003,3 +1005,14 @@ class TwoWayCommon(SmsJourneyHttpCase):
             }
         )
         return journey
+
+
+def load_migration(version, stage="pre"):
+    """The module of ``migrations/<version>/<stage>-migrate.py`` (not importable by name:
+    the folder is a version number), to call its ``migrate(cr, version)`` in a test."""
+    path = Path(__file__).parents[1] / "migrations" / version / f"{stage}-migrate.py"
+    name = f"sms_journey_migration_{version.replace('.', '_')}_{stage}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,7 +6,7 @@ from odoo.tests import TransactionCase, tagged
 
 from .. import hooks
 from ..models import res_partner_facts_backfill as backfill
-from .common import JourneyCaseMixin, PartnerActivityMixin, SmsJourneyCase
+from .common import JourneyCaseMixin, PartnerActivityMixin, SmsJourneyCase, load_migration
 
 FACTS = (
     "first_order_date",
@@ -44,6 +44,30 @@ class TestInstallColumns(TransactionCase):
                         self.assertIn((table, name, kind), hooks.INDEXED_COLUMNS)
             for name in columns:
                 self.assertIn(name, self.env[model_name]._fields)
+
+    def index_definition(self, column):
+        self.env.cr.execute(
+            "SELECT pg_get_indexdef(to_regclass(%s))",
+            [f"sale_order__{column}_index"],
+        )
+        return self.env.cr.fetchone()[0] or ""
+
+    def test_order_figures_indexes_cover_state_and_revenue(self):
+        """The orders of a journey, step or mailing are counted and summed from the index
+        alone; an index left by 18.0.1.2.0 (the column only) is built again on upgrade."""
+        for column in ("sms_journey_id", "sms_journey_step_id", "sms_mailing_id"):
+            with self.subTest(column=column):
+                definition = self.index_definition(column)
+                self.assertIn(f"({column}, state, sms_attributed_revenue)", definition)
+        self.env.cr.execute("DROP INDEX sale_order__sms_journey_id_index")
+        self.env.cr.execute(
+            "CREATE INDEX sale_order__sms_journey_id_index ON sale_order (sms_journey_id)"
+            " WHERE sms_journey_id IS NOT NULL"
+        )
+        load_migration("18.0.1.3.0").migrate(self.env.cr, "18.0.1.2.0")
+        definition = self.index_definition("sms_journey_id")
+        self.assertIn("(sms_journey_id, state, sms_attributed_revenue)", definition)
+        self.assertIn("WHERE (sms_journey_id IS NOT NULL)", definition)
 
 
 class BackfillCase(PartnerActivityMixin, SmsJourneyCase):

@@ -1,6 +1,4 @@
-import importlib.util
 from datetime import datetime, timedelta
-from pathlib import Path
 from unittest.mock import patch
 
 from odoo import Command
@@ -10,7 +8,7 @@ from odoo.tools.convert import convert_file
 from odoo.tools.translate import TranslationModuleReader, code_translations
 
 from ..models.res_company import DEFAULT_COURTESY_REPLY
-from .common import JourneyCaseMixin, SmsJourneyCase, new_partner_template
+from .common import JourneyCaseMixin, SmsJourneyCase, load_migration, new_partner_template
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 NUMBER = "+393331234567"  # the Italian contact's mobile
@@ -426,10 +424,7 @@ class TestChoicesBoundOnUpgrade(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        path = Path(__file__).parents[1] / "migrations" / "18.0.1.2.0" / "pre-migrate.py"
-        spec = importlib.util.spec_from_file_location("sms_journey_migration_18_0_1_2_0", path)
-        cls.migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(cls.migration)
+        cls.migration = load_migration("18.0.1.2.0")
         cls.survey = cls.env.ref("sms_journey.survey_reactivation")
 
     def choices(self):
