@@ -175,9 +175,35 @@ def try_normalize(number, default_region=None):
         return None
 
 
+_CANONICAL_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
 def _parse_e164(e164):
+    """The parsed number of ``e164`` if it is valid, else None. A number already in
+    canonical E.164 (what we store) is parsed once; anything else is normalized first."""
+    if e164 and _CANONICAL_E164.fullmatch(e164):
+        try:
+            parsed = phonenumbers.parse(e164)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(parsed):
+            return None
+        if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == e164:
+            return parsed
     normalized = try_normalize(e164)
     return phonenumbers.parse(normalized) if normalized else None
+
+
+def _country_of(parsed):
+    region = phonenumbers.region_code_for_number(parsed)
+    if region in (None, "ZZ", phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY):
+        return None
+    return region
+
+
+def _zones(parsed):
+    zones = phonenumbers_timezone.time_zones_for_number(parsed)
+    return tuple(zone for zone in zones if zone != _UNKNOWN_TIMEZONE)
 
 
 # asked for every SMS queued (its price, its destination country) and by the send rules:
@@ -186,12 +212,7 @@ def _parse_e164(e164):
 def region_of(e164):
     """ISO alpha-2 country of a number (``'IT'``), or None if invalid or non-geographic."""
     parsed = _parse_e164(e164)
-    if parsed is None:
-        return None
-    region = phonenumbers.region_code_for_number(parsed)
-    if region in (None, "ZZ", phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY):
-        return None
-    return region
+    return None if parsed is None else _country_of(parsed)
 
 
 def timezones_of(e164):
@@ -201,10 +222,13 @@ def timezones_of(e164):
     sixteen), in the order ``phonenumbers`` lists them.
     """
     parsed = _parse_e164(e164)
-    if parsed is None:
-        return ()
-    zones = phonenumbers_timezone.time_zones_for_number(parsed)
-    return tuple(zone for zone in zones if zone != _UNKNOWN_TIMEZONE)
+    return () if parsed is None else _zones(parsed)
+
+
+def region_and_timezones(e164):
+    """``(region_of(e164), timezones_of(e164))`` from one parse of the number."""
+    parsed = _parse_e164(e164)
+    return (None, ()) if parsed is None else (_country_of(parsed), _zones(parsed))
 
 
 def same_number(a, b, default_region=None):

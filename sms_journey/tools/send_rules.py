@@ -233,9 +233,9 @@ def recipient_zones(contact_tz, e164, company_tz):
 @functools.lru_cache(maxsize=65536)  # parsing a number costs more than the rest
 def _number_facts(e164):
     """(country code or None, zones of the prefix, zones of the country) of a number."""
-    country = phone.region_of(e164)
+    country, prefix_zones = phone.region_and_timezones(e164)
     country_zones = tuple(pytz.country_timezones.get(country, ())) if country else ()
-    return country, phone.timezones_of(e164), country_zones
+    return country, prefix_zones, country_zones
 
 
 def strictest_daily_maximum(rules):

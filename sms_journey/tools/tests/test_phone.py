@@ -6,7 +6,9 @@ import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phonenumbers import timezone as phonenumbers_timezone
 
+from sms_journey.tools import phone as phone_tools
 from sms_journey.tools.phone import (
     InvalidPhoneNumber,
     normalize,
@@ -245,3 +247,19 @@ def test_same_number():
     assert not same_number("+393331234567", "+393331234568")
     assert not same_number("garbage", "garbage")
     assert not same_number(None, None)
+
+
+@given(valid_numbers(), st.sampled_from(FORMATS))
+def test_one_parse_of_a_stored_number_agrees_with_normalizing_it(pair, number_format):
+    """A number in canonical E.164 is parsed once (``_parse_e164``'s fast path); its
+    country and zones are those of the number normalized first, whatever was typed."""
+    region, number = pair
+    typed = phonenumbers.format_number(number, number_format)
+    e164 = normalize(typed, region)
+    parsed = phonenumbers.parse(e164)
+    expected = (
+        phone_tools._country_of(parsed),
+        tuple(z for z in phonenumbers_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"),
+    )
+    assert phone_tools.region_and_timezones(e164) == expected
+    assert phone_tools.region_and_timezones(typed if typed.startswith("+") else e164) == expected
