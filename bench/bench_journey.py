@@ -11,6 +11,10 @@
 (b) SMS enqueued per second: Odoo's mass path (``_message_sms_schedule_mass`` with
     ``mass_keep_log=True``; then the same plus ``send()`` into the outbox) on 2,000
     partners, against the journey step cron sending to 2,000 due participants.
+(d) ``--legal-rules``: the enqueue rate of (b) for a marketing journey to 2,000 US
+    contacts (area codes of every US zone, a fifth in Florida), with the shipped legal
+    send windows active, then archived (the company window only), in interleaved rounds:
+    what the legal rules cost the policy (issue 24: within 10 %).
 
 Partners (with mobiles and consent opted in) and participants are written with SQL
 ``generate_series``; the database is created once and reused (``--fresh`` rebuilds it).
@@ -47,6 +51,20 @@ SELECT %(base)s + i, 'Journey bench ' || i, 'Journey bench ' || i, TRUE, 'contac
        now() at time zone 'utc', now() at time zone 'utc'
   FROM generate_series(1, %(n)s) AS i
 """
+# US contacts for (d): area codes of six zones, every fifth one in Florida (305)
+US_AREA_CODES = ("212", "305", "312", "303", "602", "213", "907", "808", "305", "615")
+US_PARTNERS_SQL = """
+INSERT INTO res_partner (id, name, complete_name, active, type, is_company,
+                         commercial_partner_id, autopost_bills, journey_stage, mobile,
+                         phone_sanitized, sms_consent_state, country_id, lang,
+                         create_date, write_date)
+SELECT %(base)s + i, 'Journey bench US ' || i, 'Journey bench US ' || i, TRUE, 'contact',
+       FALSE, %(base)s + i, 'ask', 'first_contact',
+       '+1' || (%(codes)s::text[])[1 + i %% 10] || '2' || lpad(i::text, 6, '0'),
+       '+1' || (%(codes)s::text[])[1 + i %% 10] || '2' || lpad(i::text, 6, '0'),
+       'opted_in', %(country)s, 'en_US', now() at time zone 'utc', now() at time zone 'utc'
+  FROM generate_series(1, %(n)s) AS i
+"""
 # ``total`` running participants of ``journey`` on the bench partners; the first ``due``
 # are due a minute ago, the others in a week.
 PARTICIPANTS_SQL = """
@@ -62,18 +80,34 @@ SELECT %(journey)s, %(base)s + i, %(company)s, 'bench', 'running', %(step)s,
 """
 
 
-def bench_partners(env, count):
-    """The id base of ``count`` bench partners, created on the first run."""
+def bench_partners(env, count, us=False):
+    """The id base of ``count`` bench partners (US ones for (d)), created on the first
+    run."""
     cr = env.cr
-    cr.execute("SELECT min(id) - 1, count(*) FROM res_partner WHERE name LIKE 'Journey bench %%'")
+    name = "Journey bench US %%" if us else "Journey bench %%"
+    cr.execute(
+        "SELECT min(id) - 1, count(*) FROM res_partner WHERE name LIKE %s"
+        " AND (name LIKE 'Journey bench US %%') = %s",
+        [name, us],
+    )
     base, existing = cr.fetchone()
     if existing >= count:
         return base
-    cr.execute("DELETE FROM res_partner WHERE name LIKE 'Journey bench %%'")
+    cr.execute(
+        "DELETE FROM res_partner WHERE name LIKE %s AND (name LIKE 'Journey bench US %%') = %s",
+        [name, us],
+    )
     cr.execute("SELECT COALESCE(max(id), 0) FROM res_partner")
     base = cr.fetchone()[0]
     started = time.perf_counter()
-    cr.execute(PARTNERS_SQL, {"base": base, "n": count, "country": env.ref("base.it").id})
+    if us:
+        country = env.ref("base.us").id
+        cr.execute(
+            US_PARTNERS_SQL,
+            {"base": base, "n": count, "country": country, "codes": list(US_AREA_CODES)},
+        )
+    else:
+        cr.execute(PARTNERS_SQL, {"base": base, "n": count, "country": env.ref("base.it").id})
     cr.execute("SELECT setval('res_partner_id_seq', %s)", [base + count])
     cr.execute("ANALYZE res_partner")
     cr.commit()
@@ -103,10 +137,11 @@ def setup(env, server_url):
     return gateway, template
 
 
-def make_journey(env, template, base, total, due, branching=False):
+def make_journey(env, template, base, total, due, branching=False, kind="transactional"):
     """A running journey with ``total`` participants, ``due`` of them due now: one SMS
     step, or with ``branching`` a branch step on clicks (yes → SMS, no → SMS) rejoining
-    an SMS step a day later, the participants waiting on the branch."""
+    an SMS step a day later, the participants waiting on the branch; its SMS of
+    ``kind``."""
     steps = [(0, 0, {"sequence": 10, "action": "sms", "template_id": template.id})]
     if branching:
         steps = [
@@ -117,7 +152,7 @@ def make_journey(env, template, base, total, due, branching=False):
         {
             "name": f"Journey bench {total}{' branching' if branching else ''}",
             "trigger": "segment",
-            "sms_kind": "transactional",  # quiet hours and caps do not defer
+            "sms_kind": kind,  # transactional: quiet hours and caps do not defer
             "segment_interval_days": 0,
             "step_ids": steps,
         }
@@ -196,6 +231,45 @@ def cleanup(env, journey, gateway):
     )
 
 
+def legal_rules_part(env, template, gateway, count, rounds):
+    """(d): the step cron's enqueue rate of a marketing journey to ``count`` US contacts,
+    legal rules active then archived, interleaved; the lines of its summary."""
+    base = bench_partners(env, count, us=True)
+    shipped = env["sms.send.rule"].search([])
+    rates = {"legal rules active": [], "legal rules archived": []}
+    decisions = {}
+    try:
+        for _round in range(rounds):
+            for label, active in (("legal rules active", True), ("legal rules archived", False)):
+                shipped.active = active
+                env.cr.commit()
+                journey = make_journey(env, template, base, count, count, kind="marketing")
+                elapsed, queued, _done = run_step_cron(env, journey, gateway)
+                assert queued == count, queued
+                rates[label].append(queued / elapsed)
+                env.cr.execute(
+                    "SELECT state, count(*) FROM sms_gateway_message WHERE gateway_id = %s"
+                    " GROUP BY state ORDER BY state",
+                    [gateway.id],
+                )
+                decisions[label] = dict(env.cr.fetchall())
+                cleanup(env, journey, gateway)
+    finally:
+        shipped.active = True
+        env.cr.commit()
+    lines = []
+    for label, values in rates.items():
+        lines.append(
+            f"(d) marketing, {label}: {count:,} SMS, median {statistics.median(values):.0f} "
+            f"SMS/s (best {max(values):.0f}) over {rounds} rounds; outbox {decisions[label]}"
+        )
+        print(lines[-1], flush=True)
+    active, archived = (statistics.median(v) for v in rates.values())
+    lines.append(f"(d) active / archived: {active / archived:.2f}")
+    print(lines[-1], flush=True)
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="sj_bench_journey")
@@ -205,6 +279,9 @@ def main():
     parser.add_argument("--mass", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-mass", action="store_true", help="only (a) and (c)")
+    parser.add_argument(
+        "--legal-rules", action="store_true", help="only (d): marketing, legal rules on/off"
+    )
     args = parser.parse_args()
     totals = [int(t) for t in args.totals.split(",")]
 
@@ -226,6 +303,9 @@ def main():
             journey = make_journey(env, template, base, 100, 100)
             run_step_cron(env, journey, gateway)
             cleanup(env, journey, gateway)
+            if args.legal_rules:
+                lines += legal_rules_part(env, template, gateway, args.mass, args.rounds)
+                totals, args.skip_mass = [], True
 
             # (a) due participants among many running ones; (c) the same, branching
             for label, branching in (("(a)", False), ("(c) branching:", True)):

@@ -17,6 +17,9 @@ compared in interleaved runs (before, after, before, after...):
 
     python bench/bench_queries.py --db t21 --part journey --rounds 3
     python bench/bench_queries.py --db t21b --repo /work/wt/t21-before --part status
+
+``--without-live-screens`` sends no bus notification for the live screens (issue 23), to
+tell their cost apart from the rest of a change.
 """
 
 import argparse
@@ -234,11 +237,20 @@ def main():
         "--profile",
         help="cProfile stats here (journey: the last round's largest pass; status: the last round)",
     )
+    parser.add_argument(
+        "--without-live-screens",
+        action="store_true",
+        help="no bus notification for the live screens (issue 23), to tell their cost apart",
+    )
     args = parser.parse_args()
     if args.repo:
         _odoo.ADDONS_PATH = f"{_odoo.ODOO_SRC}/odoo/addons,{args.repo}"
     _odoo.ensure_db(args.db)
     odoo, registry = _odoo.load_registry(args.db, f"--db-filter=^{args.db}$")
+    if args.without_live_screens and "sms.conversation" in registry:
+        conversation = registry["sms.conversation"]
+        if hasattr(conversation, "_notify_changed"):
+            conversation._notify_changed = lambda self, changes, replies=False: None
     if args.part == "journey":
         sizes = [int(size) for size in args.sizes.split(",")]
         result = journey_part(odoo, registry, sizes, args.rounds, args.profile)

@@ -579,6 +579,23 @@ def new_segment_journey(env, name, template, **values):
     )
 
 
+def marketing_preview(env, partners):
+    """Start a marketing journey ("Spring sale", one SMS) on ``partners`` and return its
+    computed preview: what the policy, prices and legal windows make of each of them."""
+    template = new_partner_template(env, "Sale", "Spring sale: 20% off")
+    journey = new_segment_journey(
+        env,
+        "Spring sale",
+        template,
+        sms_kind="marketing",
+        audience_domain=f"[('id', 'in', {partners.ids})]",
+    )
+    journey.action_start()
+    preview = env["sms.journey.preview"].create({"journey_id": journey.id})
+    preview.action_compute()
+    return preview
+
+
 def new_other_company_user(env, login, groups="sms_journey.group_sms_journey_user"):
     """A user of a new company only, with ``groups``: what the multi-company rules must
     keep away from the main company's records."""

@@ -9,7 +9,7 @@ from odoo.tests import Form, new_test_user, tagged
 
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
-from .common import SmsJourneyCase, new_partner_template, new_segment_journey
+from .common import SmsJourneyCase, marketing_preview
 
 ROME = "+393331234567"
 NEW_YORK = "+12125551234"
@@ -88,17 +88,7 @@ class TestCostGuards(SmsJourneyCase):
             american = self.send("transactional", partner=self.american, body="Shipped")
             self.assertEqual(italian.cost, 0.05)
             self.assertEqual(american.cost, 0.01, "other countries: the gateway's price")
-            template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
-            journey = new_segment_journey(
-                self.env,
-                "Spring sale",
-                template,
-                sms_kind="marketing",
-                audience_domain=f"[('id', '=', {self.partner.id})]",
-            )
-            journey.action_start()
-            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
-            preview.action_compute()
+            preview = marketing_preview(self.env, self.partner)
         self.assertEqual(preview.line_ids.mapped("cost"), [0.05])
 
     # --- the monthly marketing budget ---------------------------------------------------

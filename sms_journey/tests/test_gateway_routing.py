@@ -17,8 +17,7 @@ from .common import (
     JsonRpcActorMixin,
     SmsJourneyCase,
     SmsJourneyHttpCase,
-    new_partner_template,
-    new_segment_journey,
+    marketing_preview,
     new_sms_user,
 )
 
@@ -172,18 +171,8 @@ class TestGatewayRouting(RoutingSetup, SmsJourneyCase):
         self.gateway_fr.price_per_segment = 0.07
         partners = self.french | self.partner
         (partners | self.romanian)._sms_consent_set("opted_in", "staff", "signed form")
-        template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
-        journey = new_segment_journey(
-            self.env,
-            "Spring sale",
-            template,
-            sms_kind="marketing",
-            audience_domain=f"[('id', 'in', {partners.ids})]",
-        )
         with self.frozen_now(MORNING):
-            journey.action_start()
-            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
-            preview.action_compute()
+            preview = marketing_preview(self.env, partners)
         costs = {line.partner_id: line.cost for line in preview.line_ids}
         self.assertEqual(costs, {self.french: 0.07, self.partner: 0.01})
 

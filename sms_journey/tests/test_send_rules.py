@@ -9,7 +9,7 @@ from odoo.tests import new_test_user, tagged
 
 from ..models.sms_sender import SmsRequest
 from ..tools import policy
-from .common import SmsJourneyCase, new_partner_template, new_segment_journey
+from .common import SmsJourneyCase, marketing_preview
 
 MIAMI = "+13055551234"
 SAN_FRANCISCO = "+14155551234"
@@ -146,18 +146,8 @@ class TestSendRules(SmsJourneyCase):
 
     def test_the_preview_shows_the_legal_windows_per_recipient(self):
         miami, rome = self.contact(MIAMI), self.contact("+393331234567", tz="Europe/Rome")
-        template = new_partner_template(self.env, "Sale", "Spring sale: 20% off")
-        journey = new_segment_journey(
-            self.env,
-            "Spring sale",
-            template,
-            sms_kind="marketing",
-            audience_domain=f"[('id', 'in', {(miami | rome).ids})]",
-        )
         with self.frozen_now(datetime(2026, 3, 11, 0, 30)):  # 20:30 in Miami
-            journey.action_start()
-            preview = self.env["sms.journey.preview"].create({"journey_id": journey.id})
-            preview.action_compute()
+            preview = marketing_preview(self.env, miami | rome)
         by_partner = {line.partner_id: line for line in preview.line_ids}
         self.assertIn("Florida", by_partner[miami].legal_windows)
         self.assertIn("America/New_York", by_partner[miami].legal_windows)
