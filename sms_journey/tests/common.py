@@ -1003,3 +1003,57 @@ class TwoWayCommon(SmsJourneyHttpCase):
             }
         )
         return journey
+
+
+PHONE_BROWSER = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) TestPhone"}
+REPLY_LINK = re.compile(r"https?://[^\s/]+(/o/[a-z0-9.]+)")
+
+
+class ReplyLinkMixin:
+    """An alphanumeric sender serving Italy (one-way: its SMS carry reply links) and a
+    public visitor following the links (``controllers/reply_links.py``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.alpha = cls.env["sms.gateway.sender"].create(
+            {
+                "gateway_id": cls.gateway.id,
+                "kind": "alphanumeric",
+                "value": "AcmeShop",
+                "country_ids": [Command.set(cls.env.ref("base.it").ids)],
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        from ..controllers.reply_links import LIMITER
+
+        LIMITER._hits.clear()  # each test starts with the whole allowance
+
+    def reply_links(self, row):
+        """The paths of the reply links in the body of outbox ``row``, in order."""
+        return REPLY_LINK.findall(row.body)
+
+    def open_link(self, path):
+        """GET the page as a visitor without login: (status, page text)."""
+        self.env.flush_all()
+        response = self.url_open(path, allow_redirects=False, headers=PHONE_BROWSER)
+        self.env.invalidate_all()
+        return response.status_code, response.text
+
+    def answer_link(self, path, answer, csrf_from=None):
+        """Open the page (or ``csrf_from``'s), then press the button ``answer`` with the
+        form's CSRF token: (status, page text)."""
+        _status, page = self.open_link(csrf_from or path)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        token = match.group(1) if match else ""
+        self.env.flush_all()
+        response = self.url_open(
+            path,
+            data={"answer": answer, "csrf_token": token},
+            allow_redirects=False,
+            headers=PHONE_BROWSER,
+        )
+        self.env.invalidate_all()
+        return response.status_code, response.text
