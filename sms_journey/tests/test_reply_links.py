@@ -165,6 +165,29 @@ class TestReplyLinkConsent(ReplyLinkMixin, TwoWayCommon):
         self.assertIn("User agent:", log.proof)
         self.assertEqual(log.interaction_id.consent_action, "opt_out")
 
+    def test_double_opt_in_confirmed_by_link(self):
+        with self.frozen_now(T0):
+            self.partner._sms_consent_request("staff", "Asked at the counter")
+        self.assertEqual(self.partner.sms_consent_state, "pending")
+        row = self.outbox(partner_id=self.partner.id)[-1:]
+        [path] = self.reply_links(row)  # transactional: no opt-out link
+        self.assertIn("Confirm: http", row.body)
+        with self.frozen_now(T0 + timedelta(minutes=5)):
+            status, page = self.answer_link(path, "yes")
+        self.assertEqual(status, 200)
+        self.assertIn("is confirmed", page)
+        self.assertEqual(self.partner.sms_consent_state, "opted_in")
+        log = self.env["sms.consent.log"].search(
+            [("partner_id", "=", self.partner.id), ("action", "=", "opted_in")]
+        )
+        self.assertIn("IP: 127.0.0.1", log.proof)
+        self.assertIn("TestPhone", log.proof)
+
+    def test_sender_form_says_which_features_use_links(self):
+        arch = self.env["sms.gateway.sender"].get_views([(False, "form")])["views"]["form"]["arch"]
+        for feature in ("opt-out page", "appointment", "survey", "double opt-in"):
+            self.assertIn(feature, arch)
+
     def test_two_way_sender_gets_no_link(self):
         self.partner._sms_consent_set("opted_in", "staff", "test")
         french = self.env["res.partner"].create({"name": "Jean", "mobile": FRENCH})
