@@ -20,7 +20,7 @@ import json
 import re
 import uuid
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import requests
@@ -1057,3 +1057,45 @@ class ReplyLinkMixin:
         )
         self.env.invalidate_all()
         return response.status_code, response.text
+
+
+class AppointmentMixin:
+    """The C / A / R keyword rules switched on and an SMS alarm of calendar_sms with the
+    appointment reminder template (``cls.alarm``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for answer in ("confirm", "cancel", "reschedule"):
+            cls.env.ref(f"sms_journey.sms_keyword_rule_appointment_{answer}").active = True
+        cls.alarm = cls.env["calendar.alarm"].create(
+            {
+                "name": "SMS, 1 day before",
+                "alarm_type": "sms",
+                "duration": 1,
+                "interval": "days",
+                "sms_template_id": cls.env.ref("sms_journey.sms_template_appointment_reminder").id,
+            }
+        )
+
+    def send_reminder(self, name, start):
+        """An appointment of the partner with the salesman, and its SMS reminder sent by
+        calendar_sms: (event, outbox row of the reminder, sent)."""
+        event = self.env["calendar.event"].create(
+            {
+                "name": name,
+                "start": start,
+                "stop": start + timedelta(hours=1),
+                "user_id": self.salesman.id,
+                "partner_ids": [Command.set((self.salesman.partner_id | self.partner).ids)],
+                "alarm_ids": [Command.link(self.alarm.id)],
+            }
+        )
+        event._do_sms_reminder(self.alarm)
+        self.dispatch()
+        reminder = self.outbox(partner_id=self.partner.id)[-1:]
+        self.assertEqual(reminder.state, "sent")
+        return event, reminder
+
+    def attendee(self, event):
+        return event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)

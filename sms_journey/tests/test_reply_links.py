@@ -1,58 +1,26 @@
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.tests import tagged
 
 from ..controllers.reply_links import LIMITER
 from ..models.sms_sender import SmsRequest
 from ..tools import reply_links
-from .common import NUMBER, JourneyCaseMixin, ReplyLinkMixin, TwoWayCommon
+from .common import NUMBER, AppointmentMixin, JourneyCaseMixin, ReplyLinkMixin, TwoWayCommon
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 FRENCH = "+33612345678"
 
 
 @tagged("post_install", "-at_install")
-class TestReplyLinkAppointments(ReplyLinkMixin, TwoWayCommon):
+class TestReplyLinkAppointments(AppointmentMixin, ReplyLinkMixin, TwoWayCommon):
     """An appointment reminder from an alphanumeric sender is answered on its link's
     page, by a visitor without login, as a C / A / R reply would."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for answer in ("confirm", "cancel", "reschedule"):
-            cls.env.ref(f"sms_journey.sms_keyword_rule_appointment_{answer}").active = True
-        cls.alarm = cls.env["calendar.alarm"].create(
-            {
-                "name": "SMS, 1 day before",
-                "alarm_type": "sms",
-                "duration": 1,
-                "interval": "days",
-                "sms_template_id": cls.env.ref("sms_journey.sms_template_appointment_reminder").id,
-            }
-        )
-
     def remind(self):
-        event = self.env["calendar.event"].create(
-            {
-                "name": "Dentist",
-                "start": T0 + timedelta(days=1),
-                "stop": T0 + timedelta(days=1, hours=1),
-                "user_id": self.salesman.id,
-                "partner_ids": [Command.set((self.salesman.partner_id | self.partner).ids)],
-                "alarm_ids": [Command.link(self.alarm.id)],
-            }
-        )
-        event._do_sms_reminder(self.alarm)
-        self.dispatch()
-        reminder = self.outbox(partner_id=self.partner.id)[-1:]
+        event, reminder = self.send_reminder("Dentist", T0 + timedelta(days=1))
         self.assertEqual(reminder.sender_id, self.alpha)
-        self.assertEqual(reminder.state, "sent")
         return event, reminder
-
-    def attendee(self, event):
-        return event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
 
     def test_reminder_confirms_by_link(self):
         with self.frozen_now(T0):
