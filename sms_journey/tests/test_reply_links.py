@@ -67,6 +67,7 @@ class TestReplyLinkAppointments(AppointmentMixin, ReplyLinkMixin, TwoWayCommon):
                 (other_row, 404),
                 (expired, 410),
                 ("/o/" + "z" * 300, 404),
+                (f"/o/azzzzzzzzzzzzz.{day}.{signature}", 404),  # beyond an integer id
                 ("/o/a1.%00.x", 404),
             ):
                 self.assertEqual(self.open_link(bad)[0], expected, bad)

@@ -40,6 +40,8 @@ ACTIONS = {
 LETTERS = {letter: action for action, letter in ACTIONS.items()}
 # how long a link works after its SMS was queued
 VALID_DAYS = 60
+# the largest id of a row (PostgreSQL's integer): a bigger one is no link of ours
+MAX_RECORD_ID = 2**31 - 1
 
 _KEY_SCOPE = b"sms_journey.reply_link"
 _EPOCH = date(1970, 1, 1)
@@ -96,7 +98,7 @@ def make_token(key, action, record_id, expires, bound=""):
     (a date), bound to ``bound`` (the row's number: not in the token, checked again)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown reply link action {action!r}")
-    if int(record_id) <= 0:
+    if not 0 < int(record_id) <= MAX_RECORD_ID:
         raise ValueError("a reply link needs a record id")
     day = (expires - _EPOCH).days
     signature = _signature(key, action, record_id, day, bound)
@@ -109,7 +111,10 @@ def peek(token):
     match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
     if not match or match.group(1) not in LETTERS:
         return None
-    return LETTERS[match.group(1)], int(match.group(2), 36)
+    record_id = int(match.group(2), 36)
+    if not 0 < record_id <= MAX_RECORD_ID:
+        return None  # never looked up: the database would refuse it
+    return LETTERS[match.group(1)], record_id
 
 
 def parse(key, token, bound="", today=None):

@@ -22,7 +22,7 @@ from sms_journey.tools.reply_links import (
 KEY = reply_key("database-secret")
 TODAY = date(2026, 12, 7)
 actions = st.sampled_from(sorted(ACTIONS))
-record_ids = st.integers(min_value=1, max_value=2**63 - 1)
+record_ids = st.integers(min_value=1, max_value=reply_links.MAX_RECORD_ID)
 numbers = st.from_regex(r"\+[1-9][0-9]{7,14}", fullmatch=True)
 days = st.integers(min_value=0, max_value=365)
 
@@ -134,3 +134,14 @@ def test_unknown_action():
 
 def test_valid_days_default():
     assert reply_links.expiry_of(TODAY) == TODAY + timedelta(days=reply_links.VALID_DAYS)
+
+
+@given(st.integers(min_value=reply_links.MAX_RECORD_ID + 1, max_value=36**13 - 1))
+def test_ids_beyond_the_database_are_malformed(record_id):
+    token = f"s{reply_links._b36(record_id)}.k3f.{'a' * reply_links.SIGNATURE_LENGTH}"
+    assert peek(token) is None
+    assert parse(KEY, token, "+393331234567", today=TODAY) == (None, MALFORMED)
+
+
+def test_zero_id_refused():
+    assert peek(f"s0.k3f.{'a' * reply_links.SIGNATURE_LENGTH}") is None
