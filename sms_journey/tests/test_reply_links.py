@@ -6,7 +6,14 @@ from odoo.tests import tagged
 from ..controllers.reply_links import LIMITER
 from ..models.sms_sender import SmsRequest
 from ..tools import reply_links
-from .common import NUMBER, AppointmentMixin, JourneyCaseMixin, ReplyLinkMixin, TwoWayCommon
+from .common import (
+    NUMBER,
+    AppointmentMixin,
+    JourneyCaseMixin,
+    ReplyLinkMixin,
+    TwoWayCommon,
+    new_sms_mailing,
+)
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 FRENCH = "+33612345678"
@@ -156,6 +163,23 @@ class TestReplyLinkConsent(ReplyLinkMixin, TwoWayCommon):
         arch = self.env["sms.gateway.sender"].get_views([(False, "form")])["views"]["form"]["arch"]
         for feature in ("opt-out page", "appointment", "survey", "double opt-in"):
             self.assertIn(feature, arch)
+
+    def test_sms_mailing_carries_the_stop_page(self):
+        self.partner._sms_consent_set("opted_in", "staff", "test")
+        mailing = new_sms_mailing(
+            self.env,
+            "Spring sale: -20% until Sunday!",
+            self.partner,
+            sms_force_send=True,
+            sms_allow_unsubscribe=False,
+        )
+        with self.frozen_now(T0):
+            mailing.action_send_sms()
+        row = self.outbox(partner_id=self.partner.id)[-1:]
+        self.assertEqual(row.sms_kind, "marketing")
+        self.assertEqual(row.sender_id, self.alpha)
+        self.assertEqual(len(self.reply_links(row)), 1)
+        self.assertIn("Opt out: http", row.body)
 
     def test_two_way_sender_gets_no_link(self):
         self.partner._sms_consent_set("opted_in", "staff", "test")
