@@ -61,7 +61,9 @@ class SmsGatewayMessage(models.Model):
                 )
                 for action in actions
             ]
-            row["body"] = reply_links.with_links(row["body"], lines)
+            # the links stand for the reply the text asked for ("Reply C to confirm")
+            body = reply_links.drop_reply_instructions(row["body"])
+            row["body"] = reply_links.with_links(body, lines)
             info = analyze(row["body"])
             row.update(
                 encoding=info.encoding,

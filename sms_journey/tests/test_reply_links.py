@@ -34,6 +34,9 @@ class TestReplyLinkAppointments(AppointmentMixin, ReplyLinkMixin, TwoWayCommon):
             event, reminder = self.remind()
             [path] = self.reply_links(reminder)  # transactional: no opt-out link
             self.assertIn("Confirm or cancel: http", reminder.body)
+            # the link stands for the reply instruction, which a one-way sender can't take
+            self.assertIn("Reminder: Dentist", reminder.body)
+            self.assertNotIn("Reply C", reminder.body)
             status, page = self.open_link(path)
             self.assertEqual(status, 200)
             self.assertIn("Dentist", page)

@@ -137,6 +137,30 @@ def parse(key, token, bound="", today=None):
     return ReplyLink(action, record_id, expires), None
 
 
+# the first word of a reply instruction, in the languages we ship (en, it, ro, es)
+REPLY_VERBS = frozenset({"reply", "text", "rispondi", "răspunde", "raspunde", "responde"})
+# a sentence ends at . ! ? followed by a space, or at a line break
+_SENTENCE_END = re.compile(r"((?<=[.!?])[ \t]+|\n+)")
+
+
+def drop_reply_instructions(body):
+    """``body`` without its sentences that ask for a reply ("Reply C to confirm…",
+    "Rispondi 1-5"): a one-way sender's SMS carries links instead. The other sentences
+    and the breaks between them are kept as written."""
+    parts = _SENTENCE_END.split(body or "")
+    text, dropped = "", False
+    for index in range(0, len(parts), 2):
+        sentence = parts[index]
+        words = sentence.split(None, 1)
+        if words and words[0].strip(",:;!?.").lower() in REPLY_VERBS:
+            dropped = True
+            continue
+        # the break before a sentence, unless all that stood before it was dropped
+        keep_break = index and (text or not dropped)
+        text += (parts[index - 1] if keep_break else "") + sentence
+    return text
+
+
 def with_links(body, lines):
     """``body`` followed by one line per ``(label, url)``: the links go last, where a
     reply instruction usually stands, and the text before them is kept as written."""

@@ -145,3 +145,27 @@ def test_ids_beyond_the_database_are_malformed(record_id):
 
 def test_zero_id_refused():
     assert peek(f"s0.k3f.{'a' * reply_links.SIGNATURE_LENGTH}") is None
+
+
+def test_drop_reply_instructions():
+    drop = reply_links.drop_reply_instructions
+    assert (
+        drop("Reminder: Dentist, Mon 9:00. Reply C to confirm, A to cancel, R to reschedule.")
+        == "Reminder: Dentist, Mon 9:00."
+    )
+    assert drop("How was your visit? Reply 1 (bad) to 5 (great)") == "How was your visit?"
+    assert drop("Reply YES to subscribe. Thanks!") == "Thanks!"
+    assert drop("Sale!\nRispondi STOP per non ricevere più SMS") == "Sale!"
+    assert drop("Our reply policy. Replying is free") == "Our reply policy. Replying is free"
+    assert drop("") == ""
+
+
+@given(st.text(alphabet="abc .!?\nXYZ", max_size=60))
+def test_drop_reply_instructions_keeps_text_without_them(text):
+    assert reply_links.drop_reply_instructions(text) == text
+
+
+@given(st.lists(st.sampled_from(["Hi.", "Reply C now.", "Sale -20%!", "Text WIN.", "Ok?"])))
+def test_drop_reply_instructions_drops_only_them(sentences):
+    result = reply_links.drop_reply_instructions(" ".join(sentences))
+    assert result == " ".join(s for s in sentences if s.split()[0] not in ("Reply", "Text"))
