@@ -195,8 +195,9 @@ class TestReplyLinkConsent(ReplyLinkMixin, TwoWayCommon):
 
 @tagged("post_install", "-at_install")
 class TestReplyLinkSurvey(ReplyLinkMixin, JourneyCaseMixin, TwoWayCommon):
-    """A survey question of a journey answered on its page moves the participant down
-    the branch a reply would."""
+    """Journeys from a one-way sender: a survey question answered on its page moves the
+    participant down the branch a reply would; the opt-out page leaves the journey as a
+    STOP reply does."""
 
     def test_survey_answered_by_link_splits_like_a_reply(self):
         question = self.env["sms.survey.question"].create(
@@ -245,3 +246,16 @@ class TestReplyLinkSurvey(ReplyLinkMixin, JourneyCaseMixin, TwoWayCommon):
         self.assertTrue(survey_trace.replied_at)
         # answered: the page is closed
         self.assertEqual(self.open_link(survey_path)[0], 410)
+
+    def test_stop_by_link_leaves_the_journey_as_a_stop_reply(self):
+        journey = self.make_journey([self.sms_step(), self.sms_step(wait=2)], exit_on_stop=True)
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.run_crons(T0)
+        row = self.outbox(partner_id=self.partner.id)[-1:]
+        [stop_path] = self.reply_links(row)
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            status, _page = self.answer_link(stop_path, "stop")
+        self.assertEqual(status, 200)
+        self.assertEqual(journey.participant_ids.state, "opted_out")
+        self.assertEqual(self.partner.sms_consent_state, "opted_out")
