@@ -63,6 +63,7 @@
         "views/sms_result_event_views.xml",
         "views/sms_program_month_views.xml",
         "views/sms_consent_templates.xml",
+        "views/sms_reply_link_templates.xml",
         "views/sms_contest_views.xml",
         "views/survey_survey_views.xml",
         "views/sms_template_views.xml",

@@ -1,3 +1,4 @@
 from . import main
 from . import journey
 from . import consent
+from . import reply_links

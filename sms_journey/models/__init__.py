@@ -32,9 +32,11 @@ from . import sms_gateway_message
 from . import sms_gateway_message_policy
 from . import sms_gateway_message_dispatch
 from . import sms_gateway_message_status
+from . import sms_gateway_message_links
 from . import sms_interaction
 from . import sms_interaction_worker
 from . import sms_interaction_pipeline
+from . import sms_interaction_link
 from . import sms_inbound_part
 from . import ir_http
 from . import sms_conversation_message

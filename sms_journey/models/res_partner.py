@@ -467,5 +467,7 @@ class ResPartner(models.Model):
             # asked in the contact's language, and recorded as asked
             body = partner.with_context(lang=langs[partner.id])._sms_consent_request_text()
             partner._sms_consent_set("pending", source, "\n".join(filter(None, [proof, body])))
-            requests.append(SmsRequest(body=body, partner=partner, kind="transactional"))
+            requests.append(
+                SmsRequest(body=body, partner=partner, kind="transactional", reply_link="confirm")
+            )
         self.env["sms.sender"]._send(requests)

@@ -72,9 +72,7 @@ class SmsConsentKeyword(models.Model):
         if not family:
             return
         partner_model = self.env["res.partner"]
-        proof = self.env._(
-            "SMS from %(number)s: “%(body)s”", number=interaction.number, body=interaction.body
-        )
+        proof = interaction._consent_proof()
         company = interaction.gateway_id.company_id
         brand = company.sms_brand_name or company.name
         consent_args = (interaction.number, "keyword", proof, interaction.partner_id)

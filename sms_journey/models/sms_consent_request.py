@@ -101,7 +101,15 @@ class SmsConsentRequest(models.Model):
             }
         )
         self.env["sms.sender"]._send(
-            [SmsRequest(body=body, partner=partner, number=e164, kind="transactional")]
+            [
+                SmsRequest(
+                    body=body,
+                    partner=partner,
+                    number=e164,
+                    kind="transactional",
+                    reply_link="confirm",
+                )
+            ]
         )
 
     @api.model

@@ -225,7 +225,7 @@ class SmsDataRights(models.AbstractModel):
         hash_numbers(outbox, "number")
         blank(rows["sms.sms"], {"body": erased})
         hash_numbers(rows["sms.sms"], "number")
-        blank(received, {"body": erased, "media_urls": None})
+        blank(received, {"body": erased, "media_urls": None, "web_proof": None})
         hash_numbers(received, "number")
         traces = rows["sms.journey.trace"] | self.env["sms.journey.trace"].sudo().search(
             [("outbox_message_id", "in", outbox.ids)]
@@ -391,7 +391,7 @@ class SmsDataRights(models.AbstractModel):
                 ),
                 SQL(
                     "body = CASE WHEN body IS NULL THEN NULL ELSE %s END, media_urls = NULL, "
-                    "number = %s",
+                    "web_proof = NULL, number = %s",
                     erased,
                     hashed("number"),
                 ),

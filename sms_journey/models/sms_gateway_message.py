@@ -227,10 +227,13 @@ class SmsGatewayMessage(models.Model):
                 if vals["failure_reason"]:
                     reasons.append((sms.uuid, vals["failure_reason"]))
             if previous:
+                self._add_reply_links(gateway, [vals], ids=[previous.id])
                 previous._requeue_as(vals)
                 reused |= previous
             else:
                 vals_list.append(vals)
+        # from a one-way sender: links instead of "reply ..." (sms_gateway_message_links.py)
+        self._add_reply_links(gateway, vals_list)
         # one INSERT (the ORM would write 100 rows per statement)
         messages = reused | insert_rows(self, vals_list)
         self.env["sms.conversation"]._notify_changed(
@@ -295,6 +298,7 @@ class SmsGatewayMessage(models.Model):
                 # an answer leaves from the sender the reply came in on (False: the default)
                 row["sender_id"] = entry.sender_id or None
             rows.append(row)
+        self._add_reply_links(gateway, rows, hints=[entry.reply_link for entry in entries])
         outbox = insert_rows(self, rows)
         self._log_notifications(entries, rows, now)
         self.env["sms.conversation"]._notify_changed(

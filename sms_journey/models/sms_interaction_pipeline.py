@@ -34,13 +34,7 @@ class SmsInteractionPipeline(models.Model):
     def _answer(self, batch):
         """The pipeline after the sender is known, in the language of the answers."""
         self.env["sms.consent.keyword"]._handle_reply(self, batch)
-        if self.partner_id:
-            # on the contact's chatter, and an interaction of the contact (customer
-            # facts), both written with the batch (``_flush_batch``)
-            batch.post(self)
-            batch.touch(self.partner_id.id, self.received_at)
-        # Journeys before the survey: an answer records the journey the reply belongs to.
-        self._apply_journeys(batch)
+        self._note_reply(batch)
         if self.consent_action:
             return
         if self._answer_open_survey(batch):
@@ -48,6 +42,24 @@ class SmsInteractionPipeline(models.Model):
         if not self._apply_keyword_rules(batch):
             if not self._clarify_open_survey(batch):
                 self._send_courtesy_reply(batch)
+
+    def _note_reply(self, batch):
+        """What every reply is, whatever it says: a post on its contact's chatter, an
+        interaction of the contact (customer facts), both written with the batch
+        (``_flush_batch``), and the answer to the SMS it replies to (journeys before
+        the survey: an answer records the journey the reply belongs to)."""
+        if self.partner_id:
+            batch.post(self)
+            batch.touch(self.partner_id.id, self.received_at)
+        self._apply_journeys(batch)
+
+    def _consent_proof(self):
+        """The proof of the consent this reply gives: the SMS, or the page of the link
+        that stood for it (``web_proof``: page, time, IP, browser)."""
+        self.ensure_one()
+        if self.web_proof:
+            return self.web_proof
+        return self.env._("SMS from %(number)s: “%(body)s”", number=self.number, body=self.body)
 
     def _reply(self, batch, body, kind="transactional", template=None):
         """Answer on the number the contact wrote from, through the gateway and from the

@@ -45,7 +45,7 @@ class SmsJourneyParticipant(models.Model):
             return None
         lang = self.partner_id._sms_lang(self.journey_id.company_id)
         body = question.with_context(lang=lang).body
-        sms = self._send_one(body, self.partner_id, kind="marketing")
+        sms = self._send_one(body, self.partner_id, kind="marketing", reply_link="survey")
         if not sms.verdict.canceled:
             self.env["sms.survey.request"].create(
                 {
@@ -90,7 +90,7 @@ class SmsJourneyParticipant(models.Model):
         sms = self._send_one(body, self.partner_id, thread=event, template=template)
         return trace._record_sent(sms)
 
-    def _send_one(self, body, partner, kind=None, thread=None, template=None):
+    def _send_one(self, body, partner, kind=None, thread=None, template=None, reply_link=None):
         """Send one SMS of this participant's journey through ``sms.sender._send``."""
         request = SmsRequest(
             body=body,
@@ -98,6 +98,7 @@ class SmsJourneyParticipant(models.Model):
             thread=thread,
             kind=kind or self.journey_id.sms_kind,
             template=template,
+            reply_link=reply_link,
         )
         return self.env["sms.sender"]._send([request], company=self.journey_id.company_id)[0]
 

@@ -75,6 +75,9 @@ class SmsRequest:
     # the sms.gateway.sender id to leave from (False: the gateway's default sender);
     # None: chosen by destination. Answers to a reply leave from the one it came in on.
     sender_id: int | bool | None = None
+    # the reply it asks for ("survey", "confirm": ``tools/reply_links.ACTIONS``): from a
+    # one-way sender it carries a link to a page instead (``sms.gateway.message``)
+    reply_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class OutboxEntry:
     template: models.Model  # sms.template, may be empty
     verdict: Verdict
     sender_id: int | bool | None = None  # as SmsRequest.sender_id
+    reply_link: str | None = None  # as SmsRequest.reply_link
 
 
 @dataclass
@@ -503,6 +507,7 @@ class SmsSender(models.AbstractModel):
                 template=request.template or self.env["sms.template"],
                 verdict=verdict,
                 sender_id=request.sender_id,
+                reply_link=request.reply_link,
             )
             for request, message, verdict in zip(requests, messages, verdicts, strict=True)
         ]

@@ -140,7 +140,12 @@ class SmsSurveyQuestion(models.Model):
         bodies = {lang: self.with_context(lang=lang).body for lang in set(langs.values())}
         sent = self.env["sms.sender"]._send(
             [
-                SmsRequest(body=bodies[langs[partner.id]], partner=partner, kind="marketing")
+                SmsRequest(
+                    body=bodies[langs[partner.id]],
+                    partner=partner,
+                    kind="marketing",
+                    reply_link="survey",
+                )
                 for partner in partners
             ],
             # the question's company (its gateway and rules), not the sending user's

@@ -21,7 +21,7 @@ import json
 import re
 import uuid
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -1033,3 +1033,99 @@ def load_migration(version, stage="pre"):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+PHONE_BROWSER = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) TestPhone"}
+REPLY_LINK = re.compile(r"https?://[^\s/]+(/o/[a-z0-9.]+)")
+
+
+class ReplyLinkMixin:
+    """An alphanumeric sender serving Italy (one-way: its SMS carry reply links) and a
+    public visitor following the links (``controllers/reply_links.py``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.alpha = cls.env["sms.gateway.sender"].create(
+            {
+                "gateway_id": cls.gateway.id,
+                "kind": "alphanumeric",
+                "value": "AcmeShop",
+                "country_ids": [Command.set(cls.env.ref("base.it").ids)],
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        from ..controllers.reply_links import LIMITER
+
+        LIMITER._hits.clear()  # each test starts with the whole allowance
+
+    def reply_links(self, row):
+        """The paths of the reply links in the body of outbox ``row``, in order."""
+        return REPLY_LINK.findall(row.body)
+
+    def open_link(self, path):
+        """GET the page as a visitor without login: (status, page text)."""
+        self.env.flush_all()
+        response = self.url_open(path, allow_redirects=False, headers=PHONE_BROWSER)
+        self.env.invalidate_all()
+        return response.status_code, response.text
+
+    def answer_link(self, path, answer, csrf_from=None):
+        """Open the page (or ``csrf_from``'s), then press the button ``answer`` with the
+        form's CSRF token: (status, page text)."""
+        _status, page = self.open_link(csrf_from or path)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        token = match.group(1) if match else ""
+        self.env.flush_all()
+        response = self.url_open(
+            path,
+            data={"answer": answer, "csrf_token": token},
+            allow_redirects=False,
+            headers=PHONE_BROWSER,
+        )
+        self.env.invalidate_all()
+        return response.status_code, response.text
+
+
+class AppointmentMixin:
+    """The C / A / R keyword rules switched on and an SMS alarm of calendar_sms with the
+    appointment reminder template (``cls.alarm``)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for answer in ("confirm", "cancel", "reschedule"):
+            cls.env.ref(f"sms_journey.sms_keyword_rule_appointment_{answer}").active = True
+        cls.alarm = cls.env["calendar.alarm"].create(
+            {
+                "name": "SMS, 1 day before",
+                "alarm_type": "sms",
+                "duration": 1,
+                "interval": "days",
+                "sms_template_id": cls.env.ref("sms_journey.sms_template_appointment_reminder").id,
+            }
+        )
+
+    def send_reminder(self, name, start):
+        """An appointment of the partner with the salesman, and its SMS reminder sent by
+        calendar_sms: (event, outbox row of the reminder, sent)."""
+        event = self.env["calendar.event"].create(
+            {
+                "name": name,
+                "start": start,
+                "stop": start + timedelta(hours=1),
+                "user_id": self.salesman.id,
+                "partner_ids": [Command.set((self.salesman.partner_id | self.partner).ids)],
+                "alarm_ids": [Command.link(self.alarm.id)],
+            }
+        )
+        event._do_sms_reminder(self.alarm)
+        self.dispatch()
+        reminder = self.outbox(partner_id=self.partner.id)[-1:]
+        self.assertEqual(reminder.state, "sent")
+        return event, reminder
+
+    def attendee(self, event):
+        return event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)

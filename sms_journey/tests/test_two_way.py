@@ -5,11 +5,10 @@ from ast import literal_eval
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from .common import NUMBER, TwoWayCommon, new_partner_template, new_sms_mailing
+from .common import NUMBER, AppointmentMixin, TwoWayCommon, new_partner_template, new_sms_mailing
 
 T0 = datetime(2026, 3, 2, 10, 0)  # a Monday, 11:00 in Rome
 
@@ -358,46 +357,13 @@ class TestInteractionActions(TwoWayCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestAppointments(TwoWayCommon):
+class TestAppointments(AppointmentMixin, TwoWayCommon):
     """calendar_sms reminders answered with C / A / R."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for answer in ("confirm", "cancel", "reschedule"):
-            cls.env.ref(f"sms_journey.sms_keyword_rule_appointment_{answer}").active = True
-        cls.alarm = cls.env["calendar.alarm"].create(
-            {
-                "name": "SMS, 1 day before",
-                "alarm_type": "sms",
-                "duration": 1,
-                "interval": "days",
-                "sms_template_id": cls.env.ref("sms_journey.sms_template_appointment_reminder").id,
-            }
-        )
-
     def remind(self, name, start):
-        """An appointment of the partner with the salesman, and its SMS reminder sent by
-        calendar_sms."""
-        event = self.env["calendar.event"].create(
-            {
-                "name": name,
-                "start": start,
-                "stop": start + timedelta(hours=1),
-                "user_id": self.salesman.id,
-                "partner_ids": [Command.set((self.salesman.partner_id | self.partner).ids)],
-                "alarm_ids": [Command.link(self.alarm.id)],
-            }
-        )
-        event._do_sms_reminder(self.alarm)
-        self.dispatch()
-        reminder = self.outbox(partner_id=self.partner.id)[-1:]
+        event, reminder = self.send_reminder(name, start)
         self.assertIn("Reply C to confirm", reminder.body)
-        self.assertEqual(reminder.state, "sent")
         return event
-
-    def attendee(self, event):
-        return event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
 
     def test_confirm(self):
         with self.frozen_now(T0):
