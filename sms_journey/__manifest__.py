@@ -49,6 +49,7 @@
         "views/sms_conversation_views.xml",
         "views/res_partner_views.xml",
         "views/sms_keyword_rule_views.xml",
+        "views/sms_global_holdout_views.xml",
         "views/res_config_settings_views.xml",
         "views/sms_survey_question_views.xml",
         "views/sms_survey_answer_views.xml",

@@ -4,6 +4,11 @@ from . import sms_result_dimension_mixin
 from . import res_company
 from . import res_company_sms_budget
 from . import res_config_settings
+from . import sms_global_holdout_period
+from . import sms_global_holdout_report
+from . import res_company_global_holdout
+from . import res_config_settings_global_holdout
+from . import res_partner_global_holdout
 from . import res_partner
 from . import res_partner_activity
 from . import res_partner_audience

@@ -226,10 +226,18 @@ class SmsJourney(models.Model):
             rows,
             skip_conflict=("journey_id", "partner_id", "key"),
         )
+        # the journey's own control group, and the contacts of the company's global
+        # control group (marketing journeys only: transactional SMS are never held
+        # out): these walk the journey as its control participants (counted in its
+        # treated-vs-control figures) and are never texted
+        period = self.sms_kind == "marketing" and self.env["sms.global.holdout.period"]._running(
+            self.company_id, now
+        )
         held = [
-            pid
-            for pid in participants.ids
-            if flow.in_holdout(self.holdout_seed, pid, self.holdout_percent)
+            participant.id
+            for participant in participants
+            if flow.in_holdout(self.holdout_seed, participant.id, self.holdout_percent)
+            or (period and period._holds_out(participant.partner_id))
         ]
         if held:
             participants.browse(held).write({"holdout": True})

@@ -24,6 +24,7 @@ CANCEL_TO_FAILURE_TYPE = {
     policy.NO_SEND_WINDOW: "sms_optout",
     policy.DESTINATION_NOT_ALLOWED: "sms_country_not_supported",
     policy.UNDELIVERABLE: "sms_invalid_destination",
+    policy.GLOBAL_HOLDOUT: "sms_optout",
 }
 
 
@@ -180,6 +181,8 @@ class SmsSender(models.AbstractModel):
             cap_times = self._recent_marketing_times(partners, company, now)
         cap_times = {} if cap_times is None else cap_times
         legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
+        # the company's global control group while its period runs (none: no draw)
+        holdout = marketing and self.env["sms.global.holdout.period"]._running(company, now)
         consent_by_number = self._consent_by_number(
             [e164 for item, (e164, _e) in zip(items, numbers, strict=True)
              if item.kind == "marketing" and not item.partner and e164]
@@ -198,6 +201,8 @@ class SmsSender(models.AbstractModel):
                 )
                 if budget and not budget.allows(item.cost):
                     recipient = dataclasses.replace(recipient, over_budget=True)
+                if holdout and holdout._holds_out(partner):
+                    recipient = dataclasses.replace(recipient, global_holdout=True)
             decision = policy.decide(item.kind, recipient, rules, now)
             if item.kind == "marketing" and not decision.canceled:
                 self._count_marketing(item, decision, cap_times, budget)
@@ -387,6 +392,11 @@ class SmsSender(models.AbstractModel):
                 "%(number)s is suppressed for marketing SMS: %(reason)s",
                 number=e164,
                 reason=partner.sms_suppressed_reason,
+            )
+        if reason == policy.GLOBAL_HOLDOUT:
+            return self.env._(
+                "%(who)s is in the global control group: no marketing SMS.",
+                who=partner.display_name,
             )
         if reason == policy.NO_SEND_WINDOW:
             return self.env._(

@@ -18,7 +18,10 @@ The rules, in order:
 5. ``marketing`` SMS need consent: never to a contact who revoked marketing consent
    (``marketing_opt_out``); with ``consent_required`` only to an explicit opt-in or a
    mailing-list subscriber (``no_consent``); never to a number suppressed after
-   repeated permanent delivery failures (``undeliverable``, ``tools/deliverability.py``).
+   repeated permanent delivery failures (``undeliverable``, ``tools/deliverability.py``);
+   never to a contact of the company's global control group while its period runs
+   (``global_holdout``, ``tools/global_holdout.py``): held out of every marketing
+   program, journeys, SMS mailings and re-targeting alike.
 6. With ``timing`` (SMS that go through the outbox), the legal maximum of the
    destination (``tools/send_rules.py``: Florida, 3 per 24 hours) cancels it when
    reached (``legal_cap``); the company's monthly marketing budget, once it cannot pay
@@ -56,9 +59,10 @@ LEGAL_CAP = "legal_cap"
 NO_SEND_WINDOW = "no_send_window"
 DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 UNDELIVERABLE = "undeliverable"
+GLOBAL_HOLDOUT = "global_holdout"
 CANCEL_REASONS = (
     INVALID_NUMBER, OPTED_OUT, MARKETING_OPT_OUT, NO_CONSENT, FREQUENCY_CAP, LEGAL_CAP,
-    NO_SEND_WINDOW, DESTINATION_NOT_ALLOWED, UNDELIVERABLE,
+    NO_SEND_WINDOW, DESTINATION_NOT_ALLOWED, UNDELIVERABLE, GLOBAL_HOLDOUT,
 )  # fmt: skip
 
 # defer reasons
@@ -120,6 +124,8 @@ class Recipient:
     over_budget: bool = False
     # the number is suppressed for marketing after repeated permanent delivery failures
     undeliverable: bool = False
+    # in the company's global control group (``tools/global_holdout.py``)
+    global_holdout: bool = False
 
 
 # every field of a recipient but its number, in order: the key of a decision
@@ -197,6 +203,8 @@ def _decide_valid_number(kind, facts, rules, now):
         return Decision(CANCEL, now, reason)
     if recipient.undeliverable:
         return Decision(CANCEL, now, UNDELIVERABLE)
+    if recipient.global_holdout:
+        return Decision(CANCEL, now, GLOBAL_HOLDOUT)
     if not rules.timing:
         return Decision(SEND, now)
     legal_cap = send_rules.strictest_daily_maximum(recipient.legal_rules)
