@@ -170,11 +170,13 @@ class SmsJourney(models.Model):
             )
         )
         last_track = max((row[1] for row in rows), default=self.behaviour_track_id)
-        product_ids = self._shop_products(
-            {row[0] for row in rows} | self._price_changed_products(since, until)
-        )
+        # newly viewed products get their first price; the others are priced again only
+        # when they changed
+        Price = self.env["sms.journey.price"]
+        viewed = {row[0] for row in rows} - Price._watched_products(self)
+        product_ids = self._shop_products(viewed | self._price_changed_products(since, until))
         prices = self._current_prices(sorted(product_ids))
-        seen = self.env["sms.journey.price"]._seen(self, sorted(product_ids))
+        seen = Price._seen(self, sorted(product_ids))
         return behaviour.PriceScan(
             prices, behaviour.price_drops(seen, prices, self.price_drop_percent), last_track
         )
