@@ -58,7 +58,7 @@ SELECT CASE WHEN v <= %(identified)s THEN (%(base)s + v)::text
 TRACKS_SQL = """
 INSERT INTO website_track (visitor_id, product_id, url, visit_datetime)
 SELECT %(first_visitor)s + ((g::bigint * 7919) %% %(visitors)s)::int,
-       CASE WHEN g %% 5 < 4 THEN %(products)s[1 + (((g::bigint * 104729) %% %(np)s)
+       CASE WHEN g %% 5 < 4 THEN (%(products)s)[1 + (((g::bigint * 104729) %% %(np)s)
                                       * ((g::bigint * 31) %% %(np)s) / %(np)s)::int] END,
        '/shop/p' || g %% 1000,
        (now() at time zone 'utc')
@@ -76,6 +76,7 @@ def run_sql(cr, label, query, params=None):
 def generate_shop(env, args):
     cr = env.cr
     generate(cr, args.partners, args.orders)
+    cr.commit()
     cr.execute("SELECT max(id) - %s FROM res_partner", [args.partners])
     base = cr.fetchone()[0]
     started = time.perf_counter()
@@ -86,6 +87,7 @@ def generate_shop(env, args):
         ]
     )
     env.flush_all()
+    cr.commit()
     print(f"  {args.products:,} products in {time.perf_counter() - started:.1f} s")
     for name in ("Retail", "VIP", "Wholesale"):
         env["product.pricelist"].create({"name": f"Bench {name}"})
