@@ -24,7 +24,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from _odoo import ADDONS_PATH, ODOO_SRC, db_exists
+from _odoo import ADDONS_PATH, ODOO_SRC, db_exists, odoo_bin
 from bench_audience import generate
 
 
@@ -123,21 +123,7 @@ def create_db(args):
 
 def upgrade(args):
     started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            f"{ODOO_SRC}/odoo-bin",
-            f"--addons-path={ADDONS_PATH}",
-            "-d",
-            args.db,
-            "-u",
-            "sms_journey",
-            "--stop-after-init",
-            "--log-level=warn",
-            "--http-port=0",
-        ],
-        check=True,
-    )
+    odoo_bin("-d", args.db, "-u", "sms_journey", "--stop-after-init", "--log-level=warn")
     print(f"  -u sms_journey in {time.perf_counter() - started:.1f} s")
 
 

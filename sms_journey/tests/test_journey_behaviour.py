@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 from odoo.tests import tagged
 
-from .common import LandingMixin, SmsJourneyCase
+from .common import LandingMixin, SmsJourneyCase, new_product_template
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 
@@ -15,13 +15,8 @@ class TestJourneyBehaviour(LandingMixin, SmsJourneyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tpl_product = cls.env["sms.template"].create(
-            {
-                "name": "Viewed product",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "sms_kind": "marketing",
-                "body": "{{ object.name }}, still thinking about {{ product }}? {{ landing_url }}",
-            }
+        cls.tpl_product = new_product_template(
+            cls.env, "Viewed product", "still thinking about {{ product }}?"
         )
         Product = cls.env["product.product"]
         cls.shoes = Product.create({"name": "Trail shoes", "list_price": 100, "is_published": True})

@@ -2,7 +2,11 @@ from datetime import datetime, timedelta
 
 from odoo.tests import tagged
 
-from odoo.addons.sms_journey.tests.common import JourneyCaseMixin, SmsJourneyCase
+from odoo.addons.sms_journey.tests.common import (
+    JourneyCaseMixin,
+    SmsJourneyCase,
+    new_product_template,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
 
@@ -15,14 +19,7 @@ class TestBackInStock(JourneyCaseMixin, SmsJourneyCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.tpl_product = cls.env["sms.template"].create(
-            {
-                "name": "Back in stock",
-                "model_id": cls.env.ref("base.model_res_partner").id,
-                "sms_kind": "marketing",
-                "body": "{{ object.name }}, {{ product }} is back: {{ landing_url }}",
-            }
-        )
+        cls.tpl_product = new_product_template(cls.env, "Back in stock", "{{ product }} is back:")
         cls.kettle = cls.env["product.product"].create(
             {"name": "Kettle", "is_storable": True, "is_published": True, "list_price": 30}
         )
