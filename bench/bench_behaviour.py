@@ -176,6 +176,11 @@ def measure(env, args):
         lambda: (browse._candidates_browse_abandonment(since, now)),
     )
     timed("browse abandonment: _enrol (limit 500, as the cron)", lambda: browse._enrol(now, 500))
+    hour = now - timedelta(hours=1)
+    timed(
+        "browse abandonment: _candidates_browse_abandonment, last hour",
+        lambda: (browse._candidates_browse_abandonment(hour, now)),
+    )
     cr.execute("SAVEPOINT enrol")
     timed("browse abandonment: _enrol (everything at once)", lambda: (browse._enrol(now, 10**7)))
     cr.execute("ROLLBACK TO SAVEPOINT enrol")

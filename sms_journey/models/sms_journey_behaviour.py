@@ -124,7 +124,8 @@ class SmsJourney(models.Model):
         """Contacts who viewed, in the last ``viewed_days``, a product whose price for
         their pricelist fell by ``price_drop_percent`` since the journey last saw it.
         Read-only: the prices seen are recorded after the enrolment (``_price_record``)."""
-        drops = self._price_scan(since, until).drops
+        scan = self._price_scan(since, until)
+        drops = scan.drops
         if not drops:
             return []
         rows = self.env.execute_query(
@@ -139,19 +140,28 @@ class SmsJourney(models.Model):
                 until,
             )
         )
-        pricelists = (
-            self.env["product.pricelist"]
-            .with_company(self.company_id)
-            ._get_partner_pricelist_multi(sorted({row[0] for row in rows}))
+        # a price that fell under every pricelist (the sales price changed) needs no
+        # lookup of the viewers' pricelists (the slow part, by far)
+        everywhere = behaviour.dropped_everywhere(scan.prices, drops)
+        pricelists = self._partner_pricelists(
+            {partner_id for partner_id, product_id in rows if product_id not in everywhere}
         )
         result = []
         for partner_id, product_id in rows:
-            pricelist = pricelists.get(partner_id)
-            drop = drops.get((product_id, pricelist.id if pricelist else 0))
+            drop = everywhere.get(product_id)
+            if drop is None:
+                pricelist = pricelists.get(partner_id)
+                drop = drops.get((product_id, pricelist.id if pricelist else 0))
             if drop:
                 key = f"{PRODUCT_MODEL},{product_id},price:{drop.new}"
                 result.append(self._product_candidate(partner_id, product_id, key, until))
         return result
+
+    def _partner_pricelists(self, partner_ids):
+        if not partner_ids:
+            return {}
+        Pricelist = self.env["product.pricelist"].with_company(self.company_id)
+        return Pricelist._get_partner_pricelist_multi(sorted(partner_ids))
 
     def _price_scan(self, since, until):
         """The prices of the products changed in ``(since, until]`` or viewed since the

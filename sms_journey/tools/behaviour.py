@@ -44,3 +44,17 @@ def price_drops(seen, prices, percent):
         if fall > 0 and fall >= threshold - 1e-9:
             drops[key] = Drop(old, round(new, 6))
     return drops
+
+
+def dropped_everywhere(prices, drops):
+    """{product: ``Drop``} of the products whose price fell under every pricelist
+    priced (keys ``(product, pricelist)``): their viewers need no pricelist lookup. The
+    ``Drop`` is the one of the lowest pricelist key."""
+    keys = {}
+    for product, pricelist in prices:
+        keys.setdefault(product, []).append(pricelist)
+    return {
+        product: drops[(product, min(pricelists))]
+        for product, pricelists in keys.items()
+        if all((product, pricelist) in drops for pricelist in pricelists)
+    }

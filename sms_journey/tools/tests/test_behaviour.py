@@ -34,3 +34,11 @@ def test_a_drop_is_below_the_old_price_by_the_threshold(old, new, percent):
         assert (old - new) * 100 / old >= percent - 1e-6
     else:
         assert new >= old or (old - new) * 100 / old < percent + 1e-6
+
+
+def test_dropped_everywhere():
+    prices = {(1, 7): 80.0, (1, 8): 72.0, (2, 7): 80.0, (2, 8): 100.0}
+    drops = behaviour.price_drops(
+        {(1, 7): 100.0, (1, 8): 90.0, (2, 7): 100.0, (2, 8): 100.0}, prices, 10
+    )
+    assert behaviour.dropped_everywhere(prices, drops) == {1: behaviour.Drop(100.0, 80.0)}
