@@ -15,6 +15,8 @@ _UNMANAGED_INDEXES = (
     "sms_tracker_mailing_trace_index",
     "res_partner_birthdate_date_month_day_index",
     "res_partner_first_order_date_month_day_index",
+    "website_track_product_visit_sms_index",
+    "website_track_product_time_sms_index",
 )
 
 

@@ -56,6 +56,8 @@ from . import sms_journey_participant_sms
 from . import sms_journey
 from . import sms_journey_enrolment
 from . import sms_journey_triggers
+from . import sms_journey_behaviour
+from . import sms_journey_price
 from . import sms_journey_reminders
 from . import sms_journey_step
 from . import sms_journey_step_variant
@@ -78,6 +80,7 @@ from . import sms_contest_entry
 from . import sms_template
 from . import loyalty_card
 from . import website_visitor
+from . import website_track
 from . import survey_user_input
 from . import sms_review
 from . import survey_survey

@@ -13,6 +13,8 @@ CATCH_UP_TRIGGERS = ("inactivity", "invoice_overdue")
 
 TRIGGERS = [
     ("abandoned_cart", "Abandoned cart"),
+    ("browse_abandonment", "Browse abandonment"),
+    ("price_drop", "Price drop"),
     ("birthday", "Birthday"),
     ("anniversary", "Anniversary"),
     ("inactivity", "Inactivity"),

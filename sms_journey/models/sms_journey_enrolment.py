@@ -69,6 +69,8 @@ class SmsJourney(models.Model):
             candidates = [c for c in candidates if c.moment <= checked_up_to]
             remaining = 1
         created = self._create_participants(candidates)
+        if self.trigger == "price_drop":
+            self._price_record(since, checked_up_to)
         self.enrol_checked_at = checked_up_to
         return len(created), remaining
 
@@ -143,6 +145,8 @@ class SmsJourney(models.Model):
         audience (``_enrol_segment``)."""
         return {
             "abandoned_cart": self._candidates_abandoned_cart,
+            "browse_abandonment": self._candidates_browse_abandonment,
+            "price_drop": self._candidates_price_drop,
             "birthday": self._candidates_birthday,
             "anniversary": self._candidates_anniversary,
             "inactivity": self._candidates_inactivity,

@@ -7,7 +7,7 @@ from ..tools import journey as journey_tools
 from .sms_journey_participant import _group_by
 from .sms_journey_trace import StepSms
 from .sms_sender import SmsRequest
-from .sms_template import COUPON_PLACEHOLDER, LANDING_PLACEHOLDER
+from .sms_template import COUPON_PLACEHOLDER, LANDING_PLACEHOLDER, PRODUCT_PLACEHOLDER
 
 
 class SmsJourneyParticipant(models.Model):
@@ -105,6 +105,7 @@ class SmsJourneyParticipant(models.Model):
             rendered = self._render_bodies(template.with_context(lang=lang), records)
             for item in group:
                 bodies[item.trace_id] = rendered[item.record.id]
+        bodies = self._fill_products(step, items, bodies)
         bodies = self._fill_landing_url(step, bodies)
         bodies = self._fill_coupons(step, items, bodies)
         return self.env["sms.journey.trace"]._track_links_batch(bodies, step.journey_id)
@@ -146,6 +147,36 @@ class SmsJourneyParticipant(models.Model):
             key: body.replace(LANDING_PLACEHOLDER, url) if body else body
             for key, body in bodies.items()
         }
+
+    def _fill_products(self, step, items, bodies):
+        """``_fill_product`` for each item, the products read at once."""
+        ids = {
+            item.participant.source_res_id
+            for item in items
+            if item.participant.source_model == "product.product"
+        }
+        products = self.env["product.product"].browse(ids).exists() if ids else None
+        by_id = {product.id: product for product in products or ()}
+        return {
+            item.trace_id: self._fill_product(
+                step, bodies[item.trace_id], by_id.get(item.participant.source_res_id)
+            )
+            for item in items
+        }
+
+    def _fill_product(self, step, body, source):
+        """Put the participant's product (``source``, of a behaviour trigger) where the
+        template says ``{{ product }}``, and its page where it says ``{{ landing_url }}``
+        when the step links to a product without naming one. Without a product the
+        name is dropped (the landing placeholder is left to ``_fill_landing_url``)."""
+        if not body:
+            return body
+        product = source if source and source._name == "product.product" else None
+        body = body.replace(PRODUCT_PLACEHOLDER, product.display_name if product else "")
+        if product and step.landing_type == "product" and not step.landing_product_id:
+            url = f"{step.journey_id.get_base_url()}{product.sudo().website_url}"
+            body = body.replace(LANDING_PLACEHOLDER, url)
+        return body
 
     def _fill_coupons(self, step, items, bodies):
         """Put each participant's own coupon code where the template says

@@ -216,8 +216,13 @@ class SmsJourneyStep(models.Model):
     )
     landing_page_id = fields.Many2one("website.page", "Page", ondelete="restrict")
     landing_product_id = fields.Many2one(
-        "product.product", "Product", ondelete="restrict", check_company=True
+        "product.product",
+        "Product",
+        ondelete="restrict",
+        check_company=True,
+        help="Empty on a browse-abandonment or price-drop journey: the product viewed.",
     )
+    journey_trigger = fields.Selection(related="journey_id.trigger")
     landing_program_id = fields.Many2one(
         "loyalty.program",
         "Promotion program",

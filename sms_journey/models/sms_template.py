@@ -14,6 +14,9 @@ COUPON_PLACEHOLDER = "[COUPON-CODE]"
 # What ``{{ landing_url }}`` renders to: the journey SMS step puts its landing page's
 # URL there before the links are shortened per trace (``_fill_landing_url``).
 LANDING_PLACEHOLDER = "[LANDING-URL]"
+# What ``{{ product }}`` renders to: the journey SMS step puts the name of the
+# participant's product there (browse abandonment, price drop: ``_fill_products``).
+PRODUCT_PLACEHOLDER = "[PRODUCT-NAME]"
 
 
 class SmsTemplate(models.Model):
@@ -115,9 +118,11 @@ class SmsTemplate(models.Model):
     def _render_eval_context(self):
         """``coupon_code`` in SMS templates: a participant's single-use coupon code;
         ``landing_url``: the journey step's landing page (a page, a product, a
-        promotion, a survey); ``review_url``: the review link of a review request."""
+        promotion, a survey); ``product``: the name of the participant's product (a
+        behaviour trigger's); ``review_url``: the review link of a review request."""
         render_context = super()._render_eval_context()
         render_context["coupon_code"] = COUPON_PLACEHOLDER
         render_context["landing_url"] = LANDING_PLACEHOLDER
+        render_context["product"] = PRODUCT_PLACEHOLDER
         render_context["review_url"] = REVIEW_PLACEHOLDER
         return render_context

@@ -566,6 +566,13 @@ def new_partner_template(env, name, body, **values):
     )
 
 
+def new_product_template(env, name, text):
+    """A marketing template of the behaviour triggers: the contact's name, ``text``
+    (with ``{{ product }}``), then ``{{ landing_url }}``."""
+    body = f"{{{{ object.name }}}}, {text} {{{{ landing_url }}}}"
+    return new_partner_template(env, name, body, sms_kind="marketing")
+
+
 def new_segment_journey(env, name, template, **values):
     """A journey on a segment whose one step texts ``template``; ``values`` add to or
     override its fields."""

@@ -171,6 +171,7 @@ class SmsJourneyPreview(models.TransientModel):
         ``journey.step_outcome``) and when it is done, for the next step's wait."""
         line = {
             "partner_id": partner.id,
+            "product_id": self._product_of(source),
             "step_id": step.id,
             "scheduled_at": due,
             "action": step.action,
@@ -249,9 +250,9 @@ class SmsJourneyPreview(models.TransientModel):
                 # the link of the cart is the one the step will send (as the step's
                 # _render_record does): the order's portal token, made once
                 record._portal_ensure_token()
-            body = self.env["sms.journey.participant"]._render_body(
-                template.with_context(lang=lang), record
-            )
+            Participant = self.env["sms.journey.participant"]
+            body = Participant._render_body(template.with_context(lang=lang), record)
+            body = Participant._fill_product(step, body, source)
         info = analyze(body or "")
         values = {
             "body": body,
@@ -262,6 +263,10 @@ class SmsJourneyPreview(models.TransientModel):
         }
         return values
 
+    def _product_of(self, source):
+        """The product a behaviour trigger enrols with (its source record), or False."""
+        return source.id if source and source._name == "product.product" else False
+
 
 class SmsJourneyPreviewLine(models.TransientModel):
     _name = "sms.journey.preview.line"
@@ -270,6 +275,7 @@ class SmsJourneyPreviewLine(models.TransientModel):
 
     preview_id = fields.Many2one("sms.journey.preview", required=True, ondelete="cascade")
     partner_id = fields.Many2one("res.partner", "Contact")
+    product_id = fields.Many2one("product.product")
     step_id = fields.Many2one("sms.journey.step")
     scheduled_at = fields.Datetime("When")
     action = fields.Selection(

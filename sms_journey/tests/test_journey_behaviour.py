@@ -1,0 +1,171 @@
+from datetime import datetime, timedelta
+
+from odoo.tests import tagged
+
+from .common import LandingMixin, SmsJourneyCase, new_product_template
+
+T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
+
+
+@tagged("post_install", "-at_install")
+class TestJourneyBehaviour(LandingMixin, SmsJourneyCase):
+    """Browse abandonment and price drop, from the page views to the SMS through the
+    sending policy, at frozen times."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tpl_product = new_product_template(
+            cls.env, "Viewed product", "still thinking about {{ product }}?"
+        )
+        Product = cls.env["product.product"]
+        cls.shoes = Product.create({"name": "Trail shoes", "list_price": 100, "is_published": True})
+        cls.hat = Product.create({"name": "Sun hat", "list_price": 100, "is_published": True})
+
+    def behaviour_journey(self, trigger, partners, **values):
+        step = self.sms_step(self.tpl_product, unit="hours", landing_type="product")
+        return self.make_journey(
+            [step],
+            trigger=trigger,
+            audience_domain=f"[('id', 'in', {partners.ids})]",
+            **values,
+        )
+
+    def view(self, partner, product, at):
+        """``partner``, signed in on the shop, views ``product``'s page at ``at``."""
+        Visitor = self.env["website.visitor"].sudo()
+        visitor = Visitor.search([("access_token", "=", str(partner.id))]) or Visitor.create(
+            {"access_token": str(partner.id)}
+        )
+        self.assertEqual(visitor.partner_id, partner)
+        with self.frozen_now(at):
+            self.env["website.track"].sudo().create(
+                {"visitor_id": visitor.id, "product_id": product.id, "visit_datetime": at}
+            )
+
+    def add_to_cart(self, partner, product, at):
+        with self.frozen_now(at):
+            self.env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "website_id": self.env["website"].search([], limit=1).id,
+                    "order_line": [(0, 0, {"product_id": product.id})],
+                }
+            )
+
+    def test_browse_abandonment(self):
+        anna = self.partner
+        bruno = self.make_partner("Bruno", "+39 333 765 4321")
+        journey = self.behaviour_journey("browse_abandonment", anna | bruno, browse_idle_hours=2)
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.view(anna, self.shoes, T0 + timedelta(minutes=10))
+        self.view(bruno, self.shoes, T0 + timedelta(minutes=10))
+        self.add_to_cart(bruno, self.shoes, T0 + timedelta(minutes=30))
+        # a second view in the same window is the same abandonment
+        self.view(anna, self.shoes, T0 + timedelta(minutes=40))
+
+        with self.frozen_now(T0 + timedelta(minutes=45)):
+            action = journey.action_preview()
+        preview = self.env["sms.journey.preview"].browse(action["res_id"])
+        self.assertEqual(preview.line_ids.partner_id, anna)
+        self.assertEqual(preview.line_ids.product_id, self.shoes)
+        self.assertEqual(preview.line_ids.scheduled_at, T0 + timedelta(hours=2, minutes=10))
+        self.assertIn("Trail shoes", preview.line_ids.body)
+        self.assertIn(self.shoes.website_url, preview.line_ids.body)
+
+        self.run_crons(T0 + timedelta(hours=1, minutes=30))
+        self.assertFalse(journey.participant_ids, "not idle for two hours yet")
+        self.run_crons(T0 + timedelta(hours=2, minutes=15))
+        participant = journey.participant_ids
+        self.assertEqual(participant.partner_id, anna)
+        self.assertEqual(
+            (participant.source_model, participant.source_res_id),
+            ("product.product", self.shoes.id),
+        )
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent", trace.skip_reason)
+        self.assertIn("Giulia Rossi", trace.body)
+        self.assertIn("still thinking about Trail shoes?", trace.body)
+        self.assertEqual(
+            self.link_of(trace)[1], f"{journey.get_base_url()}{self.shoes.website_url}"
+        )
+        with self.frozen_now(T0 + timedelta(hours=2, minutes=20)):
+            self.dispatch()
+        self.assertSmsSent(anna._sms_number(), count=1)
+        # the second view (40 minutes) fell idle at 2:40: still one SMS
+        self.run_crons(T0 + timedelta(hours=4))
+        self.assertEqual(len(journey.participant_ids), 1)
+        self.assertEqual(len(self.traces(journey)), 1)
+
+    def test_browse_abandonment_without_consent_is_canceled_by_the_policy(self):
+        carla = self.make_partner("Carla", "+39 333 111 2222", consent=False)
+        journey = self.behaviour_journey("browse_abandonment", carla, browse_idle_hours=1)
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.view(carla, self.hat, T0)
+        self.run_crons(T0 + timedelta(hours=1, minutes=5))
+        self.assertEqual(journey.participant_ids.partner_id, carla)
+        with self.frozen_now(T0 + timedelta(hours=1, minutes=10)):
+            self.dispatch()
+        self.assertSmsCanceled(partner=carla, reason="no_consent")
+        self.assertSmsNotSent(carla._sms_number())
+
+    def test_price_drop(self):
+        anna = self.partner
+        bruno = self.make_partner("Bruno", "+39 333 765 4321")
+        journey = self.behaviour_journey(
+            "price_drop", anna | bruno, viewed_days=30, price_drop_percent=10
+        )
+        self.view(anna, self.shoes, T0 - timedelta(days=3))
+        self.view(bruno, self.hat, T0 - timedelta(days=3))
+        with self.frozen_now(T0):
+            journey.action_start()
+        # the first run only remembers the prices of the viewed products
+        self.run_crons(T0 + timedelta(minutes=5))
+        self.assertFalse(journey.participant_ids)
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            self.shoes.lst_price = 80  # -20 %
+            self.hat.lst_price = 95  # -5 %
+            action = journey.action_preview()
+        preview = self.env["sms.journey.preview"].browse(action["res_id"])
+        self.assertEqual(preview.line_ids.partner_id, anna)
+        self.assertEqual(preview.line_ids.product_id, self.shoes)
+        self.run_crons(T0 + timedelta(hours=1, minutes=5))
+        participant = journey.participant_ids
+        self.assertEqual(participant.partner_id, anna)
+        self.assertEqual(participant.source_res_id, self.shoes.id)
+        trace = self.traces(journey)
+        self.assertEqual(trace.state, "sent", trace.skip_reason)
+        self.assertIn("Trail shoes", trace.body)
+        # the prices are remembered: the next run finds no new drop
+        self.run_crons(T0 + timedelta(hours=2))
+        self.assertEqual(len(journey.participant_ids), 1)
+
+    def test_price_drop_for_the_contacts_pricelist(self):
+        """A rule of Bruno's pricelist takes 20 % off the hat: he is texted, Anna (on
+        another pricelist, the hat at its sales price) is not."""
+        anna = self.partner
+        bruno = self.make_partner("Bruno", "+39 333 765 4321")
+        Pricelist = self.env["product.pricelist"]
+        anna.property_product_pricelist = Pricelist.create({"name": "Retail"})
+        vip = Pricelist.create({"name": "VIP"})
+        bruno.property_product_pricelist = vip
+        journey = self.behaviour_journey("price_drop", anna | bruno, price_drop_percent=10)
+        self.view(anna, self.hat, T0 - timedelta(days=1))
+        self.view(bruno, self.hat, T0 - timedelta(days=1))
+        with self.frozen_now(T0):
+            journey.action_start()
+        self.run_crons(T0 + timedelta(minutes=5))
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            self.env["product.pricelist.item"].create(
+                {
+                    "pricelist_id": vip.id,
+                    "applied_on": "0_product_variant",
+                    "product_id": self.hat.id,
+                    "compute_price": "percentage",
+                    "percent_price": 20,
+                }
+            )
+        self.run_crons(T0 + timedelta(hours=1, minutes=5))
+        self.assertEqual(journey.participant_ids.partner_id, bruno)

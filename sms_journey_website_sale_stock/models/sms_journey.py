@@ -1,0 +1,58 @@
+from odoo import fields, models
+from odoo.tools import SQL
+
+PRODUCT_MODEL = "product.product"
+
+
+class SmsJourney(models.Model):
+    """*Back in stock*: the contacts on a product's "notify me" list
+    (``stock_notification_partner_ids`` of website_sale_stock) enter when its quantity
+    on hand crosses from ≤ 0 to > 0. Incremental: only the products with a stock move
+    done in the window are looked at, their quantity at the window's start computed
+    from the moves (Odoo's ``to_date``)."""
+
+    _inherit = "sms.journey"
+
+    trigger = fields.Selection(
+        selection_add=[("back_in_stock", "Back in stock")],
+        ondelete={"back_in_stock": "set default"},
+    )
+
+    def _trigger_candidates(self):
+        return dict(super()._trigger_candidates(), back_in_stock=self._candidates_back_in_stock)
+
+    def _candidates_back_in_stock(self, since, until):
+        """One candidate per contact waiting for a product back in stock in the window,
+        keyed by the product and the move that brought it back."""
+        self.env["stock.move"].flush_model(["state", "date", "product_id", "company_id"])
+        self.env[PRODUCT_MODEL].flush_model(["stock_notification_partner_ids"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT m.product_id, MAX(m.date), MAX(m.id)
+                     FROM stock_move m
+                    WHERE m.state = 'done' AND m.date > %s AND m.date <= %s
+                      AND m.company_id = %s
+                      AND EXISTS (SELECT 1 FROM stock_notification_product_partner_rel r
+                                   WHERE r.product_product_id = m.product_id)
+                 GROUP BY m.product_id""",
+                since,
+                until,
+                self.company_id.id,
+            )
+        )
+        if not rows:
+            return []
+        Product = self.env[PRODUCT_MODEL].with_company(self.company_id)
+        products = Product.browse([row[0] for row in rows])
+        before = {p.id: p.qty_available for p in products.with_context(to_date=since)}
+        result = []
+        for product_id, moved_at, move_id in rows:
+            product = products.browse(product_id)
+            if before[product_id] > 0 or product.qty_available <= 0:
+                continue
+            key = f"{PRODUCT_MODEL},{product_id},back_in_stock:{move_id}"
+            for partner in product.stock_notification_partner_ids:
+                result.append(
+                    self._product_candidate(partner.id, product_id, key, min(moved_at, until))
+                )
+        return result
