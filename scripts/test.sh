@@ -19,7 +19,7 @@ HTTP_PORT="${SMS_JOURNEY_TEST_PORT:-8169}"
 TEST_TAGS="${SMS_JOURNEY_TEST_TAGS:-/sms_journey,/sms,/test_mail_sms,/mass_mailing_sms}"
 # the bridge to Odoo's own Twilio (sms_journey_twilio), where the Odoo tree has sms_twilio
 MODULES="sms_journey,test_mail_sms,mass_mailing_sms"
-LINTED="sms_journey sms_journey_twilio"
+LINTED="sms_journey sms_journey_twilio sms_journey_website_sale_stock"
 if has_addon sms_twilio; then
     MODULES="$MODULES,sms_twilio,sms_journey_twilio"
     if [ -z "${SMS_JOURNEY_TEST_TAGS:-}" ]; then
@@ -238,6 +238,13 @@ fi
 if [ "${SMS_JOURNEY_SKIP_UPGRADE_CHECK:-}" != "1" ]; then
     log "upgrade from the previous release"
     start_check upgrade "$((HTTP_PORT + 1))" upgrade_check.sh SMS_JOURNEY_UPGRADE_DB="${DB}_upgrade"
+fi
+# 8. the back-in-stock bridge with website_sale_stock, on its own database
+#    (scripts/stock_bridge_check.sh)
+if [ "${SMS_JOURNEY_SKIP_STOCK_CHECK:-}" != "1" ]; then
+    log "the back-in-stock bridge with website_sale_stock"
+    start_check stock_bridge "$((HTTP_PORT + 2))" stock_bridge_check.sh \
+        SMS_JOURNEY_STOCK_DB="${DB}_stock"
 fi
 for i in "${!CHECK_PIDS[@]}"; do
     name="${CHECK_NAMES[$i]}"
