@@ -9,6 +9,25 @@ from ..tools import rhythm
 RHYTHM_FIELDS = ["sms_order_gap_days", "sms_order_gap_source", "sms_next_order_predicted"]
 
 
+def _prior_update(table, key):
+    """The UPDATE of the priors of ``table`` from the ``classified`` own rhythms (gap,
+    company_id, categ_id) of ``_sms_refresh_rhythm_priors``, grouped by ``key``."""
+    return SQL(
+        """UPDATE %(table)s dest
+              SET sms_order_gap_prior_days = m.gap
+             FROM (SELECT src.id, g.gap
+                     FROM %(table)s src
+                     LEFT JOIN (
+                         SELECT %(key)s AS grp,
+                                percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS gap
+                           FROM classified GROUP BY %(key)s
+                     ) AS g ON g.grp = src.id) AS m
+            WHERE dest.id = m.id AND dest.sms_order_gap_prior_days IS DISTINCT FROM m.gap""",
+        table=SQL.identifier(table),
+        key=SQL.identifier(key),
+    )
+
+
 class ResPartner(models.Model):
     """Each customer's rhythm (the rules are in ``tools/rhythm.py``): the median of the
     days between their order days, or a prior from similar customers for a single
@@ -201,30 +220,11 @@ class ResPartner(models.Model):
                              ORDER BY sol.sequence, sol.id LIMIT 1) AS categ_id
                       FROM own o JOIN firsts f ON f.pid = o.pid
                 ),
-                by_category AS (
-                    UPDATE product_category pc
-                       SET sms_order_gap_prior_days = m.gap
-                      FROM (SELECT pc2.id, g.gap
-                              FROM product_category pc2
-                              LEFT JOIN (
-                                  SELECT categ_id,
-                                         percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS gap
-                                    FROM classified GROUP BY categ_id
-                              ) AS g ON g.categ_id = pc2.id) AS m
-                     WHERE pc.id = m.id
-                       AND pc.sms_order_gap_prior_days IS DISTINCT FROM m.gap
-                )
-                UPDATE res_company rc
-                   SET sms_order_gap_prior_days = m.gap
-                  FROM (SELECT rc2.id, g.gap
-                          FROM res_company rc2
-                          LEFT JOIN (
-                              SELECT company_id,
-                                     percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS gap
-                                FROM classified GROUP BY company_id
-                          ) AS g ON g.company_id = rc2.id) AS m
-                 WHERE rc.id = m.id AND rc.sms_order_gap_prior_days IS DISTINCT FROM m.gap
-                """
+                by_category AS (%(by_category)s)
+                %(by_company)s
+                """,
+                by_category=_prior_update("product_category", "categ_id"),
+                by_company=_prior_update("res_company", "company_id"),
             )
         )
         self.env["product.category"].invalidate_model(["sms_order_gap_prior_days"])
