@@ -8,6 +8,7 @@ from ..tools import policy, rhythm
 from .common import (
     NUMBER,
     JourneyCaseMixin,
+    JsonRpcActorMixin,
     PartnerActivityMixin,
     SmsJourneyCase,
     new_company_actors,
@@ -239,6 +240,35 @@ class TestRhythmAccess(RhythmMixin, SmsJourneyCase):
         self.assertNotIn(mine.id, [c.partner_id for c in candidates])
         ours = journey._candidates(T0 - timedelta(days=1), T0)
         self.assertIn(mine.id, [c.partner_id for c in ours])
+
+
+@tagged("post_install", "-at_install")
+class TestRhythmJsonRpc(JsonRpcActorMixin, HttpCase):
+    """Over JSON-RPC, as the web client asks: an SMS user reads the rhythm, an employee
+    without SMS rights gets an access error and nothing of it."""
+
+    def test_rhythm_over_jsonrpc(self):
+        partner = self.env["res.partner"].create({"name": "Rhythm RPC"})
+        partner.write({"sms_order_gap_days": 12.5, "sms_next_order_predicted": date(2027, 1, 2)})
+        fields = ["sms_order_gap_days", "sms_next_order_predicted"]
+        sms_user = new_test_user(
+            self.env,
+            login="rhythm_rpc_sms",
+            groups="base.group_user,sms_journey.group_sms_journey_user",
+        )
+        self.login_jsonrpc(sms_user)
+        result, error = self.call_kw("res.partner", "read", partner.ids, fields)
+        self.assertFalse(error)
+        self.assertEqual(result[0]["sms_order_gap_days"], 12.5)
+        employee = new_test_user(self.env, login="rhythm_rpc_employee", groups="base.group_user")
+        self.login_jsonrpc(employee)
+        result, error = self.call_kw("res.partner", "read", partner.ids, fields)
+        self.assertIsNone(result)
+        self.assertEqual(error["name"], "odoo.exceptions.AccessError")
+        result, error = self.call_kw(
+            "res.partner", "search_read", [("id", "=", partner.id)], ["name"]
+        )
+        self.assertEqual(result, [{"id": partner.id, "name": "Rhythm RPC"}])
 
 
 @tagged("post_install", "-at_install")
