@@ -12,6 +12,8 @@ template with this checkout's sms_journey installed (``--template``), then times
     backfill job walks them (``_sms_recompute_rhythm_facts(id_range=…)``): total and
     slowest batch. Target: ≤ 60 s at 1 M contacts / 3 M orders;
 (c) the same in one statement (``_sms_recompute_rhythm_facts()``), for comparison;
+    ``--steady`` runs (b) again on computed facts instead: nothing to write, the cost of
+    reading the orders alone (what the backfill pays on a database already computed);
 (d) the daily trigger pass (``_candidates_due_to_reorder`` over one day) and its plan;
 (e) a check: the SQL's gap, source and predicted day equal ``tools/rhythm.py``'s for
     1,000 individual contacts (no contacts of their own).
@@ -44,6 +46,9 @@ def parse_args():
     parser.add_argument("--partners", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=3_000_000)
     parser.add_argument("--skip-single", action="store_true", help="skip (c)")
+    parser.add_argument(
+        "--steady", action="store_true", help="only (b) again on computed facts, then (d), (e)"
+    )
     return parser.parse_args()
 
 
@@ -96,6 +101,44 @@ def check(env, rhythm_tools, sample=1000):
     return mismatches
 
 
+def first_fill(env, args):
+    """(a), (b) and (c) from empty rhythm columns."""
+    cr = env.cr
+    Partner = env["res.partner"]
+    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
+
+    cr.execute(
+        "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
+        " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
+    )
+    cr.commit()
+    timed("(a) _sms_refresh_rhythm_priors()", Partner._sms_refresh_rhythm_priors)
+    cr.commit()
+    (updated, slowest), _elapsed = timed(
+        f"(b) batched rhythm, {BACKFILL_BATCH} ids per committed batch",
+        lambda: batched(env, BACKFILL_BATCH),
+    )
+    print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+    cr.execute("ANALYZE res_partner")
+    cr.execute(
+        "SELECT sms_order_gap_source, count(*), round(avg(sms_order_gap_days)::numeric, 1)"
+        " FROM res_partner GROUP BY 1 ORDER BY 1"
+    )
+    print("    by source (source, contacts, mean gap):", cr.fetchall())
+    if not args.skip_single:
+        cr.execute(
+            "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
+            " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
+        )
+        cr.commit()
+        count, _elapsed = timed(
+            "(c) one statement _sms_recompute_rhythm_facts()",
+            Partner._sms_recompute_rhythm_facts,
+        )
+        cr.commit()
+        print(f"    {count:,} contacts written")
+
+
 def main():
     args = parse_args()
     if not (args.keep and database_exists(args.db)):
@@ -106,7 +149,6 @@ def main():
 
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        Partner = env["res.partner"]
         cr.execute("SELECT count(*) FROM sale_order WHERE name LIKE 'BENCH%%'")
         if not cr.fetchone()[0]:
             print(f"generating data in {args.db}")
@@ -117,36 +159,14 @@ def main():
         cr.execute("SELECT count(*) FROM sale_order")
         orders = cr.fetchone()[0]
         print(f"\n{partners:,} partners, {orders:,} sale orders\n")
-        cr.execute(
-            "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
-            " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
-        )
-        cr.commit()
-        timed("(a) _sms_refresh_rhythm_priors()", Partner._sms_refresh_rhythm_priors)
-        cr.commit()
-        (updated, slowest), _elapsed = timed(
-            f"(b) batched rhythm, {BACKFILL_BATCH} ids per committed batch",
-            lambda: batched(env, BACKFILL_BATCH),
-        )
-        print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
-        cr.execute("ANALYZE res_partner")
-        cr.execute(
-            "SELECT sms_order_gap_source, count(*), round(avg(sms_order_gap_days)::numeric, 1)"
-            " FROM res_partner GROUP BY 1 ORDER BY 1"
-        )
-        print("    by source (source, contacts, mean gap):", cr.fetchall())
-        if not args.skip_single:
-            cr.execute(
-                "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
-                " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
+        if args.steady:
+            (updated, slowest), _elapsed = timed(
+                f"(b) batched rhythm again, {BACKFILL_BATCH} ids per batch, computed",
+                lambda: batched(env, BACKFILL_BATCH),
             )
-            cr.commit()
-            count, _elapsed = timed(
-                "(c) one statement _sms_recompute_rhythm_facts()",
-                Partner._sms_recompute_rhythm_facts,
-            )
-            cr.commit()
-            print(f"    {count:,} contacts written")
+            print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+        else:
+            first_fill(env, args)
         journey = env["sms.journey"].new({"trigger": "due_to_reorder", "company_id": 1})
         today = datetime.combine(date.today(), datetime.min.time())
         candidates, _elapsed = timed(
