@@ -1,4 +1,4 @@
-"""18.0.1.3.0: each customer's rhythm (issue 25), new customer facts.
+"""18.0.1.4.0: each customer's rhythm (issue 25), new customer facts.
 
 The new columns are empty on an upgraded database: the backfill job rebuilds every
 contact's facts from its history in committed batches (the order facts, unchanged,
