@@ -40,7 +40,7 @@ class ResPartner(models.Model):
 
     The priors, the median rhythm of the contacts whose first order was in a product
     category (``product.category``) and of a company's contacts (``res.company``), are
-    refreshed from all the orders when the backfill starts
+    refreshed from all the orders when the backfill starts and weekly by a cron
     (``_sms_refresh_rhythm_priors``); the contacts with one order day read them.
     """
 
