@@ -11,6 +11,8 @@ from . import res_config_settings_global_holdout
 from . import res_partner_global_holdout
 from . import res_partner
 from . import res_partner_activity
+from . import res_partner_rhythm
+from . import product_category
 from . import res_partner_audience
 from . import res_partner_conversation
 from . import base_partner_merge_automatic_wizard

@@ -111,6 +111,12 @@ class ResCompany(models.Model):
         default=365,
         help="A repeat order within this many days of the previous one makes a loyal customer.",
     )
+    sms_order_gap_prior_days = fields.Float(
+        "Typical days between orders",
+        readonly=True,
+        help="The median rhythm of the company's customers: the prior of a customer with "
+        "a single order whose category has none (res_partner_rhythm.py).",
+    )
 
     # What counts as activity besides orders, SMS replies and clicks (res.partner's
     # last_interaction_date, hence inactivity and stages), per company.

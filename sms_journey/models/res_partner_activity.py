@@ -283,6 +283,8 @@ class ResPartner(models.Model):
         )
         count = self.env.cr.rowcount
         self.invalidate_model(ACTIVITY_FIELDS)
+        # the rhythm moves with the same orders (res_partner_rhythm.py)
+        self._sms_recompute_rhythm_facts(partner_ids, id_range)
         return count
 
     @api.model

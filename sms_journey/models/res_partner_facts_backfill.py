@@ -28,6 +28,9 @@ FACT_FIELDS = (
     "journey_stage",
     "days_inactive",
     "is_inactive",
+    "sms_order_gap_days",
+    "sms_order_gap_source",
+    "sms_next_order_predicted",
 )
 
 
@@ -53,6 +56,8 @@ class ResPartner(models.Model):
     def _sms_facts_backfill_start(self):
         """Recompute the facts of every contact from its history: at once when they fit
         in one batch, else by the backfill cron (started now)."""
+        # the priors of the one-order customers first: every batch reads them
+        self._sms_refresh_rhythm_priors()
         self.env.cr.execute(SQL("SELECT min(id), max(id), count(*) FROM res_partner"))
         first, last, count = self.env.cr.fetchone()
         if first is None:

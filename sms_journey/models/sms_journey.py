@@ -9,7 +9,7 @@ from ..tools import flow, stats
 from ..tools import journey as journey_tools
 
 # triggers whose contacts past the threshold can be caught up on activation
-CATCH_UP_TRIGGERS = ("inactivity", "invoice_overdue")
+CATCH_UP_TRIGGERS = ("inactivity", "due_to_reorder", "invoice_overdue")
 
 TRIGGERS = [
     ("abandoned_cart", "Abandoned cart"),
@@ -18,6 +18,7 @@ TRIGGERS = [
     ("birthday", "Birthday"),
     ("anniversary", "Anniversary"),
     ("inactivity", "Inactivity"),
+    ("due_to_reorder", "Due to reorder"),
     ("order_confirmed", "Order confirmed"),
     ("order_delivered", "Order delivered"),
     ("invoice_overdue", "Invoice overdue"),
@@ -304,7 +305,7 @@ class SmsJourney(models.Model):
         """The card of ``step`` in ``get_flow``, with the cards of its paths."""
         actions = labels["action"]
         subtitle = []
-        if step.wait_amount:
+        if step.wait_amount or step.wait_unit == "gap":
             subtitle.append(step._wait_label())
         if step.condition != "none":
             subtitle.append(self.env._("if: %(cond)s", cond=labels["condition"][step.condition]))

@@ -102,7 +102,7 @@ class SmsJourney(models.Model):
         """Whether this journey's trigger or audience reads the customer facts
         (inactivity, first order, stages, order dates)."""
         self.ensure_one()
-        if self.trigger == "inactivity":
+        if self.trigger in ("inactivity", "due_to_reorder"):
             return True
         if self.trigger == "anniversary" and (
             not self.anniversary_field_id or self.anniversary_field_id.name in FACT_FIELDS
@@ -150,6 +150,7 @@ class SmsJourney(models.Model):
             "birthday": self._candidates_birthday,
             "anniversary": self._candidates_anniversary,
             "inactivity": self._candidates_inactivity,
+            "due_to_reorder": self._candidates_due_to_reorder,
             "order_confirmed": self._candidates_order_confirmed,
             "order_delivered": self._candidates_order_delivered,
             "invoice_overdue": self._candidates_invoice_overdue,
@@ -204,6 +205,8 @@ class SmsJourney(models.Model):
         if not candidates or not first:
             return self.env["sms.journey.participant"]
         rows = []
+        # one read of the contacts' rhythm for the batch (steps waiting on it)
+        partners = self.env["res.partner"].browse(sorted({c.partner_id for c in candidates}))
         for cand in candidates:
             # nobody enters before the journey started (caught-up contacts included)
             enrolled_at = max(cand.moment, self.date_start or cand.moment)
@@ -218,8 +221,10 @@ class SmsJourney(models.Model):
                     "state": "running",
                     "step_id": first.id,
                     "enrolled_at": enrolled_at,
-                    "next_action_at": journey_tools.step_due_time(
-                        enrolled_at, None, first.wait_amount, first.wait_unit, first.wait_from
+                    "next_action_at": first._due_time(
+                        partners.browse(cand.partner_id).with_prefetch(partners._prefetch_ids),
+                        enrolled_at,
+                        None,
                     ),
                 }
             )

@@ -385,13 +385,7 @@ class SmsJourneyParticipant(models.Model):
         groups = {}
         for participant, when in done_at.items():
             if following:
-                due = journey_tools.step_due_time(
-                    participant.enrolled_at,
-                    when,
-                    following.wait_amount,
-                    following.wait_unit,
-                    following.wait_from,
-                )
+                due = following._due_time(participant.partner_id, participant.enrolled_at, when)
                 vals = {"step_id": following.id, "next_action_at": due}
             else:
                 vals = self._complete_values()

@@ -5,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools import flow, stats
+from ..tools import journey as journey_tools
 from ..tools.encoding import ADVISED_MAX_LENGTH, ADVISED_MAX_SEGMENTS, analyze
 from .sms_journey_step_variant import METRIC_FIELDS, METRICS
 from .sms_template import COUPON_PLACEHOLDER
@@ -72,9 +73,25 @@ class SmsJourneyStep(models.Model):
     # (_compute_name); the shipped steps are named in their data, their translations
     # come from the .po files
     name = fields.Char(compute="_compute_name", store=True, readonly=False, translate=True)
-    wait_amount = fields.Integer("Wait", default=0)
+    wait_amount = fields.Integer(
+        "Wait",
+        default=0,
+        help="Hours or days; with the contact's rhythm, the days waited by contacts "
+        "without an order gap.",
+    )
     wait_unit = fields.Selection(
-        [("hours", "Hours"), ("days", "Days")], default="days", required=True
+        [("hours", "Hours"), ("days", "Days"), ("gap", "× the contact's rhythm")],
+        default="days",
+        required=True,
+        help="× the contact's rhythm: a multiple of the typical days between the "
+        "contact's orders (e.g. 1.5×), the fixed days for contacts without one.",
+    )
+    wait_gap_factor = fields.Float(
+        "× rhythm",
+        default=1.0,
+        digits=(4, 2),
+        help="How many times the contact's order gap to wait (with the unit "
+        "'× the contact's rhythm').",
     )
     wait_from = fields.Selection(
         [("previous", "after the previous step"), ("enrolment", "after enrolment")],
@@ -279,10 +296,36 @@ class SmsJourneyStep(models.Model):
             if step.template_id and step.template_id.body != step.template_body:
                 step.template_id.body = step.template_body
 
+    def _due_time(self, partner, enrolled_at, previous_at):
+        """When this step is due for ``partner`` (enrolled at ``enrolled_at``, the
+        previous step done at ``previous_at``): ``journey.step_due_time`` with the
+        contact's order gap; the step cron, the enrolment and the preview ask this."""
+        self.ensure_one()
+        gap = None
+        if self.wait_unit == "gap":
+            # the rhythm is read by the engine, whoever's action moved the participant
+            gap = partner.sudo().sms_order_gap_days
+        return journey_tools.step_due_time(
+            enrolled_at,
+            previous_at,
+            self.wait_amount,
+            self.wait_unit,
+            self.wait_from,
+            gap_factor=self.wait_gap_factor,
+            gap_days=gap,
+        )
+
     def _wait_label(self):
-        """The step's wait as a person reads it: "after 1 day", "after 3 hours"."""
+        """The step's wait as a person reads it: "after 1 day", "after 3 hours",
+        "after 1.5 × the rhythm (else 30 days)"."""
         self.ensure_one()
         amount = self.wait_amount
+        if self.wait_unit == "gap":
+            return self.env._(
+                "after %(factor)s × the contact's rhythm (else %(n)s days)",
+                factor=f"{self.wait_gap_factor:g}",
+                n=amount,
+            )
         if self.wait_unit == "hours":
             return (
                 self.env._("after 1 hour")

@@ -158,6 +158,37 @@ class SmsJourney(models.Model):
             result.append(Candidate(pid, f"inactive:{last_day.isoformat()}", moment))
         return result
 
+    def _candidates_due_to_reorder(self, since, until):
+        """Contacts whose predicted next order day (``sms_next_order_predicted``, their
+        rhythm) falls in the window with no order since their last one; incremental: a
+        range scan of that day, never a rescan of every contact. They enter at the
+        start of the day (UTC); the sending policy places the SMS in legal hours."""
+        since_day, until_day = since.date(), until.date()
+        if until_day <= since_day:
+            return []
+        Partner = self.env["res.partner"]
+        Partner.flush_model(["sms_next_order_predicted", "last_order_date", "company_id", "active"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT id, sms_next_order_predicted
+                     FROM res_partner
+                    WHERE sms_next_order_predicted > %(since)s
+                      AND sms_next_order_predicted <= %(until)s
+                      AND (last_order_date IS NULL
+                           OR last_order_date < sms_next_order_predicted)
+                      AND active
+                      AND (company_id IS NULL OR company_id = %(company)s)
+                 ORDER BY sms_next_order_predicted, id""",
+                since=since_day,
+                until=until_day,
+                company=self.company_id.id,
+            )
+        )
+        return [
+            Candidate(pid, f"reorder:{day.isoformat()}", datetime.combine(day, time()))
+            for pid, day in rows
+        ]
+
     def _candidates_order_confirmed(self, since, until):
         orders = self.env["sale.order"].search(
             [

@@ -55,3 +55,4 @@ from . import test_deliverability
 from . import test_gateway_routing
 from . import test_reply_links
 from . import test_global_holdout
+from . import test_rhythm

@@ -18,7 +18,8 @@ The step rules, in the order a due step applies them (the step cron,
    step that ran;
 4. when the next step is due (``step_done_at``, then ``step_due_time``): its wait
    counted from when this step was done (an SMS deferred by quiet hours is done when it
-   goes) or from the enrolment.
+   goes) or from the enrolment; a wait may be a multiple of the contact's order gap
+   (``wait_delta``), fixed days when the contact has none.
 """
 
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from datetime import datetime, timedelta
 
 from . import schedule
 
-WAIT_UNITS = ("hours", "days")
+# "gap": a multiple of the contact's order gap (``rhythm.py``), else the days given
+WAIT_UNITS = ("hours", "days", "gap")
 
 # Steps that text the contact: the control group never gets them, and their trace is
 # "the previous SMS" for the conditions on a reaction.
@@ -120,19 +122,28 @@ def step_done_at(now, sent_at=None):
     return max(sent_at or now, now)
 
 
-def wait_delta(amount, unit):
-    """The ``timedelta`` of a step's wait (``unit`` is ``'hours'`` or ``'days'``)."""
+def wait_delta(amount, unit, gap_factor=0.0, gap_days=None):
+    """The ``timedelta`` of a step's wait (``unit`` is ``'hours'`` or ``'days'``).
+
+    ``'gap'`` waits ``gap_factor`` times the contact's order gap (``gap_days``, the
+    rhythm of ``rhythm.py``): a customer who orders every week is reminded sooner than
+    one who orders twice a year. A contact without a gap waits ``amount`` days."""
     if unit not in WAIT_UNITS:
         raise ValueError(f"unknown wait unit {unit!r}")
+    if unit == "gap" and gap_days and gap_days > 0:
+        return timedelta(days=max(gap_factor or 0.0, 0.0) * gap_days)
     amount = max(amount or 0, 0)
     return timedelta(hours=amount) if unit == "hours" else timedelta(days=amount)
 
 
-def step_due_time(enrolled_at, previous_at, amount, unit, wait_from="previous"):
-    """When a step is due: its wait counted from the previous step (or the enrolment
-    for the first step) or, with ``wait_from='enrolment'``, from the enrolment."""
+def step_due_time(
+    enrolled_at, previous_at, amount, unit, wait_from="previous", gap_factor=0.0, gap_days=None
+):
+    """When a step is due: its wait (``wait_delta``) counted from the previous step (or
+    the enrolment for the first step) or, with ``wait_from='enrolment'``, from the
+    enrolment."""
     base = enrolled_at if wait_from == "enrolment" or previous_at is None else previous_at
-    return base + wait_delta(amount, unit)
+    return base + wait_delta(amount, unit, gap_factor, gap_days)
 
 
 def days_between(since, until):

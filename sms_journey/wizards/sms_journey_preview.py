@@ -96,9 +96,7 @@ class SmsJourneyPreview(models.TransientModel):
             source = None
             if cand.source_model in self.env and cand.source_res_id:
                 source = self.env[cand.source_model].browse(cand.source_res_id)
-            due = journey_tools.step_due_time(
-                cand.moment, None, first.wait_amount, first.wait_unit, first.wait_from
-            )
+            due = first._due_time(partner, cand.moment, None)
             lines += self._walk(partner, source, cand.moment, first, max(due, now), horizon)
         return lines
 
@@ -156,13 +154,7 @@ class SmsJourneyPreview(models.TransientModel):
                 following = step._next_step()
             if not following:
                 break
-            due = journey_tools.step_due_time(
-                enrolled_at,
-                done_at,
-                following.wait_amount,
-                following.wait_unit,
-                following.wait_from,
-            )
+            due = following._due_time(partner, enrolled_at, done_at)
             step = following
         return lines
 
@@ -181,6 +173,9 @@ class SmsJourneyPreview(models.TransientModel):
             "cost": 0.0,
             "skip_reason": False,
             "branch": outcome.side or False,
+            # the contact's rhythm, which the trigger and the waits "× rhythm" read
+            "order_gap_days": partner.sudo().sms_order_gap_days,
+            "next_order_predicted": partner.sudo().sms_next_order_predicted,
         }
         if outcome.kind == journey_tools.SKIPPED:
             line["skip_reason"] = self.env._("Condition not met (assuming no reaction)")
@@ -290,3 +285,5 @@ class SmsJourneyPreviewLine(models.TransientModel):
     legal_windows = fields.Char("Legal send windows")
     branch = fields.Selection([("yes", "Yes"), ("no", "No")], "Path taken")
     variant_id = fields.Many2one("sms.journey.step.variant", "A/B variant")
+    order_gap_days = fields.Float("Days between orders", digits=(16, 1))
+    next_order_predicted = fields.Date("Next order expected")

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Each customer's rhythm on a large database: the recompute of every contact's order gap
+and predicted next order, and the daily *Due to reorder* pass.
+
+Generates partners and sale orders with bench_audience.py's SQL (``--partners``,
+``--orders``; 1,000,000 and 3,000,000 by default) in a scratch database copied from a
+template with this checkout's sms_journey installed (``--template``), then times:
+
+(a) the priors (``_sms_refresh_rhythm_priors``: per category and company, from every
+    confirmed order);
+(b) the rhythm of every contact in committed batches of ``BACKFILL_BATCH`` ids, as the
+    backfill job walks them (``_sms_recompute_rhythm_facts(id_range=…)``): total and
+    slowest batch. Target: ≤ 60 s at 1 M contacts / 3 M orders;
+(c) the same in one statement (``_sms_recompute_rhythm_facts()``), for comparison;
+    ``--steady`` runs (b) again on computed facts instead: nothing to write, the cost of
+    reading the orders alone (what the backfill pays on a database already computed);
+(d) the daily trigger pass (``_candidates_due_to_reorder`` over one day) and its plan;
+(e) a check: the SQL's gap, source and predicted day equal ``tools/rhythm.py``'s for
+    1,000 individual contacts (no contacts of their own).
+
+    ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --template h2
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, datetime, timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _odoo import load_registry
+from bench_audience import (
+    create_database,
+    database_exists,
+    explain,
+    generate,
+)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="sj_bench_rhythm", help="scratch database")
+    parser.add_argument("--template", help="database with this sms_journey installed to copy")
+    parser.add_argument("--keep", action="store_true", help="reuse the database and its data")
+    parser.add_argument("--partners", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=3_000_000)
+    parser.add_argument("--skip-single", action="store_true", help="skip (c)")
+    parser.add_argument(
+        "--steady", action="store_true", help="only (b) again on computed facts, then (d), (e)"
+    )
+    return parser.parse_args()
+
+
+def timed(label, func):
+    started = time.perf_counter()
+    result = func()
+    elapsed = time.perf_counter() - started
+    print(f"{label:<62} {elapsed:>8.1f} s", flush=True)
+    return result, elapsed
+
+
+def batched(env, batch):
+    """(b): the id ranges of the backfill, each committed; returns (updated, slowest)."""
+    cr = env.cr
+    cr.execute("SELECT min(id), max(id) FROM res_partner")
+    first, last = cr.fetchone()
+    Partner = env["res.partner"]
+    updated, slowest = 0, 0.0
+    next_id = first
+    while next_id <= last:
+        until = min(next_id + batch - 1, last)
+        started = time.perf_counter()
+        updated += Partner._sms_recompute_rhythm_facts(id_range=(next_id, until))
+        cr.commit()
+        slowest = max(slowest, time.perf_counter() - started)
+        next_id = until + 1
+    return updated, slowest
+
+
+def check(env, rhythm_tools, sample=1000):
+    """(e): SQL against tools/rhythm.py on individual contacts with orders."""
+    cr = env.cr
+    cr.execute(
+        """SELECT p.id, p.sms_order_gap_days, p.sms_order_gap_source,
+                  p.sms_next_order_predicted, array_agg(so.date_order)
+             FROM res_partner p JOIN sale_order so ON so.partner_id = p.id
+            WHERE so.state = 'sale' AND p.commercial_partner_id = p.id
+              AND NOT EXISTS (SELECT 1 FROM res_partner c WHERE c.parent_id = p.id)
+            GROUP BY p.id ORDER BY p.id LIMIT %s""",
+        [sample],
+    )
+    company_prior = env.company.sms_order_gap_prior_days or None
+    mismatches = 0
+    for _pid, gap, source, predicted, dates in cr.fetchall():
+        # bench orders have no lines: no category prior, the company's
+        want_gap, want_source = rhythm_tools.rhythm(dates, None, company_prior)
+        want_predicted = rhythm_tools.predicted_next(max(dates), want_gap)
+        if (gap, source, predicted) != (want_gap, want_source, want_predicted):
+            mismatches += 1
+    return mismatches
+
+
+def first_fill(env, args):
+    """(a), (b) and (c) from empty rhythm columns."""
+    cr = env.cr
+    Partner = env["res.partner"]
+    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
+
+    cr.execute(
+        "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
+        " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
+    )
+    cr.commit()
+    timed("(a) _sms_refresh_rhythm_priors()", Partner._sms_refresh_rhythm_priors)
+    cr.commit()
+    (updated, slowest), _elapsed = timed(
+        f"(b) batched rhythm, {BACKFILL_BATCH} ids per committed batch",
+        lambda: batched(env, BACKFILL_BATCH),
+    )
+    print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+    cr.execute("ANALYZE res_partner")
+    cr.execute(
+        "SELECT sms_order_gap_source, count(*), round(avg(sms_order_gap_days)::numeric, 1)"
+        " FROM res_partner GROUP BY 1 ORDER BY 1"
+    )
+    print("    by source (source, contacts, mean gap):", cr.fetchall())
+    if not args.skip_single:
+        cr.execute(
+            "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
+            " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
+        )
+        cr.commit()
+        count, _elapsed = timed(
+            "(c) one statement _sms_recompute_rhythm_facts()",
+            Partner._sms_recompute_rhythm_facts,
+        )
+        cr.commit()
+        print(f"    {count:,} contacts written")
+
+
+def main():
+    args = parse_args()
+    if not (args.keep and database_exists(args.db)):
+        create_database(args)
+    odoo, registry = load_registry(args.db)
+    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
+    from odoo.addons.sms_journey.tools import rhythm as rhythm_tools
+
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        cr.execute("SELECT count(*) FROM sale_order WHERE name LIKE 'BENCH%%'")
+        if not cr.fetchone()[0]:
+            print(f"generating data in {args.db}")
+            generate(cr, args.partners, args.orders)
+            cr.commit()
+        cr.execute("SELECT count(*) FROM res_partner")
+        partners = cr.fetchone()[0]
+        cr.execute("SELECT count(*) FROM sale_order")
+        orders = cr.fetchone()[0]
+        print(f"\n{partners:,} partners, {orders:,} sale orders\n")
+        if args.steady:
+            (updated, slowest), _elapsed = timed(
+                f"(b) batched rhythm again, {BACKFILL_BATCH} ids per batch, computed",
+                lambda: batched(env, BACKFILL_BATCH),
+            )
+            print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+        else:
+            first_fill(env, args)
+        journey = env["sms.journey"].new({"trigger": "due_to_reorder", "company_id": 1})
+        today = datetime.combine(date.today(), datetime.min.time())
+        candidates, _elapsed = timed(
+            "(d) _candidates_due_to_reorder(yesterday, today)",
+            lambda: journey._candidates_due_to_reorder(today - timedelta(days=1), today),
+        )
+        print(f"    {len(candidates):,} contacts due today")
+        print(
+            "    plan:",
+            explain(
+                cr,
+                "SELECT id FROM res_partner WHERE sms_next_order_predicted > %s "
+                "AND sms_next_order_predicted <= %s AND active",
+                [today.date() - timedelta(days=1), today.date()],
+            ),
+        )
+        mismatches, _elapsed = timed(
+            "(e) SQL vs tools/rhythm.py on 1,000 contacts", lambda: check(env, rhythm_tools)
+        )
+        print(f"    {mismatches} mismatches")
+
+
+if __name__ == "__main__":
+    main()
