@@ -6,6 +6,7 @@ from . import res_company_sms_budget
 from . import res_config_settings
 from . import res_partner
 from . import res_partner_activity
+from . import res_partner_best_hour
 from . import res_partner_audience
 from . import res_partner_conversation
 from . import base_partner_merge_automatic_wizard
@@ -52,6 +53,8 @@ from . import sms_journey_triggers
 from . import sms_journey_reminders
 from . import sms_journey_step
 from . import sms_journey_step_variant
+from . import sms_journey_step_best_hour
+from . import sms_journey_best_hour
 from . import sms_journey_trace
 from . import link_tracker_click
 from . import sms_keyword_rule

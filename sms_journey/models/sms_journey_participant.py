@@ -382,17 +382,27 @@ class SmsJourneyParticipant(models.Model):
         if following is None:
             following = step._next_step()
         now = fields.Datetime.now()
-        groups = {}
-        for participant, when in done_at.items():
-            if following:
-                due = journey_tools.step_due_time(
-                    participant.enrolled_at,
+        dues = {}
+        if following:
+            rows = [
+                (
+                    participant.partner_id,
+                    journey_tools.step_due_time(
+                        participant.enrolled_at,
+                        when,
+                        following.wait_amount,
+                        following.wait_unit,
+                        following.wait_from,
+                    ),
                     when,
-                    following.wait_amount,
-                    following.wait_unit,
-                    following.wait_from,
                 )
-                vals = {"step_id": following.id, "next_action_at": due}
+                for participant, when in done_at.items()
+            ]
+            dues = dict(zip(done_at, following._best_hour_due_times(rows), strict=True))
+        groups = {}
+        for participant in done_at:
+            if following:
+                vals = {"step_id": following.id, "next_action_at": dues[participant]}
             else:
                 vals = self._complete_values()
             if participant in texted:

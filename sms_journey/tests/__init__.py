@@ -52,3 +52,4 @@ from . import test_live_screens
 from . import test_sms_limits
 from . import test_deliverability
 from . import test_gateway_routing
+from . import test_best_hour

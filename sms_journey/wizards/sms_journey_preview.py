@@ -99,6 +99,7 @@ class SmsJourneyPreview(models.TransientModel):
             due = journey_tools.step_due_time(
                 cand.moment, None, first.wait_amount, first.wait_unit, first.wait_from
             )
+            due = first._best_hour_due_times([(partner, due, cand.moment)])[0]
             lines += self._walk(partner, source, cand.moment, first, max(due, now), horizon)
         return lines
 
@@ -163,6 +164,7 @@ class SmsJourneyPreview(models.TransientModel):
                 following.wait_unit,
                 following.wait_from,
             )
+            due = following._best_hour_due_times([(partner, due, done_at)])[0]
             step = following
         return lines
 
@@ -272,6 +274,7 @@ class SmsJourneyPreviewLine(models.TransientModel):
     partner_id = fields.Many2one("res.partner", "Contact")
     step_id = fields.Many2one("sms.journey.step")
     scheduled_at = fields.Datetime("When")
+    send_at_best_hour = fields.Boolean(related="step_id.send_at_best_hour", string="Best hour")
     action = fields.Selection(
         selection=lambda self: self.env["sms.journey.step"]._fields["action"].selection
     )
