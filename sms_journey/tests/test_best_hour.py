@@ -11,7 +11,14 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from ..tools import best_hour
-from .common import JourneyCaseMixin, SmsJourneyCase, SmsResultsAssertions
+from .common import (
+    JourneyCaseMixin,
+    JsonRpcActorMixin,
+    SmsJourneyCase,
+    SmsJourneyHttpCase,
+    SmsResultsAssertions,
+    new_sms_user,
+)
 
 NEW_YORK = "America/New_York"
 # Tuesday 8 December 2026, 06:00 in New York (EST, UTC-5): before the windows open
@@ -223,3 +230,35 @@ class TestBestHour(JourneyCaseMixin, SmsResultsAssertions, SmsJourneyCase):
                 "At the step's due time: 2 sent, 0.0% clicked, 0.0% replied",
             ],
         )
+
+
+@tagged("post_install", "-at_install")
+class TestBestHourHttp(JsonRpcActorMixin, SmsJourneyHttpCase):
+    def test_the_best_hour_over_json_rpc(self):
+        """An employee without SMS rights reads the contact but not its best hour; an
+        SMS user reads it, as the contact form does."""
+        self.env["sms.interaction"].sudo().create(
+            {
+                "partner_id": self.partner.id,
+                "number": self.partner.phone_sanitized,
+                "received_at": datetime(2026, 12, 1, 17, 5),  # Tuesday 18:05 in Rome
+                "gateway_id": self.gateway.id,
+            }
+        )
+        with self.frozen_now(TUESDAY_EARLY):
+            self.env["res.partner"]._cron_sms_best_hours()
+        employee = new_test_user(self.env, "employee_bh_rpc", groups="base.group_user")
+        self.login_jsonrpc(employee)
+        result, error = self.call_kw("res.partner", "read", [self.partner.id], ["name"])
+        self.assertFalse(error)
+        self.assertEqual(result[0]["name"], self.partner.name)
+        for field in ("sms_best_hour_label", "sms_best_hour_of_week"):
+            with self.subTest(field=field):
+                _result, error = self.call_kw("res.partner", "read", [self.partner.id], [field])
+                self.assertEqual(error["name"], "odoo.exceptions.AccessError", error)
+        self.login_jsonrpc(new_sms_user(self.env, "sms_user_bh_rpc"))
+        result, error = self.call_kw(
+            "res.partner", "read", [self.partner.id], ["sms_best_hour_label"]
+        )
+        self.assertFalse(error)
+        self.assertTrue(result[0]["sms_best_hour_label"].startswith("Tuesday 18:00 (Europe/Rome"))
