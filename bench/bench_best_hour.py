@@ -117,18 +117,18 @@ def main():
         clicks = cr.fetchone()[0]
     print(f"{contacts:,} contacts, {replies:,} replies, {clicks:,} journey clicks", flush=True)
 
-    Partner = type(registry["res.partner"])
+    Partner = registry["res.partner"]
     original = Partner._sms_recompute_best_hours
     batches = []
 
-    def timed_batch(self, id_range, prior, since):
+    def timed_batch(self, id_range, prior):
         started = time.perf_counter()
-        count = original(self, id_range, prior, since)
+        count = original(self, id_range, prior)
         batches.append((time.perf_counter() - started, count))
         return count
 
     Partner._sms_recompute_best_hours = timed_batch
-    original_prior = Partner._sms_best_hour_prior
+    original_prior = Partner._sms_best_hour_counts
     prior_seconds = []
 
     def timed_prior(self, since):
@@ -137,7 +137,7 @@ def main():
         prior_seconds.append(time.perf_counter() - started)
         return prior
 
-    Partner._sms_best_hour_prior = timed_prior
+    Partner._sms_best_hour_counts = timed_prior
     for label in ("first pass (every contact written)", "second pass (nothing new)"):
         batches.clear()
         prior_seconds.clear()
@@ -151,7 +151,7 @@ def main():
             with_hour = cr.fetchone()[0]
         slowest = max(seconds for seconds, _count in batches)
         print(
-            f"{label}: {total:.1f} s (company histogram {prior_seconds[0]:.1f} s, "
+            f"{label}: {total:.1f} s (counting the events {prior_seconds[0]:.1f} s, "
             f"{len(batches)} batches, slowest {slowest:.1f} s), {updated:,} contacts "
             f"written, {with_hour:,} with a best hour",
             flush=True,

@@ -20,16 +20,16 @@ BEST_HOUR_HISTORY_DAYS = 365
 BEST_HOUR_FIELDS = ["sms_best_hour_of_week", "sms_best_hour_events"]
 
 # Every click on a journey link and every inbound SMS of a contact since ``since``, as
-# (pid, at); ``scope`` filters the contacts (a column name is given for each part).
+# (pid, at).
 EVENTS_SQL = """
 SELECT t.partner_id AS pid, c.create_date AS at
   FROM link_tracker_click c
   JOIN sms_journey_trace t ON t.id = c.sms_journey_trace_id
- WHERE c.create_date >= %(since)s AND t.partner_id IS NOT NULL AND %(click_scope)s
+ WHERE c.create_date >= %(since)s AND t.partner_id IS NOT NULL
  UNION ALL
 SELECT i.partner_id, i.received_at
   FROM sms_interaction i
- WHERE i.received_at >= %(since)s AND i.partner_id IS NOT NULL AND %(reply_scope)s
+ WHERE i.received_at >= %(since)s AND i.partner_id IS NOT NULL
 """
 
 # (pid, bucket) of each event: its hour of the week in the contact's zone (its own when
@@ -117,66 +117,66 @@ class ResPartner(models.Model):
 
     @api.model
     def _cron_sms_best_hours(self):
-        """Recompute every contact's best hour: the company's histogram once, then the
-        contacts in batches of ``BEST_HOUR_BATCH`` ids, each committed (but in tests)."""
+        """Recompute every contact's best hour: the events counted once per contact and
+        bucket (``_sms_best_hour_counts``), then the contacts written in batches of
+        ``BEST_HOUR_BATCH`` ids, each committed (but in tests)."""
         since = fields.Datetime.now() - timedelta(days=BEST_HOUR_HISTORY_DAYS)
-        prior = self._sms_best_hour_prior(since)
+        prior = self._sms_best_hour_counts(since)
         self.env.cr.execute(SQL("SELECT min(id), max(id) FROM res_partner"))
         first, last = self.env.cr.fetchone()
         updated = 0
         while first is not None and first <= last:
             batch_last = first + BEST_HOUR_BATCH - 1
-            updated += self._sms_recompute_best_hours((first, batch_last), prior, since)
+            updated += self._sms_recompute_best_hours((first, batch_last), prior)
             if not _testing():
-                # each batch holds its contacts' row locks for its statement only
+                # each batch holds its contacts' row locks for its statement only; the
+                # temporary table of counts outlives the commit (ON COMMIT PRESERVE ROWS)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             first = batch_last + 1
+        self.env.cr.execute(SQL("DROP TABLE IF EXISTS sms_best_hour_counts"))
         _logger.info("best hours: %s contacts updated", updated)
         return updated
 
     @api.model
-    def _sms_best_hour_prior(self, since):
-        """``{bucket: count}`` of every contact's clicks and replies since ``since``:
-        the company's histogram the contacts' own are smoothed towards."""
+    def _sms_best_hour_counts(self, since):
+        """Count every contact's clicks and replies since ``since`` per bucket, in one
+        scan of the events, into the temporary table ``sms_best_hour_counts`` (pid,
+        bucket, n) the batches read; returns ``{bucket: count}`` of all contacts: the
+        company's histogram the contacts' own are smoothed towards."""
         self._sms_flush_best_hour_sources()
-        rows = self.env.execute_query(
+        events = SQL(EVENTS_SQL, since=since)
+        self.env.cr.execute(SQL("DROP TABLE IF EXISTS sms_best_hour_counts"))
+        self.env.cr.execute(
             SQL(
-                "SELECT bucket, count(*) FROM (%s) b GROUP BY bucket",
-                self._sms_best_hour_buckets_sql(since, None),
+                """
+                CREATE TEMPORARY TABLE sms_best_hour_counts ON COMMIT PRESERVE ROWS AS
+                SELECT pid, bucket, count(*)::int AS n FROM (%s) b GROUP BY pid, bucket
+                """,
+                SQL(BUCKETS_SQL, events=events),
             )
+        )
+        self.env.cr.execute(SQL("CREATE INDEX ON sms_best_hour_counts (pid)"))
+        self.env.cr.execute(SQL("ANALYZE sms_best_hour_counts"))
+        rows = self.env.execute_query(
+            SQL("SELECT bucket, sum(n)::int FROM sms_best_hour_counts GROUP BY bucket")
         )
         return dict(rows)
 
     @api.model
-    def _sms_best_hour_buckets_sql(self, since, id_range):
-        def scope(column):
-            if id_range is None:
-                return SQL("TRUE")
-            return SQL("%s BETWEEN %s AND %s", SQL.identifier(*column.split(".")), *id_range)
-
-        events = SQL(
-            EVENTS_SQL,
-            since=since,
-            click_scope=scope("t.partner_id"),
-            reply_scope=scope("i.partner_id"),
-        )
-        return SQL(BUCKETS_SQL, events=events)
-
-    @api.model
-    def _sms_recompute_best_hours(self, id_range, prior, since):
+    def _sms_recompute_best_hours(self, id_range, prior):
         """Write the best hour of the contacts whose id is in ``id_range`` (first, last)
-        from their events since ``since`` and the company's histogram ``prior``, in one
-        UPDATE of the rows that change. The score and its tie-break are
-        ``best_hour.best_hour_of_week``'s: the best is one of the contact's own buckets
-        or, among those it has no event in, the company's top bucket."""
+        from their counts (``_sms_best_hour_counts``) and the company's histogram
+        ``prior``, in one UPDATE of the rows that change. The score and its tie-break
+        are ``best_hour.best_hour_of_week``'s: the best is one of the contact's own
+        buckets or, among those it has no event in, the company's top bucket."""
         counts = [prior.get(bucket, 0) for bucket in range(best_hour.HOURS_PER_WEEK)]
         top = max(range(best_hour.HOURS_PER_WEEK), key=lambda bucket: (counts[bucket], -bucket))
         self.env.cr.execute(
             SQL(
                 """
-                WITH buckets AS (%(buckets)s),
-                counts AS (
-                    SELECT pid, bucket, count(*) AS n FROM buckets GROUP BY pid, bucket
+                WITH counts AS (
+                    SELECT pid, bucket, n FROM sms_best_hour_counts
+                     WHERE pid BETWEEN %(first)s AND %(last)s
                 ),
                 totals AS (SELECT pid, sum(n)::int AS events FROM counts GROUP BY pid),
                 candidates AS (
@@ -202,7 +202,6 @@ class ResPartner(models.Model):
                    AND (p.sms_best_hour_of_week, COALESCE(p.sms_best_hour_events, 0))
                        IS DISTINCT FROM (b.bucket, COALESCE(t.events, 0))
                 """,
-                buckets=self._sms_best_hour_buckets_sql(since, id_range),
                 top=top,
                 strength=best_hour.PRIOR_STRENGTH,
                 prior=counts,

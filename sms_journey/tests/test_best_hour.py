@@ -106,7 +106,7 @@ class TestBestHour(JourneyCaseMixin, SmsResultsAssertions, SmsJourneyCase):
             contacts[partner] = moments
         since = TUESDAY_EARLY - timedelta(days=365)
         self.recompute()
-        prior = self.env["res.partner"]._sms_best_hour_prior(since)
+        prior = self.env["res.partner"]._sms_best_hour_counts(since)
         for partner, moments in contacts.items():
             tz = pytz.timezone(partner.tz or "UTC")
             own = {}
