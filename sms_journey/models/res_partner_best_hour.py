@@ -191,14 +191,21 @@ class ResPartner(models.Model):
                               n + COALESCE(%(strength)s::float8 * (%(prior)s::int[])[bucket + 1]
                                            / NULLIF(%(total)s, 0)::float8, 0) DESC,
                               bucket
+                ),
+                -- the contacts with events, and those that had some (to clear)
+                targets AS (
+                    SELECT pid FROM totals
+                     UNION
+                    SELECT id FROM res_partner
+                     WHERE id BETWEEN %(first)s AND %(last)s AND sms_best_hour_events > 0
                 )
                 UPDATE res_partner p
                    SET sms_best_hour_of_week = b.bucket,
                        sms_best_hour_events = COALESCE(t.events, 0)
-                  FROM res_partner x
-                  LEFT JOIN totals t ON t.pid = x.id
-                  LEFT JOIN best b ON b.pid = x.id
-                 WHERE x.id BETWEEN %(first)s AND %(last)s AND p.id = x.id
+                  FROM targets x
+                  LEFT JOIN totals t ON t.pid = x.pid
+                  LEFT JOIN best b ON b.pid = x.pid
+                 WHERE p.id = x.pid
                    AND (p.sms_best_hour_of_week, COALESCE(p.sms_best_hour_events, 0))
                        IS DISTINCT FROM (b.bucket, COALESCE(t.events, 0))
                 """,
