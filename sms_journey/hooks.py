@@ -47,6 +47,8 @@ PARTNER_COLUMNS = (
     ("sms_suppressed_reason", "varchar"),
     ("sms_suppressed_at", "timestamp"),
     ("sms_suppression_lifted_at", "timestamp"),
+    ("sms_best_hour_of_week", "int4"),
+    ("sms_best_hour_events", "int4"),
 )
 ORDER_COLUMNS = (
     ("sms_journey_trace_id", "int4"),

@@ -13,6 +13,7 @@ from . import res_partner
 from . import res_partner_activity
 from . import res_partner_rhythm
 from . import product_category
+from . import res_partner_best_hour
 from . import res_partner_audience
 from . import res_partner_conversation
 from . import base_partner_merge_automatic_wizard
@@ -63,6 +64,8 @@ from . import sms_journey_price
 from . import sms_journey_reminders
 from . import sms_journey_step
 from . import sms_journey_step_variant
+from . import sms_journey_step_best_hour
+from . import sms_journey_best_hour
 from . import sms_journey_trace
 from . import link_tracker_click
 from . import sms_keyword_rule

@@ -228,6 +228,16 @@ class SmsJourney(models.Model):
                     ),
                 }
             )
+        if first.send_at_best_hour:
+            partners = self.env["res.partner"].browse([row["partner_id"] for row in rows])
+            dues = first._best_hour_due_times(
+                [
+                    (partner, row["next_action_at"], row["enrolled_at"])
+                    for partner, row in zip(partners, rows, strict=True)
+                ]
+            )
+            for row, due in zip(rows, dues, strict=True):
+                row["next_action_at"] = due
         now = fields.Datetime.now()
         # one INSERT for the batch
         participants = insert_rows(

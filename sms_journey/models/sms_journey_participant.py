@@ -382,11 +382,21 @@ class SmsJourneyParticipant(models.Model):
         if following is None:
             following = step._next_step()
         now = fields.Datetime.now()
+        dues = {}
+        if following:
+            rows = [
+                (
+                    participant.partner_id,
+                    following._due_time(participant.partner_id, participant.enrolled_at, when),
+                    when,
+                )
+                for participant, when in done_at.items()
+            ]
+            dues = dict(zip(done_at, following._best_hour_due_times(rows), strict=True))
         groups = {}
-        for participant, when in done_at.items():
+        for participant in done_at:
             if following:
-                due = following._due_time(participant.partner_id, participant.enrolled_at, when)
-                vals = {"step_id": following.id, "next_action_at": due}
+                vals = {"step_id": following.id, "next_action_at": dues[participant]}
             else:
                 vals = self._complete_values()
             if participant in texted:

@@ -234,13 +234,9 @@ class SmsSender(models.AbstractModel):
             consent, list_consent = "unknown", item.list_consent
         zones, applicable = ("UTC",), ()
         if timing:
-            zones = send_rules.recipient_zones(
-                partner.tz if partner else None,
-                recipient.e164,
-                company.partner_id.tz or self.env.user.tz,
+            zones, applicable = self._zones_and_legal_rules(
+                partner, recipient.e164, company, legal_rules
             )
-            region = (partner.state_id.country_id.code, partner.state_id.code) if partner else None
-            applicable = send_rules.applicable_rules(legal_rules, recipient.e164, region)
         return policy.Recipient(
             e164=recipient.e164,
             blacklisted=recipient.blacklisted,
@@ -252,6 +248,17 @@ class SmsSender(models.AbstractModel):
             recent_marketing=tuple(cap_times.get(partner.id, ())) if partner else (),
             undeliverable=bool(partner) and partner.sms_suppressed_number == recipient.e164,
         )
+
+    @api.model
+    def _zones_and_legal_rules(self, partner, e164, company, legal_rules):
+        """(the zones the recipient of ``e164`` may be in, the legal rules of
+        ``legal_rules`` that apply to it) for ``partner`` (res.partner, may be empty):
+        ``tools/send_rules.py``."""
+        zones = send_rules.recipient_zones(
+            partner.tz if partner else None, e164, company.partner_id.tz or self.env.user.tz
+        )
+        region = (partner.state_id.country_id.code, partner.state_id.code) if partner else None
+        return zones, send_rules.applicable_rules(legal_rules, e164, region)
 
     @api.model
     def _consent_by_number(self, numbers):

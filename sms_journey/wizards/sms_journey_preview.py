@@ -97,6 +97,7 @@ class SmsJourneyPreview(models.TransientModel):
             if cand.source_model in self.env and cand.source_res_id:
                 source = self.env[cand.source_model].browse(cand.source_res_id)
             due = first._due_time(partner, cand.moment, None)
+            due = first._best_hour_due_times([(partner, due, cand.moment)])[0]
             lines += self._walk(partner, source, cand.moment, first, max(due, now), horizon)
         return lines
 
@@ -155,6 +156,7 @@ class SmsJourneyPreview(models.TransientModel):
             if not following:
                 break
             due = following._due_time(partner, enrolled_at, done_at)
+            due = following._best_hour_due_times([(partner, due, done_at)])[0]
             step = following
         return lines
 
@@ -273,6 +275,7 @@ class SmsJourneyPreviewLine(models.TransientModel):
     product_id = fields.Many2one("product.product")
     step_id = fields.Many2one("sms.journey.step")
     scheduled_at = fields.Datetime("When")
+    send_at_best_hour = fields.Boolean(related="step_id.send_at_best_hour", string="Best hour")
     action = fields.Selection(
         selection=lambda self: self.env["sms.journey.step"]._fields["action"].selection
     )
