@@ -42,15 +42,17 @@ class SmsGatewayMessage(models.Model):
             for row, row_id in zip(rows, ids, strict=True):
                 row["id"] = row_id
         appointments = self._appointment_message_ids([rows[index] for index in todo])
+        contest_keywords = self._open_contest_keywords(gateway.company_id)
         key = self._reply_key()
         expires = reply_links.expiry_of(fields.Date.today())
         base_url = self.get_base_url()
         for index in todo:
             row = rows[index]
-            actions = self._reply_actions(row, hints[index], appointments)
+            keyword = reply_links.named_keyword(row["body"], contest_keywords)
+            actions = self._reply_actions(row, hints[index], appointments, keyword)
             if not actions:
                 continue
-            labels = self._reply_labels(row["partner_id"], gateway)
+            labels = self._reply_labels(row["partner_id"], gateway, keyword)
             lines = [
                 (
                     labels[action],
@@ -106,12 +108,15 @@ class SmsGatewayMessage(models.Model):
         return set(messages.filtered(lambda m: m.model == "calendar.event").ids)
 
     @api.model
-    def _reply_actions(self, row, hint, appointments):
-        """The replies an SMS asks for, in the order of its links: its feature's, then
-        the opt-out of a marketing SMS (required in every one from a one-way sender)."""
+    def _reply_actions(self, row, hint, appointments, contest_keyword=None):
+        """The replies an SMS asks for, in the order of its links: its feature's (an
+        appointment, its hint, the open contest whose keyword it names), then the
+        opt-out of a marketing SMS (required in every one from a one-way sender)."""
         actions = []
         if row["mail_message_id"] in appointments:
             actions.append("appointment")
+        if contest_keyword:
+            actions.append("contest")
         if hint in reply_links.ACTIONS and hint not in actions:
             actions.append(hint)
         if row["sms_kind"] == "marketing":
@@ -119,8 +124,28 @@ class SmsGatewayMessage(models.Model):
         return actions
 
     @api.model
-    def _reply_labels(self, partner_id, gateway):
-        """The words before each link, in the contact's language."""
+    @api.model
+    def _open_contest_keywords(self, company):
+        """The keywords of the contests of ``company`` open for entries now."""
+        now = fields.Datetime.now()
+        contests = (
+            self.env["sms.contest"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("state", "=", "open"),
+                    ("date_start", "<=", now),
+                    ("date_end", ">", now),
+                ]
+            )
+        )
+        return contests.mapped("keyword")
+
+    @api.model
+    def _reply_labels(self, partner_id, gateway, contest_keyword=None):
+        """The words before each link, in the contact's language (the contest's label
+        keeps its keyword: the page finds the contest by it)."""
         partner = self.env["res.partner"].sudo().browse(partner_id or ())
         lang = partner.lang or gateway.company_id.partner_id.lang or "en_US"
         env = self.with_context(lang=lang).env
@@ -129,6 +154,7 @@ class SmsGatewayMessage(models.Model):
             "appointment": env._("Confirm or cancel:"),
             "survey": env._("Answer:"),
             "confirm": env._("Confirm:"),
+            "contest": env._("Enter (%s):", contest_keyword or ""),
         }
 
     @api.model

@@ -51,6 +51,24 @@ class SmsInteraction(models.Model):
         now = fields.Datetime.now()
         if action in CONSENT_FAMILIES:
             return row
+        if action == "contest":
+            # the open contest whose keyword the SMS names (its link's label keeps it)
+            keywords = self.env["sms.gateway.message"]._open_contest_keywords(row.company_id)
+            keyword = reply_links.named_keyword(row.body, keywords)
+            if not keyword:
+                return None
+            return (
+                self.env["sms.contest"]
+                .sudo()
+                .search(
+                    [
+                        ("company_id", "=", row.company_id.id),
+                        ("state", "=", "open"),
+                        ("keyword", "=", keyword),
+                    ],
+                    limit=1,
+                )
+            )
         if action == "appointment":
             message = row.mail_message_id
             event = (
@@ -91,7 +109,9 @@ class SmsInteraction(models.Model):
             }
         )
         batch = InboundBatch()
-        if action in CONSENT_FAMILIES:
+        if action in CONSENT_FAMILIES or action == "contest":
+            # the whole pipeline, as the texted word: the consent keywords, the contest's
+            # keyword rule
             reply._run_pipeline(batch)
         else:
             reply = reply.with_context(lang=reply._answer_lang(batch))
@@ -111,6 +131,8 @@ class SmsInteraction(models.Model):
             words = self.env["sms.consent.keyword"]._get_families().get(family) or ()
             preferred = PREFERRED_WORDS[family]
             return preferred if preferred in words else (words[0] if words else None)
+        if action == "contest":
+            return target.keyword if answer == "enter" else None
         if action == "appointment":
             labels = {
                 "confirm": self.env._("Confirm"),
@@ -146,6 +168,14 @@ class SmsInteraction(models.Model):
                 "question": self.env._("Confirm that you want to receive our SMS."),
                 "options": [("yes", self.env._("Yes, I subscribe"))],
             }
+        if action == "contest":
+            return {
+                "title": self.env._("%(brand)s: %(contest)s", brand=brand, contest=target.name),
+                "question": self.env._(
+                    "Enter the contest with the number ending in %s.", row.number[-3:]
+                ),
+                "options": [("enter", self.env._("Enter the contest"))],
+            }
         if action == "appointment":
             return {
                 "title": target.name,
@@ -179,6 +209,8 @@ class SmsInteraction(models.Model):
             if reply.consent_action == "confirm":
                 return self.env._("Thank you, your SMS subscription is confirmed.")
             return self.env._("There is no subscription waiting for your confirmation.")
+        if action == "contest":
+            return self.env._("Thank you, your entry is recorded.")
         if action == "appointment":
             return {
                 "confirm": self.env._("Thank you, your appointment is confirmed."),

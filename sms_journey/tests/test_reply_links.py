@@ -259,3 +259,58 @@ class TestReplyLinkSurvey(ReplyLinkMixin, JourneyCaseMixin, TwoWayCommon):
         self.assertEqual(status, 200)
         self.assertEqual(journey.participant_ids.state, "opted_out")
         self.assertEqual(self.partner.sms_consent_state, "opted_out")
+
+
+class TestReplyLinkContest(ReplyLinkMixin, TwoWayCommon):
+    """An SMS from a one-way sender that names an open contest's keyword carries its
+    entry page, which enters the contest as texting the keyword would."""
+
+    def test_contest_entered_by_link(self):
+        contest = self.env["sms.contest"].create(
+            {
+                "name": "Spring draw",
+                "keyword": "WIN",
+                "date_start": T0 - timedelta(days=1),
+                "date_end": T0 + timedelta(days=7),
+            }
+        )
+        contest.action_open()
+        self.partner._sms_consent_set("opted_in", "staff", "test")
+        with self.frozen_now(T0):
+            self.env["sms.sender"]._send(
+                [
+                    SmsRequest(
+                        body="Spring draw! Text WIN to enter.",
+                        partner=self.partner,
+                        kind="marketing",
+                    )
+                ]
+            )
+        row = self.outbox(partner_id=self.partner.id)[-1:]
+        self.assertIn("Enter (WIN): http", row.body)
+        self.assertNotIn("Text WIN", row.body, "the reply instruction gives way to the link")
+        enter, _stop = self.reply_links(row)
+        with self.frozen_now(T0 + timedelta(hours=1)):
+            status, page = self.open_link(enter)
+            self.assertEqual(status, 200)
+            self.assertIn("Enter the contest", page)
+            self.assertFalse(contest.entry_ids, "opening the page enters nobody")
+            status, page = self.answer_link(enter, "enter")
+        self.assertEqual(status, 200)
+        self.assertIn("entry is recorded", page)
+        self.assertEqual(contest.entry_ids.number, NUMBER)
+        self.assertEqual(contest.entry_ids.partner_id, self.partner)
+        with self.frozen_now(T0 + timedelta(hours=2)):
+            status, _page = self.answer_link(enter, "win")
+        self.assertEqual(status, 400, "only the page's own answer")
+        self.assertEqual(len(contest.entry_ids), 1)
+
+    def test_no_contest_link_without_an_open_contest(self):
+        self.partner._sms_consent_set("opted_in", "staff", "test")
+        with self.frozen_now(T0):
+            self.env["sms.sender"]._send(
+                [SmsRequest(body="Text WIN to enter.", partner=self.partner, kind="marketing")]
+            )
+        row = self.outbox(partner_id=self.partner.id)[-1:]
+        self.assertNotIn("Enter (", row.body)
+        self.assertEqual(len(self.reply_links(row)), 1, "the opt-out page only")

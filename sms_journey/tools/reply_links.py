@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from . import keywords as kw
 from .link_signature import SIGNATURE_LENGTH
 
 # action → the letter in the link; one letter per feature that asks for a reply
@@ -36,6 +37,7 @@ ACTIONS = {
     "appointment": "a",  # confirm / cancel / reschedule an appointment
     "survey": "q",  # the survey question as a page
     "confirm": "y",  # confirm a double opt-in
+    "contest": "c",  # enter the open contest whose keyword the SMS names
 }
 LETTERS = {letter: action for action, letter in ACTIONS.items()}
 # how long a link works after its SMS was queued
@@ -159,6 +161,16 @@ def drop_reply_instructions(body):
         keep_break = index and (text or not dropped)
         text += (parts[index - 1] if keep_break else "") + sentence
     return text
+
+
+def named_keyword(body, keywords):
+    """The first of ``keywords`` (a contest's words, any case and accents) that ``body``
+    names as a word, or None: the SMS asks to text it."""
+    body_words = set(kw.words(body))
+    for keyword in keywords:
+        if keyword and set(kw.words(keyword)) and set(kw.words(keyword)) <= body_words:
+            return keyword
+    return None
 
 
 def with_links(body, lines):

@@ -169,3 +169,16 @@ def test_drop_reply_instructions_keeps_text_without_them(text):
 def test_drop_reply_instructions_drops_only_them(sentences):
     result = reply_links.drop_reply_instructions(" ".join(sentences))
     assert result == " ".join(s for s in sentences if s.split()[0] not in ("Reply", "Text"))
+
+
+def test_named_keyword_finds_a_contest_word_in_any_case_and_accents():
+    assert reply_links.named_keyword("Spring draw! Text win to enter.", ["WIN"]) == "WIN"
+    assert reply_links.named_keyword("Scrivi VINCÌ per partecipare", ["vinci"]) == "vinci"
+    assert reply_links.named_keyword("Winter sale", ["WIN"]) is None, "a word, not a prefix"
+    assert reply_links.named_keyword("Text WIN", ["", None, "LOSE"]) is None
+
+
+@given(st.text(alphabet="abcdefgh ", max_size=30), st.sampled_from(["abc", "DEF", "gh"]))
+def test_named_keyword_is_a_word_of_the_body(body, keyword):
+    found = reply_links.named_keyword(body, [keyword])
+    assert (found == keyword) == (keyword.lower() in body.split())
