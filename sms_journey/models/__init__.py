@@ -22,6 +22,7 @@ from . import mail_notification
 from . import mail_thread
 from . import phone_blacklist
 from . import sms_sender
+from . import sms_sender_reasons
 from . import sms_sender_cost_guard
 from . import sms_consent_keyword
 from . import sms_send_rule
@@ -63,6 +64,7 @@ from . import sms_journey_behaviour
 from . import sms_journey_price
 from . import sms_journey_reminders
 from . import sms_journey_step
+from . import sms_journey_step_wait
 from . import sms_journey_step_variant
 from . import sms_journey_step_best_hour
 from . import sms_journey_best_hour

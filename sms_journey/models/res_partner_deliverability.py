@@ -52,16 +52,10 @@ class ResPartner(models.Model):
         return super().write(vals)
 
     @api.model
-    def _sms_suppress_dead_numbers(self, messages):
-        """Suppress for marketing the numbers of the contacts of ``messages`` (outbox rows
-        that just failed permanently) whose last permanent failures in a row reach their
-        company's threshold. One query for the batch's history."""
-        messages = messages.filtered("partner_id")
-        if not messages:
-            return
-        self.env["sms.gateway.message"].flush_model()
-        self.flush_model(["sms_suppression_lifted_at"])
-        limit = max(messages.company_id.mapped("sms_suppress_after_failures") or [0]) or 1
+    def _sms_failure_history(self, partner_ids, limit):
+        """{(partner id, number): [(state, permanent failure)]}: the last ``limit``
+        delivered or permanently failed SMS of each number of these contacts, newest
+        first, since a manager last lifted its suppression."""
         rows = self.env.execute_query(
             SQL(
                 """SELECT partner_id, number, state, permanent_failure
@@ -77,13 +71,27 @@ class ResPartner(models.Model):
                                       >= p.sms_suppression_lifted_at)) AS history
                     WHERE rank <= %s
                     ORDER BY partner_id, number, rank""",
-                tuple(messages.partner_id.ids),
+                tuple(partner_ids),
                 limit,
             )
         )
         history = {}
         for partner_id, number, state, permanent in rows:
             history.setdefault((partner_id, number), []).append((state, permanent))
+        return history
+
+    @api.model
+    def _sms_suppress_dead_numbers(self, messages):
+        """Suppress for marketing the numbers of the contacts of ``messages`` (outbox rows
+        that just failed permanently) whose last permanent failures in a row reach their
+        company's threshold. One query for the batch's history."""
+        messages = messages.filtered("partner_id")
+        if not messages:
+            return
+        self.env["sms.gateway.message"].flush_model()
+        self.flush_model(["sms_suppression_lifted_at"])
+        limit = max(messages.company_id.mapped("sms_suppress_after_failures") or [0]) or 1
+        history = self._sms_failure_history(messages.partner_id.ids, limit)
         last = {(m.partner_id.id, m.number): m for m in messages.sorted("id")}
         for (partner_id, number), message in last.items():
             partner = message.partner_id

@@ -197,58 +197,11 @@ class SmsJourney(models.Model):
             result.append(cand)
         return result
 
-    def _create_participants(self, candidates):
-        """Create the participants of ``candidates`` (``journey.Candidate``); the unique
-        key (journey, partner, key) makes parallel enrolment harmless: a duplicate is
-        dropped by ``ON CONFLICT DO NOTHING``."""
-        first = self._first_step()
-        if not candidates or not first:
-            return self.env["sms.journey.participant"]
-        rows = []
-        # one read of the contacts' rhythm for the batch (steps waiting on it)
-        partners = self.env["res.partner"].browse(sorted({c.partner_id for c in candidates}))
-        for cand in candidates:
-            # nobody enters before the journey started (caught-up contacts included)
-            enrolled_at = max(cand.moment, self.date_start or cand.moment)
-            rows.append(
-                {
-                    "journey_id": self.id,
-                    "partner_id": cand.partner_id,
-                    "company_id": self.company_id.id,
-                    "key": cand.key,
-                    "source_model": cand.source_model,
-                    "source_res_id": cand.source_res_id,
-                    "state": "running",
-                    "step_id": first.id,
-                    "enrolled_at": enrolled_at,
-                    "next_action_at": first._due_time(
-                        partners.browse(cand.partner_id).with_prefetch(partners._prefetch_ids),
-                        enrolled_at,
-                        None,
-                    ),
-                }
-            )
-        if first.send_at_best_hour:
-            partners = self.env["res.partner"].browse([row["partner_id"] for row in rows])
-            dues = first._best_hour_due_times(
-                [
-                    (partner, row["next_action_at"], row["enrolled_at"])
-                    for partner, row in zip(partners, rows, strict=True)
-                ]
-            )
-            for row, due in zip(rows, dues, strict=True):
-                row["next_action_at"] = due
-        now = fields.Datetime.now()
-        # one INSERT for the batch
-        participants = insert_rows(
-            self.env["sms.journey.participant"],
-            rows,
-            skip_conflict=("journey_id", "partner_id", "key"),
-        )
-        # the journey's own control group, and the contacts of the company's global
-        # control group (marketing journeys only: transactional SMS are never held
-        # out): these walk the journey as its control participants (counted in its
-        # treated-vs-control figures) and are never texted
+    def _mark_held_out(self, participants, now):
+        """Put in the control group the new ``participants`` of the journey's own
+        control group and of the company's global one (marketing journeys only:
+        transactional SMS are never held out): they walk the journey as its control
+        participants (counted in its treated-vs-control figures), never texted."""
         period = self.sms_kind == "marketing" and self.env["sms.global.holdout.period"]._running(
             self.company_id, now
         )
@@ -260,6 +213,44 @@ class SmsJourney(models.Model):
         ]
         if held:
             participants.browse(held).write({"holdout": True})
+
+    def _create_participants(self, candidates):
+        """Create the participants of ``candidates`` (``journey.Candidate``); the unique
+        key (journey, partner, key) makes parallel enrolment harmless: a duplicate is
+        dropped by ``ON CONFLICT DO NOTHING``."""
+        first = self._first_step()
+        if not candidates or not first:
+            return self.env["sms.journey.participant"]
+        # one read of the contacts' facts for the batch (rhythm, best hour)
+        partners = self.env["res.partner"].browse([c.partner_id for c in candidates])
+        # nobody enters before the journey started (caught-up contacts included)
+        entered = [max(cand.moment, self.date_start or cand.moment) for cand in candidates]
+        dues = first._due_times(
+            [(partner, at, None) for partner, at in zip(partners, entered, strict=True)]
+        )
+        rows = [
+            {
+                "journey_id": self.id,
+                "partner_id": cand.partner_id,
+                "company_id": self.company_id.id,
+                "key": cand.key,
+                "source_model": cand.source_model,
+                "source_res_id": cand.source_res_id,
+                "state": "running",
+                "step_id": first.id,
+                "enrolled_at": enrolled_at,
+                "next_action_at": due,
+            }
+            for cand, enrolled_at, due in zip(candidates, entered, dues, strict=True)
+        ]
+        now = fields.Datetime.now()
+        # one INSERT for the batch
+        participants = insert_rows(
+            self.env["sms.journey.participant"],
+            rows,
+            skip_conflict=("journey_id", "partner_id", "key"),
+        )
+        self._mark_held_out(participants, now)
         # rows inserted in SQL: the ORM cache of the journey's one2many is stale
         self.invalidate_recordset(["participant_ids"])
         if participants:

@@ -384,15 +384,8 @@ class SmsJourneyParticipant(models.Model):
         now = fields.Datetime.now()
         dues = {}
         if following:
-            rows = [
-                (
-                    participant.partner_id,
-                    following._due_time(participant.partner_id, participant.enrolled_at, when),
-                    when,
-                )
-                for participant, when in done_at.items()
-            ]
-            dues = dict(zip(done_at, following._best_hour_due_times(rows), strict=True))
+            rows = [(p.partner_id, p.enrolled_at, when) for p, when in done_at.items()]
+            dues = dict(zip(done_at, following._due_times(rows), strict=True))
         groups = {}
         for participant in done_at:
             if following:

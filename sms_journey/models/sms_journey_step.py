@@ -5,7 +5,6 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..tools import flow, stats
-from ..tools import journey as journey_tools
 from ..tools.encoding import ADVISED_MAX_LENGTH, ADVISED_MAX_SEGMENTS, analyze
 from .sms_journey_step_variant import METRIC_FIELDS, METRICS
 from .sms_template import COUPON_PLACEHOLDER
@@ -295,46 +294,6 @@ class SmsJourneyStep(models.Model):
         for step in self:
             if step.template_id and step.template_id.body != step.template_body:
                 step.template_id.body = step.template_body
-
-    def _due_time(self, partner, enrolled_at, previous_at):
-        """When this step is due for ``partner`` (enrolled at ``enrolled_at``, the
-        previous step done at ``previous_at``): ``journey.step_due_time`` with the
-        contact's order gap; the step cron, the enrolment and the preview ask this."""
-        self.ensure_one()
-        gap = None
-        if self.wait_unit == "gap":
-            # the rhythm is read by the engine, whoever's action moved the participant
-            gap = partner.sudo().sms_order_gap_days
-        return journey_tools.step_due_time(
-            enrolled_at,
-            previous_at,
-            self.wait_amount,
-            self.wait_unit,
-            self.wait_from,
-            gap_factor=self.wait_gap_factor,
-            gap_days=gap,
-        )
-
-    def _wait_label(self):
-        """The step's wait as a person reads it: "after 1 day", "after 3 hours",
-        "after 1.5 × the rhythm (else 30 days)"."""
-        self.ensure_one()
-        amount = self.wait_amount
-        if self.wait_unit == "gap":
-            return self.env._(
-                "after %(factor)s × the contact's rhythm (else %(n)s days)",
-                factor=f"{self.wait_gap_factor:g}",
-                n=amount,
-            )
-        if self.wait_unit == "hours":
-            return (
-                self.env._("after 1 hour")
-                if amount == 1
-                else self.env._("after %(n)s hours", n=amount)
-            )
-        return (
-            self.env._("after 1 day") if amount == 1 else self.env._("after %(n)s days", n=amount)
-        )
 
     @api.depends("template_id.body", "action")
     def _compute_body_info(self):

@@ -176,10 +176,8 @@ class SmsSender(models.AbstractModel):
         rules = self._cost_guard_rules(rules, gateway, budget)
         numbers = [self._e164(item, company, lenient=not timing) for item in items]
         blacklisted = self._blacklisted(numbers)
-        if cap_times is None and timing and marketing:
-            partners = self.env["res.partner"].union(*(i.partner for i in marketing))
-            cap_times = self._recent_marketing_times(partners, company, now)
-        cap_times = {} if cap_times is None else cap_times
+        if cap_times is None:
+            cap_times = self._batch_cap_times(marketing if timing else [], company, now)
         legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
         # the company's global control group while its period runs (none: no draw)
         holdout = marketing and self.env["sms.global.holdout.period"]._running(company, now)
@@ -215,6 +213,15 @@ class SmsSender(models.AbstractModel):
                 )
             )
         return verdicts
+
+    @api.model
+    def _batch_cap_times(self, marketing, company, now):
+        """The recent marketing SMS times of the contacts of the ``marketing`` items,
+        which a batch shares and adds to as it goes (``_count_marketing``)."""
+        if not marketing:
+            return {}
+        partners = self.env["res.partner"].union(*(i.partner for i in marketing))
+        return self._recent_marketing_times(partners, company, now)
 
     @api.model
     def _marketing_recipient(
@@ -361,70 +368,6 @@ class SmsSender(models.AbstractModel):
             rules=", ".join(rule.name for rule in recipient.legal_rules),
             zones=", ".join(recipient.zones),
         )
-
-    @api.model
-    def _reason_text(self, decision, partner, e164, error, rules, recipient):
-        reason = decision.reason
-        legal = ", ".join(decision.rule_names)
-        if reason == policy.INVALID_NUMBER:
-            return error or self.env._("Invalid phone number.")
-        if reason == policy.DESTINATION_NOT_ALLOWED:
-            return self._destination_not_allowed_text(e164)
-        if reason == policy.OPTED_OUT:
-            return self.env._("The number %(number)s opted out of SMS.", number=e164)
-        if reason == policy.MARKETING_OPT_OUT:
-            return self.env._(
-                "%(who)s opted out of marketing SMS.", who=partner.display_name or e164
-            )
-        if reason == policy.NO_CONSENT:
-            return self.env._(
-                "No SMS marketing consent from %(who)s: marketing SMS need an opt-in.",
-                who=(partner.display_name if partner else False) or e164,
-            )
-        if reason == policy.FREQUENCY_CAP:
-            return self.env._(
-                "Frequency cap: %(cap)s marketing SMS per %(hours)s hours already reached "
-                "for this contact.",
-                cap=rules.cap,
-                hours=rules.cap_hours,
-            )
-        if reason == policy.LEGAL_CAP:
-            return self.env._(
-                "Legal maximum of marketing SMS per 24 hours already reached for this "
-                "number (%(rules)s).",
-                rules=legal,
-            )
-        if reason == policy.UNDELIVERABLE:
-            return self.env._(
-                "%(number)s is suppressed for marketing SMS: %(reason)s",
-                number=e164,
-                reason=partner.sms_suppressed_reason,
-            )
-        if reason == policy.GLOBAL_HOLDOUT:
-            return self.env._(
-                "%(who)s is in the global control group: no marketing SMS.",
-                who=partner.display_name,
-            )
-        if reason == policy.NO_SEND_WINDOW:
-            return self.env._(
-                "No instant within %(days)s days is allowed by every send window "
-                "(%(rules)s) in every zone of the recipient (%(zones)s).",
-                days=rules.horizon.days,
-                rules=legal or self.env._("quiet hours"),
-                zones=", ".join(recipient.zones),
-            )
-        if decision.deferred_by:
-            zones = ", ".join(recipient.zones or (recipient.tz,))
-            labels = {
-                policy.MARKETING_BUDGET: self.env._("monthly marketing budget reached"),
-                policy.FREQUENCY_CAP: self.env._("frequency cap"),
-                policy.QUIET_HOURS: self.env._("quiet hours (%(tz)s)", tz=zones),
-                policy.LEGAL_WINDOW: self.env._(
-                    "legal send window: %(rules)s (%(zones)s)", rules=legal, zones=zones
-                ),
-            }
-            return ", ".join(labels[code] for code in decision.deferred_by)
-        return None
 
     # ------------------------------------------------------------------
     # The door

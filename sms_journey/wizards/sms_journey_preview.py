@@ -96,8 +96,7 @@ class SmsJourneyPreview(models.TransientModel):
             source = None
             if cand.source_model in self.env and cand.source_res_id:
                 source = self.env[cand.source_model].browse(cand.source_res_id)
-            due = first._due_time(partner, cand.moment, None)
-            due = first._best_hour_due_times([(partner, due, cand.moment)])[0]
+            [due] = first._due_times([(partner, cand.moment, None)])
             lines += self._walk(partner, source, cand.moment, first, max(due, now), horizon)
         return lines
 
@@ -155,8 +154,7 @@ class SmsJourneyPreview(models.TransientModel):
                 following = step._next_step()
             if not following:
                 break
-            due = following._due_time(partner, enrolled_at, done_at)
-            due = following._best_hour_due_times([(partner, due, done_at)])[0]
+            [due] = following._due_times([(partner, enrolled_at, done_at)])
             step = following
         return lines
 

@@ -1,0 +1,65 @@
+"""sms.journey.step: when a step is due for a contact: its wait (fixed, or a multiple of
+the contact's rhythm), then, for a step sent at the contact's best hour, that hour of the
+due day (``sms_journey_step_best_hour.py``). The enrolment, the step cron and the
+preview all ask ``_due_times``."""
+
+from odoo import models
+
+from ..tools import journey as journey_tools
+
+
+class SmsJourneyStep(models.Model):
+    _inherit = "sms.journey.step"
+
+    def _due_times(self, rows):
+        """When this step is due for each ``(partner, enrolled_at, previous_at)`` of
+        ``rows`` (the previous step done at ``previous_at``, None for the first step),
+        in order: after its wait, at the contact's best hour when the step asks for it."""
+        self.ensure_one()
+        waited = [
+            (partner, self._due_time(partner, enrolled_at, previous_at), previous_at or enrolled_at)
+            for partner, enrolled_at, previous_at in rows
+        ]
+        return self._best_hour_due_times(waited)
+
+    def _due_time(self, partner, enrolled_at, previous_at):
+        """When this step is due for ``partner`` (enrolled at ``enrolled_at``, the
+        previous step done at ``previous_at``): ``journey.step_due_time`` with the
+        contact's order gap; the step cron, the enrolment and the preview ask this."""
+        self.ensure_one()
+        gap = None
+        if self.wait_unit == "gap":
+            # the rhythm is read by the engine, whoever's action moved the participant
+            gap = partner.sudo().sms_order_gap_days
+        return journey_tools.step_due_time(
+            enrolled_at,
+            previous_at,
+            self.wait_amount,
+            self.wait_unit,
+            self.wait_from,
+            gap_factor=self.wait_gap_factor,
+            gap_days=gap,
+        )
+
+    def _wait_label(self):
+        """The step's wait as a person reads it: "after 1 day", "after 3 hours",
+        "after 1.5 × the rhythm (else 30 days)"."""
+        self.ensure_one()
+        amount = self.wait_amount
+        if self.wait_unit == "gap":
+            # formatted apart: the .pot extractor evaluates the string arguments of _()
+            factor = f"{self.wait_gap_factor:g}"
+            return self.env._(
+                "after %(factor)s × the contact's rhythm (else %(n)s days)",
+                factor=factor,
+                n=amount,
+            )
+        if self.wait_unit == "hours":
+            return (
+                self.env._("after 1 hour")
+                if amount == 1
+                else self.env._("after %(n)s hours", n=amount)
+            )
+        return (
+            self.env._("after 1 day") if amount == 1 else self.env._("after %(n)s days", n=amount)
+        )
