@@ -156,16 +156,13 @@ class SmsSender(models.AbstractModel):
         self, company, items, now=None, timing=True, cap_times=None, gateway=None, budget=None
     ):
         """The :class:`Verdict` of each :class:`PolicyItem` of ``items``, in order.
-
-        ``timing``: quiet hours, caps and the marketing budget apply (the SMS go through
-        an outbox that can hold them). Without it (Odoo's IAP path) a number we cannot
-        parse is left for the provider to judge, as Odoo does. SMS to one contact in one
-        batch share its cap. ``gateway``: the one the SMS go through, whose allowed
-        destinations apply (``tools/cost_guard.py``). ``budget``: the company's
-        ``cost_guard.MonthlyBudget`` that the SMS let go spend (the dispatch's); by
-        default what left this month. Only marketing SMS read consent, zones and
-        settings: other SMS cost no query but the blacklist's (none while it is empty).
-        """
+        ``timing``: quiet hours, caps and the marketing budget apply (an outbox can hold
+        the SMS); without it (Odoo's IAP path) a number we cannot parse is left for the
+        provider to judge, as Odoo does. SMS to one contact in one batch share its cap.
+        ``gateway``: its allowed destinations apply. ``budget``: the company's
+        ``cost_guard.MonthlyBudget`` the SMS spend (the dispatch's; by default what is
+        left this month). Only marketing SMS read consent, zones and settings: other SMS
+        cost no query but the blacklist's (none while it is empty)."""
         now = now or fields.Datetime.now()
         if not items:
             return []
