@@ -96,6 +96,20 @@ class SmsContest(models.Model):
                 contest.rule_id = self.env["sms.keyword.rule"].sudo().create(values)
             contest.state = "open"
 
+    @api.model
+    def _open_now(self, company):
+        """The contests of ``company`` taking entries now (the SMS's keyword and the
+        entry page by link both ask)."""
+        now = fields.Datetime.now()
+        return self.sudo().search(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "open"),
+                ("date_start", "<=", now),
+                ("date_end", ">", now),
+            ]
+        )
+
     def _enter(self, interaction, batch):
         """Enter the sender of ``interaction`` if it came within the window and the number
         has not entered yet (the entry reply is an answer of ``batch``). Returns the entry

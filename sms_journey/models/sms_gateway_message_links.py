@@ -127,20 +127,7 @@ class SmsGatewayMessage(models.Model):
     @api.model
     def _open_contest_keywords(self, company):
         """The keywords of the contests of ``company`` open for entries now."""
-        now = fields.Datetime.now()
-        contests = (
-            self.env["sms.contest"]
-            .sudo()
-            .search(
-                [
-                    ("company_id", "=", company.id),
-                    ("state", "=", "open"),
-                    ("date_start", "<=", now),
-                    ("date_end", ">", now),
-                ]
-            )
-        )
-        return contests.mapped("keyword")
+        return self.env["sms.contest"]._open_now(company).mapped("keyword")
 
     @api.model
     def _reply_labels(self, partner_id, gateway, contest_keyword=None):

@@ -53,22 +53,9 @@ class SmsInteraction(models.Model):
             return row
         if action == "contest":
             # the open contest whose keyword the SMS names (its link's label keeps it)
-            keywords = self.env["sms.gateway.message"]._open_contest_keywords(row.company_id)
-            keyword = reply_links.named_keyword(row.body, keywords)
-            if not keyword:
-                return None
-            return (
-                self.env["sms.contest"]
-                .sudo()
-                .search(
-                    [
-                        ("company_id", "=", row.company_id.id),
-                        ("state", "=", "open"),
-                        ("keyword", "=", keyword),
-                    ],
-                    limit=1,
-                )
-            )
+            contests = self.env["sms.contest"]._open_now(row.company_id)
+            keyword = reply_links.named_keyword(row.body, contests.mapped("keyword"))
+            return contests.filtered(lambda contest: contest.keyword == keyword)[:1] or None
         if action == "appointment":
             message = row.mail_message_id
             event = (
