@@ -211,20 +211,20 @@ def new_events(env, journey, round_):
     cr.commit()
 
 
-# the steps of a refresh, timed apart (``--incremental``); the indented ones run inside
-# the one above them
-REFRESH_STEPS = (
-    "_dirty_results",
-    "_update_results",
-    "_update_result_rows",
-    "_update_event_facts",
-    "_changed_families",
-    "_update_journey",
-    "_update_order_gaps",
-    "_move_order_days",
-    "_count_event_days",
-    "_update_months",
-)
+# the steps of a refresh, timed apart (``--incremental``): {step: depth}, a step runs
+# inside the one before it of lesser depth (an older checkout may lack some)
+REFRESH_STEPS = {
+    "_dirty_results": 0,
+    "_update_results": 0,
+    "_update_result_rows": 1,
+    "_update_event_facts": 2,
+    "_changed_families": 0,
+    "_update_journey": 0,
+    "_update_order_gaps": 0,
+    "_move_order_days": 0,
+    "_count_event_days": 0,
+    "_update_months": 0,
+}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -298,9 +298,9 @@ def incremental(env, journey, check=False, full=False):
         cr.commit()
         total = [end - start for end, start in zip(clock.now(), started, strict=True)]
         print(f"{label:<50} {clock.format(total)}")
-        for name, figures in spent.items():
-            indent = "      " if name in ("_update_result_rows", "_update_event_facts") else "    "
-            print(f"{indent}{name.strip('_'):<42} {clock.format(figures)}")
+        for name in sorted(spent, key=list(REFRESH_STEPS).index):
+            label = "  " * (2 + REFRESH_STEPS[name]) + name.strip("_")
+            print(f"{label:<50} {clock.format(spent[name])}")
 
     refresh("refresh with nothing new")
     refresh("… again")
