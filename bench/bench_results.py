@@ -28,6 +28,7 @@ refresh (what the cron does every 15 minutes), twice. Target: each read under 1 
 
 import argparse
 import logging
+import os
 import time
 
 from _odoo import db_exists, ensure_db, load_registry
@@ -210,32 +211,61 @@ def new_events(env, journey, round_):
     cr.commit()
 
 
-# the steps of a refresh, timed apart (``--incremental``)
-REFRESH_STEPS = (
-    "_dirty_results",
-    "_update_results",
-    "_changed_families",
-    "_update_journey",
-    "_update_order_gaps",
-    "_move_order_days",
-    "_count_event_days",
-    "_update_months",
-)
+# the steps of a refresh, timed apart (``--incremental``): {step: depth}, a step runs
+# inside the one before it of lesser depth (an older checkout may lack some)
+REFRESH_STEPS = {
+    "_dirty_results": 0,
+    "_update_results": 0,
+    "_update_result_rows": 1,
+    "_update_event_facts": 2,
+    "_changed_families": 0,
+    "_update_journey": 0,
+    "_update_order_gaps": 0,
+    "_move_order_days": 0,
+    "_count_event_days": 0,
+    "_update_months": 0,
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def time_steps(env):
-    """Time each step of the refresh (``REFRESH_STEPS``): {step: seconds}, reset by the
-    caller between refreshes."""
+def backend_cpu(pid):
+    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Clock:
+    """Wall time, this process's CPU time and the database backend's CPU time."""
+
+    def __init__(self, cr):
+        cr.execute("SELECT pg_backend_pid()")
+        self.pid = cr.fetchone()[0]
+
+    def now(self):
+        return time.perf_counter(), time.process_time(), backend_cpu(self.pid)
+
+    @staticmethod
+    def format(spent):
+        wall, python, database = spent
+        return f"{wall:.3f} s (CPU: Python {python:.3f} + PostgreSQL {database:.2f})"
+
+
+def time_steps(env, clock):
+    """Time each step of the refresh (``REFRESH_STEPS``): {step: [wall, Python CPU,
+    PostgreSQL CPU]}, reset by the caller between refreshes."""
     spent = {}
     cls = type(env["sms.result.snapshot"])
 
     def wrap(name, original):
         def timed(self, *args, **kwargs):
-            started = time.perf_counter()
+            started = clock.now()
             try:
                 return original(self, *args, **kwargs)
             finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+                total = spent.setdefault(name, [0.0, 0.0, 0.0])
+                for i, (end, start) in enumerate(zip(clock.now(), started, strict=True)):
+                    total[i] += end - start
 
         return timed
 
@@ -247,8 +277,9 @@ def time_steps(env):
 
 def incremental(env, journey, check=False, full=False):
     """The refresh as the cron runs it: with nothing new, then after 10,000 new events,
-    each step of the refresh timed apart (``full``: after a build from scratch, timed);
-    then (``check``) every kept table compared with its computation from scratch."""
+    each step of the refresh timed apart, wall and CPU (``full``: after a build from
+    scratch, timed); then (``check``) every kept table compared with its computation
+    from scratch."""
     Snapshot = env["sms.result.snapshot"]
     cr = env.cr
     if full:
@@ -257,16 +288,19 @@ def incremental(env, journey, check=False, full=False):
         cr.commit()
         label = "full build of the stored results"
         print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
-    spent = time_steps(env)
+    clock = Clock(cr)
+    spent = time_steps(env, clock)
 
     def refresh(label):
         spent.clear()
-        started = time.perf_counter()
+        started = clock.now()
         Snapshot._refresh()
         cr.commit()
-        print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
-        steps = ", ".join(f"{name.strip('_')} {seconds:.3f}" for name, seconds in spent.items())
-        print(f"    {steps}")
+        total = [end - start for end, start in zip(clock.now(), started, strict=True)]
+        print(f"{label:<50} {clock.format(total)}")
+        for name in sorted(spent, key=list(REFRESH_STEPS).index):
+            label = "  " * (2 + REFRESH_STEPS[name]) + name.strip("_")
+            print(f"{label:<50} {clock.format(spent[name])}")
 
     refresh("refresh with nothing new")
     refresh("… again")

@@ -86,19 +86,21 @@ class SmsProgramMonth(models.Model):
     cost = fields.Monetary(readonly=True, currency_field="currency_id")
     revenue = fields.Monetary(readonly=True, currency_field="currency_id")
 
-    def _gap_query(self, families=None):
+    def _gap_query(self, orders=None):
         """One row per confirmed order: whether it reactivated its customer, when the
         customer becomes inactive after it, its attributed revenue (if attributed); for
-        every order, or those of the customers (commercial partners) ``families``."""
-        if families is None:
-            only = SQL("TRUE")
-        else:
-            # an array, not a subquery: the planner reads the orders by partner (indexed)
-            only = SQL(
-                "so.partner_id = ANY(ARRAY(SELECT id FROM res_partner"
-                " WHERE commercial_partner_id = ANY(%s) OR id = ANY(%s)))",
-                list(families),
-                list(families),
+        every order, or those of the SQL ``orders`` (id, company_id, date_order,
+        family_id, attributed, attributed_revenue: the confirmed orders of whole
+        families, ``sms.result.snapshot._family_orders``)."""
+        if orders is None:
+            orders = SQL(
+                """SELECT so.id, so.company_id, so.date_order,
+                          COALESCE(p.commercial_partner_id, p.id) AS family_id,
+                          so.sms_attribution_kind IS NOT NULL AS attributed,
+                          so.sms_attributed_revenue AS attributed_revenue
+                     FROM sale_order so
+                     JOIN res_partner p ON p.id = so.partner_id
+                    WHERE so.state = 'sale'"""
             )
         return SQL(
             """
@@ -112,18 +114,13 @@ class SmsProgramMonth(models.Model):
                            make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
                            lag(so.date_order) OVER w AS previous_order,
                            lead(so.date_order) OVER w AS next_order,
-                           COALESCE(p.commercial_partner_id, p.id) AS family_id,
-                           so.sms_attribution_kind IS NOT NULL AS attributed,
-                           so.sms_attributed_revenue AS attributed_revenue
-                      FROM sale_order so
-                      JOIN res_partner p ON p.id = so.partner_id
+                           so.family_id, so.attributed, so.attributed_revenue
+                      FROM (%s) so
                       JOIN res_company c ON c.id = so.company_id
-                     WHERE so.state = 'sale' AND %s
-                    WINDOW w AS (PARTITION BY COALESCE(p.commercial_partner_id, p.id)
-                                 ORDER BY so.date_order, so.id)
+                    WINDOW w AS (PARTITION BY so.family_id ORDER BY so.date_order, so.id)
                   ) g
             """,
-            only,
+            orders,
         )
 
     def _branches(self, dirty=None, gaps="__gaps__", results="__results__", sign="1"):

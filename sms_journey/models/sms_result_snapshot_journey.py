@@ -77,9 +77,13 @@ class SmsResultSnapshot(models.AbstractModel):
     def _journey_facts_query(self, facts, ids=None):
         """The fact rows of ``facts``: all, or those of the ids ``ids``."""
         query = JOURNEY_FACTS[facts][2]
-        alias = "p" if facts == "sms_journey_holdout_fact" else "t"
-        only = SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(f"{alias}.id"), list(ids))
-        return SQL(query, only)
+        if ids is None:
+            return SQL(query, SQL("TRUE"))
+        if facts == "sms_journey_holdout_fact":
+            # an array of unknown length: the planner reads the participants' contacts
+            # by their primary key instead of the whole index of contacts
+            return SQL(query, SQL("p.id = ANY(ARRAY(SELECT unnest(%s::int[])))", list(ids)))
+        return SQL(query, SQL("t.id = ANY(%s)", list(ids)))
 
     def _create_journey_tables(self):
         cr = self.env.cr
@@ -196,8 +200,10 @@ class SmsResultSnapshot(models.AbstractModel):
                 SELECT p.id FROM sms_journey_participant p
                  WHERE p.partner_id = ANY(ARRAY(
                             SELECT id FROM res_partner
-                             WHERE commercial_partner_id = ANY(%(families)s)
-                                OR id = ANY(%(families)s)))
+                             WHERE commercial_partner_id
+                                   = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
+                             UNION
+                            SELECT unnest(%(families)s::int[])))
                  UNION
                 SELECT id FROM sms_journey_holdout_fact WHERE family_id = ANY(%(families)s)
                  UNION
@@ -223,11 +229,9 @@ class SmsResultSnapshot(models.AbstractModel):
         """Bring the rows ``ids`` of ``table`` (by primary key ``id``) to those of
         ``query``; the rows that differ as they were and as they are stay in
         ``<table>_old`` / ``<table>_new`` (temporary)."""
-        cr = self.env.cr
+        self._new_temps(table)
         old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
-        for temp in (old, new):
-            cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
-            cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
+        cr = self.env.cr
         cr.execute(SQL("INSERT INTO %s %s", new, query))
         cr.execute(
             SQL(
@@ -237,19 +241,25 @@ class SmsResultSnapshot(models.AbstractModel):
                 ids,
             )
         )
+        self._write_differing(table)
+
+    def _new_temps(self, table):
+        """Empty ``<table>_old`` and ``<table>_new`` (temporary, shaped as ``table``)."""
+        for age in ("old", "new"):
+            temp = SQL.identifier(f"{table}_{age}")
+            self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
+            self.env.cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
+
+    def _write_differing(self, table):
+        """Replace in ``table`` the rows of ``<table>_old`` by those of ``<table>_new``
+        (by primary key ``id``), the rows that are the same in both left alone and taken
+        out of both."""
+        cr = self.env.cr
+        old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
         # a temporary table has no statistics: without them the planner may read the
         # whole table to join it
         cr.execute(SQL("ANALYZE %s, %s", old, new))
-        cr.execute(
-            SQL(
-                """WITH same AS (DELETE FROM %(new)s n USING %(old)s o
-                                  WHERE n.id = o.id AND ROW(n.*) IS NOT DISTINCT FROM ROW(o.*)
-                              RETURNING n.id)
-                   DELETE FROM %(old)s WHERE id IN (SELECT id FROM same)""",
-                new=new,
-                old=old,
-            )
-        )
+        self._drop_same(table, "id")
         # an array, not a subquery: the planner would read the whole table to join it
         cr.execute(
             SQL(

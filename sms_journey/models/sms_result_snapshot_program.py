@@ -69,7 +69,7 @@ class SmsResultSnapshot(models.AbstractModel):
         if parameters.get_param(COMPANY_SETTINGS) != settings or not before:
             # an inactivity period or a time zone changed: every order and day moves
             return self._build_program()
-        self._update_order_gaps(families)
+        self._update_order_gaps(families, since)
         now = self._churn_now()
         self._move_order_days(before, now, results_changed)
         self._count_event_days(since, message_id)
@@ -100,24 +100,55 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         ]
 
-    def _update_order_gaps(self, families):
-        """The order gaps of ``families`` computed again; only those that differ are
-        written, and stay as they were and as they are in ``sms_program_order_gap_old``
-        / ``_new`` (temporary)."""
-        ids = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    "SELECT id FROM sms_program_order_gap WHERE family_id = ANY(%s)",
-                    list(families),
-                )
+    def _update_order_gaps(self, families, since):
+        """The order gaps of ``families`` computed again, from their kept gaps and the
+        orders written since ``since`` (read from ``sale_order``); only those that differ
+        are written, and stay as they were and as they are in
+        ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
+        self._new_temps("sms_program_order_gap")
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_program_order_gap_old
+                   SELECT * FROM sms_program_order_gap WHERE family_id = ANY(%s)""",
+                list(families),
             )
-        ]
-        query = SQL(
-            "SELECT q.*, q.id FROM (%s) q",
-            self.env["sms.program.month"]._gap_query(families),
         )
-        self._sync_rows("sms_program_order_gap", query, ids)
+        cr.execute(
+            SQL(
+                "INSERT INTO sms_program_order_gap_new SELECT q.*, q.id FROM (%s) q",
+                self.env["sms.program.month"]._gap_query(
+                    orders=self._family_orders(families, since)
+                ),
+            )
+        )
+        self._write_differing("sms_program_order_gap")
+
+    def _family_orders(self, families, since):
+        """The confirmed orders of ``families`` as ``_gap_query`` reads them (id,
+        company_id, date_order, family_id, attributed, attributed_revenue): those
+        written since ``since`` from ``sale_order``, the others from their kept gap
+        (``sms_program_order_gap_old``), so that a customer's other orders are not read
+        again."""
+        return SQL(
+            """
+            SELECT o.id, o.company_id, o.date_order, o.family_id, o.attributed,
+                   o.attributed_revenue
+              FROM sms_program_order_gap_old o
+             WHERE o.order_id IS NOT NULL
+               AND o.id NOT IN (SELECT id FROM sale_order WHERE write_date >= %(since)s)
+             UNION ALL
+            SELECT so.id, so.company_id, so.date_order,
+                   COALESCE(p.commercial_partner_id, p.id),
+                   so.sms_attribution_kind IS NOT NULL, so.sms_attributed_revenue
+              FROM sale_order so
+              JOIN res_partner p ON p.id = so.partner_id
+             WHERE so.write_date >= %(since)s AND so.state = 'sale'
+               AND COALESCE(p.commercial_partner_id, p.id) = ANY(%(families)s)
+            """,
+            since=since,
+            families=list(families),
+        )
 
     def _move_order_days(self, before, now, results_changed):
         """Move the *order* part of the dashboard's days by the order gaps and SMS rows

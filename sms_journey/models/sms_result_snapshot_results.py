@@ -77,14 +77,14 @@ class SmsResultSnapshot(models.AbstractModel):
                     )
                 )
         self._update_result_rows(trace_ids, mailing_trace_ids, result_ids)
-        self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
         self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
 
     def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids):
         """The rows of ``sms_result`` as they were and as they are; only those that
         differ are written (an update of columns without index stays on its page:
-        fillfactor)."""
+        fillfactor) and stay in ``sms_result_old`` / ``_new``, after the campaign
+        report's rows of these SMS were computed from all the new rows."""
         cr = self.env.cr
         cr.execute(
             SQL(
@@ -100,12 +100,15 @@ class SmsResultSnapshot(models.AbstractModel):
                 self._result_query(trace_ids, mailing_trace_ids),
             )
         )
+        cr.execute("ANALYZE sms_result_old, sms_result_new")
+        # the campaign report's rows read the SMS rows just computed, not the table
+        self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
+        self._drop_same("sms_result", "id")
         cr.execute(
-            SQL(
-                """DELETE FROM sms_result r WHERE r.id = ANY(%s)
-                      AND NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = r.id)""",
-                result_ids,
-            )
+            """DELETE FROM sms_result
+                WHERE id = ANY(ARRAY(SELECT o.id FROM sms_result_old o
+                                      WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n
+                                                         WHERE n.id = o.id)))"""
         )
         columns = [
             name
@@ -119,10 +122,7 @@ class SmsResultSnapshot(models.AbstractModel):
         ]
         cr.execute(
             SQL(
-                """INSERT INTO sms_result
-                   SELECT n.* FROM sms_result_new n
-                    WHERE NOT EXISTS (SELECT 1 FROM sms_result_old o
-                                       WHERE o.id = n.id AND ROW(o.*) IS NOT DISTINCT FROM ROW(n.*))
+                """INSERT INTO sms_result SELECT * FROM sms_result_new
                    ON CONFLICT (id) DO UPDATE SET %s""",
                 SQL(", ").join(
                     SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns
@@ -130,24 +130,60 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
 
-    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids):
-        """The campaign report's rows of these SMS: the old ones out (kept in
-        ``sms_result_event_fact_old``), the new ones in (copied into ``..._new``)."""
+    def _drop_same(self, table, key):
+        """Take out of ``<table>_old`` and ``<table>_new`` (temporary) the rows that are
+        the same in both (matched by ``key``, indexed in ``table``): what is left differs,
+        and moves the sums by the same amount."""
         self.env.cr.execute(
             SQL(
-                """WITH d AS (DELETE FROM sms_result_event_fact WHERE result_id = ANY(%s)
-                              RETURNING *)
-                   INSERT INTO sms_result_event_fact_old SELECT * FROM d""",
+                """WITH same AS (DELETE FROM %(new)s n USING %(old)s o
+                                  WHERE n.%(key)s = o.%(key)s
+                                    AND ROW(n.*) IS NOT DISTINCT FROM ROW(o.*)
+                              RETURNING n.*)
+                   DELETE FROM %(old)s o USING same s
+                    WHERE o.%(key)s = s.%(key)s AND ROW(o.*) IS NOT DISTINCT FROM ROW(s.*)""",
+                new=SQL.identifier(f"{table}_new"),
+                old=SQL.identifier(f"{table}_old"),
+                key=SQL.identifier(key),
+            )
+        )
+
+    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids):
+        """The campaign report's rows of these SMS, computed again from their new SMS
+        rows (``sms_result_new``); only the rows that differ are written, and stay as
+        they were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
+        cr = self.env.cr
+        # one index look-up per SMS (a join on the array would read the whole table)
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result_event_fact_old
+                   SELECT f.* FROM unnest(%s::int[]) AS u (id)
+                   CROSS JOIN LATERAL (SELECT * FROM sms_result_event_fact f
+                                        WHERE f.result_id = u.id) f""",
                 result_ids,
             )
         )
-        self._insert(
+        cr.execute(
             SQL(
-                "INSERT INTO sms_result_event_fact %s",
-                self._event_facts(trace_ids=trace_ids, mailing_trace_ids=mailing_trace_ids),
-            ),
-            "sms_result_event_fact_new",
+                "INSERT INTO sms_result_event_fact_new %s",
+                self._event_facts(
+                    results=SQL("sms_result_new"),
+                    trace_ids=trace_ids,
+                    mailing_trace_ids=mailing_trace_ids,
+                ),
+            )
         )
+        cr.execute("ANALYZE sms_result_event_fact_old, sms_result_event_fact_new")
+        self._drop_same("sms_result_event_fact", "result_id")
+        cr.execute(
+            """DELETE FROM sms_result_event_fact f
+                WHERE f.result_id = ANY(ARRAY(SELECT DISTINCT result_id
+                                                FROM sms_result_event_fact_old))
+                  AND EXISTS (SELECT 1 FROM sms_result_event_fact_old o
+                               WHERE o.result_id = f.result_id
+                                 AND ROW(o.*) IS NOT DISTINCT FROM ROW(f.*))"""
+        )
+        cr.execute("INSERT INTO sms_result_event_fact SELECT * FROM sms_result_event_fact_new")
 
     def _apply_delta(self, table, facts, key, sums):
         """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
@@ -163,6 +199,7 @@ class SmsResultSnapshot(models.AbstractModel):
                         UNION ALL
                         SELECT -1, %(keys)s, %(columns)s FROM %(old)s) d
               GROUP BY %(keys)s
+                HAVING %(moved)s
                 ON CONFLICT (%(conflict)s) DO UPDATE
                    SET %(add)s, row_count = %(table)s.row_count + EXCLUDED.row_count
                 """,
@@ -170,6 +207,16 @@ class SmsResultSnapshot(models.AbstractModel):
                 keys=keys,
                 columns=columns,
                 signed=SQL(", ").join(SQL("SUM(d.sign * d.%s)", SQL.identifier(c)) for c in sums),
+                # the groups whose rows went out and came back the same are not written
+                moved=SQL(" OR ").join(
+                    [
+                        SQL("SUM(d.sign) <> 0"),
+                        *(
+                            SQL("SUM(d.sign * d.%s) IS DISTINCT FROM 0", SQL.identifier(c))
+                            for c in sums
+                        ),
+                    ]
+                ),
                 new=SQL.identifier(f"{facts}_new"),
                 old=SQL.identifier(f"{facts}_old"),
                 conflict=self._key_expressions(key),
@@ -219,19 +266,28 @@ class SmsResultSnapshot(models.AbstractModel):
         else:
             result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
 
-            def of(alias):
+            def of(alias, table):
+                # arrays of unknown length: the planner reads the rows by their indexes
+                # instead of the whole table
                 return SQL(
-                    "(%s = ANY(%s) OR %s = ANY(%s))",
-                    SQL(f"{alias}.sms_journey_trace_id"),
-                    list(trace_ids),
-                    SQL(f"{alias}.mailing_trace_id"),
-                    list(mailing_trace_ids),
+                    """%(alias)s.id = ANY(ARRAY(
+                        SELECT id FROM %(table)s
+                         WHERE sms_journey_trace_id
+                               = ANY(ARRAY(SELECT unnest(%(traces)s::int[])))
+                         UNION ALL
+                        SELECT id FROM %(table)s
+                         WHERE mailing_trace_id
+                               = ANY(ARRAY(SELECT unnest(%(mailing)s::int[])))))""",
+                    alias=SQL(alias),
+                    table=SQL.identifier(table),
+                    traces=list(trace_ids),
+                    mailing=list(mailing_trace_ids),
                 )
 
             filters = {
                 "result_filter": SQL("r.id = ANY(%s)", result_ids),
-                "click_filter": of("c"),
-                "interaction_filter": of("i"),
+                "click_filter": of("c", "link_tracker_click"),
+                "interaction_filter": of("i", "sms_interaction"),
             }
         events = SQL(EVENTS, results=results or SQL("sms_result"), **filters)
         return SQL(EVENT_FACTS, events=events)
