@@ -3,9 +3,9 @@ from odoo.http import request
 
 
 class ProductTemplate(models.Model):
-    """The SMS back-in-stock requests of a product, for SMS users (smart button), and
-    what the product page needs to show "Text me when it's back" on a sold-out variant
-    (the combination info, read by ``static/src/xml/back_in_stock.xml``)."""
+    """The open SMS back-in-stock requests of a product, for SMS users (smart button),
+    and what the product page needs to show "Text me when it's back" on a sold-out
+    variant (the combination info, read by ``static/src/xml/back_in_stock.xml``)."""
 
     _inherit = "product.template"
 
@@ -16,23 +16,13 @@ class ProductTemplate(models.Model):
     )
 
     def _compute_sms_back_in_stock_count(self):
-        counts = dict(
-            self.env["sms.back.in.stock.request"]._read_group(
-                [("product_tmpl_id", "in", self.ids), ("notified_at", "=", False)],
-                ["product_tmpl_id"],
-                ["__count"],
-            )
-        )
+        counts = self.env["sms.back.in.stock.request"]._count_by("product_tmpl_id", self, True)
         for template in self:
             template.sms_back_in_stock_count = counts.get(template, 0)
 
     def action_view_sms_back_in_stock(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey_website_sale_stock.sms_back_in_stock_request_action"
-        )
-        action["domain"] = [("product_tmpl_id", "=", self.id)]
-        return action
+        return self.env["sms.back.in.stock.request"]._action_for("product_tmpl_id", self, True)
 
     def _get_additionnal_combination_info(self, product_or_template, quantity, date, website):
         res = super()._get_additionnal_combination_info(

@@ -13,19 +13,10 @@ class ResPartner(models.Model):
     )
 
     def _compute_sms_back_in_stock_count(self):
-        counts = dict(
-            self.env["sms.back.in.stock.request"]._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
-            )
-        )
+        counts = self.env["sms.back.in.stock.request"]._count_by("partner_id", self)
         for partner in self:
             partner.sms_back_in_stock_count = counts.get(partner, 0)
 
     def action_view_sms_back_in_stock(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey_website_sale_stock.sms_back_in_stock_request_action"
-        )
-        action["domain"] = [("partner_id", "=", self.id)]
-        action["context"] = {"search_default_open": 0}
-        return action
+        return self.env["sms.back.in.stock.request"]._action_for("partner_id", self)

@@ -56,6 +56,26 @@ class SmsBackInStockRequest(models.Model):
             )
         )
 
+    # the smart buttons of the product and the contact --------------------------------
+
+    @api.model
+    def _count_by(self, fname, records, open_only=False):
+        """{record: its number of requests} for ``records`` (the ``fname`` of requests)."""
+        domain = [(fname, "in", records.ids)]
+        if open_only:
+            domain.append(("notified_at", "=", False))
+        return dict(self._read_group(domain, [fname], ["__count"]))
+
+    @api.model
+    def _action_for(self, fname, record, open_only=False):
+        """The list of ``record``'s requests (all of them, or the open ones)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_journey_website_sale_stock.sms_back_in_stock_request_action"
+        )
+        action["domain"] = [(fname, "=", record.id)]
+        action["context"] = {"search_default_open": int(open_only)}
+        return action
+
     # recording ---------------------------------------------------------------
 
     @api.model

@@ -138,7 +138,11 @@ class TestBackInStockRequests(BackInStockMixin, SmsJourneyCase):
         user = new_sms_user(self.env, "bis_user")
         self.assertEqual(self.Request.with_user(user).search([]), request)
         self.assertEqual(self.partner.with_user(user).sms_back_in_stock_count, 1)
-        self.assertEqual(self.kettle.product_tmpl_id.with_user(user).sms_back_in_stock_count, 1)
+        template = self.kettle.product_tmpl_id.with_user(user)
+        self.assertEqual(template.sms_back_in_stock_count, 1)
+        for record in (template, self.partner.with_user(user)):
+            action = record.action_view_sms_back_in_stock()
+            self.assertEqual(self.Request.with_user(user).search(action["domain"]), request)
         with self.assertRaises(AccessError):
             request.with_user(user).write({"notified_at": T0})
         with self.assertRaises(AccessError):
