@@ -35,10 +35,14 @@ class SmsKeywordRuleAction(models.Model):
             return
         name = product.with_context(lang=self.env.lang).display_name
         if not Request._is_sold_out(product, company):
-            url = product.get_base_url() + product.website_url
-            interaction._reply(
-                batch, self.env._("%(product)s is in stock: %(url)s", product=name, url=url)
-            )
+            # the shop's page only for a product the shop shows (a link to an unpublished
+            # product would answer 404)
+            if product.sudo().website_published:
+                url = product.get_base_url() + product.website_url
+                answer = self.env._("%(product)s is in stock: %(url)s", product=name, url=url)
+            else:
+                answer = self.env._("%(product)s is in stock.", product=name)
+            interaction._reply(batch, answer)
             return
         partner = interaction.partner_id or Request._partner_for_number(interaction.number, company)
         Request._record(

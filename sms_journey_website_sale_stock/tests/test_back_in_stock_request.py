@@ -290,6 +290,8 @@ class TestBackInStockOverHttp(BackInStockMixin, SmsJourneyHttpCase):
     def test_notify_keyword_by_sms(self):
         teapot = self.new_product("Teapot", "TP-1")
         self.set_stock(teapot, 4, datetime.now())
+        mug = self.new_product("Mug", "MG-1", is_published=False)
+        self.set_stock(mug, 4, datetime.now())
         status, _text = self.post_inbound("notify kt-100", sender=GIULIA)
         self.assertEqual(status, 200)
         request = self.requests()
@@ -301,19 +303,23 @@ class TestBackInStockOverHttp(BackInStockMixin, SmsJourneyHttpCase):
         self.post_inbound("NOTIFY NOPE-9", sender=GIULIA)
         self.post_inbound("notify tp-1", sender=GIULIA)
         self.post_inbound("notify", sender=GIULIA)
+        self.post_inbound("notify mg-1", sender=GIULIA)
         # an unknown number: its contact is created as the website does
         self.post_inbound("NOTIFY KT-100", sender=STRANGER)
         self.assertEqual(self.requests(number=STRANGER).partner_id.phone_sanitized, STRANGER)
         bodies = self.outbox_bodies(GIULIA)
-        self.assertEqual(len(bodies), 5, bodies)
+        self.assertEqual(len(bodies), 6, bodies)
         expected = [
             "We will text you when [KT-100] Kettle is back in stock.",
             "We will text you when [KT-100] Kettle is back in stock.",
             "We found no product with the code NOPE-9.",
             "[TP-1] Teapot is in stock: http",
             "Send NOTIFY followed by the product code",
+            # not on the shop: no link to a page that answers 404
+            "[MG-1] Mug is in stock.",
         ]
         for body, text in zip(bodies, expected, strict=True):
             self.assertIn(text, body)
         self.assertIn("/shop/", bodies[3])
+        self.assertNotIn("http", bodies[5])
         self.assertIn("back in stock", self.outbox_bodies(STRANGER)[0])
