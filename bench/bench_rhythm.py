@@ -7,18 +7,23 @@ Generates partners and sale orders with bench_audience.py's SQL (``--partners``,
 template with this checkout's sms_journey installed (``--template``), then times:
 
 (a) the priors (``_sms_refresh_rhythm_priors``: per category and company, from every
-    confirmed order);
-(b) the rhythm of every contact in committed batches of ``BACKFILL_BATCH`` ids, as the
-    backfill job walks them (``_sms_recompute_rhythm_facts(id_range=…)``): total and
-    slowest batch. Target: ≤ 60 s at 1 M contacts / 3 M orders;
-(c) the same in one statement (``_sms_recompute_rhythm_facts()``), for comparison;
-    ``--steady`` runs (b) again on computed facts instead: nothing to write, the cost of
-    reading the orders alone (what the backfill pays on a database already computed);
+    confirmed order, one sort of the orders by partner and date);
+(b) every contact's rhythm as the backfill computes it: staged in one reading of the
+    orders (``_sms_rhythm_stage``: the contacts whose rhythm changes, in an unlogged
+    table), then written by the backfill's ranges of ``BACKFILL_BATCH`` ids, each
+    committed (``_sms_recompute_rhythm_facts(id_range=…)``): staging, writing, slowest
+    range, and (a)+(b) together. Target: ≤ 60 s at 1 M contacts / 3 M orders;
+(c) the same in one transaction (``_sms_recompute_rhythm_facts()``), for comparison;
+    ``--steady`` runs (a)+(b) again on computed facts instead (nothing to write);
 (d) the daily trigger pass (``_candidates_due_to_reorder`` over one day) and its plan;
 (e) a check: the SQL's gap, source and predicted day equal ``tools/rhythm.py``'s for
     1,000 individual contacts (no contacts of their own).
 
-    ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --template h2
+Each line gives the wall time, this process's CPU (``time.process_time()``) and the
+CPU of the PostgreSQL backend (``/proc/<pg_backend_pid()>/stat``, utime + stime; the
+plans use no parallel workers).
+
+    ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --db h3big --keep
 """
 
 import argparse
@@ -52,30 +57,74 @@ def parse_args():
     return parser.parse_args()
 
 
-def timed(label, func):
-    started = time.perf_counter()
+def cpu_seconds(pid):
+    """utime + stime of process ``pid`` (the PostgreSQL backend), in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(label, func, backend=None):
+    """Run ``func``; print its wall time, this process's CPU and, with ``backend`` (the
+    PostgreSQL backend's pid), the backend's CPU. Returns (result, wall seconds)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    pg_cpu = cpu_seconds(backend) if backend else 0.0
     result = func()
     elapsed = time.perf_counter() - started
-    print(f"{label:<62} {elapsed:>8.1f} s", flush=True)
+    cpu = time.process_time() - cpu
+    pg_cpu = (cpu_seconds(backend) - pg_cpu) if backend else 0.0
+    print(
+        f"{label:<58} {elapsed:>7.1f} s wall, CPU {cpu:.1f} s Python + {pg_cpu:.1f} s PostgreSQL",
+        flush=True,
+    )
     return result, elapsed
 
 
-def batched(env, batch):
-    """(b): the id ranges of the backfill, each committed; returns (updated, slowest)."""
+def batched(env, batch, backend):
+    """(b): the rhythm staged in one reading of the orders, then written by the ranges of
+    ``batch`` ids the backfill walks, each committed; returns (staged, written, slowest)."""
     cr = env.cr
+    Partner = env["res.partner"]
+    staged, _elapsed = timed(
+        "    priors and staging (one reading of the orders)",
+        lambda: Partner._sms_rhythm_stage(priors=True),
+        backend,
+    )
+    cr.commit()
     cr.execute("SELECT min(id), max(id) FROM res_partner")
     first, last = cr.fetchone()
-    Partner = env["res.partner"]
     updated, slowest = 0, 0.0
+    started, pg_cpu = time.perf_counter(), cpu_seconds(backend)
     next_id = first
     while next_id <= last:
         until = min(next_id + batch - 1, last)
-        started = time.perf_counter()
+        batch_started = time.perf_counter()
         updated += Partner._sms_recompute_rhythm_facts(id_range=(next_id, until))
         cr.commit()
-        slowest = max(slowest, time.perf_counter() - started)
+        slowest = max(slowest, time.perf_counter() - batch_started)
         next_id = until + 1
-    return updated, slowest
+    print(
+        f"    writing by id ranges: {time.perf_counter() - started:.1f} s wall,"
+        f" CPU {cpu_seconds(backend) - pg_cpu:.1f} s PostgreSQL"
+    )
+    Partner._sms_rhythm_unstage()
+    cr.commit()
+    return staged, updated, slowest
+
+
+def every_contact(env, backend, label):
+    """(a) alone (rolled back), then (b): every contact's rhythm recomputed."""
+    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
+
+    Partner = env["res.partner"]
+    timed("(a) _sms_refresh_rhythm_priors() alone", Partner._sms_refresh_rhythm_priors, backend)
+    env.cr.rollback()
+    (staged, updated, slowest), _elapsed = timed(
+        f"(b) {label}, ranges of {BACKFILL_BATCH} ids",
+        lambda: batched(env, BACKFILL_BATCH, backend),
+        backend,
+    )
+    print(f"    {staged:,} contacts staged, {updated:,} written, slowest range {slowest:.2f} s")
 
 
 def check(env, rhythm_tools, sample=1000):
@@ -101,24 +150,16 @@ def check(env, rhythm_tools, sample=1000):
     return mismatches
 
 
-def first_fill(env, args):
-    """(a), (b) and (c) from empty rhythm columns."""
+def first_fill(env, args, backend):
+    """(a) and (b), then (c), from empty rhythm columns."""
     cr = env.cr
     Partner = env["res.partner"]
-    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
-
     cr.execute(
         "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
         " sms_next_order_predicted = NULL WHERE sms_order_gap_days IS NOT NULL"
     )
     cr.commit()
-    timed("(a) _sms_refresh_rhythm_priors()", Partner._sms_refresh_rhythm_priors)
-    cr.commit()
-    (updated, slowest), _elapsed = timed(
-        f"(b) batched rhythm, {BACKFILL_BATCH} ids per committed batch",
-        lambda: batched(env, BACKFILL_BATCH),
-    )
-    print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+    every_contact(env, backend, "every contact's rhythm, columns empty")
     cr.execute("ANALYZE res_partner")
     cr.execute(
         "SELECT sms_order_gap_source, count(*), round(avg(sms_order_gap_days)::numeric, 1)"
@@ -132,8 +173,9 @@ def first_fill(env, args):
         )
         cr.commit()
         count, _elapsed = timed(
-            "(c) one statement _sms_recompute_rhythm_facts()",
+            "(c) one transaction _sms_recompute_rhythm_facts()",
             Partner._sms_recompute_rhythm_facts,
+            backend,
         )
         cr.commit()
         print(f"    {count:,} contacts written")
@@ -144,7 +186,6 @@ def main():
     if not (args.keep and database_exists(args.db)):
         create_database(args)
     odoo, registry = load_registry(args.db)
-    from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
     from odoo.addons.sms_journey.tools import rhythm as rhythm_tools
 
     with registry.cursor() as cr:
@@ -159,14 +200,12 @@ def main():
         cr.execute("SELECT count(*) FROM sale_order")
         orders = cr.fetchone()[0]
         print(f"\n{partners:,} partners, {orders:,} sale orders\n")
+        cr.execute("SELECT pg_backend_pid()")
+        backend = cr.fetchone()[0]
         if args.steady:
-            (updated, slowest), _elapsed = timed(
-                f"(b) batched rhythm again, {BACKFILL_BATCH} ids per batch, computed",
-                lambda: batched(env, BACKFILL_BATCH),
-            )
-            print(f"    {updated:,} contacts written, slowest batch {slowest:.2f} s")
+            every_contact(env, backend, "every contact's rhythm again, computed")
         else:
-            first_fill(env, args)
+            first_fill(env, args, backend)
         journey = env["sms.journey"].new({"trigger": "due_to_reorder", "company_id": 1})
         today = datetime.combine(date.today(), datetime.min.time())
         candidates, _elapsed = timed(

@@ -12,6 +12,7 @@ from . import res_partner_global_holdout
 from . import res_partner
 from . import res_partner_activity
 from . import res_partner_rhythm
+from . import res_partner_rhythm_stage
 from . import product_category
 from . import res_partner_best_hour
 from . import res_partner_audience

@@ -56,8 +56,9 @@ class ResPartner(models.Model):
     def _sms_facts_backfill_start(self):
         """Recompute the facts of every contact from its history: at once when they fit
         in one batch, else by the backfill cron (started now)."""
-        # the priors of the one-order customers first: every batch reads them
-        self._sms_refresh_rhythm_priors()
+        # the priors of the one-order customers first, then every contact's rhythm in
+        # one reading of the orders: every batch writes its contacts' from the stage
+        self._sms_rhythm_stage(priors=True)
         self.env.cr.execute(SQL("SELECT min(id), max(id), count(*) FROM res_partner"))
         first, last, count = self.env.cr.fetchone()
         if first is None:
@@ -66,6 +67,7 @@ class ResPartner(models.Model):
         if count <= BACKFILL_BATCH:
             self._sms_recompute_activity_facts(id_range=(first, last))
             self._sms_facts_backfill_save(None)
+            self._sms_rhythm_unstage()
             return
         self._sms_facts_backfill_save((first, last))
         cron = self.env.ref("sms_journey.ir_cron_sms_facts_backfill", raise_if_not_found=False)
@@ -157,6 +159,8 @@ class ResPartner(models.Model):
             if time.monotonic() - started >= max_seconds:
                 break
         remaining = max(last_id - next_id + 1, 0)
+        if not remaining:
+            self._sms_rhythm_unstage()
         self.env["ir.cron"]._notify_progress(
             done=walked, remaining=remaining, deactivate=not remaining
         )

@@ -108,6 +108,36 @@ class TestRhythmFacts(RhythmMixin, SmsJourneyCase):
         self.assertEqual([self.facts(self.partner), self.facts(other)], expected)
         self.assertEqual(expected[1][:2], (15.5, "own"))
 
+    def test_orders_during_a_staging_win_over_the_staged_rhythm(self):
+        """Every contact's rhythm is staged, then written by id range: a contact whose
+        orders moved since, or whose rhythm was written since, keeps the newer value."""
+        untouched = self.partner
+        ordering = self.make_partner("Ordering", "+39 333 100 0006")
+        rewritten = self.make_partner("Rewritten", "+39 333 100 0007")
+        for partner in untouched | ordering | rewritten:
+            self.orders(partner, EVERY_20_DAYS[:2])
+        expected = self.facts(untouched)
+        self.env.flush_all()
+        ids = (untouched | ordering | rewritten).ids
+        # facts to rebuild, orders written long before the staging
+        self.env.cr.execute(
+            "UPDATE res_partner SET sms_order_gap_days = NULL, sms_order_gap_source = NULL,"
+            " sms_next_order_predicted = NULL WHERE id = ANY(%s);"
+            "UPDATE sale_order SET write_date = '2026-01-01' WHERE partner_id = ANY(%s)",
+            [ids, ids],
+        )
+        self.env.invalidate_all()
+        self.assertEqual(self.Partner._sms_rhythm_stage(), 3)
+        self.orders(ordering, [datetime(2026, 2, 12, 10)])  # the event: gaps 20 and 22
+        self.env.cr.execute(
+            "UPDATE res_partner SET sms_order_gap_days = 99 WHERE id = %s", [rewritten.id]
+        )
+        self.env.invalidate_all()
+        self.Partner._sms_recompute_rhythm_facts(id_range=(min(ids), max(ids)))
+        self.assertEqual(self.facts(untouched), expected, "written from the stage")
+        self.assertEqual(self.facts(ordering), (21.0, "own", date(2026, 3, 5)), "the event's")
+        self.assertEqual(self.facts(rewritten)[0], 99.0, "a value written meanwhile is kept")
+
 
 @tagged("post_install", "-at_install")
 class TestDueToReorder(RhythmMixin, SmsJourneyCase):

@@ -2,8 +2,8 @@
 one is expected.
 
 No Odoo import: ``res.partner._sms_rhythm_facts_sql`` computes the same figures in SQL
-for every contact at once (``percentile_cont`` over the gaps), and the tests check that
-both agree. The rules, in order:
+for every contact at once (``percentile_cont`` over the gaps of ``walked_gaps``), and the
+tests check that both agree. The rules, in order:
 
 1. a contact's *gaps* are the days between consecutive days on which they confirmed an
    order (several orders on one day are one visit: no gap of 0);
@@ -38,6 +38,14 @@ def order_gaps(order_dates):
     datetimes, in any order)."""
     days = sorted({_day(d) for d in order_dates if d})
     return [(later - earlier).days for earlier, later in zip(days, days[1:], strict=False)]
+
+
+def walked_gaps(order_dates):
+    """The same gaps as ``order_gaps``, read the way the SQL reads them in one pass: the
+    orders sorted by moment, each order's day minus the previous order's, the zeros
+    (orders of the same day) left out."""
+    days = [_day(d) for d in sorted(d for d in order_dates if d)]
+    return [gap for gap in ((b - a).days for a, b in zip(days, days[1:], strict=False)) if gap]
 
 
 def median_gap(order_dates):

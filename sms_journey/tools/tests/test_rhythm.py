@@ -65,6 +65,15 @@ def test_median_gap_is_a_median_of_positive_gaps(days):
     assert rhythm.median_gap(list(reversed(noisy)) + days) == gap
 
 
+MOMENTS = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31))
+
+
+@given(st.lists(MOMENTS, max_size=30))
+def test_one_pass_over_sorted_orders_gives_the_gaps_between_order_days(moments):
+    """The SQL's walk (consecutive orders by moment, zeros left out) = the days' gaps."""
+    assert rhythm.walked_gaps(moments) == rhythm.order_gaps(moments)
+
+
 @given(DAYS, st.floats(min_value=0.5, max_value=3650, allow_nan=False))
 def test_predicted_day_is_after_the_last_order(last, gap):
     predicted = rhythm.predicted_next(last, gap)
