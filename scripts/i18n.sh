@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Translations of sms_journey.
+# Translations of sms_journey and of the back-in-stock bridge (sms_journey_website_sale_stock):
+# each module keeps its own <module>/i18n/<module>.pot, it.po, ro.po and es.po.
 #
 #   bash scripts/i18n.sh            export sms_journey/i18n/sms_journey.pot from a fresh database
 #                                   with the module installed WITH its demo data (the demo
@@ -17,19 +18,27 @@
 # The database is SMS_JOURNEY_I18N_DB (default sms_journey_i18n), dropped and created again.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-I18N_DIR="$REPO_DIR/sms_journey/i18n"
-POT="$I18N_DIR/sms_journey.pot"
 PO_TOOL="$REPO_DIR/scripts/i18n_po.py"
 MODE="${1:-export}"
+# the modules with translations: sms_journey, then the bridges whose i18n folder exists
+TRANSLATED="sms_journey sms_journey_website_sale_stock"
 
 if [ "$MODE" = "--check" ]; then
     ensure_venv
     check_odoo_src
-    # Odoo's own extractor of OWL template strings, for the check to find what the export finds
-    exec "$VENV/bin/python" "$PO_TOOL" check --i18n-dir "$I18N_DIR" --odoo-src "$ODOO_SRC"
+    status=0
+    for module in $TRANSLATED; do
+        [ -d "$REPO_DIR/$module/i18n" ] || continue
+        # Odoo's own extractor of OWL template strings, for the check to find what the
+        # export finds
+        "$VENV/bin/python" "$PO_TOOL" check --i18n-dir "$REPO_DIR/$module/i18n" \
+            --odoo-src "$ODOO_SRC" || status=1
+    done
+    exit "$status"
 fi
 
-merge() {
+merge_module() {
+    local I18N_DIR="$REPO_DIR/$1/i18n" POT="$REPO_DIR/$1/i18n/$1.pot"
     "$VENV/bin/python" "$PO_TOOL" init --i18n-dir "$I18N_DIR"
     if command -v msgmerge >/dev/null 2>&1; then
         for po in "$I18N_DIR"/it.po "$I18N_DIR"/ro.po "$I18N_DIR"/es.po; do
@@ -49,21 +58,25 @@ case "$MODE" in
         setup_all
         DB="${SMS_JOURNEY_I18N_DB:-sms_journey_i18n}"
         HTTP_PORT="${SMS_JOURNEY_I18N_PORT:-8169}"
-        mkdir -p "$I18N_DIR"
-        log "fresh database $DB with sms_journey and its demo data"
+        log "fresh database $DB with sms_journey, the back-in-stock bridge and their demo data"
         drop_db "$DB"
         # with demo: the export holds the translatable fields of the records that exist
-        odoo_bin -d "$DB" -i sms_journey --http-port="$HTTP_PORT" \
+        odoo_bin -d "$DB" -i sms_journey,sms_journey_website_sale_stock --http-port="$HTTP_PORT" \
             --stop-after-init --log-level=warn
-        log "exporting $POT"
-        odoo_bin -d "$DB" --i18n-export="$POT" --modules=sms_journey --http-port="$HTTP_PORT" \
-            --stop-after-init --log-level=warn
+        for module in $TRANSLATED; do
+            mkdir -p "$REPO_DIR/$module/i18n"
+            log "exporting $module/i18n/$module.pot"
+            odoo_bin -d "$DB" --i18n-export="$REPO_DIR/$module/i18n/$module.pot" \
+                --modules="$module" --http-port="$HTTP_PORT" --stop-after-init --log-level=warn
+            merge_module "$module"
+        done
         drop_db "$DB"
-        merge
         ;;
     --merge)
         ensure_venv
-        merge
+        for module in $TRANSLATED; do
+            if [ -f "$REPO_DIR/$module/i18n/$module.pot" ]; then merge_module "$module"; fi
+        done
         ;;
     *)
         echo "usage: bash scripts/i18n.sh [--merge|--check]" >&2

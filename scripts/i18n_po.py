@@ -1,9 +1,12 @@
-"""The .po files of sms_journey without a database: create the skeletons, merge the
-template into them when gettext's msgmerge is missing, and check them.
+"""The .po files of sms_journey (and of its bridges) without a database: create the
+skeletons, merge the template into them when gettext's msgmerge is missing, and check them.
 
     python scripts/i18n_po.py init  [--i18n-dir DIR]   # create missing it.po, ro.po, es.po
     python scripts/i18n_po.py merge [--i18n-dir DIR]   # polib merge (msgmerge's fallback)
     python scripts/i18n_po.py check [--i18n-dir DIR]   # exit 1 listing every problem
+
+The module is the folder holding ``--i18n-dir`` (``sms_journey/i18n`` by default; a
+bridge's ``<bridge>/i18n`` for its own template and translations).
 
 ``check`` reports, for each language: an entry with an empty msgstr, an entry flagged
 fuzzy, a msgid of the template missing from the .po, and a msgstr whose placeholders
@@ -92,6 +95,13 @@ def short(text, width=70):
 
 
 POT_NAME = f"{MODULE}.pot"
+
+
+def use_module(name):
+    """Work on the template and translations of module ``name`` (a bridge's)."""
+    global MODULE, POT_NAME  # one module per run of the script
+    MODULE = name
+    POT_NAME = f"{name}.pot"
 
 
 def pot_path(i18n_dir):
@@ -322,6 +332,7 @@ def main(argv=None):
         "--odoo-src", type=Path, help="Odoo's source tree: check the OWL templates' texts too"
     )
     args = parser.parse_args(argv)
+    use_module(args.i18n_dir.resolve().parent.name)
     if args.command == "init":
         init(args.i18n_dir)
     elif args.command == "merge":
@@ -333,7 +344,7 @@ def main(argv=None):
         if problems:
             print(f"{len(problems)} translation problem(s) in {args.i18n_dir}", file=sys.stderr)
             return 1
-        print(f"translations complete: {', '.join(f'{c}.po' for c in LANGUAGES)}")
+        print(f"{MODULE}: translations complete: {', '.join(f'{c}.po' for c in LANGUAGES)}")
     return 0
 
 

@@ -304,12 +304,15 @@ class TestRhythmJsonRpc(JsonRpcActorMixin, HttpCase):
 @tagged("post_install", "-at_install")
 class TestRhythmTour(HttpCase):
     def test_contact_form_shows_the_rhythm(self):
-        partner = self.env["res.partner"].create({"name": "Rhythm Tour"})
+        partner = self.env["res.partner"].create({"name": "Rhythm Tour", "tz": "Europe/Rome"})
         partner.write(
             {
                 "sms_order_gap_days": 21.0,
                 "sms_order_gap_source": "own",
                 "sms_next_order_predicted": date(2027, 3, 15),
+                # and the best hour to text: Tuesday 19:00 (24 + 19), from 12 events
+                "sms_best_hour_of_week": 43,
+                "sms_best_hour_events": 12,
             }
         )
         self.start_tour(

@@ -3,7 +3,8 @@
 import { registry } from "@web/core/registry";
 
 // The contact's rhythm on its SMS tab: the typical days between orders, where they come
-// from and the day the next order is expected (tests/test_rhythm.py).
+// from, the day the next order is expected and the best hour to text
+// (tests/test_rhythm.py).
 registry.category("web_tour.tours").add("sms_journey_contact_rhythm", {
     steps: () => [
         {
@@ -22,6 +23,11 @@ registry.category("web_tour.tours").add("sms_journey_contact_rhythm", {
         {
             content: "and the day the next order is expected",
             trigger: ".o_field_widget[name='sms_next_order_predicted']:contains('03/15/2027')",
+        },
+        {
+            content: "and when the contact most often clicks or replies, in its zone",
+            trigger:
+                ".o_field_widget[name='sms_best_hour_label']:contains('Tuesday 19:00 (Europe/Rome, 12 clicks and replies)')",
         },
     ],
 });
