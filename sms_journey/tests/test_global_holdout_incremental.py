@@ -7,67 +7,60 @@ periods and periods ended early, their first build spread over several refreshes
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models import sms_result_snapshot_holdout as holdout
-from .common import SmsJourneyCase, new_partner_template, new_segment_journey, new_sms_mailing
+from . import common
 
-T0 = datetime(2026, 3, 2, 8, 0)
-H = timedelta(hours=1)
 PARTNERS = 4
-TABLES = ("sms_holdout_fact", "sms_holdout_total")
+T0, H = datetime(2026, 3, 2, 8, 0), timedelta(hours=1)
 # an operation: (kind, which contact / order, hours after T0, a flag)
-OPERATION = st.tuples(
-    st.sampled_from(
-        [
-            "order",
-            "order",
-            "cancel",
-            "reprice",
-            "move",
-            "new_contact",
-            "archive",
-            "phone",
-            "participant",
-            "recipient",
-            "new_period",
-            "end_period",
-        ]
-    ),
-    st.integers(0, 20),
-    st.integers(0, 400),
-    st.booleans(),
+OPERATION = common.operations(
+    [
+        "order",
+        "order",
+        "cancel",
+        "reprice",
+        "move",
+        "new_contact",
+        "archive",
+        "phone",
+        "participant",
+        "recipient",
+        "new_period",
+        "end_period",
+    ],
+    20,
+    400,
 )
 
 
 @tagged("post_install", "-at_install")
-class TestGlobalHoldoutIncremental(SmsJourneyCase):
-    # the refreshes read what was written since the last one, as in production
-    results_watermark = True
-    maxDiff = None
+class TestGlobalHoldoutIncremental(common.SmsJourneyCase):
+    results_watermark = True  # a refresh reads what was written since the last one
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         env = cls.env
-        cls.Snapshot = env["sms.result.snapshot"]
         cls.Period = env["sms.global.holdout.period"]
+        cls.Period.create(
+            {"percent": 50, "date_start": T0 - 24 * H, "date_end": T0 + 300 * H, "seed": "s"}
+        )
+        cls.Snapshot = env["sms.result.snapshot"]
         cls.partners = env["res.partner"].create(
             [{"name": f"Head {i}", "mobile": f"+39 333 556 00{i:02d}"} for i in range(PARTNERS)]
         )
-        cls.journey = new_segment_journey(
-            env, "Holdout journey", new_partner_template(env, "Promo", "Hi")
+        cls.journey = common.new_segment_journey(
+            env, "Holdout journey", common.new_partner_template(env, "Promo", "Hi")
         )
-        cls.mailing = new_sms_mailing(env, "Promo", name="Holdout mailing")
+        cls.mailing = common.new_sms_mailing(env, "Promo", name="Holdout mailing")
         cls.product = env["product.product"].create(
             {"name": "Widget", "list_price": 100.0, "taxes_id": [(5, 0, 0)]}
-        )
-        cls.Period.create(
-            {"percent": 50, "date_start": T0 - 24 * H, "date_end": T0 + 300 * H, "seed": "s"}
         )
         # a first build over two refreshes
         last = env.execute_query(SQL("SELECT max(id) FROM res_partner"))[0][0]
@@ -122,14 +115,9 @@ class TestGlobalHoldoutIncremental(SmsJourneyCase):
                 }
             )
         elif kind == "recipient":
-            trace = self.env["mailing.trace"].create(
-                {
-                    "trace_type": "sms",
-                    "mass_mailing_id": self.mailing.id,
-                    "model": "res.partner",
-                    "res_id": partner.id,
-                    "sms_number": partner.phone_sanitized,
-                }
+            trace = self.mailing.mailing_trace_ids.create(
+                {"res_id": partner.id, "sms_number": partner.phone_sanitized}
+                | {"trace_type": "sms", "model": "res.partner", "mass_mailing_id": self.mailing.id}
             )
             trace.flush_recordset()
             self.env.cr.execute(
@@ -184,19 +172,12 @@ class TestGlobalHoldoutIncremental(SmsJourneyCase):
             )
 
     @given(st.lists(st.lists(OPERATION, min_size=1, max_size=5), min_size=1, max_size=3))
-    @settings(
-        max_examples=5,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    @common.property_settings(5)
     def test_incremental_equals_recomputed(self, batches):
         """The first build spreads over refreshes; after it, after each batch of
         operations a refresh keeps the facts equal to a computation from scratch; the
         builds of new periods end within a few refreshes."""
-        self.env.cr.execute("SAVEPOINT holdout_example")
-        try:
+        with common.rolled_back(self.env):
             for _i in range(2):  # the first build, a batch of contacts each time
                 self.Snapshot._refresh()
                 self.assertKeptEqualsRecomputed()
@@ -212,7 +193,3 @@ class TestGlobalHoldoutIncremental(SmsJourneyCase):
                 self.Snapshot._refresh()
             self.assertEqual(set(self._states().values()), {holdout.BUILT})
             self.assertKeptEqualsRecomputed()
-        finally:
-            self.env.cr.execute("ROLLBACK TO SAVEPOINT holdout_example")
-            self.env.invalidate_all()
-            self.env.registry.clear_cache()
