@@ -109,6 +109,21 @@ class SmsGlobalHoldoutPeriod(models.Model):
             .sudo(self.env.su)
         )
 
+    def _built(self):
+        """Those of these periods whose sums the results refresh has built
+        (``sms_result_snapshot_holdout.py``)."""
+        if not self:
+            return self
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT period_id FROM sms_holdout_state WHERE period_id = ANY(%s)"
+                " AND built_until = %s",
+                self.ids,
+                global_holdout.BUILT,
+            )
+        )
+        return self.browse([row[0] for row in rows])
+
     def _holds_out(self, partner):
         """Whether ``partner`` (a res.partner, may be empty) is held out in this
         period."""

@@ -10,17 +10,17 @@ and the lift of the treated over the held out with its 95 % interval
 "All contacts" are the company's contacts with a phone number. Held out or not is the
 period's draw on the contact, read in SQL.
 
-The rows are computed again each time the report is opened (``_action_open``): one
-query per period, straight from the orders. That is quick on a small database but not
-at 1 M contacts and 3 M orders (about 20 s on the bench machine,
-``bench/bench_global_holdout.py``): kept per-contact sums refreshed from what changed
-(as ``sms_result_snapshot.py`` does) are still to be written.
+Opening the report (``_action_open``) reads the sums kept per period, program and
+group by the results refresh (``sms_result_snapshot_holdout.py``: every 15 minutes and
+on *Refresh*, moved by what changed since the last one), a few rows whatever the number
+of contacts and orders (``bench/bench_global_holdout.py``: 1 M contacts, 3 M orders). A
+period just started is built by the refresh, in batches; until then it has no rows.
 """
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools import stats
+from ..tools import global_holdout, stats
 
 
 class SmsGlobalHoldoutReport(models.Model):
@@ -70,19 +70,21 @@ class SmsGlobalHoldoutReport(models.Model):
 
     @api.model
     def _action_open(self):
-        """Compute the rows of the allowed companies' latest periods, then open them."""
+        """Write the rows of the allowed companies' latest periods from their kept sums,
+        then open them, titled with the time of the last refresh."""
         periods = self.env["sms.global.holdout.period"].sudo()
         for company in self.env.companies:
             periods |= periods.search([("company_id", "=", company.id)], limit=1)
         self.sudo()._refresh(periods)
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_journey.sms_global_holdout_report_action"
-        )
+        Snapshot = self.env["sms.result.snapshot"]
+        action = Snapshot._open_report("sms_journey.sms_global_holdout_report_action")
+        if periods - periods._built():
+            action["name"] += " — " + self.env._("a period is being computed by the refresh")
         return action
 
     @api.model
     def _refresh(self, periods):
-        """Replace the rows of ``periods`` by their figures now."""
+        """Replace the rows of ``periods`` by their kept sums."""
         self.search([("period_id", "in", periods.ids)]).unlink()
         rows = []
         for period in periods:
@@ -148,13 +150,27 @@ class SmsGlobalHoldoutReport(models.Model):
     @api.model
     def _period_sums(self, period):
         """{(program, journey or mailing id, 0 for all contacts): {held out: (heads,
-        converted, ``stats.Sums`` of revenue per head)}}, in one query."""
-        for model in ("sale.order", "res.partner", "sms.journey.participant", "mailing.trace"):
-            self.env[model].flush_model()
-        # one big aggregate: compiling it (JIT) took longer than running it at 3 M
-        # orders (bench/README.md); for this transaction only
-        self.env.cr.execute("SET LOCAL jit = off")
-        rows = self.env.execute_query(self._sums_query(period))
+        converted, ``stats.Sums`` of revenue per head)}}, from the kept sums of a built
+        period (programs since deleted left out)."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT t.program, t.program_id, t.held, t.row_count, t.converted,
+                       t.revenue, t.squares
+                  FROM sms_holdout_total t
+                  JOIN sms_holdout_state s ON s.period_id = t.period_id AND s.built_until = %s
+                 WHERE t.period_id = %s
+                   AND (t.program = 'overall'
+                        OR (t.program = 'journey'
+                            AND EXISTS (SELECT 1 FROM sms_journey j WHERE j.id = t.program_id))
+                        OR (t.program = 'mailing'
+                            AND EXISTS (SELECT 1 FROM mailing_mailing m
+                                         WHERE m.id = t.program_id)))
+                """,
+                global_holdout.BUILT,
+                period.id,
+            )
+        )
         figures = {}
         for program, key, held, heads, converted, revenue, squares in rows:
             figures.setdefault((program, key), {})[held] = (
@@ -163,46 +179,3 @@ class SmsGlobalHoldoutReport(models.Model):
                 stats.Sums(heads, float(revenue), float(squares)),
             )
         return figures
-
-    @api.model
-    def _sums_query(self, period):
-        company, start, end = period.company_id.id, period.date_start, period.date_end
-        return SQL(
-            """
-            WITH orders AS MATERIALIZED (
-                SELECT o.partner_id, SUM(o.amount_total) AS revenue
-                  FROM sale_order o
-                 WHERE o.state = 'sale' AND o.company_id = %(company)s
-                   AND o.date_order >= %(start)s AND o.date_order < %(end)s
-                 GROUP BY o.partner_id
-            ), heads AS (
-                SELECT 'overall' AS program, 0 AS key, p.id AS partner_id
-                  FROM res_partner p
-                 WHERE p.active AND p.phone_sanitized IS NOT NULL
-                   AND (p.company_id IS NULL OR p.company_id = %(company)s)
-                UNION ALL
-                SELECT DISTINCT 'journey', pa.journey_id, pa.partner_id
-                  FROM sms_journey_participant pa
-                 WHERE pa.company_id = %(company)s
-                   AND pa.enrolled_at >= %(start)s AND pa.enrolled_at < %(end)s
-                UNION ALL
-                SELECT DISTINCT 'mailing', t.mass_mailing_id, t.res_id
-                  FROM mailing_trace t
-                  JOIN mailing_mailing m ON m.id = t.mass_mailing_id
-                  JOIN res_users u ON u.id = m.user_id
-                 WHERE t.trace_type = 'sms' AND t.model = 'res.partner'
-                   AND u.company_id = %(company)s
-                   AND t.create_date >= %(start)s AND t.create_date < %(end)s
-            )
-            SELECT h.program, h.key, %(held)s AS held, COUNT(*),
-                   COUNT(o.partner_id), COALESCE(SUM(o.revenue), 0),
-                   COALESCE(SUM(o.revenue * o.revenue), 0)
-              FROM heads h
-              LEFT JOIN orders o ON o.partner_id = h.partner_id
-             GROUP BY 1, 2, 3
-            """,
-            company=company,
-            start=start,
-            end=end,
-            held=period._held_out_sql(SQL("h.partner_id")),
-        )

@@ -43,6 +43,10 @@ KEY_PLACEHOLDERS = {
     "local_hour": "''",
     "local_date": "'1970-01-01'::date",
     "holdout": "FALSE",
+    "held": "FALSE",
+    "period_id": "0",
+    "program": "''",
+    "program_id": "0",
 }
 INCREMENTAL_TABLES = (
     "sms_result",
@@ -77,7 +81,8 @@ class SmsResultSnapshot(models.AbstractModel):
     """The stored snapshot the results reports read: the SMS results (``sms.result``),
     the campaign report (``sms.result.event``, already counted by hour and day after the
     send), the program dashboard (``sms.program.month``), the totals of each journey
-    step's traces and the control-group sums of each journey are tables with indexes,
+    step's traces, the control-group sums of each journey and the global control
+    group's sums (``sms_result_snapshot_holdout.py``) are tables with indexes,
     so that opening them reads a few indexed rows instead of aggregating every trace,
     click, reply and order (``bench/bench_results.py``: 1M traces, 3M orders).
 
@@ -90,7 +95,8 @@ class SmsResultSnapshot(models.AbstractModel):
     changed, the dashboard's days they and the SMS rows move, the days where a reply, a
     call, an e-mail, a survey answer or a consent change happened (``_update_program``);
     the step facts of the traces and the control-group facts of the participants
-    touched (``_update_journey``). A refresh costs what changed, not the history.
+    touched (``_update_journey``); the global control group's facts of the contacts
+    touched (``_update_holdout``). A refresh costs what changed, not the history.
     The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
     (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
     on a journey, step, variant or mailing are read live from the attributed orders
@@ -196,6 +202,7 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         self._build_program()
         self._build_journey()
+        self._build_holdout()
         self.env["ir.config_parameter"].sudo().set_param(SCHEMA, SCHEMA_VERSION)
 
     def _update(self, since, message_id=0):
@@ -209,7 +216,12 @@ class SmsResultSnapshot(models.AbstractModel):
         families = self._changed_families(since)
         self._update_journey(since, trace_ids, families)
         self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids), families)
-        temps = [f"{table}_{age}" for table in INCREMENTAL_TABLES for age in ("old", "new")]
+        self._update_holdout(since, families)
+        temps = [
+            f"{table}_{age}"
+            for table in (*INCREMENTAL_TABLES, "sms_holdout_fact")
+            for age in ("old", "new")
+        ]
         temps += ["sms_program_day_dirty", "sms_program_month_dirty"]
         self.env.cr.execute(
             SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))

@@ -55,5 +55,6 @@ from . import test_deliverability
 from . import test_gateway_routing
 from . import test_reply_links
 from . import test_global_holdout
+from . import test_global_holdout_incremental
 from . import test_rhythm
 from . import test_best_hour

@@ -26,6 +26,8 @@ from pathlib import Path
 from unittest.mock import patch
 
 import requests
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -1136,3 +1138,35 @@ class AppointmentMixin:
 
     def attendee(self, event):
         return event.attendee_ids.filtered(lambda a: a.partner_id == self.partner)
+
+
+def operations(kinds, indexes, hours):
+    """A hypothesis strategy of one operation of a property test of kept sums: (kind,
+    which record, hours after the start, a flag)."""
+    return st.tuples(
+        st.sampled_from(kinds), st.integers(0, indexes), st.integers(0, hours), st.booleans()
+    )
+
+
+def property_settings(examples):
+    """The settings of a property test in an Odoo test: replayable, no deadline."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+@contextmanager
+def rolled_back(env):
+    """Run one hypothesis example, then undo it: each example from the same start, so
+    that a failing one replays."""
+    env.cr.execute("SAVEPOINT property_example")
+    try:
+        yield
+    finally:
+        env.cr.execute("ROLLBACK TO SAVEPOINT property_example")
+        env.invalidate_all()
+        env.registry.clear_cache()

@@ -6,7 +6,7 @@ changes, cancellations, conversions and deleted traces and participants."""
 
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from odoo.tests import tagged
@@ -19,6 +19,9 @@ from .common import (
     new_partner_template,
     new_segment_journey,
     new_sms_mailing,
+    operations,
+    property_settings,
+    rolled_back,
 )
 
 T0 = datetime(2026, 3, 2, 8, 0)
@@ -33,28 +36,25 @@ AGGREGATES = (
     "sms_journey_holdout",
 )
 # an operation: (kind, which SMS / contact, hours after T0, a flag)
-OPERATION = st.tuples(
-    st.sampled_from(
-        [
-            "journey_sms",
-            "mailing_sms",
-            "deliver",
-            "fail",
-            "click",
-            "reply",
-            "order",
-            "attributed_order",
-            "reattribute",
-            "reprice",
-            "cancel_order",
-            "convert",
-            "delete_trace",
-            "delete_participant",
-        ]
-    ),
-    st.integers(0, 50),
-    st.integers(0, 300),
-    st.booleans(),
+OPERATION = operations(
+    [
+        "journey_sms",
+        "mailing_sms",
+        "deliver",
+        "fail",
+        "click",
+        "reply",
+        "order",
+        "attributed_order",
+        "reattribute",
+        "reprice",
+        "cancel_order",
+        "convert",
+        "delete_trace",
+        "delete_participant",
+    ],
+    50,
+    300,
 )
 
 
@@ -280,28 +280,16 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             self.assertEqual(kept, recomputed, table)
 
     @given(st.lists(st.lists(OPERATION, min_size=1, max_size=6), min_size=1, max_size=4))
-    @settings(
-        max_examples=25,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
+    @property_settings(25)
     def test_incremental_equals_recomputed(self, batches):
         """After each batch of operations, an incremental refresh keeps the SMS results,
         their totals and the campaign report equal to a computation from scratch."""
-        # each example from the same start, so that a failing one replays
-        self.env.cr.execute("SAVEPOINT incremental_example")
-        try:
+        with rolled_back(self.env):
             for batch in batches:
                 for operation in batch:
                     self._apply(*operation)
                 self.Snapshot._refresh()
                 self.assertKeptEqualsRecomputed()
-        finally:
-            self.env.cr.execute("ROLLBACK TO SAVEPOINT incremental_example")
-            self.env.invalidate_all()
-            self.env.registry.clear_cache()
 
     def test_nothing_new(self):
         """A refresh with nothing new changes nothing; the full build gives the same."""

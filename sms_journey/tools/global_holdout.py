@@ -22,6 +22,8 @@ import secrets
 MASK = 0xFFFFFFFF
 MULTIPLIER = 0x45D9F3B
 BITS = 32
+# a period's kept sums are built for every contact id below this (the report's refresh)
+BUILT = 2**31 - 1
 
 
 def new_seed():
