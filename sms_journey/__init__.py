@@ -17,6 +17,7 @@ _UNMANAGED_INDEXES = (
     "res_partner_first_order_date_month_day_index",
     "website_track_product_visit_sms_index",
     "website_track_product_time_sms_index",
+    "website_track_product_viewer_sms_index",
 )
 
 

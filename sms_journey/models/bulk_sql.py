@@ -29,10 +29,15 @@ def insert_rows(model, vals_list, update=(), skip_conflict=()):
     columns = list(vals_list[0])
     now, uid = fields.Datetime.now(), model.env.uid
     log_columns, log_values = (LOG_COLUMNS, [uid, now, uid, now]) if model._log_access else ((), [])
-    rows = sql_values(
-        [[*(vals[c] for c in columns), *log_values] for vals in vals_list],
-        len(columns) + len(log_values),
-    )
+    rows = column_arrays(model, columns, vals_list, log_values)
+    if rows is None:
+        rows = SQL(
+            "VALUES %s",
+            sql_values(
+                [[*(vals[c] for c in columns), *log_values] for vals in vals_list],
+                len(columns) + len(log_values),
+            ),
+        )
     conflict = SQL()
     if skip_conflict:
         conflict = SQL(
@@ -48,10 +53,10 @@ def insert_rows(model, vals_list, update=(), skip_conflict=()):
             ),
         )
     model.flush_model()
-    # RETURNING follows the order of VALUES: Odoo's own _create relies on it
+    # RETURNING follows the order of the rows: Odoo's own _create relies on it
     ids = model.env.execute_query(
         SQL(
-            "INSERT INTO %s (%s) VALUES %s %s RETURNING id",
+            "INSERT INTO %s (%s) %s %s RETURNING id",
             SQL.identifier(model._table),
             SQL(", ").join(SQL.identifier(c) for c in (*columns, *log_columns)),
             rows,
@@ -62,6 +67,26 @@ def insert_rows(model, vals_list, update=(), skip_conflict=()):
     if update:
         records.invalidate_recordset(updated)
     return records
+
+
+# column types whose values psycopg2 adapts in an array as in a VALUES row
+ARRAY_TYPES = {"int4", "varchar", "text", "timestamp", "date", "bool", "float8", "numeric"}
+
+
+def column_arrays(model, columns, vals_list, constants):
+    """``SELECT`` of the rows from one array per column (``unnest``) then the
+    ``constants``: a dozen parameters instead of one per value, which for tens of
+    thousands of rows spares most of the statement's building and parsing. None when
+    a column's type is not a plain one (a JSON column keeps ``VALUES``)."""
+    types = [model._fields[c].column_type[0] for c in columns]
+    if not set(types) <= ARRAY_TYPES:
+        return None
+    arrays = SQL(", ").join(
+        SQL(f"%s::{column_type}[]", [vals[c] for vals in vals_list])
+        for c, column_type in zip(columns, types, strict=True)
+    )
+    extra = SQL("").join(SQL(", %s", value) for value in constants)
+    return SQL("SELECT u.*%s FROM unnest(%s) AS u", extra, arrays)
 
 
 def sql_values(rows, width):

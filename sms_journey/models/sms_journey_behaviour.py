@@ -7,6 +7,8 @@ from ..tools import behaviour
 from ..tools.journey import Candidate
 
 PRODUCT_MODEL = "product.product"
+# the transaction's price scans by (journey, since, until, last page view read)
+PRICE_SCANS = "sms_journey_price_scans"
 
 
 class SmsJourney(models.Model):
@@ -55,29 +57,32 @@ class SmsJourney(models.Model):
         self._flush_views()
         self.env["sale.order"].flush_model(["partner_id"])
         self.env["sale.order.line"].flush_model(["product_id", "order_id"])
+        # a view is the first of its product when the contact's previous view of it
+        # (LAG, in (time, id) order) is older than the idle time: that previous view
+        # lies within the idle time before the window, so one range scan of the
+        # window widened by it answers, instead of a lookup of each view's history
         rows = self.env.execute_query(
             SQL(
-                """SELECT v.partner_id, t.product_id, t.visit_datetime, t.id
-                     FROM website_track t
-                     JOIN website_visitor v ON v.id = t.visitor_id
-                    WHERE t.product_id IS NOT NULL
-                      AND v.partner_id IS NOT NULL
-                      AND t.visit_datetime > %(start)s
-                      AND t.visit_datetime <= %(end)s
-                      AND NOT EXISTS (
-                          SELECT 1 FROM website_track t2
-                            JOIN website_visitor v2 ON v2.id = t2.visitor_id
-                           WHERE v2.partner_id = v.partner_id
-                             AND t2.product_id = t.product_id
-                             AND t2.visit_datetime >= t.visit_datetime - %(idle)s
-                             AND (t2.visit_datetime, t2.id) < (t.visit_datetime, t.id))
+                """SELECT partner_id, product_id, visit_datetime, id FROM (
+                        SELECT v.partner_id, t.product_id, t.visit_datetime, t.id,
+                               LAG(t.visit_datetime) OVER (
+                                   PARTITION BY v.partner_id, t.product_id
+                                   ORDER BY t.visit_datetime, t.id) AS previous_at
+                          FROM website_track t
+                          JOIN website_visitor v ON v.id = t.visitor_id
+                         WHERE t.product_id IS NOT NULL
+                           AND v.partner_id IS NOT NULL
+                           AND t.visit_datetime > %(start)s - %(idle)s
+                           AND t.visit_datetime <= %(end)s) views
+                    WHERE visit_datetime > %(start)s
+                      AND (previous_at IS NULL OR previous_at < visit_datetime - %(idle)s)
                       AND NOT EXISTS (
                           SELECT 1 FROM sale_order_line l
                             JOIN sale_order so ON so.id = l.order_id
-                           WHERE so.partner_id = v.partner_id
-                             AND l.product_id = t.product_id
-                             AND l.create_date >= t.visit_datetime)
-                 ORDER BY t.visit_datetime, t.id""",
+                           WHERE so.partner_id = views.partner_id
+                             AND l.product_id = views.product_id
+                             AND l.create_date >= views.visit_datetime)
+                 ORDER BY visit_datetime, id""",
                 start=since - idle,
                 end=until - idle,
                 idle=idle,
@@ -125,6 +130,8 @@ class SmsJourney(models.Model):
         their pricelist fell by ``price_drop_percent`` since the journey last saw it.
         Read-only: the prices seen are recorded after the enrolment (``_price_record``)."""
         scan = self._price_scan(since, until)
+        # kept for the ``_price_record`` of the same window that follows in ``_enrol``
+        self.env.cr.cache.setdefault(PRICE_SCANS, {})[self._price_scan_key(since, until)] = scan
         drops = scan.drops
         if not drops:
             return []
@@ -245,9 +252,17 @@ class SmsJourney(models.Model):
                 prices[(product_id, pricelist.id)] = price
         return prices
 
+    def _price_scan_key(self, since, until):
+        return (self.id, since, until, self.behaviour_track_id)
+
     def _price_record(self, since, until):
         """After a price-drop enrolment: remember the prices seen and the last page view
-        read, so that the next run compares with them."""
-        scan = self._price_scan(since, until)
+        read, so that the next run compares with them. The scan of the candidates of
+        the same window (``_enrol`` asked them just before, nothing changed since) is
+        reused rather than priced again."""
+        scans = self.env.cr.cache.get(PRICE_SCANS, {})
+        scan = scans.pop(self._price_scan_key(since, until), None)
+        if scan is None:
+            scan = self._price_scan(since, until)
         self.env["sms.journey.price"]._record(self, scan.prices)
         self.behaviour_track_id = scan.last_track_id or 0

@@ -1,7 +1,9 @@
 import logging
 from datetime import timedelta
+from operator import attrgetter
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import flow
@@ -161,58 +163,81 @@ class SmsJourney(models.Model):
         policy, one per contact, earliest first."""
         if not candidates:
             return []
-        partner_ids = {c.partner_id for c in candidates}
-        allowed = set(
-            self.env["res.partner"]
-            .with_context(active_test=False)
-            .search(self._audience() + [("id", "in", list(partner_ids))])
-            .ids
-        )
-        history = {}
-        for row in self.env["sms.journey.participant"].search_read(
-            [("journey_id", "=", self.id), ("partner_id", "in", list(partner_ids))],
-            ["partner_id", "key", "state", "enrolled_at"],
-        ):
-            history.setdefault(row["partner_id"][0], []).append(
-                (row["key"], row["state"], row["enrolled_at"])
-            )
+        partner_ids = sorted({c.partner_id for c in candidates})
+        allowed = self._audience_among(partner_ids)
+        history = self._enrolment_history(partner_ids)
+        policy, days = self.reentry_policy, self.reentry_days
         result, seen = [], set()
-        for cand in sorted(candidates, key=lambda c: c.moment):
+        for cand in sorted(candidates, key=attrgetter("moment")):
             pid = cand.partner_id
             if pid not in allowed or pid in seen:
                 continue
-            past = history.get(pid, [])
-            if any(key == cand.key for key, _state, _at in past):
-                continue
-            if any(state == "running" for _key, state, _at in past):
-                continue
-            if not journey_tools.within_reentry(
-                [at for _key, _state, at in past],
-                cand.moment,
-                self.reentry_policy,
-                self.reentry_days,
-            ):
-                continue
+            past = history.get(pid)
+            if past:
+                if any(key == cand.key or state == "running" for key, state, _at in past):
+                    continue
+                if not journey_tools.within_reentry(
+                    [at for _key, _state, at in past], cand.moment, policy, days
+                ):
+                    continue
             seen.add(pid)
             result.append(cand)
         return result
+
+    def _audience_among(self, partner_ids):
+        """The ids of ``partner_ids`` in the journey's audience (archived ones too)."""
+        audience = self._audience()
+        if not audience and self.env.su:
+            # no filter and no record rule: every contact is in (the candidates were
+            # just read from the database), no search over tens of thousands of ids
+            return set(partner_ids)
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        return set(Partner.search(audience + [("id", "in", partner_ids)]).ids)
+
+    def _enrolment_history(self, partner_ids):
+        """{partner id: [(key, state, enrolled_at)]} of this journey's participants
+        among ``partner_ids`` (in SQL: a trigger's day may bring tens of thousands)."""
+        self.env["sms.journey.participant"].flush_model(
+            ["journey_id", "partner_id", "key", "state", "enrolled_at"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT partner_id, key, state, enrolled_at FROM sms_journey_participant
+                    WHERE journey_id = %s AND partner_id = ANY(%s)""",
+                self.id,
+                partner_ids,
+            )
+        )
+        history = {}
+        for partner_id, key, state, enrolled_at in rows:
+            history.setdefault(partner_id, []).append((key, state, enrolled_at))
+        return history
 
     def _mark_held_out(self, participants, now):
         """Put in the control group the new ``participants`` of the journey's own
         control group and of the company's global one (marketing journeys only:
         transactional SMS are never held out): they walk the journey as its control
         participants (counted in its treated-vs-control figures), never texted."""
+        seed, percent = self.holdout_seed, self.holdout_percent
+        held = {pid for pid in participants.ids if flow.in_holdout(seed, pid, percent)}
         period = self.sms_kind == "marketing" and self.env["sms.global.holdout.period"]._running(
             self.company_id, now
         )
-        held = [
-            participant.id
-            for participant in participants
-            if flow.in_holdout(self.holdout_seed, participant.id, self.holdout_percent)
-            or (period and period._holds_out(participant.partner_id))
-        ]
+        if period and participants:
+            # the period's draw written in SQL (``_held_out_sql``, the same as
+            # ``_holds_out``): no read of each participant's contact
+            held.update(
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        "SELECT id FROM sms_journey_participant WHERE id = ANY(%s) AND %s",
+                        participants.ids,
+                        period._held_out_sql(SQL("partner_id")),
+                    )
+                )
+            )
         if held:
-            participants.browse(held).write({"holdout": True})
+            participants.browse(sorted(held)).write({"holdout": True})
 
     def _create_participants(self, candidates):
         """Create the participants of ``candidates`` (``journey.Candidate``); the unique
@@ -224,20 +249,24 @@ class SmsJourney(models.Model):
         # one read of the contacts' facts for the batch (rhythm, best hour)
         partners = self.env["res.partner"].browse([c.partner_id for c in candidates])
         # nobody enters before the journey started (caught-up contacts included)
-        entered = [max(cand.moment, self.date_start or cand.moment) for cand in candidates]
+        start = self.date_start
+        entered = [max(cand.moment, start) if start else cand.moment for cand in candidates]
         dues = first._due_times(
             [(partner, at, None) for partner, at in zip(partners, entered, strict=True)]
         )
+        # the journey's values read once: a day of a behaviour trigger is tens of
+        # thousands of rows
+        journey_id, company_id, step_id = self.id, self.company_id.id, first.id
         rows = [
             {
-                "journey_id": self.id,
+                "journey_id": journey_id,
                 "partner_id": cand.partner_id,
-                "company_id": self.company_id.id,
+                "company_id": company_id,
                 "key": cand.key,
                 "source_model": cand.source_model,
                 "source_res_id": cand.source_res_id,
                 "state": "running",
-                "step_id": first.id,
+                "step_id": step_id,
                 "enrolled_at": enrolled_at,
                 "next_action_at": due,
             }

@@ -17,29 +17,34 @@ class SmsJourneyStep(models.Model):
         in order: after its wait, at the contact's best hour when the step asks for it."""
         self.ensure_one()
         waited = [
-            (partner, self._due_time(partner, enrolled_at, previous_at), previous_at or enrolled_at)
-            for partner, enrolled_at, previous_at in rows
+            (partner, due, previous_at or enrolled_at)
+            for (partner, enrolled_at, previous_at), due in zip(
+                rows, self._waited_times(rows), strict=True
+            )
         ]
         return self._best_hour_due_times(waited)
 
-    def _due_time(self, partner, enrolled_at, previous_at):
-        """When this step is due for ``partner`` (enrolled at ``enrolled_at``, the
-        previous step done at ``previous_at``): ``journey.step_due_time`` with the
-        contact's order gap; the step cron, the enrolment and the preview ask this."""
+    def _waited_times(self, rows):
+        """When this step's wait ends for each ``(partner, enrolled_at, previous_at)``
+        of ``rows``: ``journey.step_due_time`` with the contact's order gap. The step's
+        wait is read once (an enrolment passes tens of thousands of rows)."""
         self.ensure_one()
-        gap = None
-        if self.wait_unit == "gap":
-            # the rhythm is read by the engine, whoever's action moved the participant
-            gap = partner.sudo().sms_order_gap_days
-        return journey_tools.step_due_time(
-            enrolled_at,
-            previous_at,
-            self.wait_amount,
-            self.wait_unit,
-            self.wait_from,
-            gap_factor=self.wait_gap_factor,
-            gap_days=gap,
-        )
+        amount, unit, wait_from = self.wait_amount, self.wait_unit, self.wait_from
+        factor = self.wait_gap_factor
+        # the rhythm is read by the engine, whoever's action moved the participant
+        by_gap = unit == "gap"
+        return [
+            journey_tools.step_due_time(
+                enrolled_at,
+                previous_at,
+                amount,
+                unit,
+                wait_from,
+                gap_factor=factor,
+                gap_days=partner.sudo().sms_order_gap_days if by_gap else None,
+            )
+            for partner, enrolled_at, previous_at in rows
+        ]
 
     def _wait_label(self):
         """The step's wait as a person reads it: "after 1 day", "after 3 hours",
