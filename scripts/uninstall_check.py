@@ -161,7 +161,12 @@ def make_test_case(owned):
                     )
                 )
                 self.assertFalse(cr.fetchall(), f"column {table}.{fname} of {model}")
-            from odoo.addons.sms_journey import _UNMANAGED_INDEXES
+            from odoo.addons.sms_journey import _UNMANAGED_INDEXES, _UNMANAGED_TABLES
+
+            cr.execute(
+                "SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(_UNMANAGED_TABLES)]
+            )
+            self.assertEqual(cr.fetchall(), [], "tables without a model")
 
             cr.execute(
                 "SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(_UNMANAGED_INDEXES)]

@@ -20,6 +20,25 @@ _UNMANAGED_INDEXES = (
     "website_track_product_viewer_sms_index",
 )
 
+# The tables our init() methods make without a model (the ORM drops a model's table, not
+# these): the sending-window book, the kept sums of the results refresh and of the global
+# control group, the staged rhythm of every contact.
+_UNMANAGED_TABLES = (
+    "sms_gateway_send_window",
+    "sms_result_total",
+    "sms_result_event_fact",
+    "sms_program_order_gap",
+    "sms_program_day",
+    "sms_journey_step_fact",
+    "sms_journey_step_total",
+    "sms_journey_holdout_fact",
+    "sms_journey_holdout",
+    "sms_holdout_state",
+    "sms_holdout_fact",
+    "sms_holdout_total",
+    "sms_journey_rhythm_stage",
+)
+
 
 def uninstall_hook(env):
     """Leave Odoo's SMS as it was before sms_journey.
@@ -29,7 +48,8 @@ def uninstall_hook(env):
       at a time, and rows of our tables that still point at them (a journey step's
       coupon program, an outbox row's gateway, a trace's participant) would make those
       deletions fail and leave the records behind. Our tables are dropped right after.
-    - Drop the table and the indexes on Odoo's tables that our ``init()`` methods made.
+    - Drop the tables without a model and the indexes on Odoo's tables that our
+      ``init()`` methods made.
     """
     own_tables = [
         model._table
@@ -51,6 +71,7 @@ def uninstall_hook(env):
                 SQL.identifier(constraint),
             )
         )
-    env.cr.execute(SQL("DROP TABLE IF EXISTS sms_gateway_send_window"))
+    for table in _UNMANAGED_TABLES:
+        env.cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))
     for index in _UNMANAGED_INDEXES:
         env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
