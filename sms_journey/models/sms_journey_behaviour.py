@@ -7,8 +7,6 @@ from ..tools import behaviour
 from ..tools.journey import Candidate
 
 PRODUCT_MODEL = "product.product"
-# the transaction's price scans by (journey, since, until, last page view read)
-PRICE_SCANS = "sms_journey_price_scans"
 
 
 class SmsJourney(models.Model):
@@ -45,6 +43,16 @@ class SmsJourney(models.Model):
     )
     behaviour_track_id = fields.Integer(
         readonly=True, copy=False, help="Last page view whose product price was recorded."
+    )
+    price_pending = fields.Json(
+        readonly=True,
+        copy=False,
+        prefetch=False,
+        help="Price drop: the window being enrolled in chunks (its end, prices, last page "
+        "view and candidates), until its last chunk.",
+    )
+    price_pending_cursor = fields.Integer(
+        readonly=True, copy=False, help="Price drop: candidates of the pending window enrolled."
     )
 
     # --- browse abandonment ---------------------------------------------------------
@@ -128,10 +136,22 @@ class SmsJourney(models.Model):
     def _candidates_price_drop(self, since, until):
         """Contacts who viewed, in the last ``viewed_days``, a product whose price for
         their pricelist fell by ``price_drop_percent`` since the journey last saw it.
-        Read-only: the prices seen are recorded after the enrolment (``_price_record``)."""
-        scan = self._price_scan(since, until)
-        # kept for the ``_price_record`` of the same window that follows in ``_enrol``
-        self.env.cr.cache.setdefault(PRICE_SCANS, {})[self._price_scan_key(since, until)] = scan
+        Read-only (the preview): the enrolment goes by ``_enrol_price_drop``."""
+        rows = self._price_drop_rows(self._price_scan(since, until), until)
+        return self._price_drop_candidates(rows, until)
+
+    def _price_drop_candidates(self, rows, until):
+        return [
+            self._product_candidate(
+                partner_id, product_id, f"{PRODUCT_MODEL},{product_id},price:{price}", until
+            )
+            for partner_id, product_id, price in rows
+        ]
+
+    def _price_drop_rows(self, scan, until):
+        """[(partner id, product id, new price)] of the contacts who viewed a product of
+        ``scan``'s drops in the last ``viewed_days`` at a price fallen for their
+        pricelist, in (partner, product) order (the chunks' order)."""
         drops = scan.drops
         if not drops:
             return []
@@ -154,15 +174,67 @@ class SmsJourney(models.Model):
             {partner_id for partner_id, product_id in rows if product_id not in everywhere}
         )
         result = []
-        for partner_id, product_id in rows:
+        for partner_id, product_id in sorted(rows):
             drop = everywhere.get(product_id)
             if drop is None:
                 pricelist = pricelists.get(partner_id)
                 drop = drops.get((product_id, pricelist.id if pricelist else 0))
             if drop:
-                key = f"{PRODUCT_MODEL},{product_id},price:{drop.new}"
-                result.append(self._product_candidate(partner_id, product_id, key, until))
+                result.append((partner_id, product_id, drop.new))
         return result
+
+    def _enrol_price_drop(self, since, now, limit):
+        """Enrol the window's price drops, ``limit`` candidates per call. Returns
+        (created, remaining). A window of more candidates is kept pending
+        (``price_pending``: its end, prices, last page view and candidates, in (partner,
+        product) order) and resumed after ``price_pending_cursor`` by the next calls;
+        its prices are recorded and the window closed after the last chunk only, so a
+        price changing meanwhile is seen by the next window. Each call commits its
+        participants with the cursor: a crash between calls loses nobody."""
+        pending = self._price_pending()
+        if pending:
+            until = fields.Datetime.to_datetime(pending["until"])
+            prices = {(pid, plid): price for pid, plid, price in pending["prices"]}
+            last_track, rows = pending["last_track_id"], pending["rows"]
+            start = self.price_pending_cursor
+        else:
+            until, start = now, 0
+            scan = self._price_scan(since, until)
+            prices, last_track = scan.prices, scan.last_track_id
+            # the empty window (``_candidates``): still priced, nobody enrolled
+            rows = self._price_drop_rows(scan, until) if until >= since else []
+        end = start + max(limit, 1)
+        chunk = self._price_drop_candidates(rows[start:end], until)
+        created = self._create_participants(self._filter_candidates(chunk))
+        if end < len(rows):
+            if not pending:
+                self.price_pending = {
+                    "until": fields.Datetime.to_string(until),
+                    "prices": [[*key, price] for key, price in prices.items()],
+                    "last_track_id": last_track or 0,
+                    "rows": rows,
+                }
+            self.price_pending_cursor = end
+            return len(created), 1
+        self.env["sms.journey.price"]._record(self, prices)
+        self.write(
+            {
+                "behaviour_track_id": last_track or 0,
+                "enrol_checked_at": until,
+                "price_pending": False,
+                "price_pending_cursor": 0,
+            }
+        )
+        return len(created), 0
+
+    def _price_pending(self):
+        """The pending window (``price_pending``), read in SQL: the ORM would copy its
+        tens of thousands of candidates twice."""
+        self.flush_recordset(["price_pending"])
+        rows = self.env.execute_query(
+            SQL("SELECT price_pending FROM sms_journey WHERE id = %s", self.id)
+        )
+        return rows[0][0] if rows else None
 
     def _partner_pricelists(self, partner_ids):
         if not partner_ids:
@@ -251,18 +323,3 @@ class SmsJourney(models.Model):
             for product_id, price in pricelist._get_products_price(products, 1.0).items():
                 prices[(product_id, pricelist.id)] = price
         return prices
-
-    def _price_scan_key(self, since, until):
-        return (self.id, since, until, self.behaviour_track_id)
-
-    def _price_record(self, since, until):
-        """After a price-drop enrolment: remember the prices seen and the last page view
-        read, so that the next run compares with them. The scan of the candidates of
-        the same window (``_enrol`` asked them just before, nothing changed since) is
-        reused rather than priced again."""
-        scans = self.env.cr.cache.get(PRICE_SCANS, {})
-        scan = scans.pop(self._price_scan_key(since, until), None)
-        if scan is None:
-            scan = self._price_scan(since, until)
-        self.env["sms.journey.price"]._record(self, scan.prices)
-        self.behaviour_track_id = scan.last_track_id or 0
