@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from psycopg2.extras import Json as PsycopgJson
+
 from odoo import fields, models
 from odoo.tools import SQL
 
@@ -191,31 +193,29 @@ class SmsJourney(models.Model):
         its prices are recorded and the window closed after the last chunk only, so a
         price changing meanwhile is seen by the next window. Each call commits its
         participants with the cursor: a crash between calls loses nobody."""
-        pending = self._price_pending()
+        start = self.price_pending_cursor
+        end = start + max(limit, 1)
+        pending = self._price_pending(start, end)
         if pending:
-            until = fields.Datetime.to_datetime(pending["until"])
-            prices = {(pid, plid): price for pid, plid, price in pending["prices"]}
-            last_track, rows = pending["last_track_id"], pending["rows"]
-            start = self.price_pending_cursor
+            until, last_track, total, chunk = pending
+            prices = None  # read after the last chunk only
         else:
-            until, start = now, 0
+            until = now
             scan = self._price_scan(since, until)
             prices, last_track = scan.prices, scan.last_track_id
             # the empty window (``_candidates``): still priced, nobody enrolled
             rows = self._price_drop_rows(scan, until) if until >= since else []
-        end = start + max(limit, 1)
-        chunk = self._price_drop_candidates(rows[start:end], until)
-        created = self._create_participants(self._filter_candidates(chunk))
-        if end < len(rows):
+            total, start, end = len(rows), 0, max(limit, 1)
+            chunk = rows[:end]
+        candidates = self._price_drop_candidates(chunk, until)
+        created = self._create_participants(self._filter_candidates(candidates))
+        if end < total:
             if not pending:
-                self.price_pending = {
-                    "until": fields.Datetime.to_string(until),
-                    "prices": [[*key, price] for key, price in prices.items()],
-                    "last_track_id": last_track or 0,
-                    "rows": rows,
-                }
+                self._price_pending_keep(until, prices, last_track, rows)
             self.price_pending_cursor = end
             return len(created), 1
+        if prices is None:
+            prices = self._price_pending_prices()
         self.env["sms.journey.price"]._record(self, prices)
         self.write(
             {
@@ -227,14 +227,56 @@ class SmsJourney(models.Model):
         )
         return len(created), 0
 
-    def _price_pending(self):
-        """The pending window (``price_pending``), read in SQL: the ORM would copy its
-        tens of thousands of candidates twice."""
-        self.flush_recordset(["price_pending"])
+    def _price_pending(self, start, end):
+        """(end of the window, last page view, number of candidates, the candidates
+        ``[start:end]``) of the pending window, or None. Sliced in SQL: a call reads its
+        chunk, not the tens of thousands of candidates."""
+        self.flush_recordset(["price_pending", "price_pending_cursor"])
         rows = self.env.execute_query(
-            SQL("SELECT price_pending FROM sms_journey WHERE id = %s", self.id)
+            SQL(
+                """SELECT price_pending->>'until', (price_pending->>'last_track_id')::int,
+                          jsonb_array_length(price_pending->'rows'),
+                          jsonb_path_query_array(price_pending, '$.rows[$start to $last]',
+                                                 jsonb_build_object('start', %s, 'last', %s))
+                     FROM sms_journey WHERE id = %s AND price_pending IS NOT NULL""",
+                start,
+                end - 1,
+                self.id,
+            )
         )
-        return rows[0][0] if rows else None
+        if not rows:
+            return None
+        until, last_track, total, chunk = rows[0]
+        return fields.Datetime.to_datetime(until), last_track, total, chunk
+
+    def _price_pending_keep(self, until, prices, last_track, rows):
+        """Keep the window pending, in SQL (the ORM would copy it twice in its cache)."""
+        pending = {
+            "until": fields.Datetime.to_string(until),
+            "prices": [[*key, price] for key, price in prices.items()],
+            "last_track_id": last_track or 0,
+            "rows": rows,
+        }
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_journey SET price_pending = %s WHERE id = %s",
+                PsycopgJson(pending),
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["price_pending"])
+
+    def _price_pending_prices(self):
+        """{(product id, pricelist id or 0): price} of the pending window's scan."""
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT (p->>0)::int, (p->>1)::int, (p->>2)::float
+                     FROM sms_journey, jsonb_array_elements(price_pending->'prices') p
+                    WHERE id = %s""",
+                self.id,
+            )
+        )
+        return {(product_id, pricelist_id): price for product_id, pricelist_id, price in rows}
 
     def _partner_pricelists(self, partner_ids):
         if not partner_ids:
