@@ -21,7 +21,9 @@ class SmsJourney(models.Model):
     it. Both are incremental: browse abandonment reads the page views of its window
     only (``enrol_checked_at``, by the partial index on ``visit_datetime``), price drop
     the products and pricelist rules changed since the last run plus the page views
-    after ``behaviour_track_id``, against the prices it last saw (``sms.journey.price``)."""
+    after ``behaviour_track_id``, against the prices it last saw (``sms.journey.price``);
+    its candidates all share the window's end, so a window is enrolled in chunks kept
+    pending across the cron's calls (``_enrol_price_drop``)."""
 
     _inherit = "sms.journey"
 

@@ -42,7 +42,9 @@ class SmsJourney(models.Model):
             if ok:
                 done += result[0]
                 remaining += result[1]
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        # a chunk that enrolled nobody (all filtered out) is progress too: with done=0
+        # the cron would wait its 15 minutes before the next chunk
+        self.env["ir.cron"]._notify_progress(done=done or remaining, remaining=remaining)
         return done
 
     def _enrol(self, now, limit):
