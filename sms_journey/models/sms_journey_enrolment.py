@@ -42,7 +42,9 @@ class SmsJourney(models.Model):
             if ok:
                 done += result[0]
                 remaining += result[1]
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        # a chunk that enrolled nobody (all filtered out) is progress too: with done=0
+        # the cron would wait its 15 minutes before the next chunk
+        self.env["ir.cron"]._notify_progress(done=done or remaining, remaining=remaining)
         return done
 
     def _enrol(self, now, limit):
@@ -62,6 +64,8 @@ class SmsJourney(models.Model):
         since = self.enrol_checked_at or self.date_start or now
         if self.trigger == "segment":
             return self._enrol_segment(now, limit)
+        if self.trigger == "price_drop":
+            return self._enrol_price_drop(since, now, limit)
         candidates = self._candidates(since, now)
         checked_up_to, remaining = now, 0
         if len(candidates) > limit:
@@ -71,8 +75,6 @@ class SmsJourney(models.Model):
             candidates = [c for c in candidates if c.moment <= checked_up_to]
             remaining = 1
         created = self._create_participants(candidates)
-        if self.trigger == "price_drop":
-            self._price_record(since, checked_up_to)
         self.enrol_checked_at = checked_up_to
         return len(created), remaining
 

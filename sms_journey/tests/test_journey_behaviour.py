@@ -142,6 +142,47 @@ class TestJourneyBehaviour(LandingMixin, SmsJourneyCase):
         self.run_crons(T0 + timedelta(hours=2))
         self.assertEqual(len(journey.participant_ids), 1)
 
+    def test_price_drop_in_chunks(self):
+        """Over the cron's limit, a window's drops enrol in chunks across calls: each
+        contact once, the prices recorded (and the window closed) after the last; a
+        price changing meanwhile is the next window's."""
+        anna = self.partner
+        bruno = self.make_partner("Bruno", "+39 333 765 4321")
+        carla = self.make_partner("Carla", "+39 333 111 2222")
+        dora = self.make_partner("Dora", "+39 333 111 3333")
+        journey = self.behaviour_journey(
+            "price_drop", anna | bruno | carla | dora, viewed_days=30, price_drop_percent=10
+        )
+        for partner in anna | bruno | carla:
+            self.view(partner, self.shoes, T0 - timedelta(days=2))
+        self.view(dora, self.hat, T0 - timedelta(days=2))
+        with self.frozen_now(T0):
+            journey.action_start()
+            journey._enrol(T0, 2)
+        seen = self.env["sms.journey.price"].search([("journey_id", "=", journey.id)])
+        shoes = seen.filtered(lambda price: price.product_id == self.shoes)
+        later = T0 + timedelta(hours=1)
+        with self.frozen_now(later):
+            self.shoes.lst_price = 80
+            self.assertEqual(journey._enrol(later, 2), (2, 1))
+        self.assertEqual(journey.participant_ids.partner_id, anna | bruno)
+        self.assertEqual(set(shoes.mapped("price")), {100})
+        self.assertEqual(journey.enrol_checked_at, T0)
+        with self.frozen_now(later + timedelta(minutes=2)):
+            self.hat.lst_price = 80
+        # the next call goes on with the pending window, whatever its own time
+        self.assertEqual(journey._enrol(later + timedelta(minutes=5), 2), (1, 0))
+        self.assertEqual(journey.participant_ids.partner_id, anna | bruno | carla)
+        seen.invalidate_recordset()
+        self.assertEqual(set(shoes.mapped("price")), {80})
+        self.assertEqual(set((seen - shoes).mapped("price")), {100})
+        self.assertEqual(journey.enrol_checked_at, later)
+        self.assertFalse(journey.price_pending)
+        # the hat's drop, during the pending window, is the next window's
+        with self.frozen_now(later + timedelta(minutes=10)):
+            self.assertEqual(journey._enrol(later + timedelta(minutes=10), 2), (1, 0))
+        self.assertEqual(journey.participant_ids.partner_id, anna | bruno | carla | dora)
+
     def test_price_drop_for_the_contacts_pricelist(self):
         """A rule of Bruno's pricelist takes 20 % off the hat: he is texted, Anna (on
         another pricelist, the hat at its sales price) is not."""
