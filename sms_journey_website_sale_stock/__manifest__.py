@@ -23,6 +23,9 @@
         "web.assets_frontend": [
             "sms_journey_website_sale_stock/static/src/xml/back_in_stock.xml",
         ],
+        "web.assets_tests": [
+            "sms_journey_website_sale_stock/static/tests/tours/*.js",
+        ],
     },
     "auto_install": True,
     "installable": True,

@@ -323,3 +323,13 @@ class TestBackInStockOverHttp(BackInStockMixin, SmsJourneyHttpCase):
         self.assertIn("/shop/", bodies[3])
         self.assertNotIn("http", bodies[5])
         self.assertIn("back in stock", self.outbox_bodies(STRANGER)[0])
+
+
+@tagged("post_install", "-at_install")
+class TestBackInStockTour(BackInStockMixin, SmsJourneyHttpCase):
+    """What a visitor sees: the form on the sold-out product's page, and its answer."""
+
+    def test_visitor_asks_from_the_product_page(self):
+        self.start_tour(self.kettle.website_url, "sms_journey_back_in_stock_visitor")
+        request = self.requests(product_id=self.kettle.id)
+        self.assertEqual((request.partner_id, request.source), (self.partner, "web"))
