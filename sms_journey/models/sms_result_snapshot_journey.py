@@ -234,8 +234,9 @@ class SmsResultSnapshot(models.AbstractModel):
         cr = self.env.cr
         cr.execute(SQL("INSERT INTO %s %s", new, query))
         cr.execute(
+            # an array of unknown length: read by the primary key, not the whole table
             SQL(
-                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(%s)",
+                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))",
                 old,
                 SQL.identifier(table),
                 ids,

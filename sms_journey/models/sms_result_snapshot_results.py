@@ -59,7 +59,7 @@ class SmsResultSnapshot(models.AbstractModel):
         ids = [row[0] for row in rows]
         return [i // 2 for i in ids if i % 2 == 0], [i // 2 for i in ids if i % 2 == 1]
 
-    def _update_results(self, trace_ids, mailing_trace_ids):
+    def _update_results(self, trace_ids, mailing_trace_ids, since=None):
         """Compute again the SMS rows of these traces and their campaign report rows, and
         move the totals and buckets by the difference. The rows as they were and as they
         are stay in ``<table>_old`` / ``<table>_new`` (temporary) for ``_apply_delta``
@@ -76,11 +76,11 @@ class SmsResultSnapshot(models.AbstractModel):
                         SQL.identifier(table),
                     )
                 )
-        self._update_result_rows(trace_ids, mailing_trace_ids, result_ids)
+        self._update_result_rows(trace_ids, mailing_trace_ids, result_ids, since)
         self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
 
-    def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids):
+    def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids, since=None):
         """The rows of ``sms_result`` as they were and as they are; only those that
         differ are written (an update of columns without index stays on its page:
         fillfactor) and stay in ``sms_result_old`` / ``_new``, after the campaign
@@ -102,6 +102,10 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute("ANALYZE sms_result_old, sms_result_new")
         # the campaign report's rows read the SMS rows just computed, not the table
+        if since is not None:
+            result_ids = self._moved_event_results(since)
+            trace_ids = [i // 2 for i in result_ids if i % 2 == 0]
+            mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
         self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
         self._drop_same("sms_result", "id")
         cr.execute(
@@ -129,6 +133,48 @@ class SmsResultSnapshot(models.AbstractModel):
                 ),
             )
         )
+
+    def _moved_event_results(self, since):
+        """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
+        have changed: new or deleted SMS, those whose columns the events read (sent, the
+        program, the send date, the clicks and replies) changed, and those with a click
+        or a reply written since ``since``. A delivery report alone leaves them as they
+        were: their rows are neither read nor computed again."""
+        return [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """
+                    SELECT n.id FROM sms_result_new n
+                      LEFT JOIN sms_result_old o ON o.id = n.id
+                     WHERE o.id IS NULL
+                        OR ROW(n.sent, n.date, n.source, n.journey_id, n.step_id,
+                               n.variant_id, n.mailing_id, n.company_id, n.clicked,
+                               n.click_count, n.replied, n.opted_out)
+                           IS DISTINCT FROM
+                           ROW(o.sent, o.date, o.source, o.journey_id, o.step_id,
+                               o.variant_id, o.mailing_id, o.company_id, o.clicked,
+                               o.click_count, o.replied, o.opted_out)
+                     UNION
+                    SELECT o.id FROM sms_result_old o
+                     WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = o.id)
+                     UNION
+                    SELECT COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1)
+                      FROM link_tracker_click c
+                     WHERE c.write_date >= %(since)s
+                       AND (c.sms_journey_trace_id IS NOT NULL
+                            OR c.mailing_trace_id IS NOT NULL)
+                     UNION
+                    SELECT COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
+                      FROM sms_interaction i
+                     WHERE i.write_date >= %(since)s
+                       AND (i.sms_journey_trace_id IS NOT NULL
+                            OR i.mailing_trace_id IS NOT NULL)
+                    """,
+                    since=since,
+                )
+            )
+        ]
 
     def _drop_same(self, table, key):
         """Take out of ``<table>_old`` and ``<table>_new`` (temporary) the rows that are
