@@ -8,6 +8,18 @@ from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
 from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
 
+# the columns of an SMS row its campaign report rows are computed from (with its clicks
+# and replies): when none changed and no click or reply was written, they stay the same
+EVENT_SOURCES = (
+    "sent",
+    "date",
+    *PROGRAM,
+    "clicked",
+    "click_count",
+    "replied",
+    "opted_out",
+)
+
 
 class SmsResultSnapshot(models.AbstractModel):
     """One row per SMS computed again when its trace, outbox row, clicks or replies
@@ -148,30 +160,26 @@ class SmsResultSnapshot(models.AbstractModel):
                     SELECT n.id FROM sms_result_new n
                       LEFT JOIN sms_result_old o ON o.id = n.id
                      WHERE o.id IS NULL
-                        OR ROW(n.sent, n.date, n.source, n.journey_id, n.step_id,
-                               n.variant_id, n.mailing_id, n.company_id, n.clicked,
-                               n.click_count, n.replied, n.opted_out)
-                           IS DISTINCT FROM
-                           ROW(o.sent, o.date, o.source, o.journey_id, o.step_id,
-                               o.variant_id, o.mailing_id, o.company_id, o.clicked,
-                               o.click_count, o.replied, o.opted_out)
+                        OR ROW(%(new)s) IS DISTINCT FROM ROW(%(old)s)
                      UNION
                     SELECT o.id FROM sms_result_old o
                      WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = o.id)
                      UNION
-                    SELECT COALESCE(c.sms_journey_trace_id * 2, c.mailing_trace_id * 2 + 1)
-                      FROM link_tracker_click c
-                     WHERE c.write_date >= %(since)s
-                       AND (c.sms_journey_trace_id IS NOT NULL
-                            OR c.mailing_trace_id IS NOT NULL)
-                     UNION
-                    SELECT COALESCE(i.sms_journey_trace_id * 2, i.mailing_trace_id * 2 + 1)
-                      FROM sms_interaction i
-                     WHERE i.write_date >= %(since)s
-                       AND (i.sms_journey_trace_id IS NOT NULL
-                            OR i.mailing_trace_id IS NOT NULL)
+                    %(written)s
                     """,
-                    since=since,
+                    written=SQL(" UNION ").join(
+                        SQL(
+                            """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1)
+                                 FROM %s WHERE write_date >= %s
+                                  AND (sms_journey_trace_id IS NOT NULL
+                                       OR mailing_trace_id IS NOT NULL)""",
+                            SQL.identifier(table),
+                            since,
+                        )
+                        for table in ("link_tracker_click", "sms_interaction")
+                    ),
+                    new=SQL(", ").join(SQL("n.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
+                    old=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
                 )
             )
         ]
