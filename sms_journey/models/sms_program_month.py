@@ -7,6 +7,13 @@ from odoo.tools import SQL
 
 from ..tools.results import local_to_utc
 
+# each company's time zone, read once: joined to each row, the company's contact was
+# read again for every one of a busy day's 47,000 replies (OFFSET 0 keeps it apart)
+COMPANY_TIME_ZONES = """
+SELECT co.id AS company_id, COALESCE(NULLIF(cp.tz, ''), 'UTC') AS tz
+  FROM res_company co LEFT JOIN res_partner cp ON cp.id = co.partner_id
+OFFSET 0
+"""
 # What the seeds measure an SMS program by, month by month; each figure opens its records.
 COLUMNS = (
     "inbound",
@@ -281,17 +288,16 @@ class SmsProgramMonth(models.Model):
         return SQL(
             """
                 SELECT u.company_id,
-                       (u.at AT TIME ZONE 'UTC'
-                           AT TIME ZONE COALESCE(NULLIF(cp.tz, ''), 'UTC'))::date AS day,
+                       (u.at AT TIME ZONE 'UTC' AT TIME ZONE z.tz)::date AS day,
                        u.part, %s, SUM(u.sign) AS row_count
                   FROM (%s) u
-                  JOIN res_company co ON co.id = u.company_id
-                  LEFT JOIN res_partner cp ON cp.id = co.partner_id
+                  JOIN (%s) z ON z.company_id = u.company_id
                  WHERE u.at IS NOT NULL
               GROUP BY 1, 2, 3
             """,
             SQL(sums),
             union,
+            SQL(COMPANY_TIME_ZONES),
         )
 
     def _month_from_days(self, dirty=None):

@@ -212,7 +212,7 @@ class SmsResultSnapshot(models.AbstractModel):
         the difference (old rows out, new rows in)."""
         trace_ids, mailing_trace_ids = self._dirty_results(since)
         if trace_ids or mailing_trace_ids:
-            self._update_results(trace_ids, mailing_trace_ids)
+            self._update_results(trace_ids, mailing_trace_ids, since)
         families = self._changed_families(since)
         self._update_journey(since, trace_ids, families)
         self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids), families)

@@ -47,6 +47,9 @@ SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS
 HOLDOUT_KEY = ("journey_id", "holdout")
 HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
 
+# the most distinct order dates the participants' goal windows are checked against
+MOVED_DATES = 500
+
 # fact table, its totals, the record its rows follow (set to NULL when it is deleted),
 # the query of its rows, the totals' key and sums
 JOURNEY_FACTS = {
@@ -197,24 +200,65 @@ class SmsResultSnapshot(models.AbstractModel):
                  UNION
                 SELECT id FROM sms_journey_holdout_fact WHERE participant_id IS NULL
                  UNION
-                SELECT p.id FROM sms_journey_participant p
-                 WHERE p.partner_id = ANY(ARRAY(
-                            SELECT id FROM res_partner
-                             WHERE commercial_partner_id
-                                   = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
-                             UNION
-                            SELECT unnest(%(families)s::int[])))
-                 UNION
-                SELECT id FROM sms_journey_holdout_fact WHERE family_id = ANY(%(families)s)
+                SELECT p.id
+                  FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id
+                 WHERE p.id = ANY(ARRAY(
+                        SELECT p.id FROM sms_journey_participant p
+                         WHERE p.partner_id = ANY(ARRAY(
+                                    SELECT id FROM res_partner
+                                     WHERE commercial_partner_id
+                                           = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
+                                     UNION
+                                    SELECT unnest(%(families)s::int[])))
+                         UNION
+                        SELECT id FROM sms_journey_holdout_fact
+                         WHERE family_id = ANY(%(families)s)))
+                   AND %(in_window)s
                  UNION
                 SELECT id FROM sms_journey_participant WHERE journey_id = ANY(%(journeys)s)
                 """,
                 since=since,
                 families=list(families),
+                in_window=self._in_goal_window(since, families),
                 journeys=changed,
             )
         )
         self._sync_journey_facts("sms_journey_holdout_fact", [row[0] for row in participants])
+
+    def _in_goal_window(self, since, families):
+        """SQL: whether the goal window of participant ``p`` (journey ``j``) holds the
+        date of an order written since ``since``, as it is or as the order gaps kept it
+        (not yet moved: ``_update_program`` runs after), or of a deleted order — if not,
+        its control-group fact cannot have changed. Up to ``MOVED_DATES`` distinct dates
+        (a bulk change of orders: every participant of the families)."""
+        dates = self._moved_order_dates(since) if families else []
+        if len(dates) > MOVED_DATES:
+            return SQL("TRUE")
+        return SQL(
+            """EXISTS (SELECT 1 FROM unnest(%s::timestamp[]) m (at)
+                        WHERE m.at > p.enrolled_at
+                          AND m.at <= p.enrolled_at + make_interval(days => j.goal_days))""",
+            dates,
+        )
+
+    def _moved_order_dates(self, since):
+        return [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """
+                    SELECT date_order FROM sale_order WHERE write_date >= %(since)s
+                     UNION
+                    SELECT g.date_order FROM sms_program_order_gap g
+                     WHERE g.id = ANY(ARRAY(SELECT id FROM sale_order
+                                             WHERE write_date >= %(since)s))
+                     UNION
+                    SELECT date_order FROM sms_program_order_gap WHERE order_id IS NULL
+                    """,
+                    since=since,
+                )
+            )
+        ]
 
     def _sync_journey_facts(self, facts, ids):
         """The fact rows ``ids`` of ``facts`` computed again; those that differ are
@@ -234,8 +278,9 @@ class SmsResultSnapshot(models.AbstractModel):
         cr = self.env.cr
         cr.execute(SQL("INSERT INTO %s %s", new, query))
         cr.execute(
+            # an array of unknown length: read by the primary key, not the whole table
             SQL(
-                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(%s)",
+                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))",
                 old,
                 SQL.identifier(table),
                 ids,

@@ -8,6 +8,18 @@ from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
 from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
 
+# the columns of an SMS row its campaign report rows are computed from (with its clicks
+# and replies): when none changed and no click or reply was written, they stay the same
+EVENT_SOURCES = (
+    "sent",
+    "date",
+    *PROGRAM,
+    "clicked",
+    "click_count",
+    "replied",
+    "opted_out",
+)
+
 
 class SmsResultSnapshot(models.AbstractModel):
     """One row per SMS computed again when its trace, outbox row, clicks or replies
@@ -59,7 +71,7 @@ class SmsResultSnapshot(models.AbstractModel):
         ids = [row[0] for row in rows]
         return [i // 2 for i in ids if i % 2 == 0], [i // 2 for i in ids if i % 2 == 1]
 
-    def _update_results(self, trace_ids, mailing_trace_ids):
+    def _update_results(self, trace_ids, mailing_trace_ids, since=None):
         """Compute again the SMS rows of these traces and their campaign report rows, and
         move the totals and buckets by the difference. The rows as they were and as they
         are stay in ``<table>_old`` / ``<table>_new`` (temporary) for ``_apply_delta``
@@ -76,11 +88,11 @@ class SmsResultSnapshot(models.AbstractModel):
                         SQL.identifier(table),
                     )
                 )
-        self._update_result_rows(trace_ids, mailing_trace_ids, result_ids)
+        self._update_result_rows(trace_ids, mailing_trace_ids, result_ids, since)
         self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
 
-    def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids):
+    def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids, since=None):
         """The rows of ``sms_result`` as they were and as they are; only those that
         differ are written (an update of columns without index stays on its page:
         fillfactor) and stay in ``sms_result_old`` / ``_new``, after the campaign
@@ -102,6 +114,10 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute("ANALYZE sms_result_old, sms_result_new")
         # the campaign report's rows read the SMS rows just computed, not the table
+        if since is not None:
+            result_ids = self._moved_event_results(since)
+            trace_ids = [i // 2 for i in result_ids if i % 2 == 0]
+            mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
         self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
         self._drop_same("sms_result", "id")
         cr.execute(
@@ -129,6 +145,44 @@ class SmsResultSnapshot(models.AbstractModel):
                 ),
             )
         )
+
+    def _moved_event_results(self, since):
+        """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
+        have changed: new or deleted SMS, those whose columns the events read (sent, the
+        program, the send date, the clicks and replies) changed, and those with a click
+        or a reply written since ``since``. A delivery report alone leaves them as they
+        were: their rows are neither read nor computed again."""
+        return [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """
+                    SELECT n.id FROM sms_result_new n
+                      LEFT JOIN sms_result_old o ON o.id = n.id
+                     WHERE o.id IS NULL
+                        OR ROW(%(new)s) IS DISTINCT FROM ROW(%(old)s)
+                     UNION
+                    SELECT o.id FROM sms_result_old o
+                     WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = o.id)
+                     UNION
+                    %(written)s
+                    """,
+                    written=SQL(" UNION ").join(
+                        SQL(
+                            """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1)
+                                 FROM %s WHERE write_date >= %s
+                                  AND (sms_journey_trace_id IS NOT NULL
+                                       OR mailing_trace_id IS NOT NULL)""",
+                            SQL.identifier(table),
+                            since,
+                        )
+                        for table in ("link_tracker_click", "sms_interaction")
+                    ),
+                    new=SQL(", ").join(SQL("n.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
+                    old=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
+                )
+            )
+        ]
 
     def _drop_same(self, table, key):
         """Take out of ``<table>_old`` and ``<table>_new`` (temporary) the rows that are
