@@ -118,23 +118,21 @@ count_pytest
 #     suites of step 3 run: it is one Odoo process, mostly on one core, and took a tenth
 #     of the run after them; checked in step 4
 install_demo() {
-    local rc
-    drop_db "${DB}_demo"
-    set +e
-    odoo_bin -d "${DB}_demo" -i sms_journey --http-port="$((HTTP_PORT + 3))" --stop-after-init \
-        --log-level=warn > "$LOG_DIR/demo.log" 2>&1
-    rc=$?
-    set -e
-    if [ "$rc" -ne 0 ] && ! grep -aq 'ERROR\|CRITICAL' "$LOG_DIR/demo.log"; then
-        # Seen once: exit 1 with nothing logged. Say so, and try once more.
-        echo "demo install exited $rc without logging an error; trying once more" >> "$LOG_DIR/demo_retry.log"
+    local rc attempt
+    for attempt in 1 2; do
         drop_db "${DB}_demo"
         set +e
-        odoo_bin -d "${DB}_demo" -i sms_journey --http-port="$((HTTP_PORT + 3))" --stop-after-init \
-            --log-level=warn > "$LOG_DIR/demo.log" 2>&1
+        odoo_bin -d "${DB}_demo" -i sms_journey --http-port="$((HTTP_PORT + 3))" \
+            --stop-after-init --log-level=warn > "$LOG_DIR/demo.log" 2>&1
         rc=$?
         set -e
-    fi
+        # Seen once: exit 1 with nothing logged. Say so, and try once more.
+        if [ "$rc" -eq 0 ] || grep -aq 'ERROR\|CRITICAL' "$LOG_DIR/demo.log" || [ "$attempt" -eq 2 ]; then
+            break
+        fi
+        echo "demo install exited $rc without logging an error; trying once more" \
+            >> "$LOG_DIR/demo_retry.log"
+    done
     return "$rc"
 }
 if [ "${SMS_JOURNEY_SKIP_DEMO_CHECK:-}" != "1" ] || [ "${SMS_JOURNEY_SKIP_UNINSTALL_CHECK:-}" != "1" ]; then
