@@ -38,13 +38,29 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDONS_PATH = f"{ODOO_SRC}/odoo/addons,{REPO}"
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="sj_bench", help="scratch database (default sj_bench)")
-    parser.add_argument("--template", help="database with sms_journey installed to copy")
+def print_sizes(cr):
+    """Say how many contacts and orders the bench runs on."""
+    cr.execute("SELECT (SELECT count(*) FROM res_partner), (SELECT count(*) FROM sale_order)")
+    partners, orders = cr.fetchone()
+    print(f"\n{partners:,} partners, {orders:,} sale orders\n")
+
+
+def generated_data_parser(doc, db, orders=3_000_000, template=None):
+    """The arguments of a bench on contacts and orders made by ``generate``: its scratch
+    database, the database to copy, reuse, and how many contacts and orders."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", default=db, help=f"scratch database (default {db})")
+    parser.add_argument(
+        "--template", default=template, help="database with sms_journey installed to copy"
+    )
     parser.add_argument("--keep", action="store_true", help="reuse the database and its data")
     parser.add_argument("--partners", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=3_000_000)
+    parser.add_argument("--orders", type=int, default=orders)
+    return parser
+
+
+def parse_args():
+    parser = generated_data_parser(__doc__, "sj_bench")
     parser.add_argument("--inactivity-days", type=int, default=90)
     return parser.parse_args()
 
@@ -218,11 +234,7 @@ def main():
             )
             cr.execute("ANALYZE res_partner")
             cr.commit()
-        cr.execute("SELECT count(*) FROM res_partner")
-        partner_count = cr.fetchone()[0]
-        cr.execute("SELECT count(*) FROM sale_order")
-        order_count = cr.fetchone()[0]
-        print(f"\n{partner_count:,} partners, {order_count:,} sale orders\n")
+        print_sizes(cr)
 
         today = date.today()
         threshold = args.inactivity_days

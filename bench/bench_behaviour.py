@@ -36,7 +36,6 @@ same run: 3.1 s).
     ~/.cache/sms_journey/venv-*/bin/python bench/bench_behaviour.py --db sj_bench_behaviour --keep
 """
 
-import argparse
 import cProfile
 import os
 import pstats
@@ -46,16 +45,11 @@ import time
 from datetime import datetime, timedelta
 
 from _odoo import ADDONS_PATH, ODOO_SRC, db_exists, odoo_bin
-from bench_audience import generate
+from bench_audience import generate, generated_data_parser
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="sj_bench_behaviour")
-    parser.add_argument("--template", default="lead9", help="database with sms_journey")
-    parser.add_argument("--keep", action="store_true", help="reuse the database and its data")
-    parser.add_argument("--partners", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=300_000)
+    parser = generated_data_parser(__doc__, "sj_bench_behaviour", orders=300_000, template="lead9")
     parser.add_argument("--views", type=int, default=5_000_000)
     parser.add_argument("--visitors", type=int, default=400_000)
     parser.add_argument("--identified", type=float, default=0.5, help="share of visitors")

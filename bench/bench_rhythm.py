@@ -26,7 +26,6 @@ plans use no parallel workers).
     ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --db h3big --keep
 """
 
-import argparse
 import os
 import sys
 import time
@@ -40,16 +39,13 @@ from bench_audience import (
     database_exists,
     explain,
     generate,
+    generated_data_parser,
+    print_sizes,
 )
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="sj_bench_rhythm", help="scratch database")
-    parser.add_argument("--template", help="database with this sms_journey installed to copy")
-    parser.add_argument("--keep", action="store_true", help="reuse the database and its data")
-    parser.add_argument("--partners", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=3_000_000)
+    parser = generated_data_parser(__doc__, "sj_bench_rhythm")
     parser.add_argument("--skip-single", action="store_true", help="skip (c)")
     parser.add_argument(
         "--steady", action="store_true", help="only (b) again on computed facts, then (d), (e)"
@@ -195,11 +191,7 @@ def main():
             print(f"generating data in {args.db}")
             generate(cr, args.partners, args.orders)
             cr.commit()
-        cr.execute("SELECT count(*) FROM res_partner")
-        partners = cr.fetchone()[0]
-        cr.execute("SELECT count(*) FROM sale_order")
-        orders = cr.fetchone()[0]
-        print(f"\n{partners:,} partners, {orders:,} sale orders\n")
+        print_sizes(cr)
         cr.execute("SELECT pg_backend_pid()")
         backend = cr.fetchone()[0]
         if args.steady:
