@@ -37,6 +37,7 @@ same run: 3.1 s).
 """
 
 import cProfile
+import inspect
 import os
 import pstats
 import subprocess
@@ -206,7 +207,7 @@ def measure(env, args):
     day = cr.fetchone()[0]
     cr.execute("SELECT count(*) FROM res_partner")
     print(f"\n{cr.fetchone()[0]:,} contacts, {views:,} page views ({product_views:,} of products)")
-    print(f"{day:,} page views in the last day\n")
+    print(f"{day:,} page views in the last day, load average {load_average()}\n")
     print(f"{'run over the last day':<60} {'wall':>8} {'py CPU':>8} {'pg CPU':>8} {'rows':>8}")
 
     browse = journey_of(env, "browse_abandonment", browse_idle_hours=2)
@@ -215,18 +216,13 @@ def measure(env, args):
         "browse abandonment: _candidates_browse_abandonment",
         lambda: (browse._candidates_browse_abandonment(since, now)),
     )
-    timed("browse abandonment: _enrol (limit 500, as the cron)", lambda: browse._enrol(now, 500))
     hour = now - timedelta(hours=1)
     timed(
         "browse abandonment: _candidates_browse_abandonment, last hour",
         lambda: (browse._candidates_browse_abandonment(hour, now)),
     )
-    rolled_back(
-        env,
-        lambda: timed(
-            "browse abandonment: _enrol (everything at once)", lambda: (browse._enrol(now, 10**7))
-        ),
-    )
+    # the day's run as the cron makes it: calls of its batch until the window is done
+    rolled_back(env, lambda: print_calls("browse abandonment", cron_calls(cr, browse, now)))
 
     drop = journey_of(env, "price_drop", viewed_days=30, price_drop_percent=10)
     drop.write({"state": "running", "date_start": since, "enrol_checked_at": since})
@@ -255,16 +251,14 @@ def measure(env, args):
         f"price drop: _candidates_price_drop ({args.changed} cheaper)",
         lambda: (drop._candidates_price_drop(since, later)),
     )
-    rolled_back(
-        env,
-        lambda: timed("price drop: _enrol (everything at once)", lambda: drop._enrol(later, 10**7)),
-    )
-    # as the cron: 500 candidates per call, the window pending between calls
-    calls = [timed_call(cr, drop, later)]
-    while calls[-1][1]:
-        calls.append(timed_call(cr, drop, later))
-    print_calls(calls)
+    # as the cron: calls of its batch until the window is closed
+    print_calls("price drop", cron_calls(cr, drop, later))
+    print(f"load average {load_average()}")
     cr.rollback()
+
+
+def load_average():
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
 
 
 def rolled_back(env, func):
@@ -276,14 +270,31 @@ def rolled_back(env, func):
     env.invalidate_all()
 
 
-def timed_call(cr, journey, now):
-    """One enrolment call of ``journey`` as the cron makes it (limit 500), its writes
-    flushed as the cron's commit would, the ORM cache cleared as a new transaction
-    starts with: (created, remaining, wall, py CPU, pg CPU)."""
+def cron_calls(cr, journey, now):
+    """``journey``'s enrolment calls as the cron makes them (``_enrol(now, batch_size)``,
+    the cron's default batch) until its window is done: [(created, remaining, wall, py
+    CPU, pg CPU)]."""
+    limit = inspect.signature(type(journey)._cron_enrol).parameters["batch_size"].default
+    calls = [timed_call(cr, journey, now, limit)]
+    while calls[-1][1]:
+        calls.append(timed_call(cr, journey, now, limit))
+    return calls
+
+
+def timed_call(cr, journey, now, limit):
+    """One enrolment call of ``journey`` as the cron makes it, its writes flushed as the
+    cron's commit would, the ORM cache cleared as a new transaction starts with:
+    (created, remaining, wall, py CPU, pg CPU)."""
     pg_before, cpu_before, started = backend_cpu(cr), time.process_time(), time.perf_counter()
-    created, remaining = journey._enrol(now, 500)
+    profile = cProfile.Profile() if PROFILE else None
+    if profile:
+        profile.enable()
+    created, remaining = journey._enrol(now, limit)
     journey.env.flush_all()
     journey.env.invalidate_all()
+    if profile:
+        profile.disable()
+        PROFILES.append(profile)
     return (
         created,
         remaining,
@@ -293,23 +304,33 @@ def timed_call(cr, journey, now):
     )
 
 
-def print_calls(calls):
-    """The price drop's cron calls until its window is closed: the first (the scan and
-    500), the second, the slowest of the others, the total."""
+PROFILES = []
+
+
+def print_calls(name, calls):
+    """A trigger's cron calls until its window is done: the first (the scan and a
+    chunk), the second, the slowest of the others, the total; with ``--profile``, the
+    cProfile of all the calls together."""
     others = calls[2:]
     slowest = max(others, key=lambda c: c[3] + c[4]) if others else None
     lines = [
-        ("price drop: _enrol, 1st call (scan + 500, as the cron)", calls[0]),
-        ("price drop: _enrol, 2nd call (500 more)", calls[1] if len(calls) > 1 else None),
-        (f"price drop: _enrol, slowest of calls 3-{len(calls)}", slowest),
+        (f"{name}: _enrol, 1st call (scan + chunk, as the cron)", calls[0]),
+        (f"{name}: _enrol, 2nd call", calls[1] if len(calls) > 1 else None),
+        (f"{name}: _enrol, slowest of calls 3-{len(calls)}", slowest),
     ]
     for label, row in lines:
         if row:
             print(f"{label:<60} {row[2]:6.3f} s {row[3]:6.3f} s {row[4]:6.3f} s {row[0]:>8,}")
     created = sum(c[0] for c in calls)
     wall, cpu, pg = (sum(c[i] for c in calls) for i in (2, 3, 4))
-    label = f"price drop: _enrol, all {len(calls)} calls"
+    label = f"{name}: _enrol, all {len(calls)} calls (the day's run)"
     print(f"{label:<60} {wall:6.3f} s {cpu:6.3f} s {pg:6.3f} s {created:>8,}", flush=True)
+    if PROFILES:
+        stats = pstats.Stats(PROFILES[0])
+        for profile in PROFILES[1:]:
+            stats.add(profile)
+        stats.sort_stats("tottime").print_stats(30)
+        PROFILES.clear()
 
 
 def main():
