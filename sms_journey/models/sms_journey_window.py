@@ -1,22 +1,23 @@
 """sms.journey: a trigger's window scanned once, enrolled in chunks.
 
 A trigger's window since the last check (``enrol_checked_at``) can bring tens of thousands
-of contacts (a day of browse abandonment, a price drop on a popular product). The first
-enrolment call of a window asks the trigger once for its candidates
+of contacts (a day of browse abandonment, a price drop on a popular product). The call
+that finds no pending window asks the trigger once for the window's candidates
 (``_window_scan``), filters them (``_filter_candidates``), computes when each enters and
-when the first step is due, and stages them, numbered, in an unlogged table
-(``sms_journey_window_row``), the window itself in ``sms_journey_window`` (its end, the
-first step, what closing it records). Each call, that first one included, then moves
-the next ``limit`` staged rows to the participants in one statement (a ``DELETE …
-RETURNING`` feeding the ``INSERT``), without reading the window again; the call after
-the last chunk's closes the window (``_window_close``: ``enrol_checked_at`` advanced, a
-price drop's prices recorded).
+when the first step is due for each, and stages them, numbered, in an unlogged table
+(``sms_journey_window_row``, written by ``COPY``). A window of the call's ``limit``
+contacts at most is enrolled at once; a larger one is kept pending
+(``sms_journey_window``: its end, the first step, its progress, what closing it records)
+and each of the next calls moves ``limit`` more staged rows to the participants in one
+statement (a ``DELETE … RETURNING`` feeding the ``INSERT``), without reading the window
+again. After the last chunk the window closes (``_window_close``: ``enrol_checked_at``
+advanced, a price drop's prices recorded), so a change meanwhile is the next window's.
 
 Each call is one transaction of the cron: a crash within a call rolls its chunk back
 (staged again, enrolled by the next call); PostgreSQL empties the unlogged tables after
 its own crash, and the window, never closed, is scanned again: the contacts already
-enrolled are running participants of the journey (filtered out) and the participants'
-key (journey, contact, occurrence) drops any duplicate. Editing or stopping the journey
+enrolled are the journey's participants (filtered out) and the participants' key
+(journey, contact, occurrence) drops any duplicate. Editing or stopping the journey
 drops its pending window (scanned again with the new settings); so does a new first
 step. The tables have no model: nothing of them is readable through the ORM, and the
 uninstall drops them (``_UNMANAGED_TABLES``).
@@ -106,23 +107,40 @@ class SmsJourney(models.Model):
         )
 
     def _enrol_window(self, now, limit):
-        """Enrol the next ``limit`` contacts of the journey's window, scanning it first
-        if none is pending. Returns (created, contacts of the window left)."""
+        """Enrol the next ``limit`` contacts of the journey's pending window; without
+        one, scan the window up to ``now`` and stage it: enrolled in the same call when
+        it holds ``limit`` contacts at most, else by the next calls (the scan alone is
+        a call's worth). Returns (created, contacts of the window left)."""
+        limit = max(limit, 1)
         first = self._first_step()
         window = self._pending_window()
         if window and window["step_id"] != first.id:
             # the first step changed: the staged due times are its predecessor's
             self._drop_windows()
             window = None
-        close = None
         if not window:
             since = self.enrol_checked_at or self.date_start or now
             candidates, close = self._window_scan(since, now)
             window = self._stage_window(now, first, candidates if first else [])
-        end = min(window["done"] + max(limit, 1), window["total"])
+            if window["total"] > limit:
+                self._keep_window(window, close)
+                return 0, window["total"]
+            return self._enrol_chunk(window, window["total"], close)
+        return self._enrol_chunk(window, min(window["done"] + limit, window["total"]), None)
+
+    def _enrol_chunk(self, window, end, close):
+        """Enrol the window's staged rows up to ``end``; close the window after its
+        last. Returns (created, contacts of the window left)."""
         created = self._enrol_staged(window, end)
         if end < window["total"]:
-            self._keep_window(window, end, close)
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET done = %s WHERE journey_id = %s",
+                    SQL.identifier(WINDOW_TABLE),
+                    end,
+                    self.id,
+                )
+            )
             return len(created), window["total"] - end
         if window.get("pending"):
             close = self._window_close_data()
@@ -149,28 +167,20 @@ class SmsJourney(models.Model):
         )
         return rows[0][0] if rows else None
 
-    def _keep_window(self, window, done, close):
-        """Record the window pending after its first chunk, or its progress."""
-        if window.get("pending"):
-            query = SQL(
-                "UPDATE %s SET done = %s WHERE journey_id = %s",
-                SQL.identifier(WINDOW_TABLE),
-                done,
-                self.id,
-            )
-        else:
-            query = SQL(
+    def _keep_window(self, window, close):
+        """Record the staged ``window`` pending, with what closing it records."""
+        self.env.cr.execute(
+            SQL(
                 """INSERT INTO %s (journey_id, until, step_id, total, done, close)
-                   VALUES (%s, %s, %s, %s, %s, %s)""",
+                   VALUES (%s, %s, %s, %s, 0, %s)""",
                 SQL.identifier(WINDOW_TABLE),
                 self.id,
                 window["until"],
                 window["step_id"],
                 window["total"],
-                done,
                 Json(close) if close is not None else None,
             )
-        self.env.cr.execute(query)
+        )
 
     def _window_scan(self, since, until):
         """(the filtered candidates of ``(since, until]``, what closing the window

@@ -42,6 +42,12 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
         with self.frozen_now(self.now):
             return self.journey._enrol(self.now, limit)
 
+    def scan_and_enrol_two(self):
+        """The window's first call scans and stages it, the second enrols two."""
+        self.assertEqual(self.enrol(), (0, 5))
+        self.assertEqual(self.staged(), 5)
+        self.assertEqual(self.enrol(), (2, 3))
+
     def staged(self):
         self.env.cr.execute(
             f"SELECT count(*) FROM {ROW_TABLE} WHERE journey_id = %s", [self.journey.id]
@@ -58,7 +64,7 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
         with patch.object(
             BehaviourJourney, "_candidates_browse_abandonment", autospec=True, side_effect=scan
         ) as scanned:
-            self.assertEqual(self.enrol(), (2, 3))
+            self.scan_and_enrol_two()
             self.assertEqual(self.staged(), 3)
             self.assertEqual(self.journey.enrol_checked_at, T0, "the window is not closed")
             self.assertEqual(self.enrol(), (2, 1))
@@ -85,12 +91,22 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
             self.frozen_now(self.now),
         ):
             self.env["sms.journey"]._cron_enrol(batch_size=2)
-        progress.assert_called_once_with(done=2, remaining=3)
+            # nobody enrolled yet is progress too: the cron runs again at once
+            progress.assert_called_once_with(done=5, remaining=5)
+            self.env["sms.journey"]._cron_enrol(batch_size=2)
+            progress.assert_called_with(done=2, remaining=3)
+
+    def test_a_small_window_is_enrolled_by_the_call_that_scans_it(self):
+        self.assertEqual(self.enrol(limit=5), (5, 0))
+        self.assertEqual(self.staged(), 0)
+        self.assertIsNone(self.journey._pending_window())
+        self.assertEqual(self.journey.enrol_checked_at, self.now)
+        self.assertEnrolledOnce(self.viewers)
 
     def test_a_call_failing_after_its_chunk_loses_nobody(self):
         """The cron's call fails after moving its chunk: its savepoint is rolled back,
         the chunk is staged again and the next call enrols it."""
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         entered = EnrolmentJourney._entered
 
         def fail(journey, participants, next_due, now):
@@ -112,14 +128,14 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
     def test_database_crash_scans_the_window_again(self):
         """PostgreSQL empties its unlogged tables after a crash: the window, never
         closed, is scanned again; those already enrolled are not enrolled twice."""
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         self.env.cr.execute(f"TRUNCATE {ROW_TABLE}, {WINDOW_TABLE}")
         self.assertEqual(self.enrol(10), (3, 0))
         self.assertEnrolledOnce(self.viewers)
         self.assertEqual(self.journey.enrol_checked_at, self.now)
 
     def test_edited_journey_drops_its_pending_window(self):
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         first_two = self.journey.participant_ids.partner_id
         last = self.viewers.sorted("id")[-1]
         self.journey.audience_domain = f"[('id', 'in', {(self.viewers - last).ids})]"
@@ -130,7 +146,7 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
         self.assertLess(first_two, self.viewers - last)
 
     def test_pause_keeps_the_window_stop_drops_it(self):
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         self.journey.action_pause()
         self.journey.action_resume()
         self.assertEqual(self.staged(), 3)
@@ -140,7 +156,7 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
         self.assertEqual(self.staged(), 0)
 
     def test_new_first_step_scans_the_window_again(self):
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         old = self.journey.step_ids
         new = self.env["sms.journey.step"].create(
             dict(self.sms_step(self.tpl_product, wait=3, unit="hours"), journey_id=self.journey.id)
@@ -157,7 +173,7 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
             )
 
     def test_deleted_journey_leaves_nothing_staged(self):
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         self.journey.participant_ids.unlink()
         self.journey.unlink()
         self.env.cr.execute(f"SELECT count(*) FROM {ROW_TABLE}")
@@ -168,7 +184,7 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
     def test_staged_contacts_are_not_readable(self):
         """The staged contacts live outside the ORM: neither an SMS user nor an SMS
         manager reads anything of them on the journey."""
-        self.assertEqual(self.enrol(), (2, 3))
+        self.scan_and_enrol_two()
         staged = (self.viewers - self.journey.participant_ids.partner_id).ids
         for group in ("group_sms_journey_user", "group_sms_journey_manager"):
             user = new_sms_user(self.env, f"window_{group}", groups=f"sms_journey.{group}")
