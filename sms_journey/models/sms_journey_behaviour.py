@@ -89,12 +89,14 @@ class SmsJourney(models.Model):
             )
         )
         products = self._shop_products({row[1] for row in rows})
+        # positional: a day's window is tens of thousands of candidates
         return [
-            self._product_candidate(
+            Candidate(
                 partner_id,
-                product_id,
                 f"{PRODUCT_MODEL},{product_id},{viewed_at.isoformat()}",
                 max(viewed_at + idle, since),
+                PRODUCT_MODEL,
+                product_id,
             )
             for partner_id, product_id, viewed_at, _track_id in rows
             if product_id in products
@@ -103,11 +105,6 @@ class SmsJourney(models.Model):
     def _flush_views(self):
         self.env["website.track"].flush_model(["visitor_id", "product_id", "visit_datetime"])
         self.env["website.visitor"].flush_model(["partner_id"])
-
-    def _product_candidate(self, partner_id, product_id, key, moment):
-        return Candidate(
-            partner_id, key, moment, source_model=PRODUCT_MODEL, source_res_id=product_id
-        )
 
     def _shop_products(self, product_ids):
         """The ids of ``product_ids`` this journey's company may offer."""
@@ -134,8 +131,12 @@ class SmsJourney(models.Model):
 
     def _price_drop_candidates(self, rows, until):
         return [
-            self._product_candidate(
-                partner_id, product_id, f"{PRODUCT_MODEL},{product_id},price:{price}", until
+            Candidate(
+                partner_id,
+                f"{PRODUCT_MODEL},{product_id},price:{price}",
+                until,
+                PRODUCT_MODEL,
+                product_id,
             )
             for partner_id, product_id, price in rows
         ]
