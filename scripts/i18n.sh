@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Translations of sms_journey and of the back-in-stock bridge (sms_journey_website_sale_stock):
-# each module keeps its own <module>/i18n/<module>.pot, it.po, ro.po and es.po.
+# Translations of sms_journey and of its bridges (back in stock: sms_journey_website_sale_stock;
+# Odoo's Twilio: sms_journey_twilio, exported only where the Odoo tree or
+# SMS_JOURNEY_EXTRA_ADDONS has sms_twilio): each module keeps its own
+# <module>/i18n/<module>.pot, it.po, ro.po and es.po.
 #
 #   bash scripts/i18n.sh            export sms_journey/i18n/sms_journey.pot from a fresh database
 #                                   with the module installed WITH its demo data (the demo
@@ -21,7 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PO_TOOL="$REPO_DIR/scripts/i18n_po.py"
 MODE="${1:-export}"
 # the modules with translations: sms_journey, then the bridges whose i18n folder exists
-TRANSLATED="sms_journey sms_journey_website_sale_stock"
+TRANSLATED="sms_journey sms_journey_website_sale_stock sms_journey_twilio"
 
 if [ "$MODE" = "--check" ]; then
     ensure_venv
@@ -58,12 +60,15 @@ case "$MODE" in
         setup_all
         DB="${SMS_JOURNEY_I18N_DB:-sms_journey_i18n}"
         HTTP_PORT="${SMS_JOURNEY_I18N_PORT:-8169}"
-        log "fresh database $DB with sms_journey, the back-in-stock bridge and their demo data"
+        INSTALLED="sms_journey sms_journey_website_sale_stock"
+        # the Twilio bridge needs sms_twilio: without it its committed .pot is kept as it is
+        if has_addon sms_twilio; then INSTALLED="$INSTALLED sms_journey_twilio"; fi
+        log "fresh database $DB with $INSTALLED and their demo data"
         drop_db "$DB"
         # with demo: the export holds the translatable fields of the records that exist
-        odoo_bin -d "$DB" -i sms_journey,sms_journey_website_sale_stock --http-port="$HTTP_PORT" \
+        odoo_bin -d "$DB" -i "${INSTALLED// /,}" --http-port="$HTTP_PORT" \
             --stop-after-init --log-level=warn
-        for module in $TRANSLATED; do
+        for module in $INSTALLED; do
             mkdir -p "$REPO_DIR/$module/i18n"
             log "exporting $module/i18n/$module.pot"
             odoo_bin -d "$DB" --i18n-export="$REPO_DIR/$module/i18n/$module.pot" \

@@ -42,6 +42,7 @@
         "wizards/sms_consent_opt_in_views.xml",
         "views/sms_gateway_views.xml",
         "views/sms_gateway_message_views.xml",
+        "views/sms_sms_views.xml",
         "views/sms_interaction_views.xml",
         "views/sms_consent_log_views.xml",
         "views/sms_consent_keyword_views.xml",

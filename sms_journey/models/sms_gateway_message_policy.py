@@ -115,6 +115,8 @@ class SmsGatewayMessage(models.Model):
         numbers = list(
             {*filter(None, numbers), *(partners.mapped("phone_sanitized") if partners else ())}
         )
+        # and those Odoo's queue holds for a legal window (no gateway)
+        self.env["sms.sms"]._sms_journey_cancel_refused_held(numbers, partners)
         conditions = [[("number", "in", numbers)]] if numbers else []
         if partners:
             conditions.append([("partner_id", "in", partners.ids)])
@@ -128,7 +130,8 @@ class SmsGatewayMessage(models.Model):
     @api.model
     def _cancel_refused_for_companies(self, companies):
         """The marketing consent rule of ``companies`` changed: cancel at once their held
-        marketing messages that the policy now refuses."""
+        marketing messages that the policy now refuses (Odoo's queue's too)."""
+        self.env["sms.sms"]._sms_journey_cancel_refused_held((), companies=companies)
         held = self.sudo().search(
             [
                 ("state", "in", outbox_rules.HELD),

@@ -153,12 +153,22 @@ class SmsSender(models.AbstractModel):
 
     @api.model
     def _decide(
-        self, company, items, now=None, timing=True, cap_times=None, gateway=None, budget=None
+        self,
+        company,
+        items,
+        now=None,
+        timing=True,
+        cap_times=None,
+        gateway=None,
+        budget=None,
+        legal_hold=False,
     ):
         """The :class:`Verdict` of each :class:`PolicyItem` of ``items``, in order.
         ``timing``: quiet hours, caps and the marketing budget apply (an outbox can hold
         the SMS); without it (Odoo's IAP path) a number we cannot parse is left for the
-        provider to judge, as Odoo does. SMS to one contact in one batch share its cap.
+        provider to judge, as Odoo does. ``legal_hold`` (without ``timing``): the legal
+        windows of the destination still defer a marketing SMS (Odoo's queue holds it,
+        ``sms.sms.sms_journey_send_after``). SMS to one contact in one batch share its cap.
         ``gateway``: its allowed destinations apply. ``budget``: the company's
         ``cost_guard.MonthlyBudget`` the SMS spend (the dispatch's; by default what is
         left this month). Only marketing SMS read consent, zones and settings: other SMS
@@ -168,6 +178,8 @@ class SmsSender(models.AbstractModel):
             return []
         marketing = [item for item in items if item.kind == "marketing"]
         rules = self._policy_rules(company, timing) if marketing else policy.Rules(timing=timing)
+        if legal_hold and not timing:
+            rules = dataclasses.replace(rules, legal_hold=True)
         if timing and marketing and budget is None:
             budget = self._marketing_budget(company, now)
         rules = self._cost_guard_rules(rules, gateway, budget)
@@ -175,7 +187,8 @@ class SmsSender(models.AbstractModel):
         blacklisted = self._blacklisted(numbers)
         if cap_times is None:
             cap_times = self._batch_cap_times(marketing if timing else [], company, now)
-        legal_rules = self.env["sms.send.rule"]._active_send_rules() if timing and marketing else ()
+        zoned = timing or rules.legal_hold  # the recipient's zones and legal rules are read
+        legal_rules = self.env["sms.send.rule"]._active_send_rules() if zoned and marketing else ()
         # the company's global control group while its period runs (none: no draw)
         holdout = marketing and self.env["sms.global.holdout.period"]._running(company, now)
         consent_by_number = self._consent_by_number(
@@ -192,7 +205,7 @@ class SmsSender(models.AbstractModel):
             recipient = policy.Recipient(e164=e164, blacklisted=bool(e164) and e164 in blacklisted)
             if item.kind == "marketing" and e164:
                 recipient = self._marketing_recipient(
-                    recipient, item, company, timing, cap_times, consent_by_number, legal_rules
+                    recipient, item, company, zoned, cap_times, consent_by_number, legal_rules
                 )
                 if budget and not budget.allows(item.cost):
                     recipient = dataclasses.replace(recipient, over_budget=True)
@@ -222,7 +235,7 @@ class SmsSender(models.AbstractModel):
 
     @api.model
     def _marketing_recipient(
-        self, recipient, item, company, timing, cap_times, by_number, legal_rules=()
+        self, recipient, item, company, zoned, cap_times, by_number, legal_rules=()
     ):
         """``recipient`` completed with what marketing SMS need: consent (the contact's,
         else that of the contacts behind the number, else the mailing-list
@@ -237,7 +250,7 @@ class SmsSender(models.AbstractModel):
         else:
             consent, list_consent = "unknown", item.list_consent
         zones, applicable = ("UTC",), ()
-        if timing:
+        if zoned:
             zones, applicable = self._zones_and_legal_rules(
                 partner, recipient.e164, company, legal_rules
             )
@@ -418,7 +431,9 @@ class SmsSender(models.AbstractModel):
             )
             for request in requests
         ]
-        verdicts = self._decide(company, items, timing=bool(gateway), gateway=gateway)
+        verdicts = self._decide(
+            company, items, timing=bool(gateway), gateway=gateway, legal_hold=not gateway
+        )
         if gateway:
             return self._send_through_gateway(gateway, requests, messages, verdicts)
         return self._send_through_iap(requests, messages, verdicts, company)
@@ -527,9 +542,17 @@ class SmsSender(models.AbstractModel):
                 requests, messages, verdicts, sms_records, strict=True
             )
         ]
+        # held by a legal window: Odoo's queue sends them then (``sms.sms._send``)
+        deferred = [
+            (sms, verdict)
+            for sms, verdict in zip(sms_records, verdicts, strict=True)
+            if verdict.decision.action == policy.DEFER
+        ]
+        held = sms_records.browse([sms.id for sms, _verdict in deferred])
+        held._sms_journey_hold([verdict for _sms, verdict in deferred])
         # no live chatter update: these messages were created in this transaction;
         # the policy was applied above
-        sms_records.filtered(lambda sms: sms.state == "outgoing").with_context(
+        (sms_records.filtered(lambda sms: sms.state == "outgoing") - held).with_context(
             sms_skip_msg_notification=True
         )._sms_journey_send_decided()
         return sent

@@ -3,8 +3,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from odoo import api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL
 
+from ..tools import policy
 from .sms_sender import PolicyItem
 
 _logger = logging.getLogger(__name__)
@@ -49,6 +51,15 @@ class SmsSms(models.Model):
         "security codes) are sent even to opted-out numbers.",
     )
     template_id = fields.Many2one("sms.template", "SMS template", ondelete="set null")
+    sms_journey_send_after = fields.Datetime(
+        "Held until",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="A marketing SMS sent without a gateway of SMS Journeys (Odoo's IAP, Odoo's "
+        "Twilio) that the legal send windows of its destination hold: it stays in the "
+        "queue until then, and the queue's cron runs then.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -99,6 +110,11 @@ class SmsSms(models.Model):
                 self.env["sms.gateway.message"].sudo()._enqueue_sms(gateway, sms_records)
         else:
             iap_sms = self
+        now = fields.Datetime.now()
+        # held by a legal window: in the queue until then (``_process_queue``)
+        iap_sms = iap_sms.filtered(
+            lambda sms: not sms.sms_journey_send_after or sms.sms_journey_send_after <= now
+        )
         iap_sms = iap_sms._sms_journey_apply_policy()
         if iap_sms:
             return super(SmsSms, iap_sms)._send(
@@ -107,6 +123,41 @@ class SmsSms(models.Model):
                 raise_exception=raise_exception,
             )
         return None
+
+    def _process_queue(self, ids=None):
+        # Odoo's queue cron picks at most 10,000 outgoing SMS, the newest first: the ones
+        # a legal window still holds must not take the place of those due
+        return super(SmsSms, self.with_context(sms_journey_due_only=True))._process_queue(ids)
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        if self.env.context.get("sms_journey_due_only"):
+            # only ever narrows the search: harmless whoever sets it
+            domain = expression.AND([domain, self._sms_journey_due_domain()])
+        return super()._search(domain, *args, **kwargs)
+
+    @api.model
+    def _sms_journey_due_domain(self):
+        return [
+            "|",
+            ("sms_journey_send_after", "=", False),
+            ("sms_journey_send_after", "<=", fields.Datetime.now()),
+        ]
+
+    def _sms_journey_hold(self, verdicts):
+        """Keep these outgoing SMS in Odoo's queue until their verdict's time (a legal
+        window defers them, ``policy.Rules.legal_hold``), and set the queue's cron to run
+        at the first of them."""
+        by_time = {}
+        for sms, verdict in zip(self, verdicts, strict=True):
+            by_time.setdefault(verdict.decision.due_at, self.browse())
+            by_time[verdict.decision.due_at] |= sms
+        for due_at, records in by_time.items():
+            records.sudo().write({"sms_journey_send_after": due_at})
+        if by_time:
+            cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger(min(by_time))
 
     def _sms_journey_send_decided(self):
         """Send these outgoing SMS, whose policy verdicts their sender already applied
@@ -155,12 +206,13 @@ class SmsSms(models.Model):
             for sms in self
         ]
 
-    def _sms_journey_apply_policy(self):
+    def _sms_journey_apply_policy(self, legal_hold=True):
         """Odoo's IAP path: cancel what the sending policy refuses (each with its
-        failure type and reason on the chatter); returns the SMS that may go.
+        failure type and reason on the chatter), hold in the queue the marketing SMS a
+        legal window defers (``legal_hold``); returns the SMS that may go now.
 
-        Quiet hours and frequency caps need the outbox of a gateway; consent and
-        opt-outs hold on IAP too."""
+        Quiet hours and frequency caps need the outbox of a gateway; consent, opt-outs
+        and the law hold on IAP too."""
         if not self:
             return self
         marketing = self.filtered(lambda sms: sms.sms_kind == "marketing")
@@ -171,20 +223,49 @@ class SmsSms(models.Model):
             by_company.setdefault(company, self.browse())
             by_company[company] |= sms
         sender = self.env["sms.sender"]
-        canceled = {}
+        canceled, held, held_verdicts = {}, self.browse(), []
         for company, records in by_company.items():
-            verdicts = sender._decide(company, records._sms_journey_policy_items(), timing=False)
+            verdicts = sender._decide(
+                company, records._sms_journey_policy_items(), timing=False, legal_hold=legal_hold
+            )
             for sms, verdict in zip(records, verdicts, strict=True):
                 if verdict.canceled:
                     key = (verdict.failure_type, verdict.reason)
                     canceled[key] = canceled.get(key, self.browse()) | sms
+                elif verdict.decision.action == policy.DEFER:
+                    held |= sms
+                    held_verdicts.append(verdict)
+        held._sms_journey_hold(held_verdicts)
         refused = self.browse()
         for (failure_type, reason), records in canceled.items():
             records = records.sudo()
             records._update_sms_state_and_trackers("canceled", failure_type=failure_type)
             records.sms_tracker_id.mail_notification_id.write({"failure_reason": reason})
             refused |= records
-        return self - refused
+        return self - refused - held
+
+    @api.model
+    def _sms_journey_cancel_refused_held(self, numbers, partners=None, companies=None):
+        """Consent changed for ``numbers`` (E.164), ``partners`` or the rule of
+        ``companies``: cancel at once the SMS Odoo's queue holds for a legal window that
+        the policy now refuses (the outbox's are ``sms.gateway.message``'s)."""
+        conditions = [[("number", "in", list(numbers))]] if numbers else []
+        if partners:
+            conditions.append([("partner_id", "in", partners.ids)])
+        if companies:
+            conditions.append([("sms_kind", "=", "marketing")])
+        if not conditions:
+            return self.browse()
+        held = self.sudo().search(
+            expression.AND(
+                [
+                    [("state", "=", "outgoing"), ("sms_journey_send_after", "!=", False)],
+                    expression.OR(conditions),
+                ]
+            )
+        )
+        # consent only, as the outbox's: the clock is the queue's to judge
+        return held - held._sms_journey_apply_policy(legal_hold=False)
 
     def _sms_journey_companies(self):
         """{sms id: company it is sent for}: the record it was posted on, else the

@@ -59,3 +59,4 @@ from . import test_global_holdout
 from . import test_global_holdout_incremental
 from . import test_rhythm
 from . import test_best_hour
+from . import test_iap_legal_hold

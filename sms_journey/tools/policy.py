@@ -87,6 +87,10 @@ class Rules:
     # Quiet hours and caps need a queue that can hold an SMS until later: the outbox of
     # a gateway has one, Odoo's IAP path sends at once.
     timing: bool = True
+    # Without ``timing`` (Odoo's IAP path, Odoo's Twilio): Odoo's queue (``sms.sms``)
+    # holds a marketing SMS for the legal windows of its destination only. The law binds
+    # every way out; the company's own quiet hours, caps and budget need the outbox.
+    legal_hold: bool = False
     # How far a deferral may go: with no allowed instant within it, the SMS is canceled.
     horizon: timedelta = timedelta(days=31)
     # the gateway's allowed destinations (ISO codes; empty: every country)
@@ -206,6 +210,13 @@ def _decide_valid_number(kind, facts, rules, now):
     if recipient.global_holdout:
         return Decision(CANCEL, now, GLOBAL_HOLDOUT)
     if not rules.timing:
+        if rules.legal_hold and recipient.legal_rules:
+            held = _in_send_windows(recipient, rules, now, now, [], company_window=False)
+            if held.action == DEFER:
+                # held by the law, it leaves when the company's window allows too (not
+                # at midnight on a French Monday)
+                return _in_send_windows(recipient, rules, now, now, [])
+            return held
         return Decision(SEND, now)
     legal_cap = send_rules.strictest_daily_maximum(recipient.legal_rules)
     if schedule.cap_release_time(recipient.recent_marketing, legal_cap, LEGAL_CAP_HOURS, now):
@@ -224,13 +235,15 @@ def _decide_valid_number(kind, facts, rules, now):
     return _in_send_windows(recipient, rules, now, due, deferred_by)
 
 
-def _in_send_windows(recipient, rules, now, due, deferred_by):
-    """The decision once ``due`` (after the caps) meets the company's window and the
-    legal windows of the destination, in every zone of the recipient."""
+def _in_send_windows(recipient, rules, now, due, deferred_by, company_window=True):
+    """The decision once ``due`` (after the caps) meets the company's window (unless
+    ``company_window`` is false) and the legal windows of the destination, in every zone
+    of the recipient."""
     # an unknown zone name (a typo on the contact) falls back to UTC, as it always did
     zones = send_rules.known_zones(recipient.zones) or send_rules.known_zones((recipient.tz,))
     zones = zones or ("UTC",)
-    windows = (rules.window, *(rule.window for rule in recipient.legal_rules))
+    legal_windows = tuple(rule.window for rule in recipient.legal_rules)
+    windows = (rules.window, *legal_windows) if company_window else legal_windows
     slot = send_rules.first_allowed(due, windows, zones, rules.horizon)
     legal = ()
     if recipient.legal_rules and slot.closed_by:

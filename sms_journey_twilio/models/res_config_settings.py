@@ -27,6 +27,7 @@ class ResConfigSettings(models.TransientModel):
         "in Odoo (sms_twilio), or one of the gateways of SMS Journeys.",
     )
     sms_journey_twilio_bypassed = fields.Boolean(
+        string="Odoo's Twilio bypassed",
         compute="_compute_sms_journey_twilio_bypassed",
         help="Odoo's Twilio is set up as the provider, but a gateway of ours sends.",
     )

@@ -1,1 +1,2 @@
 from . import test_odoo_twilio
+from . import test_twilio_legal_hold

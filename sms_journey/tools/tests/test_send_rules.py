@@ -294,6 +294,55 @@ def test_marketing_is_only_sent_inside_every_applicable_window(
     assert not cap_release_time(recent, cap, 24, moment)
 
 
+def _decide_on_iap(number, now, contact_tz=None, recent=()):
+    """As Odoo's IAP path asks: no outbox, only the legal windows hold an SMS."""
+    recipient = Recipient(
+        e164=number,
+        consent="opted_in",
+        zones=recipient_zones(contact_tz, number, "Europe/Rome"),
+        legal_rules=applicable_rules(SHIPPED, number),
+        recent_marketing=tuple(recent),
+    )
+    rules = Rules(window_start=9, window_end=19, cap=1, timing=False, legal_hold=True)
+    return decide("marketing", recipient, rules, now)
+
+
+def test_odoos_queue_holds_marketing_for_the_law_only():
+    # 20:30 in Miami: the law holds it until the law and the company's window allow
+    decision = _decide_on_iap("+13055551234", datetime(2026, 3, 11, 0, 30))
+    assert decision.action == policy.DEFER
+    assert decision.due_at == datetime(2026, 3, 11, 13, 0)  # 09:00 in Miami
+    assert decision.rule_names == ("Florida FTSA",)
+    # a French Sunday waits for Monday at the company's opening, not midnight
+    decision = _decide_on_iap("+33612345678", datetime(2026, 3, 8, 10, 0))
+    assert decision.due_at == datetime(2026, 3, 9, 8, 0)  # Monday 09:00 in Paris
+    # no law holds it: the company's own hours and caps need the outbox, it goes now
+    night_in_rome = datetime(2026, 3, 10, 22, 0)
+    assert _decide_on_iap("+393331234567", night_in_rome).action == policy.SEND
+    assert _decide_on_iap("+13055551234", datetime(2026, 3, 10, 16, 0), recent=[
+        datetime(2026, 3, 10, 15, 0)] * 5).action == policy.SEND  # fmt: skip
+    # without the hold, Odoo's queue sends at once as before
+    recipient = Recipient(e164="+13055551234", consent="opted_in",
+                          zones=("America/New_York",), legal_rules=(TCPA, FLORIDA))  # fmt: skip
+    night = datetime(2026, 3, 11, 5, 0)
+    assert decide("marketing", recipient, Rules(timing=False), night).action == policy.SEND
+
+
+@given(number=st.sampled_from(NUMBERS), contact_tz=st.sampled_from((None, *ZONES)),
+       moment=instants)  # fmt: skip
+@settings(max_examples=200)
+def test_odoos_queue_never_sends_outside_a_legal_window(number, contact_tz, moment):
+    decision = _decide_on_iap(number, moment, contact_tz)
+    if decision.canceled:
+        assert decision.reason == policy.NO_SEND_WINDOW
+        return
+    legal = applicable_rules(SHIPPED, number)
+    zones = recipient_zones(contact_tz, number, "Europe/Rome")
+    assert is_allowed(decision.due_at, tuple(rule.window for rule in legal), zones)
+    if decision.action == policy.DEFER:
+        assert is_allowed(decision.due_at, (Window(9, 19), *(r.window for r in legal)), zones)
+
+
 # --- parsing the data ----------------------------------------------------------------
 
 
