@@ -30,6 +30,8 @@ from psycopg2.extras import Json
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..tools.copy_format import copy_column
+
 WINDOW_TABLE = "sms_journey_window"
 ROW_TABLE = "sms_journey_window_row"
 # what the enrolment writes itself, and pausing or resuming: a pending window stays
@@ -37,16 +39,6 @@ KEEPS_WINDOW = frozenset(
     ("enrol_checked_at", "behaviour_track_id", "segment_run_key", "segment_cursor")
     + ("segment_next_run",)
 )
-# COPY's text format: a backslash, tab, newline or carriage return escaped, None as \N
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_column(values):
-    """``values`` as fields of ``COPY … FROM STDIN`` (text format), escaped in one go
-    (a NUL, which no text column holds, separates them meanwhile)."""
-    values = list(values)
-    text = "\0".join("" if v is None else str(v) for v in values).translate(COPY_ESCAPES)
-    return ["\\N" if v is None else t for v, t in zip(values, text.split("\0"), strict=True)]
 
 
 class SmsJourney(models.Model):

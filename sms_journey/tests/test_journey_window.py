@@ -6,6 +6,7 @@ from odoo.tests import tagged
 from ..models.sms_journey_behaviour import SmsJourney as BehaviourJourney
 from ..models.sms_journey_enrolment import SmsJourney as EnrolmentJourney
 from ..models.sms_journey_window import ROW_TABLE, WINDOW_TABLE
+from ..tools.journey import Candidate
 from .common import ShopViewsMixin, SmsJourneyCase, new_sms_user
 
 T0 = datetime(2026, 3, 2, 9, 0)  # 10:00 in Rome, inside the send window
@@ -84,6 +85,27 @@ class TestJourneyWindow(ShopViewsMixin, SmsJourneyCase):
         )
         self.assertEqual(participants.mapped("next_action_at"), participants.mapped("enrolled_at"))
         self.assertEqual(set(participants.mapped("source_res_id")), {self.shoes.id})
+
+    def test_keys_written_by_copy_read_back_as_they_were(self):
+        """The staged rows are written with COPY: tabs, newlines and backslashes in a
+        key or a source model come back as they were."""
+        keys = ["tab\there", "new\nline\r", "back\\slash\\N", "\\N", ""]
+        candidates = [
+            Candidate(partner.id, key, self.now, "odd\tmodel" if i % 2 else None, i or None)
+            for i, (partner, key) in enumerate(zip(self.viewers, keys, strict=True))
+        ]
+        with (
+            patch.object(EnrolmentJourney, "_candidates", return_value=candidates),
+            self.frozen_now(self.now),
+        ):
+            self.assertEqual(self.journey._enrol(self.now, 10), (5, 0))
+        read = {
+            p.partner_id.id: (p.key, p.source_model or None, p.source_res_id or None)
+            for p in self.journey.participant_ids
+        }
+        self.assertEqual(
+            read, {c.partner_id: (c.key, c.source_model, c.source_res_id) for c in candidates}
+        )
 
     def test_cron_reports_the_contacts_left(self):
         with (
