@@ -28,8 +28,8 @@ thousands). ``--profile`` prints a cProfile of all the calls of each day's run.
 Measured 2026-12-07 09:32-09:37 (load average 4.3-4.7 on 2 cores; bench/README.md, "A
 window scanned once, enrolled in chunks"), CPU (Python + backend) of the whole day's run:
 browse abandonment (57,000 contacts) 114 calls of 500 67.4 s before, 13 calls (the scan,
-then 5,000 per call) 7.0-8.2 s after; price drop (31,800 contacts) 64 calls 6.2 s
-before, 8 calls 5.4-5.8 s after; the scan call 1.5-2.4 s, the chunks 0.4-0.65 s, most
+then 5,000 per call) 5.4-8.2 s after; price drop (31,800 contacts) 64 calls 6.2 s
+before, 8 calls 4.8-5.8 s after; the scan call 1.5-2.4 s, the chunks 0.4-0.65 s, most
 of it the participants' INSERT (foreign-key checks).
 
     ~/.cache/sms_journey/venv-*/bin/python bench/bench_behaviour.py --template lead9
@@ -312,7 +312,7 @@ def print_calls(name, calls):
     others = calls[2:]
     slowest = max(others, key=lambda c: c[3] + c[4]) if others else None
     lines = [
-        (f"{name}: _enrol, 1st call (scan + chunk, as the cron)", calls[0]),
+        (f"{name}: _enrol, 1st call (the scan, as the cron)", calls[0]),
         (f"{name}: _enrol, 2nd call", calls[1] if len(calls) > 1 else None),
         (f"{name}: _enrol, slowest of calls 3-{len(calls)}", slowest),
     ]
