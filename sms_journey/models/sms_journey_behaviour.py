@@ -106,6 +106,9 @@ class SmsJourney(models.Model):
         self.env["website.track"].flush_model(["visitor_id", "product_id", "visit_datetime"])
         self.env["website.visitor"].flush_model(["partner_id"])
 
+    def _product_candidate(self, partner_id, product_id, key, moment):
+        return Candidate(partner_id, key, moment, PRODUCT_MODEL, product_id)
+
     def _shop_products(self, product_ids):
         """The ids of ``product_ids`` this journey's company may offer."""
         if not product_ids:
