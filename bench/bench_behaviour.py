@@ -7,29 +7,30 @@ pricelists, identified and anonymous website visitors and page views spread over
 last 30 days (``--views``, most of them product pages), in SQL. Then upgrades
 sms_journey from this checkout (its indexes on ``website_track`` are created then: the
 time is printed) and times, in process, each trigger's run over the last day
-(``since = now - 1 day``): the candidates query (``_candidates_<trigger>``) and the
-whole enrolment pass of a running journey (``_enrol``: candidates, filters, one INSERT
-of the participants; rolled back), as the enrolment cron runs it.
+(``since = now - 1 day``): the candidates query (``_candidates_<trigger>``), then the
+day's run as the enrolment cron makes it: ``_enrol(now, batch_size)`` (the cron's
+default batch) called until the window is done, each call's writes flushed and the ORM
+cache cleared as the cron's commit and next transaction would, all rolled back at the
+end; printed: the first call (the scan), the second, the slowest of the others and the
+total of the calls. Browse abandonment is also asked for the last hour (the cron runs
+every 15 minutes).
 
 Price drop runs twice: a first run that only records the prices of the viewed products
 (its baseline over ``viewed_days``), then, after ``--changed`` products got cheaper and
-a pricelist rule changed, the day's run that finds the drops: at once (rolled back: what
-one pass costs), then as the cron runs it, 500 candidates per call, the window pending
-between calls (each call's writes flushed and the ORM cache cleared, as the cron's commit
-and next transaction): the first call (the scan and 500), the second, the slowest of the
-others and the total of the calls. Target: each run ≤ 2 s.
+a pricelist rule changed, the day's run that finds the drops, as above. Target: each
+trigger's run over a day's changes ≤ 2 s.
 
 Each line prints the wall time, this process's CPU time and the CPU time of the
 PostgreSQL backend serving the cursor (``/proc/<pg_backend_pid()>/stat``; a parallel
 query's workers are not counted): on a shared machine the wall time mostly tells the
-load. ``--profile`` prints a cProfile of each ``_enrol``. Measured 2026-12-07 (load
-average 8-10 on 2 cores; bench/README.md, "Behaviour triggers' day run"), CPU
-(Python + backend): browse abandonment candidates 0.93 s (was 2.0 s), its ``_enrol``
-of 500 as the cron 1.4 s (was 2.9 s); price drop candidates 1.6 s (was 2.5 s), its
-``_enrol`` of 31,800 contacts at once 7.0 s (was 9.5 s; the INSERT of the participants
-alone ≈ 2.1 s of backend CPU). Price drop in chunks (07:25, load average 2): the cron's
-first call 0.80 s CPU, the next ones 0.05-0.15 s, 64 calls 4.5 s in all (at once in the
-same run: 3.1 s).
+load. The participants table is vacuumed first (each run inserts and rolls back tens of
+thousands). ``--profile`` prints a cProfile of all the calls of each day's run.
+Measured 2026-12-07 09:32-09:37 (load average 4.3-4.7 on 2 cores; bench/README.md, "A
+window scanned once, enrolled in chunks"), CPU (Python + backend) of the whole day's run:
+browse abandonment (57,000 contacts) 114 calls of 500 67.4 s before, 13 calls (the scan,
+then 5,000 per call) 5.4-8.2 s after; price drop (31,800 contacts) 64 calls 6.2 s
+before, 8 calls 4.8-5.8 s after; the scan call 1.5-2.4 s, the chunks 0.4-0.65 s, most
+of it the participants' INSERT (foreign-key checks).
 
     ~/.cache/sms_journey/venv-*/bin/python bench/bench_behaviour.py --template lead9
     # again on the same data, after ``-u sms_journey`` of the database with this checkout:
@@ -37,6 +38,7 @@ same run: 3.1 s).
 """
 
 import cProfile
+import inspect
 import os
 import pstats
 import subprocess
@@ -55,7 +57,7 @@ def parse_args():
     parser.add_argument("--identified", type=float, default=0.5, help="share of visitors")
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--changed", type=int, default=50, help="products cheaper today")
-    parser.add_argument("--profile", action="store_true", help="cProfile each _enrol run")
+    parser.add_argument("--profile", action="store_true", help="cProfile each day's run")
     return parser.parse_args()
 
 
@@ -160,15 +162,12 @@ def timed_on(cr, label, func):
     pg_before = backend_cpu(cr)
     cpu_before = time.process_time()
     started = time.perf_counter()
-    profile = cProfile.Profile() if PROFILE and "_enrol" in label else None
-    result = profile.runcall(func) if profile else func()
+    result = func()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     pg_cpu = backend_cpu(cr) - pg_before
     count = result[0] if isinstance(result, tuple) else len(result)
     print(f"{label:<60} {elapsed:6.3f} s {cpu:6.3f} s {pg_cpu:6.3f} s {count:>8,}", flush=True)
-    if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     return result
 
 
@@ -206,7 +205,7 @@ def measure(env, args):
     day = cr.fetchone()[0]
     cr.execute("SELECT count(*) FROM res_partner")
     print(f"\n{cr.fetchone()[0]:,} contacts, {views:,} page views ({product_views:,} of products)")
-    print(f"{day:,} page views in the last day\n")
+    print(f"{day:,} page views in the last day, load average {load_average()}\n")
     print(f"{'run over the last day':<60} {'wall':>8} {'py CPU':>8} {'pg CPU':>8} {'rows':>8}")
 
     browse = journey_of(env, "browse_abandonment", browse_idle_hours=2)
@@ -215,18 +214,13 @@ def measure(env, args):
         "browse abandonment: _candidates_browse_abandonment",
         lambda: (browse._candidates_browse_abandonment(since, now)),
     )
-    timed("browse abandonment: _enrol (limit 500, as the cron)", lambda: browse._enrol(now, 500))
     hour = now - timedelta(hours=1)
     timed(
         "browse abandonment: _candidates_browse_abandonment, last hour",
         lambda: (browse._candidates_browse_abandonment(hour, now)),
     )
-    rolled_back(
-        env,
-        lambda: timed(
-            "browse abandonment: _enrol (everything at once)", lambda: (browse._enrol(now, 10**7))
-        ),
-    )
+    # the day's run as the cron makes it: calls of its batch until the window is done
+    rolled_back(env, lambda: print_calls("browse abandonment", cron_calls(cr, browse, now)))
 
     drop = journey_of(env, "price_drop", viewed_days=30, price_drop_percent=10)
     drop.write({"state": "running", "date_start": since, "enrol_checked_at": since})
@@ -255,16 +249,14 @@ def measure(env, args):
         f"price drop: _candidates_price_drop ({args.changed} cheaper)",
         lambda: (drop._candidates_price_drop(since, later)),
     )
-    rolled_back(
-        env,
-        lambda: timed("price drop: _enrol (everything at once)", lambda: drop._enrol(later, 10**7)),
-    )
-    # as the cron: 500 candidates per call, the window pending between calls
-    calls = [timed_call(cr, drop, later)]
-    while calls[-1][1]:
-        calls.append(timed_call(cr, drop, later))
-    print_calls(calls)
+    # as the cron: calls of its batch until the window is closed
+    print_calls("price drop", cron_calls(cr, drop, later))
+    print(f"load average {load_average()}")
     cr.rollback()
+
+
+def load_average():
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
 
 
 def rolled_back(env, func):
@@ -276,14 +268,31 @@ def rolled_back(env, func):
     env.invalidate_all()
 
 
-def timed_call(cr, journey, now):
-    """One enrolment call of ``journey`` as the cron makes it (limit 500), its writes
-    flushed as the cron's commit would, the ORM cache cleared as a new transaction
-    starts with: (created, remaining, wall, py CPU, pg CPU)."""
+def cron_calls(cr, journey, now):
+    """``journey``'s enrolment calls as the cron makes them (``_enrol(now, batch_size)``,
+    the cron's default batch) until its window is done: [(created, remaining, wall, py
+    CPU, pg CPU)]."""
+    limit = inspect.signature(type(journey)._cron_enrol).parameters["batch_size"].default
+    calls = [timed_call(cr, journey, now, limit)]
+    while calls[-1][1]:
+        calls.append(timed_call(cr, journey, now, limit))
+    return calls
+
+
+def timed_call(cr, journey, now, limit):
+    """One enrolment call of ``journey`` as the cron makes it, its writes flushed as the
+    cron's commit would, the ORM cache cleared as a new transaction starts with:
+    (created, remaining, wall, py CPU, pg CPU)."""
     pg_before, cpu_before, started = backend_cpu(cr), time.process_time(), time.perf_counter()
-    created, remaining = journey._enrol(now, 500)
+    profile = cProfile.Profile() if PROFILE else None
+    if profile:
+        profile.enable()
+    created, remaining = journey._enrol(now, limit)
     journey.env.flush_all()
     journey.env.invalidate_all()
+    if profile:
+        profile.disable()
+        PROFILES.append(profile)
     return (
         created,
         remaining,
@@ -293,23 +302,33 @@ def timed_call(cr, journey, now):
     )
 
 
-def print_calls(calls):
-    """The price drop's cron calls until its window is closed: the first (the scan and
-    500), the second, the slowest of the others, the total."""
+PROFILES = []
+
+
+def print_calls(name, calls):
+    """A trigger's cron calls until its window is done: the first (the scan and a
+    chunk), the second, the slowest of the others, the total; with ``--profile``, the
+    cProfile of all the calls together."""
     others = calls[2:]
     slowest = max(others, key=lambda c: c[3] + c[4]) if others else None
     lines = [
-        ("price drop: _enrol, 1st call (scan + 500, as the cron)", calls[0]),
-        ("price drop: _enrol, 2nd call (500 more)", calls[1] if len(calls) > 1 else None),
-        (f"price drop: _enrol, slowest of calls 3-{len(calls)}", slowest),
+        (f"{name}: _enrol, 1st call (the scan, as the cron)", calls[0]),
+        (f"{name}: _enrol, 2nd call", calls[1] if len(calls) > 1 else None),
+        (f"{name}: _enrol, slowest of calls 3-{len(calls)}", slowest),
     ]
     for label, row in lines:
         if row:
             print(f"{label:<60} {row[2]:6.3f} s {row[3]:6.3f} s {row[4]:6.3f} s {row[0]:>8,}")
     created = sum(c[0] for c in calls)
     wall, cpu, pg = (sum(c[i] for c in calls) for i in (2, 3, 4))
-    label = f"price drop: _enrol, all {len(calls)} calls"
+    label = f"{name}: _enrol, all {len(calls)} calls (the day's run)"
     print(f"{label:<60} {wall:6.3f} s {cpu:6.3f} s {pg:6.3f} s {created:>8,}", flush=True)
+    if PROFILES:
+        stats = pstats.Stats(PROFILES[0])
+        for profile in PROFILES[1:]:
+            stats.add(profile)
+        stats.sort_stats("tottime").print_stats(30)
+        PROFILES.clear()
 
 
 def main():
@@ -345,6 +364,11 @@ def main():
             env["website.track"].init()
             print(f"  page-view indexes created in {time.perf_counter() - started:.1f} s")
             cr.commit()
+    # the participants each run inserts and rolls back leave dead rows in the table and
+    # its indexes: vacuumed, each run starts from the same table
+    subprocess.run(
+        ["psql", "-d", args.db, "-qc", "VACUUM ANALYZE sms_journey_participant"], check=True
+    )
     registry = Registry(args.db)
     with registry.cursor() as cr:
         measure(odoo.api.Environment(cr, odoo.SUPERUSER_ID, {}), args)

@@ -22,7 +22,7 @@ _UNMANAGED_INDEXES = (
 
 # The tables our init() methods make without a model (the ORM drops a model's table, not
 # these): the sending-window book, the kept sums of the results refresh and of the global
-# control group, the staged rhythm of every contact.
+# control group, the staged rhythm of every contact, the journeys' pending windows.
 _UNMANAGED_TABLES = (
     "sms_gateway_send_window",
     "sms_result_total",
@@ -37,6 +37,8 @@ _UNMANAGED_TABLES = (
     "sms_holdout_fact",
     "sms_holdout_total",
     "sms_journey_rhythm_stage",
+    "sms_journey_window",
+    "sms_journey_window_row",
 )
 
 

@@ -60,6 +60,7 @@ from . import sms_journey_participant_actions
 from . import sms_journey_participant_sms
 from . import sms_journey
 from . import sms_journey_enrolment
+from . import sms_journey_window
 from . import sms_journey_triggers
 from . import sms_journey_behaviour
 from . import sms_journey_price

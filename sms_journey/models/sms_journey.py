@@ -423,14 +423,8 @@ class SmsJourney(models.Model):
                 checked = now
                 if journey.trigger in CATCH_UP_TRIGGERS and journey.catch_up_days > 0:
                     checked = now - timedelta(days=journey.catch_up_days)
-                # a price-drop window left pending by a stop is dropped with the rest
-                vals.update(
-                    date_start=now,
-                    enrol_checked_at=checked,
-                    segment_next_run=now,
-                    price_pending=False,
-                    price_pending_cursor=0,
-                )
+                # a window left pending by a stop is dropped (``sms_journey_window.py``)
+                vals.update(date_start=now, enrol_checked_at=checked, segment_next_run=now)
             journey.write(vals)
         self._trigger_crons()
         return True

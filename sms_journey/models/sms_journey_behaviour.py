@@ -1,7 +1,5 @@
 from datetime import timedelta
 
-from psycopg2.extras import Json as PsycopgJson
-
 from odoo import fields, models
 from odoo.tools import SQL
 
@@ -22,8 +20,8 @@ class SmsJourney(models.Model):
     only (``enrol_checked_at``, by the partial index on ``visit_datetime``), price drop
     the products and pricelist rules changed since the last run plus the page views
     after ``behaviour_track_id``, against the prices it last saw (``sms.journey.price``);
-    its candidates all share the window's end, so a window is enrolled in chunks kept
-    pending across the cron's calls (``_enrol_price_drop``)."""
+    the prices it scanned are recorded when the window closes, after its last chunk
+    (``_window_scan``, ``_window_close``; the chunks: ``sms_journey_window.py``)."""
 
     _inherit = "sms.journey"
 
@@ -47,16 +45,6 @@ class SmsJourney(models.Model):
     )
     behaviour_track_id = fields.Integer(
         readonly=True, copy=False, help="Last page view whose product price was recorded."
-    )
-    price_pending = fields.Json(
-        readonly=True,
-        copy=False,
-        prefetch=False,
-        help="Price drop: the window being enrolled in chunks (its end, prices, last page "
-        "view and candidates), until its last chunk.",
-    )
-    price_pending_cursor = fields.Integer(
-        readonly=True, copy=False, help="Price drop: candidates of the pending window enrolled."
     )
 
     # --- browse abandonment ---------------------------------------------------------
@@ -101,12 +89,14 @@ class SmsJourney(models.Model):
             )
         )
         products = self._shop_products({row[1] for row in rows})
+        # positional: a day's window is tens of thousands of candidates
         return [
-            self._product_candidate(
+            Candidate(
                 partner_id,
-                product_id,
                 f"{PRODUCT_MODEL},{product_id},{viewed_at.isoformat()}",
                 max(viewed_at + idle, since),
+                PRODUCT_MODEL,
+                product_id,
             )
             for partner_id, product_id, viewed_at, _track_id in rows
             if product_id in products
@@ -117,9 +107,7 @@ class SmsJourney(models.Model):
         self.env["website.visitor"].flush_model(["partner_id"])
 
     def _product_candidate(self, partner_id, product_id, key, moment):
-        return Candidate(
-            partner_id, key, moment, source_model=PRODUCT_MODEL, source_res_id=product_id
-        )
+        return Candidate(partner_id, key, moment, PRODUCT_MODEL, product_id)
 
     def _shop_products(self, product_ids):
         """The ids of ``product_ids`` this journey's company may offer."""
@@ -140,14 +128,18 @@ class SmsJourney(models.Model):
     def _candidates_price_drop(self, since, until):
         """Contacts who viewed, in the last ``viewed_days``, a product whose price for
         their pricelist fell by ``price_drop_percent`` since the journey last saw it.
-        Read-only (the preview): the enrolment goes by ``_enrol_price_drop``."""
+        Read-only (the preview): the enrolment goes by ``_window_scan``."""
         rows = self._price_drop_rows(self._price_scan(since, until), until)
         return self._price_drop_candidates(rows, until)
 
     def _price_drop_candidates(self, rows, until):
         return [
-            self._product_candidate(
-                partner_id, product_id, f"{PRODUCT_MODEL},{product_id},price:{price}", until
+            Candidate(
+                partner_id,
+                f"{PRODUCT_MODEL},{product_id},price:{price}",
+                until,
+                PRODUCT_MODEL,
+                product_id,
             )
             for partner_id, product_id, price in rows
         ]
@@ -187,98 +179,28 @@ class SmsJourney(models.Model):
                 result.append((partner_id, product_id, drop.new))
         return result
 
-    def _enrol_price_drop(self, since, now, limit):
-        """Enrol the window's price drops, ``limit`` candidates per call. Returns
-        (created, remaining). A window of more candidates is kept pending
-        (``price_pending``: its end, prices, last page view and candidates, in (partner,
-        product) order) and resumed after ``price_pending_cursor`` by the next calls;
-        its prices are recorded and the window closed after the last chunk only, so a
-        price changing meanwhile is seen by the next window. Each call commits its
-        participants with the cursor: a crash between calls loses nobody."""
-        start = self.price_pending_cursor
-        end = start + max(limit, 1)
-        pending = self._price_pending(start, end)
-        if pending:
-            until, last_track, total, chunk = pending
-            prices = None  # read after the last chunk only
-        else:
-            until = now
-            scan = self._price_scan(since, until)
-            prices, last_track = scan.prices, scan.last_track_id
-            # the empty window (``_candidates``): still priced, nobody enrolled
-            rows = self._price_drop_rows(scan, until) if until >= since else []
-            total, start, end = len(rows), 0, max(limit, 1)
-            chunk = rows[:end]
-        candidates = self._price_drop_candidates(chunk, until)
-        created = self._create_participants(self._filter_candidates(candidates))
-        if end < total:
-            if not pending:
-                self._price_pending_keep(until, prices, last_track, rows)
-            self.price_pending_cursor = end
-            return len(created), 1
-        if prices is None:
-            prices = self._price_pending_prices()
-        self.env["sms.journey.price"]._record(self, prices)
-        self.write(
-            {
-                "behaviour_track_id": last_track or 0,
-                "enrol_checked_at": until,
-                "price_pending": False,
-                "price_pending_cursor": 0,
-            }
-        )
-        return len(created), 0
-
-    def _price_pending(self, start, end):
-        """(end of the window, last page view, number of candidates, the candidates
-        ``[start:end]``) of the pending window, or None. Sliced in SQL: a call reads its
-        chunk, not the tens of thousands of candidates."""
-        self.flush_recordset(["price_pending", "price_pending_cursor"])
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT price_pending->>'until', (price_pending->>'last_track_id')::int,
-                          jsonb_array_length(price_pending->'rows'),
-                          jsonb_path_query_array(price_pending, '$.rows[$start to $last]',
-                                                 jsonb_build_object('start', %s, 'last', %s))
-                     FROM sms_journey WHERE id = %s AND price_pending IS NOT NULL""",
-                start,
-                end - 1,
-                self.id,
-            )
-        )
-        if not rows:
-            return None
-        until, last_track, total, chunk = rows[0]
-        return fields.Datetime.to_datetime(until), last_track, total, chunk
-
-    def _price_pending_keep(self, until, prices, last_track, rows):
-        """Keep the window pending, in SQL (the ORM would copy it twice in its cache)."""
-        pending = {
-            "until": fields.Datetime.to_string(until),
-            "prices": [[*key, price] for key, price in prices.items()],
-            "last_track_id": last_track or 0,
-            "rows": rows,
+    def _window_scan(self, since, until):
+        """Price drop: the window's drops, its prices and last page view recorded when
+        it closes (``_window_close``), so that a price changing while its contacts are
+        enrolled in chunks is the next window's."""
+        if self.trigger != "price_drop":
+            return super()._window_scan(since, until)
+        scan = self._price_scan(since, until)
+        # the empty window (``_candidates``): still priced, nobody enrolled
+        rows = self._price_drop_rows(scan, until) if until >= since else []
+        candidates = self._filter_candidates(self._price_drop_candidates(rows, until))
+        close = {
+            "prices": [[*key, price] for key, price in scan.prices.items()],
+            "last_track_id": scan.last_track_id or 0,
         }
-        self.env.cr.execute(
-            SQL(
-                "UPDATE sms_journey SET price_pending = %s WHERE id = %s",
-                PsycopgJson(pending),
-                self.id,
-            )
-        )
-        self.invalidate_recordset(["price_pending"])
+        return candidates, close
 
-    def _price_pending_prices(self):
-        """{(product id, pricelist id or 0): price} of the pending window's scan."""
-        rows = self.env.execute_query(
-            SQL(
-                """SELECT (p->>0)::int, (p->>1)::int, (p->>2)::float
-                     FROM sms_journey, jsonb_array_elements(price_pending->'prices') p
-                    WHERE id = %s""",
-                self.id,
-            )
-        )
-        return {(product_id, pricelist_id): price for product_id, pricelist_id, price in rows}
+    def _window_close(self, until, close):
+        if self.trigger == "price_drop" and close:
+            prices = {(product, pricelist): price for product, pricelist, price in close["prices"]}
+            self.env["sms.journey.price"]._record(self, prices)
+            self.behaviour_track_id = close["last_track_id"]
+        return super()._window_close(until, close)
 
     def _partner_pricelists(self, partner_ids):
         if not partner_ids:

@@ -26,11 +26,14 @@ class SmsJourney(models.Model):
     _inherit = "sms.journey"
 
     @api.model
-    def _cron_enrol(self, batch_size=500):
-        """Evaluate the triggers of running journeys and enrol the matching contacts.
+    def _cron_enrol(self, batch_size=5000):
+        """Evaluate the triggers of running journeys and enrol the matching contacts,
+        ``batch_size`` per journey and call (the cron runs again at once while some are
+        left: ``_notify_progress``).
 
-        Each journey scans the window since its last check, so the cost follows what
-        happened since then; a segment journey walks its audience with a cursor.
+        Each journey scans the window since its last check once, so the cost follows
+        what happened since then, and enrols it in chunks (``_enrol_window``); a segment
+        journey walks its audience with a cursor.
         """
         now = fields.Datetime.now()
         done, remaining = 0, 0
@@ -61,22 +64,10 @@ class SmsJourney(models.Model):
                 self.id,
             )
             return 0, 0
-        since = self.enrol_checked_at or self.date_start or now
         if self.trigger == "segment":
             return self._enrol_segment(now, limit)
-        if self.trigger == "price_drop":
-            return self._enrol_price_drop(since, now, limit)
-        candidates = self._candidates(since, now)
-        checked_up_to, remaining = now, 0
-        if len(candidates) > limit:
-            # Enrol the oldest moments first and resume after them on the next call;
-            # candidates sharing the last moment go together so none is skipped.
-            checked_up_to = candidates[limit - 1].moment
-            candidates = [c for c in candidates if c.moment <= checked_up_to]
-            remaining = 1
-        created = self._create_participants(candidates)
-        self.enrol_checked_at = checked_up_to
-        return len(created), remaining
+        # scanned once, enrolled in chunks (sms_journey_window.py)
+        return self._enrol_window(now, limit)
 
     def _enrol_segment(self, now, limit):
         """Walk the audience in id order, ``limit`` partners per call."""
@@ -244,20 +235,13 @@ class SmsJourney(models.Model):
     def _create_participants(self, candidates):
         """Create the participants of ``candidates`` (``journey.Candidate``); the unique
         key (journey, partner, key) makes parallel enrolment harmless: a duplicate is
-        dropped by ``ON CONFLICT DO NOTHING``."""
+        dropped by ``ON CONFLICT DO NOTHING``. (A trigger's window goes by
+        ``_enrol_window``: staged, then moved in chunks.)"""
         first = self._first_step()
         if not candidates or not first:
             return self.env["sms.journey.participant"]
-        # one read of the contacts' facts for the batch (rhythm, best hour)
-        partners = self.env["res.partner"].browse([c.partner_id for c in candidates])
-        # nobody enters before the journey started (caught-up contacts included)
-        start = self.date_start
-        entered = [max(cand.moment, start) if start else cand.moment for cand in candidates]
-        dues = first._due_times(
-            [(partner, at, None) for partner, at in zip(partners, entered, strict=True)]
-        )
-        # the journey's values read once: a day of a behaviour trigger is tens of
-        # thousands of rows
+        entered, dues = self._entries(first, candidates)
+        # the journey's values read once
         journey_id, company_id, step_id = self.id, self.company_id.id, first.id
         rows = [
             {
@@ -274,20 +258,31 @@ class SmsJourney(models.Model):
             }
             for cand, enrolled_at, due in zip(candidates, entered, dues, strict=True)
         ]
-        now = fields.Datetime.now()
         # one INSERT for the batch
         participants = insert_rows(
             self.env["sms.journey.participant"],
             rows,
             skip_conflict=("journey_id", "partner_id", "key"),
         )
+        self._entered(participants, min(dues), fields.Datetime.now())
+        return participants
+
+    def _entries(self, first, candidates):
+        """([when each of ``candidates`` enters], [when ``first`` is due for each])."""
+        # nobody enters before the journey started (caught-up contacts included)
+        start = self.date_start
+        entered = [max(cand.moment, start) if start else cand.moment for cand in candidates]
+        # one read of the contacts' facts for the batch, if the step needs them
+        partners = self.env["res.partner"].browse([c.partner_id for c in candidates])
+        return entered, first._entry_due_times(partners, entered)
+
+    def _entered(self, participants, next_due, now):
+        """After the INSERT of new ``participants`` (the first step due at ``next_due``
+        at the earliest): the control groups' draw, the step cron woken."""
         self._mark_held_out(participants, now)
         # rows inserted in SQL: the ORM cache of the journey's one2many is stale
         self.invalidate_recordset(["participant_ids"])
         if participants:
             cron = self.env.ref("sms_journey.ir_cron_sms_journey_steps", raise_if_not_found=False)
             if cron:
-                # from the values: reading them back would cost a query per 1,000 rows
-                next_due = min(row["next_action_at"] for row in rows)
                 cron._trigger(next_due if next_due > now else None)
-        return participants

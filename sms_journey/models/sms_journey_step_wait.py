@@ -24,6 +24,22 @@ class SmsJourneyStep(models.Model):
         ]
         return self._best_hour_due_times(waited)
 
+    def _entry_due_times(self, partners, entered):
+        """When this first step is due for each of ``partners`` (in order) entering at
+        ``entered``: as ``_due_times``, the contacts' records made only when the step
+        reads their facts (a wait by the rhythm, the best hour): an enrolment passes
+        tens of thousands of contacts."""
+        self.ensure_one()
+        reads_contact = self.wait_unit == "gap" or (
+            self.send_at_best_hour and self.action in journey_tools.SMS_ACTIONS
+        )
+        if reads_contact:
+            return self._due_times(
+                [(partner, at, None) for partner, at in zip(partners, entered, strict=True)]
+            )
+        wait = journey_tools.wait_delta(self.wait_amount, self.wait_unit)
+        return [at + wait for at in entered]
+
     def _waited_times(self, rows):
         """When this step's wait ends for each ``(partner, enrolled_at, previous_at)``
         of ``rows``: ``journey.step_due_time`` with the contact's order gap. The step's

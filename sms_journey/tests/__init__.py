@@ -29,6 +29,7 @@ from . import test_program_surveys
 from . import test_program_reviews
 from . import test_program_checkout
 from . import test_journey_behaviour
+from . import test_journey_window
 from . import test_sms_encoding_js
 from . import test_i18n
 from . import test_context_trust

@@ -8,9 +8,10 @@ sandbox itself (its phone, its reply wizard) set ``gateway_code = "sandbox"``.
 
 The other bases combine with ``SmsJourneyCase`` or ``SmsJourneyHttpCase`` as mixins:
 ``JourneyCaseMixin`` builds journeys and runs their crons at frozen times,
-``LandingMixin`` adds landing pages and a survey to it, ``PartnerActivityMixin`` gives
-contacts orders and customer facts, ``SmsResultsAssertions`` checks the figures of
-SMS programs, ``JsonRpcActorMixin`` calls models over JSON-RPC as a given user;
+``LandingMixin`` adds landing pages and a survey to it, ``ShopViewsMixin`` products,
+page views and carts to that, ``PartnerActivityMixin`` gives contacts orders and
+customer facts, ``SmsResultsAssertions`` checks the figures of SMS programs,
+``JsonRpcActorMixin`` calls models over JSON-RPC as a given user;
 ``TwoWayCommon`` is the base of the reply and keyword-rule tests. Test modules import
 from here only, never from one another: mixins hold no test methods, so the loader
 collects nothing twice.
@@ -945,6 +946,53 @@ class LandingMixin(JourneyCaseMixin):
         answer._save_lines(self.question, choice.id)
         answer._mark_done()
         return answer
+
+
+class ShopViewsMixin(LandingMixin):
+    """Landing helpers plus two published products, a product template, and a shop's
+    page views and carts: the behaviour triggers' tests (browse abandonment, price
+    drop)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tpl_product = new_product_template(
+            cls.env, "Viewed product", "still thinking about {{ product }}?"
+        )
+        Product = cls.env["product.product"]
+        cls.shoes = Product.create({"name": "Trail shoes", "list_price": 100, "is_published": True})
+        cls.hat = Product.create({"name": "Sun hat", "list_price": 100, "is_published": True})
+
+    def behaviour_journey(self, trigger, partners, **values):
+        step = self.sms_step(self.tpl_product, unit="hours", landing_type="product")
+        return self.make_journey(
+            [step],
+            trigger=trigger,
+            audience_domain=f"[('id', 'in', {partners.ids})]",
+            **values,
+        )
+
+    def view(self, partner, product, at):
+        """``partner``, signed in on the shop, views ``product``'s page at ``at``."""
+        Visitor = self.env["website.visitor"].sudo()
+        visitor = Visitor.search([("access_token", "=", str(partner.id))]) or Visitor.create(
+            {"access_token": str(partner.id)}
+        )
+        self.assertEqual(visitor.partner_id, partner)
+        with self.frozen_now(at):
+            self.env["website.track"].sudo().create(
+                {"visitor_id": visitor.id, "product_id": product.id, "visit_datetime": at}
+            )
+
+    def add_to_cart(self, partner, product, at):
+        with self.frozen_now(at):
+            self.env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "website_id": self.env["website"].search([], limit=1).id,
+                    "order_line": [(0, 0, {"product_id": product.id})],
+                }
+            )
 
 
 class TwoWayCommon(SmsJourneyHttpCase):

@@ -323,9 +323,12 @@ class TestJourneyRules(JourneyCaseMixin, SmsJourneyCase):
         self.start(journey, datetime(2026, 1, 20))
         with self.frozen_now(datetime(2026, 2, 1, 9, 0)):
             created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
-            self.assertEqual((created, remaining), (3, 1), "same moment: enrolled together")
+            self.assertEqual((created, remaining), (0, 3), "the window scanned and staged")
             created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
-            self.assertEqual((created, remaining), (0, 0))
+            self.assertEqual((created, remaining), (2, 1), "its first chunk")
+            created, remaining = journey._enrol(datetime(2026, 2, 1, 9, 0), 2)
+            self.assertEqual((created, remaining), (1, 0))
+        self.assertEqual(journey.participant_ids.partner_id, partners)
 
     def test_inactivity_catch_up_on_activation(self):
         """Contacts already inactive enter on activation when the journey catches up;

@@ -70,8 +70,9 @@ class SmsJourney(models.Model):
             )
         return result
 
-    def _create_participants(self, candidates):
-        participants = super()._create_participants(candidates)
+    def _entered(self, participants, next_due, now):
+        # after every INSERT of participants: a window's chunks and single enrolments
+        res = super()._entered(participants, next_due, now)
         if participants and self.trigger == "back_in_stock":
             self.env["sms.back.in.stock.request"]._mark_notified(participants)
-        return participants
+        return res
