@@ -6,7 +6,7 @@ Generates partners and sale orders with bench_audience.py's SQL (``--partners``,
 ``--orders``; 1,000,000 and 3,000,000 by default) in a scratch database copied from a
 template with this checkout's sms_journey installed (``--template``), then times:
 
-(a) the priors (``_sms_refresh_rhythm_priors``: per category and company, from every
+(a) the priors (``_sms_rhythm_update_priors``: per category and company, from every
     confirmed order, one sort of the orders by partner and date);
 (b) every contact's rhythm as the backfill computes it: staged in one reading of the
     orders (``_sms_rhythm_stage``: the contacts whose rhythm changes, in an unlogged
@@ -113,7 +113,7 @@ def every_contact(env, backend, label):
     from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
 
     Partner = env["res.partner"]
-    timed("(a) _sms_refresh_rhythm_priors() alone", Partner._sms_refresh_rhythm_priors, backend)
+    timed("(a) _sms_rhythm_update_priors() alone", Partner._sms_rhythm_update_priors, backend)
     env.cr.rollback()
     (staged, updated, slowest), _elapsed = timed(
         f"(b) {label}, ranges of {BACKFILL_BATCH} ids",
