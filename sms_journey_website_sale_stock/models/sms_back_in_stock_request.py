@@ -194,26 +194,27 @@ class SmsBackInStockRequest(models.Model):
     @api.model
     def _mark_notified(self, participants):
         """The open requests the new ``participants`` (of a back-in-stock journey)
-        entered for: notified, at their enrolment (one UPDATE for the batch)."""
-        participants = participants.filtered(lambda p: p.source_model == PRODUCT_MODEL)
+        entered for: notified, at their enrolment. One UPDATE joined with the
+        participants' rows: reading 15,000 new participants back into the ORM to match
+        them cost more than the enrolment's INSERT."""
         if not participants:
             return
+        participants.flush_recordset(
+            ["partner_id", "company_id", "source_model", "source_res_id", "enrolled_at"]
+        )
         self.flush_model(["partner_id", "product_id", "company_id", "notified_at"])
         self.env.cr.execute(
             SQL(
                 """UPDATE sms_back_in_stock_request r
-                      SET notified_at = v.enrolled_at, participant_id = v.id,
+                      SET notified_at = p.enrolled_at, participant_id = p.id,
                           write_date = now() AT TIME ZONE 'UTC', write_uid = %s
-                     FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[], %s::timestamp[])
-                          AS v(id, partner_id, product_id, company_id, enrolled_at)
-                    WHERE r.partner_id = v.partner_id AND r.product_id = v.product_id
-                      AND r.company_id = v.company_id AND r.notified_at IS NULL""",
+                     FROM sms_journey_participant p
+                    WHERE p.id = ANY(%s) AND p.source_model = %s
+                      AND r.partner_id = p.partner_id AND r.product_id = p.source_res_id
+                      AND r.company_id = p.company_id AND r.notified_at IS NULL""",
                 self.env.uid,
                 participants.ids,
-                [p.partner_id.id for p in participants],
-                [p.source_res_id for p in participants],
-                [p.company_id.id for p in participants],
-                [p.enrolled_at for p in participants],
+                PRODUCT_MODEL,
             )
         )
         self.invalidate_model(["notified_at", "participant_id", "write_date", "write_uid"])
