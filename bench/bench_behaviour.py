@@ -263,7 +263,7 @@ def measure(env, args):
     calls = [timed_call(cr, drop, later)]
     while calls[-1][1]:
         calls.append(timed_call(cr, drop, later))
-    print_calls(calls)
+    print_calls(calls, "price drop")
     cr.rollback()
 
 
@@ -293,22 +293,22 @@ def timed_call(cr, journey, now):
     )
 
 
-def print_calls(calls):
-    """The price drop's cron calls until its window is closed: the first (the scan and
+def print_calls(calls, trigger):
+    """A trigger's cron calls until its window is closed: the first (the scan and
     500), the second, the slowest of the others, the total."""
     others = calls[2:]
     slowest = max(others, key=lambda c: c[3] + c[4]) if others else None
     lines = [
-        ("price drop: _enrol, 1st call (scan + 500, as the cron)", calls[0]),
-        ("price drop: _enrol, 2nd call (500 more)", calls[1] if len(calls) > 1 else None),
-        (f"price drop: _enrol, slowest of calls 3-{len(calls)}", slowest),
+        (f"{trigger}: _enrol, 1st call (scan + 500, as the cron)", calls[0]),
+        (f"{trigger}: _enrol, 2nd call (500 more)", calls[1] if len(calls) > 1 else None),
+        (f"{trigger}: _enrol, slowest of calls 3-{len(calls)}", slowest),
     ]
     for label, row in lines:
         if row:
             print(f"{label:<60} {row[2]:6.3f} s {row[3]:6.3f} s {row[4]:6.3f} s {row[0]:>8,}")
     created = sum(c[0] for c in calls)
     wall, cpu, pg = (sum(c[i] for c in calls) for i in (2, 3, 4))
-    label = f"price drop: _enrol, all {len(calls)} calls"
+    label = f"{trigger}: _enrol, all {len(calls)} calls"
     print(f"{label:<60} {wall:6.3f} s {cpu:6.3f} s {pg:6.3f} s {created:>8,}", flush=True)
 
 
