@@ -37,8 +37,16 @@ from datetime import datetime, timedelta
 
 import bench_behaviour
 from _odoo import ADDONS_PATH, ODOO_SRC, db_exists, odoo_bin
-from bench_audience import generate, generated_data_parser, print_sizes
-from bench_behaviour import journey_of, print_calls, rolled_back, run_sql, timed_call, timed_on
+from bench_audience import generated_data_parser, print_sizes
+from bench_behaviour import (
+    contacts_and_products,
+    journey_of,
+    print_calls,
+    rolled_back,
+    run_sql,
+    timed_call,
+    timed_on,
+)
 
 BRIDGE = "sms_journey,sms_journey_website_sale_stock"
 
@@ -136,25 +144,7 @@ def locations(env):
 
 def generate_stock(env, args):
     cr = env.cr
-    generate(cr, args.partners, args.orders)
-    cr.commit()
-    cr.execute("SELECT max(id) - %s FROM res_partner", [args.partners])
-    base = cr.fetchone()[0]
-    started = time.perf_counter()
-    products = env["product.product"].create(
-        [
-            {
-                "name": f"Bench stock product {i}",
-                "list_price": 10 + i % 90,
-                "is_storable": True,
-                "is_published": True,
-            }
-            for i in range(args.products)
-        ]
-    )
-    env.flush_all()
-    cr.commit()
-    print(f"  {args.products:,} storable products in {time.perf_counter() - started:.1f} s")
+    base, products = contacts_and_products(env, args, "Bench stock product", is_storable=True)
     ids = products.ids
     # every fourth product sold out, up to --out-of-stock of them
     sold_out = ids[::4][: args.out_of_stock]
@@ -234,10 +224,6 @@ def back_in_stock(env, args, now):
 
 def measure(env, args):
     cr = env.cr
-
-    def timed(label, func):
-        return timed_on(cr, label, func)
-
     now = datetime.utcnow().replace(microsecond=0)
     since = now - timedelta(days=1)
     came_back = back_in_stock(env, args, now)
@@ -261,19 +247,21 @@ def measure(env, args):
     journey = journey_of(env, "back_in_stock")
     journey.write({"state": "running", "date_start": since, "enrol_checked_at": since})
     env.flush_all()
-    timed(
+    timed_on(
+        cr,
         "back in stock: _candidates_back_in_stock",
         lambda: journey._candidates_back_in_stock(since, now),
     )
     # the cron runs every 15 minutes: its usual window holds a product or two
     quarter = now - timedelta(minutes=15)
-    timed(
+    timed_on(
+        cr,
         "back in stock: _candidates_back_in_stock, last 15 minutes",
         lambda: journey._candidates_back_in_stock(quarter, now),
     )
     at_once = "back in stock: _enrol (everything at once)"
     env.invalidate_all()  # not the candidates' quantities and lists from the cache
-    rolled_back(env, lambda: timed(at_once, lambda: journey._enrol(now, 10**7)))
+    rolled_back(env, lambda: timed_on(cr, at_once, lambda: journey._enrol(now, 10**7)))
     calls = [timed_call(cr, journey, now)]
     while calls[-1][1]:
         calls.append(timed_call(cr, journey, now))
