@@ -241,3 +241,22 @@ class TestGlobalHoldoutIncremental(common.SmsJourneyCase):
                     )
                 ),
             )
+
+    def test_tables_of_an_older_build_are_built_again_by_the_refreshes(self):
+        """Kept facts without the links to participations and traces (before deletions
+        were followed) are dropped at the upgrade and built again by the next refreshes,
+        not by the upgrade itself."""
+        with common.rolled_back(self.env):
+            self._apply("participant", 0, 1, True)
+            self._apply("recipient", 1, 2, True)
+            self.env.flush_all()
+            self.env.cr.execute(
+                "ALTER TABLE sms_holdout_fact DROP COLUMN participant_id, DROP COLUMN trace_id"
+            )
+            self.assertFalse(self.Snapshot._create_holdout_tables(), "not built at once")
+            self.assertEqual(self._states(), {})
+            self.assertFalse(self._rows(SQL("SELECT * FROM sms_holdout_fact")))
+            for _i in range(2):
+                self.Snapshot._refresh()
+            self.assertEqual(set(self._states().values()), {holdout.BUILT})
+            self.assertKeptEqualsRecomputed()
