@@ -125,13 +125,14 @@ SELECT %(base)s + i,
 JOURNEY_COLUMNS = ", journey_stage, sms_consent_state, birthdate_date"
 JOURNEY_VALUES = """, 'first_contact', 'unknown',
        CASE WHEN i %% 5 < 3 THEN date '1950-01-01' + ((i::bigint * 7919) %% 20089)::int END"""
+# With sale_stock installed (bench_back_in_stock.py) its required picking policy is set.
 ORDERS_SQL = """
 INSERT INTO sale_order (name, partner_id, partner_invoice_id, partner_shipping_id,
-                        company_id, date_order, state, create_date, write_date)
+                        company_id, date_order, state, create_date, write_date{stock_columns})
 SELECT 'BENCH' || j, p, p, p, %(company)s,
        now()::timestamp - make_interval(mins => ((j::bigint * 7907) %% (3 * 365 * 1440))::int),
        CASE WHEN j %% 20 < 17 THEN 'sale' WHEN j %% 20 < 19 THEN 'draft' ELSE 'cancel' END,
-       now(), now()
+       now(), now(){stock_values}
   FROM (SELECT j, %(base)s + 1 + ((j::bigint * 104729) %% %(partners)s)::int AS p
           FROM generate_series(1, %(n)s) AS j) AS g
 """
@@ -148,6 +149,15 @@ def generate(cr, partners, orders):
         "WHERE table_name = 'res_partner' AND column_name = 'journey_stage'"
     )
     journey = bool(cr.fetchone())
+    cr.execute(
+        "SELECT 1 FROM information_schema.columns "
+        "WHERE table_name = 'sale_order' AND column_name = 'picking_policy'"
+    )
+    stock = bool(cr.fetchone())
+    orders_sql = ORDERS_SQL.format(
+        stock_columns=", picking_policy" if stock else "",
+        stock_values=", 'direct'" if stock else "",
+    )
     partners_sql = PARTNERS_SQL.format(
         journey_columns=JOURNEY_COLUMNS if journey else "",
         journey_values=JOURNEY_VALUES if journey else "",
@@ -157,7 +167,7 @@ def generate(cr, partners, orders):
     cr.execute("SELECT setval('res_partner_id_seq', %s)", [base + partners])
     print(f"  {partners:,} partners in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
-    cr.execute(ORDERS_SQL, {"base": base, "n": orders, "partners": partners, "company": company})
+    cr.execute(orders_sql, {"base": base, "n": orders, "partners": partners, "company": company})
     print(f"  {orders:,} sale orders in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     cr.execute("ANALYZE res_partner")

@@ -91,7 +91,10 @@ def run_sql(cr, label, query, params=None):
     print(f"  {label} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def generate_shop(env, args):
+def contacts_and_products(env, args, name="Bench product", **values):
+    """``bench_audience.generate``'s contacts and orders, then ``args.products``
+    published products (ORM, ``values`` added), committed. Returns (the id before the
+    first generated contact, the products)."""
     cr = env.cr
     generate(cr, args.partners, args.orders)
     cr.commit()
@@ -100,13 +103,19 @@ def generate_shop(env, args):
     started = time.perf_counter()
     products = env["product.product"].create(
         [
-            {"name": f"Bench product {i}", "list_price": 10 + i % 90, "is_published": True}
+            {"name": f"{name} {i}", "list_price": 10 + i % 90, "is_published": True, **values}
             for i in range(args.products)
         ]
     )
     env.flush_all()
     cr.commit()
     print(f"  {args.products:,} products in {time.perf_counter() - started:.1f} s")
+    return base, products
+
+
+def generate_shop(env, args):
+    cr = env.cr
+    base, products = contacts_and_products(env, args)
     for name in ("Retail", "VIP", "Wholesale"):
         env["product.pricelist"].create({"name": f"Bench {name}"})
     website = env["website"].search([], limit=1).id

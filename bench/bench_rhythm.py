@@ -6,7 +6,7 @@ Generates partners and sale orders with bench_audience.py's SQL (``--partners``,
 ``--orders``; 1,000,000 and 3,000,000 by default) in a scratch database copied from a
 template with this checkout's sms_journey installed (``--template``), then times:
 
-(a) the priors (``_sms_refresh_rhythm_priors``: per category and company, from every
+(a) the priors (``_sms_rhythm_update_priors``: per category and company, from every
     confirmed order, one sort of the orders by partner and date);
 (b) every contact's rhythm as the backfill computes it: staged in one reading of the
     orders (``_sms_rhythm_stage``: the contacts whose rhythm changes, in an unlogged
@@ -17,13 +17,19 @@ template with this checkout's sms_journey installed (``--template``), then times
     ``--steady`` runs (a)+(b) again on computed facts instead (nothing to write);
 (d) the daily trigger pass (``_candidates_due_to_reorder`` over one day) and its plan;
 (e) a check: the SQL's gap, source and predicted day equal ``tools/rhythm.py``'s for
-    1,000 individual contacts (no contacts of their own).
+    1,000 individual contacts (no contacts of their own);
+(f) ``--follow`` instead of (a)-(e): the weekly priors cron's walk of the contacts with
+    one order day (``_sms_rhythm_follow_priors``, batches of 2,000 ids, each committed),
+    with no prior changed (nothing to write), then after the company's prior moved by
+    3 days (every one-order contact without a category prior written), then back (every
+    one written again). The facts are computed first if they are not.
 
 Each line gives the wall time, this process's CPU (``time.process_time()``) and the
 CPU of the PostgreSQL backend (``/proc/<pg_backend_pid()>/stat``, utime + stime; the
 plans use no parallel workers).
 
     ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --db h3big --keep
+    ~/.cache/sms_journey/venv-*/bin/python bench/bench_rhythm.py --db sj_bench_stock --keep --follow
 """
 
 import os
@@ -50,6 +56,7 @@ def parse_args():
     parser.add_argument(
         "--steady", action="store_true", help="only (b) again on computed facts, then (d), (e)"
     )
+    parser.add_argument("--follow", action="store_true", help="only (f)")
     return parser.parse_args()
 
 
@@ -113,7 +120,7 @@ def every_contact(env, backend, label):
     from odoo.addons.sms_journey.models.res_partner_facts_backfill import BACKFILL_BATCH
 
     Partner = env["res.partner"]
-    timed("(a) _sms_refresh_rhythm_priors() alone", Partner._sms_refresh_rhythm_priors, backend)
+    timed("(a) _sms_rhythm_update_priors() alone", Partner._sms_rhythm_update_priors, backend)
     env.cr.rollback()
     (staged, updated, slowest), _elapsed = timed(
         f"(b) {label}, ranges of {BACKFILL_BATCH} ids",
@@ -177,6 +184,50 @@ def first_fill(env, args, backend):
         print(f"    {count:,} contacts written")
 
 
+def follow_priors(env, backend):
+    """(f): the priors cron's walk of the one-order contacts, committed per batch."""
+    cr = env.cr
+    Partner = env["res.partner"]
+    if not env.company.sms_order_gap_prior_days:
+        timed("    the priors first", Partner._sms_rhythm_update_priors, backend)
+        cr.commit()
+    cr.execute(
+        "SELECT 1 FROM sale_order so JOIN res_partner p ON p.id = so.partner_id"
+        " WHERE so.state = 'sale' AND p.last_order_date IS NULL LIMIT 1"
+    )
+    if cr.fetchone():
+        count, _elapsed = timed(
+            "    the facts first: _sms_recompute_activity_facts()",
+            Partner._sms_recompute_activity_facts,
+            backend,
+        )
+        cr.commit()
+        print(f"    {count:,} contacts written")
+    cr.execute(
+        "SELECT count(*) FROM res_partner WHERE sms_order_gap_source = 'prior'"
+        " OR (sms_order_gap_source IS NULL AND last_order_date IS NOT NULL)"
+    )
+    print(f"    {cr.fetchone()[0]:,} contacts with one order day")
+    company = env.company
+    prior = company.sms_order_gap_prior_days
+    for label, value in (
+        ("no prior changed", prior),
+        ("the company's prior + 3 days", prior + 3),
+        ("the company's prior back", prior),
+    ):
+        cr.execute(
+            "UPDATE res_company SET sms_order_gap_prior_days = %s WHERE id = %s",
+            [value, company.id],
+        )
+        cr.commit()
+        env.invalidate_all()
+        written, _elapsed = timed(
+            f"(f) _sms_rhythm_follow_priors(), {label}", Partner._sms_rhythm_follow_priors, backend
+        )
+        cr.commit()
+        print(f"    {written:,} contacts written")
+
+
 def main():
     args = parse_args()
     if not (args.keep and database_exists(args.db)):
@@ -194,6 +245,9 @@ def main():
         print_sizes(cr)
         cr.execute("SELECT pg_backend_pid()")
         backend = cr.fetchone()[0]
+        if args.follow:
+            follow_priors(env, backend)
+            return
         if args.steady:
             every_contact(env, backend, "every contact's rhythm again, computed")
         else:

@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import rhythm
+from .sms_gateway_message import _testing
 
 # The one reading of every confirmed order (the priors and the staged rhythm of every
 # contact), sized by bench/bench_rhythm.py (bench/README.md): 3 M orders sort in about
@@ -21,6 +22,9 @@ RHYTHM_READING = {
     "max_parallel_workers_per_gather": "0",
 }
 RHYTHM_FIELDS = ["sms_order_gap_days", "sms_order_gap_source", "sms_next_order_predicted"]
+# Contacts per committed batch of the priors cron's walk of the one-order contacts: as the
+# backfill's batches (BACKFILL_BATCH), each batch's row locks last well under a second.
+PRIOR_READERS_BATCH = 2000
 
 
 def _prior_update(table, key):
@@ -158,8 +162,9 @@ class ResPartner(models.Model):
     The priors, the median rhythm of the contacts whose first order was in a product
     category (``product.category``) and of a company's contacts (``res.company``), are
     refreshed from all the orders when the backfill starts (from its one reading) and
-    weekly by a cron
-    (``_sms_refresh_rhythm_priors``); the contacts with one order day read them.
+    weekly by a cron (``_sms_refresh_rhythm_priors``); the contacts with one order day
+    read them: when a prior changed, the cron recomputes their rhythm too, in committed
+    batches (``_sms_rhythm_follow_priors``).
     """
 
     _inherit = "res.partner"
@@ -278,13 +283,23 @@ class ResPartner(models.Model):
         cr.execute(SQL("ANALYZE sms_rhythm_direct"))
 
     @api.model
-    def _sms_refresh_rhythm_priors(self, orders_read=False):
+    def _sms_refresh_rhythm_priors(self):
+        """The weekly cron: recompute the priors, then, if one changed, the rhythm of
+        the contacts that read them (the expected date of a one-order customer moves
+        with its prior, not only at its next order or the next backfill)."""
+        if self._sms_rhythm_update_priors():
+            self._sms_rhythm_follow_priors()
+
+    @api.model
+    def _sms_rhythm_update_priors(self, orders_read=False):
         """Recompute the priors from every confirmed order: per product category, the
         median own rhythm of the customers whose first order's first product is in it;
         per company, that of the customers whose first order is the company's.
-        ``orders_read``: ``_sms_rhythm_read_orders`` ran in this transaction."""
+        ``orders_read``: ``_sms_rhythm_read_orders`` ran in this transaction. Returns
+        whether a prior changed."""
         if not orders_read:
             self._sms_rhythm_read_orders()
+        before = self._sms_rhythm_priors()
         self.env.cr.execute(
             SQL(
                 """
@@ -302,6 +317,52 @@ class ResPartner(models.Model):
         )
         self.env["product.category"].invalidate_model(["sms_order_gap_prior_days"])
         self.env["res.company"].invalidate_model(["sms_order_gap_prior_days"])
+        return self._sms_rhythm_priors() != before
+
+    @api.model
+    def _sms_rhythm_priors(self):
+        """The priors of every category and company, as stored."""
+        return self.env.execute_query(
+            SQL(
+                """SELECT 'category', id, sms_order_gap_prior_days FROM product_category
+                    UNION ALL
+                   SELECT 'company', id, sms_order_gap_prior_days FROM res_company
+                    ORDER BY 1, 2"""
+            )
+        )
+
+    @api.model
+    def _sms_rhythm_follow_priors(self, batch_size=PRIOR_READERS_BATCH):
+        """Recompute the rhythm of the contacts with one order day (a rhythm from a
+        prior, or none for want of one), ``batch_size`` ids at a time in id order, each
+        batch committed outside the tests: only the rows whose rhythm changes are
+        written, only our columns (no ``write_date`` moves), and no row lock lasts
+        longer than a batch. Returns the number of contacts written."""
+        auto_commit = not _testing()
+        last_id, written = 0, 0
+        while True:
+            rows = self.env.execute_query(
+                SQL(
+                    """SELECT id FROM res_partner
+                        WHERE id > %s
+                          AND (sms_order_gap_source = %s OR (sms_order_gap_source IS NULL
+                                                             AND last_order_date IS NOT NULL))
+                        ORDER BY id LIMIT %s""",
+                    last_id,
+                    rhythm.PRIOR,
+                    batch_size,
+                )
+            )
+            if not rows:
+                return written
+            ids = [row[0] for row in rows]
+            written += self._sms_recompute_rhythm_facts(ids)
+            last_id = ids[-1]
+            if auto_commit:
+                # one batch per transaction: its row locks on res_partner last one batch
+                # (a contact's edit or a checkout waits at most that), and what is
+                # written stays written if the cron is interrupted
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _sms_flush_rhythm(self):
         self.env["sale.order"].flush_model(["partner_id", "state", "date_order", "company_id"])

@@ -50,7 +50,7 @@ class ResPartner(models.Model):
         cr = self.env.cr
         self._sms_rhythm_read_orders()
         if priors:
-            self._sms_refresh_rhythm_priors(orders_read=True)
+            self._sms_rhythm_update_priors(orders_read=True)
         self._sms_rhythm_read_company_orders()
         cr.execute(
             SQL(

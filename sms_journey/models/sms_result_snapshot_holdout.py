@@ -11,7 +11,11 @@ first build went (contact ids below ``built_until``; ``BUILT`` once done).
 
 A refresh recomputes the facts of the contacts touched since the last one (their
 orders, or an order that left them, their own record, their participations and SMS
-mailing traces) and moves the totals by the difference (``_apply_delta``); a period
+mailing traces, a deleted one included) and moves the totals by the difference
+(``_apply_delta``). A journey's or mailing's row follows one of the participations or
+traces that make the contact a head of it (the first): its deletion sets the link to
+NULL (as the journey facts follow their trace or participant), which makes the contact
+dirty for the next refresh; a deleted contact leaves its rows without one. A period
 started or whose end moved is built again from scratch, ``HOLDOUT_BATCH`` contact ids at
 a time, a few batches per refresh (``HOLDOUT_BATCHES``), never when the report opens.
 """
@@ -45,9 +49,17 @@ CREATE TABLE sms_holdout_fact (
     held boolean NOT NULL,
     converted integer NOT NULL,
     revenue numeric NOT NULL,
-    squares numeric NOT NULL
+    squares numeric NOT NULL,
+    participant_id integer REFERENCES sms_journey_participant (id) ON DELETE SET NULL,
+    trace_id integer REFERENCES mailing_trace (id) ON DELETE SET NULL
 );
 CREATE INDEX sms_holdout_fact_partner_id_index ON sms_holdout_fact (partner_id);
+CREATE INDEX sms_holdout_fact_participant_id_index ON sms_holdout_fact (participant_id)
+    WHERE participant_id IS NOT NULL;
+CREATE INDEX sms_holdout_fact_trace_id_index ON sms_holdout_fact (trace_id)
+    WHERE trace_id IS NOT NULL;
+CREATE INDEX sms_holdout_fact_unlinked_index ON sms_holdout_fact (period_id)
+    WHERE program <> 'overall' AND participant_id IS NULL AND trace_id IS NULL;
 CREATE INDEX sms_holdout_fact_orphan_index ON sms_holdout_fact (period_id)
     WHERE partner_id IS NULL;
 CREATE TABLE sms_holdout_total (
@@ -64,7 +76,7 @@ CREATE TABLE sms_holdout_total (
 
 # one row per head of a period's programs among the contacts ``only`` lets through: its
 # confirmed orders of the company in the period summed (the report's figures, zeros
-# included)
+# included), and the first participation or SMS mailing trace that makes it a head
 FACT_QUERY = """
 WITH orders AS MATERIALIZED (
     SELECT o.partner_id, SUM(o.amount_total) AS revenue
@@ -73,17 +85,19 @@ WITH orders AS MATERIALIZED (
        AND o.date_order >= %(start)s AND o.date_order < %(end)s AND %(orders)s
      GROUP BY o.partner_id
 ), heads AS (
-    SELECT 'overall' AS program, 0 AS program_id, p.id AS partner_id
+    SELECT 'overall' AS program, 0 AS program_id, p.id AS partner_id,
+           NULL::integer AS participant_id, NULL::integer AS trace_id
       FROM res_partner p
      WHERE p.active AND p.phone_sanitized IS NOT NULL
        AND (p.company_id IS NULL OR p.company_id = %(company)s) AND %(partners)s
     UNION ALL
-    SELECT DISTINCT 'journey', pa.journey_id, pa.partner_id
+    SELECT 'journey', pa.journey_id, pa.partner_id, MIN(pa.id), NULL
       FROM sms_journey_participant pa
      WHERE pa.company_id = %(company)s
        AND pa.enrolled_at >= %(start)s AND pa.enrolled_at < %(end)s AND %(participants)s
+     GROUP BY pa.journey_id, pa.partner_id
     UNION ALL
-    SELECT DISTINCT 'mailing', t.mass_mailing_id, t.res_id
+    SELECT 'mailing', t.mass_mailing_id, t.res_id, NULL, MIN(t.id)
       FROM mailing_trace t
       JOIN mailing_mailing m ON m.id = t.mass_mailing_id
       JOIN res_users u ON u.id = m.user_id
@@ -91,10 +105,12 @@ WITH orders AS MATERIALIZED (
        AND u.company_id = %(company)s
        AND t.create_date >= %(start)s AND t.create_date < %(end)s AND %(traces)s
        AND EXISTS (SELECT 1 FROM res_partner rp WHERE rp.id = t.res_id)
+     GROUP BY t.mass_mailing_id, t.res_id
 )
 SELECT %(period)s AS period_id, h.program::varchar AS program, h.program_id,
        h.partner_id, %(held)s AS held, (o.partner_id IS NOT NULL)::integer AS converted,
-       COALESCE(o.revenue, 0) AS revenue, COALESCE(o.revenue * o.revenue, 0) AS squares
+       COALESCE(o.revenue, 0) AS revenue, COALESCE(o.revenue * o.revenue, 0) AS squares,
+       h.participant_id, h.trace_id
   FROM heads h
   LEFT JOIN orders o ON o.partner_id = h.partner_id
 """
@@ -113,8 +129,13 @@ class SmsResultSnapshot(models.AbstractModel):
         return result
 
     def _create_holdout_tables(self):
-        """Create the control group's tables when missing; True if they were. The
-        contacts written since the last refresh are found by ``write_date`` (indexed)."""
+        """Create the control group's tables when missing; True if they were (built at
+        once then). Tables of an older build, without the links to the participations
+        and traces, are created again empty: the results refreshes build them by
+        batches of contacts, as a new period's (``HOLDOUT_BATCHES`` per refresh, the
+        report waiting meanwhile), not the upgrade in one transaction (about two
+        minutes of CPU at 1 M contacts). The contacts written since the last refresh are
+        found by ``write_date`` (indexed)."""
         cr = self.env.cr
         create_index(cr, "res_partner_write_date_index", "res_partner", ["write_date"])
         exists = self.env.execute_query(
@@ -123,12 +144,19 @@ class SmsResultSnapshot(models.AbstractModel):
                 ["sms_holdout_state", "sms_holdout_fact", "sms_holdout_total"],
             )
         )
-        if exists[0][0] == 3:
+        links = self.env.execute_query(
+            SQL(
+                """SELECT count(*) FROM information_schema.columns
+                    WHERE table_name = 'sms_holdout_fact' AND column_name = ANY(%s)""",
+                ["participant_id", "trace_id"],
+            )
+        )
+        if exists[0][0] == 3 and links[0][0] == 2:
             return False
         cr.execute("DROP TABLE IF EXISTS sms_holdout_state, sms_holdout_fact, sms_holdout_total")
         cr.execute(HOLDOUT_DDL)
         self._create_key_index("sms_holdout_total", HOLDOUT_KEY)
-        return True
+        return exists[0][0] < 3
 
     def _build_holdout(self):
         """Build the sums of every kept period from scratch (install, upgrade, full
@@ -149,8 +177,10 @@ class SmsResultSnapshot(models.AbstractModel):
                 SQL("SELECT DISTINCT period_id FROM sms_holdout_fact WHERE partner_id IS NULL")
             )
             orphans = {row[0] for row in orphans}
+            unlinked = self._holdout_unlinked_partners()
             for period_id, built_until in states.items():
-                ids = [i for i in dirty if i < built_until]
+                ids = sorted(set(dirty).union(unlinked.get(period_id, ())))
+                ids = [i for i in ids if i < built_until]
                 if built_until and (ids or period_id in orphans):
                     self._sync_holdout(period_id, ids=ids)
         for period_id, built_until in states.items():
@@ -219,6 +249,20 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
         return sorted(row[0] for row in rows if row[0])
+
+    def _holdout_unlinked_partners(self):
+        """{period id: the contacts whose row of a journey or mailing lost the
+        participation or trace it followed (deleted)}: heads of it no more, or by
+        another one."""
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT period_id, array_agg(DISTINCT partner_id) FROM sms_holdout_fact
+                    WHERE program <> 'overall' AND participant_id IS NULL
+                      AND trace_id IS NULL AND partner_id IS NOT NULL
+                    GROUP BY period_id"""
+            )
+        )
+        return dict(rows)
 
     def _build_holdout_batches(self, period_id, built_until, batches):
         """Go on with the first build of ``period_id`` from contact id ``built_until``,

@@ -1,8 +1,9 @@
 """The global control group's sums kept from what changed since the last refresh
 (``sms_result_snapshot_holdout.py``) equal the same computed from scratch, after any
 sequence of orders, cancellations, amount changes, orders moved to another contact,
-contacts added, archived or without phone, journey entries, SMS mailing recipients, new
-periods and periods ended early, their first build spread over several refreshes."""
+contacts added, archived or without phone, journey entries, SMS mailing recipients (and
+either deleted), new periods and periods ended early, their first build spread over
+several refreshes."""
 
 from datetime import datetime, timedelta
 from unittest.mock import patch
@@ -31,6 +32,8 @@ OPERATION = common.operations(
         "phone",
         "participant",
         "recipient",
+        "unenrol",
+        "unsend",
         "new_period",
         "end_period",
     ],
@@ -123,6 +126,14 @@ class TestGlobalHoldoutIncremental(common.SmsJourneyCase):
             self.env.cr.execute(
                 SQL("UPDATE mailing_trace SET create_date = %s WHERE id = %s", at, trace.id)
             )
+        elif kind in ("unenrol", "unsend"):  # a participation or an SMS trace deleted
+            records = (
+                self.journey.participant_ids
+                if kind == "unenrol"
+                else self.mailing.mailing_trace_ids
+            ).sorted("id")
+            if records:
+                records[index % len(records)].unlink()
         elif kind == "new_period" and not self.Period.search([("date_start", "=", at)]):
             self.Period._start(self.env.company, 10 + index, 5 + hours % 20, now=at)
         elif kind == "end_period":
@@ -190,6 +201,62 @@ class TestGlobalHoldoutIncremental(common.SmsJourneyCase):
                 self.assertKeptEqualsRecomputed()
                 self._age()
             for _i in range(3):
+                self.Snapshot._refresh()
+            self.assertEqual(set(self._states().values()), {holdout.BUILT})
+            self.assertKeptEqualsRecomputed()
+
+    def test_deletions_leave_the_sums(self):
+        """A deleted participation or SMS trace takes its contact out of the journey's or
+        mailing's heads at the next refresh, unless another one keeps it there."""
+        with common.rolled_back(self.env):
+            for _i in range(2):
+                self.Snapshot._refresh()
+            self._age()
+            for hours in (1, 2):
+                self._apply("participant", 0, hours, True)
+                self._apply("recipient", 1, hours, True)
+            self._apply("recipient", 2, 3, True)
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed()
+            heads = SQL(
+                "SELECT program, partner_id FROM sms_holdout_fact WHERE program <> 'overall'"
+            )
+            self.assertEqual(len(self._rows(heads)), 3)
+            self._age()
+            # one of two participations, then both traces of one contact
+            self.journey.participant_ids.sorted("id")[0].unlink()
+            self.mailing.mailing_trace_ids.filtered(
+                lambda t: t.res_id == self._contact(1).id
+            ).unlink()
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed()
+            self.assertEqual(
+                self._rows(heads),
+                self._rows(
+                    SQL(
+                        "SELECT 'journey' AS program, %s AS partner_id UNION ALL "
+                        "SELECT 'mailing', %s",
+                        self._contact(0).id,
+                        self._contact(2).id,
+                    )
+                ),
+            )
+
+    def test_tables_of_an_older_build_are_built_again_by_the_refreshes(self):
+        """Kept facts without the links to participations and traces (before deletions
+        were followed) are dropped at the upgrade and built again by the next refreshes,
+        not by the upgrade itself."""
+        with common.rolled_back(self.env):
+            self._apply("participant", 0, 1, True)
+            self._apply("recipient", 1, 2, True)
+            self.env.flush_all()
+            self.env.cr.execute(
+                "ALTER TABLE sms_holdout_fact DROP COLUMN participant_id, DROP COLUMN trace_id"
+            )
+            self.assertFalse(self.Snapshot._create_holdout_tables(), "not built at once")
+            self.assertEqual(self._states(), {})
+            self.assertFalse(self._rows(SQL("SELECT * FROM sms_holdout_fact")))
+            for _i in range(2):
                 self.Snapshot._refresh()
             self.assertEqual(set(self._states().values()), {holdout.BUILT})
             self.assertKeptEqualsRecomputed()

@@ -84,6 +84,49 @@ class TestRhythmFacts(RhythmMixin, SmsJourneyCase):
         self.assertEqual((gap, source), (company_prior, "prior"))
         self.assertEqual(predicted, rhythm.predicted_next(date(2026, 2, 1), company_prior))
 
+    def test_priors_cron_moves_the_one_order_contacts(self):
+        """The weekly priors cron also moves the expected date (and the gap shown) of
+        the contacts with one order day whose prior changed, in SQL: nobody else's row
+        is written, ``write_date`` stays."""
+        tea = self.env["product.category"].create({"name": "Tea"})
+        leaves = self.env["product.product"].create({"name": "Leaves", "categ_id": tea.id})
+        regular = self.make_partner("Regular", "+39 333 100 0011")
+        frequent = self.make_partner("Frequent", "+39 333 100 0012")
+        newcomer = self.make_partner("Newcomer", "+39 333 100 0013")
+        self.orders(regular, [datetime(2026, 1, 1), datetime(2026, 1, 21)], leaves)
+        self.orders(frequent, [datetime(2026, 1, 1), datetime(2026, 1, 11)], leaves)
+        self.orders(newcomer, [datetime(2026, 2, 1)], leaves)
+        self.assertFalse(tea.sms_order_gap_prior_days, "no prior before the first run")
+        with self.frozen_now(T0):
+            self.Partner._sms_refresh_rhythm_priors()
+        self.assertEqual(self.facts(newcomer), (15.0, "prior", date(2026, 2, 16)))
+        # a slower customer moves the category's median (10, 20, 40): the newcomer keeps
+        # the old prior until the next run
+        slow = self.make_partner("Slow", "+39 333 100 0014")
+        self.orders(slow, [datetime(2026, 1, 1), datetime(2026, 2, 10)], leaves)
+        self.assertEqual(self.facts(newcomer)[2], date(2026, 2, 16))
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET write_date = '2026-01-01' WHERE id = ANY(%s)",
+            [(newcomer | regular).ids],
+        )
+        self.env.invalidate_all()
+        ctid = "SELECT id, ctid::text FROM res_partner WHERE id = ANY(%s) ORDER BY id"
+        others = (regular | frequent | slow).ids
+        self.env.cr.execute(ctid, [others])
+        versions = self.env.cr.fetchall()
+        with self.frozen_now(T0 + timedelta(days=7)):
+            self.Partner._sms_refresh_rhythm_priors()
+        self.assertEqual(tea.sms_order_gap_prior_days, 20.0)
+        self.assertEqual(self.facts(newcomer), (20.0, "prior", date(2026, 2, 21)))
+        self.assertEqual(newcomer.write_date, datetime(2026, 1, 1))
+        self.env.cr.execute(ctid, [others])
+        self.assertEqual(self.env.cr.fetchall(), versions, "own rhythms not written")
+        # nothing changed since: a run writes nobody
+        with self.frozen_now(T0 + timedelta(days=14)):
+            self.assertFalse(self.Partner._sms_rhythm_update_priors())
+            self.assertEqual(self.Partner._sms_rhythm_follow_priors(), 0)
+
     def test_no_orders_no_rhythm_and_a_cancellation_takes_it_back(self):
         self.assertEqual(self.facts(self.partner), (0.0, False, False))
         self.orders(self.partner, [datetime(2026, 1, 1), datetime(2026, 1, 8)])

@@ -12,7 +12,8 @@ class SmsJourney(models.Model):
     (product page button, ``NOTIFY <code>`` by SMS), marked notified when the journey
     enrols their contact. Incremental: only the products with a stock move done in the
     window are looked at, their quantity at the window's start computed from the moves
-    (Odoo's ``to_date``)."""
+    (Odoo's ``to_date``), for all of them at once, and both lists read in one query
+    (bench/bench_back_in_stock.py, bench/README.md "Back in stock")."""
 
     _inherit = "sms.journey"
 
@@ -50,25 +51,34 @@ class SmsJourney(models.Model):
                 self.company_id.id,
             )
         )
-        if not rows:
+        back = self._back_in_stock([row[0] for row in rows], since) if rows else set()
+        if not back:
             return []
-        Product = self.env[PRODUCT_MODEL].with_company(self.company_id)
-        products = Product.browse([row[0] for row in rows])
-        before = {p.id: p.qty_available for p in products.with_context(to_date=since)}
-        requested = Request._open_partner_ids(products.ids, self.company_id)
+        waiting = Request._waiting_partner_ids(sorted(back), self.company_id)
         result = []
         for product_id, moved_at, move_id in rows:
-            product = products.browse(product_id)
-            if before[product_id] > 0 or product.qty_available <= 0:
+            if product_id not in back:
                 continue
             key = f"{PRODUCT_MODEL},{product_id},back_in_stock:{move_id}"
-            partner_ids = set(product.stock_notification_partner_ids.ids)
-            partner_ids.update(requested.get(product_id, ()))
             result.extend(
                 self._product_candidate(partner_id, product_id, key, min(moved_at, until))
-                for partner_id in sorted(partner_ids)
+                for partner_id in waiting.get(product_id, ())
             )
         return result
+
+    def _back_in_stock(self, product_ids, since):
+        """The ids of ``product_ids`` with none on hand at ``since`` and some now, in
+        the journey company's warehouses: Odoo's quantities on hand, each computed once
+        for all the products (a product's ``qty_available`` alone is read per product,
+        four grouped reads of the moves each)."""
+        products = self.env[PRODUCT_MODEL].with_company(self.company_id).browse(product_ids)
+        now = products._compute_quantities_dict(None, None, None)
+        before = products._compute_quantities_dict(None, None, None, to_date=since)
+        return {
+            product_id
+            for product_id in product_ids
+            if before[product_id]["qty_available"] <= 0 < now[product_id]["qty_available"]
+        }
 
     def _entered(self, participants, next_due, now):
         # after every INSERT of participants: a window's chunks and single enrolments

@@ -118,6 +118,52 @@ class TestBackInStockRequests(BackInStockMixin, SmsJourneyCase):
         _new, created = self.Request._record(self.partner, self.kettle, self.company, "web", "p")
         self.assertTrue(created)
 
+    def test_candidates_cost_the_same_for_more_products(self):
+        """The quantities on hand and the waiting lists are read once for all the
+        products moved in the window, not per product."""
+        products = self.env["product.product"]
+        for i in range(6):
+            products |= self.new_product(f"Mug {i}", f"MUG-{i}")
+        products.write({"stock_notification_partner_ids": [(6, 0, self.partner.ids)]})
+        for product in products:
+            self.Request._record(self.partner, product, self.company, "web", "page")
+        journey = self.journey(self.partner)
+        for i, product in enumerate(products):
+            self.set_stock(product, 2, T0 + timedelta(hours=1, minutes=i))
+
+        def run(count):
+            until = T0 + timedelta(hours=1, minutes=count - 1, seconds=30)
+            with self.count_queries() as queries:
+                candidates = journey._candidates_back_in_stock(T0, until)
+            self.assertEqual(len(candidates), count)
+            return queries[0]
+
+        self.assertQueriesFlat(run, 1, 6)
+
+    def test_cron_calls_enrol_the_window_a_product_at_a_time(self):
+        """The cron's calls enrol the window's oldest products first, up to their limit
+        of contacts, resume after them and say the rest remains: three products back
+        one after the other, two contacts waiting for each, a limit of two."""
+        contacts = self.env["res.partner"]
+        for i in range(6):
+            contacts |= self.make_partner(f"Waiting {i}", f"+39 333 765 00{i:02d}")
+        journey = self.journey(contacts)
+        for i in range(3):
+            product = self.new_product(f"Cup {i}", f"CUP-{i}")
+            for contact in contacts[2 * i : 2 * i + 2]:
+                self.Request._record(contact, product, self.company, "web", "page")
+            self.set_stock(product, 2, T0 + timedelta(hours=1, minutes=i))
+        now = T0 + timedelta(hours=2)
+        with self.frozen_now(now):
+            self.assertEqual(journey._enrol(now, 2), (2, 1))
+            self.assertEqual(journey.participant_ids.partner_id, contacts[:2])
+            self.assertEqual(journey.enrol_checked_at, T0 + timedelta(hours=1))
+            self.assertEqual(journey._enrol(now, 2), (2, 1))
+            self.assertEqual(journey._enrol(now, 2), (2, 0))
+        self.assertEqual(journey.participant_ids.partner_id, contacts)
+        self.assertEqual(journey.enrol_checked_at, now)
+        self.assertFalse(self.requests(notified_at=False))
+
     def test_stop_wins_even_for_a_requested_transactional_sms(self):
         bruno = self.make_partner("Bruno", "+39 333 765 4321", consent=False)
         for partner in self.partner | bruno:
