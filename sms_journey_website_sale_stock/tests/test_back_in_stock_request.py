@@ -140,14 +140,16 @@ class TestBackInStockRequests(BackInStockMixin, SmsJourneyCase):
 
         self.assertQueriesFlat(run, 1, 6)
 
-    def test_cron_calls_enrol_the_window_a_product_at_a_time(self):
-        """The cron's calls enrol the window's oldest products first, up to their limit
-        of contacts, resume after them and say the rest remains: three products back
-        one after the other, two contacts waiting for each, a limit of two."""
+    def test_cron_calls_enrol_the_window_in_chunks(self):
+        """The cron's first call scans the window once and stages it; the next ones
+        enrol it in chunks, the oldest products first, and say what remains; the window
+        closes with its last chunk: three products back one after the other, two
+        contacts waiting for each, a limit of two."""
         contacts = self.env["res.partner"]
         for i in range(6):
             contacts |= self.make_partner(f"Waiting {i}", f"+39 333 765 00{i:02d}")
         journey = self.journey(contacts)
+        checked = journey.enrol_checked_at
         for i in range(3):
             product = self.new_product(f"Cup {i}", f"CUP-{i}")
             for contact in contacts[2 * i : 2 * i + 2]:
@@ -155,10 +157,12 @@ class TestBackInStockRequests(BackInStockMixin, SmsJourneyCase):
             self.set_stock(product, 2, T0 + timedelta(hours=1, minutes=i))
         now = T0 + timedelta(hours=2)
         with self.frozen_now(now):
-            self.assertEqual(journey._enrol(now, 2), (2, 1))
+            self.assertEqual(journey._enrol(now, 2), (0, 6), "the window scanned and staged")
+            self.assertEqual(journey._enrol(now, 2), (2, 4))
             self.assertEqual(journey.participant_ids.partner_id, contacts[:2])
-            self.assertEqual(journey.enrol_checked_at, T0 + timedelta(hours=1))
-            self.assertEqual(journey._enrol(now, 2), (2, 1))
+            self.assertEqual(self.requests(notified_at=False).partner_id, contacts[2:])
+            self.assertEqual(journey.enrol_checked_at, checked, "open until its last chunk")
+            self.assertEqual(journey._enrol(now, 2), (2, 2))
             self.assertEqual(journey._enrol(now, 2), (2, 0))
         self.assertEqual(journey.participant_ids.partner_id, contacts)
         self.assertEqual(journey.enrol_checked_at, now)
