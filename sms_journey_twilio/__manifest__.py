@@ -2,7 +2,7 @@
     "name": "SMS Journeys on Odoo's Twilio",
     "summary": "sms_journey on the Twilio account of Odoo's sms_twilio: replies, STOP and "
     "automatic answers through it, one choice of SMS transport in the settings",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Marketing",
     "license": "LGPL-3",
     "author": "sms_journey",

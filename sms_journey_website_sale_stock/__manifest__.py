@@ -2,7 +2,7 @@
     "name": "SMS Journeys: back in stock",
     "summary": "The back-in-stock journey trigger on the shop's 'notify me' list "
     "(website_sale_stock) and on its own SMS requests (product page, NOTIFY <code>)",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Marketing",
     "license": "LGPL-3",
     "author": "sms_journey",
