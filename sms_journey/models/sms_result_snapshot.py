@@ -61,8 +61,9 @@ INCREMENTAL_TABLES = (
     "sms_journey_holdout_fact",
     "sms_journey_holdout",
 )
-# the shape of the tables above: when it changes, the upgrade builds them again
-SCHEMA_VERSION = "2"
+# the shape of the tables above: when it changes, the upgrade builds them again (3: the
+# order gaps hold each order's total, the control-group facts read them)
+SCHEMA_VERSION = "3"
 SCHEMA = "sms_journey.results_schema"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
@@ -211,11 +212,15 @@ class SmsResultSnapshot(models.AbstractModel):
         the live tables, and the totals, the campaign report and the dashboard move by
         the difference (old rows out, new rows in)."""
         trace_ids, mailing_trace_ids = self._dirty_results(since)
-        if trace_ids or mailing_trace_ids:
+        results_changed = bool(trace_ids or mailing_trace_ids)
+        if results_changed:
             self._update_results(trace_ids, mailing_trace_ids, since)
         families = self._changed_families(since)
-        self._update_journey(since, trace_ids, families)
-        self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids), families)
+        # the order gaps first: the control-group facts read them
+        gaps_kept = self._update_gaps(families, since)
+        self._update_journey(since, trace_ids, families, gaps_kept)
+        if gaps_kept:
+            self._update_program(since, message_id, results_changed)
         self._update_holdout(since, families)
         temps = [
             f"{table}_{age}"

@@ -44,6 +44,27 @@ SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS
  WHERE %s
  GROUP BY p.id, rp.commercial_partner_id, rp.id
 """
+# the same from the kept order gaps (one row per confirmed order of the family, its total
+# with it: ``sms_program_order_gap``), kept before these facts: a family's orders in the
+# goal window are a range of one index, not a dozen random pages of ``sale_order``
+HOLDOUT_FACTS_KEPT = """
+SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS holdout,
+       f.family_id,
+       1 AS participants,
+       (COUNT(o.id) > 0)::int AS converted,
+       COALESCE(SUM(o.amount_total), 0) AS revenue,
+       COALESCE(SUM(o.amount_total), 0) * COALESCE(SUM(o.amount_total), 0) AS revenue_squares
+  FROM sms_journey_participant p
+  JOIN sms_journey j ON j.id = p.journey_id
+  JOIN res_partner rp ON rp.id = p.partner_id
+ CROSS JOIN LATERAL (SELECT COALESCE(rp.commercial_partner_id, rp.id) AS family_id) f
+  LEFT JOIN sms_program_order_gap o
+         ON o.family_id = f.family_id
+        AND o.date_order > p.enrolled_at
+        AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+ WHERE %s
+ GROUP BY p.id, f.family_id
+"""
 HOLDOUT_KEY = ("journey_id", "holdout")
 HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
 
@@ -77,9 +98,13 @@ class SmsResultSnapshot(models.AbstractModel):
 
     _inherit = "sms.result.snapshot"
 
-    def _journey_facts_query(self, facts, ids=None):
-        """The fact rows of ``facts``: all, or those of the ids ``ids``."""
+    def _journey_facts_query(self, facts, ids=None, kept=False):
+        """The fact rows of ``facts``: all, or those of the ids ``ids``; the
+        control-group facts from the kept order gaps when ``kept`` (up to date: the
+        build and the refresh keep them first), else from the orders themselves."""
         query = JOURNEY_FACTS[facts][2]
+        if kept and facts == "sms_journey_holdout_fact":
+            query = HOLDOUT_FACTS_KEPT
         if ids is None:
             return SQL(query, SQL("TRUE"))
         if facts == "sms_journey_holdout_fact":
@@ -156,7 +181,11 @@ class SmsResultSnapshot(models.AbstractModel):
         for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
             cr.execute(SQL("TRUNCATE %s, %s", SQL.identifier(facts), SQL.identifier(total)))
             cr.execute(
-                SQL("INSERT INTO %s %s", SQL.identifier(facts), self._journey_facts_query(facts))
+                SQL(
+                    "INSERT INTO %s %s",
+                    SQL.identifier(facts),
+                    self._journey_facts_query(facts, kept=True),
+                )
             )
             columns = SQL(", ").join(SQL.identifier(c) for c in (*key, *sums, "row_count"))
             cr.execute(
@@ -176,11 +205,13 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         }
 
-    def _update_journey(self, since, trace_ids, families):
+    def _update_journey(self, since, trace_ids, families, gaps_kept=True):
         """The step facts of the traces ``trace_ids`` (and of deleted traces), the
         control-group facts of the participants written since, of the customers
         ``families`` (their orders changed), of journeys whose goal changed and of
-        deleted participants, computed again; the totals moved by the difference."""
+        deleted participants, computed again; the totals moved by the difference.
+        ``gaps_kept``: the order gaps of ``families`` were just kept, and those that
+        moved are in ``sms_program_order_gap_old`` / ``_new`` (else built again)."""
         parameters = self.env["ir.config_parameter"].sudo()
         goals = self._journey_goals()
         known = json.loads(parameters.get_param(JOURNEY_SETTINGS) or "{}")
@@ -219,19 +250,30 @@ class SmsResultSnapshot(models.AbstractModel):
                 """,
                 since=since,
                 families=list(families),
-                in_window=self._in_goal_window(since, families),
+                in_window=self._in_goal_window(families, gaps_kept),
                 journeys=changed,
             )
         )
         self._sync_journey_facts("sms_journey_holdout_fact", [row[0] for row in participants])
 
-    def _in_goal_window(self, since, families):
+    def _in_goal_window(self, families, gaps_kept):
         """SQL: whether the goal window of participant ``p`` (journey ``j``) holds the
-        date of an order written since ``since``, as it is or as the order gaps kept it
-        (not yet moved: ``_update_program`` runs after), or of a deleted order — if not,
-        its control-group fact cannot have changed. Up to ``MOVED_DATES`` distinct dates
-        (a bulk change of orders: every participant of the families)."""
-        dates = self._moved_order_dates(since) if families else []
+        date of an order gap that moved (``_update_gaps``: as it was or as it is; a
+        deleted order's gap was) — if not, its control-group fact cannot have changed.
+        Up to ``MOVED_DATES`` distinct dates (a bulk change of orders, or the gaps built
+        again: every participant of the families)."""
+        if not (families and gaps_kept):
+            return SQL("TRUE")
+        dates = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """SELECT date_order FROM sms_program_order_gap_old
+                        UNION
+                       SELECT date_order FROM sms_program_order_gap_new"""
+                )
+            )
+        ]
         if len(dates) > MOVED_DATES:
             return SQL("TRUE")
         return SQL(
@@ -241,32 +283,13 @@ class SmsResultSnapshot(models.AbstractModel):
             dates,
         )
 
-    def _moved_order_dates(self, since):
-        return [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """
-                    SELECT date_order FROM sale_order WHERE write_date >= %(since)s
-                     UNION
-                    SELECT g.date_order FROM sms_program_order_gap g
-                     WHERE g.id = ANY(ARRAY(SELECT id FROM sale_order
-                                             WHERE write_date >= %(since)s))
-                     UNION
-                    SELECT date_order FROM sms_program_order_gap WHERE order_id IS NULL
-                    """,
-                    since=since,
-                )
-            )
-        ]
-
     def _sync_journey_facts(self, facts, ids):
         """The fact rows ``ids`` of ``facts`` computed again; those that differ are
         written and move the totals (``_apply_delta``)."""
         if not ids:
             return
         total, _link, _query, key, sums = JOURNEY_FACTS[facts]
-        self._sync_rows(facts, self._journey_facts_query(facts, ids), ids)
+        self._sync_rows(facts, self._journey_facts_query(facts, ids, kept=True), ids)
         self._apply_delta(total, facts, key, sums)
 
     def _sync_rows(self, table, query, ids):
