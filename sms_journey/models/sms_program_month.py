@@ -139,7 +139,8 @@ class SmsProgramMonth(models.Model):
         happened; the *order* part (churn, reactivation, attributed revenue from the
         order gaps ``gaps``; SMS sent and their cost from the SMS rows ``results``) moves
         by the rows that changed (``sign``: -1 for rows taken away). ``dirty``: only the
-        periods of that table (company_id, lo, hi in UTC)."""
+        rows of the company and period (lo, hi in UTC) of the row ``d`` of the query
+        around (``sms.result.snapshot._count_event_days``)."""
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(part, at, company, source, **values):
@@ -149,10 +150,7 @@ class SmsProgramMonth(models.Model):
             if dirty:
                 restrict = (
                     f" {'AND' if ' WHERE ' in source else 'WHERE'}"
-                    f" {at} >= (SELECT min(lo) FROM {dirty})"
-                    f" AND {at} < (SELECT max(hi) FROM {dirty})"
-                    f" AND EXISTS (SELECT 1 FROM {dirty} d WHERE d.company_id = {company}"
-                    f" AND {at} >= d.lo AND {at} < d.hi)"
+                    f" {company} = d.company_id AND {at} >= d.lo AND {at} < d.hi"
                 )
             return (
                 f"SELECT {company} AS company_id, {at} AS at, '{part}'::varchar AS part,"

@@ -221,14 +221,17 @@ class SmsResultSnapshot(models.AbstractModel):
                 WHERE part = 'event' AND (company_id, day) IN (SELECT company_id, day
                                                                  FROM sms_program_day_dirty)"""
         )
-        union = Month._union(Month._branches(dirty="sms_program_day_dirty")["event"])
+        # each day's rows are its company's rows of its period in UTC: read by the
+        # indexes of the dates, summed without converting each to the local day
+        union = Month._union(Month._branches(dirty=True)["event"])
         cr.execute(
             SQL(
                 """INSERT INTO sms_program_day
-                   SELECT q.* FROM (%s) q
-                    WHERE (q.company_id, q.day) IN (SELECT company_id, day
-                                                      FROM sms_program_day_dirty)""",
-                Month._day_query(union),
+                   SELECT d.company_id, d.day, 'event'::varchar, %s, SUM(u.sign)
+                     FROM sms_program_day_dirty d CROSS JOIN LATERAL (%s) u
+                    GROUP BY d.company_id, d.day""",
+                SQL(", ").join(SQL("SUM(u.sign * u.%s)", SQL.identifier(c)) for c in COLUMNS),
+                union,
             )
         )
 
