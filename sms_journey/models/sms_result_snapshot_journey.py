@@ -64,17 +64,14 @@ HOLDOUT_GAPS = """
 # reading the participants again
 HOLDOUT_FROM_FACTS = """
 SELECT f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_start,
-       f.window_end, 1,
-       (COUNT(o.id) > 0)::int,
-       COALESCE(SUM(o.amount_total), 0),
-       COALESCE(SUM(o.amount_total), 0) * COALESCE(SUM(o.amount_total), 0)
+       f.window_end, 1, (o.orders > 0)::int, o.revenue, o.revenue * o.revenue
   FROM sms_journey_holdout_fact_old f
-  LEFT JOIN sms_program_order_gap o
-         ON o.family_id = f.family_id
-        AND o.date_order > f.window_start AND o.date_order <= f.window_end
+ CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS orders, COALESCE(SUM(g.amount_total), 0) AS revenue
+          FROM sms_program_order_gap g
+         WHERE g.family_id = f.family_id
+           AND g.date_order > f.window_start AND g.date_order <= f.window_end) o
  WHERE f.participant_id IS NOT NULL AND NOT f.id = ANY(%s)
- GROUP BY f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_start,
-          f.window_end
 """
 HOLDOUT_KEY = ("journey_id", "holdout")
 HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
