@@ -93,11 +93,12 @@ class SmsResultSnapshot(models.AbstractModel):
     the oldest open transaction) and computes again only what that touches: the rows of
     the SMS that changed, whose totals and campaign buckets move by the difference
     (``_update_results``, ``_apply_delta``); the order gaps of the customers whose orders
-    changed, the dashboard's days they and the SMS rows move, the days where a reply, a
-    call, an e-mail, a survey answer or a consent change happened (``_update_program``);
-    the step facts of the traces and the control-group facts of the participants
-    touched (``_update_journey``); the global control group's facts of the contacts
-    touched (``_update_holdout``). A refresh costs what changed, not the history.
+    changed (``_update_gaps``); the step facts of the traces and the control-group facts
+    of the participants touched, or whose family's orders moved in their goal window
+    (``_update_journey``, reading the gaps); the dashboard's days the gaps and the SMS
+    rows move, the days where a reply, a call, an e-mail, a survey answer or a consent
+    change happened (``_update_program``); the global control group's facts of the
+    contacts touched (``_update_holdout``). A refresh costs what changed, not the history.
     The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
     (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
     on a journey, step, variant or mailing are read live from the attributed orders
