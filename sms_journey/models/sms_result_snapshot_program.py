@@ -216,6 +216,9 @@ class SmsResultSnapshot(models.AbstractModel):
         cr.execute(self._dirty_days_sql(since, message_id))
         if not self.env.execute_query(SQL("SELECT 1 FROM sms_program_day_dirty LIMIT 1")):
             return
+        # without statistics the planner takes the temporary table for 1,570 days: the
+        # count below was estimated at 1.5 M rows at 3 M orders, and JIT-compiled (2 s)
+        cr.execute("ANALYZE sms_program_day_dirty")
         cr.execute(
             """DELETE FROM sms_program_day
                 WHERE part = 'event' AND (company_id, day) IN (SELECT company_id, day
