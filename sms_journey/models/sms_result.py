@@ -63,7 +63,7 @@ SELECT s.*,
            (t.replied_at IS NOT NULL)::int AS replied,
            (t.opted_out_at IS NOT NULL)::int AS opted_out,
            COALESCE(t.cost, 0.0)::numeric AS cost
-      FROM %(traces)s t
+      FROM sms_journey_trace t
       JOIN sms_journey j ON j.id = t.journey_id
      WHERE t.action IN ('sms', 'survey', 'appointment')
        AND (t.state IN ('sent', 'held_out') OR t.sms_uuid IS NOT NULL)

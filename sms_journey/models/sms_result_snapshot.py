@@ -65,9 +65,6 @@ INCREMENTAL_TABLES = (
 # order gaps hold each order's total, the control-group facts read them)
 SCHEMA_VERSION = "3"
 SCHEMA = "sms_journey.results_schema"
-# the journey traces a refresh touches, copied once (temporary): the SMS rows and the step
-# facts read them
-TOUCHED_TRACES = "sms_journey_trace_touched"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
 
@@ -222,7 +219,7 @@ class SmsResultSnapshot(models.AbstractModel):
         families = self._changed_families(since)
         # the order gaps first: the control-group facts read them
         gaps_kept = self._update_gaps(families, since)
-        self._update_journey(since, trace_ids, families, gaps_kept, touched=bool(trace_ids))
+        self._update_journey(since, trace_ids, families, gaps_kept)
         if gaps_kept:
             self._update_program(since, message_id, results_changed)
         self._update_holdout(since, families)
@@ -231,7 +228,7 @@ class SmsResultSnapshot(models.AbstractModel):
             for table in (*INCREMENTAL_TABLES, "sms_holdout_fact")
             for age in ("old", "new")
         ]
-        temps += ["sms_program_day_dirty", "sms_program_month_dirty", TOUCHED_TRACES]
+        temps += ["sms_program_day_dirty", "sms_program_month_dirty"]
         self.env.cr.execute(
             SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))
         )

@@ -7,8 +7,6 @@ import json
 from odoo import models
 from odoo.tools import SQL
 
-from .sms_result_snapshot import TOUCHED_TRACES
-
 # the goal of each journey the control-group sums were computed with ({id: days})
 JOURNEY_SETTINGS = "sms_journey.results_journey_goals"
 
@@ -20,7 +18,7 @@ SELECT t.id, t.id AS trace_id, t.journey_id, t.step_id,
        COALESCE(t.converted, FALSE)::int AS converted,
        (t.branch IS NOT DISTINCT FROM 'yes')::int AS yes,
        (t.branch IS NOT DISTINCT FROM 'no')::int AS no
-  FROM {traces} t
+  FROM sms_journey_trace t
  WHERE %s
 """
 STEP_KEY = ("journey_id", "step_id")
@@ -87,7 +85,7 @@ JOURNEY_FACTS = {
     "sms_journey_step_fact": (
         "sms_journey_step_total",
         ("trace_id", "sms_journey_trace"),
-        STEP_FACTS.format(traces="sms_journey_trace"),
+        STEP_FACTS,
         STEP_KEY,
         STEP_SUMS,
     ),
@@ -108,17 +106,13 @@ class SmsResultSnapshot(models.AbstractModel):
 
     _inherit = "sms.result.snapshot"
 
-    def _journey_facts_query(self, facts, ids=None, kept=False, touched=False):
+    def _journey_facts_query(self, facts, ids=None, kept=False):
         """The fact rows of ``facts``: all, or those of the ids ``ids``; the
         control-group facts from the kept order gaps when ``kept`` (up to date: the
-        build and the refresh keep them first), else from the orders themselves; the
-        step facts from the traces the refresh copied when ``touched``
-        (``TOUCHED_TRACES``)."""
+        build and the refresh keep them first), else from the orders themselves."""
         query = JOURNEY_FACTS[facts][2]
         if kept and facts == "sms_journey_holdout_fact":
             query = HOLDOUT_FACTS % {"orders": HOLDOUT_GAPS}
-        elif touched:
-            query = STEP_FACTS.format(traces=TOUCHED_TRACES)
         if ids is None:
             return SQL(query, SQL("TRUE"))
         if facts == "sms_journey_holdout_fact":
@@ -219,14 +213,13 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         }
 
-    def _update_journey(self, since, trace_ids, families, gaps_kept=True, touched=False):
+    def _update_journey(self, since, trace_ids, families, gaps_kept=True):
         """The step facts of the traces ``trace_ids`` (and of deleted traces), the
         control-group facts of the participants written since, of the customers
         ``families`` (their orders changed), of journeys whose goal changed and of
         deleted participants, computed again; the totals moved by the difference.
         ``gaps_kept``: the order gaps of ``families`` were just kept, and those that
-        moved are in ``sms_program_order_gap_old`` / ``_new`` (else built again);
-        ``touched``: the traces ``trace_ids`` were copied (``TOUCHED_TRACES``)."""
+        moved are in ``sms_program_order_gap_old`` / ``_new`` (else built again)."""
         parameters = self.env["ir.config_parameter"].sudo()
         goals = self._journey_goals()
         known = json.loads(parameters.get_param(JOURNEY_SETTINGS) or "{}")
@@ -237,7 +230,7 @@ class SmsResultSnapshot(models.AbstractModel):
             SQL("SELECT id FROM sms_journey_step_fact WHERE trace_id IS NULL")
         )
         self._sync_journey_facts(
-            "sms_journey_step_fact", list(trace_ids) + [row[0] for row in orphans], touched
+            "sms_journey_step_fact", list(trace_ids) + [row[0] for row in orphans]
         )
         participants = self.env.execute_query(
             SQL(
@@ -317,15 +310,13 @@ class SmsResultSnapshot(models.AbstractModel):
             dates,
         )
 
-    def _sync_journey_facts(self, facts, ids, touched=False):
-        """The fact rows ``ids`` of ``facts`` computed again (``touched``: as
-        ``_journey_facts_query``); those that differ are written and move the totals
-        (``_apply_delta``)."""
+    def _sync_journey_facts(self, facts, ids):
+        """The fact rows ``ids`` of ``facts`` computed again; those that differ are
+        written and move the totals (``_apply_delta``)."""
         if not ids:
             return
         total, _link, _query, key, sums = JOURNEY_FACTS[facts]
-        query = self._journey_facts_query(facts, ids, kept=True, touched=touched)
-        self._sync_rows(facts, query, ids)
+        self._sync_rows(facts, self._journey_facts_query(facts, ids, kept=True), ids)
         self._apply_delta(total, facts, key, sums)
 
     def _sync_rows(self, table, query, ids):

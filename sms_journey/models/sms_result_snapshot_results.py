@@ -6,7 +6,7 @@ from odoo.tools import SQL
 
 from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
-from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS, TOUCHED_TRACES
+from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
 
 # the columns of an SMS row its campaign report rows are computed from (with its clicks
 # and replies): when none changed and no click or reply was written, they stay the same
@@ -103,25 +103,13 @@ class SmsResultSnapshot(models.AbstractModel):
                 "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s)", result_ids
             )
         )
-        # the traces touched, read once: their step facts read them too (_update_journey)
-        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(TOUCHED_TRACES)))
-        cr.execute(
-            SQL(
-                """CREATE TEMP TABLE %s AS SELECT * FROM sms_journey_trace
-                    WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))""",
-                SQL.identifier(TOUCHED_TRACES),
-                list(trace_ids),
-            )
-        )
         cr.execute(
             SQL(
                 """INSERT INTO sms_result_new
                    SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
                           CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
                      FROM (%s) q""",
-                self._result_query(
-                    trace_ids, mailing_trace_ids, traces=SQL.identifier(TOUCHED_TRACES)
-                ),
+                self._result_query(trace_ids, mailing_trace_ids),
             )
         )
         cr.execute("ANALYZE sms_result_old, sms_result_new")
@@ -308,17 +296,15 @@ class SmsResultSnapshot(models.AbstractModel):
             for column in key
         )
 
-    def _result_query(self, trace_ids=None, mailing_trace_ids=None, traces=None):
+    def _result_query(self, trace_ids=None, mailing_trace_ids=None):
         """The rows of ``sms.result`` from the live tables: all of them, or those of the
-        journey traces ``trace_ids`` (read from the relation ``traces``, default the
-        table) and the mailing traces ``mailing_trace_ids``."""
+        journey traces ``trace_ids`` and the mailing traces ``mailing_trace_ids``."""
 
         def only(column, ids):
             return SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(column), list(ids))
 
         return SQL(
             RESULT_QUERY,
-            traces=traces or SQL("sms_journey_trace"),
             journey_filter=only("t.id", trace_ids),
             mailing_filter=only("mt.id", mailing_trace_ids),
         )
