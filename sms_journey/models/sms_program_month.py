@@ -95,16 +95,17 @@ class SmsProgramMonth(models.Model):
 
     def _gap_query(self, orders=None):
         """One row per confirmed order: whether it reactivated its customer, when the
-        customer becomes inactive after it, its attributed revenue (if attributed); for
+        customer becomes inactive after it, its attributed revenue (if attributed), its
+        total (the control-group sums read it, ``sms_result_snapshot_journey.py``); for
         every order, or those of the SQL ``orders`` (id, company_id, date_order,
-        family_id, attributed, attributed_revenue: the confirmed orders of whole
-        families, ``sms.result.snapshot._family_orders``)."""
+        family_id, attributed, attributed_revenue, amount_total: the confirmed orders of
+        whole families, ``sms.result.snapshot._family_orders``)."""
         if orders is None:
             orders = SQL(
                 """SELECT so.id, so.company_id, so.date_order,
                           COALESCE(p.commercial_partner_id, p.id) AS family_id,
                           so.sms_attribution_kind IS NOT NULL AS attributed,
-                          so.sms_attributed_revenue AS attributed_revenue
+                          so.sms_attributed_revenue AS attributed_revenue, so.amount_total
                      FROM sale_order so
                      JOIN res_partner p ON p.id = so.partner_id
                     WHERE so.state = 'sale'"""
@@ -115,13 +116,14 @@ class SmsProgramMonth(models.Model):
                        g.previous_order < g.date_order - g.gap AS reactivated,
                        CASE WHEN g.next_order IS NULL OR g.next_order > g.date_order + g.gap
                             THEN g.date_order + g.gap END AS churn_at,
-                       g.family_id, g.attributed, g.attributed_revenue
+                       g.family_id, g.attributed, g.attributed_revenue, g.amount_total
                   FROM (
                     SELECT so.id, so.company_id, so.date_order,
                            make_interval(days => COALESCE(c.sms_inactivity_days, 90)) AS gap,
                            lag(so.date_order) OVER w AS previous_order,
                            lead(so.date_order) OVER w AS next_order,
-                           so.family_id, so.attributed, so.attributed_revenue
+                           so.family_id, so.attributed, so.attributed_revenue,
+                           so.amount_total
                       FROM (%s) so
                       JOIN res_company c ON c.id = so.company_id
                     WINDOW w AS (PARTITION BY so.family_id ORDER BY so.date_order, so.id)
@@ -137,7 +139,8 @@ class SmsProgramMonth(models.Model):
         happened; the *order* part (churn, reactivation, attributed revenue from the
         order gaps ``gaps``; SMS sent and their cost from the SMS rows ``results``) moves
         by the rows that changed (``sign``: -1 for rows taken away). ``dirty``: only the
-        periods of that table (company_id, lo, hi in UTC)."""
+        rows of the company and period (lo, hi in UTC) of the row ``d`` of the query
+        around (``sms.result.snapshot._count_event_days``)."""
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(part, at, company, source, **values):
@@ -147,10 +150,7 @@ class SmsProgramMonth(models.Model):
             if dirty:
                 restrict = (
                     f" {'AND' if ' WHERE ' in source else 'WHERE'}"
-                    f" {at} >= (SELECT min(lo) FROM {dirty})"
-                    f" AND {at} < (SELECT max(hi) FROM {dirty})"
-                    f" AND EXISTS (SELECT 1 FROM {dirty} d WHERE d.company_id = {company}"
-                    f" AND {at} >= d.lo AND {at} < d.hi)"
+                    f" {company} = d.company_id AND {at} >= d.lo AND {at} < d.hi"
                 )
             return (
                 f"SELECT {company} AS company_id, {at} AS at, '{part}'::varchar AS part,"

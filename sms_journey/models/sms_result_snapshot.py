@@ -61,8 +61,9 @@ INCREMENTAL_TABLES = (
     "sms_journey_holdout_fact",
     "sms_journey_holdout",
 )
-# the shape of the tables above: when it changes, the upgrade builds them again
-SCHEMA_VERSION = "2"
+# the shape of the tables above: when it changes, the upgrade builds them again (3: the
+# order gaps hold each order's total, the control-group facts read them)
+SCHEMA_VERSION = "3"
 SCHEMA = "sms_journey.results_schema"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
@@ -92,11 +93,12 @@ class SmsResultSnapshot(models.AbstractModel):
     the oldest open transaction) and computes again only what that touches: the rows of
     the SMS that changed, whose totals and campaign buckets move by the difference
     (``_update_results``, ``_apply_delta``); the order gaps of the customers whose orders
-    changed, the dashboard's days they and the SMS rows move, the days where a reply, a
-    call, an e-mail, a survey answer or a consent change happened (``_update_program``);
-    the step facts of the traces and the control-group facts of the participants
-    touched (``_update_journey``); the global control group's facts of the contacts
-    touched (``_update_holdout``). A refresh costs what changed, not the history.
+    changed (``_update_gaps``); the step facts of the traces and the control-group facts
+    of the participants touched, or whose family's orders moved in their goal window
+    (``_update_journey``, reading the gaps); the dashboard's days the gaps and the SMS
+    rows move, the days where a reply, a call, an e-mail, a survey answer or a consent
+    change happened (``_update_program``); the global control group's facts of the
+    contacts touched (``_update_holdout``). A refresh costs what changed, not the history.
     The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
     (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
     on a journey, step, variant or mailing are read live from the attributed orders
@@ -211,11 +213,15 @@ class SmsResultSnapshot(models.AbstractModel):
         the live tables, and the totals, the campaign report and the dashboard move by
         the difference (old rows out, new rows in)."""
         trace_ids, mailing_trace_ids = self._dirty_results(since)
-        if trace_ids or mailing_trace_ids:
+        results_changed = bool(trace_ids or mailing_trace_ids)
+        if results_changed:
             self._update_results(trace_ids, mailing_trace_ids, since)
         families = self._changed_families(since)
-        self._update_journey(since, trace_ids, families)
-        self._update_program(since, message_id, bool(trace_ids or mailing_trace_ids), families)
+        # the order gaps first: the control-group facts read them
+        gaps_kept = self._update_gaps(families, since)
+        self._update_journey(since, trace_ids, families, gaps_kept)
+        if gaps_kept:
+            self._update_program(since, message_id, results_changed)
         self._update_holdout(since, families)
         temps = [
             f"{table}_{age}"

@@ -25,10 +25,16 @@ STEP_KEY = ("journey_id", "step_id")
 STEP_SUMS = ("skipped", "held_out", "converted", "yes", "no")
 
 # one row per participant: whether its contact's family confirmed an order within the
-# journey's goal after the enrolment, and for how much (the orders' totals)
+# journey's goal after the enrolment (its window), and for how much (the orders' totals),
+# from the orders (``HOLDOUT_ORDERS``: what the kept facts must equal) or the kept order
+# gaps (one row per confirmed order of the family, its total with it, kept before these
+# facts: a family's orders in the window are a range of one index, not a dozen random
+# pages of ``sale_order``)
 HOLDOUT_FACTS = """
 SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS holdout,
        COALESCE(rp.commercial_partner_id, rp.id) AS family_id,
+       p.enrolled_at AS window_start,
+       p.enrolled_at + make_interval(days => j.goal_days) AS window_end,
        1 AS participants,
        (COUNT(o.id) > 0)::int AS converted,
        COALESCE(SUM(o.amount_total), 0) AS revenue,
@@ -36,13 +42,36 @@ SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS
   FROM sms_journey_participant p
   JOIN sms_journey j ON j.id = p.journey_id
   JOIN res_partner rp ON rp.id = p.partner_id
+  %(orders)s
+ WHERE %%s
+ GROUP BY p.id, j.goal_days, rp.commercial_partner_id, rp.id
+"""
+HOLDOUT_ORDERS = """
   LEFT JOIN res_partner op ON op.commercial_partner_id = COALESCE(rp.commercial_partner_id, rp.id)
   LEFT JOIN sale_order o
          ON o.partner_id = op.id AND o.state = 'sale'
         AND o.date_order > p.enrolled_at
         AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
- WHERE %s
- GROUP BY p.id, rp.commercial_partner_id, rp.id
+"""
+HOLDOUT_GAPS = """
+  LEFT JOIN sms_program_order_gap o
+         ON o.family_id = COALESCE(rp.commercial_partner_id, rp.id)
+        AND o.date_order > p.enrolled_at
+        AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+"""
+# the facts of participants not written since whose family's orders moved: the same from
+# their kept fact (``<facts>_old``: journey, control group, family and window), without
+# reading the participants again
+HOLDOUT_FROM_FACTS = """
+SELECT f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_start,
+       f.window_end, 1, (o.orders > 0)::int, o.revenue, o.revenue * o.revenue
+  FROM sms_journey_holdout_fact_old f
+ CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS orders, COALESCE(SUM(g.amount_total), 0) AS revenue
+          FROM sms_program_order_gap g
+         WHERE g.family_id = f.family_id
+           AND g.date_order > f.window_start AND g.date_order <= f.window_end) o
+ WHERE f.participant_id IS NOT NULL AND NOT f.id = ANY(%s)
 """
 HOLDOUT_KEY = ("journey_id", "holdout")
 HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
@@ -63,7 +92,7 @@ JOURNEY_FACTS = {
     "sms_journey_holdout_fact": (
         "sms_journey_holdout",
         ("participant_id", "sms_journey_participant"),
-        HOLDOUT_FACTS,
+        HOLDOUT_FACTS % {"orders": HOLDOUT_ORDERS},
         HOLDOUT_KEY,
         HOLDOUT_SUMS,
     ),
@@ -77,9 +106,13 @@ class SmsResultSnapshot(models.AbstractModel):
 
     _inherit = "sms.result.snapshot"
 
-    def _journey_facts_query(self, facts, ids=None):
-        """The fact rows of ``facts``: all, or those of the ids ``ids``."""
+    def _journey_facts_query(self, facts, ids=None, kept=False):
+        """The fact rows of ``facts``: all, or those of the ids ``ids``; the
+        control-group facts from the kept order gaps when ``kept`` (up to date: the
+        build and the refresh keep them first), else from the orders themselves."""
         query = JOURNEY_FACTS[facts][2]
+        if kept and facts == "sms_journey_holdout_fact":
+            query = HOLDOUT_FACTS % {"orders": HOLDOUT_GAPS}
         if ids is None:
             return SQL(query, SQL("TRUE"))
         if facts == "sms_journey_holdout_fact":
@@ -156,7 +189,11 @@ class SmsResultSnapshot(models.AbstractModel):
         for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
             cr.execute(SQL("TRUNCATE %s, %s", SQL.identifier(facts), SQL.identifier(total)))
             cr.execute(
-                SQL("INSERT INTO %s %s", SQL.identifier(facts), self._journey_facts_query(facts))
+                SQL(
+                    "INSERT INTO %s %s",
+                    SQL.identifier(facts),
+                    self._journey_facts_query(facts, kept=True),
+                )
             )
             columns = SQL(", ").join(SQL.identifier(c) for c in (*key, *sums, "row_count"))
             cr.execute(
@@ -176,11 +213,13 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         }
 
-    def _update_journey(self, since, trace_ids, families):
+    def _update_journey(self, since, trace_ids, families, gaps_kept=True):
         """The step facts of the traces ``trace_ids`` (and of deleted traces), the
         control-group facts of the participants written since, of the customers
         ``families`` (their orders changed), of journeys whose goal changed and of
-        deleted participants, computed again; the totals moved by the difference."""
+        deleted participants, computed again; the totals moved by the difference.
+        ``gaps_kept``: the order gaps of ``families`` were just kept, and those that
+        moved are in ``sms_program_order_gap_old`` / ``_new`` (else built again)."""
         parameters = self.env["ir.config_parameter"].sudo()
         goals = self._journey_goals()
         known = json.loads(parameters.get_param(JOURNEY_SETTINGS) or "{}")
@@ -200,65 +239,76 @@ class SmsResultSnapshot(models.AbstractModel):
                  UNION
                 SELECT id FROM sms_journey_holdout_fact WHERE participant_id IS NULL
                  UNION
-                SELECT p.id
-                  FROM sms_journey_participant p JOIN sms_journey j ON j.id = p.journey_id
-                 WHERE p.id = ANY(ARRAY(
-                        SELECT p.id FROM sms_journey_participant p
-                         WHERE p.partner_id = ANY(ARRAY(
-                                    SELECT id FROM res_partner
-                                     WHERE commercial_partner_id
-                                           = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
-                                     UNION
-                                    SELECT unnest(%(families)s::int[])))
-                         UNION
-                        SELECT id FROM sms_journey_holdout_fact
-                         WHERE family_id = ANY(%(families)s)))
-                   AND %(in_window)s
-                 UNION
                 SELECT id FROM sms_journey_participant WHERE journey_id = ANY(%(journeys)s)
                 """,
                 since=since,
-                families=list(families),
-                in_window=self._in_goal_window(since, families),
                 journeys=changed,
             )
         )
-        self._sync_journey_facts("sms_journey_holdout_fact", [row[0] for row in participants])
+        self._sync_holdout_facts([row[0] for row in participants], families, gaps_kept)
 
-    def _in_goal_window(self, since, families):
-        """SQL: whether the goal window of participant ``p`` (journey ``j``) holds the
-        date of an order written since ``since``, as it is or as the order gaps kept it
-        (not yet moved: ``_update_program`` runs after), or of a deleted order — if not,
-        its control-group fact cannot have changed. Up to ``MOVED_DATES`` distinct dates
-        (a bulk change of orders: every participant of the families)."""
-        dates = self._moved_order_dates(since) if families else []
+    def _sync_holdout_facts(self, ids, families, gaps_kept):
+        """The control-group facts of the participants ``ids`` computed again, and those
+        of the other participants of ``families`` whose goal window holds a moved order
+        (``_in_goal_window``) computed from their kept fact; those that differ are
+        written and move the sums (``_apply_delta``). (A contact moved to another
+        company keeps its family until its participant is written.)"""
+        if not (ids or families):
+            return
+        facts = "sms_journey_holdout_fact"
+        total, _link, _query, key, sums = JOURNEY_FACTS[facts]
+        self._new_temps(facts)
+        cr = self.env.cr
+        # arrays of unknown length: read by the indexes, not the whole table
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_journey_holdout_fact_old
+                   SELECT * FROM sms_journey_holdout_fact
+                    WHERE id = ANY(ARRAY(SELECT unnest(%(ids)s::int[])))
+                    UNION ALL
+                   SELECT * FROM sms_journey_holdout_fact f
+                    WHERE f.family_id = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
+                      AND NOT f.id = ANY(%(ids)s) AND %(in_window)s""",
+                ids=ids,
+                families=list(families),
+                in_window=self._in_goal_window(families, gaps_kept),
+            )
+        )
+        cr.execute(
+            SQL(
+                "INSERT INTO sms_journey_holdout_fact_new %s UNION ALL %s",
+                self._journey_facts_query(facts, ids, kept=True),
+                SQL(HOLDOUT_FROM_FACTS, ids),
+            )
+        )
+        self._write_differing(facts)
+        self._apply_delta(total, facts, key, sums)
+
+    def _in_goal_window(self, families, gaps_kept):
+        """SQL: whether the goal window of the control-group fact ``f`` holds the date of
+        an order gap that moved (``_update_gaps``: as it was or as it is; a deleted
+        order's gap was) — if not, the fact cannot have changed. Up to ``MOVED_DATES``
+        distinct dates (a bulk change of orders, or the gaps built again: every fact of
+        the families)."""
+        if not (families and gaps_kept):
+            return SQL("TRUE")
+        dates = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    """SELECT date_order FROM sms_program_order_gap_old
+                        UNION
+                       SELECT date_order FROM sms_program_order_gap_new"""
+                )
+            )
+        ]
         if len(dates) > MOVED_DATES:
             return SQL("TRUE")
         return SQL(
             """EXISTS (SELECT 1 FROM unnest(%s::timestamp[]) m (at)
-                        WHERE m.at > p.enrolled_at
-                          AND m.at <= p.enrolled_at + make_interval(days => j.goal_days))""",
+                        WHERE m.at > f.window_start AND m.at <= f.window_end)""",
             dates,
         )
-
-    def _moved_order_dates(self, since):
-        return [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """
-                    SELECT date_order FROM sale_order WHERE write_date >= %(since)s
-                     UNION
-                    SELECT g.date_order FROM sms_program_order_gap g
-                     WHERE g.id = ANY(ARRAY(SELECT id FROM sale_order
-                                             WHERE write_date >= %(since)s))
-                     UNION
-                    SELECT date_order FROM sms_program_order_gap WHERE order_id IS NULL
-                    """,
-                    since=since,
-                )
-            )
-        ]
 
     def _sync_journey_facts(self, facts, ids):
         """The fact rows ``ids`` of ``facts`` computed again; those that differ are
@@ -266,7 +316,7 @@ class SmsResultSnapshot(models.AbstractModel):
         if not ids:
             return
         total, _link, _query, key, sums = JOURNEY_FACTS[facts]
-        self._sync_rows(facts, self._journey_facts_query(facts, ids), ids)
+        self._sync_rows(facts, self._journey_facts_query(facts, ids, kept=True), ids)
         self._apply_delta(total, facts, key, sums)
 
     def _sync_rows(self, table, query, ids):
