@@ -15,20 +15,18 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.sms_journey.tests.common import new_partner_template
 from odoo.addons.sms_journey.tools.gateways.twilio import compute_signature
-from odoo.addons.sms_twilio.tests.common import MockSmsTwilioApi
+
+from .common import OdooTwilioCompanyMixin
 
 TWILIO_NUMBER = "+32455998877"  # the Belgian number of MockSmsTwilioApi._setup_sms_twilio
 CUSTOMER = "+32470123456"
 
 
 @tagged("post_install", "-at_install")
-class TestOdooTwilio(MockSmsTwilioApi, HttpCase):
+class TestOdooTwilio(OdooTwilioCompanyMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company = cls.env.company
-        cls.company.sms_gateway_id = False
-        cls._setup_sms_twilio(cls.company)
         cls.company.write(
             {
                 "sms_courtesy_reply": "Acme: thanks, we got your message.",
@@ -38,9 +36,7 @@ class TestOdooTwilio(MockSmsTwilioApi, HttpCase):
         )
         cls.token = cls.company.sudo().sms_twilio_auth_token
         cls.anchor = cls.company._sms_journey_twilio_gateway()
-        cls.partner = cls.env["res.partner"].create(
-            {"name": "Lotte Peeters", "mobile": CUSTOMER, "country_id": cls.env.ref("base.be").id}
-        )
+        cls.partner = cls._customer("Lotte Peeters", CUSTOMER, "base.be")
         cls.env["sms.keyword.rule"].search([]).active = False
 
     # helpers ---------------------------------------------------------------

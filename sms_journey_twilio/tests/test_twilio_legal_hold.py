@@ -9,23 +9,18 @@ from freezegun import freeze_time
 
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.sms_twilio.tests.common import MockSmsTwilioApi
+from .common import OdooTwilioCompanyMixin
 
 EVENING_IN_MIAMI = datetime(2026, 3, 11, 0, 30)  # 20:30: Florida allows 8:00-20:00
 MORNING_IN_MIAMI = datetime(2026, 3, 11, 12, 0)  # 08:00
 
 
 @tagged("post_install", "-at_install")
-class TestTwilioLegalHold(MockSmsTwilioApi, TransactionCase):
+class TestTwilioLegalHold(OdooTwilioCompanyMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company = cls.env.company
-        cls.company.sms_gateway_id = False
-        cls._setup_sms_twilio(cls.company)
-        cls.partner = cls.env["res.partner"].create(
-            {"name": "Miami", "mobile": "+1 305 555 0142", "country_id": cls.env.ref("base.us").id}
-        )
+        cls.partner = cls._customer("Miami", "+1 305 555 0142", "base.us")
         cls.partner._sms_consent_set("opted_in", "web_form", "form")
 
     def at(self, moment):
