@@ -52,6 +52,7 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8779)
     parser.add_argument("--modules", default="base_vat,sms_journey")
     parser.add_argument("--run-backfill", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument("--run-refresh", metavar="DB", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -268,25 +269,65 @@ def backfill(args, db):
     return result
 
 
-def run_backfill(db):
-    """(Child process.) Run the backfill cron job, as Odoo's cron worker does, until the
-    facts are computed."""
+def first_refresh(args, db):
+    """The results' refresh cron run once by a separate process, as a cron worker: after
+    the install it builds the reports from the history (the install no longer does)."""
+    sampler = LockSampler(db, args.interval)
+    sampler.start()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--run-refresh", db], check=True)
+    wall = time.perf_counter() - started
+    sampler.stop()
+    result = {
+        "wall": wall,
+        "exclusive": max(sampler.hold(t, "exclusive") for t in TABLES),
+        "blocks writes": max(sampler.hold(t, "blocks writes") for t in TABLES),
+    }
+    print(
+        f"first results refresh (builds the reports from the history): {wall:.0f} s; "
+        f"ACCESS EXCLUSIVE ≤ {result['exclusive']:.0f} s, "
+        f"write-blocking ≤ {result['blocks writes']:.0f} s",
+        flush=True,
+    )
+    return result
+
+
+def cron_registry(db, *log_handlers):
+    """(Child process.) Odoo's registry of ``db`` and a connection, as a cron worker."""
     sys.path.insert(0, ODOO_SRC)
     import odoo as odoo_module
     from odoo.tools import config
 
     config.parse_config(
-        [
-            "-d",
-            db,
-            f"--addons-path={ADDONS_PATH}",
-            "--log-level=warn",
-            "--log-handler=odoo.addons.sms_journey.models.res_partner_facts_backfill:INFO",
-        ]
+        ["-d", db, f"--addons-path={ADDONS_PATH}", "--log-level=warn", *log_handlers]
     )
-    registry = odoo_module.modules.registry.Registry(db)
-    connection = odoo_module.sql_db.db_connect(db)
     threading.current_thread().dbname = db
+    return (
+        odoo_module,
+        odoo_module.modules.registry.Registry(db),
+        odoo_module.sql_db.db_connect(db),
+    )
+
+
+def run_refresh(db):
+    """(Child process.) Run the results' refresh cron job once, as Odoo's cron worker."""
+    odoo_module, registry, connection = cron_registry(db)
+    with registry.cursor() as cr:
+        env = odoo_module.api.Environment(cr, odoo_module.SUPERUSER_ID, {})
+        cron_id = env.ref("sms_journey.ir_cron_sms_result_refresh").id
+    IrCron = registry["ir.cron"]
+    with connection.cursor() as cron_cr:
+        job = IrCron._acquire_one_job(cron_cr, cron_id)
+        if job:
+            IrCron._process_job(connection, cron_cr, job)
+
+
+def run_backfill(db):
+    """(Child process.) Run the backfill cron job, as Odoo's cron worker does, until the
+    facts are computed."""
+    odoo_module, registry, connection = cron_registry(
+        db, "--log-handler=odoo.addons.sms_journey.models.res_partner_facts_backfill:INFO"
+    )
     with registry.cursor() as cr:
         env = odoo_module.api.Environment(cr, odoo_module.SUPERUSER_ID, {})
         cron_id = env.ref("sms_journey.ir_cron_sms_facts_backfill").id
@@ -309,12 +350,16 @@ def main():
     if args.run_backfill:
         run_backfill(args.run_backfill)
         return
+    if args.run_refresh:
+        run_refresh(args.run_refresh)
+        return
     template = f"{args.prefix}_tpl_{args.contacts}_{args.orders}"
     build_template(args, template)
     results = [install(args, template, module) for module in args.modules.split(",")]
     journey = next((r for r in results if r["module"] == "sms_journey"), None)
     if journey:
         filled = backfill(args, journey["db"])
+        built = first_refresh(args, journey["db"])
         anchor = next((r for r in results if r["module"] == "base_vat"), None)
         ours = max(journey[t, "exclusive"] for t in TABLES)
         goals = [
@@ -326,6 +371,7 @@ def main():
             ("no write_date moved", not any(journey["touched"].values())),
             ("backfill ≤ 10 min", filled["wall"] <= 600),
             ("each batch < 1 s", filled["slowest"] < 1),
+            ("the first results refresh holds nothing exclusive", built["exclusive"] < 1),
         ]
         if anchor:
             theirs = max(anchor[t, "exclusive"] for t in TABLES)

@@ -161,7 +161,7 @@ class SmsResultSnapshot(models.AbstractModel):
     def _build_holdout(self):
         """Build the sums of every kept period from scratch (install, upgrade, full
         refresh)."""
-        self.env.cr.execute("TRUNCATE sms_holdout_state, sms_holdout_fact, sms_holdout_total")
+        self._clear(["sms_holdout_state", "sms_holdout_fact", "sms_holdout_total"])
         self._update_holdout(None, [])
 
     def _update_holdout(self, since, families):

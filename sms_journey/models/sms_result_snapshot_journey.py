@@ -187,7 +187,7 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr = self.env.cr
         for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
-            cr.execute(SQL("TRUNCATE %s, %s", SQL.identifier(facts), SQL.identifier(total)))
+            self._clear([facts, total])
             cr.execute(
                 SQL(
                     "INSERT INTO %s %s",

@@ -36,7 +36,7 @@ class SmsResultSnapshot(models.AbstractModel):
         parameters.set_param(COMPANY_SETTINGS, self._company_settings())
         cr = self.env.cr
         Month = self.env["sms.program.month"]
-        cr.execute("TRUNCATE sms_program_order_gap, sms_program_day, sms_program_month")
+        self._clear(["sms_program_order_gap", "sms_program_day", "sms_program_month"])
         cr.execute(
             SQL(
                 "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q", Month._gap_query()
