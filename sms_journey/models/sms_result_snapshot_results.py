@@ -112,7 +112,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 self._result_query(trace_ids, mailing_trace_ids),
             )
         )
-        cr.execute("ANALYZE sms_result_old, sms_result_new")
+        cr.execute("ANALYZE sms_result_old (id), sms_result_new (id)")
         # the campaign report's rows read the SMS rows just computed, not the table
         if since is not None:
             result_ids = self._moved_event_results(since)
@@ -227,7 +227,9 @@ class SmsResultSnapshot(models.AbstractModel):
                 ),
             )
         )
-        cr.execute("ANALYZE sms_result_event_fact_old, sms_result_event_fact_new")
+        cr.execute(
+            "ANALYZE sms_result_event_fact_old (result_id), sms_result_event_fact_new (result_id)"
+        )
         self._drop_same("sms_result_event_fact", "result_id")
         cr.execute(
             """DELETE FROM sms_result_event_fact f
@@ -239,14 +241,16 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute("INSERT INTO sms_result_event_fact SELECT * FROM sms_result_event_fact_new")
 
-    def _apply_delta(self, table, facts, key, sums):
+    def _apply_delta(self, table, facts, key, sums, with_=None):
         """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
-        ones (``<facts>_old``, ``<facts>_new``); drop the groups left without rows."""
+        ones (``<facts>_old``, ``<facts>_new``: temporary tables, or the queries of the
+        WITH clause ``with_``); drop the groups left without rows."""
         keys = SQL(", ").join(SQL.identifier(c) for c in key)
         columns = SQL(", ").join(SQL.identifier(c) for c in sums)
         self.env.cr.execute(
             SQL(
                 """
+                %(with_)s
                 INSERT INTO %(table)s (%(keys)s, %(columns)s, row_count)
                 SELECT %(keys)s, %(signed)s, SUM(d.sign)
                   FROM (SELECT 1 AS sign, %(keys)s, %(columns)s FROM %(new)s
@@ -257,6 +261,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 ON CONFLICT (%(conflict)s) DO UPDATE
                    SET %(add)s, row_count = %(table)s.row_count + EXCLUDED.row_count
                 """,
+                with_=with_ or SQL(),
                 table=SQL.identifier(table),
                 keys=keys,
                 columns=columns,

@@ -363,3 +363,41 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
                 )
             )
             self.assertEqual(fact, [(converted,)])
+
+    def test_family_order_moves(self):
+        """A family's order repriced, moved from one participant's goal window to
+        another's, into both, another order in both, then both canceled, the
+        participants unwritten: each refresh moves their control-group facts in place
+        by the gaps that moved, as a computation from scratch does."""
+        partner = self.partners[0]
+        self._journey_sms(partner, T0 + H, cancel=False)  # goal window: T0 to T0 + 14 days
+        self._journey_sms(partner, T0 + 72 * H + H, cancel=False)  # T0 + 3 to 17 days
+        self._apply("order", 0, 48, False)
+        order = self.env["sale.order"].search([("partner_id", "=", partner.id)])
+        self.Snapshot._refresh()
+
+        def cancel_all():
+            self.env["sale.order"].search(
+                [("partner_id", "=", partner.id), ("state", "=", "sale")]
+            )._action_cancel()
+
+        for change, facts in (
+            (lambda: order.order_line.write({"price_unit": 40}), [(1, 40), (0, 0)]),
+            (lambda: order.write({"date_order": T0 + 16 * 24 * H}), [(0, 0), (1, 40)]),
+            (lambda: order.write({"date_order": T0 + 5 * 24 * H}), [(1, 40), (1, 40)]),
+            (lambda: self._apply("order", 0, 6 * 24, False), [(1, 140), (1, 140)]),
+            (order._action_cancel, [(1, 100), (1, 100)]),
+            (cancel_all, [(0, 0), (0, 0)]),
+        ):
+            self._age_writes()
+            change()
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed()
+            kept = self.env.execute_query(
+                SQL(
+                    """SELECT converted, revenue FROM sms_journey_holdout_fact
+                        WHERE family_id = %s ORDER BY window_start""",
+                    partner.id,
+                )
+            )
+            self.assertEqual(kept, facts)
