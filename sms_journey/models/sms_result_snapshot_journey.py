@@ -385,26 +385,66 @@ class SmsResultSnapshot(models.AbstractModel):
             self.env.cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
 
     def _write_differing(self, table):
-        """Replace in ``table`` the rows of ``<table>_old`` by those of ``<table>_new``
-        (by primary key ``id``), the rows that are the same in both left alone and taken
-        out of both."""
-        cr = self.env.cr
+        """Bring in ``table`` the rows of ``<table>_old`` to those of ``<table>_new`` (by
+        primary key ``id``), the rows that are the same in both left alone and taken
+        out of both (``_write_rows``)."""
         old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
         self._drop_same(table, "id")
         # a temporary table has no statistics: without them the planner may read the
         # whole table to join it (its row count and ids are enough: the other columns'
         # statistics cost as much again, and no plan reads them); taken once the rows
         # that are the same are out (they are most, often)
-        cr.execute(SQL("ANALYZE %s (id), %s (id)", old, new))
+        self.env.cr.execute(SQL("ANALYZE %s (id), %s (id)", old, new))
+        self._write_rows(table)
+
+    def _write_rows(self, table):
+        """Write in ``table`` the rows that differ (``<table>_old`` as they are in it,
+        ``<table>_new`` as they must be, by primary key ``id``): updated in place when in
+        both (an update of columns without index stays on its page and adds no index
+        entry), deleted when only old, inserted when only new."""
+        cr = self.env.cr
+        old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
+        columns = [
+            SQL.identifier(name)
+            for (name,) in self.env.execute_query(
+                SQL(
+                    """SELECT attname FROM pg_attribute
+                        WHERE attrelid = %s::regclass AND attnum > 0
+                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum""",
+                    table,
+                )
+            )
+        ]
         # an array, not a subquery: the planner would read the whole table to join it
         cr.execute(
             SQL(
-                "DELETE FROM %s WHERE id = ANY(ARRAY(SELECT id FROM %s))",
+                """UPDATE %(table)s t SET (%(columns)s) = (%(values)s) FROM %(new)s n
+                    WHERE t.id = n.id AND t.id = ANY(ARRAY(SELECT id FROM %(new)s))""",
+                table=SQL.identifier(table),
+                columns=SQL(", ").join(columns),
+                values=SQL(", ").join(SQL("n.%s", c) for c in columns),
+                new=new,
+            )
+        )
+        cr.execute(
+            SQL(
+                """DELETE FROM %s WHERE id = ANY(ARRAY(
+                       SELECT o.id FROM %s o
+                        WHERE NOT EXISTS (SELECT 1 FROM %s n WHERE n.id = o.id)))""",
                 SQL.identifier(table),
+                old,
+                new,
+            )
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO %s SELECT * FROM %s n
+                    WHERE NOT EXISTS (SELECT 1 FROM %s o WHERE o.id = n.id)""",
+                SQL.identifier(table),
+                new,
                 old,
             )
         )
-        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), new))
 
     def _recomputed_journey(self, table):
         """What ``table`` (a fact table or its totals) must equal, from scratch."""

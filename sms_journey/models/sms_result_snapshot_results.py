@@ -120,31 +120,7 @@ class SmsResultSnapshot(models.AbstractModel):
             mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
         self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
         self._drop_same("sms_result", "id")
-        cr.execute(
-            """DELETE FROM sms_result
-                WHERE id = ANY(ARRAY(SELECT o.id FROM sms_result_old o
-                                      WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n
-                                                         WHERE n.id = o.id)))"""
-        )
-        columns = [
-            name
-            for (name,) in self.env.execute_query(
-                SQL(
-                    """SELECT attname FROM pg_attribute
-                        WHERE attrelid = 'sms_result'::regclass AND attnum > 0
-                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"""
-                )
-            )
-        ]
-        cr.execute(
-            SQL(
-                """INSERT INTO sms_result SELECT * FROM sms_result_new
-                   ON CONFLICT (id) DO UPDATE SET %s""",
-                SQL(", ").join(
-                    SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns
-                ),
-            )
-        )
+        self._write_rows("sms_result")
 
     def _moved_event_results(self, since):
         """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
