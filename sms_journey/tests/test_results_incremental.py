@@ -368,7 +368,8 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         """A family's order repriced, moved from one participant's goal window to
         another's, into both, another order in both, then both canceled, the
         participants unwritten: each refresh moves their control-group facts in place
-        by the gaps that moved, as a computation from scratch does."""
+        by the gaps that moved, as a computation from scratch does; so does a refresh
+        that builds the dashboard again."""
         partner = self.partners[0]
         self._journey_sms(partner, T0 + H, cancel=False)  # goal window: T0 to T0 + 14 days
         self._journey_sms(partner, T0 + 72 * H + H, cancel=False)  # T0 + 3 to 17 days
@@ -381,6 +382,10 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
                 [("partner_id", "=", partner.id), ("state", "=", "sale")]
             )._action_cancel()
 
+        def new_period_and_order():
+            self.env.company.sms_inactivity_days = 45
+            self._apply("order", 0, 7 * 24, False)
+
         for change, facts in (
             (lambda: order.order_line.write({"price_unit": 40}), [(1, 40), (0, 0)]),
             (lambda: order.write({"date_order": T0 + 16 * 24 * H}), [(0, 0), (1, 40)]),
@@ -388,6 +393,9 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             (lambda: self._apply("order", 0, 6 * 24, False), [(1, 140), (1, 140)]),
             (order._action_cancel, [(1, 100), (1, 100)]),
             (cancel_all, [(0, 0), (0, 0)]),
+            # the dashboard built again (another inactivity period): the facts of the
+            # family computed again from their kept rows
+            (new_period_and_order, [(1, 100), (1, 100)]),
         ):
             self._age_writes()
             change()
