@@ -345,6 +345,30 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             row = Month.search([(k, "=", v) for k, v in month.items()])
             self.assertEqual(sum(row.mapped("churned")), churned)
 
+    def test_churn_within_a_second(self):
+        """A churn date a fraction of a second before a refresh (an order dated to the
+        microsecond, as by an import in SQL) is counted once: a refresh counts churn up
+        to the whole second it stores, the next one from there."""
+        self.env.company.sms_inactivity_days = 30
+        self._apply("order", 0, 0, False)
+        self.env.flush_all()
+        half = timedelta(microseconds=500_000)
+        self.env.cr.execute(
+            "UPDATE sale_order SET date_order = %s WHERE partner_id = %s",
+            [T0 + half, self.partners[0].id],
+        )
+        self.env.invalidate_all()
+        churn_at = T0 + timedelta(days=30) + half
+        for now in (churn_at + half / 2, churn_at - half + H):
+            snapshot = self.Snapshot.with_context(results_now=now)
+            snapshot._refresh()
+        self.assertKeptEqualsRecomputed(snapshot)
+        month = churn_at.date().replace(day=1)
+        rows = self.env["sms.program.month"].search(
+            [("company_id", "=", self.env.company.id), ("month", "=", month)]
+        )
+        self.assertEqual(sum(rows.mapped("churned")), 1)
+
     def test_family_order_in_window(self):
         """An order of a participant's family within its goal window, the participant
         itself unwritten: the next refresh moves its control-group fact from the kept
