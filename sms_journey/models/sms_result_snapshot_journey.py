@@ -59,9 +59,10 @@ HOLDOUT_GAPS = """
         AND o.date_order > p.enrolled_at
         AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
 """
-# the facts of participants not written since whose family's orders moved: the same from
-# their kept fact (``<facts>_old``: journey, control group, family and window), without
-# reading the participants again
+# the facts of participants not written since of the families whose order gaps were
+# built again (``_update_gaps``: the whole dashboard): the same from their kept fact
+# (``<facts>_old``: journey, control group, family and window), without reading the
+# participants again
 HOLDOUT_FROM_FACTS = """
 SELECT f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_start,
        f.window_end, 1, (o.orders > 0)::int, o.revenue, o.revenue * o.revenue
@@ -73,11 +74,71 @@ SELECT f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_st
            AND g.date_order > f.window_start AND g.date_order <= f.window_end) o
  WHERE f.participant_id IS NOT NULL AND NOT f.id = ANY(%s)
 """
+# the facts of participants not written since whose family's order gaps moved
+# (``_update_order_gaps``: ``sms_program_order_gap_old`` as they were, ``_new`` as they
+# are, the gaps that differ only), moved in place: the gaps netted by family and date
+# (a gap whose date and total stayed goes out and back), each fact whose goal window holds
+# one takes its total; it converted if an order came in, or, when one went out, if its
+# window still holds one (the family's gaps by date: one index range). Only the facts
+# that changed are written; as they are and as they were (``moved_fact_new`` / ``_old``)
+# they move the sums (``_apply_delta``).
+HOLDOUT_MOVED = """
+WITH gaps AS (
+    SELECT family_id, date_order, SUM(sign) AS orders, SUM(sign * amount_total) AS revenue
+      FROM (SELECT family_id, date_order, COALESCE(amount_total, 0) AS amount_total, -1 AS sign
+              FROM sms_program_order_gap_old
+             UNION ALL
+            SELECT family_id, date_order, COALESCE(amount_total, 0), 1
+              FROM sms_program_order_gap_new) g
+     GROUP BY family_id, date_order
+    HAVING SUM(sign) <> 0 OR SUM(sign * amount_total) <> 0
+), moved AS (
+    SELECT f.id, f.family_id, f.window_start, f.window_end, f.converted, f.revenue,
+           f.revenue_squares, f.revenue + SUM(g.revenue) AS new_revenue,
+           bool_or(g.orders < 0) AS lost, bool_or(g.orders > 0) AS added
+      FROM gaps g
+     -- each gap's family read by its index (OFFSET 0: not flattened into a join; the
+     -- planner, taking the gaps for many more, read the whole table to hash it); a gap
+     -- that only adds an order without total to a fact that converted changes nothing
+     CROSS JOIN LATERAL (
+            SELECT * FROM sms_journey_holdout_fact f
+             WHERE f.family_id = g.family_id
+               AND g.date_order > f.window_start AND g.date_order <= f.window_end
+               AND f.participant_id IS NOT NULL AND NOT f.id = ANY(%(ids)s)
+               AND (g.revenue <> 0 OR g.orders < 0 OR f.converted = 0)
+            OFFSET 0) f
+     GROUP BY f.id, f.family_id, f.window_start, f.window_end, f.converted, f.revenue,
+              f.revenue_squares
+), changed AS (
+    SELECT m.*,
+           CASE WHEN m.lost THEN EXISTS (
+                    SELECT 1 FROM sms_program_order_gap o
+                     WHERE o.family_id = m.family_id
+                       AND o.date_order > m.window_start AND o.date_order <= m.window_end)::int
+                WHEN m.added THEN 1 ELSE m.converted END AS new_converted
+      FROM moved m
+), updated AS (
+    UPDATE sms_journey_holdout_fact f
+       SET converted = c.new_converted, revenue = c.new_revenue,
+           revenue_squares = c.new_revenue * c.new_revenue
+      FROM changed c
+     WHERE f.id = c.id
+       -- an array: the facts read by their primary key, not the whole table
+       AND f.id = ANY(ARRAY(SELECT id FROM changed
+                             WHERE new_converted <> converted OR new_revenue <> revenue))
+ RETURNING f.journey_id, f.holdout, f.participants, f.converted, f.revenue,
+           f.revenue_squares, c.converted AS old_converted, c.revenue AS old_revenue,
+           c.revenue_squares AS old_squares
+), moved_fact_new AS (
+    SELECT journey_id, holdout, participants, converted, revenue, revenue_squares FROM updated
+), moved_fact_old AS (
+    SELECT journey_id, holdout, participants, old_converted AS converted,
+           old_revenue AS revenue, old_squares AS revenue_squares
+      FROM updated
+)
+"""
 HOLDOUT_KEY = ("journey_id", "holdout")
 HOLDOUT_SUMS = ("participants", "converted", "revenue", "revenue_squares")
-
-# the most distinct order dates the participants' goal windows are checked against
-MOVED_DATES = 500
 
 # fact table, its totals, the record its rows follow (set to NULL when it is deleted),
 # the query of its rows, the totals' key and sums
@@ -248,15 +309,20 @@ class SmsResultSnapshot(models.AbstractModel):
         self._sync_holdout_facts([row[0] for row in participants], families, gaps_kept)
 
     def _sync_holdout_facts(self, ids, families, gaps_kept):
-        """The control-group facts of the participants ``ids`` computed again, and those
-        of the other participants of ``families`` whose goal window holds a moved order
-        (``_in_goal_window``) computed from their kept fact; those that differ are
-        written and move the sums (``_apply_delta``). (A contact moved to another
-        company keeps its family until its participant is written.)"""
-        if not (ids or families):
-            return
+        """The control-group facts of the participants ``ids`` computed again; those of
+        the other participants of ``families`` moved in place by the order gaps that
+        moved (``HOLDOUT_MOVED``), or, when the gaps were built again, computed from
+        their kept fact; those that differ are written and move the sums
+        (``_apply_delta``). (A contact moved to another company keeps its family until
+        its participant is written.)"""
         facts = "sms_journey_holdout_fact"
         total, _link, _query, key, sums = JOURNEY_FACTS[facts]
+        if families and gaps_kept:
+            moved = SQL(HOLDOUT_MOVED, ids=ids)
+            self._apply_delta(total, "moved_fact", key, sums, with_=moved)
+            families = []
+        if not (ids or families):
+            return
         self._new_temps(facts)
         cr = self.env.cr
         # arrays of unknown length: read by the indexes, not the whole table
@@ -268,10 +334,9 @@ class SmsResultSnapshot(models.AbstractModel):
                     UNION ALL
                    SELECT * FROM sms_journey_holdout_fact f
                     WHERE f.family_id = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
-                      AND NOT f.id = ANY(%(ids)s) AND %(in_window)s""",
+                      AND NOT f.id = ANY(%(ids)s)""",
                 ids=ids,
                 families=list(families),
-                in_window=self._in_goal_window(families, gaps_kept),
             )
         )
         cr.execute(
@@ -283,32 +348,6 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         self._write_differing(facts)
         self._apply_delta(total, facts, key, sums)
-
-    def _in_goal_window(self, families, gaps_kept):
-        """SQL: whether the goal window of the control-group fact ``f`` holds the date of
-        an order gap that moved (``_update_gaps``: as it was or as it is; a deleted
-        order's gap was) — if not, the fact cannot have changed. Up to ``MOVED_DATES``
-        distinct dates (a bulk change of orders, or the gaps built again: every fact of
-        the families)."""
-        if not (families and gaps_kept):
-            return SQL("TRUE")
-        dates = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """SELECT date_order FROM sms_program_order_gap_old
-                        UNION
-                       SELECT date_order FROM sms_program_order_gap_new"""
-                )
-            )
-        ]
-        if len(dates) > MOVED_DATES:
-            return SQL("TRUE")
-        return SQL(
-            """EXISTS (SELECT 1 FROM unnest(%s::timestamp[]) m (at)
-                        WHERE m.at > f.window_start AND m.at <= f.window_end)""",
-            dates,
-        )
 
     def _sync_journey_facts(self, facts, ids):
         """The fact rows ``ids`` of ``facts`` computed again; those that differ are
@@ -346,24 +385,66 @@ class SmsResultSnapshot(models.AbstractModel):
             self.env.cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
 
     def _write_differing(self, table):
-        """Replace in ``table`` the rows of ``<table>_old`` by those of ``<table>_new``
-        (by primary key ``id``), the rows that are the same in both left alone and taken
-        out of both."""
+        """Bring in ``table`` the rows of ``<table>_old`` to those of ``<table>_new`` (by
+        primary key ``id``), the rows that are the same in both left alone and taken
+        out of both (``_write_rows``)."""
+        old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
+        self._drop_same(table, "id")
+        # a temporary table has no statistics: without them the planner may read the
+        # whole table to join it (its row count and ids are enough: the other columns'
+        # statistics cost as much again, and no plan reads them); taken once the rows
+        # that are the same are out (they are most, often)
+        self.env.cr.execute(SQL("ANALYZE %s (id), %s (id)", old, new))
+        self._write_rows(table)
+
+    def _write_rows(self, table):
+        """Write in ``table`` the rows that differ (``<table>_old`` as they are in it,
+        ``<table>_new`` as they must be, by primary key ``id``): updated in place when in
+        both (an update of columns without index stays on its page and adds no index
+        entry), deleted when only old, inserted when only new."""
         cr = self.env.cr
         old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
-        # a temporary table has no statistics: without them the planner may read the
-        # whole table to join it
-        cr.execute(SQL("ANALYZE %s, %s", old, new))
-        self._drop_same(table, "id")
+        columns = [
+            SQL.identifier(name)
+            for (name,) in self.env.execute_query(
+                SQL(
+                    """SELECT attname FROM pg_attribute
+                        WHERE attrelid = %s::regclass AND attnum > 0
+                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum""",
+                    table,
+                )
+            )
+        ]
         # an array, not a subquery: the planner would read the whole table to join it
         cr.execute(
             SQL(
-                "DELETE FROM %s WHERE id = ANY(ARRAY(SELECT id FROM %s))",
+                """UPDATE %(table)s t SET (%(columns)s) = (%(values)s) FROM %(new)s n
+                    WHERE t.id = n.id AND t.id = ANY(ARRAY(SELECT id FROM %(new)s))""",
+                table=SQL.identifier(table),
+                columns=SQL(", ").join(columns),
+                values=SQL(", ").join(SQL("n.%s", c) for c in columns),
+                new=new,
+            )
+        )
+        cr.execute(
+            SQL(
+                """DELETE FROM %s WHERE id = ANY(ARRAY(
+                       SELECT o.id FROM %s o
+                        WHERE NOT EXISTS (SELECT 1 FROM %s n WHERE n.id = o.id)))""",
                 SQL.identifier(table),
+                old,
+                new,
+            )
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO %s SELECT * FROM %s n
+                    WHERE NOT EXISTS (SELECT 1 FROM %s o WHERE o.id = n.id)""",
+                SQL.identifier(table),
+                new,
                 old,
             )
         )
-        cr.execute(SQL("INSERT INTO %s SELECT * FROM %s", SQL.identifier(table), new))
 
     def _recomputed_journey(self, table):
         """What ``table`` (a fact table or its totals) must equal, from scratch."""

@@ -51,11 +51,14 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _churn_now(self):
         """The time up to which the order gaps' churn is counted: the transaction's
-        (``results_now`` in the context: a test's clock)."""
-        return (
+        (``results_now`` in the context: a test's clock), to the second: the next
+        refresh counts from the time stored (``CHURN_NOW``, whole seconds), and a churn
+        date in the fraction of a second before it was counted twice."""
+        now = (
             self.env.context.get("results_now")
             or self.env.execute_query(SQL("SELECT now() AT TIME ZONE 'UTC'"))[0][0]
         )
+        return now.replace(microsecond=0)
 
     def _update_gaps(self, families, since):
         """The order gaps of the customers ``families`` (their orders changed since

@@ -112,7 +112,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 self._result_query(trace_ids, mailing_trace_ids),
             )
         )
-        cr.execute("ANALYZE sms_result_old, sms_result_new")
+        cr.execute("ANALYZE sms_result_old (id), sms_result_new (id)")
         # the campaign report's rows read the SMS rows just computed, not the table
         if since is not None:
             result_ids = self._moved_event_results(since)
@@ -120,31 +120,7 @@ class SmsResultSnapshot(models.AbstractModel):
             mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
         self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
         self._drop_same("sms_result", "id")
-        cr.execute(
-            """DELETE FROM sms_result
-                WHERE id = ANY(ARRAY(SELECT o.id FROM sms_result_old o
-                                      WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n
-                                                         WHERE n.id = o.id)))"""
-        )
-        columns = [
-            name
-            for (name,) in self.env.execute_query(
-                SQL(
-                    """SELECT attname FROM pg_attribute
-                        WHERE attrelid = 'sms_result'::regclass AND attnum > 0
-                          AND NOT attisdropped AND attname <> 'id' ORDER BY attnum"""
-                )
-            )
-        ]
-        cr.execute(
-            SQL(
-                """INSERT INTO sms_result SELECT * FROM sms_result_new
-                   ON CONFLICT (id) DO UPDATE SET %s""",
-                SQL(", ").join(
-                    SQL("%s = EXCLUDED.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns
-                ),
-            )
-        )
+        self._write_rows("sms_result")
 
     def _moved_event_results(self, since):
         """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
@@ -227,7 +203,9 @@ class SmsResultSnapshot(models.AbstractModel):
                 ),
             )
         )
-        cr.execute("ANALYZE sms_result_event_fact_old, sms_result_event_fact_new")
+        cr.execute(
+            "ANALYZE sms_result_event_fact_old (result_id), sms_result_event_fact_new (result_id)"
+        )
         self._drop_same("sms_result_event_fact", "result_id")
         cr.execute(
             """DELETE FROM sms_result_event_fact f
@@ -239,14 +217,16 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute("INSERT INTO sms_result_event_fact SELECT * FROM sms_result_event_fact_new")
 
-    def _apply_delta(self, table, facts, key, sums):
+    def _apply_delta(self, table, facts, key, sums, with_=None):
         """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
-        ones (``<facts>_old``, ``<facts>_new``); drop the groups left without rows."""
+        ones (``<facts>_old``, ``<facts>_new``: temporary tables, or the queries of the
+        WITH clause ``with_``); drop the groups left without rows."""
         keys = SQL(", ").join(SQL.identifier(c) for c in key)
         columns = SQL(", ").join(SQL.identifier(c) for c in sums)
         self.env.cr.execute(
             SQL(
                 """
+                %(with_)s
                 INSERT INTO %(table)s (%(keys)s, %(columns)s, row_count)
                 SELECT %(keys)s, %(signed)s, SUM(d.sign)
                   FROM (SELECT 1 AS sign, %(keys)s, %(columns)s FROM %(new)s
@@ -257,6 +237,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 ON CONFLICT (%(conflict)s) DO UPDATE
                    SET %(add)s, row_count = %(table)s.row_count + EXCLUDED.row_count
                 """,
+                with_=with_ or SQL(),
                 table=SQL.identifier(table),
                 keys=keys,
                 columns=columns,

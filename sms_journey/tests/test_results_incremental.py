@@ -345,6 +345,30 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             row = Month.search([(k, "=", v) for k, v in month.items()])
             self.assertEqual(sum(row.mapped("churned")), churned)
 
+    def test_churn_within_a_second(self):
+        """A churn date a fraction of a second before a refresh (an order dated to the
+        microsecond, as by an import in SQL) is counted once: a refresh counts churn up
+        to the whole second it stores, the next one from there."""
+        self.env.company.sms_inactivity_days = 30
+        self._apply("order", 0, 0, False)
+        self.env.flush_all()
+        half = timedelta(microseconds=500_000)
+        self.env.cr.execute(
+            "UPDATE sale_order SET date_order = %s WHERE partner_id = %s",
+            [T0 + half, self.partners[0].id],
+        )
+        self.env.invalidate_all()
+        churn_at = T0 + timedelta(days=30) + half
+        for now in (churn_at + half / 2, churn_at - half + H):
+            snapshot = self.Snapshot.with_context(results_now=now)
+            snapshot._refresh()
+        self.assertKeptEqualsRecomputed(snapshot)
+        month = churn_at.date().replace(day=1)
+        rows = self.env["sms.program.month"].search(
+            [("company_id", "=", self.env.company.id), ("month", "=", month)]
+        )
+        self.assertEqual(sum(rows.mapped("churned")), 1)
+
     def test_family_order_in_window(self):
         """An order of a participant's family within its goal window, the participant
         itself unwritten: the next refresh moves its control-group fact from the kept
@@ -363,3 +387,49 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
                 )
             )
             self.assertEqual(fact, [(converted,)])
+
+    def test_family_order_moves(self):
+        """A family's order repriced, moved from one participant's goal window to
+        another's, into both, another order in both, then both canceled, the
+        participants unwritten: each refresh moves their control-group facts in place
+        by the gaps that moved, as a computation from scratch does; so does a refresh
+        that builds the dashboard again."""
+        partner = self.partners[0]
+        self._journey_sms(partner, T0 + H, cancel=False)  # goal window: T0 to T0 + 14 days
+        self._journey_sms(partner, T0 + 72 * H + H, cancel=False)  # T0 + 3 to 17 days
+        self._apply("order", 0, 48, False)
+        order = self.env["sale.order"].search([("partner_id", "=", partner.id)])
+        self.Snapshot._refresh()
+
+        def cancel_all():
+            self.env["sale.order"].search(
+                [("partner_id", "=", partner.id), ("state", "=", "sale")]
+            )._action_cancel()
+
+        def new_period_and_order():
+            self.env.company.sms_inactivity_days = 45
+            self._apply("order", 0, 7 * 24, False)
+
+        for change, facts in (
+            (lambda: order.order_line.write({"price_unit": 40}), [(1, 40), (0, 0)]),
+            (lambda: order.write({"date_order": T0 + 16 * 24 * H}), [(0, 0), (1, 40)]),
+            (lambda: order.write({"date_order": T0 + 5 * 24 * H}), [(1, 40), (1, 40)]),
+            (lambda: self._apply("order", 0, 6 * 24, False), [(1, 140), (1, 140)]),
+            (order._action_cancel, [(1, 100), (1, 100)]),
+            (cancel_all, [(0, 0), (0, 0)]),
+            # the dashboard built again (another inactivity period): the facts of the
+            # family computed again from their kept rows
+            (new_period_and_order, [(1, 100), (1, 100)]),
+        ):
+            self._age_writes()
+            change()
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed()
+            kept = self.env.execute_query(
+                SQL(
+                    """SELECT converted, revenue FROM sms_journey_holdout_fact
+                        WHERE family_id = %s ORDER BY window_start""",
+                    partner.id,
+                )
+            )
+            self.assertEqual(kept, facts)
