@@ -46,6 +46,21 @@ def ensure_db(db, modules="sms_journey", fresh=False):
         )
 
 
+def process_cpu(pid):
+    """CPU seconds (user + system) the process ``pid`` has used so far: a PostgreSQL
+    backend's, next to this process's ``time.process_time()`` (on a shared machine the
+    wall time mostly tells the load)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(cr):
+    """CPU seconds (user + system) of the PostgreSQL backend serving ``cr``."""
+    cr.execute("SELECT pg_backend_pid()")
+    return process_cpu(cr.fetchone()[0])
+
+
 def load_registry(db, *extra):
     sys.path.insert(0, ODOO_SRC)
     import odoo

@@ -46,7 +46,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from _odoo import ADDONS_PATH, ODOO_SRC, db_exists, odoo_bin
+from _odoo import ADDONS_PATH, ODOO_SRC, backend_cpu, db_exists, odoo_bin
 from bench_audience import generate, generated_data_parser
 
 
@@ -155,14 +155,6 @@ def upgrade(args):
 
 
 PROFILE = False
-
-
-def backend_cpu(cr):
-    """CPU seconds (user + system) of the PostgreSQL backend serving ``cr``."""
-    cr.execute("SELECT pg_backend_pid()")
-    with open(f"/proc/{cr.fetchone()[0]}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_on(cr, label, func):

@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 
-from _odoo import ADDONS_PATH, ODOO_SRC
+from _odoo import ADDONS_PATH, ODOO_SRC, backend_cpu
 
 TABLE = "sms_journey_participant"
 CONTACT_FK = f"{TABLE}_partner_id_fkey"
@@ -59,14 +59,6 @@ def parse_args():
     parser.add_argument("--rows", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=5)
     return parser.parse_args()
-
-
-def backend_cpu(cr):
-    """CPU seconds (user + system) of the PostgreSQL backend serving ``cr``."""
-    cr.execute("SELECT pg_backend_pid()")
-    with open(f"/proc/{cr.fetchone()[0]}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def spread_contacts(cr, rows, round_):

@@ -28,10 +28,9 @@ refresh (what the cron does every 15 minutes), twice. Target: each read under 1 
 
 import argparse
 import logging
-import os
 import time
 
-from _odoo import db_exists, ensure_db, load_registry
+from _odoo import db_exists, ensure_db, load_registry, process_cpu
 
 TRACES_SQL = """
 WITH p AS (
@@ -225,14 +224,6 @@ REFRESH_STEPS = {
     "_count_event_days": 0,
     "_update_months": 0,
 }
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid):
-    """CPU seconds (user + system) the PostgreSQL backend ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 class Clock:
@@ -243,7 +234,7 @@ class Clock:
         self.pid = cr.fetchone()[0]
 
     def now(self):
-        return time.perf_counter(), time.process_time(), backend_cpu(self.pid)
+        return time.perf_counter(), time.process_time(), process_cpu(self.pid)
 
     @staticmethod
     def format(spent):
