@@ -112,13 +112,15 @@ SELECT 'BENCH' || j, t.partner_id, t.partner_id, t.partner_id, %(company)s, %(cu
 
 
 # 10,000 new events after a refresh: 2,500 new SMS (a new participant's trace and outbox
-# row each), 2,500 late delivery reports on old SMS, 3,000 clicks and 1,000 replies on old
-# SMS, 1,000 confirmed orders attributed to old SMS
+# row each, other contacts each round: the same 2,500 again and again made families of
+# hundreds of participants no shop has), 2,500 late delivery reports on old SMS, 3,000
+# clicks and 1,000 replies on old SMS, 1,000 confirmed orders attributed to old SMS
 NEW_EVENTS_SQL = """
 WITH p AS (
     INSERT INTO sms_journey_participant (journey_id, company_id, partner_id, key, state,
                                          enrolled_at, create_date, write_date)
-    SELECT %(journey)s, %(company)s, %(base)s + 1 + (i %% %(participants)s),
+    SELECT %(journey)s, %(company)s,
+           %(base)s + 1 + ((i + %(round)s * 2500) %% %(participants)s),
            'bench-new-' || i || '-' || %(round)s, 'completed', now() AT TIME ZONE 'UTC',
            now(), now()
       FROM generate_series(1, 2500) AS i

@@ -114,6 +114,7 @@ class SmsResultSnapshot(models.AbstractModel):
             self._drop(name)
         self._create_base_indexes()
         if not self._create_tables():
+            self._create_journey_indexes()
             self._stamp()
         elif self._since() is not None:
             # an upgrade to a new shape: built again with the rows the reports had
@@ -238,7 +239,7 @@ class SmsResultSnapshot(models.AbstractModel):
             self._update_results(trace_ids, mailing_trace_ids, since)
         families = self._changed_families(since)
         # the order gaps first: the control-group facts read them
-        gaps_kept = self._update_gaps(families, since)
+        gaps_kept = self._update_gaps(since)
         self._update_journey(since, trace_ids, families, gaps_kept)
         if gaps_kept:
             self._update_program(since, message_id, results_changed)
@@ -248,7 +249,12 @@ class SmsResultSnapshot(models.AbstractModel):
             for table in (*INCREMENTAL_TABLES, "sms_holdout_fact")
             for age in ("old", "new")
         ]
-        temps += ["sms_program_day_dirty", "sms_program_month_dirty"]
+        temps += [
+            "sms_program_day_dirty",
+            "sms_program_month_dirty",
+            "sms_program_order_gap_bound",
+            "sms_program_order_gap_before",
+        ]
         self.env.cr.execute(
             SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))
         )

@@ -6,6 +6,7 @@ import json
 
 from odoo import models
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 # the goal of each journey the control-group sums were computed with ({id: days})
 JOURNEY_SETTINGS = "sms_journey.results_journey_goals"
@@ -236,9 +237,20 @@ class SmsResultSnapshot(models.AbstractModel):
                         SQL.identifier(column),
                     )
                 )
-        cr.execute(
-            "CREATE INDEX sms_journey_holdout_fact_family_id_index"
-            " ON sms_journey_holdout_fact (family_id)"
+        self._create_journey_indexes()
+
+    def _create_journey_indexes(self):
+        """A family's control-group facts by the end of their goal window: an order
+        moves only the facts whose window is still open at its date (``HOLDOUT_MOVED``),
+        not every participant the family ever had (a contact enrolled again and again
+        over the years). Created on tables of an earlier version too (``init``)."""
+        cr = self.env.cr
+        cr.execute("DROP INDEX IF EXISTS sms_journey_holdout_fact_family_id_index")
+        create_index(
+            cr,
+            "sms_journey_holdout_fact_family_id_window_end_index",
+            "sms_journey_holdout_fact",
+            ["family_id", "window_end"],
         )
 
     def _build_journey(self):

@@ -60,9 +60,9 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         return now.replace(microsecond=0)
 
-    def _update_gaps(self, families, since):
-        """The order gaps of the customers ``families`` (their orders changed since
-        ``since``) computed again (True); or, when an inactivity period or a time zone
+    def _update_gaps(self, since):
+        """The order gaps of the customers whose orders changed since ``since``
+        (``_changed_families``) computed again (True); or, when an inactivity period or a time zone
         changed (every order and day moves), the whole dashboard built again (False)."""
         parameters = self.env["ir.config_parameter"].sudo()
         if parameters.get_param(COMPANY_SETTINGS) != self._company_settings() or not (
@@ -70,7 +70,7 @@ class SmsResultSnapshot(models.AbstractModel):
         ):
             self._build_program()
             return False
-        self._update_order_gaps(families, since)
+        self._update_order_gaps(since)
         return True
 
     def _update_program(self, since, message_id, results_changed):
@@ -89,58 +89,102 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _changed_families(self, since):
         """The customers (commercial partners) whose orders were written since ``since``
-        or lost one (deleted)."""
+        or lost one (deleted); each with the earliest date of an order of theirs written
+        since (as it is and as it was) in ``sms_program_order_gap_bound`` (temporary:
+        family_id, first): their gaps before it stay as they are (``_update_order_gaps``)."""
+        cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_bound")
+        cr.execute(
+            SQL(
+                """
+                CREATE TEMP TABLE sms_program_order_gap_bound AS
+                SELECT family_id, min(date_order) AS first FROM (
+                    SELECT COALESCE(p.commercial_partner_id, p.id) AS family_id, o.date_order
+                      FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
+                     WHERE o.write_date >= %(since)s
+                     UNION ALL
+                    SELECT g.family_id, g.date_order FROM sms_program_order_gap g
+                      JOIN sale_order o ON o.id = g.id
+                     WHERE o.write_date >= %(since)s
+                     UNION ALL
+                    SELECT family_id, date_order FROM sms_program_order_gap
+                     WHERE order_id IS NULL
+                ) changed
+                GROUP BY family_id
+                """,
+                since=since,
+            )
+        )
         return [
             row[0]
             for row in self.env.execute_query(
-                SQL(
-                    """
-                    SELECT COALESCE(p.commercial_partner_id, p.id)
-                      FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
-                     WHERE o.write_date >= %(since)s
-                     UNION
-                    SELECT g.family_id FROM sms_program_order_gap g
-                      JOIN sale_order o ON o.id = g.id
-                     WHERE o.write_date >= %(since)s
-                     UNION
-                    SELECT family_id FROM sms_program_order_gap WHERE order_id IS NULL
-                    """,
-                    since=since,
-                )
+                SQL("SELECT family_id FROM sms_program_order_gap_bound")
             )
         ]
 
-    def _update_order_gaps(self, families, since):
-        """The order gaps of ``families`` computed again, from their kept gaps and the
-        orders written since ``since`` (read from ``sale_order``); only those that differ
-        are written, and stay as they were and as they are in
+    def _update_order_gaps(self, since):
+        """The order gaps of the changed families computed again from the first order of theirs
+        written since ``since`` (``sms_program_order_gap_bound``): an order's gap reads
+        the order before it and the one after it, so a family's gaps before the one just
+        before that order stay as they were, and are not read (a new order, the usual
+        change, moves two gaps: its own and the previous order's). The kept gaps from
+        there and the orders written since (read from ``sale_order``) give the gaps;
+        only those that differ are written, and stay as they were and as they are in
         ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
         self._new_temps("sms_program_order_gap")
         cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_before")
+        cr.execute("ANALYZE sms_program_order_gap_bound")
+        # for each family: the last kept gap before its first written order (the first
+        # gap that may change: its next order may), and the one before that (what the
+        # first's own previous order is read from: kept apart, it is not computed again);
+        # (date, id) as the gaps order the orders
         cr.execute(
-            SQL(
-                """INSERT INTO sms_program_order_gap_old
-                   SELECT * FROM sms_program_order_gap WHERE family_id = ANY(%s)""",
-                list(families),
-            )
+            """
+            CREATE TEMP TABLE sms_program_order_gap_before AS
+            SELECT b.family_id, g.id, g.date_order, g.position
+              FROM sms_program_order_gap_bound b
+             CROSS JOIN LATERAL (
+                    SELECT g.id, g.date_order,
+                           row_number() OVER (ORDER BY g.date_order DESC, g.id DESC) AS position
+                      FROM (SELECT id, date_order FROM sms_program_order_gap g
+                             WHERE g.family_id = b.family_id AND g.date_order < b.first
+                             ORDER BY g.date_order DESC, g.id DESC LIMIT 2) g) g
+            """
+        )
+        cr.execute(
+            """
+            INSERT INTO sms_program_order_gap_old
+            SELECT g.* FROM sms_program_order_gap_bound b
+              LEFT JOIN sms_program_order_gap_before f
+                     ON f.family_id = b.family_id AND f.position = 1
+             CROSS JOIN LATERAL (
+                    SELECT * FROM sms_program_order_gap g
+                     WHERE g.family_id = b.family_id
+                       AND g.date_order >= COALESCE(f.date_order, '-infinity')
+                       AND (f.id IS NULL OR (g.date_order, g.id) >= (f.date_order, f.id))
+                    OFFSET 0) g
+            """
         )
         cr.execute(
             SQL(
-                "INSERT INTO sms_program_order_gap_new SELECT q.*, q.id FROM (%s) q",
-                self.env["sms.program.month"]._gap_query(
-                    orders=self._family_orders(families, since)
-                ),
+                """INSERT INTO sms_program_order_gap_new
+                   SELECT q.*, q.id FROM (%s) q
+                    WHERE q.id NOT IN (SELECT id FROM sms_program_order_gap_before
+                                        WHERE position = 2)""",
+                self.env["sms.program.month"]._gap_query(orders=self._family_orders(since)),
             )
         )
         self._write_differing("sms_program_order_gap")
 
-    def _family_orders(self, families, since):
-        """The confirmed orders of ``families`` as ``_gap_query`` reads them (id,
+    def _family_orders(self, since):
+        """The confirmed orders of the changed families from their first gap that may
+        change on (``_update_order_gaps``), as ``_gap_query`` reads them (id,
         company_id, date_order, family_id, attributed, attributed_revenue,
-        amount_total): those
-        written since ``since`` from ``sale_order``, the others from their kept gap
-        (``sms_program_order_gap_old``), so that a customer's other orders are not read
-        again."""
+        amount_total): those written since ``since`` from ``sale_order``, the others
+        from their kept gap (``sms_program_order_gap_old``), with the order before the
+        first (only its date is read: the first's previous order), so that a customer's
+        other orders are not read again."""
         return SQL(
             """
             SELECT o.id, o.company_id, o.date_order, o.family_id, o.attributed,
@@ -149,6 +193,12 @@ class SmsResultSnapshot(models.AbstractModel):
              WHERE o.order_id IS NOT NULL
                AND o.id NOT IN (SELECT id FROM sale_order WHERE write_date >= %(since)s)
              UNION ALL
+            SELECT g.id, g.company_id, g.date_order, g.family_id, g.attributed,
+                   g.attributed_revenue, g.amount_total
+              FROM sms_program_order_gap_before f
+              JOIN sms_program_order_gap g ON g.id = f.id
+             WHERE f.position = 2
+             UNION ALL
             SELECT so.id, so.company_id, so.date_order,
                    COALESCE(p.commercial_partner_id, p.id),
                    so.sms_attribution_kind IS NOT NULL, so.sms_attributed_revenue,
@@ -156,10 +206,8 @@ class SmsResultSnapshot(models.AbstractModel):
               FROM sale_order so
               JOIN res_partner p ON p.id = so.partner_id
              WHERE so.write_date >= %(since)s AND so.state = 'sale'
-               AND COALESCE(p.commercial_partner_id, p.id) = ANY(%(families)s)
             """,
             since=since,
-            families=list(families),
         )
 
     def _move_order_days(self, before, now, results_changed):

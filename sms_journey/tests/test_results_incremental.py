@@ -433,3 +433,38 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
                 )
             )
             self.assertEqual(kept, facts)
+
+    def test_family_gaps_from_the_first_written(self):
+        """A customer's gaps are computed again from the order just before the first
+        one written on: a new last order, one moved between two others, one on the
+        same date as another, the first one canceled; after each refresh every gap
+        (the order before the first written one keeps its reactivation) equals a
+        computation from scratch."""
+        self.env.company.sms_inactivity_days = 30
+        for day in (0, 40, 80):  # each order after an inactive month: a reactivation
+            self._apply("order", 0, day * 24, False)
+        self.Snapshot._refresh()
+        orders = self.env["sale.order"].search(
+            [("partner_id", "=", self.partners[0].id)], order="date_order"
+        )
+
+        def reactivated():
+            return self.env.execute_query(
+                SQL(
+                    """SELECT count(*) FROM sms_program_order_gap
+                        WHERE family_id = %s AND reactivated""",
+                    self.partners[0].id,
+                )
+            )[0][0]
+
+        for change, count in (
+            (lambda: self._apply("order", 0, 120 * 24, False), 3),
+            (lambda: orders[1].write({"date_order": T0 + 60 * 24 * H}), 2),
+            (lambda: self._apply("order", 0, 60 * 24, False), 2),
+            (orders[0]._action_cancel, 1),
+        ):
+            self._age_writes()
+            change()
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed()
+            self.assertEqual(reactivated(), count)
