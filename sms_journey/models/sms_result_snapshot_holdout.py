@@ -25,6 +25,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..tools import global_holdout
+from ..tools.results import int_array
 
 HOLDOUT_KEY = ("period_id", "program", "program_id", "held")
 HOLDOUT_SUMS = ("converted", "revenue", "squares")
@@ -235,7 +236,8 @@ class SmsResultSnapshot(models.AbstractModel):
                 SELECT id FROM res_partner WHERE write_date >= %(since)s
                  UNION
                 SELECT id FROM res_partner
-                 WHERE commercial_partner_id = ANY(%(families)s) OR id = ANY(%(families)s)
+                 WHERE commercial_partner_id = ANY(%(families)s::int[])
+                    OR id = ANY(%(families)s::int[])
                  UNION
                 SELECT partner_id FROM sale_order WHERE write_date >= %(since)s
                  UNION
@@ -245,7 +247,7 @@ class SmsResultSnapshot(models.AbstractModel):
                  WHERE write_date >= %(since)s AND trace_type = 'sms' AND model = 'res.partner'
                 """,
                 since=since,
-                families=list(families),
+                families=int_array(families),
             )
         )
         return sorted(row[0] for row in rows if row[0])
@@ -314,7 +316,7 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _holdout_only(self, column, ids=None, since_id=None, upto_id=None):
         if ids is not None:
-            return SQL("%s = ANY(%s)", column, list(ids))
+            return SQL("%s = ANY(%s::int[])", column, int_array(ids))
         if since_id is not None:
             return SQL("(%s >= %s AND %s < %s)", column, since_id, column, upto_id)
         return SQL("TRUE")

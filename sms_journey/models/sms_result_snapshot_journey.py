@@ -8,6 +8,8 @@ from odoo import models
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
+from ..tools.results import int_array
+
 # the goal of each journey the control-group sums were computed with ({id: days})
 JOURNEY_SETTINGS = "sms_journey.results_journey_goals"
 
@@ -73,7 +75,7 @@ SELECT f.id, f.participant_id, f.journey_id, f.holdout, f.family_id, f.window_st
           FROM sms_program_order_gap g
          WHERE g.family_id = f.family_id
            AND g.date_order > f.window_start AND g.date_order <= f.window_end) o
- WHERE f.participant_id IS NOT NULL AND NOT f.id = ANY(%s)
+ WHERE f.participant_id IS NOT NULL AND NOT f.id = ANY(%s::int[])
 """
 # the facts of participants not written since whose family's order gaps moved
 # (``_update_order_gaps``: ``sms_program_order_gap_old`` as they were, ``_new`` as they
@@ -105,7 +107,7 @@ WITH gaps AS (
             SELECT * FROM sms_journey_holdout_fact f
              WHERE f.family_id = g.family_id
                AND g.date_order > f.window_start AND g.date_order <= f.window_end
-               AND f.participant_id IS NOT NULL AND NOT f.id = ANY(%(ids)s)
+               AND f.participant_id IS NOT NULL AND NOT f.id = ANY(%(ids)s::int[])
                AND (g.revenue <> 0 OR g.orders < 0 OR f.converted = 0)
             OFFSET 0) f
      GROUP BY f.id, f.family_id, f.window_start, f.window_end, f.converted, f.revenue,
@@ -180,8 +182,8 @@ class SmsResultSnapshot(models.AbstractModel):
         if facts == "sms_journey_holdout_fact":
             # an array of unknown length: the planner reads the participants' contacts
             # by their primary key instead of the whole index of contacts
-            return SQL(query, SQL("p.id = ANY(ARRAY(SELECT unnest(%s::int[])))", list(ids)))
-        return SQL(query, SQL("t.id = ANY(%s)", list(ids)))
+            return SQL(query, SQL("p.id = ANY(ARRAY(SELECT unnest(%s::int[])))", int_array(ids)))
+        return SQL(query, SQL("t.id = ANY(%s::int[])", int_array(ids)))
 
     def _create_journey_tables(self):
         cr = self.env.cr
@@ -330,7 +332,7 @@ class SmsResultSnapshot(models.AbstractModel):
         facts = "sms_journey_holdout_fact"
         total, _link, _query, key, sums = JOURNEY_FACTS[facts]
         if families and gaps_kept:
-            moved = SQL(HOLDOUT_MOVED, ids=ids)
+            moved = SQL(HOLDOUT_MOVED, ids=int_array(ids))
             self._apply_delta(total, "moved_fact", key, sums, with_=moved)
             families = []
         if not (ids or families):
@@ -346,16 +348,16 @@ class SmsResultSnapshot(models.AbstractModel):
                     UNION ALL
                    SELECT * FROM sms_journey_holdout_fact f
                     WHERE f.family_id = ANY(ARRAY(SELECT unnest(%(families)s::int[])))
-                      AND NOT f.id = ANY(%(ids)s)""",
-                ids=ids,
-                families=list(families),
+                      AND NOT f.id = ANY(%(ids)s::int[])""",
+                ids=int_array(ids),
+                families=int_array(families),
             )
         )
         cr.execute(
             SQL(
                 "INSERT INTO sms_journey_holdout_fact_new %s UNION ALL %s",
                 self._journey_facts_query(facts, ids, kept=True),
-                SQL(HOLDOUT_FROM_FACTS, ids),
+                SQL(HOLDOUT_FROM_FACTS, int_array(ids)),
             )
         )
         self._write_differing(facts)
@@ -384,7 +386,7 @@ class SmsResultSnapshot(models.AbstractModel):
                 "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))",
                 old,
                 SQL.identifier(table),
-                ids,
+                int_array(ids),
             )
         )
         self._write_differing(table)

@@ -107,3 +107,10 @@ def local_to_utc(moment, tz):
     """The naive UTC datetime of the naive local time ``moment`` in ``tz``."""
     zone = ZoneInfo(tz or "UTC")
     return moment.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def int_array(ids):
+    """The PostgreSQL literal of an array of integers (``{1,2,3}``), to pass thousands
+    of ids as one string parameter (``%s::int[]``): psycopg2 quotes a list item by item,
+    20 ms of Python per 9,000 ids, a refresh's ids several times over."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
