@@ -223,6 +223,7 @@ REFRESH_STEPS = {
     "_update_journey": 0,
     "_update_order_gaps": 0,
     "_move_order_days": 0,
+    "_move_inbound_days": 0,
     "_count_event_days": 0,
     "_update_months": 0,
 }

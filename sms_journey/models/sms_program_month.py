@@ -132,15 +132,23 @@ class SmsProgramMonth(models.Model):
             orders,
         )
 
-    def _branches(self, dirty=None, gaps="__gaps__", results="__results__", sign="1"):
+    def _branches(
+        self,
+        dirty=None,
+        gaps="__gaps__",
+        results="__results__",
+        sign="1",
+        inbound="__inbound__",
+    ):
         """{part: [SQL code of a branch]}: each branch gives one row per thing counted,
-        (company_id, at, part, the ``COLUMNS``, sign). The *event* part (replies, calls,
-        e-mails, reminders, survey answers, opt-outs) is counted again by day where one
-        happened; the *order* part (churn, reactivation, attributed revenue from the
-        order gaps ``gaps``; SMS sent and their cost from the SMS rows ``results``) moves
-        by the rows that changed (``sign``: -1 for rows taken away). ``dirty``: only the
-        rows of the company and period (lo, hi in UTC) of the row ``d`` of the query
-        around (``sms.result.snapshot._count_event_days``)."""
+        (company_id, at, part, the ``COLUMNS``, sign). The *event* part (calls, e-mails,
+        reminders, survey answers, opt-outs) is counted again by day where one happened;
+        the *inbound* part (the SMS received, from the kept rows ``inbound``,
+        ``_inbound_query``) and the *order* part (churn, reactivation, attributed revenue
+        from the order gaps ``gaps``; SMS sent and their cost from the SMS rows
+        ``results``) move by the rows that changed (``sign``: -1 for rows taken away).
+        ``dirty``: only the rows of the company and period (lo, hi in UTC) of the row
+        ``d`` of the query around (``sms.result.snapshot._count_event_days``)."""
         zeros = {column: "0" for column in COLUMNS}
 
         def branch(part, at, company, source, **values):
@@ -159,10 +167,10 @@ class SmsProgramMonth(models.Model):
 
         main = "(SELECT min(id) FROM res_company)"
         return {
+            "inbound": [
+                branch("inbound", "i.at", "i.company_id", f"FROM {inbound} i", inbound="1"),
+            ],
             "event": [
-                branch(
-                    "event", "i.received_at", "i.company_id", "FROM sms_interaction i", inbound="1"
-                ),
                 branch(
                     "event",
                     "m.date",
@@ -239,28 +247,46 @@ class SmsProgramMonth(models.Model):
             ],
         }
 
-    def _union(self, branches, gaps=None, results=None, now=None):
+    def _union(self, branches, gaps=None, results=None, now=None, inbound=None):
         """The SQL of the union of ``branches`` (``_branches``) reading the order gaps
-        ``gaps`` and the SMS rows ``results`` (relations, default the tables), churn
-        counted up to ``now`` (default the transaction's time)."""
+        ``gaps``, the SMS rows ``results`` and the SMS received ``inbound`` (relations,
+        default the tables), churn counted up to ``now`` (default the transaction's
+        time)."""
         # (no "%" in the branches: they are SQL code as they are)
         return SQL(
             " UNION ALL ".join(branches)
             .replace("__gaps__", "%(gaps)s")
             .replace("__results__", "%(results)s")
+            .replace("__inbound__", "%(inbound)s")
             .replace("__now__", "%(now)s"),
             gaps=gaps or SQL("sms_program_order_gap"),
             results=results or SQL("sms_result"),
+            inbound=inbound or SQL("sms_program_inbound"),
             now=SQL("%s::timestamp", now) if now else SQL("(now() AT TIME ZONE 'UTC')"),
         )
 
-    def _month_query(self, gaps=None, results=None, now=None):
-        """The dashboard's rows (company, month) computed at once from the live tables,
-        the order gaps ``gaps`` and the SMS rows ``results`` (relations, default the
-        tables), churn counted up to ``now``: what the kept rows must equal
-        (``sms.result.snapshot._recomputed``)."""
+    def _all_branches(self):
+        """Every branch of the dashboard (``_branches``), as one list."""
         branches = self._branches()
-        union = self._union(branches["event"] + branches["order"], gaps, results, now)
+        return branches["event"] + branches["inbound"] + branches["order"]
+
+    def _inbound_query(self, since=None):
+        """The rows of ``sms_program_inbound``: one per SMS received (id, company_id,
+        at: when it was received; its ``interaction_id``, set to NULL when it is
+        deleted), of a company; every one, or those written since ``since``."""
+        return SQL(
+            """SELECT i.id, i.company_id, i.received_at AS at, i.id AS interaction_id
+                 FROM sms_interaction i
+                WHERE i.received_at IS NOT NULL AND i.company_id IS NOT NULL %s""",
+            SQL("AND i.write_date >= %s", since) if since else SQL(),
+        )
+
+    def _month_query(self, gaps=None, results=None, now=None, inbound=None):
+        """The dashboard's rows (company, month) computed at once from the live tables,
+        the order gaps ``gaps``, the SMS rows ``results`` and the SMS received
+        ``inbound`` (relations, default the tables), churn counted up to ``now``: what
+        the kept rows must equal (``sms.result.snapshot._recomputed``)."""
+        union = self._union(self._all_branches(), gaps, results, now, inbound)
         sums = ", ".join(f"SUM(u.{c}) AS {c}" for c in COLUMNS)
         return _month_rows(
             SQL(

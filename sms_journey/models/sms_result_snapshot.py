@@ -54,6 +54,7 @@ INCREMENTAL_TABLES = (
     "sms_result_event_fact",
     "sms_result_event",
     "sms_program_order_gap",
+    "sms_program_inbound",
     "sms_program_day",
     "sms_program_month",
     "sms_journey_step_fact",
@@ -62,8 +63,12 @@ INCREMENTAL_TABLES = (
     "sms_journey_holdout",
 )
 # the shape of the tables above: when it changes, the upgrade builds them again (3: the
-# order gaps hold each order's total, the control-group facts read them)
-SCHEMA_VERSION = "3"
+# order gaps hold each order's total, the control-group facts read them; 4: the SMS
+# received the dashboard counted are kept, only the dashboard's days are built again)
+SCHEMA_VERSION = "4"
+# the shape from which the upgrade adds the SMS received and builds only the dashboard's
+# days (``_create_tables``)
+INBOUND_FROM = "3"
 SCHEMA = "sms_journey.results_schema"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
@@ -95,12 +100,13 @@ class SmsResultSnapshot(models.AbstractModel):
     (``_update_results``, ``_apply_delta``); the order gaps of the customers whose orders
     changed (``_update_gaps``); the step facts of the traces and the control-group facts
     of the participants touched, or whose family's orders moved in their goal window
-    (``_update_journey``, reading the gaps); the dashboard's days the gaps and the SMS
-    rows move, the days where a reply, a call, an e-mail, a survey answer or a consent
-    change happened (``_update_program``); the global control group's facts of the
+    (``_update_journey``, reading the gaps); the dashboard's days the gaps, the SMS
+    rows and the SMS received move, the days where a call, an e-mail, a survey answer or
+    a consent change happened (``_update_program``); the global control group's facts of the
     contacts touched (``_update_holdout``). A refresh costs what changed, not the history.
-    The install, the upgrade and ``_refresh(full=True)`` build everything from scratch
-    (``_build``); ``_recomputed`` gives what each table must equal. Orders and revenue
+    The install, the upgrade to a new shape and ``_refresh(full=True)`` build everything
+    from scratch (``_build``; the upgrade from shape 3 builds only the dashboard's days,
+    ``init``); ``_recomputed`` gives what each table must equal. Orders and revenue
     on a journey, step, variant or mailing are read live from the attributed orders
     (indexed), so they count at once, and so do a journey's participants and the
     participants waiting at each step."""
@@ -113,12 +119,20 @@ class SmsResultSnapshot(models.AbstractModel):
         for name in reversed(INCREMENTAL_TABLES):
             self._drop(name)
         self._create_base_indexes()
-        if not self._create_tables():
+        created = self._create_tables()
+        if created is not True:
+            # kept tables of an earlier version: the indexes added since
             self._create_journey_indexes()
+        if not created:
             self._stamp()
         elif self._since() is not None:
-            # an upgrade to a new shape: built again with the rows the reports had
-            self._refresh_results(full=True)
+            if created == "inbound":
+                # the other kept rows stay as they are: the next refresh moves them
+                self._build_days()
+                self.env["ir.config_parameter"].sudo().set_param(SCHEMA, SCHEMA_VERSION)
+            else:
+                # an upgrade to a new shape: built again with the rows the reports had
+                self._refresh_results(full=True)
             self._stamp()
         # else the install: the first refresh builds them from the history (the cron, at
         # once after the install's commit). Built here, every order of the shop would be
@@ -254,6 +268,7 @@ class SmsResultSnapshot(models.AbstractModel):
             "sms_program_month_dirty",
             "sms_program_order_gap_bound",
             "sms_program_order_gap_before",
+            "sms_program_inbound_day",
         ]
         self.env.cr.execute(
             SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))

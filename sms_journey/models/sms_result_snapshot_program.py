@@ -32,22 +32,30 @@ class SmsResultSnapshot(models.AbstractModel):
         )
 
     def _build_program(self):
-        parameters = self.env["ir.config_parameter"].sudo()
-        parameters.set_param(COMPANY_SETTINGS, self._company_settings())
-        cr = self.env.cr
-        Month = self.env["sms.program.month"]
-        self._clear(["sms_program_order_gap", "sms_program_day", "sms_program_month"])
-        cr.execute(
+        """The whole dashboard from scratch: the order gaps, then its days and months."""
+        self.env["ir.config_parameter"].sudo().set_param(COMPANY_SETTINGS, self._company_settings())
+        self._clear(["sms_program_order_gap"])
+        self.env.cr.execute(
             SQL(
-                "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q", Month._gap_query()
+                "INSERT INTO sms_program_order_gap SELECT q.*, q.id FROM (%s) q",
+                self.env["sms.program.month"]._gap_query(),
             )
         )
+        self._build_days()
+
+    def _build_days(self):
+        """The dashboard's SMS received, days and months from scratch, from the order
+        gaps and SMS rows as kept (the upgrade that adds the SMS received builds only
+        these, ``init``)."""
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        self._clear(["sms_program_inbound", "sms_program_day", "sms_program_month"])
+        cr.execute(SQL("INSERT INTO sms_program_inbound %s", Month._inbound_query()))
         now = self._churn_now()
-        branches = Month._branches()
-        union = Month._union(branches["event"] + branches["order"], now=now)
+        union = Month._union(Month._all_branches(), now=now)
         cr.execute(SQL("INSERT INTO sms_program_day %s", Month._day_query(union)))
         cr.execute(SQL("INSERT INTO sms_program_month %s", Month._month_from_days()))
-        parameters.set_param(CHURN_NOW, fields.Datetime.to_string(now))
+        self.env["ir.config_parameter"].sudo().set_param(CHURN_NOW, fields.Datetime.to_string(now))
 
     def _churn_now(self):
         """The time up to which the order gaps' churn is counted: the transaction's
@@ -75,14 +83,15 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _update_program(self, since, message_id, results_changed):
         """After the order gaps (``_update_gaps``): the dashboard's days moved by the
-        gaps and SMS rows that changed and by the churn dates passed since the last
-        refresh; the days where a reply, a call, an e-mail, a reminder, a survey answer
-        or an opt-out happened or changed counted again; then the months of those days
-        summed again."""
+        gaps and SMS rows that changed, by the churn dates passed since the last
+        refresh and by the SMS received that changed; the days where a call, an e-mail,
+        a reminder, a survey answer or an opt-out happened or changed counted again;
+        then the months of those days summed again."""
         parameters = self.env["ir.config_parameter"].sudo()
         before = fields.Datetime.to_datetime(parameters.get_param(CHURN_NOW))
         now = self._churn_now()
         self._move_order_days(before, now, results_changed)
+        self._move_inbound_days(since)
         self._count_event_days(since, message_id)
         self._update_months()
         parameters.set_param(CHURN_NOW, fields.Datetime.to_string(now))
@@ -215,7 +224,6 @@ class SmsResultSnapshot(models.AbstractModel):
         that changed (the old rows out, churn counted up to ``before``; the new rows in,
         churn up to ``now``) and by the churn dates of the other gaps passed between
         ``before`` and ``now``; the days moved stay in ``sms_program_day_new``."""
-        cr = self.env.cr
         Month = self.env["sms.program.month"]
         branches = []
         for gaps, results, sign, at in (
@@ -238,13 +246,54 @@ class SmsResultSnapshot(models.AbstractModel):
             before,
             now,
         )
-        union = SQL(" UNION ALL ").join([*branches, passed])
-        cr.execute("DROP TABLE IF EXISTS sms_program_day_new")
-        cr.execute(SQL("CREATE TEMP TABLE sms_program_day_new AS %s", Month._day_query(union)))
+        self._move_days("sms_program_day_new", SQL(" UNION ALL ").join([*branches, passed]))
+
+    def _move_inbound_days(self, since):
+        """Move the *inbound* part of the dashboard's days by the SMS received written
+        since ``since`` or deleted: their kept rows (``sms_program_inbound``) as they
+        were out, as they are in; the days moved stay in ``sms_program_inbound_day``.
+        (The retention and the erasure overwrite a reply's text and number, never its
+        time or company.)"""
+        self._new_temps("sms_program_inbound")
+        cr = self.env.cr
+        Month = self.env["sms.program.month"]
+        cr.execute(SQL("INSERT INTO sms_program_inbound_new %s", Month._inbound_query(since=since)))
+        # an array, not a subquery: the planner would read the whole table to join it
         cr.execute(
             SQL(
-                """INSERT INTO sms_program_day SELECT * FROM sms_program_day_new
+                """INSERT INTO sms_program_inbound_old
+                   SELECT * FROM sms_program_inbound
+                    WHERE id = ANY(ARRAY(SELECT id FROM sms_interaction
+                                          WHERE write_date >= %s))
+                    UNION ALL
+                   SELECT * FROM sms_program_inbound WHERE interaction_id IS NULL""",
+                since,
+            )
+        )
+        self._write_differing("sms_program_inbound")
+        union = SQL(" UNION ALL ").join(
+            Month._union(Month._branches(sign=sign)["inbound"], inbound=SQL.identifier(rows))
+            for rows, sign in (("sms_program_inbound_old", "-1"), ("sms_program_inbound_new", "1"))
+        )
+        self._move_days("sms_program_inbound_day", union)
+
+    def _move_days(self, temp, union):
+        """Move the dashboard's days by the signed rows of ``union`` (``_branches``),
+        summed by day in the temporary table ``temp``."""
+        cr = self.env.cr
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
+        cr.execute(
+            SQL(
+                "CREATE TEMP TABLE %s AS %s",
+                SQL.identifier(temp),
+                self.env["sms.program.month"]._day_query(union),
+            )
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_program_day SELECT * FROM %s
                    ON CONFLICT (company_id, day, part) DO UPDATE SET %s""",
+                SQL.identifier(temp),
                 SQL(", ").join(
                     SQL(
                         "%(c)s = sms_program_day.%(c)s + EXCLUDED.%(c)s",
@@ -257,7 +306,7 @@ class SmsResultSnapshot(models.AbstractModel):
         cr.execute("DELETE FROM sms_program_day WHERE row_count = 0")
 
     def _count_event_days(self, since, message_id):
-        """Count again the *event* part of the days where a reply, a call or e-mail, an
+        """Count again the *event* part of the days where a call or e-mail, an
         overdue-invoice reminder, a survey answer or a consent change was written since
         ``since``; those days stay in ``sms_program_day_dirty`` (company_id, day, lo,
         hi: the day in UTC)."""
@@ -291,7 +340,7 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _dirty_days_sql(self, since, message_id):
         """The temporary table ``sms_program_day_dirty``: the (company, day) pairs where a
-        reply, a call or e-mail, an overdue invoice, a survey answer or a consent change
+        call or e-mail, an overdue invoice, a survey answer or a consent change
         was written since ``since``."""
         main = SQL("(SELECT min(id) FROM res_company)")
         return SQL(
@@ -301,10 +350,8 @@ class SmsResultSnapshot(models.AbstractModel):
                    (d.day::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS lo,
                    ((d.day + 1)::timestamp AT TIME ZONE z.tz) AT TIME ZONE 'UTC' AS hi
               FROM (
-                SELECT company_id, received_at AS at FROM sms_interaction
-                 WHERE write_date >= %(since)s
-                 UNION ALL
-                SELECT COALESCE(m.record_company_id, %(main)s), m.date FROM mail_message m
+                SELECT COALESCE(m.record_company_id, %(main)s) AS company_id, m.date AS at
+                  FROM mail_message m
                  WHERE m.id > %(message_id)s
                    AND (m.message_type = 'email' OR m.mail_activity_type_id IS NOT NULL)
                  UNION ALL
@@ -346,7 +393,9 @@ class SmsResultSnapshot(models.AbstractModel):
                SELECT DISTINCT company_id, date_trunc('month', day)::date AS month
                  FROM (SELECT company_id, day FROM sms_program_day_dirty
                         UNION ALL
-                       SELECT company_id, day FROM sms_program_day_new) d"""
+                       SELECT company_id, day FROM sms_program_day_new
+                        UNION ALL
+                       SELECT company_id, day FROM sms_program_inbound_day) d"""
         )
         cr.execute(
             """DELETE FROM sms_program_month

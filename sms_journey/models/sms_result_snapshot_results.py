@@ -334,14 +334,15 @@ class SmsResultSnapshot(models.AbstractModel):
         Month = self.env["sms.program.month"]
         if table == "sms_program_order_gap":
             return SQL("SELECT q.*, q.id AS order_id FROM (%s) q", Month._gap_query())
+        if table == "sms_program_inbound":
+            return Month._inbound_query()
         now = self.env.context.get("results_now")
+        gaps = SQL("(%s)", Month._gap_query())
+        inbound = SQL("(%s)", Month._inbound_query())
         if table == "sms_program_month":
-            gaps = SQL("(%s)", Month._gap_query())
-            return Month._month_query(gaps=gaps, results=results, now=now)
+            return Month._month_query(gaps, results, now, inbound)
         if table == "sms_program_day":
-            branches = Month._branches()
-            gaps = SQL("(%s)", Month._gap_query())
-            union = Month._union(branches["event"] + branches["order"], gaps, results, now)
+            union = Month._union(Month._all_branches(), gaps, results, now, inbound)
             return Month._day_query(union)
         journey = self._recomputed_journey(table)
         if journey is not None:

@@ -7,6 +7,7 @@ from odoo.tools.sql import create_index
 
 from .sms_result_snapshot import (
     EVENT_KEY,
+    INBOUND_FROM,
     INCREMENTAL_TABLES,
     PROGRAM,
     SCHEMA,
@@ -69,17 +70,26 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _create_tables(self):
         """Create the tables of the stored results if missing or of an earlier shape
-        (``SCHEMA_VERSION``); True if they were."""
+        (``SCHEMA_VERSION``): True if they were, ``"inbound"`` if only the dashboard's
+        SMS received were added to shape ``INBOUND_FROM`` (its days must be built
+        again), False if they were there."""
         cr = self.env.cr
-        exists = self.env.execute_query(
-            SQL(
-                "SELECT count(*) FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
-                list(INCREMENTAL_TABLES),
+        exists = {
+            name
+            for (name,) in self.env.execute_query(
+                SQL(
+                    "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'",
+                    list(INCREMENTAL_TABLES),
+                )
             )
-        )
+        }
+        missing = set(INCREMENTAL_TABLES) - exists
         version = self.env["ir.config_parameter"].sudo().get_param(SCHEMA)
-        if exists[0][0] == len(INCREMENTAL_TABLES) and version == SCHEMA_VERSION:
+        if not missing and version == SCHEMA_VERSION:
             return False
+        if missing == {"sms_program_inbound"} and version == INBOUND_FROM:
+            self._create_inbound_table()
+            return "inbound"
         for name in INCREMENTAL_TABLES:
             cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
         self._create_result_table()
@@ -87,6 +97,33 @@ class SmsResultSnapshot(models.AbstractModel):
         self._create_program_tables()
         self._create_journey_tables()
         return True
+
+    def _create_inbound_table(self):
+        """The SMS received the dashboard counted (``sms.program.month._inbound_query``):
+        one row per reply, its ``interaction_id`` set to NULL when the reply is deleted,
+        so that the next refresh takes it out of its day."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                "CREATE TABLE sms_program_inbound AS SELECT * FROM (%s) q WITH NO DATA",
+                self.env["sms.program.month"]._inbound_query(),
+            )
+        )
+        cr.execute(
+            """ALTER TABLE sms_program_inbound ADD PRIMARY KEY (id),
+                 ADD FOREIGN KEY (interaction_id) REFERENCES sms_interaction (id)
+                     ON DELETE SET NULL"""
+        )
+        create_index(
+            cr,
+            "sms_program_inbound_interaction_id_index",
+            "sms_program_inbound",
+            ["interaction_id"],
+        )
+        cr.execute(
+            "CREATE INDEX sms_program_inbound_orphan_index ON sms_program_inbound (id)"
+            " WHERE interaction_id IS NULL"
+        )
 
     def _create_key_index(self, table, key):
         """The unique index of the groups of ``table`` (``_apply_delta``) and the index
@@ -206,11 +243,11 @@ class SmsResultSnapshot(models.AbstractModel):
             "CREATE INDEX sms_program_order_gap_orphan_index ON sms_program_order_gap (id)"
             " WHERE order_id IS NULL"
         )
-        branches = Month._branches()
+        self._create_inbound_table()
         cr.execute(
             SQL(
                 "CREATE TABLE sms_program_day AS SELECT * FROM (%s) q WITH NO DATA",
-                Month._day_query(Month._union(branches["event"] + branches["order"])),
+                Month._day_query(Month._union(Month._all_branches())),
             )
         )
         cr.execute(

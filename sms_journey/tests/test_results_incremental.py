@@ -5,6 +5,7 @@ too), clicks, replies, STOPs, orders (attributed or not), attribution changes, p
 changes, cancellations, conversions and deleted traces and participants."""
 
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..models.sms_result_snapshot import INCREMENTAL_TABLES
+from ..models.sms_result_snapshot import INCREMENTAL_TABLES, SCHEMA_VERSION
 from .common import (
     SmsJourneyCase,
     SmsResultsAssertions,
@@ -300,9 +301,9 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             key=repr,
         )
 
-    def assertKeptEqualsRecomputed(self, snapshot=None):
+    def assertKeptEqualsRecomputed(self, snapshot=None, tables=INCREMENTAL_TABLES):
         snapshot = self.Snapshot if snapshot is None else snapshot
-        for table in INCREMENTAL_TABLES:
+        for table in tables:
             kept = self._rows(SQL("SELECT * FROM %s", SQL.identifier(table)), table)
             recomputed = self._rows(snapshot._recomputed(table), table)
             self.assertEqual(kept, recomputed, table)
@@ -468,3 +469,107 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
             self.Snapshot._refresh()
             self.assertKeptEqualsRecomputed()
             self.assertEqual(reactivated(), count)
+
+    def _inbound_days(self):
+        """The dashboard's *inbound* days: {(company, day): count}."""
+        return {
+            (company, day): inbound
+            for company, day, inbound in self.env.execute_query(
+                SQL("SELECT company_id, day, inbound FROM sms_program_day WHERE part = 'inbound'")
+            )
+        }
+
+    def test_reply_moved_and_deleted(self):
+        """A reply added, moved to another day, to another company, then deleted: each
+        refresh moves the dashboard's days by it alone (its kept row as it was out, as it
+        is in), as a computation from scratch does."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._apply("reply", 0, 2, False)
+        self.Snapshot._refresh()
+        other = self.env["res.company"].create({"name": "Other company"})
+        gateway = self.env["sms.gateway"].create(
+            {**self._gateway_values(), "name": "Other", "company_id": other.id}
+        )
+        reply = self.env["sms.interaction"].search([], order="id desc", limit=1)
+        company = self.env.company.id
+        day = (T0 + 2 * H).date()
+
+        def rewrite(values):
+            """As an import or a script in SQL would (the ORM keeps a reply as it came)."""
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sms_interaction SET %s, write_date = now() AT TIME ZONE 'UTC'"
+                    " WHERE id = %s",
+                    SQL(", ").join(SQL("%s = %s", SQL.identifier(k), v) for k, v in values.items()),
+                    reply.id,
+                )
+            )
+
+        # a deleted reply stays in the campaign report's rows (its SMS is not written):
+        # the dashboard's tables alone compared
+        dashboard = [t for t in INCREMENTAL_TABLES if t.startswith("sms_program")]
+        for change, days, tables in (
+            (lambda: None, {(company, day): 1}, INCREMENTAL_TABLES),
+            (
+                lambda: rewrite({"received_at": T0 + 50 * H}),
+                {(company, day + timedelta(2)): 1},
+                INCREMENTAL_TABLES,
+            ),
+            (
+                lambda: rewrite({"gateway_id": gateway.id, "company_id": other.id}),
+                {(other.id, day + timedelta(2)): 1},
+                INCREMENTAL_TABLES,
+            ),
+            (reply.unlink, {}, dashboard),
+        ):
+            self._age_writes()
+            change()
+            self.Snapshot._refresh()
+            self.assertKeptEqualsRecomputed(tables=tables)
+            self.assertEqual(self._inbound_days(), days)
+
+    def test_reply_written_unchanged(self):
+        """A reply written without moving (its text and number erased, as the erasure
+        and the retention do) leaves the dashboard's days and the kept row as they
+        were."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._apply("reply", 0, 2, False)
+        self._apply("reply", 0, 3, False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        self.env.cr.execute(
+            "UPDATE sms_interaction SET body = '[erased]', write_date = now() AT TIME ZONE 'UTC'"
+        )
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(self._inbound_days(), {(self.env.company.id, (T0 + 2 * H).date()): 2})
+
+    def test_upgrade_from_shape_3(self):
+        """The upgrade from shape 3 (no kept SMS received, the replies counted in the
+        days' *event* part) creates the SMS received and builds only the dashboard's
+        days and months; the other kept rows stay, and the next refresh moves them."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._apply("reply", 0, 2, False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        self.env.cr.execute(
+            """DROP TABLE sms_program_inbound;
+               UPDATE sms_program_day SET part = 'event' WHERE part = 'inbound'"""
+        )
+        parameters = self.env["ir.config_parameter"].sudo()
+        parameters.set_param("sms_journey.results_schema", "3")
+        self._apply("reply", 0, 30, False)
+        self._journey_sms(self.partners[1], T0 + H, cancel=False)  # moved by the next refresh
+        self.env.flush_all()
+        Snapshot = type(self.Snapshot)
+        with patch.object(Snapshot, "_build", side_effect=AssertionError("built all")):
+            self.Snapshot.init()
+        self.assertEqual(parameters.get_param("sms_journey.results_schema"), SCHEMA_VERSION)
+        self.assertEqual(
+            self.env.execute_query(
+                SQL("SELECT count(*) FROM sms_program_day WHERE part = 'inbound'")
+            ),
+            [(2,)],
+        )
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
