@@ -183,11 +183,18 @@ class SmsResultSnapshot(models.AbstractModel):
         rows (``sms_result_new``); only the rows that differ are written, and stay as
         they were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
         cr = self.env.cr
-        # one index look-up per SMS (a join on the array would read the whole table)
+        for temp in ("sms_result_event_fact_kept", "sms_result_event_fact_computed"):
+            cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
+            cr.execute(
+                SQL("CREATE TEMP TABLE %s (LIKE sms_result_event_fact)", SQL.identifier(temp))
+            )
+        # one index look-up per SMS (a join on the array would read the whole table);
+        # an SMS new in this refresh has no kept rows: not looked up
         cr.execute(
             SQL(
-                """INSERT INTO sms_result_event_fact_old
-                   SELECT f.* FROM unnest(%s::int[]) AS u (id)
+                """INSERT INTO sms_result_event_fact_kept
+                   SELECT f.* FROM unnest(ARRAY(SELECT id FROM sms_result_old
+                                                 WHERE id = ANY(%s))) AS u (id)
                    CROSS JOIN LATERAL (SELECT * FROM sms_result_event_fact f
                                         WHERE f.result_id = u.id) f""",
                 result_ids,
@@ -195,7 +202,7 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute(
             SQL(
-                "INSERT INTO sms_result_event_fact_new %s",
+                "INSERT INTO sms_result_event_fact_computed %s",
                 self._event_facts(
                     results=SQL("sms_result_new"),
                     trace_ids=trace_ids,
@@ -203,10 +210,17 @@ class SmsResultSnapshot(models.AbstractModel):
                 ),
             )
         )
+        # the rows that differ, whole rows hashed (an SMS has several rows: joined by
+        # SMS and compared, each row met each of its SMS's)
         cr.execute(
-            "ANALYZE sms_result_event_fact_old (result_id), sms_result_event_fact_new (result_id)"
+            """INSERT INTO sms_result_event_fact_old
+               SELECT * FROM sms_result_event_fact_kept
+               EXCEPT ALL SELECT * FROM sms_result_event_fact_computed;
+               INSERT INTO sms_result_event_fact_new
+               SELECT * FROM sms_result_event_fact_computed
+               EXCEPT ALL SELECT * FROM sms_result_event_fact_kept;
+               DROP TABLE sms_result_event_fact_kept, sms_result_event_fact_computed"""
         )
-        self._drop_same("sms_result_event_fact", "result_id")
         cr.execute(
             """DELETE FROM sms_result_event_fact f
                 WHERE f.result_id = ANY(ARRAY(SELECT DISTINCT result_id
@@ -301,28 +315,24 @@ class SmsResultSnapshot(models.AbstractModel):
         else:
             result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
 
-            def of(alias, table):
-                # arrays of unknown length: the planner reads the rows by their indexes
-                # instead of the whole table
+            def of(alias):
+                # arrays of unknown length: the planner reads the events of each SMS
+                # by the indexes of both columns (a bitmap of both) instead of the
+                # whole table
                 return SQL(
-                    """%(alias)s.id = ANY(ARRAY(
-                        SELECT id FROM %(table)s
-                         WHERE sms_journey_trace_id
-                               = ANY(ARRAY(SELECT unnest(%(traces)s::int[])))
-                         UNION ALL
-                        SELECT id FROM %(table)s
-                         WHERE mailing_trace_id
-                               = ANY(ARRAY(SELECT unnest(%(mailing)s::int[])))))""",
+                    """(%(alias)s.sms_journey_trace_id
+                            = ANY(ARRAY(SELECT unnest(%(traces)s::int[])))
+                        OR %(alias)s.mailing_trace_id
+                            = ANY(ARRAY(SELECT unnest(%(mailing)s::int[]))))""",
                     alias=SQL(alias),
-                    table=SQL.identifier(table),
                     traces=list(trace_ids),
                     mailing=list(mailing_trace_ids),
                 )
 
             filters = {
                 "result_filter": SQL("r.id = ANY(%s)", result_ids),
-                "click_filter": of("c", "link_tracker_click"),
-                "interaction_filter": of("i", "sms_interaction"),
+                "click_filter": of("c"),
+                "interaction_filter": of("i"),
             }
         events = SQL(EVENTS, results=results or SQL("sms_result"), **filters)
         return SQL(EVENT_FACTS, events=events)
