@@ -36,6 +36,22 @@ CREATE TABLE sms_result_event (
 )
 """
 
+# the indexes of the SMS rows: (columns, predicate). A column empty on most rows (a
+# journey's SMS have no mailing, a mailing's SMS no journey, step or variant, most steps
+# no variant) leaves them out of its index: a row inserted adds no entry there (a
+# refresh inserts its new SMS into each index; `= x` and `IN` read them all the same)
+RESULT_INDEXES = (
+    (["journey_id"], "journey_id IS NOT NULL"),
+    (["step_id"], "step_id IS NOT NULL"),
+    (["variant_id"], "variant_id IS NOT NULL"),
+    (["mailing_id"], "mailing_id IS NOT NULL"),
+    (["partner_id"], "partner_id IS NOT NULL"),
+    (["date", "id"], ""),
+    (["company_id", "date"], ""),
+    (["journey_trace_id"], "journey_trace_id IS NOT NULL"),
+    (["mailing_trace_id"], "mailing_trace_id IS NOT NULL"),
+)
+
 
 class SmsResultSnapshot(models.AbstractModel):
     """The tables of the SMS results, of the campaign report and of the dashboard."""
@@ -86,9 +102,11 @@ class SmsResultSnapshot(models.AbstractModel):
         missing = set(INCREMENTAL_TABLES) - exists
         version = self.env["ir.config_parameter"].sudo().get_param(SCHEMA)
         if not missing and version == SCHEMA_VERSION:
+            self._create_result_indexes()
             return False
         if missing == {"sms_program_inbound"} and version == INBOUND_FROM:
             self._create_inbound_table()
+            self._create_result_indexes()
             return "inbound"
         for name in INCREMENTAL_TABLES:
             cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(name)))
@@ -166,22 +184,28 @@ class SmsResultSnapshot(models.AbstractModel):
                  ADD FOREIGN KEY (mailing_trace_id) REFERENCES mailing_trace (id)
                      ON DELETE SET NULL"""
         )
-        for columns in (
-            ["journey_id"],
-            ["step_id"],
-            ["variant_id"],
-            ["mailing_id"],
-            ["partner_id"],
-            ["date", "id"],
-            ["company_id", "date"],
-            ["journey_trace_id"],
-            ["mailing_trace_id"],
-        ):
-            create_index(cr, f"sms_result_{'_'.join(columns)}_index", "sms_result", columns)
+        self._create_result_indexes()
         cr.execute(
             "CREATE INDEX sms_result_orphan_index ON sms_result (id)"
             " WHERE journey_trace_id IS NULL AND mailing_trace_id IS NULL"
         )
+
+    def _create_result_indexes(self):
+        """Create the indexes of the SMS rows (``RESULT_INDEXES``) missing; one that
+        holds every row where it should hold only those with a value (made by an
+        earlier version: the upgrade) is made again."""
+        cr = self.env.cr
+        for columns, where in RESULT_INDEXES:
+            name = f"sms_result_{'_'.join(columns)}_index"
+            whole = self.env.execute_query(
+                SQL(
+                    "SELECT indpred IS NULL FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                    name,
+                )
+            )
+            if where and whole and whole[0][0]:
+                cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))
+            create_index(cr, name, "sms_result", columns, where=where)
 
     def _create_aggregate_tables(self):
         """The totals of each program and the campaign report's buckets (one unique row

@@ -573,3 +573,69 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         )
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
+
+    def _event_rows(self, kind):
+        """[(hour after, day after)] of the campaign report's kept rows of ``kind``."""
+        return self.env.execute_query(
+            SQL(
+                """SELECT hour_after, day_after FROM sms_result_event_fact
+                    WHERE kind = %s ORDER BY hour_after, day_after""",
+                kind,
+            )
+        )
+
+    def test_new_sms_clicked_in_the_same_refresh(self):
+        """A journey SMS and a mailing SMS sent, clicked and answered between two
+        refreshes (new SMS: no kept campaign rows to look up) count their sends, clicks
+        and replies in the next refresh."""
+        self.Snapshot._refresh()
+        self._age_writes()
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._mailing_sms(self.partners[1], T0, cancel=False)
+        for index, hours in ((0, 2), (1, 30), (0, 3)):
+            self._apply("click", index, hours, False)
+        self._apply("reply", 1, 5, False)
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(self._event_rows("click"), [(3, 1), (4, 1), (None, 2)])
+        self.assertEqual(self._event_rows("reply"), [(6, 1)])
+        self.assertEqual(len(self._event_rows("sent")), 2)
+
+    def test_click_then_send_date_moves(self):
+        """An SMS clicked, then its send date moves (a late send report of the outbox,
+        a mailing's send time): the next refresh places its kept clicks again after the
+        new send date, as a computation from scratch does."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._mailing_sms(self.partners[1], T0, cancel=False)
+        self._apply("click", 0, 5, False)
+        self._apply("click", 1, 5, False)
+        self.Snapshot._refresh()
+        self.assertEqual(self._event_rows("click"), [(6, 1), (6, 1)])
+        self._age_writes()
+        journey, mailing = self._sms(0), self._sms(1)
+        journey.outbox_message_id.write({"sent_at": T0 + 3 * H})
+        self._set_create_date(mailing, T0 - 20 * H)
+        mailing.write({"trace_status": "sent"})  # written since: read again
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(self._event_rows("click"), [(3, 1), (None, 2)])
+
+    def test_result_indexes_hold_rows_with_a_value(self):
+        """The SMS rows' indexes of a column empty on most rows hold only the rows with
+        a value; one of an earlier version (every row in it) is made again at the
+        upgrade (the tables kept)."""
+        cr = self.env.cr
+        cr.execute("DROP INDEX sms_result_mailing_id_index")
+        cr.execute("CREATE INDEX sms_result_mailing_id_index ON sms_result (mailing_id)")
+        self.assertFalse(self.Snapshot._create_tables())
+        predicates = dict(
+            self.env.execute_query(
+                SQL(
+                    """SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid)
+                         FROM pg_index WHERE indrelid = 'sms_result'::regclass"""
+                )
+            )
+        )
+        self.assertEqual(predicates["sms_result_mailing_id_index"], "(mailing_id IS NOT NULL)")
+        self.assertEqual(predicates["sms_result_step_id_index"], "(step_id IS NOT NULL)")
+        self.assertIsNone(predicates["sms_result_date_id_index"])
