@@ -4,6 +4,7 @@ report's buckets, kept from what changed since the last refresh."""
 from odoo import models
 from odoo.tools import SQL
 
+from ..tools.results import int_array
 from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
 from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
@@ -100,7 +101,8 @@ class SmsResultSnapshot(models.AbstractModel):
         cr = self.env.cr
         cr.execute(
             SQL(
-                "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s)", result_ids
+                "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s::int[])",
+                int_array(result_ids),
             )
         )
         cr.execute(
@@ -194,10 +196,10 @@ class SmsResultSnapshot(models.AbstractModel):
             SQL(
                 """INSERT INTO sms_result_event_fact_kept
                    SELECT f.* FROM unnest(ARRAY(SELECT id FROM sms_result_old
-                                                 WHERE id = ANY(%s))) AS u (id)
+                                                 WHERE id = ANY(%s::int[]))) AS u (id)
                    CROSS JOIN LATERAL (SELECT * FROM sms_result_event_fact f
                                         WHERE f.result_id = u.id) f""",
-                result_ids,
+                int_array(result_ids),
             )
         )
         cr.execute(
@@ -296,7 +298,9 @@ class SmsResultSnapshot(models.AbstractModel):
         journey traces ``trace_ids`` and the mailing traces ``mailing_trace_ids``."""
 
         def only(column, ids):
-            return SQL("TRUE") if ids is None else SQL("%s = ANY(%s)", SQL(column), list(ids))
+            if ids is None:
+                return SQL("TRUE")
+            return SQL("%s = ANY(%s::int[])", SQL(column), int_array(ids))
 
         return SQL(
             RESULT_QUERY,
@@ -325,12 +329,12 @@ class SmsResultSnapshot(models.AbstractModel):
                         OR %(alias)s.mailing_trace_id
                             = ANY(ARRAY(SELECT unnest(%(mailing)s::int[]))))""",
                     alias=SQL(alias),
-                    traces=list(trace_ids),
-                    mailing=list(mailing_trace_ids),
+                    traces=int_array(trace_ids),
+                    mailing=int_array(mailing_trace_ids),
                 )
 
             filters = {
-                "result_filter": SQL("r.id = ANY(%s)", result_ids),
+                "result_filter": SQL("r.id = ANY(%s::int[])", int_array(result_ids)),
                 "click_filter": of("c"),
                 "interaction_filter": of("i"),
             }
