@@ -114,6 +114,9 @@ class SmsResultSnapshot(models.AbstractModel):
         self._create_aggregate_tables()
         self._create_program_tables()
         self._create_journey_tables()
+        # the tables are of this shape from now on, empty until the first refresh builds
+        # them: an upgrade before it must not take them for an earlier shape
+        self.env["ir.config_parameter"].sudo().set_param(SCHEMA, SCHEMA_VERSION)
         return True
 
     def _create_inbound_table(self):
