@@ -72,6 +72,9 @@ INBOUND_FROM = "3"
 SCHEMA = "sms_journey.results_schema"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
+# one refresh at a time (the cron, the *Refresh* buttons): two at once would both move the
+# totals by the same difference (a transaction-level advisory lock, released at commit)
+REFRESH_LOCK = "sms_journey.results_refresh"
 
 # the report models whose stored rows the refresh rewrites (their caches cleared)
 REPORT_MODELS = (
@@ -160,13 +163,27 @@ class SmsResultSnapshot(models.AbstractModel):
         """Bring every report's stored rows up to date with the live tables, without
         blocking their readers; returns the time of the snapshot. The rows move by what
         changed since the last refresh (``_update``), from scratch when ``full`` or the
-        first time (``_build``)."""
+        first time (``_build``). When another refresh is under way, returns ``False``
+        at once: its commit brings the rows up to date."""
         self.env.flush_all()
+        if not self._lock_refresh():
+            return False
+        # derived rows: a crash right after the commit loses this refresh, and the next
+        # one (from the same watermark) makes it again; the commit need not wait for the
+        # disk
+        self.env.cr.execute("SET LOCAL synchronous_commit TO off")
         self._refresh_results(full=full)
         self._stamp()
         for model in REPORT_MODELS:
             self.env[model].invalidate_model()
         return self._refreshed_at()
+
+    def _lock_refresh(self):
+        """Take the refresh's lock until the end of the transaction; ``False`` when
+        another transaction holds it."""
+        return self.env.execute_query(
+            SQL("SELECT pg_try_advisory_xact_lock(hashtext(%s))", REFRESH_LOCK)
+        )[0][0]
 
     @api.model
     def _refresh_results(self, full=False):
@@ -298,13 +315,24 @@ class SmsResultSnapshot(models.AbstractModel):
         """The *Refresh* button: rebuild now, then reload the view."""
         if not self.env.user.has_group("sms_journey.group_sms_journey_user"):
             raise AccessError(self.env._("Only SMS journey users can refresh the results."))
-        self.sudo()._refresh()
+        if not self.sudo()._refresh():
+            message, kind = (
+                self.env._(
+                    "A refresh is already under way: the results will be current when "
+                    "it ends (%(as_of)s until then).",
+                    as_of=self._as_of(),
+                ),
+                "warning",
+            )
+        else:
+            message = self.env._("Results refreshed (%(as_of)s).", as_of=self._as_of())
+            kind = "success"
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "success",
-                "message": self.env._("Results refreshed (%(as_of)s).", as_of=self._as_of()),
+                "type": kind,
+                "message": message,
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

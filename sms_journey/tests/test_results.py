@@ -2,7 +2,9 @@ from datetime import datetime, timedelta
 
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
 
+from ..models.sms_result_snapshot import REFRESH_LOCK
 from .common import (
     SmsJourneyCase,
     SmsResultsAssertions,
@@ -401,6 +403,33 @@ class TestResults(SmsResultsAssertions, SmsJourneyCase):
         for model in ("sms.result", "sms.result.event", "sms.program.month"):
             self.assertTrue(self.env[model].with_user(user).search_count([]), model)
             self.assertFalse(self.env[model].with_user(outsider).search_count([]), model)
+
+    def test_one_refresh_at_a_time(self):
+        """While another transaction refreshes, a refresh leaves the rows alone (both
+        would move the totals by the same difference) and the button says so. (Not
+        refreshed before in this test: the lock would be this transaction's until its
+        end.)"""
+        self.trace3.click_count = 4
+        self.env.flush_all()
+
+        def stored_clicks():
+            rows = self.env.execute_query(
+                SQL("SELECT click_count FROM sms_result WHERE id = %s", self.trace3.id * 2)
+            )
+            return rows[0][0] if rows else None
+
+        before = stored_clicks()
+        self.assertNotEqual(before, 4)
+        with self.registry.cursor() as other:
+            other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [REFRESH_LOCK])
+            self.assertFalse(self.Snapshot._refresh())
+            action = self.Snapshot.with_user(new_sms_user(self.env, "impatient")).action_refresh()
+            self.assertEqual(action["params"]["type"], "warning")
+            self.assertIn("already under way", action["params"]["message"])
+            self.assertEqual(stored_clicks(), before)
+            other.rollback()
+        self.assertTrue(self.Snapshot._refresh())
+        self.assertEqual(stored_clicks(), 4)
 
     def test_variants_and_control_group(self):
         """A/B variants have their figures; the control group's SMS not sent show as
