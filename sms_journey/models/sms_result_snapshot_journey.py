@@ -377,19 +377,48 @@ class SmsResultSnapshot(models.AbstractModel):
         ``query``; the rows that differ as they were and as they are stay in
         ``<table>_old`` / ``<table>_new`` (temporary)."""
         self._new_temps(table)
-        old, new = (SQL.identifier(f"{table}_{age}") for age in ("old", "new"))
-        cr = self.env.cr
-        cr.execute(SQL("INSERT INTO %s %s", new, query))
-        cr.execute(
-            # an array of unknown length: read by the primary key, not the whole table
+        # an array of unknown length: read by the primary key, not the whole table
+        kept = SQL(
+            "SELECT * FROM %s WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))",
+            SQL.identifier(table),
+            int_array(ids),
+        )
+        self._keep_differing(table, query, kept)
+        self._write_rows(table)
+
+    def _keep_differing(self, table, query, kept):
+        """Put in ``<table>_old`` the rows of ``kept`` (rows of ``table``) and in
+        ``<table>_new`` those of ``query`` (shaped as ``table``) that differ, matched by
+        primary key ``id``: one statement, the rows that are the same (usually most)
+        are never written to the temporary tables nor deleted from them."""
+        table_id = SQL.identifier(table)
+        self.env.cr.execute(
             SQL(
-                "INSERT INTO %s SELECT * FROM %s WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))",
-                old,
-                SQL.identifier(table),
-                int_array(ids),
+                """
+                WITH n AS MATERIALIZED (SELECT ROW(q.*)::%(table)s AS r FROM (%(query)s) q),
+                     o AS MATERIALIZED (SELECT k::%(table)s AS r FROM (%(kept)s) k),
+                     d AS MATERIALIZED (
+                        SELECT n.r AS n, o.r AS o FROM n FULL JOIN o ON (o.r).id = (n.r).id
+                         WHERE n.r IS DISTINCT FROM o.r),
+                     old AS (INSERT INTO %(old)s SELECT (d.o).* FROM d WHERE (d.o).id IS NOT NULL)
+                INSERT INTO %(new)s SELECT (d.n).* FROM d WHERE (d.n).id IS NOT NULL
+                """,
+                table=table_id,
+                query=query,
+                kept=kept,
+                old=SQL.identifier(f"{table}_old"),
+                new=SQL.identifier(f"{table}_new"),
             )
         )
-        self._write_differing(table)
+        # a temporary table has no statistics: without them the planner may read the
+        # whole table to join it
+        self.env.cr.execute(
+            SQL(
+                "ANALYZE %s (id), %s (id)",
+                SQL.identifier(f"{table}_old"),
+                SQL.identifier(f"{table}_new"),
+            )
+        )
 
     def _new_temps(self, table):
         """Empty ``<table>_old`` and ``<table>_new`` (temporary, shaped as ``table``)."""
