@@ -70,6 +70,16 @@ SCHEMA_VERSION = "4"
 # days (``_create_tables``)
 INBOUND_FROM = "3"
 SCHEMA = "sms_journey.results_schema"
+# the tables whose ``<table>_old`` / ``_new`` temporary tables a database session keeps
+# from one refresh to the next (``_new_temps``), and the session setting that says for
+# which registry they were made: an upgrade in a running server may change their shape
+REUSED_TEMPS = (
+    "sms_journey_step_fact",
+    "sms_journey_holdout_fact",
+    "sms_program_order_gap",
+    "sms_program_inbound",
+)
+TEMPS_REGISTRY = "sms_journey.refresh_temps_registry"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
 # one refresh at a time (the cron, the *Refresh* buttons): two at once would both move the
@@ -264,6 +274,7 @@ class SmsResultSnapshot(models.AbstractModel):
         of the SMS, orders, traces and participants that changed are computed again from
         the live tables, and the totals, the campaign report and the dashboard move by
         the difference (old rows out, new rows in)."""
+        self._forget_temps()
         trace_ids, mailing_trace_ids = self._dirty_results(since)
         results_changed = bool(trace_ids or mailing_trace_ids)
         if results_changed:
@@ -278,6 +289,7 @@ class SmsResultSnapshot(models.AbstractModel):
         temps = [
             f"{table}_{age}"
             for table in (*INCREMENTAL_TABLES, "sms_holdout_fact")
+            if table not in REUSED_TEMPS
             for age in ("old", "new")
         ]
         temps += [
@@ -290,6 +302,25 @@ class SmsResultSnapshot(models.AbstractModel):
         self.env.cr.execute(
             SQL("DROP TABLE IF EXISTS %s", SQL(", ").join(SQL.identifier(t) for t in temps))
         )
+
+    def _forget_temps(self):
+        """Drop the temporary tables this database session kept from an earlier refresh
+        (``REUSED_TEMPS``) when they were made under another registry: an upgrade may
+        have changed the shape of the tables they copy."""
+        marker = str(self.pool.registry_sequence)
+        made_for = self.env.execute_query(SQL("SELECT current_setting(%s, TRUE)", TEMPS_REGISTRY))[
+            0
+        ][0]
+        if made_for == marker:
+            return
+        temps = [f"{table}_{age}" for table in REUSED_TEMPS for age in ("old", "new")]
+        self.env.cr.execute(
+            SQL(
+                "DROP TABLE IF EXISTS %s",
+                SQL(", ").join(SQL("pg_temp.%s", SQL.identifier(t)) for t in temps),
+            )
+        )
+        self.env.cr.execute(SQL("SELECT set_config(%s, %s, FALSE)", TEMPS_REGISTRY, marker))
 
     @api.model
     def _cron_refresh(self):

@@ -421,11 +421,21 @@ class SmsResultSnapshot(models.AbstractModel):
         )
 
     def _new_temps(self, table):
-        """Empty ``<table>_old`` and ``<table>_new`` (temporary, shaped as ``table``)."""
+        """Empty ``<table>_old`` and ``<table>_new`` (temporary, shaped as ``table``).
+        Created once per database session and emptied by each commit: creating them
+        again at every refresh wrote a dozen tables' rows in the catalog
+        (``REUSED_TEMPS``, dropped when the registry changed, ``_forget_temps``)."""
         for age in ("old", "new"):
             temp = SQL.identifier(f"{table}_{age}")
-            self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", temp))
-            self.env.cr.execute(SQL("CREATE TEMP TABLE %s (LIKE %s)", temp, SQL.identifier(table)))
+            self.env.cr.execute(
+                SQL(
+                    """CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s) ON COMMIT DELETE ROWS;
+                       DELETE FROM %s""",
+                    temp,
+                    SQL.identifier(table),
+                    temp,
+                )
+            )
 
     def _write_differing(self, table):
         """Bring in ``table`` the rows of ``<table>_old`` to those of ``<table>_new`` (by
