@@ -2,6 +2,7 @@ from . import controllers
 from . import models
 from . import wizards
 from .hooks import pre_init_hook
+from .models.sms_result_snapshot_journey import deleted_marks
 
 from odoo.tools import SQL
 
@@ -53,6 +54,16 @@ def uninstall_hook(env):
     - Drop the tables without a model and the indexes on Odoo's tables that our
       ``init()`` methods made.
     """
+    # the triggers that mark kept facts: the uninstall's deletions must not run them
+    for source in deleted_marks():
+        env.cr.execute(
+            SQL(
+                "DROP TRIGGER IF EXISTS %s ON %s; DROP FUNCTION IF EXISTS %s()",
+                SQL.identifier(f"{source}_deleted_mark_facts"),
+                SQL.identifier(source),
+                SQL.identifier(f"{source}_deleted_mark_facts"),
+            )
+        )
     own_tables = [
         model._table
         for model in env.registry.values()
