@@ -206,32 +206,7 @@ class SmsResultSnapshot(models.AbstractModel):
         in ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
         self._new_temps("sms_program_order_gap")
         cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_before")
-        cr.execute("ANALYZE sms_program_order_gap_bound")
-        # for each family: the last kept gap before its first written order (position
-        # 1: the first gap that may change, its next order may), and the one before that
-        # (position 2: what the first's own previous order is read from; kept apart, it
-        # is not computed again), whole: not read again; (date, id) as the gaps order
-        # the orders
-        cr.execute(
-            """
-            CREATE TEMP TABLE sms_program_order_gap_before AS
-            SELECT * FROM (
-                SELECT g.*, row_number() OVER (PARTITION BY g.family_id
-                                               ORDER BY g.date_order DESC, g.id DESC)
-                            AS position
-                  FROM sms_program_order_gap_bound b
-                 -- the last two by date, with the gaps of the same date as the second:
-                 -- in the index's order, not sorted for each family (a sort set up a
-                 -- thousand times cost more than the reading); sorted once above
-                 CROSS JOIN LATERAL (
-                        SELECT * FROM sms_program_order_gap g
-                         WHERE g.family_id = b.family_id AND g.date_order < b.first
-                         ORDER BY g.date_order DESC FETCH FIRST 2 ROWS WITH TIES) g
-            ) g
-            WHERE position <= 2
-            """
-        )
+        self._gaps_before()
         # the gaps that may change: the first (position 1) and those from the first
         # written order on (the first is the last one before it)
         columns = SQL(", ").join(
@@ -262,6 +237,36 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
         self._write_differing("sms_program_order_gap")
+
+    def _gaps_before(self):
+        """For each family of ``sms_program_order_gap_bound``: the last kept gap before
+        its first written order (position 1: the first gap that may change, its next
+        order may), and the one before that (position 2: what the first's own previous
+        order is read from; kept apart, it is not computed again), whole, in
+        ``sms_program_order_gap_before`` (temporary): not read again; (date, id) as the
+        gaps order the orders."""
+        cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_before")
+        cr.execute("ANALYZE sms_program_order_gap_bound")
+        cr.execute(
+            """
+            CREATE TEMP TABLE sms_program_order_gap_before AS
+            SELECT * FROM (
+                SELECT g.*, row_number() OVER (PARTITION BY g.family_id
+                                               ORDER BY g.date_order DESC, g.id DESC)
+                            AS position
+                  FROM sms_program_order_gap_bound b
+                 -- the last two by date, with the gaps of the same date as the second:
+                 -- in the index's order, not sorted for each family (a sort set up a
+                 -- thousand times cost more than the reading); sorted once above
+                 CROSS JOIN LATERAL (
+                        SELECT * FROM sms_program_order_gap g
+                         WHERE g.family_id = b.family_id AND g.date_order < b.first
+                         ORDER BY g.date_order DESC FETCH FIRST 2 ROWS WITH TIES) g
+            ) g
+            WHERE position <= 2
+            """
+        )
 
     def _table_columns(self, table):
         """The columns of ``table``, in their order."""
