@@ -136,6 +136,7 @@ class SmsResultSnapshot(models.AbstractModel):
         if created is not True:
             # kept tables of an earlier version: the indexes added since
             self._create_journey_indexes()
+            self._create_gap_indexes()
         if not created:
             self._stamp()
         elif self._since() is not None:
@@ -295,6 +296,7 @@ class SmsResultSnapshot(models.AbstractModel):
         temps += [
             "sms_program_day_dirty",
             "sms_program_month_dirty",
+            "sms_program_order_gap_written",
             "sms_program_order_gap_bound",
             "sms_program_order_gap_before",
             "sms_program_inbound_day",

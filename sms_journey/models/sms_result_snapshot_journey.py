@@ -39,7 +39,7 @@ SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS
        p.enrolled_at AS window_start,
        p.enrolled_at + make_interval(days => j.goal_days) AS window_end,
        1 AS participants,
-       (COUNT(o.id) > 0)::int AS converted,
+       (COUNT(o.date_order) > 0)::int AS converted,
        COALESCE(SUM(o.amount_total), 0) AS revenue,
        COALESCE(SUM(o.amount_total), 0) * COALESCE(SUM(o.amount_total), 0) AS revenue_squares
   FROM sms_journey_participant p
@@ -96,22 +96,22 @@ WITH gaps AS (
      GROUP BY family_id, date_order
     HAVING SUM(sign) <> 0 OR SUM(sign * amount_total) <> 0
 ), moved AS (
-    SELECT f.id, f.family_id, f.window_start, f.window_end, f.converted, f.revenue,
-           f.revenue_squares, f.revenue + SUM(g.revenue) AS new_revenue,
+    SELECT f.id, f.fact_ctid, f.family_id, f.window_start, f.window_end, f.converted,
+           f.revenue, f.revenue_squares, f.revenue + SUM(g.revenue) AS new_revenue,
            bool_or(g.orders < 0) AS lost, bool_or(g.orders > 0) AS added
       FROM gaps g
      -- each gap's family read by its index (OFFSET 0: not flattened into a join; the
      -- planner, taking the gaps for many more, read the whole table to hash it); a gap
      -- that only adds an order without total to a fact that converted changes nothing
      CROSS JOIN LATERAL (
-            SELECT * FROM sms_journey_holdout_fact f
+            SELECT f.ctid AS fact_ctid, f.* FROM sms_journey_holdout_fact f
              WHERE f.family_id = g.family_id
                AND g.date_order > f.window_start AND g.date_order <= f.window_end
                AND f.participant_id IS NOT NULL AND NOT f.id = ANY(%(ids)s::int[])
                AND (g.revenue <> 0 OR g.orders < 0 OR f.converted = 0)
             OFFSET 0) f
-     GROUP BY f.id, f.family_id, f.window_start, f.window_end, f.converted, f.revenue,
-              f.revenue_squares
+     GROUP BY f.id, f.fact_ctid, f.family_id, f.window_start, f.window_end, f.converted,
+              f.revenue, f.revenue_squares
 ), changed AS (
     SELECT m.*,
            CASE WHEN m.lost THEN EXISTS (
@@ -126,9 +126,10 @@ WITH gaps AS (
            revenue_squares = c.new_revenue * c.new_revenue
       FROM (SELECT * FROM changed
              WHERE new_converted <> converted OR new_revenue <> revenue) c
-     -- each fact read by its primary key (with an array of their ids, the planner
-     -- read the whole array's facts again for each one: 220,000 buffers for 319)
-     WHERE f.id = c.id
+     -- each fact read where it was just read (its row's place, taken in this
+     -- statement), not looked up again by its primary key (with an array of their ids,
+     -- the planner read the whole array's facts again for each one)
+     WHERE f.ctid = c.fact_ctid
  RETURNING f.journey_id, f.holdout, f.participants, f.converted, f.revenue,
            f.revenue_squares, c.converted AS old_converted, c.revenue AS old_revenue,
            c.revenue_squares AS old_squares

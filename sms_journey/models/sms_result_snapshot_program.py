@@ -1,8 +1,11 @@
 """sms.result.snapshot: the program dashboard's stored rows, the order gaps of each
 customer and the months of each company, computed again where something changed."""
 
+from contextlib import contextmanager
+
 from odoo import fields, models
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 from .sms_program_month import COLUMNS
 
@@ -30,6 +33,33 @@ class SmsResultSnapshot(models.AbstractModel):
             )[0][0]
             or ""
         )
+
+    def _create_gap_indexes(self):
+        """The order gaps by churn date (the churn dates passed since the last refresh,
+        ``_move_order_days``; a month's churned customers of a company) and a company's
+        reactivating orders by date (``sms.program.month.action_open_reactivated``):
+        only the gaps that have one are in them (a tenth and a sixtieth of the gaps at
+        3 M orders), so an order written adds no entry there, or one; the indexes of
+        every gap by company and date or churn date of an earlier version dropped.
+        Created on tables of an earlier version too (``init``)."""
+        cr = self.env.cr
+        for name in ("churn_at", "company_id_churn_at", "company_id_date_order"):
+            cr.execute(
+                SQL(
+                    "DROP INDEX IF EXISTS %s", SQL.identifier(f"sms_program_order_gap_{name}_index")
+                )
+            )
+        for name, columns, where in (
+            ("churned", ["churn_at"], "churn_at IS NOT NULL"),
+            ("reactivated", ["company_id", "date_order"], "reactivated"),
+        ):
+            create_index(
+                cr,
+                f"sms_program_order_gap_{name}_index",
+                "sms_program_order_gap",
+                columns,
+                where=where,
+            )
 
     def _build_program(self):
         """The whole dashboard from scratch: the order gaps, then its days and months."""
@@ -100,29 +130,47 @@ class SmsResultSnapshot(models.AbstractModel):
         """The customers (commercial partners) whose orders were written since ``since``
         or lost one (deleted); each with the earliest date of an order of theirs written
         since (as it is and as it was) in ``sms_program_order_gap_bound`` (temporary:
-        family_id, first): their gaps before it stay as they are (``_update_order_gaps``)."""
+        family_id, first): their gaps before it stay as they are (``_update_order_gaps``).
+        The orders written since stay in ``sms_program_order_gap_written`` (temporary: as
+        ``_gap_query`` reads them, whether confirmed, their family and date as their
+        kept gap has them), read once for both."""
         cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_bound")
         cr.execute(
-            SQL(
-                """
-                CREATE TEMP TABLE sms_program_order_gap_bound AS
-                SELECT family_id, min(date_order) AS first FROM (
-                    SELECT COALESCE(p.commercial_partner_id, p.id) AS family_id, o.date_order
-                      FROM sale_order o JOIN res_partner p ON p.id = o.partner_id
-                     WHERE o.write_date >= %(since)s
-                     UNION ALL
-                    SELECT g.family_id, g.date_order FROM sms_program_order_gap g
-                      JOIN sale_order o ON o.id = g.id
-                     WHERE o.write_date >= %(since)s
-                     UNION ALL
-                    SELECT family_id, date_order FROM sms_program_order_gap
-                     WHERE order_id IS NULL
-                ) changed
-                GROUP BY family_id
-                """,
-                since=since,
+            "DROP TABLE IF EXISTS sms_program_order_gap_written, sms_program_order_gap_bound"
+        )
+        with self._serial():
+            cr.execute(
+                SQL(
+                    """
+                    CREATE TEMP TABLE sms_program_order_gap_written AS
+                    SELECT so.id, so.company_id, so.date_order,
+                           COALESCE(p.commercial_partner_id, p.id) AS family_id,
+                           so.sms_attribution_kind IS NOT NULL AS attributed,
+                           so.sms_attributed_revenue AS attributed_revenue, so.amount_total,
+                           so.state = 'sale' AS confirmed,
+                           g.family_id AS kept_family_id, g.date_order AS kept_date_order
+                      FROM sale_order so
+                      JOIN res_partner p ON p.id = so.partner_id
+                      LEFT JOIN sms_program_order_gap g ON g.id = so.id
+                     WHERE so.write_date >= %s
+                    """,
+                    since,
+                )
             )
+        cr.execute(
+            """
+            CREATE TEMP TABLE sms_program_order_gap_bound AS
+            SELECT family_id, min(date_order) AS first FROM (
+                SELECT family_id, date_order FROM sms_program_order_gap_written
+                 UNION ALL
+                SELECT kept_family_id, kept_date_order FROM sms_program_order_gap_written
+                 WHERE kept_family_id IS NOT NULL
+                 UNION ALL
+                SELECT family_id, date_order FROM sms_program_order_gap
+                 WHERE order_id IS NULL
+            ) changed
+            GROUP BY family_id
+            """
         )
         return [
             row[0]
@@ -131,49 +179,53 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         ]
 
+    @contextmanager
+    def _serial(self):
+        """Run the statements inside without parallel workers: a few thousand rows read
+        by index, that the planner costs high enough to share between workers, whose
+        start costs more than the reading (70 ms of 7,000 buffers, on a busy server)."""
+        cr = self.env.cr
+        cr.execute("SELECT current_setting('max_parallel_workers_per_gather')")
+        workers = cr.fetchone()[0]
+        cr.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+        try:
+            yield
+        finally:
+            cr.execute(
+                SQL("SELECT set_config('max_parallel_workers_per_gather', %s, true)", workers)
+            )
+
     def _update_order_gaps(self, since):
         """The order gaps of the changed families computed again from the first order of theirs
         written since ``since`` (``sms_program_order_gap_bound``): an order's gap reads
         the order before it and the one after it, so a family's gaps before the one just
         before that order stay as they were, and are not read (a new order, the usual
         change, moves two gaps: its own and the previous order's). The kept gaps from
-        there and the orders written since (read from ``sale_order``) give the gaps;
-        only those that differ are written, and stay as they were and as they are in
-        ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
+        there and the orders written since (``sms_program_order_gap_written``) give the
+        gaps; only those that differ are written, and stay as they were and as they are
+        in ``sms_program_order_gap_old`` / ``_new`` (temporary)."""
         self._new_temps("sms_program_order_gap")
         cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_before")
-        cr.execute("ANALYZE sms_program_order_gap_bound")
-        # for each family: the last kept gap before its first written order (the first
-        # gap that may change: its next order may), and the one before that (what the
-        # first's own previous order is read from: kept apart, it is not computed again);
-        # (date, id) as the gaps order the orders
-        cr.execute(
-            """
-            CREATE TEMP TABLE sms_program_order_gap_before AS
-            SELECT b.family_id, g.id, g.date_order, g.position
-              FROM sms_program_order_gap_bound b
-             CROSS JOIN LATERAL (
-                    SELECT g.id, g.date_order,
-                           row_number() OVER (ORDER BY g.date_order DESC, g.id DESC) AS position
-                      FROM (SELECT id, date_order FROM sms_program_order_gap g
-                             WHERE g.family_id = b.family_id AND g.date_order < b.first
-                             ORDER BY g.date_order DESC, g.id DESC LIMIT 2) g) g
-            """
+        self._gaps_before()
+        # the gaps that may change: the first (position 1) and those from the first
+        # written order on (the first is the last one before it)
+        columns = SQL(", ").join(
+            SQL.identifier(c) for c in self._table_columns("sms_program_order_gap")
         )
         cr.execute(
-            """
-            INSERT INTO sms_program_order_gap_old
-            SELECT g.* FROM sms_program_order_gap_bound b
-              LEFT JOIN sms_program_order_gap_before f
-                     ON f.family_id = b.family_id AND f.position = 1
-             CROSS JOIN LATERAL (
-                    SELECT * FROM sms_program_order_gap g
-                     WHERE g.family_id = b.family_id
-                       AND g.date_order >= COALESCE(f.date_order, '-infinity')
-                       AND (f.id IS NULL OR (g.date_order, g.id) >= (f.date_order, f.id))
-                    OFFSET 0) g
-            """
+            SQL(
+                """
+                INSERT INTO sms_program_order_gap_old
+                SELECT %s FROM sms_program_order_gap_before WHERE position = 1
+                 UNION ALL
+                SELECT g.* FROM sms_program_order_gap_bound b
+                 CROSS JOIN LATERAL (
+                        SELECT * FROM sms_program_order_gap g
+                         WHERE g.family_id = b.family_id AND g.date_order >= b.first
+                        OFFSET 0) g
+                """,
+                columns,
+            )
         )
         cr.execute(
             SQL(
@@ -181,42 +233,82 @@ class SmsResultSnapshot(models.AbstractModel):
                    SELECT q.*, q.id FROM (%s) q
                     WHERE q.id NOT IN (SELECT id FROM sms_program_order_gap_before
                                         WHERE position = 2)""",
-                self.env["sms.program.month"]._gap_query(orders=self._family_orders(since)),
+                self.env["sms.program.month"]._gap_query(orders=self._family_orders()),
             )
         )
         self._write_differing("sms_program_order_gap")
 
-    def _family_orders(self, since):
+    def _gaps_before(self):
+        """For each family of ``sms_program_order_gap_bound``: the last kept gap before
+        its first written order (position 1: the first gap that may change, its next
+        order may), and the one before that (position 2: what the first's own previous
+        order is read from; kept apart, it is not computed again), whole, in
+        ``sms_program_order_gap_before`` (temporary): not read again; (date, id) as the
+        gaps order the orders."""
+        cr = self.env.cr
+        cr.execute("DROP TABLE IF EXISTS sms_program_order_gap_before")
+        cr.execute("ANALYZE sms_program_order_gap_bound")
+        cr.execute(
+            """
+            CREATE TEMP TABLE sms_program_order_gap_before AS
+            SELECT * FROM (
+                SELECT g.*, row_number() OVER (PARTITION BY g.family_id
+                                               ORDER BY g.date_order DESC, g.id DESC)
+                            AS position
+                  FROM sms_program_order_gap_bound b
+                 -- the last two by date, with the gaps of the same date as the second:
+                 -- in the index's order, not sorted for each family (a sort set up a
+                 -- thousand times cost more than the reading); sorted once above
+                 CROSS JOIN LATERAL (
+                        SELECT * FROM sms_program_order_gap g
+                         WHERE g.family_id = b.family_id AND g.date_order < b.first
+                         ORDER BY g.date_order DESC FETCH FIRST 2 ROWS WITH TIES) g
+            ) g
+            WHERE position <= 2
+            """
+        )
+
+    def _table_columns(self, table):
+        """The columns of ``table``, in their order."""
+        return [
+            name
+            for (name,) in self.env.execute_query(
+                SQL(
+                    """SELECT attname FROM pg_attribute
+                        WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+                        ORDER BY attnum""",
+                    table,
+                )
+            )
+        ]
+
+    def _family_orders(self):
         """The confirmed orders of the changed families from their first gap that may
         change on (``_update_order_gaps``), as ``_gap_query`` reads them (id,
         company_id, date_order, family_id, attributed, attributed_revenue,
-        amount_total): those written since ``since`` from ``sale_order``, the others
-        from their kept gap (``sms_program_order_gap_old``), with the order before the
-        first (only its date is read: the first's previous order), so that a customer's
-        other orders are not read again."""
+        amount_total): those written since (``sms_program_order_gap_written``), the
+        others from their kept gap (``sms_program_order_gap_old``), with the order
+        before the first (``sms_program_order_gap_before``, position 2: only its date is
+        read, the first's previous order), so that a customer's other orders are not
+        read again."""
         return SQL(
             """
             SELECT o.id, o.company_id, o.date_order, o.family_id, o.attributed,
                    o.attributed_revenue, o.amount_total
               FROM sms_program_order_gap_old o
              WHERE o.order_id IS NOT NULL
-               AND o.id NOT IN (SELECT id FROM sale_order WHERE write_date >= %(since)s)
+               AND o.id NOT IN (SELECT id FROM sms_program_order_gap_written)
              UNION ALL
-            SELECT g.id, g.company_id, g.date_order, g.family_id, g.attributed,
-                   g.attributed_revenue, g.amount_total
+            SELECT f.id, f.company_id, f.date_order, f.family_id, f.attributed,
+                   f.attributed_revenue, f.amount_total
               FROM sms_program_order_gap_before f
-              JOIN sms_program_order_gap g ON g.id = f.id
              WHERE f.position = 2
              UNION ALL
-            SELECT so.id, so.company_id, so.date_order,
-                   COALESCE(p.commercial_partner_id, p.id),
-                   so.sms_attribution_kind IS NOT NULL, so.sms_attributed_revenue,
-                   so.amount_total
-              FROM sale_order so
-              JOIN res_partner p ON p.id = so.partner_id
-             WHERE so.write_date >= %(since)s AND so.state = 'sale'
-            """,
-            since=since,
+            SELECT w.id, w.company_id, w.date_order, w.family_id, w.attributed,
+                   w.attributed_revenue, w.amount_total
+              FROM sms_program_order_gap_written w
+             WHERE w.confirmed
+            """
         )
 
     def _move_order_days(self, before, now, results_changed):
@@ -226,10 +318,19 @@ class SmsResultSnapshot(models.AbstractModel):
         ``before`` and ``now``; the days moved stay in ``sms_program_day_new``."""
         Month = self.env["sms.program.month"]
         branches = []
-        for gaps, results, sign, at in (
-            ("sms_program_order_gap_old", "sms_result_old", "-1", before),
-            ("sms_program_order_gap_new", "sms_result_new", "1", now),
+        # the SMS rows that changed, less those whose date, company, sent and cost did
+        # not (a click, a reply, a delivery: most): they go out and back to the same day
+        same = " AND ".join(
+            f"x.{c} IS NOT DISTINCT FROM r.{c}" for c in ("date", "company_id", "sent", "cost")
+        )
+        for gaps, results, other, sign, at in (
+            ("sms_program_order_gap_old", "sms_result_old", "sms_result_new", "-1", before),
+            ("sms_program_order_gap_new", "sms_result_new", "sms_result_old", "1", now),
         ):
+            results = (
+                f"(SELECT r.* FROM {results} r WHERE NOT EXISTS"
+                f" (SELECT 1 FROM {other} x WHERE x.id = r.id AND {same}))"
+            )
             parts = Month._branches(gaps=gaps, results=results, sign=sign)["order"]
             if not results_changed:
                 parts = parts[:-1]  # the SMS rows' branch comes last

@@ -255,17 +255,7 @@ class SmsResultSnapshot(models.AbstractModel):
             "CREATE INDEX sms_program_order_gap_family_id_index"
             " ON sms_program_order_gap (family_id, date_order) INCLUDE (amount_total)"
         )
-        for columns in (
-            ["company_id", "churn_at"],
-            ["company_id", "date_order"],
-            ["churn_at"],
-        ):
-            create_index(
-                cr,
-                f"sms_program_order_gap_{'_'.join(columns)}_index",
-                "sms_program_order_gap",
-                columns,
-            )
+        self._create_gap_indexes()
         cr.execute(
             "CREATE INDEX sms_program_order_gap_orphan_index ON sms_program_order_gap (id)"
             " WHERE order_id IS NULL"

@@ -694,3 +694,58 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(predicates["sms_result_mailing_id_index"], "(mailing_id IS NOT NULL)")
         self.assertEqual(predicates["sms_result_step_id_index"], "(step_id IS NOT NULL)")
         self.assertIsNone(predicates["sms_result_date_id_index"])
+
+    def test_gap_indexes_hold_gaps_with_a_churn_or_reactivation(self):
+        """The order gaps' indexes by churn date and by reactivation hold only the gaps
+        that have one; those of an earlier version (every gap in them) are dropped at
+        the upgrade (the tables kept), and the churned and reactivated lists read the
+        new ones."""
+        cr = self.env.cr
+        cr.execute(
+            """DROP INDEX sms_program_order_gap_churned_index;
+               DROP INDEX sms_program_order_gap_reactivated_index;
+               CREATE INDEX sms_program_order_gap_churn_at_index
+                   ON sms_program_order_gap (churn_at);
+               CREATE INDEX sms_program_order_gap_company_id_churn_at_index
+                   ON sms_program_order_gap (company_id, churn_at);
+               CREATE INDEX sms_program_order_gap_company_id_date_order_index
+                   ON sms_program_order_gap (company_id, date_order)"""
+        )
+        Snapshot = type(self.Snapshot)
+        with patch.object(Snapshot, "_build", side_effect=AssertionError("built all")):
+            self.Snapshot.init()
+        predicates = dict(
+            self.env.execute_query(
+                SQL(
+                    """SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid)
+                         FROM pg_index WHERE indrelid = 'sms_program_order_gap'::regclass"""
+                )
+            )
+        )
+        self.assertEqual(
+            {name: where for name, where in predicates.items() if "_id_index" not in name},
+            {
+                "sms_program_order_gap_pkey": None,
+                "sms_program_order_gap_churned_index": "(churn_at IS NOT NULL)",
+                "sms_program_order_gap_reactivated_index": "reactivated",
+                "sms_program_order_gap_orphan_index": "(order_id IS NULL)",
+            },
+        )
+        self.assertNotIn("sms_program_order_gap_company_id_churn_at_index", predicates)
+        self.assertNotIn("sms_program_order_gap_company_id_date_order_index", predicates)
+        cr.execute("SET LOCAL enable_seqscan = off")
+        for column, condition in (("churn_at", "churn_at <= now()"), ("date_order", "reactivated")):
+            plan = "\n".join(
+                row[0]
+                for row in self.env.execute_query(
+                    SQL(
+                        """EXPLAIN SELECT id FROM sms_program_order_gap
+                            WHERE company_id = 1 AND %s AND %s >= '2026-01-01'
+                              AND %s < '2026-02-01'""",
+                        SQL(condition),
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                    )
+                )
+            )
+            self.assertIn("_gap_churned_index" if column == "churn_at" else "_reactivated_", plan)
