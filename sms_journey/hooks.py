@@ -78,6 +78,7 @@ INDEXED_COLUMNS = (
     ("sale_order", "sms_journey_step_id", "btree_not_null"),
     ("sale_order", "sms_mailing_trace_id", "btree_not_null"),
     ("sale_order", "sms_mailing_id", "btree_not_null"),
+    ("sale_order", "sms_journey_coupon_id", "btree_not_null"),
 )
 # the orders' figures of a journey, step or mailing (``sms.result._order_figures``: count
 # and revenue of its confirmed orders) read from the index alone when it also holds these

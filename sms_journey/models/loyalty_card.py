@@ -15,5 +15,9 @@ class LoyaltyCard(models.Model):
         ondelete="set null",
     )
     sms_journey_step_id = fields.Many2one(
-        "sms.journey.step", "SMS journey step", readonly=True, ondelete="set null"
+        "sms.journey.step",
+        "SMS journey step",
+        readonly=True,
+        ondelete="set null",
+        index="btree_not_null",
     )

@@ -312,6 +312,8 @@ class SaleOrder(models.Model):
         "SMS journey coupon",
         readonly=True,
         copy=False,
+        # a deleted coupon looks for its orders (ON DELETE SET NULL)
+        index="btree_not_null",
         help="The journey coupon redeemed on this order, which attributes it to its step.",
     )
 

@@ -54,7 +54,11 @@ class SmsConsentLog(models.Model):
     )
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     interaction_id = fields.Many2one(
-        "sms.interaction", "SMS received", ondelete="set null", readonly=True
+        "sms.interaction",
+        "SMS received",
+        ondelete="set null",
+        readonly=True,
+        index="btree_not_null",
     )
     company_id = fields.Many2one(
         "res.company",

@@ -38,6 +38,7 @@ class SmsConsentRequest(models.Model):
         "res.partner",
         "Visitor's contact",
         ondelete="set null",
+        index="btree_not_null",
         readonly=True,
         help="The signed-up user's or the order's contact, when the form had one.",
     )

@@ -18,7 +18,9 @@ class SmsContestEntry(models.Model):
     partner_id = fields.Many2one(
         "res.partner", readonly=True, index="btree_not_null", check_company=True
     )
-    interaction_id = fields.Many2one("sms.interaction", "Reply", readonly=True, check_company=True)
+    interaction_id = fields.Many2one(
+        "sms.interaction", "Reply", readonly=True, check_company=True, index="btree_not_null"
+    )
     entered_at = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     is_winner = fields.Boolean("Winner", readonly=True)
     notified = fields.Boolean(readonly=True, help="The winner SMS was sent.")

@@ -91,7 +91,11 @@ class SmsGatewayMessage(models.Model):
 
     # indexed by its unique constraint
     sms_uuid = fields.Char("Reference", required=True, readonly=True)
-    sms_id = fields.Many2one("sms.sms", "SMS", ondelete="set null", readonly=True)
+    # Odoo deletes its sent SMS every day (``sms.sms._gc_device``): each looks for its
+    # outbox row (ON DELETE SET NULL), the whole outbox read without an index
+    sms_id = fields.Many2one(
+        "sms.sms", "SMS", ondelete="set null", readonly=True, index="btree_not_null"
+    )
     gateway_id = fields.Many2one("sms.gateway", required=True, index=True, readonly=True)
     sender_id = fields.Many2one(
         "sms.gateway.sender",

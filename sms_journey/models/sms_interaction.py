@@ -102,6 +102,7 @@ class SmsInteraction(models.Model):
         "sms.gateway.message",
         "Replying to",
         readonly=True,
+        index="btree_not_null",
         help="The last SMS we sent to this number through this gateway.",
     )
     consent_action = fields.Selection(
@@ -116,7 +117,9 @@ class SmsInteraction(models.Model):
     state = fields.Selection(
         [("new", "New"), ("handled", "Handled")], default="new", required=True, index=True
     )
-    mail_message_id = fields.Many2one("mail.message", "Chatter message", readonly=True)
+    mail_message_id = fields.Many2one(
+        "mail.message", "Chatter message", readonly=True, index="btree_not_null"
+    )
     matched_rule_id = fields.Many2one(
         "sms.keyword.rule", "Keyword rule", readonly=True, index="btree_not_null"
     )

@@ -84,7 +84,11 @@ class SmsJourneyTrace(models.Model):
     )
     skip_reason = fields.Char()
     variant_id = fields.Many2one(
-        "sms.journey.step.variant", "A/B variant", ondelete="set null", readonly=True
+        "sms.journey.step.variant",
+        "A/B variant",
+        ondelete="set null",
+        readonly=True,
+        index="btree_not_null",
     )
     branch = fields.Selection(
         [("yes", "Yes"), ("no", "No")], "Path taken", readonly=True, help="Of a branch step."
@@ -106,7 +110,10 @@ class SmsJourneyTrace(models.Model):
     reply_body = fields.Text(readonly=True)
     opted_out_at = fields.Datetime(readonly=True, help="When a STOP answered this SMS.")
     converted = fields.Boolean(readonly=True)
-    order_id = fields.Many2one("sale.order", "Attributed order", readonly=True)
+    # a deleted order looks for its traces (ON DELETE SET NULL)
+    order_id = fields.Many2one(
+        "sale.order", "Attributed order", readonly=True, index="btree_not_null"
+    )
 
     def _auto_init(self):
         # one UPDATE for the traces of an existing database (the ORM would compute this

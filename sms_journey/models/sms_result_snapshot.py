@@ -137,6 +137,7 @@ class SmsResultSnapshot(models.AbstractModel):
             # kept tables of an earlier version: the indexes added since
             self._create_journey_indexes()
             self._create_gap_indexes()
+        self._create_deleted_triggers()
         if not created:
             self._stamp()
         elif self._since() is not None:

@@ -248,8 +248,8 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
         cr.execute(
-            """ALTER TABLE sms_program_order_gap ADD PRIMARY KEY (id),
-                 ADD FOREIGN KEY (order_id) REFERENCES sale_order (id) ON DELETE SET NULL"""
+            # a deleted order marks its gap by a trigger (``_create_deleted_triggers``)
+            "ALTER TABLE sms_program_order_gap ADD PRIMARY KEY (id)"
         )
         cr.execute(
             "CREATE INDEX sms_program_order_gap_family_id_index"

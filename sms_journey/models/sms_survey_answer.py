@@ -23,7 +23,9 @@ class SmsSurveyAnswer(models.Model):
         "Score", aggregator="avg", help="The grade, 1/0 for yes/no, the option's position."
     )
     answered_at = fields.Datetime(required=True, default=fields.Datetime.now)
-    interaction_id = fields.Many2one("sms.interaction", "SMS", ondelete="set null")
+    interaction_id = fields.Many2one(
+        "sms.interaction", "SMS", ondelete="set null", index="btree_not_null"
+    )
     journey_id = fields.Many2one("sms.journey", ondelete="set null")
     # a question shared by all companies is answered for the company it came in for
     company_id = fields.Many2one(

@@ -30,7 +30,7 @@ class SmsSurveyRequest(models.Model):
         [("open", "Open"), ("answered", "Answered")], default="open", required=True, index=True
     )
     clarification_sent = fields.Boolean(readonly=True)
-    answer_id = fields.Many2one("sms.survey.answer", readonly=True)
+    answer_id = fields.Many2one("sms.survey.answer", readonly=True, index="btree_not_null")
 
     def _auto_init(self):
         # the requests of an existing database in one UPDATE, not row by row

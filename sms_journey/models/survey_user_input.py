@@ -20,7 +20,11 @@ class SurveyUserInput(models.Model):
         readonly=True,
     )
     sms_journey_trace_id = fields.Many2one(
-        "sms.journey.trace", "SMS journey trace", ondelete="set null", readonly=True
+        "sms.journey.trace",
+        "SMS journey trace",
+        ondelete="set null",
+        readonly=True,
+        index="btree_not_null",
     )
 
     def _mark_done(self):

@@ -3,6 +3,7 @@ from unittest.mock import patch
 
 from odoo import Command
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from .. import hooks
 from ..models import res_partner_facts_backfill as backfill
@@ -44,6 +45,61 @@ class TestInstallColumns(TransactionCase):
                         self.assertIn((table, name, kind), hooks.INDEXED_COLUMNS)
             for name in columns:
                 self.assertIn(name, self.env[model_name]._fields)
+
+    def test_deleted_rows_find_ours_by_an_index(self):
+        """A foreign key of ours that acts when its target is deleted (SET NULL,
+        CASCADE) has an index led by its column when its target's rows are deleted as
+        a matter of course: without one, PostgreSQL reads the whole table for each row
+        deleted (Odoo deletes its sent SMS every day; quotations, coupons, replies,
+        chatter messages, contacts, traces are deleted by users, merges, retention).
+        The kept results' rows are marked by triggers instead (no key)."""
+        routinely_deleted = {
+            "res.partner",
+            "sale.order",
+            "sms.sms",
+            "mail.message",
+            "loyalty.card",
+            "mailing.trace",
+            "link.tracker.click",
+            "sms.interaction",
+            "sms.gateway.message",
+            "sms.journey.trace",
+            "sms.journey.participant",
+            "sms.survey.answer",
+        }
+        indexed = set(
+            self.env.execute_query(
+                SQL(
+                    """SELECT i.indrelid::regclass::text, a.attname FROM pg_index i
+                         JOIN pg_attribute a
+                           ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"""
+                )
+            )
+        )
+        keys = set(
+            self.env.execute_query(
+                SQL(
+                    """SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c
+                         JOIN pg_attribute a
+                           ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                        WHERE c.contype = 'f' AND c.confdeltype IN ('n', 'c', 'd')"""
+                )
+            )
+        )
+        for model in self.env.registry.values():
+            if model._abstract or model._transient or not model._auto:
+                continue  # a wizard's rows are vacuumed within hours
+            for name, field in model._fields.items():
+                if not (
+                    field.type == "many2one"
+                    and field.store
+                    and "sms_journey" in (field._modules or ())
+                    and field.comodel_name in routinely_deleted
+                    and (model._table, name) in keys
+                ):
+                    continue
+                with self.subTest(model=model._name, field=name):
+                    self.assertTrue((model._table, name) in indexed, "no index")
 
     def index_definition(self, column):
         self.env.cr.execute(

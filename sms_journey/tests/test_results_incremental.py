@@ -347,41 +347,47 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
 
-    def test_deleted_trace_and_participant_mark_their_facts(self):
-        """A deleted trace or participant marks its step and control-group facts (a
-        trigger per DELETE statement; the foreign keys of an earlier version, whose
-        action read every fact per deleted row, dropped at the upgrade): the next
-        refresh takes them out."""
+    def test_deleted_trace_participant_and_order_mark_their_rows(self):
+        """A deleted trace, participant or order marks its step fact, control-group fact
+        or order gap (a trigger per DELETE statement; the foreign keys of an earlier
+        version, whose action read the whole table per deleted row, dropped at the
+        upgrade): the next refresh takes them out."""
         cr = self.env.cr
         cr.execute(
             """DROP TRIGGER sms_journey_trace_deleted_mark_facts ON sms_journey_trace;
                ALTER TABLE sms_journey_step_fact ADD CONSTRAINT sms_journey_step_fact_trace_id_fkey
                      FOREIGN KEY (trace_id) REFERENCES sms_journey_trace (id) ON DELETE SET NULL"""
         )
-        self.Snapshot._create_journey_indexes()  # the upgrade of an earlier version's tables
+        self.Snapshot._create_deleted_triggers()  # the upgrade of an earlier version's tables
         keys = self.env.execute_query(
             SQL(
                 """SELECT conname FROM pg_constraint WHERE contype = 'f'
                     AND conrelid::regclass::text IN ('sms_journey_step_fact',
-                                                     'sms_journey_holdout_fact')"""
+                                                     'sms_journey_holdout_fact',
+                                                     'sms_program_order_gap')"""
             )
         )
         self.assertEqual(keys, [])
         for index in (0, 1, 2):
             self._journey_sms(self.partners[index], T0 + index * H, cancel=False)
+        self._apply("order", 0, 0, False)
+        self._apply("order", 1, 0, False)
         self.Snapshot._refresh()
         self._age_writes()
         first, second = self._sms(0), self._sms(1)
         first.unlink()
         second.participant_id.unlink()
+        order = self.env["sale.order"].search([("state", "=", "sale")], limit=1)
+        self.env.cr.execute(SQL("DELETE FROM sale_order WHERE id = %s", order.id))
         orphans = self.env.execute_query(
             SQL(
                 """SELECT (SELECT count(*) FROM sms_journey_step_fact WHERE trace_id IS NULL),
                           (SELECT count(*) FROM sms_journey_holdout_fact
-                            WHERE participant_id IS NULL)"""
+                            WHERE participant_id IS NULL),
+                          (SELECT count(*) FROM sms_program_order_gap WHERE order_id IS NULL)"""
             )
         )
-        self.assertEqual(orphans, [(2, 1)])
+        self.assertEqual(orphans, [(2, 1, 1)])
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
 
