@@ -51,8 +51,14 @@ def uninstall_hook(env):
       coupon program, an outbox row's gateway, a trace's participant) would make those
       deletions fail and leave the records behind. Our tables are dropped right after.
     - Drop the tables without a model and the indexes on Odoo's tables that our
-      ``init()`` methods made.
+      ``init()`` methods made, and the trigger that marks the SMS rows of deleted
+      journey traces (``sms_result_snapshot_tables.TRACE_TRIGGER``): the deletions
+      of the uninstall must not run it.
     """
+    env.cr.execute(
+        """DROP TRIGGER IF EXISTS sms_journey_trace_result_deleted ON sms_journey_trace;
+           DROP FUNCTION IF EXISTS sms_journey_result_trace_deleted()"""
+    )
     own_tables = [
         model._table
         for model in env.registry.values()

@@ -638,6 +638,47 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.assertKeptEqualsRecomputed()
         self.assertEqual(self._event_rows("click"), [(3, 1), (None, 2)])
 
+    def test_deleted_trace_marks_its_row(self):
+        """A journey trace deleted, alone or with its participant, marks its SMS row
+        (a trigger, the foreign key of an earlier version dropped at the upgrade): the
+        next refresh removes the row."""
+        cr = self.env.cr
+        cr.execute(
+            """DROP TRIGGER sms_journey_trace_result_deleted ON sms_journey_trace;
+               ALTER TABLE sms_result ADD CONSTRAINT sms_result_journey_trace_id_fkey
+                     FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
+                     ON DELETE SET NULL;
+               CREATE INDEX sms_result_journey_trace_id_index ON sms_result (journey_trace_id)"""
+        )
+        self.assertFalse(self.Snapshot._create_tables())
+        self.assertEqual(
+            self.env.execute_query(
+                SQL(
+                    """SELECT count(*) FROM pg_constraint
+                        WHERE conrelid = 'sms_result'::regclass AND contype = 'f'"""
+                )
+            ),
+            [(1,)],  # the mailing traces' key
+        )
+        self.assertIsNone(
+            self.env.execute_query(SQL("SELECT to_regclass('sms_result_journey_trace_id_index')"))[
+                0
+            ][0]
+        )
+        for index in (0, 1, 2):
+            self._journey_sms(self.partners[index], T0 + index * H, cancel=False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        first, second = self._sms(0), self._sms(1)
+        first.unlink()
+        second.participant_id.unlink()
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(
+            self.env.execute_query(SQL("SELECT count(*) FROM sms_result")),
+            [(1,)],
+        )
+
     def test_result_indexes_hold_rows_with_a_value(self):
         """The SMS rows' indexes of a column empty on most rows hold only the rows with
         a value; one of an earlier version (every row in it) is made again at the
