@@ -52,9 +52,10 @@ def uninstall_hook(env):
       coupon program, an outbox row's gateway, a trace's participant) would make those
       deletions fail and leave the records behind. Our tables are dropped right after.
     - Drop the tables without a model and the indexes on Odoo's tables that our
-      ``init()`` methods made.
+      ``init()`` methods made, and the triggers that mark the kept results' rows of
+      deleted traces, participants and orders (``_create_deleted_triggers``): the
+      deletions of the uninstall must not run them.
     """
-    # the triggers that mark kept facts: the uninstall's deletions must not run them
     for source in deleted_marks():
         env.cr.execute(
             SQL(

@@ -165,19 +165,26 @@ JOURNEY_FACTS = {
 
 
 # the kept rows other than the journey facts that a deleted row marks the same way:
-# (kept table, link, table deleted from); a gap's id is its order's
-OTHER_MARKS = (("sms_program_order_gap", "order_id", "sale_order"),)
+# (kept table, link, table deleted from, the kept row's id from the deleted row's): an
+# SMS row's id is its journey trace's times 2, a gap's its order's
+OTHER_MARKS = (
+    ("sms_result", "journey_trace_id", "sms_journey_trace", "d.id * 2"),
+    ("sms_program_order_gap", "order_id", "sale_order", "d.id"),
+)
 
 
 def deleted_marks():
     """The kept rows a deleted trace, participant or order marks for the next refresh
-    (their link set to NULL; a kept row's id is the deleted row's): {table deleted
-    from: [(kept table, link)]}, from ``JOURNEY_FACTS`` and ``OTHER_MARKS``
+    (their link set to NULL, found by primary key): {table deleted from: [(kept table,
+    link, the kept row's id from the deleted row ``d``)]}, from ``JOURNEY_FACTS`` (a
+    fact's id is its trace's or participant's) and ``OTHER_MARKS``
     (``_create_deleted_triggers``)."""
     marks = {}
-    links = [(facts, link, target) for facts, (_t, (link, target), *_r) in JOURNEY_FACTS.items()]
-    for kept, link, target in (*links, *OTHER_MARKS):
-        marks.setdefault(target, []).append((kept, link))
+    facts = [
+        (name, link, target, "d.id") for name, (_t, (link, target), *_r) in JOURNEY_FACTS.items()
+    ]
+    for kept, link, target, kept_id in (*facts, *OTHER_MARKS):
+        marks.setdefault(target, []).append((kept, link, kept_id))
     return marks
 
 
@@ -282,12 +289,13 @@ class SmsResultSnapshot(models.AbstractModel):
             updates = SQL(" ").join(
                 SQL(
                     """UPDATE %(table)s SET %(link)s = NULL
-                        WHERE id = ANY(ARRAY(SELECT d.id FROM deleted_rows d))
+                        WHERE id = ANY(ARRAY(SELECT %(kept_id)s FROM deleted_rows d))
                           AND %(link)s IS NOT NULL;""",
                     table=SQL.identifier(table),
                     link=SQL.identifier(link),
+                    kept_id=SQL(kept_id),
                 )
-                for table, link in marks
+                for table, link, kept_id in marks
             )
             cr.execute(
                 SQL(
@@ -303,7 +311,7 @@ class SmsResultSnapshot(models.AbstractModel):
                     source=SQL.identifier(source),
                 )
             )
-            for table, link in marks:
+            for table, link, _kept_id in marks:
                 cr.execute(
                     SQL(
                         "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s",

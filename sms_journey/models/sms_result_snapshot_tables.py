@@ -48,7 +48,6 @@ RESULT_INDEXES = (
     (["partner_id"], "partner_id IS NOT NULL"),
     (["date", "id"], ""),
     (["company_id", "date"], ""),
-    (["journey_trace_id"], "journey_trace_id IS NOT NULL"),
     (["mailing_trace_id"], "mailing_trace_id IS NOT NULL"),
 )
 
@@ -168,7 +167,9 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _create_result_table(self):
         """One row per SMS; its trace's id is set to NULL when the trace is deleted, so
-        that the next refresh removes the row (``_dirty_results``)."""
+        that the next refresh removes the row (``_dirty_results``): a foreign key for
+        the mailing traces (mass_mailing's table), for the journey traces the trigger
+        of deleted rows (``_create_deleted_triggers``)."""
         cr = self.env.cr
         cr.execute(
             SQL(
@@ -182,8 +183,6 @@ class SmsResultSnapshot(models.AbstractModel):
         cr.execute("ALTER TABLE sms_result SET (fillfactor = 80)")
         cr.execute(
             """ALTER TABLE sms_result ADD PRIMARY KEY (id),
-                 ADD FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
-                     ON DELETE SET NULL,
                  ADD FOREIGN KEY (mailing_trace_id) REFERENCES mailing_trace (id)
                      ON DELETE SET NULL"""
         )
@@ -196,8 +195,11 @@ class SmsResultSnapshot(models.AbstractModel):
     def _create_result_indexes(self):
         """Create the indexes of the SMS rows (``RESULT_INDEXES``) missing; one that
         holds every row where it should hold only those with a value (made by an
-        earlier version: the upgrade) is made again."""
+        earlier version: the upgrade) is made again. The index of the journey traces
+        of an earlier version goes: the deleted rows' trigger finds the rows by primary
+        key (``_create_deleted_triggers``)."""
         cr = self.env.cr
+        cr.execute("DROP INDEX IF EXISTS sms_result_journey_trace_id_index")
         for columns, where in RESULT_INDEXES:
             name = f"sms_result_{'_'.join(columns)}_index"
             whole = self.env.execute_query(

@@ -662,6 +662,24 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(self._event_rows("reply"), [(6, 1)])
         self.assertEqual(len(self._event_rows("sent")), 2)
 
+    def test_second_reply_row_unchanged(self):
+        """A second reply on a journey SMS and on a mailing SMS already answered leaves
+        their SMS rows as they were (replied stays 1): the next refresh still counts it
+        in the campaign report, read from the kept SMS row."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._mailing_sms(self.partners[1], T0, cancel=False)
+        for index in (0, 1):
+            self._apply("reply", index, 2, False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        rows = self.env.execute_query(SQL("SELECT * FROM sms_result ORDER BY id"))
+        for index in (0, 1):
+            self._apply("reply", index, 30, False)
+        self.Snapshot._refresh()
+        self.assertEqual(self.env.execute_query(SQL("SELECT * FROM sms_result ORDER BY id")), rows)
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(self._event_rows("reply"), [(3, 1), (3, 1), (None, 2), (None, 2)])
+
     def test_click_then_send_date_moves(self):
         """An SMS clicked, then its send date moves (a late send report of the outbox,
         a mailing's send time): the next refresh places its kept clicks again after the
@@ -680,6 +698,49 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
         self.assertEqual(self._event_rows("click"), [(3, 1), (None, 2)])
+
+    def test_deleted_trace_marks_its_row(self):
+        """A journey trace deleted, alone or with its participant, marks its SMS row
+        (a trigger, the foreign key of an earlier version dropped at the upgrade): the
+        next refresh removes the row."""
+        cr = self.env.cr
+        cr.execute(
+            """DROP TRIGGER sms_journey_trace_deleted_mark_facts ON sms_journey_trace;
+               ALTER TABLE sms_result ADD CONSTRAINT sms_result_journey_trace_id_fkey
+                     FOREIGN KEY (journey_trace_id) REFERENCES sms_journey_trace (id)
+                     ON DELETE SET NULL;
+               CREATE INDEX sms_result_journey_trace_id_index ON sms_result (journey_trace_id)"""
+        )
+        # the upgrade of an earlier version's tables
+        self.assertFalse(self.Snapshot._create_tables())
+        self.Snapshot._create_deleted_triggers()
+        self.assertEqual(
+            self.env.execute_query(
+                SQL(
+                    """SELECT count(*) FROM pg_constraint
+                        WHERE conrelid = 'sms_result'::regclass AND contype = 'f'"""
+                )
+            ),
+            [(1,)],  # the mailing traces' key
+        )
+        self.assertIsNone(
+            self.env.execute_query(SQL("SELECT to_regclass('sms_result_journey_trace_id_index')"))[
+                0
+            ][0]
+        )
+        for index in (0, 1, 2):
+            self._journey_sms(self.partners[index], T0 + index * H, cancel=False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        first, second = self._sms(0), self._sms(1)
+        first.unlink()
+        second.participant_id.unlink()
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(
+            self.env.execute_query(SQL("SELECT count(*) FROM sms_result")),
+            [(1,)],
+        )
 
     def test_result_indexes_hold_rows_with_a_value(self):
         """The SMS rows' indexes of a column empty on most rows hold only the rows with
