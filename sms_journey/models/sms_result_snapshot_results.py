@@ -257,13 +257,9 @@ class SmsResultSnapshot(models.AbstractModel):
         columns = self._columns("sms_result_event_fact")
         results = SQL("sms_result_new")
         if same:
-            # read by primary key, apart (OFFSET 0): the events' filters pushed into
-            # it, the planner read the whole table
             results = SQL(
                 """(SELECT * FROM sms_result_new UNION ALL
-                    SELECT * FROM (SELECT * FROM sms_result
-                                    WHERE id = ANY(ARRAY(SELECT unnest(%s::int[])))
-                                   OFFSET 0) s)""",
+                    SELECT * FROM sms_result WHERE id = ANY(%s::int[]))""",
                 int_array(same),
             )
         self.env.cr.execute(
