@@ -22,63 +22,6 @@ EVENT_SOURCES = (
 )
 
 
-# the SMS rows of the traces computed again (``n``) beside the kept ones (``o``), in one
-# pass: those that differ go to ``sms_result_old`` / ``_new`` (written, they move the
-# totals); returned are the SMS whose campaign report rows may have changed (new or
-# deleted SMS, a column the events read that changed, a click or reply written since:
-# ``written``), whether they had a kept row, and whether their row differs (one that
-# does not is read from the table for the campaign rows: it is its new row). A delivery
-# report alone leaves the campaign rows as they were: neither read nor computed again.
-RESULT_DIFF = """
-WITH n AS (
-    SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END AS journey_trace_id,
-           CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END AS mailing_trace_id
-      FROM (%(query)s) q
-), j AS (
-    SELECT %(pairs)s, %(differ)s AS differ,
-           n.id IS NULL OR o.id IS NULL OR %(moved)s AS moved
-      FROM n
-      FULL JOIN (SELECT * FROM sms_result WHERE id = ANY(%(ids)s::int[])) o ON o.id = n.id
-), old AS (
-    INSERT INTO sms_result_old SELECT %(old)s FROM j WHERE differ AND o_id IS NOT NULL
-), new AS (
-    INSERT INTO sms_result_new SELECT %(new)s FROM j WHERE differ AND n_id IS NOT NULL
-)
-SELECT COALESCE(n_id, o_id), o_id IS NOT NULL, differ FROM j
- WHERE moved OR COALESCE(n_id, o_id) IN (%(written)s)
-"""
-
-
-# the campaign report's rows of the SMS that moved as they are kept (``kept``: one index
-# look-up per SMS, a join on the array would read the whole table; an SMS new in this
-# refresh has none, not looked up) and as computed again (``computed``): the rows that
-# differ (whole rows: an SMS has several, each met each of its SMS's) go to
-# ``sms_result_event_fact_old`` / ``_new``; the old ones are deleted by their place
-# (``ctid``, read with them in this statement), the new ones inserted
-EVENT_FACTS_DIFF = """
-WITH kept AS (
-    SELECT f.* FROM unnest(%(kept)s::int[]) AS u (id)
-     CROSS JOIN LATERAL (SELECT f.ctid AS tid, f.* FROM sms_result_event_fact f
-                          WHERE f.result_id = u.id) f
-), computed AS (
-    %(computed)s
-), old AS (
-    INSERT INTO sms_result_event_fact_old
-    SELECT %(columns)s FROM kept EXCEPT ALL SELECT * FROM computed
-    RETURNING *
-), new AS (
-    INSERT INTO sms_result_event_fact_new
-    SELECT * FROM computed EXCEPT ALL SELECT %(columns)s FROM kept
-    RETURNING *
-), gone AS (
-    DELETE FROM sms_result_event_fact f
-     WHERE f.ctid = ANY(ARRAY(SELECT k.tid FROM kept k JOIN old o ON o.result_id = k.result_id
-                                 AND ROW(%(old_row)s) IS NOT DISTINCT FROM ROW(%(kept_row)s)))
-)
-INSERT INTO sms_result_event_fact SELECT * FROM new
-"""
-
-
 class SmsResultSnapshot(models.AbstractModel):
     """One row per SMS computed again when its trace, outbox row, clicks or replies
     change; the totals and buckets move by the difference (``_apply_delta``)."""
@@ -151,80 +94,70 @@ class SmsResultSnapshot(models.AbstractModel):
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
 
     def _update_result_rows(self, trace_ids, mailing_trace_ids, result_ids, since=None):
-        """The rows of ``sms_result`` as they were and as they are, compared in one
-        statement (``RESULT_DIFF``): only those that differ stay in ``sms_result_old`` /
-        ``_new`` and are written (an update of columns without index stays on its page:
-        fillfactor), after the campaign report's rows of the SMS they moved were
-        computed from their new rows."""
-        columns = self._columns("sms_result")
-
-        def row(alias, names):
-            return SQL(", ").join(SQL("%s.%s", SQL(alias), SQL.identifier(c)) for c in names)
-
-        rows = self.env.execute_query(
+        """The rows of ``sms_result`` as they were and as they are; only those that
+        differ are written (an update of columns without index stays on its page:
+        fillfactor) and stay in ``sms_result_old`` / ``_new``, after the campaign
+        report's rows of these SMS were computed from all the new rows."""
+        cr = self.env.cr
+        cr.execute(
             SQL(
-                RESULT_DIFF,
-                query=self._result_query(trace_ids, mailing_trace_ids),
-                ids=int_array(result_ids),
-                pairs=SQL(", ").join(
-                    SQL(
-                        "n.%s AS %s, o.%s AS %s",
-                        *(SQL.identifier(x) for x in (c, f"n_{c}", c, f"o_{c}")),
-                    )
-                    for c in columns
-                ),
-                differ=SQL(
-                    "ROW(%s) IS DISTINCT FROM ROW(%s)", row("n", columns), row("o", columns)
-                ),
-                moved=SQL("TRUE")
-                if since is None
-                else SQL(
-                    "ROW(%s) IS DISTINCT FROM ROW(%s)",
-                    row("n", EVENT_SOURCES),
-                    row("o", EVENT_SOURCES),
-                ),
-                old=SQL(", ").join(SQL.identifier(f"o_{c}") for c in columns),
-                new=SQL(", ").join(SQL.identifier(f"n_{c}") for c in columns),
-                written=self._events_written(since),
+                "INSERT INTO sms_result_old SELECT * FROM sms_result WHERE id = ANY(%s::int[])",
+                int_array(result_ids),
             )
         )
-        self.env.cr.execute("ANALYZE sms_result_old (id), sms_result_new (id)")
-        moved = [sms for sms, _kept, _differ in rows]
-        self._update_event_facts(
-            [i // 2 for i in moved if i % 2 == 0],
-            [i // 2 for i in moved if i % 2 == 1],
-            moved,
-            kept=[sms for sms, kept, _differ in rows if kept],
-            same=[sms for sms, _kept, differ in rows if not differ],
+        cr.execute(
+            SQL(
+                """INSERT INTO sms_result_new
+                   SELECT q.*, CASE WHEN q.source = 'journey' THEN q.id / 2 END,
+                          CASE WHEN q.source = 'mailing' THEN (q.id - 1) / 2 END
+                     FROM (%s) q""",
+                self._result_query(trace_ids, mailing_trace_ids),
+            )
         )
+        cr.execute("ANALYZE sms_result_old (id), sms_result_new (id)")
+        # the campaign report's rows read the SMS rows just computed, not the table
+        if since is not None:
+            result_ids = self._moved_event_results(since)
+            trace_ids = [i // 2 for i in result_ids if i % 2 == 0]
+            mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
+        self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
+        self._drop_same("sms_result", "id")
         self._write_rows("sms_result")
 
-    def _events_written(self, since):
-        """The SMS (ids of ``sms_result``) with a click or a reply written since
-        ``since`` (none when ``since`` is None), as a query."""
-        if since is None:
-            return SQL("SELECT NULL::int WHERE FALSE")
-        return SQL(" UNION ").join(
-            SQL(
-                """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1)
-                     FROM %s WHERE write_date >= %s
-                      AND (sms_journey_trace_id IS NOT NULL OR mailing_trace_id IS NOT NULL)""",
-                SQL.identifier(table),
-                since,
-            )
-            for table in ("link_tracker_click", "sms_interaction")
-        )
-
-    def _columns(self, table):
-        """The columns of ``table``, in order."""
+    def _moved_event_results(self, since):
+        """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
+        have changed: new or deleted SMS, those whose columns the events read (sent, the
+        program, the send date, the clicks and replies) changed, and those with a click
+        or a reply written since ``since``. A delivery report alone leaves them as they
+        were: their rows are neither read nor computed again."""
         return [
-            name
-            for (name,) in self.env.execute_query(
+            row[0]
+            for row in self.env.execute_query(
                 SQL(
-                    """SELECT attname FROM pg_attribute
-                        WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
-                        ORDER BY attnum""",
-                    table,
+                    """
+                    SELECT n.id FROM sms_result_new n
+                      LEFT JOIN sms_result_old o ON o.id = n.id
+                     WHERE o.id IS NULL
+                        OR ROW(%(new)s) IS DISTINCT FROM ROW(%(old)s)
+                     UNION
+                    SELECT o.id FROM sms_result_old o
+                     WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = o.id)
+                     UNION
+                    %(written)s
+                    """,
+                    written=SQL(" UNION ").join(
+                        SQL(
+                            """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1)
+                                 FROM %s WHERE write_date >= %s
+                                  AND (sms_journey_trace_id IS NOT NULL
+                                       OR mailing_trace_id IS NOT NULL)""",
+                            SQL.identifier(table),
+                            since,
+                        )
+                        for table in ("link_tracker_click", "sms_interaction")
+                    ),
+                    new=SQL(", ").join(SQL("n.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
+                    old=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
                 )
             )
         ]
@@ -247,35 +180,58 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
 
-    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids, kept, same):
-        """The campaign report's rows of the SMS ``result_ids``, computed again from their
-        new SMS rows (``sms_result_new``, or the table for those of ``same``: their row
-        did not change) beside their kept rows (those of ``kept``: the others had no SMS
-        row), in one statement (``EVENT_FACTS_DIFF``); only the rows that differ are
-        written, and stay as they were and as they are in ``sms_result_event_fact_old``
-        / ``_new``."""
-        columns = self._columns("sms_result_event_fact")
-        results = SQL("sms_result_new")
-        if same:
-            results = SQL(
-                """(SELECT * FROM sms_result_new UNION ALL
-                    SELECT * FROM sms_result WHERE id = ANY(%s::int[]))""",
-                int_array(same),
+    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids):
+        """The campaign report's rows of these SMS, computed again from their new SMS
+        rows (``sms_result_new``); only the rows that differ are written, and stay as
+        they were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
+        cr = self.env.cr
+        for temp in ("sms_result_event_fact_kept", "sms_result_event_fact_computed"):
+            cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
+            cr.execute(
+                SQL("CREATE TEMP TABLE %s (LIKE sms_result_event_fact)", SQL.identifier(temp))
             )
-        self.env.cr.execute(
+        # one index look-up per SMS (a join on the array would read the whole table);
+        # an SMS new in this refresh has no kept rows: not looked up
+        cr.execute(
             SQL(
-                EVENT_FACTS_DIFF,
-                kept=int_array(kept),
-                computed=self._event_facts(
-                    results=results,
+                """INSERT INTO sms_result_event_fact_kept
+                   SELECT f.* FROM unnest(ARRAY(SELECT id FROM sms_result_old
+                                                 WHERE id = ANY(%s::int[]))) AS u (id)
+                   CROSS JOIN LATERAL (SELECT * FROM sms_result_event_fact f
+                                        WHERE f.result_id = u.id) f""",
+                int_array(result_ids),
+            )
+        )
+        cr.execute(
+            SQL(
+                "INSERT INTO sms_result_event_fact_computed %s",
+                self._event_facts(
+                    results=SQL("sms_result_new"),
                     trace_ids=trace_ids,
                     mailing_trace_ids=mailing_trace_ids,
                 ),
-                columns=SQL(", ").join(SQL.identifier(c) for c in columns),
-                old_row=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in columns),
-                kept_row=SQL(", ").join(SQL("k.%s", SQL.identifier(c)) for c in columns),
             )
         )
+        # the rows that differ, whole rows hashed (an SMS has several rows: joined by
+        # SMS and compared, each row met each of its SMS's)
+        cr.execute(
+            """INSERT INTO sms_result_event_fact_old
+               SELECT * FROM sms_result_event_fact_kept
+               EXCEPT ALL SELECT * FROM sms_result_event_fact_computed;
+               INSERT INTO sms_result_event_fact_new
+               SELECT * FROM sms_result_event_fact_computed
+               EXCEPT ALL SELECT * FROM sms_result_event_fact_kept;
+               DROP TABLE sms_result_event_fact_kept, sms_result_event_fact_computed"""
+        )
+        cr.execute(
+            """DELETE FROM sms_result_event_fact f
+                WHERE f.result_id = ANY(ARRAY(SELECT DISTINCT result_id
+                                                FROM sms_result_event_fact_old))
+                  AND EXISTS (SELECT 1 FROM sms_result_event_fact_old o
+                               WHERE o.result_id = f.result_id
+                                 AND ROW(o.*) IS NOT DISTINCT FROM ROW(f.*))"""
+        )
+        cr.execute("INSERT INTO sms_result_event_fact SELECT * FROM sms_result_event_fact_new")
 
     def _apply_delta(self, table, facts, key, sums, with_=None):
         """Add to the groups of ``table`` the new rows of ``facts`` and take away the old
