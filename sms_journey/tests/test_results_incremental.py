@@ -662,6 +662,24 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.assertEqual(self._event_rows("reply"), [(6, 1)])
         self.assertEqual(len(self._event_rows("sent")), 2)
 
+    def test_second_reply_row_unchanged(self):
+        """A second reply on a journey SMS and on a mailing SMS already answered leaves
+        their SMS rows as they were (replied stays 1): the next refresh still counts it
+        in the campaign report, read from the kept SMS row."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._mailing_sms(self.partners[1], T0, cancel=False)
+        for index in (0, 1):
+            self._apply("reply", index, 2, False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        rows = self.env.execute_query(SQL("SELECT * FROM sms_result ORDER BY id"))
+        for index in (0, 1):
+            self._apply("reply", index, 30, False)
+        self.Snapshot._refresh()
+        self.assertEqual(self.env.execute_query(SQL("SELECT * FROM sms_result ORDER BY id")), rows)
+        self.assertKeptEqualsRecomputed()
+        self.assertEqual(self._event_rows("reply"), [(3, 1), (3, 1), (None, 2), (None, 2)])
+
     def test_click_then_send_date_moves(self):
         """An SMS clicked, then its send date moves (a late send report of the outbox,
         a mailing's send time): the next refresh places its kept clicks again after the
