@@ -73,12 +73,14 @@ SCHEMA = "sms_journey.results_schema"
 # the tables whose ``<table>_old`` / ``_new`` temporary tables a database session keeps
 # from one refresh to the next (``_new_temps``), and the session setting that says for
 # which registry they were made: an upgrade in a running server may change their shape
-REUSED_TEMPS = (
-    "sms_journey_step_fact",
-    "sms_journey_holdout_fact",
-    "sms_program_order_gap",
-    "sms_program_inbound",
-)
+REUSED_TEMPS = {
+    "sms_result": ("old", "new"),
+    "sms_result_event_fact": ("old", "new", "kept", "computed"),
+    "sms_journey_step_fact": ("old", "new"),
+    "sms_journey_holdout_fact": ("old", "new"),
+    "sms_program_order_gap": ("old", "new"),
+    "sms_program_inbound": ("old", "new"),
+}
 TEMPS_REGISTRY = "sms_journey.refresh_temps_registry"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
@@ -316,7 +318,7 @@ class SmsResultSnapshot(models.AbstractModel):
         ][0]
         if made_for == marker:
             return
-        temps = [f"{table}_{age}" for table in REUSED_TEMPS for age in ("old", "new")]
+        temps = [f"{table}_{age}" for table, ages in REUSED_TEMPS.items() for age in ages]
         self.env.cr.execute(
             SQL(
                 "DROP TABLE IF EXISTS %s",

@@ -485,12 +485,13 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
 
-    def _new_temps(self, table):
-        """Empty ``<table>_old`` and ``<table>_new`` (temporary, shaped as ``table``).
+    def _new_temps(self, table, ages=("old", "new")):
+        """Empty ``<table>_old`` and ``<table>_new`` (or the ``ages`` given: temporary,
+        shaped as ``table``).
         Created once per database session and emptied by each commit: creating them
         again at every refresh wrote a dozen tables' rows in the catalog
         (``REUSED_TEMPS``, dropped when the registry changed, ``_forget_temps``)."""
-        for age in ("old", "new"):
+        for age in ages:
             temp = SQL.identifier(f"{table}_{age}")
             self.env.cr.execute(
                 SQL(

@@ -78,17 +78,8 @@ class SmsResultSnapshot(models.AbstractModel):
         are stay in ``<table>_old`` / ``<table>_new`` (temporary) for ``_apply_delta``
         and the dashboard (``_update_program``)."""
         result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
-        for table in ("sms_result", "sms_result_event_fact"):
-            for age in ("old", "new"):
-                temp = f"{table}_{age}"
-                self.env.cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
-                self.env.cr.execute(
-                    SQL(
-                        "CREATE TEMP TABLE %s (LIKE %s)",
-                        SQL.identifier(temp),
-                        SQL.identifier(table),
-                    )
-                )
+        self._new_temps("sms_result")
+        self._new_temps("sms_result_event_fact")
         self._update_result_rows(trace_ids, mailing_trace_ids, result_ids, since)
         self._apply_delta("sms_result_total", "sms_result", PROGRAM, RESULT_SUMS)
         self._apply_delta("sms_result_event", "sms_result_event_fact", EVENT_KEY, ["event_count"])
@@ -185,11 +176,7 @@ class SmsResultSnapshot(models.AbstractModel):
         rows (``sms_result_new``); only the rows that differ are written, and stay as
         they were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
         cr = self.env.cr
-        for temp in ("sms_result_event_fact_kept", "sms_result_event_fact_computed"):
-            cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(temp)))
-            cr.execute(
-                SQL("CREATE TEMP TABLE %s (LIKE sms_result_event_fact)", SQL.identifier(temp))
-            )
+        self._new_temps("sms_result_event_fact", ages=("kept", "computed"))
         # one index look-up per SMS (a join on the array would read the whole table);
         # an SMS new in this refresh has no kept rows: not looked up
         cr.execute(
@@ -220,8 +207,7 @@ class SmsResultSnapshot(models.AbstractModel):
                EXCEPT ALL SELECT * FROM sms_result_event_fact_computed;
                INSERT INTO sms_result_event_fact_new
                SELECT * FROM sms_result_event_fact_computed
-               EXCEPT ALL SELECT * FROM sms_result_event_fact_kept;
-               DROP TABLE sms_result_event_fact_kept, sms_result_event_fact_computed"""
+               EXCEPT ALL SELECT * FROM sms_result_event_fact_kept"""
         )
         cr.execute(
             """DELETE FROM sms_result_event_fact f
