@@ -70,9 +70,8 @@ SCHEMA_VERSION = "4"
 # days (``_create_tables``)
 INBOUND_FROM = "3"
 SCHEMA = "sms_journey.results_schema"
-# the tables whose ``<table>_old`` / ``_new`` temporary tables a database session keeps
-# from one refresh to the next (``_new_temps``), and the session setting that says for
-# which registry they were made: an upgrade in a running server may change their shape
+# the tables whose ``<table>_<age>`` temporary tables a database session keeps from one
+# refresh to the next (``_new_temps``), dropped when their shape changed (``_forget_temps``)
 REUSED_TEMPS = {
     "sms_result": ("old", "new"),
     "sms_result_event_fact": ("old", "new", "kept", "computed"),
@@ -81,7 +80,6 @@ REUSED_TEMPS = {
     "sms_program_order_gap": ("old", "new"),
     "sms_program_inbound": ("old", "new"),
 }
-TEMPS_REGISTRY = "sms_journey.refresh_temps_registry"
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
 # one refresh at a time (the cron, the *Refresh* buttons): two at once would both move the
@@ -310,22 +308,36 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _forget_temps(self):
         """Drop the temporary tables this database session kept from an earlier refresh
-        (``REUSED_TEMPS``) when they were made under another registry: an upgrade may
-        have changed the shape of the tables they copy."""
-        marker = str(self.pool.registry_sequence)
-        made_for = self.env.execute_query(SQL("SELECT current_setting(%s, TRUE)", TEMPS_REGISTRY))[
-            0
-        ][0]
-        if made_for == marker:
-            return
-        temps = [f"{table}_{age}" for table, ages in REUSED_TEMPS.items() for age in ages]
-        self.env.cr.execute(
+        (``REUSED_TEMPS``) whose columns are no longer those of the table they copy (an
+        upgrade in a running server: the pool keeps its connections, and their
+        temporary tables, across registries)."""
+        pairs = [(f"{table}_{age}", table) for table, ages in REUSED_TEMPS.items() for age in ages]
+        stale = self.env.execute_query(
             SQL(
-                "DROP TABLE IF EXISTS %s",
-                SQL(", ").join(SQL("pg_temp.%s", SQL.identifier(t)) for t in temps),
+                """
+                WITH pair AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS p (temp, source))
+                SELECT p.temp FROM pair p
+                  JOIN pg_class t ON t.relname = p.temp AND t.relnamespace = pg_my_temp_schema()
+                 WHERE (SELECT array_agg(ROW(a.attname, a.atttypid, a.atttypmod) ORDER BY a.attnum)
+                          FROM pg_attribute a
+                         WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                       IS DISTINCT FROM
+                       (SELECT array_agg(ROW(a.attname, a.atttypid, a.atttypmod) ORDER BY a.attnum)
+                          FROM pg_attribute a
+                         WHERE a.attrelid = p.source::regclass AND a.attnum > 0
+                           AND NOT a.attisdropped)
+                """,
+                [temp for temp, _source in pairs],
+                [source for _temp, source in pairs],
             )
         )
-        self.env.cr.execute(SQL("SELECT set_config(%s, %s, FALSE)", TEMPS_REGISTRY, marker))
+        if stale:
+            self.env.cr.execute(
+                SQL(
+                    "DROP TABLE %s",
+                    SQL(", ").join(SQL("pg_temp.%s", SQL.identifier(t)) for (t,) in stale),
+                )
+            )
 
     @api.model
     def _cron_refresh(self):

@@ -490,7 +490,7 @@ class SmsResultSnapshot(models.AbstractModel):
         shaped as ``table``).
         Created once per database session and emptied by each commit: creating them
         again at every refresh wrote a dozen tables' rows in the catalog
-        (``REUSED_TEMPS``, dropped when the registry changed, ``_forget_temps``)."""
+        (``REUSED_TEMPS``, dropped when their shape changed, ``_forget_temps``)."""
         for age in ages:
             temp = SQL.identifier(f"{table}_{age}")
             self.env.cr.execute(
