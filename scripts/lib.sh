@@ -109,3 +109,28 @@ setup_all() {
     ensure_venv
     ensure_postgres
 }
+
+# Odoo's modules sms_journey depends on, from its manifest (comma-separated)
+sms_journey_depends() {
+    python3 -c "import ast,sys;print(','.join(ast.literal_eval(open(sys.argv[1]).read())['depends']))" \
+        "$REPO_DIR/sms_journey/__manifest__.py"
+}
+
+# Copy database $1 into $2 (dropped first), with its filestore: Odoo keeps attachments such
+# as the website's images there, and a copy without them reads missing files. Hard links:
+# Odoo never rewrites a filestore file in place (names are content hashes).
+copy_db() {
+    local store="$HOME/.local/share/Odoo/filestore"
+    drop_db "$2"
+    createdb -T "$1" "$2"
+    rm -rf "${store:?}/$2"
+    if [ -d "$store/$1" ]; then mkdir -p "$store" && cp -al "$store/$1" "$store/$2"; fi
+}
+
+# The database a check installs sms_journey into: a copy of template $2 when given and
+# present (Odoo's modules already installed, as in a merchant's database; test.sh builds
+# it once for all its checks), else nothing, and odoo-bin -i creates it from scratch.
+start_db() {
+    drop_db "$1"
+    if [ -n "${2:-}" ] && db_exists "$2"; then copy_db "$2" "$1"; fi
+}

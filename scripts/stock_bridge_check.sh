@@ -14,7 +14,7 @@ HTTP_PORT="${SMS_JOURNEY_TEST_PORT:-8169}"
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 
-drop_db "$DB"
+start_db "$DB" "${SMS_JOURNEY_DEPS_DB:-}"  # a copy of test.sh's database of Odoo's modules
 log "installing sms_journey, website_sale_stock and the back-in-stock bridge, with its tests"
 set +e
 odoo_bin -d "$DB" -i sms_journey,website_sale_stock,sms_journey_website_sale_stock \

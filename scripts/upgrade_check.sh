@@ -31,7 +31,9 @@ git -C "$REPO_DIR" archive "$PREV" sms_journey | tar -x -C "$WORK"
 prev_version=$(python3 -c "import ast;print(ast.literal_eval(open('$WORK/sms_journey/__manifest__.py').read())['version'])")
 log "upgrade check: $prev_version ($PREV) -> $current (working tree)"
 
-drop_db "$DB"
+# a copy of test.sh's database of Odoo's modules with their demo data
+# (SMS_JOURNEY_DEPS_DEMO_DB), else a fresh one
+start_db "$DB" "${SMS_JOURNEY_DEPS_DEMO_DB:-}"
 log "installing $prev_version with demo data"
 if ! "$VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons,$WORK" -d "$DB" \
     -i sms_journey --http-port="$HTTP_PORT" --stop-after-init --log-level=warn > "$WORK/install.log" 2>&1; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installed the way OCA addons are: build the wheel odoo-addon-sms_journey with whool (the
 # OCA build backend, sms_journey/pyproject.toml), install it into a fresh virtualenv that
-# has only the pinned requirements (Odoo's, ours, the test tools), and install the addon on
-# a fresh database from that wheel (the addons path names Odoo's addons only, not this
+# has only the pinned requirements (Odoo's, ours, the test tools), and install the addon
+# from that wheel on a fresh database, or on a copy of SMS_JOURNEY_DEPS_DB (Odoo's modules
+# only, as a merchant's database has them) (the addons path names Odoo's addons only, not this
 # repository) with its install tests.
 # Exits 0 when the module installed from the wheel and its tests passed.
 # Database: SMS_JOURNEY_WHEEL_DB (default sms_journey_wheel).
@@ -31,8 +32,9 @@ log "a fresh virtualenv with Odoo's requirements, then the wheel"
 "$WORK/venv/bin/pip" install -q --no-deps "$WHEEL" 2>> "$WORK/pip.log" \
     || { grep -v "is ignored: it is neither" "$WORK/pip.log" >&2; exit 1; }
 
-drop_db "$DB"
-log "installing sms_journey from the wheel on a fresh database, with its install tests"
+# a copy of test.sh's database of Odoo's modules (SMS_JOURNEY_DEPS_DB), else a fresh one
+start_db "$DB" "${SMS_JOURNEY_DEPS_DB:-}"
+log "installing sms_journey from the wheel, with its install tests"
 cd "$WORK"  # nothing of the repository on the path
 set +e
 "$WORK/venv/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ODOO_SRC/odoo/addons" -d "$DB" \
