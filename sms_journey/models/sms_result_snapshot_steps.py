@@ -13,6 +13,9 @@ from odoo.tools import SQL
 STEP_QUEUE = "sms_journey_step_fact_queue"
 # the trace columns a step fact reads (``STEP_FACTS``)
 STEP_COLUMNS = ("journey_id", "step_id", "state", "converted", "branch")
+# the trigger functions that fill it (the triggers of the same names on sms_journey_trace
+# go with the table; the uninstall drops the functions)
+STEP_QUEUE_FUNCTIONS = ("sms_journey_trace_queue_inserted", "sms_journey_trace_queue_changed")
 
 
 class SmsResultSnapshot(models.AbstractModel):
