@@ -173,6 +173,16 @@ def make_test_case(owned):
             )
             self.assertEqual(cr.fetchall(), [], "indexes on Odoo's tables")
 
+            # the triggers our init() methods made, and their functions
+            cr.execute(
+                r"""SELECT tgname FROM pg_trigger WHERE NOT tgisinternal
+                       AND (tgname LIKE 'sms\_journey%%' OR tgname LIKE '%%deleted\_mark\_facts')
+                    UNION ALL
+                    SELECT proname FROM pg_proc
+                     WHERE proname LIKE 'sms\_journey%%' OR proname LIKE '%%deleted\_mark\_facts'"""
+            )
+            self.assertEqual(cr.fetchall(), [], "triggers and their functions")
+
         def test_no_python_override_remains(self):
             prefix = f"odoo.addons.{MODULE}."
             overrides = sorted(

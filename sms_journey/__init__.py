@@ -3,6 +3,7 @@ from . import models
 from . import wizards
 from .hooks import pre_init_hook
 from .models.sms_result_snapshot_journey import deleted_marks
+from .models.sms_result_snapshot_steps import STEP_QUEUE, STEP_QUEUE_FUNCTIONS
 
 from odoo.tools import SQL
 
@@ -40,6 +41,7 @@ _UNMANAGED_TABLES = (
     "sms_journey_rhythm_stage",
     "sms_journey_window",
     "sms_journey_window_row",
+    STEP_QUEUE,
 )
 
 
@@ -54,7 +56,8 @@ def uninstall_hook(env):
     - Drop the tables without a model and the indexes on Odoo's tables that our
       ``init()`` methods made, and the triggers that mark the kept results' rows of
       deleted traces, participants and orders (``_create_deleted_triggers``): the
-      deletions of the uninstall must not run them.
+      deletions of the uninstall must not run them; and the functions of the triggers
+      that queue the traces for the step facts (``_create_step_queue``).
     """
     for source in deleted_marks():
         env.cr.execute(
@@ -65,6 +68,8 @@ def uninstall_hook(env):
                 SQL.identifier(f"{source}_deleted_mark_facts"),
             )
         )
+    for function in STEP_QUEUE_FUNCTIONS:
+        env.cr.execute(SQL("DROP FUNCTION IF EXISTS %s() CASCADE", SQL.identifier(function)))
     own_tables = [
         model._table
         for model in env.registry.values()

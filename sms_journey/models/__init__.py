@@ -99,6 +99,7 @@ from . import sms_result_snapshot_tables
 from . import sms_result_snapshot_results
 from . import sms_result_snapshot_program
 from . import sms_result_snapshot_journey
+from . import sms_result_snapshot_steps
 from . import sms_result_snapshot_holdout
 from . import sms_data_rights_log
 from . import sms_data_rights

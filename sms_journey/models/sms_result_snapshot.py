@@ -138,6 +138,7 @@ class SmsResultSnapshot(models.AbstractModel):
             self._create_journey_indexes()
             self._create_gap_indexes()
         self._create_deleted_triggers()
+        self._create_step_queue()
         if not created:
             self._stamp()
         elif self._since() is not None:
@@ -284,7 +285,7 @@ class SmsResultSnapshot(models.AbstractModel):
         families = self._changed_families(since)
         # the order gaps first: the control-group facts read them
         gaps_kept = self._update_gaps(since)
-        self._update_journey(since, trace_ids, families, gaps_kept)
+        self._update_journey(since, families, gaps_kept)
         if gaps_kept:
             self._update_program(since, message_id, results_changed)
         self._update_holdout(since, families)

@@ -29,10 +29,10 @@ STEP_SUMS = ("skipped", "held_out", "converted", "yes", "no")
 
 # one row per participant: whether its contact's family confirmed an order within the
 # journey's goal after the enrolment (its window), and for how much (the orders' totals),
-# from the orders (``HOLDOUT_ORDERS``: what the kept facts must equal) or the kept order
-# gaps (one row per confirmed order of the family, its total with it, kept before these
-# facts: a family's orders in the window are a range of one index, not a dozen random
-# pages of ``sale_order``)
+# from the orders (``HOLDOUT_ORDERS``: what the kept facts must equal); the kept facts
+# are computed from the kept order gaps (``HOLDOUT_FROM_GAPS``: one row per confirmed
+# order of the family, its total with it, kept before these facts: a family's orders in
+# the window are a range of one index, not a dozen random pages of ``sale_order``)
 HOLDOUT_FACTS = """
 SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS holdout,
        COALESCE(rp.commercial_partner_id, rp.id) AS family_id,
@@ -56,11 +56,28 @@ HOLDOUT_ORDERS = """
         AND o.date_order > p.enrolled_at
         AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
 """
-HOLDOUT_GAPS = """
-  LEFT JOIN sms_program_order_gap o
-         ON o.family_id = COALESCE(rp.commercial_partner_id, rp.id)
-        AND o.date_order > p.enrolled_at
-        AND o.date_order <= p.enrolled_at + make_interval(days => j.goal_days)
+# the same from the kept order gaps: each participant's family's gaps in its window
+# summed apart (a range of the gaps' index, ``(family_id, date_order) INCLUDE
+# (amount_total)``, read from the index alone), not joined then grouped: joined, the
+# window was a filter on every gap of the family (a dozen a family read to keep none,
+# for a participant just enrolled) and the rows were sorted again to be grouped
+# (2,500 new participants: 36 → 15 ms)
+HOLDOUT_FROM_GAPS = """
+SELECT p.id, p.id AS participant_id, p.journey_id, COALESCE(p.holdout, FALSE) AS holdout,
+       w.family_id, p.enrolled_at AS window_start, w.window_end, 1 AS participants,
+       (o.orders > 0)::int AS converted, o.revenue, o.revenue * o.revenue AS revenue_squares
+  FROM sms_journey_participant p
+  JOIN sms_journey j ON j.id = p.journey_id
+  JOIN res_partner rp ON rp.id = p.partner_id
+ CROSS JOIN LATERAL (
+        SELECT COALESCE(rp.commercial_partner_id, rp.id) AS family_id,
+               p.enrolled_at + make_interval(days => j.goal_days) AS window_end) w
+ CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS orders, COALESCE(SUM(g.amount_total), 0) AS revenue
+          FROM sms_program_order_gap g
+         WHERE g.family_id = w.family_id
+           AND g.date_order > p.enrolled_at AND g.date_order <= w.window_end) o
+ WHERE %s
 """
 # the facts of participants not written since of the families whose order gaps were
 # built again (``_update_gaps``: the whole dashboard): the same from their kept fact
@@ -201,7 +218,7 @@ class SmsResultSnapshot(models.AbstractModel):
         build and the refresh keep them first), else from the orders themselves."""
         query = JOURNEY_FACTS[facts][2]
         if kept and facts == "sms_journey_holdout_fact":
-            query = HOLDOUT_FACTS % {"orders": HOLDOUT_GAPS}
+            query = HOLDOUT_FROM_GAPS
         if ids is None:
             return SQL(query, SQL("TRUE"))
         if facts == "sms_journey_holdout_fact":
@@ -326,6 +343,8 @@ class SmsResultSnapshot(models.AbstractModel):
             JOURNEY_SETTINGS, json.dumps(self._journey_goals())
         )
         cr = self.env.cr
+        # every trace's step fact computed from here: the queue's are too
+        self._queued_traces()
         for facts, (total, _link, _query, key, sums) in JOURNEY_FACTS.items():
             self._clear([facts, total])
             cr.execute(
@@ -353,8 +372,9 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         }
 
-    def _update_journey(self, since, trace_ids, families, gaps_kept=True):
-        """The step facts of the traces ``trace_ids`` (and of deleted traces), the
+    def _update_journey(self, since, families, gaps_kept=True):
+        """The step facts of the traces queued (``_queued_traces``: new, or whose
+        journey, step, state, conversion or branch changed) and of deleted traces, the
         control-group facts of the participants written since, of the customers
         ``families`` (their orders changed), of journeys whose goal changed and of
         deleted participants, computed again; the totals moved by the difference.
@@ -370,7 +390,7 @@ class SmsResultSnapshot(models.AbstractModel):
             SQL("SELECT id FROM sms_journey_step_fact WHERE trace_id IS NULL")
         )
         self._sync_journey_facts(
-            "sms_journey_step_fact", list(trace_ids) + [row[0] for row in orphans]
+            "sms_journey_step_fact", sorted(self._queued_traces() | {row[0] for row in orphans})
         )
         participants = self.env.execute_query(
             SQL(
@@ -418,13 +438,12 @@ class SmsResultSnapshot(models.AbstractModel):
                 families=int_array(families),
             )
         )
-        cr.execute(
-            SQL(
-                "INSERT INTO sms_journey_holdout_fact_new %s UNION ALL %s",
-                self._journey_facts_query(facts, ids, kept=True),
-                SQL(HOLDOUT_FROM_FACTS, int_array(ids)),
-            )
-        )
+        query = self._journey_facts_query(facts, ids, kept=True)
+        if families:
+            # without families, the kept facts read are those of ``ids``: none to keep
+            # (and the planner weighed each id of the array against each of them)
+            query = SQL("%s UNION ALL %s", query, SQL(HOLDOUT_FROM_FACTS, int_array(ids)))
+        cr.execute(SQL("INSERT INTO sms_journey_holdout_fact_new %s", query))
         self._write_differing(facts)
         self._apply_delta(total, facts, key, sums)
 
@@ -455,20 +474,19 @@ class SmsResultSnapshot(models.AbstractModel):
         """Put in ``<table>_old`` the rows of ``kept`` (rows of ``table``) and in
         ``<table>_new`` those of ``query`` (shaped as ``table``) that differ, matched by
         primary key ``id``: one statement, the rows that are the same (usually most)
-        are never written to the temporary tables nor deleted from them."""
-        table_id = SQL.identifier(table)
+        are never written to the temporary tables nor deleted from them. Both sides are
+        joined as they are read and compared column by column; only the rows that
+        differ are made whole rows (cast to the table's row type and materialized
+        before the join, the 9,000 step facts of a refresh cost 94 ms, now 79)."""
         self.env.cr.execute(
             SQL(
                 """
-                WITH n AS MATERIALIZED (SELECT ROW(q.*)::%(table)s AS r FROM (%(query)s) q),
-                     o AS MATERIALIZED (SELECT k::%(table)s AS r FROM (%(kept)s) k),
-                     d AS MATERIALIZED (
-                        SELECT n.r AS n, o.r AS o FROM n FULL JOIN o ON (o.r).id = (n.r).id
-                         WHERE n.r IS DISTINCT FROM o.r),
+                WITH d AS MATERIALIZED (
+                        SELECT n, o FROM (%(query)s) n FULL JOIN (%(kept)s) o ON o.id = n.id
+                         WHERE ROW(n.*) IS DISTINCT FROM ROW(o.*)),
                      old AS (INSERT INTO %(old)s SELECT (d.o).* FROM d WHERE (d.o).id IS NOT NULL)
                 INSERT INTO %(new)s SELECT (d.n).* FROM d WHERE (d.n).id IS NOT NULL
                 """,
-                table=table_id,
                 query=query,
                 kept=kept,
                 old=SQL.identifier(f"{table}_old"),
@@ -534,15 +552,18 @@ class SmsResultSnapshot(models.AbstractModel):
                 )
             )
         ]
-        # an array, not a subquery: the planner would read the whole table to join it
+        # an array, not a subquery: the planner would read the whole table to join it;
+        # the ids of the rows as they were, not as they are: a new row (most, often) is
+        # not looked up in the table for nothing
         cr.execute(
             SQL(
                 """UPDATE %(table)s t SET (%(columns)s) = (%(values)s) FROM %(new)s n
-                    WHERE t.id = n.id AND t.id = ANY(ARRAY(SELECT id FROM %(new)s))""",
+                    WHERE t.id = n.id AND t.id = ANY(ARRAY(SELECT id FROM %(old)s))""",
                 table=SQL.identifier(table),
                 columns=SQL(", ").join(columns),
                 values=SQL(", ").join(SQL("n.%s", c) for c in columns),
                 new=new,
+                old=old,
             )
         )
         cr.execute(

@@ -330,6 +330,47 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.Snapshot._refresh(full=True)
         self.assertKeptEqualsRecomputed()
 
+    def test_step_facts_of_the_queued_traces(self):
+        """The step facts computed again are those of the traces the triggers queued: a
+        new trace, one whose state, branch or conversion changed; not one whose delivery
+        or click was written (nothing of its step fact moves). The refresh empties the
+        queue; made at the upgrade on kept results, it starts with the traces written
+        since the last refresh."""
+        Trace = self.env["sms.journey.trace"]
+
+        def queued():
+            self.env.flush_all()
+            rows = self.env.execute_query(SQL("SELECT trace_id FROM sms_journey_step_fact_queue"))
+            return sorted({row[0] for row in rows})
+
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._journey_sms(self.partners[1], T0, cancel=False)
+        first, second = Trace.search([("journey_id", "=", self.journey.id)], order="id")[-2:]
+        self.assertEqual(queued()[-2:], [first.id, second.id])
+        self.Snapshot._refresh()
+        self.assertEqual(queued(), [])
+        self._age_writes()
+        first.outbox_message_id.write({"state": "delivered"})
+        first.write({"clicked_at": T0 + H, "click_count": 1, "state": "sent"})
+        self.assertEqual(queued(), [])
+        first.write({"state": "held_out"})
+        second.write({"branch": "yes", "converted": True})
+        self.assertEqual(queued(), [first.id, second.id])
+        self.Snapshot._refresh()
+        self.assertEqual(queued(), [])
+        self.assertKeptEqualsRecomputed()
+        self._age_writes()
+        # an upgrade from a version without the queue: the traces written since
+        self.env.cr.execute("DROP TABLE sms_journey_step_fact_queue CASCADE")
+        self.env.cr.execute("ALTER TABLE sms_journey_trace DISABLE TRIGGER USER")
+        second.write({"state": "skipped"})
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE sms_journey_trace ENABLE TRIGGER USER")
+        self.Snapshot._create_step_queue()
+        self.assertEqual(queued(), [second.id])
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+
     def test_temps_of_an_earlier_shape(self):
         """The temporary tables a database session keeps between refreshes are made
         again when their table's columns changed since (an upgrade in a running server
