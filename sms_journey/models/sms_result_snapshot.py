@@ -80,6 +80,12 @@ REUSED_TEMPS = {
     "sms_program_order_gap": ("old", "new"),
     "sms_program_inbound": ("old", "new"),
 }
+# temporary tables of their own columns, made once per database session (``_scratch``)
+# and dropped when their columns changed (``_forget_temps``): name -> columns, each type
+# as PostgreSQL's format_type() writes it
+SCRATCH_TEMPS = {
+    "sms_result_moved": "id integer, whole boolean, clicks boolean, replies boolean, kept boolean",
+}
 # the last mail message the dashboard counted (calls, e-mails): messages are not edited
 MESSAGE_WATERMARK = "sms_journey.results_message_id"
 # one refresh at a time (the cron, the *Refresh* buttons): two at once would both move the
@@ -309,14 +315,17 @@ class SmsResultSnapshot(models.AbstractModel):
 
     def _forget_temps(self):
         """Drop the temporary tables this database session kept from an earlier refresh
-        (``REUSED_TEMPS``) whose columns are no longer those of the table they copy (an
-        upgrade in a running server: the pool keeps its connections, and their
-        temporary tables, across registries)."""
+        whose columns are no longer those of the table they copy (``REUSED_TEMPS``) or
+        those declared (``SCRATCH_TEMPS``): after an upgrade in a running server, the
+        pool keeps its connections, and their temporary tables, across registries."""
         pairs = [(f"{table}_{age}", table) for table, ages in REUSED_TEMPS.items() for age in ages]
         stale = self.env.execute_query(
             SQL(
                 """
-                WITH pair AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS p (temp, source))
+                WITH pair AS (SELECT * FROM unnest(%(temps)s::text[], %(sources)s::text[])
+                                         AS p (temp, source)),
+                     scratch AS (SELECT * FROM unnest(%(scratch)s::text[], %(columns)s::text[])
+                                            AS s (temp, columns))
                 SELECT p.temp FROM pair p
                   JOIN pg_class t ON t.relname = p.temp AND t.relnamespace = pg_my_temp_schema()
                  WHERE (SELECT array_agg(ROW(a.attname, a.atttypid, a.atttypmod) ORDER BY a.attnum)
@@ -327,9 +336,19 @@ class SmsResultSnapshot(models.AbstractModel):
                           FROM pg_attribute a
                          WHERE a.attrelid = p.source::regclass AND a.attnum > 0
                            AND NOT a.attisdropped)
+                 UNION ALL
+                SELECT s.temp FROM scratch s
+                  JOIN pg_class t ON t.relname = s.temp AND t.relnamespace = pg_my_temp_schema()
+                 WHERE (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod),
+                                          ', ' ORDER BY a.attnum)
+                          FROM pg_attribute a
+                         WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                       IS DISTINCT FROM s.columns
                 """,
-                [temp for temp, _source in pairs],
-                [source for _temp, source in pairs],
+                temps=[temp for temp, _source in pairs],
+                sources=[source for _temp, source in pairs],
+                scratch=list(SCRATCH_TEMPS),
+                columns=list(SCRATCH_TEMPS.values()),
             )
         )
         if stale:
@@ -339,6 +358,18 @@ class SmsResultSnapshot(models.AbstractModel):
                     SQL(", ").join(SQL("pg_temp.%s", SQL.identifier(t)) for (t,) in stale),
                 )
             )
+
+    def _scratch(self, name):
+        """Empty the temporary table ``name`` of ``SCRATCH_TEMPS``, created once per
+        database session and emptied by each commit."""
+        self.env.cr.execute(
+            SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS %s (%s) ON COMMIT DELETE ROWS; DELETE FROM %s",
+                SQL.identifier(name),
+                SQL(SCRATCH_TEMPS[name]),
+                SQL.identifier(name),
+            )
+        )
 
     @api.model
     def _cron_refresh(self):

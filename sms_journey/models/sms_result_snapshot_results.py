@@ -9,17 +9,12 @@ from .sms_result import RESULT_QUERY
 from .sms_result_event import EVENT_FACTS, EVENTS
 from .sms_result_snapshot import EVENT_KEY, KEY_PLACEHOLDERS, PROGRAM, RESULT_SUMS
 
-# the columns of an SMS row its campaign report rows are computed from (with its clicks
-# and replies): when none changed and no click or reply was written, they stay the same
-EVENT_SOURCES = (
-    "sent",
-    "date",
-    *PROGRAM,
-    "clicked",
-    "click_count",
-    "replied",
-    "opted_out",
-)
+# the columns of an SMS row all its campaign report rows are placed by (the send, its
+# program): when one changed, or the SMS is new or gone, all its rows are computed again
+EVENT_BASE = ("sent", "date", *PROGRAM)
+# the columns that tell its clicks, or its replies and opt-outs, moved (with a click or a
+# reply written since): only the rows of that kind are computed again
+EVENT_KINDS = {"clicks": ("clicked", "click_count"), "replies": ("replied", "opted_out")}
 
 
 class SmsResultSnapshot(models.AbstractModel):
@@ -107,51 +102,68 @@ class SmsResultSnapshot(models.AbstractModel):
         )
         cr.execute("ANALYZE sms_result_old (id), sms_result_new (id)")
         # the campaign report's rows read the SMS rows just computed, not the table
-        if since is not None:
-            result_ids = self._moved_event_results(since)
-            trace_ids = [i // 2 for i in result_ids if i % 2 == 0]
-            mailing_trace_ids = [i // 2 for i in result_ids if i % 2 == 1]
-        self._update_event_facts(trace_ids, mailing_trace_ids, result_ids)
+        self._moved_event_results(since)
+        self._update_event_facts()
         self._drop_same("sms_result", "id")
         self._write_rows("sms_result")
 
     def _moved_event_results(self, since):
-        """The SMS (of ``sms_result_old`` / ``_new``) whose campaign report rows may
-        have changed: new or deleted SMS, those whose columns the events read (sent, the
-        program, the send date, the clicks and replies) changed, and those with a click
-        or a reply written since ``since``. A delivery report alone leaves them as they
-        were: their rows are neither read nor computed again."""
-        return [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    """
-                    SELECT n.id FROM sms_result_new n
-                      LEFT JOIN sms_result_old o ON o.id = n.id
-                     WHERE o.id IS NULL
-                        OR ROW(%(new)s) IS DISTINCT FROM ROW(%(old)s)
-                     UNION
-                    SELECT o.id FROM sms_result_old o
-                     WHERE NOT EXISTS (SELECT 1 FROM sms_result_new n WHERE n.id = o.id)
-                     UNION
-                    %(written)s
-                    """,
-                    written=SQL(" UNION ").join(
-                        SQL(
-                            """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1)
-                                 FROM %s WHERE write_date >= %s
-                                  AND (sms_journey_trace_id IS NOT NULL
-                                       OR mailing_trace_id IS NOT NULL)""",
-                            SQL.identifier(table),
-                            since,
-                        )
-                        for table in ("link_tracker_click", "sms_interaction")
-                    ),
-                    new=SQL(", ").join(SQL("n.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
-                    old=SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in EVENT_SOURCES),
-                )
+        """Fill ``sms_result_moved`` (temporary) with the SMS (of ``sms_result_old`` /
+        ``_new``) whose campaign report rows may have changed, and which of their rows:
+        all of them (``whole``) for a new or deleted SMS, or one whose send or program
+        changed (``EVENT_BASE``; every SMS when ``since`` is ``None``); its clicks'
+        (``clicks``) or its replies' and opt-outs' (``replies``) when their columns
+        changed (``EVENT_KINDS``) or one was written since ``since``; ``kept``: it has
+        a row in the table. A delivery report alone leaves them as they were: their
+        rows are neither read nor computed again, and a click leaves the SMS's send and
+        replies alone."""
+        self._scratch("sms_result_moved")
+
+        def differ(columns):
+            return SQL(
+                "ROW(%s) IS DISTINCT FROM ROW(%s)",
+                SQL(", ").join(SQL("n.%s", SQL.identifier(c)) for c in columns),
+                SQL(", ").join(SQL("o.%s", SQL.identifier(c)) for c in columns),
             )
+
+        written = [
+            SQL(
+                """SELECT COALESCE(sms_journey_trace_id * 2, mailing_trace_id * 2 + 1),
+                          FALSE, %s, %s, FALSE
+                     FROM %s WHERE write_date >= %s
+                      AND (sms_journey_trace_id IS NOT NULL OR mailing_trace_id IS NOT NULL)""",
+                SQL(flags[0]),
+                SQL(flags[1]),
+                SQL.identifier(table),
+                since,
+            )
+            for table, flags in (
+                ("link_tracker_click", ("TRUE", "FALSE")),
+                ("sms_interaction", ("FALSE", "TRUE")),
+            )
+            if since is not None
         ]
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO sms_result_moved
+                SELECT id, bool_or(whole), bool_or(clicks), bool_or(replies), bool_or(kept)
+                  FROM (SELECT COALESCE(n.id, o.id) AS id,
+                               n.id IS NULL OR o.id IS NULL OR %(whole)s OR %(base)s AS whole,
+                               %(clicks)s AS clicks, %(replies)s AS replies,
+                               o.id IS NOT NULL AS kept
+                          FROM sms_result_new n FULL JOIN sms_result_old o ON o.id = n.id
+                        %(written)s) m
+              GROUP BY id
+                HAVING bool_or(whole) OR bool_or(clicks) OR bool_or(replies)
+                """,
+                whole=SQL("TRUE" if since is None else "FALSE"),
+                base=differ(EVENT_BASE),
+                clicks=differ(EVENT_KINDS["clicks"]),
+                replies=differ(EVENT_KINDS["replies"]),
+                written=SQL("").join(SQL(" UNION ALL %s", w) for w in written),
+            )
+        )
 
     def _drop_same(self, table, key):
         """Take out of ``<table>_old`` and ``<table>_new`` (temporary) the rows that are
@@ -171,32 +183,30 @@ class SmsResultSnapshot(models.AbstractModel):
             )
         )
 
-    def _update_event_facts(self, trace_ids, mailing_trace_ids, result_ids):
-        """The campaign report's rows of these SMS, computed again from their new SMS
-        rows (``sms_result_new``); only the rows that differ are written, and stay as
-        they were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
+    def _update_event_facts(self):
+        """The campaign report's rows of the SMS moved (``sms_result_moved``: all their
+        rows, or only their clicks' or replies'), computed again from their new SMS rows
+        (``sms_result_new``); only the rows that differ are written, and stay as they
+        were and as they are in ``sms_result_event_fact_old`` / ``_new``."""
         cr = self.env.cr
         self._new_temps("sms_result_event_fact", ages=("kept", "computed"))
         # one index look-up per SMS (a join on the array would read the whole table);
         # an SMS new in this refresh has no kept rows: not looked up
         cr.execute(
-            SQL(
-                """INSERT INTO sms_result_event_fact_kept
-                   SELECT f.* FROM unnest(ARRAY(SELECT id FROM sms_result_old
-                                                 WHERE id = ANY(%s::int[]))) AS u (id)
-                   CROSS JOIN LATERAL (SELECT * FROM sms_result_event_fact f
-                                        WHERE f.result_id = u.id) f""",
-                int_array(result_ids),
-            )
+            """INSERT INTO sms_result_event_fact_kept
+               SELECT f.* FROM sms_result_moved u
+               CROSS JOIN LATERAL (
+                   SELECT * FROM sms_result_event_fact f
+                    WHERE f.result_id = u.id
+                      AND (u.whole OR CASE WHEN f.kind = 'click' THEN u.clicks
+                                           WHEN f.kind IN ('reply', 'opt_out') THEN u.replies
+                                      END)) f
+                WHERE u.kept"""
         )
         cr.execute(
             SQL(
                 "INSERT INTO sms_result_event_fact_computed %s",
-                self._event_facts(
-                    results=SQL("sms_result_new"),
-                    trace_ids=trace_ids,
-                    mailing_trace_ids=mailing_trace_ids,
-                ),
+                self._event_facts(results=SQL("sms_result_new"), moved=SQL("sms_result_moved")),
             )
         )
         # the rows that differ, whole rows hashed (an SMS has several rows: joined by
@@ -294,35 +304,37 @@ class SmsResultSnapshot(models.AbstractModel):
             mailing_filter=only("mt.id", mailing_trace_ids),
         )
 
-    def _event_facts(self, results=None, trace_ids=None, mailing_trace_ids=None):
+    def _event_facts(self, results=None, moved=None):
         """The campaign report's rows of each SMS (``EVENT_FACTS``) read from the SMS
-        rows ``results`` (a relation, default the table): all, or those of the given
-        journey and mailing traces."""
-        if trace_ids is None:
+        rows ``results`` (a relation, default the table): all, or (``moved``: a relation
+        as ``sms_result_moved``) those of the SMS moved, of the kinds moved."""
+        if moved is None:
             filters = dict.fromkeys(
                 ("result_filter", "click_filter", "interaction_filter"), SQL("TRUE")
             )
         else:
-            result_ids = [i * 2 for i in trace_ids] + [i * 2 + 1 for i in mailing_trace_ids]
 
-            def of(alias):
+            def of(alias, kind):
                 # arrays of unknown length: the planner reads the events of each SMS
                 # by the indexes of both columns (a bitmap of both) instead of the
                 # whole table
                 return SQL(
-                    """(%(alias)s.sms_journey_trace_id
-                            = ANY(ARRAY(SELECT unnest(%(traces)s::int[])))
-                        OR %(alias)s.mailing_trace_id
-                            = ANY(ARRAY(SELECT unnest(%(mailing)s::int[]))))""",
+                    """(%(alias)s.sms_journey_trace_id = ANY(ARRAY(
+                            SELECT id / 2 FROM %(moved)s
+                             WHERE (whole OR %(kind)s) AND (id & 1) = 0))
+                        OR %(alias)s.mailing_trace_id = ANY(ARRAY(
+                            SELECT id / 2 FROM %(moved)s
+                             WHERE (whole OR %(kind)s) AND (id & 1) = 1)))""",
                     alias=SQL(alias),
-                    traces=int_array(trace_ids),
-                    mailing=int_array(mailing_trace_ids),
+                    moved=moved,
+                    kind=SQL(kind),
                 )
 
             filters = {
-                "result_filter": SQL("r.id = ANY(%s::int[])", int_array(result_ids)),
-                "click_filter": of("c"),
-                "interaction_filter": of("i"),
+                # hashed (a subquery's array is searched row by row)
+                "result_filter": SQL("r.id IN (SELECT id FROM %s WHERE whole)", moved),
+                "click_filter": of("c", "clicks"),
+                "interaction_filter": of("i", "replies"),
             }
         events = SQL(EVENTS, results=results or SQL("sms_result"), **filters)
         return SQL(EVENT_FACTS, events=events)

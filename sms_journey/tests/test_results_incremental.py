@@ -380,6 +380,8 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         cr = self.env.cr
         cr.execute("DROP TABLE IF EXISTS sms_journey_step_fact_new")
         cr.execute("CREATE TEMP TABLE sms_journey_step_fact_new (id int)")
+        cr.execute("DROP TABLE IF EXISTS sms_result_moved")
+        cr.execute("CREATE TEMP TABLE sms_result_moved (id int, whole bool)")
         self._journey_sms(self.partners[1], T0, cancel=False)
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
@@ -738,6 +740,38 @@ class TestResultsIncremental(SmsResultsAssertions, SmsJourneyCase):
         self.Snapshot._refresh()
         self.assertKeptEqualsRecomputed()
         self.assertEqual(self._event_rows("click"), [(3, 1), (None, 2)])
+
+    def test_click_moves_only_the_clicks_rows(self):
+        """A click on an SMS already answered, a reply on one already clicked: the next
+        refresh computes again only the campaign rows of the kind written (the send's
+        and the other kind's rows are neither read nor computed), all of them for an
+        SMS whose send date moved, and equals a computation from scratch."""
+        self._journey_sms(self.partners[0], T0, cancel=False)
+        self._journey_sms(self.partners[2], T0, cancel=False)
+        self._mailing_sms(self.partners[1], T0, cancel=False)
+        pool = [self._sms(index) for index in range(3)]
+        answered, late = (i for i in range(3) if pool[i]._name == "sms.journey.trace")
+        clicked = next(i for i in range(3) if pool[i]._name == "mailing.trace")
+        self._apply("reply", answered, 2, False)
+        self._apply("click", clicked, 2, False)
+        self.Snapshot._refresh()
+        self._age_writes()
+        self._apply("click", answered, 30, False)
+        self._apply("reply", clicked, 5, False)
+        pool[late].outbox_message_id.write({"sent_at": T0 + H})
+        self.Snapshot._refresh()
+        self.assertKeptEqualsRecomputed()
+        moved = self.env.execute_query(
+            SQL("SELECT id, whole, clicks, replies FROM sms_result_moved ORDER BY id")
+        )
+        expected = [
+            (pool[answered].id * 2, False, True, False),
+            (pool[clicked].id * 2 + 1, False, False, True),
+            (pool[late].id * 2, True, False, False),
+        ]
+        self.assertEqual(moved, sorted(expected))
+        self.assertEqual(self._event_rows("click"), [(3, 1), (None, 2)])
+        self.assertEqual(self._event_rows("reply"), [(3, 1), (6, 1)])
 
     def test_deleted_trace_marks_its_row(self):
         """A journey trace deleted, alone or with its participant, marks its SMS row
