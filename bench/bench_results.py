@@ -269,11 +269,43 @@ def time_steps(env, clock):
     return spent
 
 
-def incremental(env, journey, check=False, full=False):
+class Statements:
+    """The wall time of each SQL statement the cursor ``cr`` runs while ``on``, summed
+    by statement (its first words, whitespace folded): where a refresh spends its time
+    (``--statements``)."""
+
+    def __init__(self, cr, shown):
+        self.shown = shown
+        self.on = False
+        self.spent = {}
+        execute = cr.execute
+
+        def timed(query, params=None, log_exceptions=True):
+            if not self.on:
+                return execute(query, params, log_exceptions)
+            started = time.perf_counter()
+            try:
+                return execute(query, params, log_exceptions)
+            finally:
+                text = " ".join(str(getattr(query, "code", query)).split())[:110]
+                count, total = self.spent.get(text, (0, 0.0))
+                self.spent[text] = (count + 1, total + time.perf_counter() - started)
+
+        cr.execute = timed
+
+    def print(self):
+        slowest = sorted(self.spent.items(), key=lambda item: -item[1][1])[: self.shown]
+        for text, (count, total) in slowest:
+            print(f"      {total * 1000:7.1f} ms {count:>3}× {text}")
+        self.spent.clear()
+
+
+def incremental(env, journey, check=False, full=False, statements=0):
     """The refresh as the cron runs it: with nothing new, then after 10,000 new events,
     each step of the refresh timed apart, wall and CPU (``full``: after a build from
     scratch, timed); then (``check``) every kept table compared with its computation
-    from scratch."""
+    from scratch. ``statements``: print the slowest statements of each refresh after
+    new events."""
     Snapshot = env["sms.result.snapshot"]
     cr = env.cr
     if full:
@@ -284,17 +316,22 @@ def incremental(env, journey, check=False, full=False):
         print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
     clock = Clock(cr)
     spent = time_steps(env, clock)
+    timer = Statements(cr, statements)
 
     def refresh(label):
         spent.clear()
+        timer.on = bool(statements) and "new events" in label
         started = clock.now()
         Snapshot._refresh()
         cr.commit()
+        timer.on = False
         total = [end - start for end, start in zip(clock.now(), started, strict=True)]
         print(f"{label:<50} {clock.format(total)}")
         for name in sorted(spent, key=list(REFRESH_STEPS).index):
             label = "  " * (2 + REFRESH_STEPS[name]) + name.strip("_")
             print(f"{label:<50} {clock.format(spent[name])}")
+        if timer.spent:
+            timer.print()
 
     refresh("refresh with nothing new")
     refresh("… again")
@@ -374,6 +411,13 @@ def parse_args():
         "--full-build",
         action="store_true",
         help="with --incremental: first time a build of the stored results from scratch",
+    )
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --incremental: print the N slowest statements of each refresh after new events",
     )
     parser.add_argument(
         "--check",
@@ -511,7 +555,9 @@ def main():
                 cr.commit()
                 print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
         if stored and args.incremental:
-            incremental(env, journey, check=args.check, full=args.full_build)
+            incremental(
+                env, journey, check=args.check, full=args.full_build, statements=args.statements
+            )
         user = env.ref("base.user_admin")
         uenv = env(user=user.id)  # the web client's user, record rules applied
 
