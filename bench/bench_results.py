@@ -300,12 +300,12 @@ class Statements:
         self.spent.clear()
 
 
-def incremental(env, journey, check=False, full=False, statements=0):
+def incremental(env, journey, check=False, full=False, statements=0, rounds=3):
     """The refresh as the cron runs it: with nothing new, then after 10,000 new events,
     each step of the refresh timed apart, wall and CPU (``full``: after a build from
     scratch, timed); then (``check``) every kept table compared with its computation
     from scratch. ``statements``: print the slowest statements of each refresh after
-    new events."""
+    new events; ``rounds``: how many times 10,000 new events come and are refreshed."""
     Snapshot = env["sms.result.snapshot"]
     cr = env.cr
     if full:
@@ -336,7 +336,7 @@ def incremental(env, journey, check=False, full=False, statements=0):
     refresh("refresh with nothing new")
     refresh("… again")
     first_round = int(time.time()) % 100_000 * 10  # new keys on every run of --keep
-    for round_ in (1, 2, 3):
+    for round_ in range(1, rounds + 1):
         new_events(env, journey, first_round + round_)
         refresh(f"refresh after 10,000 new events, #{round_}")
     refresh("refresh with nothing new")
@@ -411,6 +411,12 @@ def parse_args():
         "--full-build",
         action="store_true",
         help="with --incremental: first time a build of the stored results from scratch",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --incremental: how many refreshes after 10,000 new events (the data grows)",
     )
     parser.add_argument(
         "--statements",
@@ -556,7 +562,12 @@ def main():
                 print(f"{label:<62} {time.perf_counter() - started:7.3f} s")
         if stored and args.incremental:
             incremental(
-                env, journey, check=args.check, full=args.full_build, statements=args.statements
+                env,
+                journey,
+                check=args.check,
+                full=args.full_build,
+                statements=args.statements,
+                rounds=args.rounds,
             )
         user = env.ref("base.user_admin")
         uenv = env(user=user.id)  # the web client's user, record rules applied
