@@ -2,7 +2,7 @@
     "name": "SMS Journeys",
     "summary": "SMS along the customer journey: consent, your own SMS provider, "
     "two-way conversations, automated journeys and their results",
-    "version": "18.0.1.10.0",
+    "version": "18.0.1.11.0",
     "category": "Marketing",
     "license": "LGPL-3",
     "author": "sms_journey",

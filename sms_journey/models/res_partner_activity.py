@@ -278,13 +278,25 @@ class ResPartner(models.Model):
         if partner_ids is not None and not partner_ids:
             return 0
         self._sms_flush_activity()
+        staged = None
+        if partner_ids is None and id_range is not None:
+            # a batch of the backfill: the staged rhythm (res_partner_rhythm_stage.py) is
+            # written by the same UPDATE as the facts, one new version of each contact's
+            # row instead of two (the table grew 2.6 times over at 1 M contacts)
+            staged = self._sms_rhythm_staged_rows(id_range)
         self.env.cr.execute(
-            self._sms_activity_facts_sql(self._sms_activity_scope(partner_ids, id_range))
+            self._sms_activity_facts_sql(
+                self._sms_activity_scope(partner_ids, id_range), staged and staged[0]
+            )
         )
         count = self.env.cr.rowcount
         self.invalidate_model(ACTIVITY_FIELDS)
-        # the rhythm moves with the same orders (res_partner_rhythm.py)
-        self._sms_recompute_rhythm_facts(partner_ids, id_range)
+        # the rhythm moves with the same orders (res_partner_rhythm.py): what the facts'
+        # UPDATE did not write
+        if staged:
+            self._sms_rhythm_write_staged(id_range, staged)
+        else:
+            self._sms_recompute_rhythm_facts(partner_ids, id_range)
         return count
 
     @api.model
@@ -346,9 +358,39 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _sms_activity_facts_sql(self, scope):
+    def _sms_activity_facts_sql(self, scope, staged_rhythm=None):
         """The UPDATE that rebuilds the order facts and journey stage of the partners of
-        ``scope`` (``_sms_activity_scope``), writing only the rows whose facts change."""
+        ``scope`` (``_sms_activity_scope``), writing only the rows whose facts change;
+        with ``staged_rhythm`` (the query of ``_sms_rhythm_staged_rows``), also the
+        staged rhythm of the partners that still have its old values."""
+        if staged_rhythm is None:
+            staged_rhythm = SQL(
+                """SELECT NULL::integer AS pid, NULL::double precision AS gap,
+                          NULL::varchar AS source, NULL::date AS predicted,
+                          NULL::double precision AS old_gap, NULL::varchar AS old_source,
+                          NULL::date AS old_predicted
+                    WHERE FALSE"""
+            )
+            rhythm_set = SQL()
+            rhythm_taken = SQL("FALSE")
+        else:
+            # compare-and-set on the row the UPDATE writes, as _sms_rhythm_write_staged
+            rhythm_taken = SQL(
+                """(c.staged AND (p.sms_order_gap_days, p.sms_order_gap_source,
+                                  p.sms_next_order_predicted)
+                                 IS NOT DISTINCT FROM (c.old_gap, c.old_source,
+                                                       c.old_predicted))"""
+            )
+            rhythm_set = SQL(
+                """,
+                   sms_order_gap_days = CASE WHEN %(taken)s THEN c.gap
+                                             ELSE p.sms_order_gap_days END,
+                   sms_order_gap_source = CASE WHEN %(taken)s THEN c.source
+                                               ELSE p.sms_order_gap_source END,
+                   sms_next_order_predicted = CASE WHEN %(taken)s THEN c.predicted
+                                                   ELSE p.sms_next_order_predicted END""",
+                taken=rhythm_taken,
+            )
         return SQL(
             """
             WITH orders AS (
@@ -406,9 +448,12 @@ class ResPartner(models.Model):
                                 WHEN f.pid IS NOT NULL THEN 3
                                 WHEN q.pid IS NOT NULL OR e.pid IS NOT NULL THEN 2
                                 ELSE 1 END
-                       ) AS stage_rank
+                       ) AS stage_rank,
+                       r.pid IS NOT NULL AS staged, r.gap, r.source, r.predicted,
+                       r.old_gap, r.old_source, r.old_predicted
                   FROM targets t
                   JOIN res_partner p ON p.id = t.pid
+                  LEFT JOIN (%(staged_rhythm)s) r ON r.pid = t.pid
                   LEFT JOIN facts f ON f.pid = t.pid
                   LEFT JOIN quoted q ON q.pid = t.pid
                   LEFT JOIN sms s ON s.pid = t.pid
@@ -422,15 +467,20 @@ class ResPartner(models.Model):
                    last_interaction_date = c.interaction,
                    last_activity_date = GREATEST(c.last_order_date, c.interaction::date),
                    journey_stage = (%(stages)s)[c.stage_rank]
+                   %(rhythm_set)s
               FROM computed c
              WHERE p.id = c.pid
-               AND (p.first_order_date, p.last_order_date, p.last_interaction_date,
-                    p.last_activity_date, p.journey_stage)
-                   IS DISTINCT FROM (
-                    c.first_order_date, c.last_order_date, c.interaction,
-                    GREATEST(c.last_order_date, c.interaction::date),
-                    (%(stages)s)[c.stage_rank])
+               AND ((p.first_order_date, p.last_order_date, p.last_interaction_date,
+                     p.last_activity_date, p.journey_stage)
+                    IS DISTINCT FROM (
+                     c.first_order_date, c.last_order_date, c.interaction,
+                     GREATEST(c.last_order_date, c.interaction::date),
+                     (%(stages)s)[c.stage_rank])
+                    OR %(rhythm_taken)s)
             """,
+            staged_rhythm=staged_rhythm,
+            rhythm_set=rhythm_set,
+            rhythm_taken=rhythm_taken,
             own_filter=scope["own_filter"],
             commercial_filter=scope["commercial_filter"],
             sms_own_filter=scope["sms_own_filter"],

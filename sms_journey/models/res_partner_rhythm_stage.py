@@ -23,7 +23,10 @@ class ResPartner(models.Model):
     and keeps only the contacts whose rhythm changes, with the values they had, in an
     unlogged table; then
     ``_sms_rhythm_write_staged`` writes them by id range, each range its own
-    transaction for the backfill, only our columns (no ``write_date`` moves).
+    transaction for the backfill, only our columns (no ``write_date`` moves). A
+    backfill batch writes them with the contacts' facts, in the same UPDATE
+    (``_sms_rhythm_staged_rows``, ``_sms_activity_facts_sql``): one new version of a
+    contact's row, not two.
 
     An order confirmed or cancelled meanwhile recomputes its customers at once
     (``sale.order``); that value wins over the staged one:
@@ -165,10 +168,13 @@ class ResPartner(models.Model):
         return row[0] if row else None
 
     @api.model
-    def _sms_rhythm_write_staged(self, id_range):
-        """Write the staged rhythm of the contacts of ``id_range`` (first, last), staging
-        first if no staging is complete; the contacts with orders written since the
-        staging are recomputed from their orders. Returns the number written."""
+    def _sms_rhythm_staged_rows(self, id_range):
+        """The staged rhythm of the contacts of ``id_range`` (first, last), staging first
+        if no staging is complete: ``(rows, moved)``, ``rows`` the query of the staged
+        rows to write (pid, gap, source, predicted, and the old_gap, old_source,
+        old_predicted a contact must still have), ``moved`` the staged contacts whose
+        orders (or their contacts') were written since the staging, to recompute from
+        their orders instead."""
         staged_from = self._sms_rhythm_staged_from()
         if staged_from is None:
             self._sms_rhythm_stage()
@@ -177,7 +183,6 @@ class ResPartner(models.Model):
         self._sms_flush_rhythm()
         first, last = id_range
         stage = SQL.identifier(STAGE_TABLE)
-        # the staged contacts of the range whose orders (or their contacts') moved since
         cr.execute(
             SQL(
                 """SELECT s.pid FROM %(stage)s s
@@ -196,23 +201,41 @@ class ResPartner(models.Model):
             )
         )
         moved = [pid for (pid,) in cr.fetchall()]
+        rows = SQL(
+            """SELECT pid, gap, source, predicted, old_gap, old_source, old_predicted
+                 FROM %(stage)s
+                WHERE pid BETWEEN %(first)s AND %(last)s AND pid != %(mark)s
+                  AND pid != ALL(%(moved)s::int[])""",
+            stage=stage,
+            first=first,
+            last=last,
+            mark=STAGE_MARK,
+            moved=moved,
+        )
+        return rows, moved
+
+    @api.model
+    def _sms_rhythm_write_staged(self, id_range, staged=None):
+        """Write the staged rhythm of the contacts of ``id_range`` (first, last), staging
+        first if no staging is complete; the contacts with orders written since the
+        staging are recomputed from their orders. ``staged``: what
+        ``_sms_rhythm_staged_rows`` gave for the range, whose rows the backfill's facts
+        UPDATE wrote already where it could (``_sms_activity_facts_sql``): a row written
+        no longer has its old values, and is left alone. Returns the number written."""
+        rows, moved = staged or self._sms_rhythm_staged_rows(id_range)
+        cr = self.env.cr
         cr.execute(
             SQL(
                 """UPDATE res_partner p
                       SET sms_order_gap_days = s.gap,
                           sms_order_gap_source = s.source,
                           sms_next_order_predicted = s.predicted
-                     FROM %(stage)s s
-                    WHERE s.pid BETWEEN %(first)s AND %(last)s AND s.pid != %(mark)s
-                      AND s.pid != ALL(%(moved)s::int[]) AND p.id = s.pid
+                     FROM (%s) s
+                    WHERE p.id = s.pid
                       AND (p.sms_order_gap_days, p.sms_order_gap_source,
                            p.sms_next_order_predicted)
                           IS NOT DISTINCT FROM (s.old_gap, s.old_source, s.old_predicted)""",
-                stage=stage,
-                first=first,
-                last=last,
-                mark=STAGE_MARK,
-                moved=moved,
+                rows,
             )
         )
         count = cr.rowcount

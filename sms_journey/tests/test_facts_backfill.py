@@ -210,6 +210,53 @@ class TestFactsBackfill(BackfillCase):
         self.assertEqual(self.write_dates(self.partners), before)
         self.assertIsNone(self.Partner._sms_facts_backfill_state())
 
+    def test_batches_write_each_contact_once(self):
+        """A batch writes a contact's facts and its staged rhythm in one UPDATE: one new
+        version of its row, not two (the table grows by one version per contact), with
+        the facts and rhythm of the one-shot rebuild."""
+        rhythm = ("sms_order_gap_days", "sms_order_gap_source", "sms_next_order_predicted")
+
+        def facts_and_rhythm():
+            self.env.invalidate_all()
+            return {p.id: tuple(p[name] for name in (*FACTS, *rhythm)) for p in self.partners}
+
+        def forget():
+            self.reset_facts(self.partners)
+            self.env.cr.execute(
+                """UPDATE res_partner SET sms_order_gap_days = NULL,
+                          sms_order_gap_source = NULL, sms_next_order_predicted = NULL
+                    WHERE id = ANY(%s)""",
+                [self.partners.ids],
+            )
+
+        forget()
+        self.Partner._sms_recompute_activity_facts()
+        expected = facts_and_rhythm()
+        self.assertTrue(any(value[5] for value in expected.values()))
+        forget()
+        forgotten = facts_and_rhythm()
+        changed = sum(1 for pid, value in expected.items() if forgotten[pid] != value)
+        self.assertGreater(changed, 100)
+        ids = self.partners.ids
+        self.Partner._sms_rhythm_stage()
+        # no order written since the staging (here they are written in the test's own
+        # transaction, which may be younger than another connection's): none of these
+        # contacts is recomputed from its orders instead
+        self.env.cr.execute(
+            "UPDATE sms_journey_rhythm_stage SET staged_from = now() + interval '1 day'"
+            " WHERE pid = 0"
+        )
+        self.Partner._sms_facts_backfill_save((min(ids), max(ids)))
+        written = "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'res_partner'"
+        self.env.cr.execute(written)
+        before = self.env.cr.fetchone()[0]
+        self.run_backfill(batch_size=50)
+        self.env.cr.execute(written)
+        updates = self.env.cr.fetchone()[0] - before
+        self.assertEqual(updates, changed)
+        self.assertEqual(facts_and_rhythm(), expected)
+        self.Partner._sms_rhythm_unstage()
+
     def test_start_on_a_small_database_computes_at_once(self):
         """A database whose contacts fit in one batch (a new one, the tests) has its
         facts at once: nothing waits for a cron."""
