@@ -120,7 +120,7 @@ WITH p AS (
     INSERT INTO sms_journey_participant (journey_id, company_id, partner_id, key, state,
                                          enrolled_at, create_date, write_date)
     SELECT %(journey)s, %(company)s,
-           %(base)s + 1 + ((i + %(round)s * 2500) %% %(participants)s),
+           %(base)s + 1 + ((i + %(round)s::bigint * 2500) %% %(participants)s)::int,
            'bench-new-' || i || '-' || %(round)s, 'completed', now() AT TIME ZONE 'UTC',
            now(), now()
       FROM generate_series(1, 2500) AS i
